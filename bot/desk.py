@@ -1,0 +1,443 @@
+"""One student message in, end to end, inside the caller's transaction.
+
+Every channel (WhatsApp, Telegram, web chat, the terminal, ``simulate``)
+ends up in :func:`handle_message`: dedupe by the provider's id, find or
+create the contact and conversation, lock the conversation row so that one
+conversation is processed by one worker at a time, run the pure flow step
+(unless staff hold the chat), perform its actions and queue the replies as
+outbound messages. Sending them is someone else's job (the outbox).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import Session, col, select
+
+from bot.errors import InvalidInput, NotFound
+from bot.models import (
+    Author,
+    Consent,
+    Contact,
+    Conversation,
+    Direction,
+    Holder,
+    Message,
+    MessageStatus,
+    Reminder,
+    ReminderStatus,
+    Ticket,
+    TicketStatus,
+    utcnow,
+)
+from flows.entities import redact_secrets
+from flows.machine import advance
+from flows.messages import (
+    Action,
+    Attachment,
+    CancelReminders,
+    Incoming,
+    OpenTicket,
+    RecordConsent,
+    Reply,
+    RequestHuman,
+    ScheduleReminder,
+)
+
+if TYPE_CHECKING:
+    from knowledge.loader import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+#: Ticket statuses that still count as open: a new escalation of the same
+#: reason updates such a ticket instead of opening another.
+UNRESOLVED = (TicketStatus.OPEN, TicketStatus.ASSIGNED)
+
+
+@dataclass
+class Handled:
+    """What handling one message did, for the channel that will answer and for ``simulate``."""
+
+    replies: list[Reply] = field(default_factory=list)
+    topic: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    ticket: Ticket | None = None
+    duplicate: bool = False
+    conversation_id: int | None = None
+
+
+def handle_message(
+    *,
+    session: Session,
+    kb: KnowledgeBase,
+    channel: str,
+    address: str,
+    provider_id: str | None,
+    message: Incoming,
+    display_name: str | None = None,
+    desk_address: str | None = None,
+) -> Handled:
+    """Process one inbound message in the caller's transaction (the caller commits).
+
+    A message whose ``(channel, provider_id)`` was already stored is a
+    provider's retry: it returns ``Handled(duplicate=True)`` and changes nothing.
+    """
+    if message.at.tzinfo is None:
+        raise InvalidInput("Incoming.at must be timezone-aware")
+    address = storable(address)
+
+    if provider_id is not None:
+        seen = _find_provider_message(session, channel, provider_id)
+        if seen is not None:
+            return _duplicate(session, seen)
+
+    contact = _get_or_create_contact(session, channel=channel, address=address, display_name=display_name)
+    conversation = _get_or_create_conversation(session, contact=contact, desk_address=desk_address)
+    conversation = _lock_conversation(session, conversation.id)  # type: ignore[arg-type]
+
+    # Another worker may have stored the same provider message while we
+    # waited for the lock: look again now that we hold it.
+    if provider_id is not None:
+        seen = _find_provider_message(session, channel, provider_id)
+        if seen is not None:
+            return _duplicate(session, seen)
+
+    now = utcnow()
+    conversation.last_inbound_at = message.at
+    conversation.updated_at = now
+    if desk_address:
+        conversation.desk_address = desk_address
+    attachments = [_attachment_json(a) for a in message.attachments]
+
+    if conversation.holder == Holder.STAFF:
+        stored_text = storable(redact_secrets(message.text)[0])
+        session.add(
+            Message(
+                conversation_id=conversation.id,  # type: ignore[arg-type]
+                channel=channel,
+                direction=Direction.IN,
+                author=Author.STUDENT,
+                text=stored_text,
+                provider_id=provider_id,
+                attachments=attachments,
+                status=MessageStatus.RECEIVED,
+            )
+        )
+        session.flush()
+        log.info("conversation %s held by staff: message stored, bot silent", conversation.id)
+        return Handled(
+            replies=[],
+            topic=None,
+            state=copy.deepcopy(conversation.state or {}),
+            ticket=None,
+            duplicate=False,
+            conversation_id=conversation.id,
+        )
+
+    outcome = advance(copy.deepcopy(conversation.state), message, kb)
+    new_state: dict[str, Any] = json.loads(json.dumps(outcome.state))  # a private, JSON-safe copy
+
+    session.add(
+        Message(
+            conversation_id=conversation.id,  # type: ignore[arg-type]
+            channel=channel,
+            direction=Direction.IN,
+            author=Author.STUDENT,
+            text=storable(outcome.stored_text),
+            provider_id=provider_id,
+            topic=outcome.topic,
+            attachments=attachments,
+            status=MessageStatus.RECEIVED,
+        )
+    )
+    conversation.state = new_state
+    flag_modified(conversation, "state")
+
+    ticket = perform_actions(
+        session=session, conversation=conversation, contact=contact, actions=outcome.actions, now=now
+    )
+
+    for reply in outcome.replies:
+        session.add(
+            Message(
+                conversation_id=conversation.id,  # type: ignore[arg-type]
+                channel=channel,
+                direction=Direction.OUT,
+                author=Author.BOT,
+                text=storable(reply.plain()),
+                status=MessageStatus.PENDING,
+            )
+        )
+    session.flush()
+    log.info(
+        "conversation %s: topic=%s stage=%s replies=%d actions=%s",
+        conversation.id,
+        outcome.topic,
+        new_state.get("stage"),
+        len(outcome.replies),
+        ",".join(type(a).__name__ for a in outcome.actions) or "-",
+    )
+    return Handled(
+        replies=list(outcome.replies),
+        topic=outcome.topic,
+        state=copy.deepcopy(new_state),
+        ticket=ticket,
+        duplicate=False,
+        conversation_id=conversation.id,
+    )
+
+
+def take_over(*, session: Session, conversation_id: int, staff_id: int) -> Conversation:
+    """Give the chat to a staff member: from now on the bot stays silent in it."""
+    conversation = _lock_conversation(session, conversation_id)
+    conversation.holder = Holder.STAFF
+    conversation.holder_staff_id = staff_id
+    conversation.updated_at = utcnow()
+    session.flush()
+    return conversation
+
+
+def hand_back(*, session: Session, conversation_id: int) -> Conversation:
+    """Give the chat back to the bot, which resumes at the stage stored in its state."""
+    conversation = _lock_conversation(session, conversation_id)
+    conversation.holder = Holder.BOT
+    conversation.holder_staff_id = None
+    conversation.updated_at = utcnow()
+    session.flush()
+    return conversation
+
+
+def reset_conversation(*, session: Session, conversation_id: int) -> Conversation:
+    """Start the chat over: empty flow state, bot holding it, pending reminders cancelled.
+
+    Messages and tickets stay: they are the desk's history.
+    """
+    conversation = _lock_conversation(session, conversation_id)
+    conversation.state = None
+    flag_modified(conversation, "state")
+    conversation.holder = Holder.BOT
+    conversation.holder_staff_id = None
+    conversation.updated_at = utcnow()
+    _cancel_reminders(session, conversation_id, kind=None)
+    session.flush()
+    return conversation
+
+
+def perform_actions(
+    *,
+    session: Session,
+    conversation: Conversation,
+    contact: Contact,
+    actions: Iterable[Action],
+    now: datetime | None = None,
+) -> Ticket | None:
+    """Carry out a flow step's actions in order; returns the last ticket opened or updated.
+
+    An :class:`OpenTicket` whose reason matches a still-open ticket of this
+    conversation updates that ticket (merging the data) instead of opening a
+    second one; a :class:`ScheduleReminder` replaces pending reminders of its kind.
+    """
+    now = now or utcnow()
+    ticket: Ticket | None = None
+    for action in actions:
+        touched = _perform(session, action, conversation=conversation, contact=contact, now=now)
+        if touched is not None:
+            ticket = touched
+    session.flush()
+    return ticket
+
+
+def find_conversation(*, session: Session, channel: str, address: str) -> Conversation | None:
+    """The conversation with this channel address, if the student ever wrote."""
+    stmt = select(Conversation).where(Conversation.channel == channel, Conversation.address == address)
+    return session.exec(stmt).first()
+
+
+# --- internals ---------------------------------------------------------------
+
+
+def storable(text: str) -> str:
+    """``text`` as every database accepts it: no NUL (PostgreSQL refuses it), no lone surrogate."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _find_provider_message(session: Session, channel: str, provider_id: str) -> Message | None:
+    stmt = select(Message).where(Message.channel == channel, Message.provider_id == provider_id)
+    return session.exec(stmt).first()
+
+
+def _duplicate(session: Session, seen: Message) -> Handled:
+    conversation = session.get(Conversation, seen.conversation_id)
+    log.info("duplicate provider message on conversation %s ignored", seen.conversation_id)
+    return Handled(
+        replies=[],
+        topic=seen.topic,
+        state=copy.deepcopy((conversation.state if conversation else None) or {}),
+        ticket=None,
+        duplicate=True,
+        conversation_id=seen.conversation_id,
+    )
+
+
+def _get_or_create_contact(
+    session: Session, *, channel: str, address: str, display_name: str | None
+) -> Contact:
+    stmt = select(Contact).where(Contact.channel == channel, Contact.address == address)
+    contact = session.exec(stmt).first()
+    if contact is None:
+        try:
+            # A savepoint, so losing the race to another worker does not
+            # spoil the caller's transaction.
+            with session.begin_nested():
+                contact = Contact(channel=channel, address=address, display_name=display_name)
+                session.add(contact)
+        except IntegrityError:
+            contact = session.exec(stmt).one()
+    if display_name and contact.display_name != display_name:
+        contact.display_name = display_name
+    return contact
+
+
+def _get_or_create_conversation(
+    session: Session, *, contact: Contact, desk_address: str | None
+) -> Conversation:
+    stmt = select(Conversation).where(
+        Conversation.channel == contact.channel, Conversation.address == contact.address
+    )
+    conversation = session.exec(stmt).first()
+    if conversation is not None:
+        return conversation
+    try:
+        with session.begin_nested():
+            conversation = Conversation(
+                contact_id=contact.id,  # type: ignore[arg-type]
+                channel=contact.channel,
+                address=contact.address,
+                desk_address=desk_address,
+                holder=Holder.BOT,
+            )
+            session.add(conversation)
+    except IntegrityError:
+        conversation = session.exec(stmt).one()
+    return conversation
+
+
+def _lock_conversation(session: Session, conversation_id: int) -> Conversation:
+    """Re-read the row under ``SELECT ... FOR UPDATE`` (a no-op on SQLite, whose
+    ``BEGIN IMMEDIATE`` already serialises writers)."""
+    stmt = (
+        select(Conversation)
+        .where(Conversation.id == conversation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    conversation = session.exec(stmt).first()
+    if conversation is None:
+        raise NotFound(f"conversation {conversation_id} does not exist")
+    return conversation
+
+
+def _perform(
+    session: Session, action: Action, *, conversation: Conversation, contact: Contact, now: datetime
+) -> Ticket | None:
+    """Carry out one action of the flow; returns the ticket it opened or updated, if any."""
+    if isinstance(action, OpenTicket):
+        return _open_ticket(session, action, conversation=conversation, contact=contact, now=now)
+    if isinstance(action, ScheduleReminder):
+        if action.due.tzinfo is None:
+            raise InvalidInput("ScheduleReminder.due must be timezone-aware")
+        _cancel_reminders(session, conversation.id, kind=action.kind)  # type: ignore[arg-type]
+        session.add(
+            Reminder(
+                conversation_id=conversation.id,  # type: ignore[arg-type]
+                kind=action.kind,
+                due_at=action.due,
+                status=ReminderStatus.PENDING,
+            )
+        )
+        return None
+    if isinstance(action, CancelReminders):
+        _cancel_reminders(session, conversation.id, kind=action.kind)  # type: ignore[arg-type]
+        return None
+    if isinstance(action, RecordConsent):
+        at = action.at if action.at.tzinfo is not None else now
+        session.add(Consent(contact_id=contact.id, kind=action.kind, at=at))  # type: ignore[arg-type]
+        return None
+    if isinstance(action, RequestHuman):
+        # The ticket that goes with it is what staff see; nothing else to do yet.
+        log.info("conversation %s asks for a person (%s)", conversation.id, action.reason)
+        return None
+    log.warning("unknown action %r ignored", type(action).__name__)
+    return None
+
+
+def _open_ticket(
+    session: Session, action: OpenTicket, *, conversation: Conversation, contact: Contact, now: datetime
+) -> Ticket:
+    attachments = [_attachment_json(a) for a in action.attachments]
+    data = {k: storable(v) if isinstance(v, str) else v for k, v in action.data.items() if v not in (None, "")}
+    description = storable(action.description)
+    stmt = (
+        select(Ticket)
+        .where(
+            Ticket.conversation_id == conversation.id,
+            Ticket.reason == action.reason,
+            col(Ticket.status).in_(UNRESOLVED),
+        )
+        .order_by(col(Ticket.id).desc())
+    )
+    ticket = session.exec(stmt).first()
+    if ticket is None:
+        ticket = Ticket(
+            conversation_id=conversation.id,  # type: ignore[arg-type]
+            contact_id=contact.id,  # type: ignore[arg-type]
+            reason=action.reason,
+            status=TicketStatus.OPEN,
+            data=data,
+            description=description,
+            attachments=attachments,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(ticket)
+    else:
+        ticket.data = {**(ticket.data or {}), **data}
+        if description:
+            ticket.description = description
+        known = {a.get("ref") for a in ticket.attachments or []}
+        ticket.attachments = list(ticket.attachments or []) + [a for a in attachments if a["ref"] not in known]
+        ticket.updated_at = now
+        flag_modified(ticket, "data")
+        flag_modified(ticket, "attachments")
+    student_id = data.get("student_id")
+    if student_id and not contact.student_id:
+        contact.student_id = str(student_id)
+    session.flush()
+    return ticket
+
+
+def _cancel_reminders(session: Session, conversation_id: int, *, kind: str | None) -> None:
+    stmt = select(Reminder).where(
+        Reminder.conversation_id == conversation_id, Reminder.status == ReminderStatus.PENDING
+    )
+    if kind is not None:
+        stmt = stmt.where(Reminder.kind == kind)
+    for reminder in list(session.exec(stmt)):
+        reminder.status = ReminderStatus.CANCELLED
+
+
+def _attachment_json(attachment: Attachment) -> dict[str, str]:
+    return asdict(attachment)

@@ -1,0 +1,196 @@
+"""The database tables (SQLModel), portable between SQLite and PostgreSQL.
+
+Timestamps are timezone-aware UTC on both databases (:class:`UTCDateTime`);
+structured values use the generic JSON type. Status-like columns are plain
+strings whose values are the constants of the small classes below, so adding
+a value later needs no database enum migration.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Index, String, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite keeps no offset, PostgreSQL's ``timestamptz`` does; converting on
+    the way in and tagging on the way out makes both behave the same.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: store timezone-aware values only")
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Holder:
+    """Who answers a conversation."""
+
+    BOT = "bot"
+    STAFF = "staff"
+
+
+class Direction:
+    IN = "in"
+    OUT = "out"
+
+
+class Author:
+    STUDENT = "student"
+    BOT = "bot"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+class MessageStatus:
+    """Delivery status of an outbound message (inbound ones are ``received``)."""
+
+    RECEIVED = "received"
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+class TicketStatus:
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    RESOLVED = "resolved"
+
+
+class ReminderStatus:
+    PENDING = "pending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+def _ts(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)  # type: ignore[arg-type]
+
+
+class Contact(SQLModel, table=True):
+    """A student as seen on one channel (one WhatsApp number, one Telegram chat)."""
+
+    __table_args__ = (UniqueConstraint("channel", "address", name="uq_contact_channel_address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_type=String(32))  # type: ignore[call-overload]
+    address: str = Field(sa_type=String(255))  # type: ignore[call-overload]
+    display_name: str | None = Field(default=None, sa_type=String(255))  # type: ignore[call-overload]
+    student_id: str | None = Field(default=None, sa_type=String(16), index=True)  # type: ignore[call-overload]
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class Conversation(SQLModel, table=True):
+    """The chat with one contact: the flow's state and who is answering it.
+
+    One row per (channel, address); the row is what workers lock so that the
+    messages of one student are processed one at a time.
+    """
+
+    __table_args__ = (UniqueConstraint("channel", "address", name="uq_conversation_channel_address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    channel: str = Field(sa_type=String(32))  # type: ignore[call-overload]
+    address: str = Field(sa_type=String(255))  # type: ignore[call-overload]
+    desk_address: str | None = Field(default=None, sa_type=String(255))  # type: ignore[call-overload]
+    state: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # type: ignore[call-overload]
+    holder: str = Field(default=Holder.BOT, sa_type=String(16))  # type: ignore[call-overload]
+    holder_staff_id: int | None = Field(default=None)
+    last_inbound_at: datetime | None = _ts(default=None)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class Message(SQLModel, table=True):
+    """One message in either direction.
+
+    ``(channel, provider_id)`` is the dedupe key: Twilio's MessageSid,
+    Telegram's update_id, or none (console, simulate). ``status`` tracks
+    outbound delivery and is where the outbox will hang its retries.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_id", name="uq_message_channel_provider_id"),
+        Index("ix_message_conversation_created", "conversation_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    channel: str = Field(sa_type=String(32))  # type: ignore[call-overload]
+    direction: str = Field(sa_type=String(8))  # type: ignore[call-overload]
+    author: str = Field(sa_type=String(16))  # type: ignore[call-overload]
+    text: str = Field(default="", sa_type=String)  # type: ignore[call-overload]
+    provider_id: str | None = Field(default=None, sa_type=String(255))  # type: ignore[call-overload]
+    topic: str | None = Field(default=None, sa_type=String(64))  # type: ignore[call-overload]
+    attachments: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)  # type: ignore[call-overload]
+    status: str = Field(default=MessageStatus.RECEIVED, sa_type=String(16))  # type: ignore[call-overload]
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class Ticket(SQLModel, table=True):
+    """A case for a person: why, what the bot collected, who has it."""
+
+    __table_args__ = (Index("ix_ticket_status_created", "status", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    reason: str = Field(sa_type=String(64))  # type: ignore[call-overload]
+    status: str = Field(default=TicketStatus.OPEN, sa_type=String(16))  # type: ignore[call-overload]
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # type: ignore[call-overload]
+    description: str = Field(default="", sa_type=String)  # type: ignore[call-overload]
+    attachments: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)  # type: ignore[call-overload]
+    assigned_staff_id: int | None = Field(default=None)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+    resolved_at: datetime | None = _ts(default=None)
+
+
+class Reminder(SQLModel, table=True):
+    """A message the bot must send on its own later (end of the waiting period)."""
+
+    __table_args__ = (Index("ix_reminder_status_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    kind: str = Field(sa_type=String(64))  # type: ignore[call-overload]
+    due_at: datetime = _ts()
+    status: str = Field(default=ReminderStatus.PENDING, sa_type=String(16))  # type: ignore[call-overload]
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class Consent(SQLModel, table=True):
+    """When a contact acknowledged a notice (the privacy notice, before personal data)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    kind: str = Field(sa_type=String(64))  # type: ignore[call-overload]
+    at: datetime = _ts()

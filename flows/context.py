@@ -1,0 +1,94 @@
+"""The working context of one step: the message, the time, what to answer.
+
+Every handler of the machine receives a :class:`Step` and appends replies and
+actions to it; :func:`flows.machine.advance` turns it into an Outcome. The
+state is a plain dict so it can be stored as JSON by any database.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flows.calendar import BusinessCalendar, OfficeHours, format_date_es
+from flows.messages import Action, Incoming, Option, Reply
+from knowledge.loader import KnowledgeBase
+
+
+def calendar_for(kb: KnowledgeBase) -> BusinessCalendar:
+    """The business calendar of this knowledge base (built once per kb)."""
+    cal = kb._extra.get("calendar")
+    if cal is None:
+        cal = BusinessCalendar(extra_closed=kb.desk.non_working_days)
+        kb._extra["calendar"] = cal
+    return cal
+
+
+def office_hours_for(kb: KnowledgeBase) -> OfficeHours:
+    hours = kb._extra.get("office_hours")
+    if hours is None:
+        start = time.fromisoformat(kb.desk.office_start)
+        end = time.fromisoformat(kb.desk.office_end)
+        hours = OfficeHours(calendar_for(kb), tz=kb.desk.timezone, start=start, end=end)
+        kb._extra["office_hours"] = hours
+    return hours
+
+
+@dataclass
+class Step:
+    kb: KnowledgeBase
+    message: Incoming
+    state: dict[str, Any]
+    text: str  # what the student wrote, secrets removed
+    replies: list[Reply] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    topic: str | None = None
+
+    @property
+    def now(self) -> datetime:
+        return self.message.at.astimezone(ZoneInfo(self.kb.desk.timezone))
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        return calendar_for(self.kb)
+
+    @property
+    def hours(self) -> OfficeHours:
+        return office_hours_for(self.kb)
+
+    def say(self, text: str, options: list[tuple[str, str]] | None = None) -> None:
+        """Queue a reply; ``options`` are (target, label) pairs, numbered here.
+
+        The numbering is remembered in the state so that a typed "2" (or a
+        Telegram button sending "2") picks the same target next turn.
+        """
+        if not options:
+            self.replies.append(Reply(text.strip()))
+            return
+        keyed = {str(i): target for i, (target, _) in enumerate(options, start=1)}
+        self.state["options"] = keyed
+        self.replies.append(
+            Reply(text.strip(), tuple(Option(str(i), label) for i, (_, label) in enumerate(options, start=1)))
+        )
+
+    def msg(self, key: str, **values: Any) -> str:
+        return self.kb.message(key, **values)
+
+    def date_es(self, d: date) -> str:
+        return format_date_es(d, with_year=d.year != self.today.year)
+
+    def act(self, action: Action) -> None:
+        self.actions.append(action)
+
+    @property
+    def stage(self) -> str:
+        return str(self.state.get("stage") or "menu")
+
+    @stage.setter
+    def stage(self, value: str) -> None:
+        self.state["stage"] = value

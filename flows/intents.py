@@ -1,0 +1,87 @@
+"""Short answers to the bot's own questions: yes, no, menu, "I don't know".
+
+These are read before topics, and only when the bot has just asked
+something: "sí" means nothing on its own, but after "¿ya guardaste tu
+solicitud?" it moves the procedure on.
+"""
+from __future__ import annotations
+
+import re
+
+from knowledge.matcher import fold
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+YES = frozenset({
+    "si", "sii", "sip", "sep", "simon", "claro", "ya", "aja", "yes", "yep", "yeah", "ok",
+    "okay", "oki", "okey", "va", "sale", "arre", "dale", "correcto", "exacto", "afirmativo",
+    "andale", "listo", "perfecto", "confirmo", "enviar", "envialo", "mandalo", "seguro",
+    "obvio", "efectivamente", "cierto", "bueno", "vale", "chido", "bien", "yap", "sii",
+    "todo", "esta", "asi", "es", "de", "acuerdo", "porfa", "favor", "por", "seguimos",
+    "continuar", "sigamos", "siguiente", "adelante", "hecho", "ya", "la", "lo", "guarde",
+    "hice", "tengo", "estoy", "quede", "sali", "vigente", "pude", "se", "me", "mande",
+    "y", "pues", "ps", "q", "que", "creo", "ahora", "pase",
+})
+#: Words that on their own already mean yes (the rest only pad a yes).
+YES_CORE = frozenset({
+    "si", "sii", "sip", "sep", "simon", "claro", "ya", "aja", "yes", "yep", "yeah", "ok",
+    "okay", "oki", "okey", "va", "sale", "arre", "dale", "correcto", "exacto", "afirmativo",
+    "andale", "listo", "perfecto", "confirmo", "enviar", "envialo", "mandalo", "obvio",
+    "efectivamente", "cierto", "vale", "yap", "acuerdo", "seguimos", "continuar", "sigamos",
+    "adelante", "hecho",
+})
+NO = frozenset({"no", "nel", "nop", "nope", "nah", "negativo", "nada", "tampoco", "nunca"})
+NOT_YET = ("todavia no", "aun no", "aun tampoco", "no todavia", "ni idea", "todavia nada")
+MENU = frozenset({"menu", "inicio", "0", "regresar", "volver", "principal", "start", "empezar"})
+DONT_KNOW = (
+    "no se", "no lo se", "nose", "no lo tengo", "no me lo se", "no lo conozco", "no me acuerdo",
+    "ni idea", "no tengo", "no lo encuentro", "no lo recuerdo", "no recuerdo", "ni se", "idk",
+    "dont know", "no sabria",
+)
+THANKS = ("gracias", "grax", "thanks", "thank", "bye", "adios", "grcs", "gracis")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(fold(text))
+
+
+def is_menu_command(text: str) -> bool:
+    """ "menu", "inicio", "0", "volver al menu": back to the main menu."""
+    w = words(text)
+    if not w or len(w) > 4:
+        return False
+    if w == ["0"]:
+        return True
+    return any(x in MENU and x != "0" for x in w) and all(
+        x in MENU or x in {"al", "a", "el", "ir", "quiero", "ver", "de", "nuevo", "porfa", "mostrar"}
+        for x in w
+    )
+
+
+def yes_no(text: str) -> bool | None:
+    """True for a short yes, False for a short no, None for anything else."""
+    folded = " ".join(words(text))
+    w = folded.split()
+    if not w or len(w) > 6 or any(t in folded for t in THANKS) and len(w) > 2:
+        return None
+    if any(folded.startswith(p) or f" {p}" in folded for p in NOT_YET):
+        return False
+    if w[0] in NO or (len(w) <= 3 and any(x in NO for x in w)):
+        return False
+    if any(x in YES_CORE for x in w) and all(x in YES for x in w):
+        return True
+    return None
+
+
+def says_dont_know(text: str) -> bool:
+    folded = " " + " ".join(words(text)) + " "
+    return any(f" {p} " in folded for p in DONT_KNOW)
+
+
+def option_key(text: str) -> str | None:
+    """A menu choice typed as a number ("2", "2.", "opcion 2", "la 2")."""
+    w = words(text)
+    digits = [x for x in w if x.isdigit()]
+    if len(digits) == 1 and len(w) <= 3 and len(digits[0]) <= 2:
+        return str(int(digits[0]))
+    return None

@@ -1,0 +1,224 @@
+"""The conversation as a pure function: state + message + time → outcome.
+
+:func:`advance` is the only entry point the core needs. It reads the
+message in this order: a secret to redact → "menu" → the escalation being
+collected → a numbered choice → the answer to the stage's question (yes/no
+or a date) → a topic understood by the matcher. Whatever happens, it
+answers: no input makes it raise or stay silent.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flows import entities, escalation, intents
+from flows.context import Step
+from flows.messages import Incoming, OpenTicket, Outcome
+from flows.procedure import (
+    STAGES,
+    TOPIC_STAGE,
+    answer,
+    ask_saved_date,
+    enter,
+    follow,
+    resume_prompt,
+    saved_date_unknown,
+    show_menu,
+    waiting_from,
+)
+from knowledge.loader import KnowledgeBase
+from knowledge.matcher import Match
+
+#: Longer messages are read only this far (a 10,000-character paste still gets an answer).
+READ_LIMIT = 4000
+#: Stored text is cut at this length.
+STORE_LIMIT = 10000
+SECRET = "[contraseña oculta]"
+
+
+def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) -> Outcome:
+    """One step of the conversation. Pure: no I/O, the time comes in ``message.at``."""
+    st: dict[str, Any] = dict(state or {})
+    st.setdefault("stage", "menu")
+    options = st.pop("options", None) or {}
+    raw = (message.text or "").replace("\x00", "")
+    stored, had_secret = entities.redact_secrets(raw[:STORE_LIMIT])
+    text = stored[:READ_LIMIT].replace(SECRET, " ")
+    step = Step(kb, message, st, text)
+    if had_secret:
+        step.say(step.msg("password_warning"))
+    try:
+        _remember(step)
+        _dispatch(step, options)
+    except Exception:  # noqa: BLE001 - a student must get an answer whatever breaks
+        st.pop("esc", None)
+        step.stage = "menu"
+        step.topic = None
+        step.say(step.msg("internal_error"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
+    if not step.replies:
+        step.say(step.msg("footer"))
+    st["turns"] = int(st.get("turns", 0)) + 1
+    return Outcome(state=st, replies=step.replies, actions=step.actions, topic=step.topic, stored_text=stored)
+
+
+def remind(state: dict[str, Any] | None, kb: KnowledgeBase, at: datetime) -> Outcome:
+    """The reminder at the end of the waiting period: "¿ya apareces vigente?"."""
+    st: dict[str, Any] = dict(state or {})
+    st.pop("options", None)
+    step = Step(kb, Incoming(text="", at=at), st, "")
+    end = st.get("waiting_end")
+    when = step.date_es(datetime.fromisoformat(end).date()) if end else step.date_es(step.today)
+    step.say(step.msg("reminder", end=when))
+    step.stage = "checking_coverage"
+    return Outcome(state=st, replies=step.replies, actions=[], topic=None, stored_text="")
+
+
+def _remember(step: Step) -> None:
+    """Keep valid IDs, NSS and CURP the student mentions, so nobody asks twice."""
+    known = step.state.setdefault("known", {})
+    for value in entities.find_student_id_candidates(step.text)[-1:]:
+        known["student_id"] = value
+    for value in entities.find_nss_candidates(step.text):
+        if entities.nss_problem(value) is None:
+            known["nss"] = value
+    for value in entities.find_curp_candidates(step.text):
+        if entities.curp_problem(value) is None:
+            known["curp"] = value.upper()
+    if not known:
+        step.state.pop("known")
+
+
+def _dispatch(step: Step, options: dict[str, str]) -> None:
+    text = step.text
+    if intents.is_menu_command(text):
+        if escalation.active(step.state):
+            step.say(step.msg("escalation_cancelled"))
+        step.state.pop("esc", None)
+        step.topic = "saludo"
+        show_menu(step, greeting=True)
+        return
+    if escalation.active(step.state):
+        if escalation.handle(step):
+            return
+        match = step.kb.matcher.classify(text)
+        _topic(step, match, aside=True)
+        escalation.reprompt(step)
+        return
+    if step.stage == "ticket_open" and step.message.attachments:
+        reason = str(step.state.get("ticket_reason") or "duda_general")
+        step.act(OpenTicket(reason=reason, description=text.strip(), attachments=step.message.attachments))
+        step.say(step.msg("ticket_updated"))
+        return
+    key = intents.option_key(text)
+    if key and key in options:
+        _choose(step, options[key])
+        return
+    stage = STAGES.get(step.stage)
+    if stage and stage.expects == "date":
+        saved = entities.parse_date(text, step.now)
+        if saved:
+            waiting_from(step, saved, purpose=step.state.get("date_purpose", "espera"))
+            return
+        if intents.says_dont_know(text):
+            saved_date_unknown(step)
+            return
+    elif stage and stage.expects == "yesno":
+        said = intents.yes_no(text)
+        if said is not None:
+            follow(step, stage.on_yes if said else stage.on_no)
+            return
+    match = step.kb.matcher.classify(text)
+    _topic(step, match)
+
+
+def _choose(step: Step, target: str) -> None:
+    """The student picked a numbered option (or pressed its button)."""
+    if target == "guide":
+        step.topic = "saludo"
+        enter(step, "prereq_coverage")
+    elif target == "person":
+        step.topic = "duda_general"
+        escalation.start(step, "duda_general")
+    elif target == "menu":
+        step.topic = "saludo"
+        show_menu(step, greeting=False)
+    elif target.startswith("topic:"):
+        topic = target.split(":", 1)[1]
+        _topic(step, Match(topic, 9.0, [(topic, 9.0)], [topic], confident=True, domain=True), chosen=True)
+
+
+def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = False) -> None:
+    """Answer what the matcher understood, or ask when it is unsure."""
+    kb = step.kb
+    if match.empty:
+        if step.message.attachments:
+            step.topic = "error_solicitud"
+            escalation.start(step, "error_solicitud")
+        else:
+            step.topic = "saludo"
+            show_menu(step, greeting=True)
+        return
+    if not match.confident:
+        candidates = match.candidates(3)
+        if match.domain and candidates:
+            step.topic = None
+            opts = [(f"topic:{t}", kb.topics[t].label) for t in candidates]
+            step.say(step.msg("clarify"), opts + [("person", step.msg("menu_person"))])
+            return
+        match = Match("fuera_de_tema", match.score, match.ranked, match.tokens, True, match.domain)
+    topic = match.topic or "fuera_de_tema"
+    step.topic = topic
+    if topic == "saludo":
+        show_menu(step, greeting=True)
+    elif topic == "despedida":
+        answer(step, "despedida")
+    elif topic == "fuera_de_tema":
+        answer(step, topic)
+        step.say(step.msg("offer_person"), [("menu", step.msg("opt_menu")), ("person", step.msg("menu_person"))])
+    elif topic == "espera":
+        _espera(step)
+    elif topic == "sin_vigencia":
+        _sin_vigencia(step)
+    elif kb.topics[topic].kind == "escalation":
+        _escalate(step, topic)
+    elif topic in TOPIC_STAGE and not aside:
+        enter(step, TOPIC_STAGE[topic])
+    else:
+        answer(step, topic)
+        if match.secondary:
+            answer(step, match.secondary)
+        if not aside:
+            resume_prompt(step)
+        return
+    if match.secondary and match.secondary != topic and not chosen:
+        answer(step, match.secondary)
+
+
+def _espera(step: Step) -> None:
+    saved = entities.parse_date(step.text, step.now)
+    if saved:
+        waiting_from(step, saved, purpose="espera")
+        return
+    answer(step, "espera")
+    ask_saved_date(step, "espera")
+
+
+def _sin_vigencia(step: Step) -> None:
+    saved = entities.parse_date(step.text, step.now)
+    if saved:
+        waiting_from(step, saved, purpose="sin_vigencia")
+        return
+    known = step.state.get("saved_on")
+    if known:
+        waiting_from(step, datetime.fromisoformat(known).date(), purpose="sin_vigencia")
+        return
+    answer(step, "sin_vigencia")
+    ask_saved_date(step, "sin_vigencia")
+
+
+def _escalate(step: Step, reason: str) -> None:
+    if step.stage == "ticket_open" and step.state.get("ticket_reason") == reason:
+        step.act(OpenTicket(reason=reason, description=step.text.strip(), attachments=step.message.attachments))
+        step.say(step.msg("ticket_updated"))
+        return
+    escalation.start(step, reason)

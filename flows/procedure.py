@@ -1,0 +1,266 @@
+"""The stages of the procedure, declared as data, and what entering each says.
+
+The procedure of the guide, in order: prerequisites (other coverage? NSS?)
+→ the CIA route → filling and saving → the waiting period → checking
+coverage → registering at the UMF → done. Each stage may ask one question;
+:data:`STAGES` says what a yes or a no (or a date) to it leads to, so the
+diagram in flows/README.md can be read off this table.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from flows import escalation
+from flows.context import Step
+from flows.messages import CancelReminders, ScheduleReminder
+
+#: Hour of the day (campus time) at which reminders go out: inside office hours.
+REMINDER_TIME = time(9, 0)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage: the question it asks and where each answer leads.
+
+    ``expects`` is "yesno", "date" or None (the stage asks nothing).
+    ``on_yes``/``on_no`` name the next stage, or a special handler of
+    :data:`SPECIAL` (prefixed with "!").
+    """
+
+    name: str
+    question: str | None = None
+    expects: str | None = None
+    on_yes: str | None = None
+    on_no: str | None = None
+    label: str = ""
+
+
+STAGES: dict[str, Stage] = {s.name: s for s in (
+    Stage("menu"),
+    Stage("offer_guide", "q_offer_guide", "yesno", "prereq_coverage", "menu", "la guía paso a paso"),
+    Stage("prereq_coverage", "q_prereq_coverage", "yesno", "prereq_other", "prereq_nss", "los requisitos"),
+    Stage("prereq_other", "q_prereq_other", "yesno", "prereq_nss", "menu", "los requisitos"),
+    Stage("prereq_nss", "q_prereq_nss", "yesno", "cia_route", "nss_lookup", "tu NSS"),
+    Stage("nss_lookup", "q_nss_lookup", "yesno", "cia_route", "!nss_help", "tu NSS"),
+    Stage("cia_route", "q_cia_route", "yesno", "filling", "!cia_help", "la solicitud en el CIA"),
+    Stage("filling", "q_filling", "yesno", "waiting_saved_date", "!filling_wait", "el llenado de tu solicitud"),
+    Stage("waiting_saved_date", "q_saved_date", "date", None, None, "la fecha en que guardaste tu solicitud"),
+    Stage("waiting_period"),
+    Stage("checking_coverage", "q_checking", "yesno", "umf_registration", "!not_covered", "revisar tu vigencia"),
+    Stage("umf_registration", "q_umf", "yesno", "done", "!umf_problem", "tu alta en la clínica"),
+    Stage("done"),
+    Stage("ticket_open"),
+)}
+
+#: Topics that are a stage of the procedure: asking about one jumps there.
+TOPIC_STAGE = {
+    "requisitos": "offer_guide",
+    "nss": "nss_lookup",
+    "registro_cia": "cia_route",
+    "llenado": "filling",
+    "vigencia": "checking_coverage",
+    "alta_umf": "umf_registration",
+}
+#: What a stage shows before its question (a topic's answer), if anything.
+STAGE_TOPIC = {
+    "offer_guide": "requisitos",
+    "prereq_other": "otro_seguro",
+    "nss_lookup": "nss",
+    "cia_route": "registro_cia",
+    "filling": "llenado",
+    "checking_coverage": "vigencia",
+    "umf_registration": "alta_umf",
+}
+
+
+def answer(step: Step, topic_id: str) -> None:
+    """Say a topic's answer, every message of it."""
+    for text in step.kb.topics[topic_id].answers:
+        step.say(text)
+
+
+def ask(step: Step) -> None:
+    """Ask the current stage's question, if it has one."""
+    stage = STAGES.get(step.stage)
+    if stage and stage.question:
+        step.say(step.msg(stage.question))
+
+
+def enter(step: Step, name: str, *, show_answer: bool = True) -> None:
+    """Move to stage ``name``: show its content and ask its question."""
+    step.stage = name
+    if name == "menu":
+        show_menu(step, greeting=False)
+        return
+    if name == "done":
+        step.act(CancelReminders())
+        step.say(step.msg("done"))
+        return
+    topic = STAGE_TOPIC.get(name)
+    if topic and show_answer:
+        answer(step, topic)
+    ask(step)
+
+
+def show_menu(step: Step, *, greeting: bool) -> None:
+    """The main menu: the guided procedure, the menu topics, a person."""
+    kb = step.kb
+    options = [("guide", step.msg("menu_guide"))]
+    options += [(f"topic:{t.id}", t.label) for t in kb.menu_topics()]
+    options.append(("person", step.msg("menu_person")))
+    intro = kb.topics["saludo"].answers[0] + "\n\n" + step.msg("menu_intro") if greeting else step.msg("menu_intro")
+    step.stage = "menu"
+    step.say(intro, options)
+
+
+def resume_prompt(step: Step) -> None:
+    """After an aside, offer to go back to where the procedure was."""
+    stage = STAGES.get(step.stage)
+    if stage and stage.question:
+        step.say(step.msg("resume", where=stage.label) + "\n" + step.msg(stage.question))
+    else:
+        step.say(step.msg("footer"))
+
+
+# --- the waiting period ------------------------------------------------------------------
+
+
+def reminder_due(step: Step, end: date) -> datetime:
+    return datetime.combine(end, REMINDER_TIME, tzinfo=step.now.tzinfo)
+
+
+def waiting_from(step: Step, saved: date, *, purpose: str) -> None:
+    """The student saved the application on ``saved``: tell them the date.
+
+    Up to and including the last day of the waiting period there is no
+    ticket, only the date and a reminder for it; after it, ``sin_vigencia``
+    collects the data for a ticket and ``espera`` asks them to check.
+    """
+    if saved > step.today:
+        step.say(step.msg("date_in_future", date=step.date_es(saved)))
+        step.stage = "waiting_saved_date"
+        step.state["date_purpose"] = purpose
+        return
+    step.state["saved_on"] = saved.isoformat()
+    end = step.calendar.waiting_period_end(saved, step.kb.desk.waiting_days)
+    step.state["waiting_end"] = end.isoformat()
+    step.state.pop("date_purpose", None)
+    values = {"saved": step.date_es(saved), "end": step.date_es(end), "days": step.kb.desk.waiting_days}
+    if step.today <= end:
+        key = "waiting_until_sin_vigencia" if purpose == "sin_vigencia" else "waiting_until"
+        step.say(step.msg(key, **values))
+        step.act(ScheduleReminder(due=reminder_due(step, end)))
+        step.stage = "waiting_period"
+        return
+    if purpose == "sin_vigencia":
+        description = step.msg("sin_vigencia_description", **values)
+        step.say(step.msg("waiting_over_ticket", **values))
+        escalation.start(step, "sin_vigencia", description=description, intro=False)
+        return
+    step.say(step.msg("waiting_over_check", **values))
+    enter(step, "checking_coverage", show_answer=False)
+
+
+def ask_saved_date(step: Step, purpose: str) -> None:
+    step.stage = "waiting_saved_date"
+    step.state["date_purpose"] = purpose
+    step.say(step.msg("q_saved_date"))
+
+
+def saved_date_unknown(step: Step) -> None:
+    """The student does not remember when they saved it."""
+    purpose = step.state.pop("date_purpose", "espera")
+    if purpose == "sin_vigencia":
+        step.say(step.msg("date_unknown_ticket"))
+        escalation.start(step, "sin_vigencia", description=step.msg("sin_vigencia_no_date"), intro=False)
+    else:
+        step.say(step.msg("date_unknown_wait"))
+        step.stage = "menu"
+
+
+def not_covered(step: Step) -> None:
+    """No coverage: within the waiting period a date, after it a ticket."""
+    saved = step.state.get("saved_on")
+    if saved:
+        waiting_from(step, date.fromisoformat(saved), purpose="sin_vigencia")
+    else:
+        ask_saved_date(step, "sin_vigencia")
+
+
+# --- special answers to the stages' questions ---------------------------------------------
+
+
+def _nss_help(step: Step) -> None:
+    step.say(step.msg("nss_still_missing"))
+
+
+def _cia_help(step: Step) -> None:
+    step.say(step.msg("cia_help"), [("topic:registro_cia", step.msg("opt_show_route")), ("person", step.msg("menu_person"))])
+
+
+def _filling_wait(step: Step) -> None:
+    step.say(step.msg("filling_wait"))
+
+
+def _umf_problem(step: Step) -> None:
+    step.say(step.msg("umf_problem"))
+    escalation.start(step, "duda_general", description=step.msg("umf_problem_description"), intro=False)
+
+
+SPECIAL: dict[str, Callable[[Step], None]] = {
+    "nss_help": _nss_help,
+    "cia_help": _cia_help,
+    "filling_wait": _filling_wait,
+    "not_covered": not_covered,
+    "umf_problem": _umf_problem,
+}
+
+
+def follow(step: Step, target: str | None) -> None:
+    """Go where a yes or no leads: a stage, or a special handler."""
+    if not target:
+        return
+    if target.startswith("!"):
+        SPECIAL[target[1:]](step)
+    else:
+        enter(step, target)
+
+
+def mermaid() -> str:
+    """The procedure as a mermaid state diagram, read off :data:`STAGES`.
+
+    flows/README.md embeds this text; a test keeps the two identical.
+    """
+    lines = ["stateDiagram-v2", "    [*] --> menu"]
+    for stage in STAGES.values():
+        for answer_, target in (("sí", stage.on_yes), ("no", stage.on_no)):
+            if target:
+                dest = SPECIAL_DEST.get(target, target)
+                lines.append(f"    {stage.name} --> {dest}: {answer_}")
+        if stage.expects == "date":
+            lines.append(f"    {stage.name} --> waiting_period: date within the waiting period")
+            lines.append(f"    {stage.name} --> escalation_collect: date after it (sin_vigencia)")
+    lines += [
+        "    menu --> prereq_coverage: paso a paso",
+        "    waiting_period --> checking_coverage: reminder on the last day",
+        "    escalation_describe --> escalation_collect: description",
+        "    escalation_collect --> escalation_collect: missing or invalid item",
+        "    escalation_collect --> escalation_confirm: all items",
+        "    escalation_confirm --> escalation_collect: correct an item",
+        "    escalation_confirm --> ticket_open: sí (OpenTicket)",
+        "    ticket_open --> menu: staff resolve or hand back",
+        "    done --> [*]",
+    ]
+    return "\n".join(lines)
+
+
+#: Where each special handler leads, for the diagram.
+SPECIAL_DEST = {
+    "!nss_help": "nss_lookup",
+    "!cia_help": "cia_route",
+    "!filling_wait": "filling",
+    "!not_covered": "waiting_saved_date",
+    "!umf_problem": "escalation_collect",
+}

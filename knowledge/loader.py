@@ -1,0 +1,379 @@
+"""Read the knowledge base from YAML and validate it.
+
+Staff edit these files by hand, so every problem is reported with the file,
+the line and the topic it concerns, and all problems are collected before
+failing: one run of ``seguro-bot knowledge check`` shows everything to fix.
+"""
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from knowledge.matcher import Matcher
+
+ROOT = Path(__file__).resolve().parent
+
+#: The public topic ids of shared/spec/topics.md, in menu-friendly order.
+ANSWER_TOPICS = (
+    "saludo", "requisitos", "otro_seguro", "nss", "registro_cia", "llenado",
+    "espera", "vigencia", "alta_umf", "contacto", "urgencia", "fuera_de_tema",
+    "despedida",
+)
+ESCALATION_TOPICS = ("datos_erroneos", "error_solicitud", "sin_vigencia", "duda_general")
+ALL_TOPICS = ANSWER_TOPICS + ESCALATION_TOPICS
+KINDS = ("answer", "escalation", "social")
+PLACEHOLDERS = (
+    "email", "whatsapp", "phone", "hours", "cia_url", "nss_url", "vigencia_url",
+    "umf_url", "correccion_url", "privacy_url",
+)
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s)>\]\"']+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in the knowledge base, located for a human."""
+
+    file: str
+    line: int
+    topic: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.topic or '-'}: {self.message}"
+
+
+class KnowledgeError(Exception):
+    """The knowledge base cannot be loaded; ``problems`` says why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    kind: str
+    label: str
+    answers: tuple[str, ...]
+    sources: tuple[str, ...]
+    examples: tuple[str, ...]
+    strong: tuple[str, ...]
+    weak: tuple[str, ...]
+    menu: int | None = None
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class Desk:
+    email: str
+    whatsapp: tuple[str, ...]
+    phone: str
+    timezone: str
+    office_start: str
+    office_end: str
+    hours_label: str
+    links: dict[str, str]
+    privacy_notice: str
+    non_working_days: tuple[date, ...]
+    waiting_days: int
+
+    def placeholders(self) -> dict[str, str]:
+        """Values for the ``{name}`` placeholders of answers and messages."""
+        values = {
+            "email": self.email,
+            "whatsapp": " y ".join(self.whatsapp),
+            "phone": self.phone,
+            "hours": self.hours_label,
+        }
+        for key in ("cia", "nss", "vigencia", "umf", "correccion", "privacy"):
+            values[f"{key}_url"] = self.links.get(key, "")
+        return values
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    abbreviations: dict[str, str]
+    synonyms: dict[str, str]
+    stopwords: frozenset[str]
+
+
+@dataclass
+class KnowledgeBase:
+    """Everything the flows need to understand and answer a student."""
+
+    topics: dict[str, Topic]
+    desk: Desk
+    messages: dict[str, Any]
+    lexicon: Lexicon
+    root: Path = ROOT
+    _extra: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def matcher(self) -> Matcher:
+        from knowledge.matcher import Matcher
+
+        return Matcher(self.topics.values(), self.lexicon)
+
+    def menu_topics(self) -> list[Topic]:
+        """Topics of the main menu, by position."""
+        items = [t for t in self.topics.values() if t.menu is not None]
+        return sorted(items, key=lambda t: t.menu or 0)
+
+    def privacy_notice(self) -> str:
+        """The short privacy notice, with the link to the full one."""
+        return _fill(self.desk.privacy_notice, self.desk.placeholders())
+
+    def message(self, key: str, **values: Any) -> str:
+        """A sentence of messages.yaml with placeholders filled."""
+        template = self.messages[key]
+        if isinstance(template, list):
+            template = "\n".join(template)
+        return _fill(str(template), {**self.desk.placeholders(), **values})
+
+
+class _Values(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _fill(template: str, values: dict[str, Any]) -> str:
+    return template.format_map(_Values(values))
+
+
+# --- reading YAML with line numbers -------------------------------------------------
+
+
+def _read(path: Path, problems: list[Problem], topic: str = "") -> tuple[Any, dict[str, int]]:
+    """Parse one YAML file; return its data and the line of each top-level key."""
+    rel = _rel(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(rel, 0, topic, f"cannot read the file: {exc}"))
+        return None, {}
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        problems.append(Problem(rel, line, topic, f"broken YAML: {exc.problem or exc}"))
+        return None, {}
+    except yaml.YAMLError as exc:
+        problems.append(Problem(rel, 0, topic, f"broken YAML: {exc}"))
+        return None, {}
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                lines[str(key.value)] = key.start_mark.line + 1
+                # Also note the line of each list item: "examples.3" -> line.
+                if isinstance(value, yaml.SequenceNode):
+                    for i, item in enumerate(value.value):
+                        lines[f"{key.value}.{i}"] = item.start_mark.line + 1
+    return data, lines
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _strings(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(v) for v in value if v is not None]
+    return [str(value)]
+
+
+def _check_text(
+    text: str, *, rel: str, line: int, topic: str, problems: list[Problem], free_placeholders: bool = False
+) -> None:
+    """Links must be https and placeholders must exist (messages may have their own)."""
+    for url in _URL.findall(text):
+        if not url.lower().startswith("https://"):
+            problems.append(Problem(rel, line, topic, f"link is not https: {url}"))
+    if free_placeholders or "{" not in text:
+        return
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(text)]
+    except ValueError as exc:
+        problems.append(Problem(rel, line, topic, f"unbalanced braces: {exc}"))
+        return
+    for name in fields:
+        if name is not None and name not in PLACEHOLDERS:
+            problems.append(Problem(rel, line, topic, f"unknown placeholder {{{name}}}"))
+
+
+def _load_topic(path: Path, desk_values: dict[str, str], problems: list[Problem]) -> Topic | None:
+    rel = _rel(path)
+    data, lines = _read(path, problems, path.stem)
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        problems.append(Problem(rel, 1, path.stem, "a topic file must be a mapping (id, kind, answer, ...)"))
+        return None
+    tid = str(data.get("id") or "")
+    if not tid:
+        problems.append(Problem(rel, 1, path.stem, "missing id"))
+        return None
+    if tid not in ALL_TOPICS:
+        problems.append(Problem(rel, lines.get("id", 1), tid, f"unknown topic {tid!r} (not in topics.md)"))
+        return None
+    if tid != path.stem:
+        problems.append(Problem(rel, lines.get("id", 1), tid, f"file name should be {tid}.yaml"))
+    kind = str(data.get("kind") or "")
+    if kind not in KINDS:
+        problems.append(Problem(rel, lines.get("kind", 1), tid, f"kind must be one of {', '.join(KINDS)}"))
+    expected_kind = "escalation" if tid in ESCALATION_TOPICS else None
+    if expected_kind and kind != expected_kind:
+        problems.append(Problem(rel, lines.get("kind", 1), tid, "an escalation topic must have kind: escalation"))
+    answers = _strings(data.get("answer"))
+    if not answers or not any(a.strip() for a in answers):
+        problems.append(Problem(rel, lines.get("answer", 1), tid, "no answer"))
+    for i, ans in enumerate(answers):
+        _check_text(ans, rel=rel, line=lines.get(f"answer.{i}", lines.get("answer", 1)), topic=tid, problems=problems)
+    sources = _strings(data.get("sources"))
+    if not sources:
+        problems.append(Problem(rel, lines.get("sources", 1), tid, "no sources: say where the facts come from"))
+    keywords = data.get("keywords") or {}
+    if not isinstance(keywords, dict):
+        problems.append(Problem(rel, lines.get("keywords", 1), tid, "keywords must have strong: and weak: lists"))
+        keywords = {}
+    menu = data.get("menu")
+    if menu is not None and not isinstance(menu, int):
+        problems.append(Problem(rel, lines.get("menu", 1), tid, "menu must be a number"))
+        menu = None
+    rendered = tuple(_fill(a.strip(), desk_values) for a in answers)
+    return Topic(
+        id=tid,
+        kind=kind,
+        label=str(data.get("label") or tid),
+        answers=rendered,
+        sources=tuple(sources),
+        examples=tuple(_strings(data.get("examples"))),
+        strong=tuple(_strings(keywords.get("strong"))),
+        weak=tuple(_strings(keywords.get("weak"))),
+        menu=menu,
+        file=rel,
+    )
+
+
+def _load_desk(path: Path, problems: list[Problem]) -> Desk | None:
+    rel = _rel(path)
+    data, lines = _read(path, problems, "desk")
+    if not isinstance(data, dict):
+        if data is not None:
+            problems.append(Problem(rel, 1, "desk", "desk.yaml must be a mapping"))
+        return None
+    contact = data.get("contact") or {}
+    hours = data.get("office_hours") or {}
+    links = {str(k): str(v) for k, v in (data.get("links") or {}).items()}
+    for key, url in links.items():
+        if not url.startswith("https://"):
+            problems.append(Problem(rel, lines.get("links", 1), "desk", f"link {key} is not https: {url}"))
+    days: list[date] = []
+    for i, item in enumerate(data.get("non_working_days") or []):
+        value = item.get("date") if isinstance(item, dict) else item
+        if isinstance(value, date):
+            days.append(value)
+        else:
+            line = lines.get(f"non_working_days.{i}", lines.get("non_working_days", 1))
+            problems.append(Problem(rel, line, "desk", f"non-working day is not a date (YYYY-MM-DD): {value!r}"))
+    for key in ("email", "phone"):
+        if not contact.get(key):
+            problems.append(Problem(rel, lines.get("contact", 1), "desk", f"contact.{key} is missing"))
+    notice = str(data.get("privacy_notice") or "")
+    if not notice:
+        problems.append(Problem(rel, lines.get("privacy_notice", 1), "desk", "privacy_notice is missing"))
+    _check_text(notice, rel=rel, line=lines.get("privacy_notice", 1), topic="desk", problems=problems)
+    return Desk(
+        email=str(contact.get("email", "")),
+        whatsapp=tuple(_strings(contact.get("whatsapp"))),
+        phone=str(contact.get("phone", "")),
+        timezone=str(hours.get("timezone", "America/Hermosillo")),
+        office_start=str(hours.get("start", "08:00")),
+        office_end=str(hours.get("end", "16:00")),
+        hours_label=str(hours.get("label", "")),
+        links=links,
+        privacy_notice=notice,
+        non_working_days=tuple(days),
+        waiting_days=int(data.get("waiting_days") or 5),
+    )
+
+
+def _load_lexicon(path: Path, problems: list[Problem]) -> Lexicon:
+    data, _ = _read(path, problems, "lexicon") if path.exists() else ({}, {})
+    data = data if isinstance(data, dict) else {}
+
+    def mapping(key: str) -> dict[str, str]:
+        raw = data.get(key) or {}
+        return {str(k).lower(): str(v).lower() for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+    return Lexicon(
+        abbreviations=mapping("abbreviations"),
+        synonyms=mapping("synonyms"),
+        stopwords=frozenset(str(w).lower() for w in data.get("stopwords") or []),
+    )
+
+
+def _collect(root: Path) -> tuple[KnowledgeBase | None, list[Problem]]:
+    problems: list[Problem] = []
+    desk = _load_desk(root / "desk.yaml", problems)
+    values = desk.placeholders() if desk else {}
+    topics: dict[str, Topic] = {}
+    topic_dir = root / "topics"
+    for path in sorted(topic_dir.glob("*.yaml")) if topic_dir.is_dir() else []:
+        topic = _load_topic(path, values, problems)
+        if topic is None:
+            continue
+        if topic.id in topics:
+            problems.append(Problem(topic.file, 1, topic.id, f"topic defined twice (also in {topics[topic.id].file})"))
+        topics[topic.id] = topic
+    for tid in ALL_TOPICS:
+        if tid not in topics and not any(p.topic == tid for p in problems):
+            problems.append(Problem(_rel(topic_dir / f"{tid}.yaml"), 0, tid, "topic of topics.md has no answer file"))
+    messages_path = root / "messages.yaml"
+    messages, mlines = _read(messages_path, problems, "messages") if messages_path.exists() else ({}, {})
+    if not isinstance(messages, dict):
+        messages = {}
+    for key, value in messages.items():
+        for text in _strings(value):
+            _check_text(
+                text, rel=_rel(messages_path), line=mlines.get(str(key), 1), topic=str(key),
+                problems=problems, free_placeholders=True,
+            )
+    lexicon = _load_lexicon(root / "lexicon.yaml", problems)
+    if desk is None:
+        return None, problems
+    kb = KnowledgeBase(topics=topics, desk=desk, messages=messages, lexicon=lexicon, root=root)
+    return kb, problems
+
+
+def check(root: Path | None = None) -> list[Problem]:
+    """Every problem of the knowledge base at ``root`` (default: the packaged one)."""
+    _, problems = _collect(Path(root) if root else ROOT)
+    return problems
+
+
+def load(root: Path | None = None) -> KnowledgeBase:
+    """The knowledge base at ``root``; raises KnowledgeError listing every problem."""
+    kb, problems = _collect(Path(root) if root else ROOT)
+    if problems or kb is None:
+        raise KnowledgeError(problems or [Problem(str(root or ROOT), 0, "", "nothing to load")])
+    return kb

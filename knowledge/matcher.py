@@ -1,0 +1,285 @@
+"""Understand what a student wrote: normalise it, then score every topic.
+
+Students write without accents, with typos, abbreviations, stretched letters,
+emojis and English words. Normalisation folds all that into one plain
+vocabulary (the knowledge base's own words), then two signals score each
+topic: the staff's keywords (strong ones nearly decide, weak ones support)
+and the TF-IDF similarity to the example phrasings. Everything is data from
+the knowledge base; nothing here names a topic except the social ones.
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from knowledge.loader import Lexicon, Topic
+
+STRONG = 3.0
+WEAK = 1.0
+SIMILARITY = 3.0
+#: Greetings and goodbyes yield to any substantive topic found beside them.
+SOCIAL = frozenset({"saludo", "despedida"})
+#: A substantive topic needs this score to beat a greeting or goodbye.
+SUBSTANTIVE = 2.0
+#: Below this, the bot is not sure and asks instead of answering.
+CONFIDENT = 1.6
+#: Words that say a message is about the insurance even when no topic fits.
+DOMAIN_STEMS = (
+    "segur", "imss", "nss", "curp", "vigen", "solic", "facul", "clini", "umf", "cia",
+    "const", "afili", "derec", "medic", "trami", "issst", "consu", "cubre", "cobert",
+)
+
+_NON_WORD = re.compile(r"[^a-z0-9*]+")
+_TRIPLE = re.compile(r"([a-z])\1{2,}")
+# Letters Spanish doubles legitimately (ll, rr, cc, ee, nn, oo) are kept doubled.
+_DOUBLE = re.compile(r"([abdfghijkmpqstuvwxyz])\1")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents; ñ becomes n, emojis and symbols go."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return plain.casefold()
+
+
+def stem(token: str) -> str:
+    """A crude Spanish stem: the first five letters (vigencia ~ vigente)."""
+    return token[:5] if len(token) > 5 and not token.isdigit() else token
+
+
+@dataclass
+class Match:
+    """What the matcher understood of one message."""
+
+    topic: str | None
+    score: float
+    ranked: list[tuple[str, float]]
+    tokens: list[str]
+    confident: bool
+    domain: bool
+    secondary: str | None = None
+    keyword_scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to understand: only emojis, punctuation or blanks."""
+        return not self.tokens
+
+    def candidates(self, n: int = 3) -> list[str]:
+        """The ``n`` likeliest substantive topics, for a clarifying question."""
+        out = [t for t, s in self.ranked if s > 0 and t not in SOCIAL and t != "fuera_de_tema"]
+        return out[:n]
+
+
+@dataclass(frozen=True)
+class _Keyword:
+    topic: str
+    parts: tuple[str, ...]  # a part ending in "*" is a prefix
+    weight: float
+
+
+class Matcher:
+    """Scores text against the topics of one knowledge base."""
+
+    def __init__(self, topics: Iterable[Topic], lexicon: Lexicon) -> None:
+        self.topics = {t.id: t for t in topics}
+        self.lexicon = lexicon
+        self._synonyms = self._compile_synonyms(lexicon.synonyms)
+        self.vocabulary: set[str] = set()
+        for topic in self.topics.values():
+            for text in (*topic.examples, *topic.strong, *topic.weak):
+                self.vocabulary.update(self._basic_tokens(text))
+        for value in (*lexicon.abbreviations.values(), *lexicon.synonyms.values(), *lexicon.synonyms):
+            self.vocabulary.update(_NON_WORD.split(value))
+        self.vocabulary.discard("")
+        self._vocab_list = sorted(w for w in self.vocabulary if len(w) >= 4 and not w.isdigit())
+        self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
+        self.keywords = self._compile_keywords()
+        self._build_index()
+
+    # --- normalisation -------------------------------------------------------------
+
+    @staticmethod
+    def _compile_synonyms(synonyms: dict[str, str]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+        table = {" ".join(_NON_WORD.split(fold(k))).strip(): v for k, v in synonyms.items()}
+        table = {k: v for k, v in table.items() if k}
+        if not table:
+            return None, {}
+        alternatives = "|".join(re.escape(k) for k in sorted(table, key=len, reverse=True))
+        return re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z0-9])"), table
+
+    def _basic_tokens(self, text: str) -> list[str]:
+        """Fold and split, expanding abbreviations; no spelling correction."""
+        out: list[str] = []
+        for raw in _NON_WORD.split(fold(text)):
+            if not raw:
+                continue
+            out.extend(self._expand(raw))
+        return out
+
+    def _expand(self, token: str) -> list[str]:
+        abbreviations = self.lexicon.abbreviations
+        if token in abbreviations:
+            return abbreviations[token].split()
+        return [token]
+
+    def _correct_uncached(self, token: str) -> str:
+        """Map an unknown word to the knowledge base's spelling of it."""
+        if token in self.vocabulary or token.isdigit() or any(c.isdigit() for c in token):
+            return token
+        abbreviations = self.lexicon.abbreviations
+        squeezed = _TRIPLE.sub(r"\1", token)
+        for candidate in (squeezed, _DOUBLE.sub(r"\1", squeezed)):
+            if candidate in self.vocabulary or candidate in abbreviations:
+                return abbreviations.get(candidate, candidate)
+        candidate = _DOUBLE.sub(r"\1", squeezed)
+        if len(candidate) < 5:
+            return candidate
+        found = process.extractOne(candidate, self._vocab_list, scorer=fuzz.ratio, score_cutoff=80)
+        return found[0] if found else candidate
+
+    def tokens(self, text: str) -> list[str]:
+        """The student's words in the knowledge base's vocabulary."""
+        words: list[str] = []
+        for raw in _NON_WORD.split(fold(text[:4000])):
+            if not raw or raw == "*":
+                continue
+            raw = raw.replace("*", "")
+            if not raw:
+                continue
+            for piece in self._expand(raw):
+                fixed = self._correct(piece)
+                words.extend(self._expand(fixed) if fixed != piece else [fixed])
+        pattern, table = self._synonyms
+        if pattern is None or not words:
+            return words
+        joined = pattern.sub(lambda m: table[m.group(0)], " ".join(words))
+        return joined.split()
+
+    def normalise(self, text: str) -> str:
+        return " ".join(self.tokens(text))
+
+    # --- keywords and examples -----------------------------------------------------
+
+    def _compile_keywords(self) -> list[_Keyword]:
+        compiled: list[_Keyword] = []
+        for topic in self.topics.values():
+            for weight, items in ((STRONG, topic.strong), (WEAK, topic.weak)):
+                for item in items:
+                    parts = []
+                    for word in item.split():
+                        prefix = word.endswith("*")
+                        toks = self.tokens(word.rstrip("*")) if not prefix else self._basic_tokens(word.rstrip("*"))
+                        if not toks:
+                            continue
+                        if prefix:
+                            toks[-1] = toks[-1] + "*"
+                        parts.extend(toks)
+                    if parts:
+                        compiled.append(_Keyword(topic.id, tuple(parts), weight))
+        return compiled
+
+    @staticmethod
+    def _phrase_in(parts: tuple[str, ...], words: list[str]) -> bool:
+        n = len(parts)
+        for i in range(len(words) - n + 1):
+            for j, part in enumerate(parts):
+                word = words[i + j]
+                if part.endswith("*"):
+                    if not word.startswith(part[:-1]):
+                        break
+                elif word != part:
+                    break
+            else:
+                return True
+        return False
+
+    def _features(self, words: list[str]) -> list[str]:
+        stems = [stem(w) for w in words if w not in self.lexicon.stopwords]
+        return stems + [f"{a}_{b}" for a, b in zip(stems, stems[1:])]
+
+    def _build_index(self) -> None:
+        docs: list[tuple[str, list[str]]] = []
+        for topic in self.topics.values():
+            for example in topic.examples:
+                feats = self._features(self.tokens(example))
+                if feats:
+                    docs.append((topic.id, feats))
+        df: dict[str, int] = defaultdict(int)
+        for _, feats in docs:
+            for f in set(feats):
+                df[f] += 1
+        n = max(len(docs), 1)
+        self._idf = {f: math.log((1 + n) / (1 + c)) + 1.0 for f, c in df.items()}
+        self._doc_topic: list[str] = []
+        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for i, (tid, feats) in enumerate(docs):
+            vec = self._vector(feats)
+            self._doc_topic.append(tid)
+            for f, w in vec.items():
+                self._postings[f].append((i, w))
+
+    def _vector(self, feats: list[str]) -> dict[str, float]:
+        counts: dict[str, int] = defaultdict(int)
+        for f in feats:
+            if f in self._idf:
+                counts[f] += 1
+        vec = {f: (1 + math.log(c)) * self._idf[f] for f, c in counts.items()}
+        norm = math.sqrt(sum(w * w for w in vec.values())) or 1.0
+        return {f: w / norm for f, w in vec.items()}
+
+    def similarity(self, words: list[str]) -> dict[str, float]:
+        """Per topic, the cosine similarity to its closest example."""
+        query = self._vector(self._features(words))
+        acc: dict[int, float] = defaultdict(float)
+        for f, w in query.items():
+            for doc, dw in self._postings.get(f, ()):
+                acc[doc] += w * dw
+        best: dict[str, float] = defaultdict(float)
+        for doc, score in acc.items():
+            tid = self._doc_topic[doc]
+            if score > best[tid]:
+                best[tid] = score
+        return best
+
+    def keyword_scores(self, words: list[str]) -> dict[str, float]:
+        scores: dict[str, float] = defaultdict(float)
+        for kw in self.keywords:
+            if self._phrase_in(kw.parts, words):
+                scores[kw.topic] += kw.weight
+        return scores
+
+    # --- the decision ----------------------------------------------------------------
+
+    def classify(self, text: str) -> Match:
+        words = self.tokens(text)
+        if not words:
+            return Match(None, 0.0, [], [], confident=False, domain=False)
+        kw = self.keyword_scores(words)
+        sim = self.similarity(words)
+        scores = {t: kw.get(t, 0.0) + SIMILARITY * sim.get(t, 0.0) for t in self.topics}
+        ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+        domain = any(w.startswith(DOMAIN_STEMS) for w in words)
+        substantive = [(t, s) for t, s in ranked if t not in SOCIAL]
+        social = [(t, s) for t, s in ranked if t in SOCIAL]
+        top, top_score = substantive[0] if substantive else (None, 0.0)
+        if social and (top_score < SUBSTANTIVE and social[0][1] >= top_score or top_score < 0.5):
+            top, top_score = social[0]
+        confident = top_score >= CONFIDENT
+        secondary = None
+        if top is not None and top not in SOCIAL:
+            for tid, _ in substantive[1:3]:
+                if kw.get(tid, 0.0) >= STRONG and self.topics[tid].kind == "answer" and tid != "fuera_de_tema":
+                    secondary = tid
+                    break
+        return Match(
+            topic=top, score=top_score, ranked=ranked, tokens=words, confident=confident,
+            domain=domain, secondary=secondary, keyword_scores=dict(kw),
+        )

@@ -1,0 +1,165 @@
+"""Shared fixtures and factories for the bot layer's tests.
+
+Databases are real SQLite files in ``tmp_path``; the flows and the
+knowledge base are the real ones (imported lazily, so the storage tests run
+even while those layers are being changed).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from bot.storage import init_db, make_engine, session_scope
+
+HERMOSILLO = ZoneInfo("America/Hermosillo")
+#: A Tuesday morning in office hours, so flows that look at the clock behave alike.
+T0 = datetime(2026, 2, 10, 10, 0, tzinfo=HERMOSILLO)
+REPO = Path(__file__).resolve().parent.parent
+
+# Valid personal data (check digits included), as students would type it.
+VALID_NSS = "12345678903"
+VALID_CURP = "BOXW310820HNERXN09"
+VALID_STUDENT_ID = "00000123456"
+
+#: A student asking for a person (the duda_general escalation) and answering
+#: what the bot asks: the question, then all the data at once, then "yes".
+#: Sent until a ticket appears; spare turns cover a re-asked item.
+ALL_DATA = (f"Mi matrícula es {VALID_STUDENT_ID}, me llamo Ana López García, "
+            f"mi NSS es {VALID_NSS} y mi CURP es {VALID_CURP}")
+ESCALATION_TURNS = [
+    "quiero hablar con una persona",
+    "Quiero saber si puedo tramitar el seguro estando de intercambio en otro país",
+    ALL_DATA,
+    "sí",
+    "sí",
+    ALL_DATA,
+    "sí",
+]
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    init_db(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def kb() -> Any:
+    """The packaged knowledge base, loaded once."""
+    from knowledge.loader import load
+
+    return load()
+
+
+def incoming(text: str, *, at: datetime = T0, channel: str = "console", attachments: tuple[Any, ...] = ()) -> Any:
+    """An :class:`flows.messages.Incoming` with sensible defaults."""
+    from flows.messages import Incoming
+
+    return Incoming(text=text, at=at, channel=channel, attachments=attachments)
+
+
+@dataclass
+class Desk:
+    """Sends student messages through :func:`bot.desk.handle_message`, one transaction each."""
+
+    engine: Engine
+    kb: Any
+
+    def send(
+        self,
+        text: str,
+        *,
+        address: str = "+5216440000001",
+        channel: str = "whatsapp",
+        provider_id: str | None = None,
+        at: datetime = T0,
+        attachments: tuple[Any, ...] = (),
+        display_name: str | None = None,
+        desk_address: str | None = None,
+    ) -> Any:
+        from bot.desk import handle_message
+
+        with session_scope(self.engine) as session:
+            return handle_message(
+                session=session,
+                kb=self.kb,
+                channel=channel,
+                address=address,
+                provider_id=provider_id,
+                message=incoming(text, at=at, channel=channel, attachments=attachments),
+                display_name=display_name,
+                desk_address=desk_address,
+            )
+
+
+@pytest.fixture
+def desk(engine: Engine, kb: Any) -> Desk:
+    return Desk(engine=engine, kb=kb)
+
+
+def rows(engine: Engine, model: Any, **where: Any) -> list[Any]:
+    """Every row of ``model`` matching the equality filters, in id order."""
+    from sqlmodel import select
+
+    with session_scope(engine) as session:
+        stmt = select(model)
+        for name, value in where.items():
+            stmt = stmt.where(getattr(model, name) == value)
+        return list(session.exec(stmt.order_by(model.id)))
+
+
+def seguro_bot() -> list[str]:
+    """The installed console script (the real entry point), or the module as a fallback."""
+    script = Path(sys.executable).with_name("seguro-bot")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("seguro-bot")
+    return [found] if found else [sys.executable, "-c", "from bot.cli import main; main()"]
+
+
+def run_cli(*args: str, input: str | None = None, cwd: Path | None = None, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``seguro-bot ARGS`` in a subprocess with a clean, credential-free environment."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TELEGRAM_"))}
+    full_env.pop("DATABASE_URL", None)
+    full_env.pop("KNOWLEDGE_DIR", None)
+    full_env["PYTHONIOENCODING"] = "utf-8"
+    full_env.update(env or {})
+    return subprocess.run(
+        [*seguro_bot(), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=cwd,
+        timeout=timeout,
+        env=full_env,
+    )
+
+
+def jsonl(*items: Any) -> str:
+    """Input for ``simulate``: dicts become JSON lines, strings are taken verbatim."""
+    return "".join((json.dumps(i) if not isinstance(i, str) else i) + "\n" for i in items)
+
+
+def parse_output(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines()]

@@ -1,0 +1,338 @@
+"""bot.desk: one message end to end, with the real flows and a real SQLite file."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.desk import (
+    Handled,
+    find_conversation,
+    hand_back,
+    handle_message,
+    perform_actions,
+    reset_conversation,
+    storable,
+    take_over,
+)
+from bot.errors import InvalidInput, NotFound
+from bot.models import Consent, Contact, Conversation, Message, Reminder, Ticket
+from bot.storage import session_scope
+from tests.conftest import ESCALATION_TURNS, T0, VALID_CURP, VALID_NSS, VALID_STUDENT_ID, incoming, rows
+
+PASSWORD_MESSAGE = "no puedo entrar al CIA, mi contraseña es Tigre.Azul#2024"
+SECRET = "Tigre.Azul#2024"
+
+
+# --- the ordinary path ------------------------------------------------------------
+
+
+def test_first_message_creates_contact_conversation_and_messages(desk, engine):
+    handled = desk.send("hola", display_name="Ana", desk_address="+5216444207351")
+
+    assert isinstance(handled, Handled)
+    assert not handled.duplicate
+    assert handled.replies, "the bot never stays silent"
+    assert isinstance(handled.state.get("stage"), str)
+    assert handled.topic == "saludo"
+
+    (contact,) = rows(engine, Contact)
+    assert (contact.channel, contact.address, contact.display_name) == ("whatsapp", "+5216440000001", "Ana")
+    (conversation,) = rows(engine, Conversation)
+    assert conversation.id == handled.conversation_id
+    assert conversation.contact_id == contact.id
+    assert conversation.holder == "bot"
+    assert conversation.desk_address == "+5216444207351"
+    assert conversation.state == handled.state
+    assert conversation.last_inbound_at == T0
+
+    messages = rows(engine, Message)
+    assert [(m.direction, m.author) for m in messages] == [("in", "student")] + [("out", "bot")] * len(handled.replies)
+    assert messages[0].topic == "saludo"
+    assert [m.text for m in messages[1:]] == [r.plain() for r in handled.replies]
+    assert all(m.status == "pending" for m in messages[1:])
+
+
+def test_the_state_carries_over_between_messages(desk, engine):
+    first = desk.send("hola")
+    second = desk.send("requisitos", at=T0 + timedelta(minutes=1))
+    assert second.conversation_id == first.conversation_id
+    assert len(rows(engine, Conversation)) == 1
+    assert rows(engine, Conversation)[0].state == second.state
+    assert len(rows(engine, Message, direction="in")) == 2
+
+
+def test_each_address_and_channel_is_its_own_conversation(desk, engine):
+    a = desk.send("hola", address="+521111")
+    b = desk.send("hola", address="+522222")
+    c = desk.send("hola", address="+521111", channel="telegram")
+    assert len({a.conversation_id, b.conversation_id, c.conversation_id}) == 3
+    assert len(rows(engine, Contact)) == 3
+
+
+def test_a_naive_time_is_refused(engine, kb):
+    from flows.messages import Incoming
+    from datetime import datetime
+
+    with pytest.raises(InvalidInput), session_scope(engine) as session:
+        handle_message(session=session, kb=kb, channel="console", address="x", provider_id=None,
+                       message=Incoming(text="hola", at=datetime(2026, 2, 10, 10, 0)))
+    assert rows(engine, Message) == []
+
+
+# --- dedupe ----------------------------------------------------------------------
+
+
+def test_same_provider_id_twice_is_processed_once(desk, engine):
+    first = desk.send("hola", provider_id="SM0001")
+    again = desk.send("hola", provider_id="SM0001")
+
+    assert not first.duplicate and first.replies
+    assert again.duplicate
+    assert again.replies == []
+    assert again.ticket is None
+    assert again.conversation_id == first.conversation_id
+    assert len(rows(engine, Message, direction="in")) == 1
+    assert len(rows(engine, Message, direction="out")) == len(first.replies)
+
+
+def test_duplicate_creates_no_rows_at_all(desk, engine):
+    desk.send("hola", provider_id="SM0001")
+    counts = {m: len(rows(engine, m)) for m in (Contact, Conversation, Message, Ticket, Reminder, Consent)}
+    desk.send("otra cosa completamente distinta", provider_id="SM0001")
+    assert {m: len(rows(engine, m)) for m in counts} == counts
+
+
+def test_provider_ids_are_per_channel(desk, engine):
+    desk.send("hola", provider_id="1", channel="telegram", address="100")
+    other = desk.send("hola", provider_id="1", channel="whatsapp", address="+521")
+    assert not other.duplicate
+    assert len(rows(engine, Message, direction="in")) == 2
+
+
+def test_concurrent_retries_of_one_message_are_processed_once(desk, engine):
+    results: list[Handled] = []
+    errors: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            results.append(desk.send("hola", provider_id="SM-race"))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert sorted(r.duplicate for r in results) == [False] + [True] * 5
+    assert len(rows(engine, Message, direction="in")) == 1
+    assert len(rows(engine, Contact)) == 1
+
+
+# --- staff holding the chat -----------------------------------------------------------
+
+
+def test_bot_is_silent_while_staff_hold_the_chat_and_stores_text_redacted(desk, engine):
+    from flows.entities import redact_secrets
+
+    first = desk.send("hola")
+    with session_scope(engine) as session:
+        conversation = take_over(session=session, conversation_id=first.conversation_id, staff_id=7)
+        assert (conversation.holder, conversation.holder_staff_id) == ("staff", 7)
+
+    held = desk.send(PASSWORD_MESSAGE, at=T0 + timedelta(minutes=2))
+    assert held.replies == []
+    assert held.ticket is None
+    assert held.state == first.state, "the flow did not run"
+
+    inbound = rows(engine, Message, direction="in")
+    assert inbound[-1].text == redact_secrets(PASSWORD_MESSAGE)[0]
+    assert SECRET not in inbound[-1].text
+    assert len(rows(engine, Message, direction="out")) == len(first.replies)
+
+    with session_scope(engine) as session:
+        conversation = hand_back(session=session, conversation_id=first.conversation_id)
+        assert (conversation.holder, conversation.holder_staff_id) == ("bot", None)
+    assert desk.send("hola", at=T0 + timedelta(minutes=3)).replies
+
+
+def test_a_password_is_never_stored_when_the_bot_answers(desk, engine):
+    handled = desk.send(PASSWORD_MESSAGE)
+    assert handled.replies
+    texts = [m.text for m in rows(engine, Message)]
+    assert all(SECRET not in t for t in texts)
+
+
+def test_take_over_of_an_unknown_conversation(engine):
+    with pytest.raises(NotFound), session_scope(engine) as session:
+        take_over(session=session, conversation_id=12345, staff_id=1)
+
+
+def test_reset_starts_over_and_cancels_reminders(desk, engine):
+    from flows.messages import ScheduleReminder
+
+    first = desk.send("hola")
+    with session_scope(engine) as session:
+        conversation = session.get(Conversation, first.conversation_id)
+        contact = session.get(Contact, conversation.contact_id)
+        perform_actions(session=session, conversation=conversation, contact=contact,
+                        actions=[ScheduleReminder(due=T0 + timedelta(days=7))])
+    with session_scope(engine) as session:
+        found = find_conversation(session=session, channel="whatsapp", address="+5216440000001")
+        reset_conversation(session=session, conversation_id=found.id)
+    (conversation,) = rows(engine, Conversation)
+    assert conversation.state is None
+    assert [r.status for r in rows(engine, Reminder)] == ["cancelled"]
+    assert desk.send("hola").replies
+
+
+# --- actions ---------------------------------------------------------------------
+
+
+def _perform(engine, conversation_id, *actions):
+    with session_scope(engine) as session:
+        conversation = session.get(Conversation, conversation_id)
+        contact = session.get(Contact, conversation.contact_id)
+        return perform_actions(session=session, conversation=conversation, contact=contact, actions=actions)
+
+
+def test_open_ticket_creates_an_open_ticket_with_the_collected_data(desk, engine):
+    from flows.messages import Attachment, OpenTicket, RequestHuman
+
+    conversation_id = desk.send("hola").conversation_id
+    shot = Attachment(ref="media/1", content_type="image/jpeg", name="error.jpg")
+    ticket = _perform(
+        engine, conversation_id,
+        OpenTicket(reason="error_solicitud", description="Me sale 'error al guardar'",
+                   data={"student_id": VALID_STUDENT_ID, "name": "Ana López", "nss": VALID_NSS, "curp": VALID_CURP},
+                   attachments=(shot,)),
+        RequestHuman(reason="error_solicitud"),
+    )
+    assert ticket is not None and ticket.id is not None
+    (row,) = rows(engine, Ticket)
+    assert (row.id, row.reason, row.status) == (ticket.id, "error_solicitud", "open")
+    assert row.conversation_id == conversation_id
+    assert row.data == {"student_id": VALID_STUDENT_ID, "name": "Ana López", "nss": VALID_NSS, "curp": VALID_CURP}
+    assert row.description == "Me sale 'error al guardar'"
+    assert row.attachments == [{"ref": "media/1", "content_type": "image/jpeg", "name": "error.jpg"}]
+    assert rows(engine, Contact)[0].student_id == VALID_STUDENT_ID
+
+
+def test_open_ticket_of_the_same_reason_updates_the_open_one(desk, engine):
+    from flows.messages import Attachment, OpenTicket
+
+    conversation_id = desk.send("hola").conversation_id
+    first = _perform(engine, conversation_id, OpenTicket(reason="datos_erroneos", description="puse mal mi CURP",
+                                                         data={"curp": VALID_CURP}))
+    second = _perform(engine, conversation_id, OpenTicket(reason="datos_erroneos", description="",
+                                                          data={"nss": VALID_NSS},
+                                                          attachments=(Attachment(ref="m2"),)))
+    other = _perform(engine, conversation_id, OpenTicket(reason="duda_general", description="otra cosa"))
+
+    assert second.id == first.id
+    assert other.id != first.id
+    tickets = rows(engine, Ticket)
+    assert len(tickets) == 2
+    assert tickets[0].data == {"curp": VALID_CURP, "nss": VALID_NSS}
+    assert tickets[0].description == "puse mal mi CURP"
+    assert [a["ref"] for a in tickets[0].attachments] == ["m2"]
+
+
+def test_a_resolved_ticket_is_not_reused(desk, engine):
+    from flows.messages import OpenTicket
+
+    conversation_id = desk.send("hola").conversation_id
+    first = _perform(engine, conversation_id, OpenTicket(reason="duda_general", description="a"))
+    with session_scope(engine) as session:
+        session.get(Ticket, first.id).status = "resolved"
+    again = _perform(engine, conversation_id, OpenTicket(reason="duda_general", description="b"))
+    assert again.id != first.id
+
+
+def test_reminders_are_replaced_and_cancelled_by_kind(desk, engine):
+    from flows.messages import CancelReminders, ScheduleReminder
+
+    conversation_id = desk.send("hola").conversation_id
+    _perform(engine, conversation_id, ScheduleReminder(due=T0 + timedelta(days=5)))
+    _perform(engine, conversation_id, ScheduleReminder(due=T0 + timedelta(days=6)),
+             ScheduleReminder(due=T0 + timedelta(days=1), kind="other"))
+    reminders = rows(engine, Reminder)
+    assert [(r.kind, r.status) for r in reminders] == [
+        ("vigencia_check", "cancelled"), ("vigencia_check", "pending"), ("other", "pending")]
+    assert reminders[1].due_at == T0 + timedelta(days=6)
+
+    _perform(engine, conversation_id, CancelReminders())
+    assert [r.status for r in rows(engine, Reminder)] == ["cancelled", "cancelled", "pending"]
+
+
+def test_record_consent(desk, engine):
+    from flows.messages import RecordConsent
+
+    conversation_id = desk.send("hola").conversation_id
+    _perform(engine, conversation_id, RecordConsent(at=T0))
+    (consent,) = rows(engine, Consent)
+    assert (consent.kind, consent.at) == ("privacy_notice", T0)
+
+
+# --- an escalation through the real flow -----------------------------------------------
+
+
+def test_asking_for_a_person_ends_in_a_ticket_through_the_flow(desk, engine):
+    """Walk the duda_general escalation the way a student would, answering what is asked."""
+    turns = ESCALATION_TURNS
+    ticket = None
+    for i, text in enumerate(turns):
+        handled = desk.send(text, at=T0 + timedelta(minutes=i))
+        assert handled.replies, f"no reply to {text!r}"
+        if handled.ticket is not None:
+            ticket = handled.ticket
+            break
+    assert ticket is not None, "no ticket after the escalation"
+    assert ticket.reason == "duda_general"
+    assert ticket.status == "open"
+    (row,) = rows(engine, Ticket)
+    assert row.id == ticket.id
+    assert row.data.get("nss") == VALID_NSS
+    assert row.data.get("curp") == VALID_CURP
+
+
+# --- odd input -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "\x00hola\x00", "a" * 20000, "\ud83d roto", "😀" * 50])
+def test_any_text_is_handled_and_stored(desk, engine, text):
+    handled = desk.send(text)
+    assert handled.replies
+    stored = rows(engine, Message, direction="in")[0].text
+    assert "\x00" not in stored
+    stored.encode("utf-8")
+
+
+def test_storable():
+    assert storable("a\x00b") == "ab"
+    assert storable("ok ñ 😀") == "ok ñ 😀"
+    storable("\udc80").encode("utf-8")
+
+
+def test_the_provider_id_dedupe_uses_the_stored_row(desk, engine):
+    desk.send("hola", provider_id="U1", channel="telegram", address="555")
+    with session_scope(engine) as session:
+        message = session.exec(select(Message).where(Message.provider_id == "U1")).one()
+        assert (message.channel, message.direction) == ("telegram", "in")
+
+
+def test_incoming_attachments_are_kept_on_the_message(desk, engine):
+    from flows.messages import Attachment
+
+    desk.send("este es el error", attachments=(Attachment(ref="media/9", content_type="image/png"),))
+    (inbound,) = rows(engine, Message, direction="in")
+    assert inbound.attachments == [{"ref": "media/9", "content_type": "image/png", "name": ""}]
+
+
+def test_incoming_factory_defaults():
+    message = incoming("hola")
+    assert message.at == T0 and message.channel == "console"
