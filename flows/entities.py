@@ -159,7 +159,7 @@ def nss_problem(value: str) -> str | None:
     """None if ``value`` is a valid NSS, else "digits", "length" or "check".
 
     Spaces, dashes and dots are ignored because students copy the NSS as it
-    is printed ("2617-03-1245-8"). "digits" comes first so that a value with
+    is printed ("1234-56-7890-3"). "digits" comes first so that a value with
     letters gets the more useful message.
     """
     digits = _NSS_SEPARATORS.sub("", _clean(value))

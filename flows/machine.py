@@ -8,7 +8,8 @@ answers: no input makes it raise or stay silent.
 """
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Any
 
 from flows import entities, escalation, intents
@@ -194,8 +195,21 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         answer(step, match.secondary)
 
 
+#: A date in a question counts as the day the application was saved only
+#: next to a verb of saving: "necesito ir al doctor hoy" says nothing of it.
+_SAVED_CUE = re.compile(
+    r"\b(guard\w*|hice|hizo|hicimos|mande|mandamos|envie|registre|solicite|llene|acabo de|la di|le di)\b"
+)
+
+
+def _saved_date(step: Step) -> date | None:
+    if not _SAVED_CUE.search(" ".join(intents.words(step.text))):
+        return None
+    return entities.parse_date(step.text, step.now)
+
+
 def _espera(step: Step) -> None:
-    saved = entities.parse_date(step.text, step.now)
+    saved = _saved_date(step)
     if saved:
         waiting_from(step, saved, purpose="espera")
         return
@@ -204,7 +218,7 @@ def _espera(step: Step) -> None:
 
 
 def _sin_vigencia(step: Step) -> None:
-    saved = entities.parse_date(step.text, step.now)
+    saved = _saved_date(step)
     if saved:
         waiting_from(step, saved, purpose="sin_vigencia")
         return

@@ -70,6 +70,7 @@ class Topic:
     strong: tuple[str, ...]
     weak: tuple[str, ...]
     menu: int | None = None
+    priority: float = 0.0
     file: str = ""
 
 
@@ -105,6 +106,7 @@ class Lexicon:
     abbreviations: dict[str, str]
     synonyms: dict[str, str]
     stopwords: frozenset[str]
+    ignore: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -259,6 +261,10 @@ def _load_topic(path: Path, desk_values: dict[str, str], problems: list[Problem]
     if menu is not None and not isinstance(menu, int):
         problems.append(Problem(rel, lines.get("menu", 1), tid, "menu must be a number"))
         menu = None
+    priority = data.get("priority", 1.5 if kind == "escalation" else 0.0)
+    if not isinstance(priority, (int, float)):
+        problems.append(Problem(rel, lines.get("priority", 1), tid, "priority must be a number"))
+        priority = 0.0
     rendered = tuple(_fill(a.strip(), desk_values) for a in answers)
     return Topic(
         id=tid,
@@ -270,6 +276,7 @@ def _load_topic(path: Path, desk_values: dict[str, str], problems: list[Problem]
         strong=tuple(_strings(keywords.get("strong"))),
         weak=tuple(_strings(keywords.get("weak"))),
         menu=menu,
+        priority=float(priority),
         file=rel,
     )
 
@@ -329,6 +336,7 @@ def _load_lexicon(path: Path, problems: list[Problem]) -> Lexicon:
         abbreviations=mapping("abbreviations"),
         synonyms=mapping("synonyms"),
         stopwords=frozenset(str(w).lower() for w in data.get("stopwords") or []),
+        ignore=frozenset(str(w).lower() for w in data.get("ignore") or []),
     )
 
 

@@ -155,6 +155,8 @@ class Matcher:
             if not raw:
                 continue
             for piece in self._expand(raw):
+                if piece in self.lexicon.ignore:
+                    continue
                 fixed = self._correct(piece)
                 words.extend(self._expand(fixed) if fixed != piece else [fixed])
         pattern, table = self._synonyms
@@ -265,8 +267,16 @@ class Matcher:
         kw = self.keyword_scores(words)
         sim = self.similarity(words)
         scores = {t: kw.get(t, 0.0) + SIMILARITY * sim.get(t, 0.0) for t in self.topics}
-        ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+        for tid, topic in self.topics.items():
+            # A topic's priority counts once it has a strong cue: a reported problem
+            # outranks the how-to it mentions, an emergency outranks everything.
+            if topic.priority and kw.get(tid, 0.0) >= STRONG:
+                scores[tid] += topic.priority
         domain = any(w.startswith(DOMAIN_STEMS) for w in words)
+        if not domain and kw.get("fuera_de_tema", 0.0) >= STRONG:
+            # Something else named outright (the library, grades) and nothing of the insurance.
+            scores["fuera_de_tema"] = max(scores.values()) + 1.0
+        ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
         substantive = [(t, s) for t, s in ranked if t not in SOCIAL]
         social = [(t, s) for t, s in ranked if t in SOCIAL]
         top, top_score = substantive[0] if substantive else (None, 0.0)
