@@ -10,6 +10,7 @@ import getpass
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -426,6 +427,23 @@ def _chat_loop(console: Any, *, engine: Any, kb: Any, channel: str, address: str
     console.print("[dim]¡Hasta luego! 👋[/]")
 
 
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+
+
+def _whatsapp_text(text: str) -> Any:
+    """A rich Text with WhatsApp's ``*bold*`` shown as bold (and the asterisks dropped)."""
+    from rich.text import Text
+
+    out = Text()
+    last = 0
+    for match in _BOLD.finditer(text):
+        out.append(text[last:match.start()])
+        out.append(match.group(1), style="bold")
+        last = match.end()
+    out.append(text[last:])
+    return out
+
+
 def _show_handled(console: Any, handled: Handled) -> None:
     from rich.panel import Panel
     from rich.table import Table
@@ -434,12 +452,13 @@ def _show_handled(console: Any, handled: Handled) -> None:
     if not handled.replies:
         console.print(Text("(Una persona del equipo atiende este chat; el bot no responde.)", style="dim italic"))
     for reply in handled.replies:
-        body = Text(reply.text)
+        body = _whatsapp_text(reply.text)
         if reply.options:
             body.append("\n")
+            width = max(len(o.key) for o in reply.options)
             for option in reply.options:
                 body.append("\n")
-                body.append(f" {option.key} ", style="bold black on cyan")
+                body.append(f" {option.key:>{width}} ", style="bold black on cyan")
                 body.append(f" {option.label}")
         console.print(Panel(body, title="🤖 Bot", title_align="left", border_style="green", expand=False))
     if handled.topic:
@@ -493,6 +512,36 @@ def knowledge_check(
         raise typer.Exit(1)
     topics = getattr(kb, "topics", None)
     typer.echo(f"knowledge OK: {len(topics) if topics is not None else 0} topics")
+
+
+@knowledge_app.command("test")
+def knowledge_test(
+    dir: Annotated[
+        Path | None, typer.Option("--dir", help="Knowledge folder (default: KNOWLEDGE_DIR or the packaged one).")
+    ] = None,
+    tests: Annotated[
+        Path | None, typer.Option("--tests", help="Folder of conversation tests (default: <knowledge>/tests).")
+    ] = None,
+) -> None:
+    """Run the conversation tests (knowledge/tests/*.yaml) through the bot."""
+    from bot.stories import run_all
+    from knowledge.loader import KnowledgeError, load
+
+    root = dir if dir is not None else _settings().knowledge_dir
+    try:
+        kb = load(root)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo("knowledge: fix the problems above first (seguro-bot knowledge check)", err=True)
+        raise typer.Exit(2) from exc
+    report = run_all(kb, tests)
+    for failure in report.failures:
+        typer.echo(f"FAIL {failure}", err=True)
+    passed = report.stories - len({(f.file, f.story) for f in report.failures})
+    typer.echo(f"{passed} passed, {report.stories - passed} failed ({report.turns} turns)")
+    if report.failures or report.stories == 0:
+        raise typer.Exit(1)
 
 
 # --- db -------------------------------------------------------------------------

@@ -314,7 +314,7 @@ def when_seen(step: Step) -> str:
     if step.hours.is_open(step.now):
         return step.msg("seen_now")
     opening = step.hours.next_opening(step.now)
-    return step.msg("seen_later", hours=step.kb.desk.hours_label, when=format_opening_es(opening, step.now))
+    return step.msg("seen_later", hours=step.kb.desk.hours_label, when=format_opening_es(opening, step.now, tz=step.kb.desk.timezone))
 
 
 def reprompt(step: Step) -> None:

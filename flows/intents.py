@@ -12,17 +12,7 @@ from knowledge.matcher import fold
 
 _WORD = re.compile(r"[a-z0-9]+")
 
-YES = frozenset({
-    "si", "sii", "sip", "sep", "simon", "claro", "ya", "aja", "yes", "yep", "yeah", "ok",
-    "okay", "oki", "okey", "va", "sale", "arre", "dale", "correcto", "exacto", "afirmativo",
-    "andale", "listo", "perfecto", "confirmo", "enviar", "envialo", "mandalo", "seguro",
-    "obvio", "efectivamente", "cierto", "bueno", "vale", "chido", "bien", "yap", "sii",
-    "todo", "esta", "asi", "es", "de", "acuerdo", "porfa", "favor", "por", "seguimos",
-    "continuar", "sigamos", "siguiente", "adelante", "hecho", "ya", "la", "lo", "guarde",
-    "hice", "tengo", "estoy", "quede", "sali", "vigente", "pude", "se", "me", "mande",
-    "y", "pues", "ps", "q", "que", "creo", "ahora", "pase",
-})
-#: Words that on their own already mean yes (the rest only pad a yes).
+#: Words that mean yes when they open a short answer.
 YES_CORE = frozenset({
     "si", "sii", "sip", "sep", "simon", "claro", "ya", "aja", "yes", "yep", "yeah", "ok",
     "okay", "oki", "okey", "va", "sale", "arre", "dale", "correcto", "exacto", "afirmativo",
@@ -59,16 +49,24 @@ def is_menu_command(text: str) -> bool:
 
 
 def yes_no(text: str) -> bool | None:
-    """True for a short yes, False for a short no, None for anything else."""
+    """True for a short yes, False for a short no, None for anything else.
+
+    The first word decides ("si, ya quedó", "no, todavía"); a question or a
+    thank-you is not an answer ("ok gracias" closes, "¿si la guardo?" asks).
+    """
     folded = " ".join(words(text))
     w = folded.split()
-    if not w or len(w) > 6 or any(t in folded for t in THANKS) and len(w) > 2:
+    if not w or len(w) > 6:
+        return None
+    if "?" in text and len(w) > 2:
         return None
     if any(folded.startswith(p) or f" {p}" in folded for p in NOT_YET):
         return False
     if w[0] in NO or (len(w) <= 3 and any(x in NO for x in w)):
         return False
-    if any(x in YES_CORE for x in w) and all(x in YES for x in w):
+    if any(t in folded for t in THANKS) and w[0] not in ("si", "yes", "claro"):
+        return None
+    if w[0] in YES_CORE or (len(w) <= 3 and any(x in YES_CORE for x in w)):
         return True
     return None
 

@@ -23,6 +23,9 @@ from knowledge.loader import Lexicon, Topic
 
 STRONG = 3.0
 WEAK = 1.0
+#: What each further strong cue adds (two at most), and the most weak cues add.
+EXTRA_STRONG = 1.0
+WEAK_CAP = 2.0
 SIMILARITY = 3.0
 #: Greetings and goodbyes yield to any substantive topic found beside them.
 SOCIAL = frozenset({"saludo", "despedida"})
@@ -30,12 +33,18 @@ SOCIAL = frozenset({"saludo", "despedida"})
 SUBSTANTIVE = 2.0
 #: Below this, the bot is not sure and asks instead of answering.
 CONFIDENT = 1.6
+#: A message longer than LONG words is a run-on; its last TAIL words count twice.
+LONG = 60
+TAIL = 30
 #: Words that say a message is about the insurance even when no topic fits.
 DOMAIN_STEMS = (
     "segur", "imss", "nss", "curp", "vigen", "solic", "facul", "clini", "umf", "cia",
     "const", "afili", "derec", "medic", "trami", "issst", "consu", "cubre", "cobert",
 )
 
+#: Where one question ends and another starts in a message.
+_CLAUSE = re.compile(r"[?!.;\n]+|\by (?=tmb\b|tambien\b|oye\b|otra\b|ademas\b)|\botra pregunta\b")
+READ = 4000
 _NON_WORD = re.compile(r"[^a-z0-9*]+")
 _TRIPLE = re.compile(r"([a-z])\1{2,}")
 # Letters Spanish doubles legitimately (ll, rr, cc, ee, nn, oo) are kept doubled.
@@ -148,7 +157,7 @@ class Matcher:
     def tokens(self, text: str) -> list[str]:
         """The student's words in the knowledge base's vocabulary."""
         words: list[str] = []
-        for raw in _NON_WORD.split(fold(text[:4000])):
+        for raw in _NON_WORD.split(fold(text[:READ])):
             if not raw or raw == "*":
                 continue
             raw = raw.replace("*", "")
@@ -252,26 +261,70 @@ class Matcher:
         return best
 
     def keyword_scores(self, words: list[str]) -> dict[str, float]:
-        scores: dict[str, float] = defaultdict(float)
+        """Per topic: a strong cue counts fully, more cues add less.
+
+        Keywords overlap ("al llenar", "llenar", "llen*"), so summing them would
+        reward a topic for having many spellings of one idea. Saturating keeps
+        one clear cue of a problem able to beat three echoes of a how-to.
+        """
+        strong: dict[str, int] = defaultdict(int)
+        weak: dict[str, float] = defaultdict(float)
         for kw in self.keywords:
             if self._phrase_in(kw.parts, words):
-                scores[kw.topic] += kw.weight
+                if kw.weight >= STRONG:
+                    strong[kw.topic] += 1
+                else:
+                    weak[kw.topic] += kw.weight
+        scores: dict[str, float] = {}
+        for topic in set(strong) | set(weak):
+            n = strong.get(topic, 0)
+            scores[topic] = (STRONG + min(n - 1, 2) * EXTRA_STRONG if n else 0.0) + min(weak.get(topic, 0.0), WEAK_CAP)
         return scores
 
     # --- the decision ----------------------------------------------------------------
 
-    def classify(self, text: str) -> Match:
-        words = self.tokens(text)
-        if not words:
-            return Match(None, 0.0, [], [], confident=False, domain=False)
+    def _score(self, words: list[str]) -> tuple[dict[str, float], dict[str, float]]:
+        """Every topic's score for these words, and the keyword part of it."""
         kw = self.keyword_scores(words)
         sim = self.similarity(words)
         scores = {t: kw.get(t, 0.0) + SIMILARITY * sim.get(t, 0.0) for t in self.topics}
+        if len(words) > LONG:
+            # A run-on tells the story first and asks last: the close weighs double.
+            tail = words[-TAIL:]
+            tail_kw = self.keyword_scores(tail)
+            tail_sim = self.similarity(tail)
+            for t in self.topics:
+                scores[t] += tail_kw.get(t, 0.0) + SIMILARITY * tail_sim.get(t, 0.0)
+            for t, value in tail_kw.items():
+                kw[t] = max(kw.get(t, 0.0), value)
         for tid, topic in self.topics.items():
             # A topic's priority counts once it has a strong cue: a reported problem
             # outranks the how-to it mentions, an emergency outranks everything.
             if topic.priority and kw.get(tid, 0.0) >= STRONG:
                 scores[tid] += topic.priority
+        return scores, kw
+
+    def _second_question(self, text: str, primary: str) -> str | None:
+        """An answer topic asked in another clause ("…y tmb cuál es su horario?")."""
+        clauses = [c for c in _CLAUSE.split(fold(text[:READ])) if c and len(c.split()) >= 2]
+        if len(clauses) < 2:
+            return None
+        for clause in clauses:
+            words = self.tokens(clause)
+            if not words:
+                continue
+            scores, kw = self._score(words)
+            best = max(scores, key=lambda t: scores[t])
+            topic = self.topics[best]
+            if best != primary and topic.kind == "answer" and best != "fuera_de_tema" and kw.get(best, 0) >= STRONG:
+                return best
+        return None
+
+    def classify(self, text: str) -> Match:
+        words = self.tokens(text)
+        if not words:
+            return Match(None, 0.0, [], [], confident=False, domain=False)
+        scores, kw = self._score(words)
         domain = any(w.startswith(DOMAIN_STEMS) for w in words)
         if not domain and kw.get("fuera_de_tema", 0.0) >= STRONG:
             # Something else named outright (the library, grades) and nothing of the insurance.
@@ -283,12 +336,7 @@ class Matcher:
         if social and (top_score < SUBSTANTIVE and social[0][1] >= top_score or top_score < 0.5):
             top, top_score = social[0]
         confident = top_score >= CONFIDENT
-        secondary = None
-        if top is not None and top not in SOCIAL:
-            for tid, _ in substantive[1:3]:
-                if kw.get(tid, 0.0) >= STRONG and self.topics[tid].kind == "answer" and tid != "fuera_de_tema":
-                    secondary = tid
-                    break
+        secondary = self._second_question(text, top) if top and top not in SOCIAL and confident else None
         return Match(
             topic=top, score=top_score, ranked=ranked, tokens=words, confident=confident,
             domain=domain, secondary=secondary, keyword_scores=dict(kw),
