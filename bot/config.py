@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         "", validation_alias=AliasChoices("twilio_whatsapp_numbers", "twilio_whatsapp_numbers_raw")
     )
     twilio_api_base_url: str = "https://api.twilio.com"
+    # The approved WhatsApp template (Content SID ``HX…``) for messages outside
+    # the 24-hour window; its variable {{1}} receives the text to deliver.
+    twilio_template_content_sid: str | None = None
 
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from typing import Any
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -973,6 +974,40 @@ def _relative_date(folded: str, today: date) -> date | None:
     return None
 
 
+_EN_NUMBERS = {"a": "1", "an": "1", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+               "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10", "couple": "2"}
+_EN_WEEKDAYS = {"monday": "lunes", "tuesday": "martes", "wednesday": "miercoles", "thursday": "jueves",
+                "friday": "viernes", "saturday": "sabado", "sunday": "domingo"}
+_DATE_WORDS: tuple[tuple[re.Pattern[str], Any], ...] = (
+    # Spanish diminutives and colloquial forms
+    (re.compile(r"\bsemanita(s)?\b", re.I), r"semana\1"),
+    (re.compile(r"\bdiit(a|o)s\b", re.I), "dias"),
+    (re.compile(r"\bahorit(a|ita)\b", re.I), "hoy"),
+    (re.compile(r"\bhoy(?:\s+mismo)?\b", re.I), "hoy"),
+    # English, for Spanglish messages
+    (re.compile(r"\bthe day before yesterday\b", re.I), "antier"),
+    (re.compile(r"\byesterday\b", re.I), "ayer"),
+    (re.compile(r"\b(?:just\s+)?today\b|\bthis morning\b|\btonight\b", re.I), "hoy"),
+    (re.compile(r"\b(?:like\s+|about\s+)?(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|couple)"
+                r"(?:\s+of)?\s+days?\s+ago\b", re.I),
+     lambda m: f"hace {_EN_NUMBERS.get(m.group(1).lower(), m.group(1))} dias"),
+    (re.compile(r"\b(?:like\s+|about\s+)?(\d+|an?|one|two|three|couple)(?:\s+of)?\s+weeks?\s+ago\b", re.I),
+     lambda m: f"hace {_EN_NUMBERS.get(m.group(1).lower(), m.group(1))} semanas"),
+    (re.compile(r"\blast week\b", re.I), "hace una semana"),
+    (re.compile(r"\blast (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I),
+     lambda m: f"el {_EN_WEEKDAYS[m.group(1).lower()]} pasado"),
+    (re.compile(r"\b(?:on\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I),
+     lambda m: f"el {_EN_WEEKDAYS[m.group(1).lower()]}"),
+)
+
+
+def _spanish_date_words(text: str) -> str:
+    """Diminutives ("una semanita") and English ("4 days ago") in plain Spanish."""
+    for pattern, replacement in _DATE_WORDS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def parse_date(text: str, now: datetime) -> date | None:
     """The date a student refers to ("el 9 de feb", "antier", "el lunes"), or None.
 
@@ -985,6 +1020,7 @@ def parse_date(text: str, now: datetime) -> date | None:
     cleaned = _clean(text)
     if not cleaned:
         return None
+    cleaned = _spanish_date_words(cleaned)
     folded = _fold_same_length(cleaned)
     today = _local_today(now)
     try:

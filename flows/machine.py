@@ -198,7 +198,8 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
 #: A date in a question counts as the day the application was saved only
 #: next to a verb of saving: "necesito ir al doctor hoy" says nothing of it.
 _SAVED_CUE = re.compile(
-    r"\b(guard\w*|hice|hizo|hicimos|mande|mandamos|envie|registre|solicite|llene|acabo de|la di|le di)\b"
+    r"\b(guard\w*|hice|hizo|hicimos|mande|mandamos|envie|registre|solicite|llene|acabo de|la di|le di"
+    r"|saved|submitted|sent|applied|did)\b"
 )
 
 

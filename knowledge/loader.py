@@ -71,6 +71,7 @@ class Topic:
     weak: tuple[str, ...]
     menu: int | None = None
     priority: float = 0.0
+    standalone: bool = False
     file: str = ""
 
 
@@ -277,6 +278,7 @@ def _load_topic(path: Path, desk_values: dict[str, str], problems: list[Problem]
         weak=tuple(_strings(keywords.get("weak"))),
         menu=menu,
         priority=float(priority),
+        standalone=bool(data.get("standalone", False)),
         file=rel,
     )
 

@@ -26,6 +26,8 @@ WEAK = 1.0
 #: What each further strong cue adds (two at most), and the most weak cues add.
 EXTRA_STRONG = 1.0
 WEAK_CAP = 2.0
+#: How far the next word of a keyword phrase may be: (1,) contiguous, (1, 2) one word of slack.
+GAPS = (1,)
 SIMILARITY = 3.0
 #: Greetings and goodbyes yield to any substantive topic found beside them.
 SOCIAL = frozenset({"saludo", "despedida"})
@@ -40,7 +42,10 @@ TAIL = 30
 DOMAIN_STEMS = (
     "segur", "imss", "nss", "curp", "vigen", "solic", "facul", "clini", "umf", "cia",
     "const", "afili", "derec", "medic", "trami", "issst", "consu", "cubre", "cobert",
+    "formu", "alta", "patron", "asegur", "guard",
 )
+#: A message with this many content words besides greetings is not a greeting.
+MANY_WORDS = 4
 
 #: Where one question ends and another starts in a message.
 _CLAUSE = re.compile(r"[?!.;\n]+|\by (?=tmb\b|tambien\b|oye\b|otra\b|ademas\b)|\botra pregunta\b")
@@ -56,6 +61,10 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return plain.casefold()
+
+
+def _part_matches(part: str, word: str) -> bool:
+    return word.startswith(part[:-1]) if part.endswith("*") else word == part
 
 
 def stem(token: str) -> str:
@@ -107,10 +116,13 @@ class Matcher:
                 self.vocabulary.update(self._basic_tokens(text))
         for value in (*lexicon.abbreviations.values(), *lexicon.synonyms.values(), *lexicon.synonyms):
             self.vocabulary.update(_NON_WORD.split(value))
-        self.vocabulary.discard("")
+        self.vocabulary = {w for w in self.vocabulary if w and "*" not in w}
         self._vocab_list = sorted(w for w in self.vocabulary if len(w) >= 4 and not w.isdigit())
         self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
         self.keywords = self._compile_keywords()
+        self._social_words = frozenset(
+            part.rstrip("*") for kw in self.keywords if kw.topic in SOCIAL for part in kw.parts
+        )
         self._build_index()
 
     # --- normalisation -------------------------------------------------------------
@@ -199,14 +211,22 @@ class Matcher:
 
     @staticmethod
     def _phrase_in(parts: tuple[str, ...], words: list[str]) -> bool:
-        n = len(parts)
-        for i in range(len(words) - n + 1):
-            for j, part in enumerate(parts):
-                word = words[i + j]
-                if part.endswith("*"):
-                    if not word.startswith(part[:-1]):
+        """The parts in order, each after at most one other word ("ya la guarde").
+
+        Students put fillers inside set phrases ("sin tener derecho",
+        "ya casi la guarde"); one word of slack keeps a keyword matching them.
+        """
+        first, rest = parts[0], parts[1:]
+        for i, word in enumerate(words):
+            if not _part_matches(first, word):
+                continue
+            pos = i
+            for part in rest:
+                for gap in GAPS:
+                    if pos + gap < len(words) and _part_matches(part, words[pos + gap]):
+                        pos += gap
                         break
-                elif word != part:
+                else:
                     break
             else:
                 return True
@@ -304,6 +324,11 @@ class Matcher:
                 scores[tid] += topic.priority
         return scores, kw
 
+    def _content_words(self, words: list[str]) -> int:
+        """Words that are neither stopwords nor part of a greeting or goodbye."""
+        social = self._social_words
+        return sum(1 for w in words if w not in self.lexicon.stopwords and w not in social)
+
     def _second_question(self, text: str, primary: str) -> str | None:
         """An answer topic asked in another clause ("…y tmb cuál es su horario?")."""
         clauses = [c for c in _CLAUSE.split(fold(text[:READ])) if c and len(c.split()) >= 2]
@@ -325,7 +350,7 @@ class Matcher:
         if not words:
             return Match(None, 0.0, [], [], confident=False, domain=False)
         scores, kw = self._score(words)
-        domain = any(w.startswith(DOMAIN_STEMS) for w in words)
+        domain = any(w.startswith(DOMAIN_STEMS) for w in words) or "mesa de ayuda" in " ".join(words)
         if not domain and kw.get("fuera_de_tema", 0.0) >= STRONG:
             # Something else named outright (the library, grades) and nothing of the insurance.
             scores["fuera_de_tema"] = max(scores.values()) + 1.0
@@ -333,8 +358,15 @@ class Matcher:
         substantive = [(t, s) for t, s in ranked if t not in SOCIAL]
         social = [(t, s) for t, s in ranked if t in SOCIAL]
         top, top_score = substantive[0] if substantive else (None, 0.0)
-        if social and (top_score < SUBSTANTIVE and social[0][1] >= top_score or top_score < 0.5):
+        # "Buenas tardes, ¿cuál es el procedimiento para consultar mi vigencia?" is
+        # a question wrapped in courtesy: the courtesy wins only when it is most of it.
+        wrapped = domain and self._content_words(words) >= MANY_WORDS
+        if social and not wrapped and (top_score < SUBSTANTIVE and social[0][1] >= top_score or top_score < 0.5):
             top, top_score = social[0]
+        if (top is not None and top not in SOCIAL and not domain and kw.get(top, 0.0) < STRONG
+                and not self.topics[top].standalone):
+            # Nothing of the insurance and no clear cue: it is about something else.
+            top, top_score = "fuera_de_tema", max(top_score, CONFIDENT)
         confident = top_score >= CONFIDENT
         secondary = self._second_question(text, top) if top and top not in SOCIAL and confident else None
         return Match(

@@ -1,0 +1,115 @@
+"""The one small interface every channel implements.
+
+A channel only translates (Rasa's ``channels/``, errbot's backends): it
+verifies and stores what its webhook receives, turns a stored payload into
+the neutral :class:`Prepared` message the core understands, and sends a
+neutral :class:`Outgoing` message. Everything else (dedupe, state, flows,
+tickets, retries) is the core's.
+
+The path of a message:
+
+1. webhook route (the channel's ``router()``): verify the signature or
+   secret (403 otherwise), then ``bot.inbound.enqueue(...)`` the raw payload
+   in the database (unique per channel + provider id), then answer 2xx.
+2. the inbound processor (``bot.inbound``) claims stored events in arrival
+   order per conversation, calls ``prepare(payload)`` (media downloaded
+   here, so the webhook answers fast), then ``bot.desk.handle_message``.
+3. replies are outbound ``Message`` rows; the outbox (``bot.outbox``)
+   claims them and calls ``send(Outgoing)``, retrying on ``RetryLater``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from flows.messages import Attachment
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A stored inbound payload, ready for the core."""
+
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send to a student, read from an outbound Message row.
+
+    ``template`` is True when the message must go as an approved template
+    (WhatsApp, more than 24 h after the student's last message).
+    ``options`` are (key, label) menu choices: buttons where the channel has
+    them; the text already lists them as a numbered menu.
+    """
+
+    message_id: int
+    conversation_id: int
+    channel: str
+    address: str
+    text: str
+    desk_address: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+    template: bool = False
+    template_variables: dict[str, str] = field(default_factory=dict)
+    last_inbound_at: datetime | None = None
+
+
+class SendError(Exception):
+    """Sending failed; the outbox decides what to do from the subclass."""
+
+
+class RetryLater(SendError):
+    """A transient failure (5xx, timeout, 429): try again, after ``retry_after`` s if given."""
+
+    def __init__(self, detail: str, *, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class NeedsTemplate(SendError):
+    """WhatsApp refused a free-form message outside the 24-hour window (63016)."""
+
+
+class PermanentFailure(SendError):
+    """The provider refused the message for good (bad number, blocked bot)."""
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+class Channel(Protocol):
+    """What the app needs of a channel. One implementation per file."""
+
+    name: str
+
+    def router(self) -> APIRouter:
+        """The webhook routes, mounted by ``create_app``."""
+        ...
+
+    async def start(self) -> None:
+        """Open clients (called in the app's lifespan)."""
+        ...
+
+    async def stop(self) -> None:
+        ...
+
+    async def prepare(self, payload: dict[str, Any]) -> Prepared:
+        """Turn a stored payload into text and attachments (downloads media).
+
+        Raises RetryLater when a download fails transiently.
+        """
+        ...
+
+    async def send(self, message: Outgoing) -> str | None:
+        """Send one message; return the provider's message id.
+
+        Raises RetryLater, NeedsTemplate or PermanentFailure.
+        """
+        ...
