@@ -264,3 +264,7 @@ SPECIAL_DEST = {
     "!not_covered": "waiting_saved_date",
     "!umf_problem": "escalation_collect",
 }
+
+
+if __name__ == "__main__":  # python -m flows.procedure: print the diagram for flows/README.md
+    print(mermaid())

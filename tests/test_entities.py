@@ -562,4 +562,4 @@ def test_module_is_pure() -> None:
             imported.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
-    assert imported <= {"__future__", "difflib", "re", "unicodedata", "dataclasses", "datetime", "zoneinfo"}
+    assert imported <= {"__future__", "difflib", "re", "typing", "unicodedata", "dataclasses", "datetime", "zoneinfo"}
