@@ -1,0 +1,50 @@
+"""How well the bot understands students, scored the way it is judged.
+
+The development set (shared/eval/dev.jsonl, beside the project) and our
+held-out set (tests/heldout/heldout.jsonl, written without looking at the
+knowledge base) run through the real ``seguro-bot simulate`` via the
+shared evaluator. These guard against regressions when the knowledge base
+or the matcher change.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+EVALUATE = SHARED / "tools" / "evaluate.py"
+SIMULATE = f"{sys.executable} -m bot.cli simulate -"
+
+
+def score(dataset: Path) -> dict[str, float]:
+    proc = subprocess.run(
+        [sys.executable, str(EVALUATE), str(dataset), "--cmd", SIMULATE, "--quiet"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    figures = {name: float(value) for name, value in re.findall(r"(topic|facts|no-ticket) ([\d.]+)%", last)}
+    figures["silent"] = float(re.search(r"silent (\d+)", last).group(1))
+    return figures
+
+
+@pytest.mark.skipif(not EVALUATE.exists(), reason="shared/ is not beside the project")
+def test_development_set_meets_the_bar() -> None:
+    got = score(SHARED / "eval" / "dev.jsonl")
+    assert got["topic"] >= 95.0, got
+    assert got["facts"] == 100.0, got
+    assert got["no-ticket"] == 100.0, got
+    assert got["silent"] == 0, got
+
+
+@pytest.mark.skipif(not EVALUATE.exists(), reason="shared/ is not beside the project")
+def test_held_out_set_does_not_regress() -> None:
+    got = score(ROOT / "tests" / "heldout" / "heldout.jsonl")
+    assert got["topic"] >= 90.0, got
+    assert got["no-ticket"] == 100.0, got
+    assert got["silent"] == 0, got
