@@ -1,0 +1,300 @@
+"""The pure conversation machine, driven turn by turn as a student would.
+
+No database and no channel: flows.machine.advance with the real knowledge
+base, asserting what the student reads and what the core is asked to do.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flows.machine import advance, remind
+from flows.messages import Attachment, Incoming, OpenTicket, Outcome, RecordConsent, ScheduleReminder
+from knowledge.loader import load
+
+TZ = ZoneInfo("America/Hermosillo")
+KB = load()
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=TZ)
+
+
+class Chat:
+    """One student's conversation with the machine."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, Any] | None = None
+        self.last: Outcome | None = None
+
+    def say(self, text: str, when: str = "2026-02-10T10:00", attachments: tuple[Attachment, ...] = ()) -> Outcome:
+        self.last = advance(self.state, Incoming(text=text, at=at(when), attachments=attachments), KB)
+        self.state = self.last.state
+        return self.last
+
+    @property
+    def text(self) -> str:
+        assert self.last is not None
+        return "\n".join(r.plain() for r in self.last.replies)
+
+    @property
+    def stage(self) -> str:
+        assert self.state is not None
+        return str(self.state["stage"])
+
+    def tickets(self) -> list[OpenTicket]:
+        assert self.last is not None
+        return [a for a in self.last.actions if isinstance(a, OpenTicket)]
+
+
+# --- the waiting period (topics.md's business-day rule) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("saved", "asked", "end"),
+    [
+        ("el 9 de febrero", "2026-02-12T10:00", "lunes 16 de febrero"),
+        ("el 30 de enero", "2026-02-04T10:00", "lunes 9 de febrero"),  # 2 Feb is a rest day
+        ("el 13 de noviembre", "2026-11-18T10:00", "lunes 23 de noviembre"),  # 16 Nov is a rest day
+        ("el 15 de septiembre", "2026-09-18T10:00", "miércoles 23 de septiembre"),  # 16 Sep
+    ],
+)
+def test_within_the_waiting_period_the_student_gets_the_date_and_no_ticket(saved: str, asked: str, end: str) -> None:
+    chat = Chat()
+    out = chat.say("sigo sin vigencia", asked)
+    assert out.topic == "sin_vigencia" and chat.stage == "waiting_saved_date"
+    out = chat.say(saved, asked)
+    assert out.topic is None
+    assert end in chat.text
+    assert not chat.tickets() and chat.stage == "waiting_period"
+    reminders = [a for a in out.actions if isinstance(a, ScheduleReminder)]
+    assert len(reminders) == 1
+    assert reminders[0].due.astimezone(TZ).hour == 9  # inside office hours
+
+
+def test_the_last_day_of_the_waiting_period_still_gets_no_ticket_the_next_day_does() -> None:
+    on_the_day = Chat()
+    on_the_day.say("no me sale vigente", "2026-02-16T15:00")
+    on_the_day.say("el lunes 9 de febrero", "2026-02-16T15:01")
+    assert on_the_day.stage == "waiting_period" and not on_the_day.tickets()
+    assert "16 de febrero" in on_the_day.text
+
+    next_day = Chat()
+    next_day.say("no me sale vigente", "2026-02-17T09:00")
+    next_day.say("el lunes 9 de febrero", "2026-02-17T09:01")
+    assert next_day.stage == "escalation_collect"
+    assert "terminó el *lunes 16 de febrero*" in next_day.text
+    assert "aviso de privacidad" in next_day.text.lower()
+
+
+def test_a_date_in_the_first_message_is_used_only_when_it_is_the_saving_day() -> None:
+    chat = Chat()
+    chat.say("la hice el sabado y sigo sin vigencia", "2026-10-26T11:30")
+    assert "30 de octubre" in chat.text
+    other = Chat()
+    other.say("sigo sin vigencia y hoy ni hay servicio", "2026-11-16T11:00")
+    assert other.stage == "waiting_saved_date"  # "hoy" is not when it was saved
+
+
+def test_espera_with_today_computes_the_end_and_schedules_the_reminder() -> None:
+    chat = Chat()
+    out = chat.say("acabo de guardar mi solicitud!! cuando ya voy a estar vigente?", "2026-02-10T12:00")
+    assert out.topic == "espera"
+    assert "martes 17 de febrero" in chat.text
+    assert any(isinstance(a, ScheduleReminder) for a in out.actions)
+
+
+def test_the_reminder_asks_and_the_answer_continues_the_procedure() -> None:
+    chat = Chat()
+    chat.say("ya guarde la solicitud, cuanto tarda?", "2026-02-09T10:00")
+    chat.say("hoy", "2026-02-09T10:01")
+    out = remind(chat.state, KB, at("2026-02-16T09:00"))
+    assert "lunes 16 de febrero" in out.replies[0].text and "vigente" in out.replies[0].text
+    chat.state = out.state
+    assert chat.stage == "checking_coverage"
+    chat.say("si", "2026-02-16T10:00")
+    assert chat.stage == "umf_registration" and "CURP" in chat.text
+
+    not_covered = Chat()
+    not_covered.say("ya guarde la solicitud, cuanto tarda?", "2026-02-09T10:00")
+    not_covered.say("hoy", "2026-02-09T10:01")
+    not_covered.state = remind(not_covered.state, KB, at("2026-02-16T09:00")).state
+    not_covered.say("no", "2026-02-17T10:00")
+    assert not_covered.stage == "escalation_collect"  # the saved day is remembered: no second question
+
+
+# --- escalations ---------------------------------------------------------------------------
+
+DATA = "00000234567, Ana Lopez Ruiz, 12345678903, BOXW310820HNERXN09"
+
+
+@pytest.mark.parametrize(
+    ("first", "reason"),
+    [
+        ("me equivoque al poner mi curp en la solicitud", "datos_erroneos"),
+        ('me sale "Error al guardar, intente mas tarde" cuando guardo la solicitud del seguro', "error_solicitud"),
+        ("el seguro facultativo cubre el dentista?", "duda_general"),
+    ],
+)
+def test_each_escalation_with_everything_at_once_opens_its_ticket(first: str, reason: str) -> None:
+    chat = Chat()
+    out = chat.say(first)
+    assert out.topic == reason and not chat.tickets()
+    assert "aviso de privacidad" in chat.text.lower()
+    out = chat.say(DATA)
+    assert chat.stage == "escalation_confirm"
+    assert "00000234567" in chat.text and "BOXW310820HNERXN09" in chat.text
+    assert any(isinstance(a, RecordConsent) for a in out.actions)
+    chat.say("sí, así está bien")
+    (ticket,) = chat.tickets()
+    assert ticket.reason == reason
+    assert ticket.data == {"student_id": "00000234567", "name": "Ana Lopez Ruiz", "nss": "12345678903",
+                           "curp": "BOXW310820HNERXN09"}
+    assert ticket.description
+    assert chat.stage == "ticket_open"
+
+
+def test_sin_vigencia_ticket_carries_the_dates_in_its_description() -> None:
+    chat = Chat()
+    chat.say("sigo sin derecho al servicio medico", "2026-02-24T10:00")
+    chat.say("9/02", "2026-02-24T10:01")
+    chat.say(DATA, "2026-02-24T10:02")
+    chat.say("si", "2026-02-24T10:03")
+    (ticket,) = chat.tickets()
+    assert ticket.reason == "sin_vigencia"
+    assert "lunes 9 de febrero" in ticket.description and "lunes 16 de febrero" in ticket.description
+
+
+def test_piece_by_piece_with_every_validation_message() -> None:
+    chat = Chat()
+    chat.say("puse mal mi nombre en la solicitud")
+    chat.say("mi id es 1234")
+    assert "6 dígitos" in chat.text
+    chat.say("234567")
+    assert "nombre completo" in chat.text and "00000234567" not in chat.text
+    chat.say("Maria Jose Perez")
+    chat.say("1234567890")
+    assert "11 dígitos" in chat.text and "tiene 10" in chat.text
+    chat.say("12345678904")
+    assert "no es válido" in chat.text
+    chat.say("12345678903")
+    chat.say("BOXW310820ZNERXN09")
+    assert "H, M o X" in chat.text
+    chat.say("BOXW310820HNERXN0")
+    assert "18 caracteres" in chat.text
+    chat.say("BOXW310820HNERXN08")
+    assert "no es válida" in chat.text
+    assert chat.stage == "escalation_collect"
+    chat.say("BOXW310820HNERXN09")
+    assert chat.stage == "escalation_confirm"
+    chat.say("no")
+    assert "Qué dato corrijo" in chat.text
+    chat.say("la curp")
+    assert "CURP" in chat.text and chat.stage == "escalation_collect"
+    chat.say("BOXW310820HNERXN09")
+    chat.say("correcto")
+    (ticket,) = chat.tickets()
+    assert ticket.data["name"] == "Maria Jose Perez" and ticket.data["student_id"] == "00000234567"
+
+
+def test_a_curp_with_sex_x_is_accepted() -> None:
+    from flows.entities import curp_check_digit
+
+    base = "BOXW310820XNERXN0"
+    curp = base + curp_check_digit(base)
+    chat = Chat()
+    chat.say("quiero hablar con una persona sobre mi seguro, tengo una duda de cobertura")
+    chat.say(f"00000234567, Alex Rivera Soto, 12345678903, {curp}")
+    assert chat.stage == "escalation_confirm" and curp in chat.text
+
+
+def test_a_student_who_does_not_know_the_nss_is_told_how_to_find_it_and_goes_on() -> None:
+    chat = Chat()
+    chat.say("me sale un error que dice 'NSS no valido' al guardar mi solicitud")
+    chat.say("00000234567 Luis Mendez Soto BOXW310820HNERXN09")
+    assert "NSS" in chat.text
+    chat.say("no lo se")
+    assert "imss02008" in chat.text
+    assert chat.stage == "escalation_confirm" and "no lo sabe" in chat.text
+    chat.say("si")
+    (ticket,) = chat.tickets()
+    assert "nss" not in ticket.data and ticket.data["nss_unknown"] == "sí"
+
+
+def test_a_question_in_the_middle_of_collecting_is_answered_then_collection_resumes() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi apellido en la solicitud")
+    out = chat.say("oye y cual es el telefono de la mesa de ayuda?")
+    assert out.topic == "contacto" and "6444-410-90-04" in chat.text
+    assert "Sigamos con tu reporte" in chat.text and chat.stage == "escalation_collect"
+
+
+def test_a_screenshot_is_attached_to_the_ticket() -> None:
+    chat = Chat()
+    chat.say("me aparece un error en la solicitud")
+    assert chat.stage == "escalation_describe"
+    shot = Attachment(ref="abc.png", content_type="image/png", name="captura.png")
+    chat.say("", attachments=(shot,))
+    chat.say(DATA)
+    chat.say("si")
+    (ticket,) = chat.tickets()
+    assert ticket.attachments == (shot,)
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("2026-02-10T10:00", "horario de atención de hoy"),
+        ("2026-02-13T17:30", "lunes 16 de febrero a partir de las 8:00"),  # Friday after hours
+        ("2026-11-16T10:00", "mañana martes 17 de noviembre"),  # a rest day
+        ("2026-02-10T06:30", "hoy a las 8:00"),  # before opening
+    ],
+)
+def test_after_the_ticket_the_student_is_told_when_a_person_will_see_it(when: str, expected: str) -> None:
+    chat = Chat()
+    chat.say("quiero hablar con un asesor, tengo una duda sobre el seguro en otra ciudad", when)
+    chat.say(DATA, when)
+    chat.say("si", when)
+    assert chat.tickets()
+    assert expected in chat.text
+
+
+def test_menu_cancels_an_escalation_and_says_so() -> None:
+    chat = Chat()
+    chat.say("me equivoque en la solicitud, puse mal mi nss")
+    out = chat.say("menu")
+    assert out.topic == "saludo" and chat.stage == "menu" and "sin enviar" in chat.text
+    assert "esc" not in chat.state
+
+
+# --- passwords, odd input ------------------------------------------------------------------
+
+
+def test_a_password_is_warned_about_and_never_kept() -> None:
+    chat = Chat()
+    out = chat.say("usuario 00000198765 contraseña: Obregon#2005 me haces la solicitud?")
+    assert "Nunca compartas tu contraseña" in chat.text
+    assert "Obregon#2005" not in out.stored_text and "[contraseña oculta]" in out.stored_text
+    assert "Obregon#2005" not in repr(out.state)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.lists(st.text(max_size=300), min_size=1, max_size=6))
+def test_no_input_makes_the_machine_raise_or_stay_silent(texts: list[str]) -> None:
+    state = None
+    for text in texts:
+        out = advance(state, Incoming(text=text, at=at("2026-02-10T10:00")), KB)
+        assert out.replies and all(r.text.strip() for r in out.replies)
+        assert out.state["stage"] in {*__import__("flows.procedure", fromlist=["STAGES"]).STAGES,
+                                      "escalation_describe", "escalation_collect", "escalation_confirm"}
+        state = out.state
+
+
+def test_a_huge_message_is_answered() -> None:
+    out = Chat().say("sigo sin vigencia " * 1500)
+    assert out.replies and out.topic == "sin_vigencia"
