@@ -163,8 +163,15 @@ class Matcher:
         candidate = _DOUBLE.sub(r"\1", squeezed)
         if len(candidate) < 5:
             return candidate
-        found = process.extractOne(candidate, self._vocab_list, scorer=fuzz.ratio, score_cutoff=80)
-        return found[0] if found else candidate
+        found = process.extractOne(
+            candidate, self._vocab_list, scorer=fuzz.ratio, score_cutoff=80,
+            processor=None,
+        )
+        # A typo keeps the length within a letter ("nesecito", "solicitu"); a longer
+        # gap is another word ("inconsistentes" is not "inconsciente").
+        if found and abs(len(found[0]) - len(candidate)) <= 1:
+            return found[0]
+        return candidate
 
     def tokens(self, text: str) -> list[str]:
         """The student's words in the knowledge base's vocabulary."""
@@ -351,7 +358,10 @@ class Matcher:
             return Match(None, 0.0, [], [], confident=False, domain=False)
         scores, kw = self._score(words)
         domain = any(w.startswith(DOMAIN_STEMS) for w in words) or "mesa de ayuda" in " ".join(words)
-        if not domain and kw.get("fuera_de_tema", 0.0) >= STRONG:
+        # An emergency is never off-topic, even "en la biblioteca": a standalone topic
+        # with a priority (urgencia) keeps its chance against a named campus place.
+        urgent = any(t.standalone and t.priority > 0 and kw.get(t.id, 0.0) >= STRONG for t in self.topics.values())
+        if not domain and not urgent and kw.get("fuera_de_tema", 0.0) >= STRONG:
             # Something else named outright (the library, grades) and nothing of the insurance.
             scores["fuera_de_tema"] = max(scores.values()) + 1.0
         ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
