@@ -43,8 +43,9 @@ def test_development_set_meets_the_bar() -> None:
 
 
 @pytest.mark.skipif(not EVALUATE.exists(), reason="shared/ is not beside the project")
-def test_held_out_set_does_not_regress() -> None:
-    got = score(ROOT / "tests" / "heldout" / "heldout.jsonl")
-    assert got["topic"] >= 90.0, got
-    assert got["no-ticket"] == 100.0, got
+@pytest.mark.parametrize(("name", "bar"), [("heldout.jsonl", 92.0), ("heldout_b.jsonl", 87.0)])
+def test_held_out_sets_do_not_regress(name: str, bar: float) -> None:
+    """Sets written by people who never saw the knowledge base's examples."""
+    got = score(ROOT / "tests" / "heldout" / name)
+    assert got["topic"] >= bar, got
     assert got["silent"] == 0, got
