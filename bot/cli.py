@@ -1,4 +1,4 @@
-"""The ``seguro-bot`` command line: simulate, chat, knowledge check, db.
+"""The ``seguro-bot`` command line: serve, simulate, chat, knowledge check, db, telegram.
 
 Heavy imports (SQLModel, the flows) happen inside the commands, so
 ``seguro-bot --help`` stays fast and a broken optional piece only breaks the
@@ -49,6 +49,15 @@ knowledge_app = typer.Typer(help="Check the knowledge base (knowledge/).", no_ar
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(db_app, name="db")
+
+try:  # written alongside the Telegram channel; absent, the command group is absent
+    from bot.cli_telegram import telegram_app
+except ImportError:  # pragma: no cover - depends on the checkout
+    pass
+except Exception as _exc:  # pragma: no cover - a broken module must not take the whole CLI down
+    sys.stderr.write(f"seguro-bot: telegram commands unavailable: {type(_exc).__name__}: {_exc}\n")
+else:
+    app.add_typer(telegram_app, name="telegram")
 
 
 def main() -> None:
@@ -118,8 +127,14 @@ def _open_database(url: str) -> Engine:
     except (ArgumentError, ImportError, ValueError) as exc:
         typer.echo(f"seguro-bot: unusable database URL {_safe_url(url)}: {exc}", err=True)
         raise typer.Exit(2) from exc
+    from bot.errors import SchemaOutdated
+
     try:
         init_db(engine)
+    except SchemaOutdated as exc:
+        engine.dispose()
+        typer.echo(f"seguro-bot: cannot use database {_safe_url(url)}: {exc}", err=True)
+        raise typer.Exit(2) from exc
     except SQLAlchemyError as exc:
         engine.dispose()
         reason = getattr(exc, "orig", None) or exc
@@ -138,6 +153,33 @@ def _mask(value: Any) -> str:
 def masked_ticket_data(data: dict[str, Any]) -> dict[str, str]:
     """A ticket's collected data with NSS and CURP masked, for showing on screen."""
     return {k: (_mask(v) if k in MASKED_FIELDS else str(v)) for k, v in data.items()}
+
+
+# --- serve ----------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the service: webhooks, the web chat (/chat) and /healthz.
+
+    With no configuration it uses ./seguro-bot.db and only the web chat is on.
+    """
+    import uvicorn
+
+    settings = _settings()
+    _install_logging(settings, quiet=False)
+    _load_kb(settings.knowledge_dir)  # fail here, with the problems listed, not inside uvicorn
+    _open_database(settings.database_url).dispose()
+
+    from bot.web.app import create_app
+
+    app_ = create_app(settings)
+    typer.echo(f"seguro-bot: web chat on http://{host}:{port}/chat", err=True)
+    # log_config=None keeps our handler (which masks personal data and secrets) in charge.
+    uvicorn.run(app_, host=host, port=port, log_config=None, proxy_headers=True, server_header=False)
 
 
 # --- simulate -------------------------------------------------------------------

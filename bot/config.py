@@ -33,16 +33,27 @@ class Settings(BaseSettings):
         "", validation_alias=AliasChoices("twilio_whatsapp_numbers", "twilio_whatsapp_numbers_raw")
     )
     twilio_api_base_url: str = "https://api.twilio.com"
-    # The approved WhatsApp template (Content SID ``HX…``) for messages outside
-    # the 24-hour window; its variable {{1}} receives the text to deliver.
-    twilio_template_content_sid: str | None = None
 
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
 
+    #: The approved WhatsApp template (``HX…``) for messages outside the
+    #: 24-hour window (reminders, late staff replies); its variable "1" carries the text.
+    twilio_template_content_sid: str | None = None
+
     knowledge_dir: Path | None = None
+    #: Files students send are stored here (outside any web root).
+    media_dir: Path = Path("./var/media")
     log_level: str = "INFO"
+
+    #: An outbound message is given up (status failed) after this many tries.
+    outbox_max_attempts: int = Field(12, ge=1)
+    #: Retry delays grow from this base, doubling, with jitter, up to the cap.
+    outbox_retry_base_seconds: float = Field(2.0, gt=0)
+    outbox_retry_max_seconds: float = Field(300.0, gt=0)
+    #: A stored webhook payload is given up (status failed) after this many tries.
+    inbound_max_attempts: int = Field(10, ge=1)
 
     @property
     def twilio_whatsapp_numbers(self) -> list[str]:

@@ -172,6 +172,7 @@ def handle_message(
                 direction=Direction.OUT,
                 author=Author.BOT,
                 text=storable(reply.plain()),
+                options=reply_options(reply),
                 status=MessageStatus.PENDING,
             )
         )
@@ -254,6 +255,11 @@ def perform_actions(
     return ticket
 
 
+def lock_conversation(*, session: Session, conversation_id: int) -> Conversation:
+    """The conversation row, locked for this transaction (one worker per conversation)."""
+    return _lock_conversation(session, conversation_id)
+
+
 def find_conversation(*, session: Session, channel: str, address: str) -> Conversation | None:
     """The conversation with this channel address, if the student ever wrote."""
     stmt = select(Conversation).where(Conversation.channel == channel, Conversation.address == address)
@@ -261,6 +267,11 @@ def find_conversation(*, session: Session, channel: str, address: str) -> Conver
 
 
 # --- internals ---------------------------------------------------------------
+
+
+def reply_options(reply: Reply) -> list[list[str]]:
+    """A reply's menu as stored on its outbound message: ``[[key, label], ...]``."""
+    return [[storable(o.key), storable(o.label)] for o in reply.options]
 
 
 def storable(text: str) -> str:
@@ -275,7 +286,10 @@ def storable(text: str) -> str:
 
 
 def _find_provider_message(session: Session, channel: str, provider_id: str) -> Message | None:
-    stmt = select(Message).where(Message.channel == channel, Message.provider_id == provider_id)
+    """The inbound message with this provider id (outbound rows hold the provider's ids of sent messages)."""
+    stmt = select(Message).where(
+        Message.channel == channel, Message.provider_id == provider_id, Message.direction == Direction.IN
+    )
     return session.exec(stmt).first()
 
 

@@ -12,3 +12,7 @@ class NotFound(SeguroBotError):
 
 class InvalidInput(SeguroBotError):
     """A caller handed the core something it cannot process (e.g. a naive timestamp)."""
+
+
+class SchemaOutdated(SeguroBotError):
+    """The database was created by an older version and lacks columns this code needs."""

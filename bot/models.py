@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -68,13 +68,28 @@ class Author:
 
 
 class MessageStatus:
-    """Delivery status of an outbound message (inbound ones are ``received``)."""
+    """Delivery status of an outbound message (inbound ones are ``received``).
+
+    pending → sending (claimed by the outbox, under a lease) → sent (the
+    provider accepted it) → delivered → read, or failed / undelivered.
+    """
 
     RECEIVED = "received"
     PENDING = "pending"
+    SENDING = "sending"
     SENT = "sent"
     DELIVERED = "delivered"
     READ = "read"
+    FAILED = "failed"
+    UNDELIVERED = "undelivered"
+
+
+class EventStatus:
+    """Processing status of a stored inbound webhook payload."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
     FAILED = "failed"
 
 
@@ -133,13 +148,16 @@ class Message(SQLModel, table=True):
     """One message in either direction.
 
     ``(channel, provider_id)`` is the dedupe key: Twilio's MessageSid,
-    Telegram's update_id, or none (console, simulate). ``status`` tracks
-    outbound delivery and is where the outbox will hang its retries.
+    Telegram's update_id, or none (console, simulate); on an outbound row it
+    is the id the provider gave the sent message. ``status`` tracks outbound
+    delivery; ``next_attempt_at`` is when the outbox may (re)try a pending
+    message, or when the lease of a ``sending`` one expires.
     """
 
     __table_args__ = (
         UniqueConstraint("channel", "provider_id", name="uq_message_channel_provider_id"),
         Index("ix_message_conversation_created", "conversation_id", "created_at"),
+        Index("ix_message_status_next_attempt", "status", "next_attempt_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -153,6 +171,46 @@ class Message(SQLModel, table=True):
     attachments: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)  # type: ignore[call-overload]
     status: str = Field(default=MessageStatus.RECEIVED, sa_type=String(16))  # type: ignore[call-overload]
     created_at: datetime = _ts(default_factory=utcnow)
+    #: Menu choices of an outbound message as ``[[key, label], ...]`` (buttons where the channel has them).
+    options: list[list[str]] = Field(default_factory=list, sa_type=JSON)  # type: ignore[call-overload]
+    #: Send as the approved WhatsApp template (outside the 24-hour window).
+    template: bool = Field(default=False, sa_type=Boolean)  # type: ignore[call-overload]
+    attempts: int = Field(default=0, sa_type=Integer)  # type: ignore[call-overload]
+    next_attempt_at: datetime | None = _ts(default=None)
+    last_error: str | None = Field(default=None, sa_type=String(500))  # type: ignore[call-overload]
+    error_code: str | None = Field(default=None, sa_type=String(32))  # type: ignore[call-overload]
+    sent_at: datetime | None = _ts(default=None)
+
+
+class InboundEvent(SQLModel, table=True):
+    """A webhook payload as received, stored before the 2xx so nothing is lost.
+
+    ``(channel, provider_id)`` is unique: a provider's retry of the same
+    MessageSid or update_id is stored once. The inbound processor claims
+    pending events (``lease_until`` is both the retry time of a pending
+    event and the lease of a processing one) and marks them done in the
+    transaction that handles the message.
+    """
+
+    __tablename__ = "inbound_event"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_id", name="uq_inbound_event_channel_provider_id"),
+        Index("ix_inbound_event_status_id", "status", "id"),
+        Index("ix_inbound_event_channel_address", "channel", "address"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_type=String(32))  # type: ignore[call-overload]
+    provider_id: str = Field(sa_type=String(255))  # type: ignore[call-overload]
+    address: str = Field(sa_type=String(255))  # type: ignore[call-overload]
+    desk_address: str | None = Field(default=None, sa_type=String(255))  # type: ignore[call-overload]
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # type: ignore[call-overload]
+    received_at: datetime = _ts(default_factory=utcnow)
+    status: str = Field(default=EventStatus.PENDING, sa_type=String(16))  # type: ignore[call-overload]
+    attempts: int = Field(default=0, sa_type=Integer)  # type: ignore[call-overload]
+    lease_until: datetime | None = _ts(default=None)
+    last_error: str | None = Field(default=None, sa_type=String(500))  # type: ignore[call-overload]
+    processed_at: datetime | None = _ts(default=None)
 
 
 class Ticket(SQLModel, table=True):

@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
 from bot import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from bot.errors import SchemaOutdated
 
 SQLITE_BUSY_TIMEOUT_S = 30
 
@@ -57,8 +58,33 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 def init_db(engine: Engine) -> None:
-    """Create every table that does not exist yet."""
+    """Create every table that does not exist yet; refuse a database whose tables are outdated.
+
+    ``create_all`` never adds a column to an existing table, so a database
+    made by an older version would fail later, on some query, with "no such
+    column". Until migrations exist this says so up front.
+    """
     SQLModel.metadata.create_all(engine)
+    missing = missing_columns(engine)
+    if missing:
+        raise SchemaOutdated(
+            "the database was created by an older version of seguro-bot and lacks "
+            + ", ".join(missing)
+            + " (a development SQLite file can simply be deleted; migrations come with PostgreSQL)"
+        )
+
+
+def missing_columns(engine: Engine) -> list[str]:
+    """``table.column`` for every column the models declare that the database lacks."""
+    inspector = inspect(engine)
+    existing = set(inspector.get_table_names())
+    missing: list[str] = []
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name not in existing:
+            continue
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in have]
+    return missing
 
 
 @contextmanager

@@ -172,3 +172,15 @@ def test_timestamps_default_to_now_in_utc(engine):
         session.add(Contact(channel="console", address="t"))
     contact = rows(engine, Contact)[0]
     assert before - timedelta(seconds=5) <= contact.created_at <= datetime.now(timezone.utc)
+
+
+def test_a_database_made_by_an_older_version_is_refused_with_the_missing_columns(tmp_path):
+    from bot.errors import SchemaOutdated
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    init_db(engine)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE message DROP COLUMN sent_at"))
+    with pytest.raises(SchemaOutdated, match="message.sent_at"):
+        init_db(engine)
+    engine.dispose()

@@ -19,6 +19,7 @@ The path of a message:
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -58,6 +59,18 @@ class Outgoing:
     template: bool = False
     template_variables: dict[str, str] = field(default_factory=dict)
     last_inbound_at: datetime | None = None
+
+
+def menu_body(text: str, options: Sequence[Sequence[str]]) -> str:
+    """``text`` without the numbered menu ``Reply.plain()`` appended to it.
+
+    For channels that show ``options`` as buttons (Telegram's inline
+    keyboard, the web chat) and would otherwise list them twice.
+    """
+    if not options:
+        return text
+    listing = "\n\n" + "\n".join(f"{key}. {label}" for key, label in options)
+    return text[: -len(listing)] if text.endswith(listing) else text
 
 
 class SendError(Exception):

@@ -12,8 +12,10 @@ as JSON or query strings as other clients do; all three are accepted.
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,6 +44,8 @@ class FakeTelegram:
 
     token: str = TOKEN
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: (monotonic time, method, answered ok) of every call, to check waits between retries.
+    call_log: list[tuple[float, str, bool]] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)
     answered: list[dict[str, Any]] = field(default_factory=list)
     webhooks: list[dict[str, Any]] = field(default_factory=list)
@@ -113,19 +117,9 @@ class FakeTelegram:
                 return _error(401, "Unauthorized")
             params = await _params(request)
             self.calls.append((method, params))
-            failure = self._next_failure(method)
-            if failure is not None:
-                if failure.status == 429:
-                    return _error(429, f"Too Many Requests: retry after {failure.retry_after}",
-                                  parameters={"retry_after": failure.retry_after})
-                return _error(failure.status, "Internal Server Error")
-            handler = getattr(self, f"_m_{method.lower()}", None)
-            if handler is None:
-                return _error(404, "Not Found")
-            result = handler(params)
-            if asyncio.iscoroutine(result):
-                result = await result
-            return result if isinstance(result, Response) else _ok(result)
+            response = await self._answer(method, params)
+            self.call_log.append((time.monotonic(), method, response.status_code == 200))
+            return response
 
         @app.get("/file/bot{token}/{file_path:path}")
         async def file(token: str, file_path: str) -> Response:
@@ -139,6 +133,21 @@ class FakeTelegram:
             return Response(content=data, media_type="application/octet-stream")
 
         return app
+
+    async def _answer(self, method: str, params: dict[str, Any]) -> Response:
+        failure = self._next_failure(method)
+        if failure is not None:
+            if failure.status == 429:
+                return _error(429, f"Too Many Requests: retry after {failure.retry_after}",
+                              parameters={"retry_after": failure.retry_after})
+            return _error(failure.status, "Internal Server Error")
+        handler = getattr(self, f"_m_{method.lower()}", None)
+        if handler is None:
+            return _error(404, "Not Found")
+        result = handler(params)
+        if asyncio.iscoroutine(result):
+            result = await result
+        return result if isinstance(result, Response) else _ok(result)
 
     def _next_failure(self, method: str) -> _Failure | None:
         with self._lock:
@@ -155,15 +164,22 @@ class FakeTelegram:
         text = params.get("text")
         if not chat_id or not text:
             return _error(400, "Bad Request: message text is empty" if chat_id else "Bad Request: chat_id is empty")
-        if len(str(text)) > 4096:
+        raw = str(text)
+        if str(params.get("parse_mode", "")).upper() == "HTML":
+            try:
+                text = _parse_html(raw)
+            except ValueError as exc:
+                return _error(400, f"Bad Request: can't parse entities: {exc}")
+        if len(text.encode("utf-16-le")) // 2 > 4096:  # counted after parsing, in UTF-16 units
             return _error(400, "Bad Request: message is too long")
         if chat_id in self.blocked_chats:
             return _error(403, "Forbidden: bot was blocked by the user")
         if chat_id in self.missing_chats:
             return _error(400, "Bad Request: chat not found")
         message_id = next(self._message_ids)
-        self.sent.append({"chat_id": chat_id, "text": text, "reply_markup": params.get("reply_markup"),
-                          "message_id": message_id})
+        # "text" is what the student sees (formatting parsed away), "raw" what the bot sent.
+        self.sent.append({"chat_id": chat_id, "text": text, "raw": raw, "parse_mode": params.get("parse_mode"),
+                          "reply_markup": params.get("reply_markup"), "message_id": message_id})
         message: dict[str, Any] = {
             "message_id": message_id,
             "from": BOT_USER,
@@ -232,6 +248,39 @@ def _error(code: int, description: str, *, parameters: dict[str, Any] | None = N
     if parameters:
         body["parameters"] = parameters
     return JSONResponse(body, status_code=code)
+
+
+_TAG = re.compile(r"<(/?)([a-zA-Z-]+)(?:\s[^<>]*)?>")
+_ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
+_HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a", "tg-spoiler",
+              "span", "blockquote", "tg-emoji"}
+
+
+def _parse_html(text: str) -> str:
+    """Telegram's HTML parse mode, strictly enough to catch bad escaping: the visible text, or ValueError."""
+    out: list[str] = []
+    stack: list[str] = []
+    pos = 0
+    for match in _TAG.finditer(text):
+        out.append(text[pos:match.start()])
+        closing, tag = match.group(1) == "/", match.group(2).lower()
+        if tag not in _HTML_TAGS:
+            raise ValueError(f"unsupported start tag \"{tag}\" at byte offset {match.start()}")
+        if closing:
+            if not stack or stack.pop() != tag:
+                raise ValueError(f"unmatched end tag at byte offset {match.start()}, expected \"</{tag}>\"")
+        else:
+            stack.append(tag)
+        pos = match.end()
+    out.append(text[pos:])
+    if stack:
+        raise ValueError(f"can't find end tag corresponding to start tag \"{stack[-1]}\"")
+    visible = "".join(out)
+    if "<" in visible or ">" in visible:
+        raise ValueError("unexpected < or > (escape them as &lt; &gt;)")
+    if re.search(r"&(?!(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)", visible):
+        raise ValueError("unescaped & (escape it as &amp;)")
+    return _ENTITY.sub(lambda m: html.unescape(m.group(0)), visible)
 
 
 def _int_or_str(value: str) -> int | str:

@@ -1,0 +1,202 @@
+"""The web chat: a page anyone can use to talk to the bot, no credentials needed.
+
+The page (``GET /chat``, static files under ``bot/web/static``) keeps a
+random session id in localStorage and talks JSON to two endpoints:
+
+- ``POST /chat/api/messages`` ``{"session", "text", "after"?, "client_id"?}``
+  stores the message like any webhook (an inbound event), processes it
+  inline and answers with the new messages, so the reply needs no polling;
+- ``GET /chat/api/messages?after=<id>`` (session in the ``X-Chat-Session``
+  header, or ``?session=``) returns what came later: a staff reply, a reminder.
+
+The session id is the only credential: it must be long and random, and is
+stored only hashed (the conversation's address), so the database never
+holds a live session id and one session cannot name another's messages.
+Outbound web chat messages are "delivered" by being stored: ``send`` only
+returns a local id.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+from sqlmodel import Session, col, select
+
+from bot.channels.base import Outgoing, Prepared, menu_body
+from bot.inbound import enqueue, find_event
+from bot.models import Author, Conversation, Direction, Message
+from bot.web.deps import ServicesDep
+
+NAME = "webchat"
+STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
+#: ≥ 16 random bytes, urlsafe base64 (22 characters); the page makes 24 bytes (32 characters).
+SESSION_PATTERN = r"^[A-Za-z0-9_-]{22,128}$"
+MAX_TEXT = 4000
+MAX_BODY = 32 * 1024
+PAGE_LIMIT = 200
+#: How long a POST waits for its own reply before leaving it to polling.
+INLINE_TIMEOUT = 15.0
+#: The page runs with no inline script or style: everything comes from /static.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+_SESSION_RE = re.compile(SESSION_PATTERN)
+
+
+class ChatIn(BaseModel):
+    session: str = Field(pattern=SESSION_PATTERN)
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    after: int | None = Field(default=None, ge=0)
+    client_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def address_for(session: str) -> str:
+    """The conversation address of a session: a hash, so the id itself is never stored."""
+    return "web-" + hashlib.sha256(session.encode()).hexdigest()[:40]
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    author = {Author.STUDENT: "student", Author.STAFF: "staff", Author.SYSTEM: "system"}.get(message.author, "bot")
+    options = [[str(k), str(v)] for k, v in (message.options or [])]
+    return {
+        "id": message.id,
+        "from": author,
+        "text": menu_body(message.text, options) if message.direction == Direction.OUT else message.text,
+        "options": [{"key": k, "label": v} for k, v in options],
+        "at": message.created_at.isoformat(),
+    }
+
+
+def _messages_after(session: Session, address: str, after: int) -> tuple[list[dict[str, Any]], str | None]:
+    conversation = session.exec(
+        select(Conversation).where(Conversation.channel == NAME, Conversation.address == address)
+    ).first()
+    if conversation is None:
+        return [], None
+    stmt = (
+        select(Message)
+        .where(Message.conversation_id == conversation.id, col(Message.id) > after)
+        .order_by(col(Message.id))
+        .limit(PAGE_LIMIT)
+    )
+    return [message_json(m) for m in session.exec(stmt)], conversation.holder
+
+
+class WebChatChannel:
+    """Channel ``webchat``: the page and its JSON API; needs no configuration."""
+
+    name = NAME
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def prepare(self, payload: dict[str, Any]) -> Prepared:
+        return Prepared(text=str(payload.get("text") or ""))
+
+    async def send(self, message: Outgoing) -> str | None:
+        # The page fetches stored messages: storing was the delivery.
+        return f"webchat:{message.message_id}"
+
+    def router(self) -> APIRouter:
+        router = APIRouter(tags=["webchat"])
+
+        @router.get("/chat", include_in_schema=False)
+        def page() -> FileResponse:
+            return FileResponse(
+                STATIC / "chat.html",
+                media_type="text/html; charset=utf-8",
+                headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache",
+                         "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"},
+            )
+
+        @router.post("/chat/api/messages")
+        async def post_message(request: Request, services: ServicesDep) -> JSONResponse:
+            body = await _read_body(request)
+            try:
+                data = ChatIn.model_validate_json(body)
+            except ValidationError as exc:
+                raise HTTPException(422, detail=_errors(exc)) from None
+            address = address_for(data.session)
+            # A client id makes a resent POST (flaky mobile network) a duplicate, not a second message.
+            nonce = data.client_id or secrets.token_urlsafe(16)
+            provider_id = hashlib.sha256(f"{data.session}:{nonce}".encode()).hexdigest()[:40]
+            now = services.now()
+
+            def store() -> int:
+                with services.session() as session:
+                    enqueue(session=session, channel=NAME, provider_id=provider_id, address=address,
+                            desk_address=None, payload={"text": data.text}, received_at=now)
+                    event = find_event(session=session, channel=NAME, provider_id=provider_id)
+                    assert event is not None and event.id is not None
+                    return event.id
+
+            event_id = await asyncio.to_thread(store)
+            status = None
+            if services.inbound is not None:
+                status = await services.inbound.process_address(
+                    channel=NAME, address=address, until_event_id=event_id, timeout=INLINE_TIMEOUT
+                )
+            else:
+                services.notify_inbound()
+            services.notify_outbox()
+
+            def collect() -> dict[str, Any]:
+                with services.session() as session:
+                    mine = session.exec(
+                        select(Message.id).where(Message.channel == NAME, Message.provider_id == provider_id)
+                    ).first()
+                    after = data.after if data.after is not None else (mine or 0)
+                    messages, holder = _messages_after(session, address, after)
+                return {"id": mine, "status": status or "pending", "agent": holder or "bot", "messages": messages}
+
+            return JSONResponse(await asyncio.to_thread(collect), headers={"Cache-Control": "no-store"})
+
+        @router.get("/chat/api/messages")
+        async def get_messages(request: Request, services: ServicesDep, after: int = 0,
+                               session: str | None = None) -> JSONResponse:
+            sid = request.headers.get("x-chat-session") or session or ""
+            if not _SESSION_RE.match(sid):
+                raise HTTPException(422, detail="session: a random id of at least 22 characters [A-Za-z0-9_-]")
+            if after < 0:
+                raise HTTPException(422, detail="after must be ≥ 0")
+
+            def collect() -> dict[str, Any]:
+                with services.session() as db:
+                    messages, holder = _messages_after(db, address_for(sid), after)
+                return {"agent": holder or "bot", "messages": messages}
+
+            return JSONResponse(await asyncio.to_thread(collect), headers={"Cache-Control": "no-store"})
+
+        return router
+
+
+async def _read_body(request: Request) -> bytes:
+    """The request body, refusing (413) anything over :data:`MAX_BODY` before reading it all."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        raise HTTPException(413, detail=f"body over {MAX_BODY} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise HTTPException(413, detail=f"body over {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic's errors without the input echoed back (it may be the whole message)."""
+    return json.loads(exc.json(include_input=False, include_url=False))

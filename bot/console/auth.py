@@ -1,0 +1,209 @@
+"""Staff accounts, passwords, server-side sessions, the login throttle and CSRF tokens.
+
+Passwords are argon2id hashes (argon2-cffi's defaults). A session is a row
+keyed by the SHA-256 of a random cookie value, so a stolen database gives
+no usable cookie, logout deletes the row, and expiry (idle and absolute) is
+checked on every request. Failed logins are rows too: the throttle counts
+them per account and per address in the database, so it holds across
+every worker and restart.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, func
+from sqlmodel import Session, col, select
+
+from bot.errors import SeguroBotError
+from bot.models import utcnow
+from bot.staff_models import LoginAttempt, Role, StaffSession, StaffUser
+
+#: A session dies after this long without a request, and after ABSOLUTE in any case.
+IDLE_TIMEOUT = timedelta(hours=2)
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
+#: Failed logins are counted over this window.
+THROTTLE_WINDOW = timedelta(minutes=15)
+#: Free failures before waits start, per account and per address; waits double up to the cap.
+FREE_FAILURES_ACCOUNT = 5
+FREE_FAILURES_IP = 20
+FIRST_WAIT_SECONDS = 30
+MAX_WAIT_SECONDS = 15 * 60
+MIN_PASSWORD_LENGTH = 10
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+_hasher = PasswordHasher()
+#: Verified against when the account does not exist, so timing does not reveal which emails exist.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+class AccountError(SeguroBotError):
+    """A staff account cannot be created or changed; the message is Spanish, for the person."""
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    staff: StaffUser | None
+    #: The new session's cookie value (only on success).
+    token: str | None = None
+    #: Seconds to wait when throttled.
+    wait_seconds: int = 0
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_staff(*, session: Session, email: str, name: str, role: str, password: str) -> StaffUser:
+    """A new active account; raises :class:`AccountError` on a bad email, role, password or duplicate."""
+    email = normalize_email(email)
+    if not EMAIL_RE.match(email) or len(email) > 255:
+        raise AccountError("Correo inválido.")
+    if role not in Role.ALL:
+        raise AccountError("El rol debe ser agent o admin.")
+    if not name.strip():
+        raise AccountError("Falta el nombre.")
+    check_password_strength(password)
+    if session.exec(select(StaffUser).where(StaffUser.email == email)).first() is not None:
+        raise AccountError(f"Ya existe una cuenta con el correo {email}.")
+    staff = StaffUser(email=email, name=name.strip()[:255], role=role, password_hash=hash_password(password))
+    session.add(staff)
+    session.flush()
+    return staff
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"La contraseña debe tener al menos {MIN_PASSWORD_LENGTH} caracteres.")
+
+
+def set_active(*, session: Session, email: str, active: bool) -> StaffUser:
+    """Enable or disable an account; disabling also ends its sessions at once."""
+    staff = session.exec(select(StaffUser).where(StaffUser.email == normalize_email(email))).first()
+    if staff is None:
+        raise AccountError(f"No existe la cuenta {normalize_email(email)}.")
+    staff.active = active
+    if not active:
+        session.execute(delete(StaffSession).where(col(StaffSession.staff_id) == staff.id))
+    session.flush()
+    return staff
+
+
+def list_staff(*, session: Session) -> list[StaffUser]:
+    return list(session.exec(select(StaffUser).order_by(col(StaffUser.email))))
+
+
+def login(*, session: Session, email: str, password: str, ip: str, now: datetime | None = None,
+          old_token: str | None = None) -> LoginResult:
+    """Check the throttle, then the password; on success a fresh session replaces ``old_token``'s.
+
+    A throttled try does not even check the password, so guessing gains nothing while waiting.
+    """
+    now = now or utcnow()
+    email = normalize_email(email)[:255]
+    ip = (ip or "?")[:64]
+    wait = throttle_wait(session=session, email=email, ip=ip, now=now)
+    if wait > 0:
+        session.add(LoginAttempt(email=email, ip=ip, ok=False, at=now))
+        return LoginResult(staff=None, wait_seconds=wait)
+    staff = session.exec(select(StaffUser).where(StaffUser.email == email)).first()
+    valid = verify_password(staff.password_hash if staff else _DUMMY_HASH, password)
+    if staff is None or not valid or not staff.active:
+        session.add(LoginAttempt(email=email, ip=ip, ok=False, at=now))
+        return LoginResult(staff=None)
+    session.add(LoginAttempt(email=email, ip=ip, ok=True, at=now))
+    if old_token:
+        logout(session=session, token=old_token)
+    staff.last_login_at = now
+    if _hasher.check_needs_rehash(staff.password_hash):
+        staff.password_hash = hash_password(password)
+    token = new_session(session=session, staff=staff, now=now)
+    return LoginResult(staff=staff, token=token)
+
+
+def throttle_wait(*, session: Session, email: str, ip: str, now: datetime) -> int:
+    """Seconds until the next try is allowed for this account or address (0: go ahead)."""
+    since = now - THROTTLE_WINDOW
+    waits = [0]
+    for column, value, free in ((LoginAttempt.email, email, FREE_FAILURES_ACCOUNT),
+                                (LoginAttempt.ip, ip, FREE_FAILURES_IP)):
+        count, last = session.exec(
+            select(func.count(), func.max(LoginAttempt.at))
+            .where(column == value, LoginAttempt.ok == False, col(LoginAttempt.at) >= since)  # noqa: E712
+        ).one()
+        if count >= free and last is not None:
+            if last.tzinfo is None:
+                from datetime import timezone
+
+                last = last.replace(tzinfo=timezone.utc)
+            delay = min(FIRST_WAIT_SECONDS * 2 ** (count - free), MAX_WAIT_SECONDS)
+            remaining = (last + timedelta(seconds=delay) - now).total_seconds()
+            waits.append(max(0, int(remaining + 0.999)))
+    return max(waits)
+
+
+def new_session(*, session: Session, staff: StaffUser, now: datetime) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(StaffSession(id=token_id(token), staff_id=staff.id, csrf_token=secrets.token_urlsafe(32),  # type: ignore[arg-type]
+                             created_at=now, last_seen_at=now, expires_at=now + ABSOLUTE_TIMEOUT))
+    session.flush()
+    return token
+
+
+def token_id(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def current(*, session: Session, token: str | None, now: datetime | None = None) -> tuple[StaffUser, StaffSession] | None:
+    """The staff member and session of a cookie value, or None when missing, expired or disabled.
+
+    Touches ``last_seen_at`` at most once a minute, to keep the idle timer without a write per request.
+    """
+    if not token or len(token) > 200:
+        return None
+    now = now or utcnow()
+    row = session.get(StaffSession, token_id(token))
+    if row is None:
+        return None
+    if row.expires_at <= now or row.last_seen_at + IDLE_TIMEOUT <= now:
+        session.delete(row)
+        return None
+    staff = session.get(StaffUser, row.staff_id)
+    if staff is None or not staff.active:
+        session.delete(row)
+        return None
+    if now - row.last_seen_at > timedelta(minutes=1):
+        row.last_seen_at = now
+    return staff, row
+
+
+def logout(*, session: Session, token: str) -> None:
+    session.execute(delete(StaffSession).where(col(StaffSession.id) == token_id(token)))
+
+
+def csrf_ok(expected: str | None, given: str | None) -> bool:
+    return bool(expected and given) and hmac.compare_digest(str(expected), str(given))
+
+
+def purge_expired(*, session: Session, now: datetime | None = None) -> None:
+    """Old sessions and login attempts: nothing to keep them for."""
+    now = now or utcnow()
+    session.execute(delete(StaffSession).where(col(StaffSession.expires_at) <= now))
+    session.execute(delete(LoginAttempt).where(col(LoginAttempt.at) <= now - timedelta(days=1)))

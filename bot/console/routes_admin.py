@@ -1,0 +1,175 @@
+"""Admin pages: staff accounts, canned responses, the audit log, reports and the CSV export."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func
+from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
+
+from bot.console import auth, reports, views
+from bot.console.web import PREFIX, AdminCtx, ConsoleRoute, StaffCtx, field, posted, render
+from bot.models import utcnow
+from bot.staff_models import AuditEntry, CannedResponse, Role, StaffSession, StaffUser
+from bot.staffdesk import Action, DeskActionError, audit
+
+router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute)
+AUDIT_PAGE = 100
+ACTION_LABELS = {
+    Action.TAKE: "Tomó el chat", Action.REASSIGN: "Reasignó a sí mismo", Action.REPLY: "Respondió",
+    Action.NOTE: "Nota interna", Action.REVEAL: "Reveló dato", Action.RESOLVE: "Resolvió",
+    Action.HAND_BACK: "Devolvió al bot", Action.REOPEN: "Reabrió", Action.LOGIN: "Inició sesión",
+    Action.LOGOUT: "Cerró sesión", Action.EXPORT: "Exportó CSV", Action.STAFF_ADD: "Creó cuenta",
+    Action.STAFF_UPDATE: "Cambió cuenta", Action.CANNED: "Editó respuestas",
+}
+
+
+# --- staff -------------------------------------------------------------------
+
+
+@router.get("/admin/staff", include_in_schema=False)
+def staff_page(request: Request, ctx: AdminCtx) -> Response:
+    with ctx.services.session() as session:
+        people = auth.list_staff(session=session)
+    return render("staff.html", request, people=people, roles=Role.ALL,
+                  notice="Cambios guardados." if request.query_params.get("m") == "ok" else None)
+
+
+@router.post("/admin/staff", include_in_schema=False)
+async def staff_submit(request: Request, ctx: AdminCtx) -> Response:
+    form = await posted(request, ctx)
+    op, email = field(form, "op", 20), field(form, "email", 255)
+
+    def work() -> None:
+        with ctx.services.session() as session:
+            if op == "add":
+                staff = auth.create_staff(session=session, email=email, name=field(form, "name", 255),
+                                          role=field(form, "role", 16), password=field(form, "password", 1024))
+                audit(session, staff=ctx.staff, action=Action.STAFF_ADD, target=staff.id, role=staff.role)
+            elif op in ("disable", "enable"):
+                if op == "disable" and auth.normalize_email(email) == ctx.staff.email:
+                    raise auth.AccountError("No puedes desactivar tu propia cuenta.")
+                staff = auth.set_active(session=session, email=email, active=op == "enable")
+                audit(session, staff=ctx.staff, action=Action.STAFF_UPDATE, target=staff.id, active=staff.active)
+            elif op == "role":
+                role = field(form, "role", 16)
+                staff = session.exec(select(StaffUser).where(StaffUser.email == auth.normalize_email(email))).first()
+                if staff is None or role not in Role.ALL:
+                    raise auth.AccountError("Cuenta o rol inválido.")
+                if staff.id == ctx.staff.id:
+                    raise auth.AccountError("No puedes cambiar tu propio rol.")
+                staff.role = role
+                session.execute(StaffSession.__table__.delete().where(StaffSession.__table__.c.staff_id == staff.id))  # type: ignore[attr-defined]
+                audit(session, staff=ctx.staff, action=Action.STAFF_UPDATE, target=staff.id, role=role)
+            else:
+                raise auth.AccountError("Operación desconocida.")
+
+    try:
+        await run_in_threadpool(work)
+    except auth.AccountError as exc:
+        with ctx.services.session() as session:
+            people = auth.list_staff(session=session)
+        return render("staff.html", request, 400, people=people, roles=Role.ALL, error=str(exc))
+    return RedirectResponse(f"{PREFIX}/admin/staff?m=ok", status_code=303)
+
+
+# --- canned responses ----------------------------------------------------------
+
+
+@router.get("/admin/canned", include_in_schema=False)
+def canned_page(request: Request, ctx: AdminCtx) -> Response:
+    with ctx.services.session() as session:
+        items = list(session.exec(select(CannedResponse).order_by(col(CannedResponse.title))))
+    return render("canned.html", request, items=items)
+
+
+@router.post("/admin/canned", include_in_schema=False)
+async def canned_submit(request: Request, ctx: AdminCtx) -> Response:
+    form = await posted(request, ctx)
+    op = field(form, "op", 20)
+    title, body = field(form, "title", 120).strip(), field(form, "body", 4000).strip()
+    try:
+        item_id = int(field(form, "id", 12) or 0)
+    except ValueError:
+        item_id = 0
+
+    def work() -> None:
+        with ctx.services.session() as session:
+            item = session.get(CannedResponse, item_id) if item_id else None
+            if op == "delete" and item is not None:
+                session.delete(item)
+            elif op == "save":
+                if not title or not body:
+                    raise DeskActionError("Escribe un título y el texto.", status=400)
+                if item is None:
+                    item = CannedResponse(title=title, body=body)
+                    session.add(item)
+                else:
+                    item.title, item.body, item.updated_at = title, body, utcnow()
+            audit(session, staff=ctx.staff, action=Action.CANNED, op=op, canned_id=item_id or None)
+
+    await run_in_threadpool(work)
+    return RedirectResponse(f"{PREFIX}/admin/canned", status_code=303)
+
+
+# --- audit ---------------------------------------------------------------------
+
+
+@router.get("/admin/audit", include_in_schema=False)
+def audit_page(request: Request, ctx: AdminCtx) -> Response:
+    action = request.query_params.get("action", "")
+    action = action if action in Action.ALL else ""
+    try:
+        page = max(0, int(request.query_params.get("page", "0")))
+        ticket = int(request.query_params.get("ticket", "0") or 0)
+    except ValueError:
+        page, ticket = 0, 0
+    with ctx.services.session() as session:
+        stmt = select(AuditEntry)
+        count = select(func.count()).select_from(AuditEntry)
+        if action:
+            stmt, count = stmt.where(AuditEntry.action == action), count.where(AuditEntry.action == action)
+        if ticket:
+            stmt, count = stmt.where(AuditEntry.ticket_id == ticket), count.where(AuditEntry.ticket_id == ticket)
+        entries = list(session.exec(stmt.order_by(col(AuditEntry.id).desc()).offset(page * AUDIT_PAGE).limit(AUDIT_PAGE)))
+        total = session.exec(count).one()
+        names = views.staff_names(session)
+    return render("audit.html", request, entries=entries, names=names, action=action, ticket=ticket or "",
+                  page=page, more=(page + 1) * AUDIT_PAGE < total, labels=ACTION_LABELS)
+
+
+# --- reports -------------------------------------------------------------------
+
+
+@router.get("/reports", include_in_schema=False)
+def reports_page(request: Request, ctx: AdminCtx) -> Response:
+    now = ctx.services.now()
+    start, end = reports.parse_range(request.query_params.get("desde"), request.query_params.get("hasta"),
+                                     now.astimezone(reports.TZ).date())
+    with ctx.services.session() as session:
+        report = reports.build(session, start=start, end=end, now=now)
+    day_labels = [f"{d.day}/{d.month}" for d in report.days]
+    charts: dict[str, Any] = {
+        "per_day": reports.bars_svg(day_labels, [("conversaciones", report.conversations_per_day, "series-a"),
+                                                 ("reportes", report.tickets_per_day, "series-b")],
+                                    title="Conversaciones y reportes por día"),
+        "by_reason": reports.hbars_svg([(views.REASONS.get(r, r), report.by_reason.get(r, 0)) for r in views.REASONS],
+                                       title="Reportes por motivo"),
+        "backlog": reports.hbars_svg(report.backlog, title="Reportes abiertos por antigüedad", css="series-b"),
+    }
+    return render("reports.html", request, report=report, charts=charts, fmt=reports.fmt_minutes)
+
+
+@router.get("/reports/tickets.csv", include_in_schema=False)
+def tickets_export(request: Request, ctx: AdminCtx) -> Response:
+    now = ctx.services.now()
+    start, end = reports.parse_range(request.query_params.get("desde"), request.query_params.get("hasta"),
+                                     now.astimezone(reports.TZ).date())
+    with ctx.services.session() as session:
+        body = reports.tickets_csv(session, start=start, end=end)
+        audit(session, staff=ctx.staff, action=Action.EXPORT, start=start.isoformat(), end=end.isoformat())
+    filename = f"reportes_{start.isoformat()}_{end.isoformat()}.csv"
+    return Response("\ufeff" + body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

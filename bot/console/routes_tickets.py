@@ -1,0 +1,270 @@
+"""Login, the inbox, a ticket and its actions, the live-update API and attachments."""
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from bot.console import auth, views
+from bot.console.web import (
+    COOKIE,
+    LOGIN_CSRF_COOKIE,
+    PREFIX,
+    ConsoleRoute,
+    StaffCtx,
+    error_response,
+    field,
+    get_services,
+    is_https,
+    posted,
+    render,
+    render_fragment,
+    set_session_cookie,
+)
+from bot.media import sniff
+from bot.staffdesk import Action, DeskActionError, TemplateNeeded, audit
+from bot import staffdesk
+
+router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute)
+
+#: Results of an action, shown once after the redirect (codes in the URL, never data).
+NOTICES = {
+    "taken": "Tomaste el chat: el bot ya no contesta y el estudiante sabe que lo atiendes.",
+    "reassigned": "Ahora tú atiendes este chat (quedó registrado).",
+    "sent": "Respuesta en cola para enviarse por el canal del estudiante.",
+    "noted": "Nota interna guardada.",
+    "resolved": "Reporte resuelto: se avisó al estudiante y el bot retoma la conversación.",
+    "handed": "Chat devuelto al bot; el reporte sigue abierto.",
+    "reopened": "Reporte reabierto.",
+}
+
+
+def _safe_next(value: str | None) -> str:
+    """Only console paths: an open redirect would make the login page a phishing tool."""
+    if value and value.startswith(PREFIX + "/") and not value.startswith("//") and not urlsplit(value).netloc \
+            and "\\" not in value:
+        return value
+    return f"{PREFIX}/inbox"
+
+
+@router.get("/login", include_in_schema=False)
+def login_page(request: Request) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render("login.html", request, next=_safe_next(request.query_params.get("next")), login_csrf=token,
+                      error=None)
+    _set_login_csrf(response, request, token)
+    return response
+
+
+def _set_login_csrf(response: Response, request: Request, token: str) -> None:
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, path=f"{PREFIX}/login",
+                        secure=is_https(get_services(request)), httponly=True, samesite="strict")
+
+
+@router.post("/login", include_in_schema=False)
+async def login_submit(request: Request) -> Response:
+    services = get_services(request)
+    try:
+        form = await request.form(max_files=0, max_fields=10)
+    except Exception:
+        return error_response(request, 400, "Formulario inválido.")
+    email, password, nxt = field(form, "email", 255), field(form, "password", 1024), _safe_next(field(form, "next"))
+    if not auth.csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), field(form, "csrf")):
+        token = secrets.token_urlsafe(24)
+        response = render("login.html", request, 403, next=nxt, login_csrf=token, email=email,
+                          error="La página de inicio caducó. Inténtalo otra vez.")
+        _set_login_csrf(response, request, token)
+        return response
+    ip = request.client.host if request.client else "?"
+
+    def work() -> auth.LoginResult:
+        with services.session() as session:
+            result = auth.login(session=session, email=email, password=password, ip=ip, now=services.now(),
+                                old_token=request.cookies.get(COOKIE))
+            if result.staff is not None:
+                audit(session, staff=result.staff, action=Action.LOGIN, now=services.now())
+            return result
+
+    result = await run_in_threadpool(work)
+    if result.token is None:
+        if result.wait_seconds:
+            minutes = max(1, round(result.wait_seconds / 60))
+            error, status = (f"Demasiados intentos fallidos. Espera {minutes} min antes de volver a intentar.", 429)
+        else:
+            error, status = ("Correo o contraseña incorrectos.", 401)
+        token = secrets.token_urlsafe(24)
+        response = render("login.html", request, status, next=nxt, login_csrf=token, email=email, error=error)
+        _set_login_csrf(response, request, token)
+        if result.wait_seconds:
+            response.headers["Retry-After"] = str(result.wait_seconds)
+        return response
+    redirect = RedirectResponse(nxt, status_code=303)
+    set_session_cookie(redirect, services, result.token)
+    redirect.delete_cookie(LOGIN_CSRF_COOKIE, path=f"{PREFIX}/login")
+    return redirect
+
+
+@router.post("/logout", include_in_schema=False)
+async def logout(request: Request, ctx: StaffCtx) -> Response:
+    await posted(request, ctx)
+
+    def work() -> None:
+        with ctx.services.session() as session:
+            auth.logout(session=session, token=request.cookies.get(COOKIE, ""))
+            audit(session, staff=ctx.staff, action=Action.LOGOUT, now=ctx.services.now())
+
+    await run_in_threadpool(work)
+    response = RedirectResponse(f"{PREFIX}/login", status_code=303)
+    response.delete_cookie(COOKIE, path=PREFIX)
+    return response
+
+
+@router.get("", include_in_schema=False)
+@router.get("/", include_in_schema=False)
+def home(ctx: StaffCtx) -> Response:
+    return RedirectResponse(f"{PREFIX}/inbox", status_code=303)
+
+
+def _inbox(ctx: Any, request: Request) -> tuple[views.Filters, views.Inbox]:
+    filters = views.Filters.from_query(request.query_params)
+    with ctx.services.session() as session:
+        return filters, views.inbox(session, staff=ctx.staff, filters=filters, now=ctx.services.now())
+
+
+@router.get("/inbox", include_in_schema=False)
+def inbox_page(request: Request, ctx: StaffCtx) -> Response:
+    filters, box = _inbox(ctx, request)
+    return render("inbox.html", request, filters=filters, box=box, labels=views.LABELS)
+
+
+@router.get("/api/inbox")
+def inbox_poll(request: Request, ctx: StaffCtx) -> JSONResponse:
+    """What the inbox page polls every few seconds (the database, so it works across workers)."""
+    _, box = _inbox(ctx, request)
+    html = render_fragment("_inbox_rows.html", box=box, labels=views.LABELS)
+    return JSONResponse({"html": html, "unread": box.unread, "signature": box.signature})
+
+
+@router.get("/api/unread")
+def unread_poll(ctx: StaffCtx) -> JSONResponse:
+    with ctx.services.session() as session:
+        return JSONResponse({"unread": views.unread_count(session, staff=ctx.staff, now=ctx.services.now())})
+
+
+def _page_data(ctx: Any, ticket_id: int, *, mark: bool = True) -> dict[str, Any]:
+    with ctx.services.session() as session:
+        data = views.ticket_page(session, ticket_id=ticket_id, staff=ctx.staff, now=ctx.services.now())
+        if mark:
+            views.mark_seen(session, staff=ctx.staff, conversation_id=data["conversation"].id)
+        return data
+
+
+@router.get("/tickets/{ticket_id}", include_in_schema=False)
+def ticket_page(request: Request, ticket_id: int, ctx: StaffCtx) -> Response:
+    data = _page_data(ctx, ticket_id)
+    notice = NOTICES.get(request.query_params.get("m", ""))
+    return render("ticket.html", request, notice=notice, labels=views.LABELS, **data)
+
+
+@router.get("/api/tickets/{ticket_id}")
+def ticket_poll(ticket_id: int, ctx: StaffCtx) -> JSONResponse:
+    """The conversation as HTML plus who holds it; the page swaps what changed."""
+    data = _page_data(ctx, ticket_id)
+    html = render_fragment("_messages.html", messages=data["messages"], authors=data["authors"], hidden=data["hidden"],
+                           labels=views.LABELS)
+    return JSONResponse({"html": html, "signature": data["signature"], "holder_id": data["holder_id"],
+                         "status": data["ticket"].status, "last_id": data["last_id"]})
+
+
+async def _act(request: Request, ctx: Any, ticket_id: int, action: str) -> Response:
+    form = await posted(request, ctx)
+    services = ctx.services
+
+    def work() -> str:
+        with services.session() as session:
+            now = services.now()
+            if action == "take":
+                claim = staffdesk.take_over(session=session, ticket_id=ticket_id, staff=ctx.staff,
+                                            force=field(form, "force") == "1", now=now)
+                return "reassigned" if claim.previous_staff_id else "taken"
+            if action == "reply":
+                staffdesk.reply(session=session, ticket_id=ticket_id, staff=ctx.staff, text=field(form, "text", 8000),
+                                as_template=field(form, "template") == "1", now=now)
+                return "sent"
+            if action == "note":
+                staffdesk.add_note(session=session, ticket_id=ticket_id, staff=ctx.staff,
+                                   text=field(form, "text", 8000), now=now)
+                return "noted"
+            if action == "resolve":
+                staffdesk.resolve(session=session, ticket_id=ticket_id, staff=ctx.staff, now=now)
+                return "resolved"
+            if action == "handback":
+                staffdesk.hand_back(session=session, ticket_id=ticket_id, staff=ctx.staff, now=now)
+                return "handed"
+            staffdesk.reopen(session=session, ticket_id=ticket_id, staff=ctx.staff, now=now)
+            return "reopened"
+
+    try:
+        code = await run_in_threadpool(work)
+    except DeskActionError as exc:
+        if request.headers.get("accept", "").startswith("application/json"):
+            return JSONResponse({"error": exc.message, "template_needed": isinstance(exc, TemplateNeeded)},
+                                status_code=exc.status)
+        data = await run_in_threadpool(_page_data, ctx, ticket_id)
+        return render("ticket.html", request, exc.status, error=exc.message, draft=field(form, "text", 8000),
+                      template_needed=isinstance(exc, TemplateNeeded), labels=views.LABELS, **data)
+    if code in ("taken", "sent", "resolved", "handed"):
+        services.notify_outbox()
+    if request.headers.get("accept", "").startswith("application/json"):
+        return JSONResponse({"ok": code, "message": NOTICES[code]})
+    return RedirectResponse(f"{PREFIX}/tickets/{ticket_id}?m={code}", status_code=303)
+
+
+@router.post("/tickets/{ticket_id}/{action}", include_in_schema=False)
+async def ticket_action(request: Request, ticket_id: int, action: str, ctx: StaffCtx) -> Response:
+    if action == "reveal":
+        return await reveal(request, ticket_id, ctx)
+    if action not in ("take", "reply", "note", "resolve", "handback", "reopen"):
+        return error_response(request, 404, "No existe.")
+    return await _act(request, ctx, ticket_id, action)
+
+
+async def reveal(request: Request, ticket_id: int, ctx: Any) -> Response:
+    form = await posted(request, ctx)
+    name = field(form, "field", 20)
+
+    def work() -> str:
+        with ctx.services.session() as session:
+            return staffdesk.reveal(session=session, ticket_id=ticket_id, staff=ctx.staff, field=name,
+                                    now=ctx.services.now())
+
+    value = await run_in_threadpool(work)
+    if request.headers.get("accept", "").startswith("application/json"):
+        return JSONResponse({"field": name, "value": value})
+    data = await run_in_threadpool(_page_data, ctx, ticket_id)
+    for row in data["data_rows"]:
+        if row["key"] == name:
+            row["value"], row["masked"] = value, False
+    return render("ticket.html", request, labels=views.LABELS, **data)
+
+
+@router.get("/media/{ref}")
+def media(ref: str, ctx: StaffCtx) -> Response:
+    """An attachment, for logged-in staff only; its type read from its bytes, never from its name."""
+    path = ctx.services.media.path(ref)
+    if path is None:
+        return JSONResponse({"error": "No existe."}, status_code=404)
+    with open(path, "rb") as fh:
+        kind = sniff(fh.read(16))
+    content_type = kind[0] if kind else "application/octet-stream"
+    inline = content_type.startswith(("image/", "audio/")) or content_type == "application/pdf"
+    response = FileResponse(path, media_type=content_type,
+                            content_disposition_type="inline" if inline else "attachment",
+                            filename=ref)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox; frame-ancestors 'none'"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response

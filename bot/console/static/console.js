@@ -1,0 +1,114 @@
+// Staff console: live updates by polling, one-click canned responses, confirmations, reveal.
+// No inline scripts anywhere (the CSP forbids them): everything is wired here.
+(function () {
+  "use strict";
+  var body = document.body;
+  var prefix = body.dataset.prefix || "/console";
+  var csrf = body.dataset.csrf || "";
+  var page = body.dataset.page || "";
+  var baseTitle = document.title;
+  var POLL_MS = 3000;
+
+  function setUnread(n) {
+    var badge = document.getElementById("unread-badge");
+    if (badge) { badge.textContent = String(n); badge.hidden = !n; }
+    document.title = (n ? "(" + n + ") " : "") + baseTitle;
+  }
+
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) {
+        if (r.status === 401) { window.location.href = prefix + "/login"; throw new Error("logged out"); }
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      });
+  }
+
+  function every(fn) {
+    var running = false;
+    function tick() {
+      if (running || document.hidden) return;
+      running = true;
+      fn().catch(function () {}).then(function () { running = false; });
+    }
+    setInterval(tick, POLL_MS);
+    document.addEventListener("visibilitychange", tick);
+  }
+
+  // Confirmation on destructive or visible-to-student actions.
+  document.addEventListener("click", function (ev) {
+    var el = ev.target.closest("[data-confirm]");
+    if (el && !window.confirm(el.dataset.confirm)) { ev.preventDefault(); }
+  });
+
+  // Canned responses: one click inserts the text at the cursor.
+  document.addEventListener("click", function (ev) {
+    var chip = ev.target.closest("[data-insert]");
+    if (!chip) return;
+    var area = document.getElementById("reply-text");
+    if (!area) return;
+    var text = chip.dataset.insert;
+    var start = area.selectionStart || area.value.length, end = area.selectionEnd || area.value.length;
+    area.value = area.value.slice(0, start) + text + area.value.slice(end);
+    area.focus();
+    area.selectionStart = area.selectionEnd = start + text.length;
+  });
+
+  // Reveal NSS / CURP in place (recorded in the audit log by the server).
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.classList.contains("reveal-form")) return;
+    ev.preventDefault();
+    fetch(form.action, { method: "POST", credentials: "same-origin", body: new FormData(form),
+                         headers: { "Accept": "application/json", "X-CSRF-Token": csrf } })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        var span = document.querySelector('.masked[data-field="' + data.field + '"]');
+        if (span && typeof data.value === "string") { span.textContent = data.value; span.classList.add("revealed"); }
+        form.remove();
+      }).catch(function () { form.submit(); });
+  });
+
+  // Send the reply with Ctrl/Cmd+Enter.
+  var reply = document.getElementById("reply-text");
+  if (reply) {
+    reply.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); reply.form.requestSubmit(); }
+    });
+  }
+
+  if (page === "inbox") {
+    var rows = document.getElementById("inbox-rows");
+    var signature = body.dataset.signature;
+    every(function () {
+      return getJSON(prefix + "/api/inbox" + window.location.search).then(function (data) {
+        setUnread(data.unread);
+        if (data.signature !== signature) { rows.innerHTML = data.html; signature = data.signature; }
+      });
+    });
+    getJSON(prefix + "/api/unread").then(function (d) { setUnread(d.unread); }).catch(function () {});
+  } else if (page === "ticket") {
+    var box = document.getElementById("messages");
+    var sig = body.dataset.signature;
+    var holder = body.dataset.holder, status = body.dataset.status;
+    var scrollDown = function () { box.scrollTop = box.scrollHeight; };
+    scrollDown();
+    every(function () {
+      return getJSON(prefix + "/api/tickets/" + body.dataset.ticket).then(function (data) {
+        if (data.signature !== sig) {
+          var atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+          box.innerHTML = data.html; sig = data.signature;
+          if (atBottom) scrollDown();
+        }
+        if (String(data.holder_id || "") !== holder || data.status !== status) {
+          var draft = document.getElementById("reply-text");
+          if (!draft || !draft.value.trim()) { window.location.reload(); }
+          else { document.getElementById("changed").hidden = false; }
+        }
+      });
+    });
+    every(function () { return getJSON(prefix + "/api/unread").then(function (d) { setUnread(d.unread); }); });
+  } else if (page && page !== "login") {
+    getJSON(prefix + "/api/unread").then(function (d) { setUnread(d.unread); }).catch(function () {});
+  }
+})();

@@ -1,0 +1,261 @@
+"""What the inbox and the ticket page show, read from the database in one session.
+
+Kept apart from the routes so the same rows feed the first page load and
+the polling that keeps it live.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from bot.models import Contact, Conversation, Direction, Holder, Message, Ticket, TicketStatus
+from bot.staff_models import AuditEntry, CannedResponse, StaffUser, TicketNote, TicketView
+from bot.staffdesk import MASKED_FIELDS, UNRESOLVED, mask, window_closed
+
+REASONS = {
+    "datos_erroneos": "Datos erróneos",
+    "error_solicitud": "Error en la solicitud",
+    "sin_vigencia": "Sin vigencia",
+    "duda_general": "Duda general",
+}
+STATUSES = {TicketStatus.OPEN: "Abierto", TicketStatus.ASSIGNED: "En atención", TicketStatus.RESOLVED: "Resuelto"}
+CHANNELS = {"whatsapp": "WhatsApp", "telegram": "Telegram", "webchat": "Web", "console": "Terminal"}
+AGES = {"24h": "Últimas 24 h", "3d": "Últimos 3 días", "old3d": "Más de 3 días", "old7d": "Más de 7 días"}
+DATA_LABELS = {"student_id": "ID ITSON", "name": "Nombre", "nss": "NSS", "curp": "CURP", "email": "Correo",
+               "nss_unknown": "No sabe su NSS"}
+DELIVERY = {"received": "recibido", "pending": "en cola", "sending": "enviando", "sent": "enviado",
+            "delivered": "entregado", "read": "leído", "failed": "falló", "undelivered": "no entregado"}
+STAGES = {
+    "menu": "En el menú", "offer_guide": "Le ofrecimos la guía", "prereq_coverage": "Requisitos: cobertura",
+    "prereq_other": "Requisitos", "prereq_nss": "Requisitos: NSS", "nss_lookup": "Consiguiendo su NSS",
+    "cia_route": "Solicitud en el CIA", "filling": "Llenando la solicitud",
+    "waiting_saved_date": "Fecha en que guardó la solicitud", "waiting_period": "Periodo de espera (5 días hábiles)",
+    "checking_coverage": "Revisando su vigencia", "umf_registration": "Alta en la clínica (UMF)",
+    "done": "Trámite terminado", "ticket_open": "Esperando a la mesa de ayuda",
+}
+INBOX_LIMIT = 200
+
+
+@dataclass
+class Filters:
+    reason: str = ""
+    status: str = "active"
+    channel: str = ""
+    age: str = ""
+    q: str = ""
+
+    @classmethod
+    def from_query(cls, params: Any) -> Filters:
+        def get(name: str, allowed: Any = None, default: str = "") -> str:
+            value = str(params.get(name) or default)[:100].strip()
+            return value if allowed is None or value in allowed else default
+        return cls(reason=get("reason", REASONS), status=get("status", ("active", "all", *STATUSES), "active"),
+                   channel=get("channel", CHANNELS), age=get("age", AGES), q=get("q"))
+
+
+@dataclass
+class InboxRow:
+    ticket: Ticket
+    section: int  # 0 unassigned, 1 mine, 2 the rest
+    channel: str
+    name: str
+    student_id: str
+    assigned: str
+    unread: bool
+    last_in: datetime | None
+    age_s: float
+
+
+@dataclass
+class Inbox:
+    rows: list[InboxRow] = field(default_factory=list)
+    unread: int = 0
+    signature: str = ""
+
+
+def stage_label(state: dict[str, Any] | None) -> str:
+    state = state or {}
+    stage = str(state.get("stage") or "menu")
+    label = STAGES.get(stage, stage)
+    if stage == "ticket_open" and state.get("return_stage"):
+        label += f" (venía de: {STAGES.get(str(state['return_stage']), str(state['return_stage'])).lower()})"
+    if state.get("esc"):
+        label = "Dando sus datos para un reporte"
+    return label
+
+
+CURP_RE = re.compile(r"\b[A-Z]{4}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d\b", re.IGNORECASE)
+
+
+def hide_personal(text: str, hidden: list[str]) -> str:
+    """The transcript as staff first see it: NSS and CURP masked like the data panel."""
+    for value in hidden:
+        if value:
+            text = re.sub(re.escape(value), mask(value), text, flags=re.IGNORECASE)
+    return CURP_RE.sub(lambda m: mask(m.group(0)), text)
+
+
+def hidden_values(session: Session, conversation_id: int) -> list[str]:
+    values: list[str] = []
+    for data in session.exec(select(Ticket.data).where(Ticket.conversation_id == conversation_id)):
+        values += [str((data or {}).get(k) or "") for k in MASKED_FIELDS]
+    return [v for v in values if len(v) >= 6]
+
+
+def staff_names(session: Session) -> dict[int, str]:
+    return {s.id: s.name for s in session.exec(select(StaffUser))}  # type: ignore[misc]
+
+
+def _matches(q: str, ticket: Ticket, contact: Contact) -> bool:
+    q = q.lower().replace(" ", "")
+    data = ticket.data or {}
+    haystack = [str(data.get(k) or "") for k in ("student_id", "name", "nss", "curp")]
+    haystack += [contact.student_id or "", contact.display_name or "", str(ticket.id)]
+    return any(q in h.lower().replace(" ", "") for h in haystack if h)
+
+
+def inbox(session: Session, *, staff: StaffUser, filters: Filters, now: datetime) -> Inbox:
+    """The queue: unassigned open first, then mine, then the rest; newest activity first within each."""
+    stmt = select(Ticket, Conversation, Contact).join(Conversation, col(Ticket.conversation_id) == Conversation.id) \
+        .join(Contact, col(Ticket.contact_id) == Contact.id)
+    if filters.status == "active":
+        stmt = stmt.where(col(Ticket.status).in_(UNRESOLVED))
+    elif filters.status in STATUSES:
+        stmt = stmt.where(Ticket.status == filters.status)
+    if filters.reason:
+        stmt = stmt.where(Ticket.reason == filters.reason)
+    if filters.channel:
+        stmt = stmt.where(Conversation.channel == filters.channel)
+    if filters.age == "24h":
+        stmt = stmt.where(col(Ticket.created_at) >= now - timedelta(hours=24))
+    elif filters.age == "3d":
+        stmt = stmt.where(col(Ticket.created_at) >= now - timedelta(days=3))
+    elif filters.age == "old3d":
+        stmt = stmt.where(col(Ticket.created_at) < now - timedelta(days=3))
+    elif filters.age == "old7d":
+        stmt = stmt.where(col(Ticket.created_at) < now - timedelta(days=7))
+    found = list(session.exec(stmt.order_by(col(Ticket.updated_at).desc()).limit(2000)))
+    if filters.q:
+        found = [(t, c, k) for t, c, k in found if _matches(filters.q, t, k)]
+    conv_ids = {c.id for _, c, _ in found}
+    last_in = dict(session.exec(  # type: ignore[arg-type]
+        select(Message.conversation_id, func.max(Message.id)).where(
+            col(Message.conversation_id).in_(conv_ids), Message.direction == Direction.IN
+        ).group_by(col(Message.conversation_id))
+    ).all()) if conv_ids else {}
+    last_in_at = dict(session.exec(  # type: ignore[arg-type]
+        select(Message.id, Message.created_at).where(col(Message.id).in_(list(last_in.values())))
+    ).all()) if last_in else {}
+    seen = dict(session.exec(  # type: ignore[arg-type]
+        select(TicketView.conversation_id, TicketView.last_message_id).where(TicketView.staff_id == staff.id)
+    ).all())
+    names = staff_names(session)
+    result = Inbox()
+    for ticket, conversation, contact in found:
+        holder_id = conversation.holder_staff_id if conversation.holder == Holder.STAFF else None
+        mine = ticket.status != TicketStatus.RESOLVED and (ticket.assigned_staff_id == staff.id or holder_id == staff.id)
+        if ticket.status == TicketStatus.OPEN and ticket.assigned_staff_id is None and holder_id is None:
+            section = 0
+        elif mine:
+            section = 1
+        else:
+            section = 2
+        latest = last_in.get(conversation.id, 0)
+        unread = section < 2 and latest > seen.get(conversation.id, 0)  # type: ignore[arg-type]
+        data = ticket.data or {}
+        row = InboxRow(
+            ticket=ticket, section=section, channel=conversation.channel,
+            name=str(data.get("name") or contact.display_name or "Sin nombre"),
+            student_id=str(data.get("student_id") or contact.student_id or ""),
+            assigned=names.get(ticket.assigned_staff_id or holder_id or -1, ""),  # type: ignore[arg-type]
+            unread=unread, last_in=last_in_at.get(latest), age_s=(now - ticket.created_at).total_seconds(),
+        )
+        result.rows.append(row)
+        result.unread += int(unread)
+    result.rows.sort(key=lambda r: (r.section, -(r.last_in or r.ticket.updated_at).timestamp()))
+    result.rows = result.rows[:INBOX_LIMIT]
+    sig = "|".join(f"{r.ticket.id}:{r.ticket.status}:{r.section}:{r.unread}:{r.assigned}:{r.last_in}" for r in result.rows)
+    result.signature = hashlib.sha256(sig.encode()).hexdigest()[:16]
+    return result
+
+
+def unread_count(session: Session, *, staff: StaffUser, now: datetime) -> int:
+    return inbox(session, staff=staff, filters=Filters(), now=now).unread
+
+
+def mark_seen(session: Session, *, staff: StaffUser, conversation_id: int) -> None:
+    latest = session.exec(select(func.max(Message.id)).where(Message.conversation_id == conversation_id)).one() or 0
+    view = session.exec(select(TicketView).where(TicketView.staff_id == staff.id,
+                                                 TicketView.conversation_id == conversation_id)).first()
+    if view is None:
+        session.add(TicketView(staff_id=staff.id, conversation_id=conversation_id, last_message_id=latest))  # type: ignore[arg-type]
+    elif view.last_message_id < latest:
+        view.last_message_id = latest
+
+
+def messages_of(session: Session, conversation_id: int) -> list[Message]:
+    return list(session.exec(select(Message).where(Message.conversation_id == conversation_id)
+                             .order_by(col(Message.created_at), col(Message.id))))
+
+
+def messages_signature(messages: list[Message]) -> str:
+    sig = "|".join(f"{m.id}:{m.status}" for m in messages)
+    return hashlib.sha256(sig.encode()).hexdigest()[:16]
+
+
+def ticket_page(session: Session, *, ticket_id: int, staff: StaffUser, now: datetime) -> dict[str, Any]:
+    """Everything the ticket page shows; NSS and CURP masked."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        from bot.errors import NotFound
+
+        raise NotFound(f"ticket {ticket_id}")
+    conversation = session.get(Conversation, ticket.conversation_id)
+    contact = session.get(Contact, ticket.contact_id)
+    assert conversation is not None and contact is not None
+    names = staff_names(session)
+    messages = messages_of(session, conversation.id)  # type: ignore[arg-type]
+    notes = list(session.exec(select(TicketNote).where(TicketNote.ticket_id == ticket.id).order_by(col(TicketNote.id))))
+    earlier_stmt = select(Ticket).where(Ticket.id != ticket.id)
+    sid = (ticket.data or {}).get("student_id") or contact.student_id
+    earlier = [t for t in session.exec(earlier_stmt.order_by(col(Ticket.created_at).desc()).limit(500))
+               if t.contact_id == contact.id or (sid and (t.data or {}).get("student_id") == sid)][:20]
+    data_rows = []
+    for key, value in (ticket.data or {}).items():
+        masked = key in MASKED_FIELDS
+        data_rows.append({"key": key, "label": DATA_LABELS.get(key, key), "masked": masked,
+                          "value": mask(str(value)) if masked else str(value)})
+    holder_id = conversation.holder_staff_id if conversation.holder == Holder.STAFF else None
+    attachments = list(ticket.attachments or [])
+    known = {a.get("ref") for a in attachments}
+    for m in messages:
+        for a in m.attachments or []:
+            if a.get("ref") not in known:
+                attachments.append(a)
+                known.add(a.get("ref"))
+    authors: dict[int, str] = {}
+    for entry in session.exec(select(AuditEntry).where(AuditEntry.conversation_id == conversation.id,
+                                                        AuditEntry.action == "reply")):
+        message_id = (entry.detail or {}).get("message_id")
+        if message_id:
+            authors[int(message_id)] = names.get(entry.staff_id or -1, "Personal")
+    return {
+        "authors": authors, "hidden": hidden_values(session, conversation.id),  # type: ignore[arg-type]
+        "ticket": ticket, "conversation": conversation, "contact": contact, "messages": messages,
+        "notes": notes, "earlier": earlier, "data_rows": data_rows, "names": names,
+        "holder_id": holder_id, "holder_name": names.get(holder_id or -1, ""), "is_holder": holder_id == staff.id,
+        "stage": stage_label(conversation.state), "window_closed": window_closed(conversation, now),
+        "attachments": attachments, "signature": messages_signature(messages),
+        "canned": list(session.exec(select(CannedResponse).order_by(col(CannedResponse.title)))),
+        "last_id": max((m.id or 0 for m in messages), default=0),
+    }
+
+
+LABELS: dict[str, Any] = {"reasons": REASONS, "statuses": STATUSES, "channels": CHANNELS, "ages": AGES,
+                          "delivery": DELIVERY}

@@ -1,0 +1,341 @@
+"""Stored webhook payloads → the core, in order, once.
+
+A webhook stores the raw payload (:func:`enqueue`) and answers 2xx at once,
+so Twilio's 15-second limit and Telegram's retries never depend on how long
+the bot takes. :class:`InboundProcessor` then claims stored events in id
+order, at most one in flight per (channel, address) so that a student's
+messages are handled in the order they arrived, lets the channel
+``prepare`` the payload (media is downloaded here, outside any transaction)
+and hands it to :func:`bot.desk.handle_message`, marking the event done in
+the same transaction. An event whose worker died stays ``processing``
+until its lease expires and is then claimed again; ``handle_message``'s
+dedupe by provider id makes that safe.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import exists, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from bot.channels.base import Prepared, RetryLater
+from bot.desk import handle_message
+from bot.models import EventStatus, InboundEvent, utcnow
+from bot.workers import Worker, backoff
+from flows.messages import Incoming
+
+if TYPE_CHECKING:
+    from bot.web.services import Services
+
+log = logging.getLogger(__name__)
+
+#: How long a claimed event is ours; after that another worker may take it.
+#: Longer than the slowest media download a channel allows.
+DEFAULT_LEASE_SECONDS = 300.0
+#: A channel that is off (no credentials, failed to start) is asked again this late.
+CHANNEL_OFF_RETRY_SECONDS = 60.0
+IN_FLIGHT = (EventStatus.PENDING, EventStatus.PROCESSING)
+
+
+def enqueue(
+    *,
+    session: Session,
+    channel: str,
+    provider_id: str,
+    address: str,
+    desk_address: str | None,
+    payload: dict[str, Any],
+    received_at: datetime | None = None,
+) -> bool:
+    """Store one webhook payload; True if new, False if this provider id was already stored.
+
+    The insert runs in a SAVEPOINT, so a duplicate (a provider's retry,
+    possibly racing the first delivery) never spoils the caller's
+    transaction. The caller commits, then calls ``services.notify_inbound()``.
+    """
+    if received_at is not None and received_at.tzinfo is None:
+        raise ValueError("received_at must be timezone-aware")
+    stmt = select(InboundEvent.id).where(InboundEvent.channel == channel, InboundEvent.provider_id == provider_id)
+    if session.exec(stmt).first() is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(
+                InboundEvent(
+                    channel=channel,
+                    provider_id=provider_id,
+                    address=address,
+                    desk_address=desk_address,
+                    payload=payload,
+                    received_at=received_at or utcnow(),
+                    status=EventStatus.PENDING,
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def find_event(*, session: Session, channel: str, provider_id: str) -> InboundEvent | None:
+    stmt = select(InboundEvent).where(InboundEvent.channel == channel, InboundEvent.provider_id == provider_id)
+    return session.exec(stmt).first()
+
+
+@dataclass(frozen=True)
+class ClaimedEvent:
+    """An event this worker holds under a lease; ``attempts`` proves the lease is still ours."""
+
+    id: int
+    channel: str
+    provider_id: str
+    address: str
+    desk_address: str | None
+    payload: dict[str, Any]
+    received_at: datetime
+    attempts: int
+
+
+class _LeaseLost(Exception):
+    """Another worker re-claimed the event (our lease expired): roll back, leave it to them."""
+
+
+class InboundProcessor(Worker):
+    """The asyncio task that feeds stored events to the core (one per process is enough)."""
+
+    name = "inbound"
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        poll_interval: float = 0.5,
+        concurrency: int = 8,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> None:
+        super().__init__(poll_interval=poll_interval, concurrency=concurrency)
+        self.services = services
+        self.lease = timedelta(seconds=lease_seconds)
+
+    # --- claiming -----------------------------------------------------------
+
+    async def claim(self, limit: int, busy: frozenset[Hashable]) -> Sequence[ClaimedEvent]:
+        return await asyncio.to_thread(self.claim_sync, limit, busy)
+
+    def claim_sync(
+        self,
+        limit: int,
+        busy: frozenset[Hashable] = frozenset(),
+        *,
+        channel: str | None = None,
+        address: str | None = None,
+    ) -> list[ClaimedEvent]:
+        """Atomically take up to ``limit`` due events, the oldest first, one per conversation."""
+        services = self.services
+        active = list(services.channels)
+        if not active:
+            return []
+        now = services.now()
+        E = InboundEvent
+        earlier = aliased(InboundEvent)
+        blocked = (
+            exists()
+            .where(earlier.channel == E.channel, earlier.address == E.address)
+            .where(earlier.id < E.id, col(earlier.status).in_(IN_FLIGHT))
+        )
+        stmt = (
+            select(E)
+            .where(col(E.status).in_(IN_FLIGHT))
+            .where(or_(col(E.lease_until).is_(None), col(E.lease_until) <= now))
+            .where(~blocked, col(E.channel).in_(active))
+            .order_by(col(E.id))
+            .limit(limit + len(busy))
+        )
+        if channel is not None:
+            stmt = stmt.where(E.channel == channel)
+        if address is not None:
+            stmt = stmt.where(E.address == address)
+        claimed: list[ClaimedEvent] = []
+        with services.session() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True, of=E)
+            for event in session.exec(stmt).all():
+                if event.id in busy or len(claimed) >= limit:
+                    continue
+                result = session.execute(
+                    update(E)
+                    .where(col(E.id) == event.id, col(E.status) == event.status)
+                    .where(or_(col(E.lease_until).is_(None), col(E.lease_until) <= now))
+                    .values(status=EventStatus.PROCESSING, attempts=E.attempts + 1, lease_until=now + self.lease)
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+                claimed.append(
+                    ClaimedEvent(
+                        id=event.id,  # type: ignore[arg-type]
+                        channel=event.channel,
+                        provider_id=event.provider_id,
+                        address=event.address,
+                        desk_address=event.desk_address,
+                        payload=dict(event.payload or {}),
+                        received_at=event.received_at,
+                        attempts=event.attempts + 1,
+                    )
+                )
+        return claimed
+
+    # --- working ------------------------------------------------------------
+
+    async def work(self, job: ClaimedEvent) -> None:
+        channel = self.services.channels.get(job.channel)
+        if channel is None:
+            await asyncio.to_thread(self._retry, job, "channel is off", CHANNEL_OFF_RETRY_SECONDS, False)
+            return
+        try:
+            prepared = await channel.prepare(job.payload)
+        except RetryLater as exc:
+            log.warning("inbound event %s: %s; retrying later", job.id, exc)
+            await asyncio.to_thread(self._retry, job, f"retry: {exc}", exc.retry_after, True)
+            return
+        except Exception as exc:
+            log.exception("inbound event %s: prepare failed", job.id)
+            await asyncio.to_thread(self._retry, job, _describe(exc), None, True)
+            return
+        try:
+            await asyncio.to_thread(self._handle, job, prepared)
+        except _LeaseLost:
+            log.warning("inbound event %s: lease lost to another worker; left to it", job.id)
+            return
+        except Exception as exc:
+            log.exception("inbound event %s: handling failed", job.id)
+            await asyncio.to_thread(self._retry, job, _describe(exc), None, True)
+            return
+        self.services.notify_outbox()
+
+    def _handle(self, job: ClaimedEvent, prepared: Prepared) -> None:
+        """The core's step and "done" in one transaction: both happen, or neither."""
+        services = self.services
+        with services.session() as session:
+            handle_message(
+                session=session,
+                kb=services.kb,
+                channel=job.channel,
+                address=job.address,
+                provider_id=job.provider_id,
+                message=Incoming(
+                    text=prepared.text,
+                    at=job.received_at,
+                    channel=job.channel,
+                    attachments=tuple(prepared.attachments),
+                ),
+                display_name=prepared.display_name,
+                desk_address=job.desk_address,
+            )
+            result = session.execute(
+                update(InboundEvent)
+                .where(col(InboundEvent.id) == job.id)
+                .where(InboundEvent.status == EventStatus.PROCESSING, InboundEvent.attempts == job.attempts)
+                .values(status=EventStatus.DONE, processed_at=utcnow(), lease_until=None, last_error=None)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise _LeaseLost()
+
+    def _retry(self, job: ClaimedEvent, error: str, retry_after: float | None, counts: bool) -> None:
+        """Back off, or give up after ``inbound_max_attempts`` (status failed, logged)."""
+        services = self.services
+        settings = services.settings
+        now = services.now()
+        give_up = counts and job.attempts >= settings.inbound_max_attempts
+        if give_up:
+            values: dict[str, Any] = {"status": EventStatus.FAILED, "lease_until": None, "processed_at": utcnow()}
+            log.error("inbound event %s (%s) failed after %d attempts: %s", job.id, job.channel, job.attempts, error)
+        else:
+            delay = retry_after if not counts and retry_after else backoff(
+                job.attempts,
+                base=settings.outbox_retry_base_seconds,
+                cap=settings.outbox_retry_max_seconds,
+                retry_after=retry_after,
+            )
+            values = {"status": EventStatus.PENDING, "lease_until": now + timedelta(seconds=delay)}
+            if not counts:  # not the event's fault: do not use up its attempts
+                values["attempts"] = job.attempts - 1
+        values["last_error"] = error[:500]
+        with services.session() as session:
+            session.execute(
+                update(InboundEvent)
+                .where(col(InboundEvent.id) == job.id)
+                .where(InboundEvent.status == EventStatus.PROCESSING, InboundEvent.attempts == job.attempts)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+
+    # --- one-shot -----------------------------------------------------------
+
+    async def process_address(
+        self, *, channel: str, address: str, until_event_id: int, timeout: float = 10.0
+    ) -> str | None:
+        """Process this conversation's due events now, in order, until ``until_event_id`` is settled.
+
+        Used by the web chat so the reply comes back in the same request.
+        Returns the event's final status, or None if it is still pending
+        after ``timeout`` (being retried, or another worker holds it).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            status = await asyncio.to_thread(self._status, until_event_id)
+            if status in (EventStatus.DONE, EventStatus.FAILED):
+                return status
+            jobs = await asyncio.to_thread(
+                self.claim_sync, 1, frozenset(self._busy), channel=channel, address=address
+            )
+            for job in jobs:
+                await self.run_job(job)
+            if jobs:
+                continue
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(0.05)
+
+    def _status(self, event_id: int) -> str | None:
+        with self.services.session() as session:
+            event = session.get(InboundEvent, event_id)
+            return event.status if event else None
+
+
+async def process_pending(
+    services: Services, *, channel: str | None = None, address: str | None = None, limit: int = 1000
+) -> int:
+    """Process every event due now, one at a time in id order; returns how many were claimed.
+
+    For tests and for ``seguro-bot telegram poll``, which have no running
+    processor (the app's processor is reused when there is one).
+    """
+    processor = services.inbound or InboundProcessor(services)
+    count = 0
+    while count < limit:
+        jobs = await asyncio.to_thread(
+            processor.claim_sync, 1, frozenset(processor._busy), channel=channel, address=address
+        )
+        if not jobs:
+            break
+        for job in jobs:
+            await processor.run_job(job)
+            count += 1
+    return count
+
+
+def _describe(exc: BaseException) -> str:
+    """A short, personal-data-free description of a failure, for ``last_error``."""
+    from flows.entities import mask_personal
+
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return f"{type(exc).__name__}: {mask_personal(first)}".rstrip(": ")

@@ -1,0 +1,441 @@
+"""The durable outbox: every reply is a stored row first, then sent, retried, tracked.
+
+:class:`OutboxWorker` claims due outbound :class:`~bot.models.Message` rows
+(``pending`` and ``next_attempt_at`` reached), marks them ``sending`` under a
+lease in one atomic UPDATE, calls the channel's ``send`` outside any
+transaction, and records the outcome in a commit of its own right after the
+provider answers. The messages of one conversation go out in id order: a
+message is not claimed while an earlier one of its conversation is pending
+or sending (including while that one waits for a retry).
+
+Delivery guarantee: a message is never sent twice by two workers (the claim
+is atomic: ``UPDATE ... WHERE status = ...`` checked by rowcount, and
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL). The one unavoidable window is a
+crash after the provider accepted a message and before "sent" was
+committed: its lease expires and it is sent again (at least once there).
+
+The worker also sends the reminders the flow scheduled (``Reminder`` rows),
+in office hours only, as one transaction per reminder.
+"""
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import exists, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import Session, col, select
+
+from bot.channels.base import NeedsTemplate, Outgoing, PermanentFailure, RetryLater
+from bot.desk import lock_conversation, perform_actions, reply_options, storable
+from bot.errors import NotFound
+from bot.models import (
+    Author,
+    Contact,
+    Conversation,
+    Direction,
+    Holder,
+    Message,
+    MessageStatus,
+    Reminder,
+    ReminderStatus,
+    utcnow,
+)
+from bot.workers import Worker, backoff
+from flows.context import office_hours_for
+from flows.machine import remind
+
+if TYPE_CHECKING:
+    from bot.web.services import Services
+
+log = logging.getLogger(__name__)
+
+#: WhatsApp accepts free-form messages only this long after the student's last message.
+WHATSAPP_WINDOW = timedelta(hours=24)
+#: How long a claimed message is ours. Channels must time out their HTTP calls well before.
+DEFAULT_LEASE_SECONDS = 120.0
+IN_FLIGHT = (MessageStatus.PENDING, MessageStatus.SENDING)
+#: Delivery statuses in order; a status callback may only move a message forward.
+_RANK = {
+    MessageStatus.PENDING: 0,
+    MessageStatus.SENDING: 1,
+    MessageStatus.SENT: 2,
+    MessageStatus.DELIVERED: 3,
+    MessageStatus.READ: 4,
+}
+_FAILURES = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
+#: Provider statuses (Twilio's, mostly) in our vocabulary.
+_PROVIDER_STATUS = {
+    "accepted": MessageStatus.SENT,
+    "queued": MessageStatus.SENT,
+    "scheduled": MessageStatus.SENT,
+    "sending": MessageStatus.SENT,
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "read": MessageStatus.READ,
+    "failed": MessageStatus.FAILED,
+    "undelivered": MessageStatus.UNDELIVERED,
+    "canceled": MessageStatus.FAILED,
+}
+
+
+def needs_template(channel: str, last_inbound_at: datetime | None, now: datetime) -> bool:
+    """True when a WhatsApp message would fall outside the 24-hour window (error 63016)."""
+    if channel != "whatsapp":
+        return False
+    return last_inbound_at is None or now - last_inbound_at > WHATSAPP_WINDOW
+
+
+def queue_message(
+    *,
+    session: Session,
+    conversation_id: int,
+    text: str,
+    author: str = Author.STAFF,
+    options: Sequence[tuple[str, str]] = (),
+    template: bool = False,
+) -> Message:
+    """Store an outbound message for the outbox to send (a staff reply, a notice).
+
+    Whether it needs the WhatsApp template is decided when it is sent, from
+    the time of the student's last message; ``template=True`` forces it.
+    The caller commits, then calls ``services.notify_outbox()``.
+    """
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound(f"conversation {conversation_id} does not exist")
+    message = Message(
+        conversation_id=conversation_id,
+        channel=conversation.channel,
+        direction=Direction.OUT,
+        author=author,
+        text=storable(text),
+        options=[[storable(k), storable(v)] for k, v in options],
+        template=template,
+        status=MessageStatus.PENDING,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def record_status(
+    *, session: Session, channel: str, provider_id: str, status: str, error_code: str | None = None
+) -> bool:
+    """Apply a delivery status callback; True if the message changed.
+
+    Statuses only move forward (sent → delivered → read; a late "sent"
+    after "delivered" is ignored), and failed / undelivered are final and
+    only replace a status that is not yet delivered or read.
+    """
+    new = _PROVIDER_STATUS.get((status or "").strip().lower())
+    if new is None:
+        return False
+    stmt = (
+        select(Message)
+        .where(Message.channel == channel, Message.provider_id == provider_id, Message.direction == Direction.OUT)
+        .with_for_update()
+    )
+    message = session.exec(stmt).first()
+    if message is None:
+        return False
+    current = message.status
+    if current in _FAILURES:
+        return False
+    if new in _FAILURES:
+        if current in (MessageStatus.DELIVERED, MessageStatus.READ):
+            return False
+        message.status = new
+        message.error_code = (error_code or None) and str(error_code)[:32]
+    else:
+        if _RANK.get(new, -1) <= _RANK.get(current, -1):
+            return False
+        message.status = new
+    session.add(message)
+    session.flush()
+    return True
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """A message this worker holds under a lease; ``attempts`` proves the lease is still ours."""
+
+    id: int
+    attempts: int
+    outgoing: Outgoing
+
+
+class OutboxWorker(Worker):
+    """The asyncio task that sends outbound messages and due reminders."""
+
+    name = "outbox"
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        poll_interval: float = 0.5,
+        concurrency: int = 8,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> None:
+        super().__init__(poll_interval=poll_interval, concurrency=concurrency)
+        self.services = services
+        self.lease = timedelta(seconds=lease_seconds)
+
+    # --- claiming -----------------------------------------------------------
+
+    async def claim(self, limit: int, busy: frozenset[Hashable]) -> Sequence[ClaimedMessage]:
+        return await asyncio.to_thread(self.claim_sync, limit, busy)
+
+    def claim_sync(self, limit: int, busy: frozenset[Hashable] = frozenset()) -> list[ClaimedMessage]:
+        """Atomically take up to ``limit`` due messages, oldest first, one per conversation."""
+        services = self.services
+        active = list(services.channels)
+        if not active:
+            return []
+        now = services.now()
+        M = Message
+        earlier = aliased(Message)
+        blocked = (
+            exists()
+            .where(earlier.conversation_id == M.conversation_id, earlier.direction == Direction.OUT)
+            .where(earlier.id < M.id, col(earlier.status).in_(IN_FLIGHT))
+        )
+        stmt = (
+            select(M)
+            .where(col(M.status).in_(IN_FLIGHT))
+            .where(or_(col(M.next_attempt_at).is_(None), col(M.next_attempt_at) <= now))
+            .where(M.direction == Direction.OUT, ~blocked, col(M.channel).in_(active))
+            .order_by(col(M.id))
+            .limit(limit + len(busy))
+        )
+        claimed: list[ClaimedMessage] = []
+        max_attempts = services.settings.outbox_max_attempts
+        with services.session() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True, of=M)
+            for message in session.exec(stmt).all():
+                if message.id in busy or len(claimed) >= limit:
+                    continue
+                if message.attempts >= max_attempts:
+                    # Only a message left "sending" by crashes gets here.
+                    self._finish(session, message.id, message.attempts, message.status, _failed("too many attempts"))  # type: ignore[arg-type]
+                    continue
+                conversation = session.get(Conversation, message.conversation_id)
+                if conversation is None:  # pragma: no cover - the foreign key forbids it
+                    continue
+                template = message.template or needs_template(message.channel, conversation.last_inbound_at, now)
+                result = session.execute(
+                    update(M)
+                    .where(col(M.id) == message.id, col(M.status) == message.status)
+                    .where(or_(col(M.next_attempt_at).is_(None), col(M.next_attempt_at) <= now))
+                    .values(
+                        status=MessageStatus.SENDING,
+                        attempts=M.attempts + 1,
+                        next_attempt_at=now + self.lease,
+                        template=template,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+                outgoing = Outgoing(
+                    message_id=message.id,  # type: ignore[arg-type]
+                    conversation_id=message.conversation_id,
+                    channel=message.channel,
+                    address=conversation.address,
+                    text=message.text,
+                    desk_address=conversation.desk_address,
+                    options=tuple((str(k), str(v)) for k, v in (message.options or [])),
+                    template=template,
+                    template_variables={"1": message.text} if template else {},
+                    last_inbound_at=conversation.last_inbound_at,
+                )
+                claimed.append(ClaimedMessage(id=message.id, attempts=message.attempts + 1, outgoing=outgoing))  # type: ignore[arg-type]
+        return claimed
+
+    # --- sending ------------------------------------------------------------
+
+    async def work(self, job: ClaimedMessage) -> None:
+        channel = self.services.channels.get(job.outgoing.channel)
+        if channel is None:  # switched off since the claim: put it back untouched
+            await self._record(job, {"status": MessageStatus.PENDING, "attempts": job.attempts - 1,
+                                     "next_attempt_at": self.services.now() + timedelta(seconds=60)})
+            return
+        try:
+            provider_id = await channel.send(job.outgoing)
+        except NeedsTemplate as exc:
+            if job.outgoing.template:
+                log.error("message %s: refused even as a template: %s", job.id, exc)
+                await self._record(job, _failed(str(exc), code="63016"))
+            else:
+                log.info("message %s: outside the 24-hour window, resending as a template", job.id)
+                await self._record(job, {"status": MessageStatus.PENDING, "template": True,
+                                         "next_attempt_at": self.services.now(), "last_error": str(exc)[:500]})
+            return
+        except PermanentFailure as exc:
+            log.error("message %s failed for good (%s): %s", job.id, exc.code, exc)
+            await self._record(job, _failed(str(exc), code=exc.code))
+            return
+        except RetryLater as exc:
+            await self._record(job, self._retry_values(job, str(exc), exc.retry_after))
+            return
+        except Exception as exc:  # an unknown failure is treated as transient
+            log.exception("message %s: send raised", job.id)
+            await self._record(job, self._retry_values(job, f"{type(exc).__name__}: {exc}", None))
+            return
+        await self._record(job, {"status": MessageStatus.SENT, "provider_id": provider_id, "sent_at": utcnow(),
+                                 "next_attempt_at": None, "last_error": None, "error_code": None})
+
+    def _retry_values(self, job: ClaimedMessage, error: str, retry_after: float | None) -> dict[str, Any]:
+        settings = self.services.settings
+        if job.attempts >= settings.outbox_max_attempts:
+            log.error("message %s failed after %d attempts: %s", job.id, job.attempts, error)
+            return _failed(error, code="retries_exhausted")
+        delay = backoff(job.attempts, base=settings.outbox_retry_base_seconds,
+                        cap=settings.outbox_retry_max_seconds, retry_after=retry_after)
+        log.warning("message %s: attempt %d failed (%s); retrying in %.1f s", job.id, job.attempts, error, delay)
+        return {"status": MessageStatus.PENDING, "next_attempt_at": self.services.now() + timedelta(seconds=delay),
+                "last_error": error[:500]}
+
+    async def _record(self, job: ClaimedMessage, values: dict[str, Any]) -> None:
+        await asyncio.to_thread(self._record_sync, job, values)
+
+    def _record_sync(self, job: ClaimedMessage, values: dict[str, Any]) -> None:
+        """Write the outcome in its own commit, if the lease is still ours."""
+        with self.services.session() as session:
+            try:
+                with session.begin_nested():
+                    changed = self._finish(session, job.id, job.attempts, MessageStatus.SENDING, values)
+            except IntegrityError:
+                # The provider id is already on another row (a channel returning
+                # ids that are not unique): keep the status, drop the id.
+                log.error("message %s: provider id %r already used; stored without it", job.id, values.get("provider_id"))
+                changed = self._finish(session, job.id, job.attempts, MessageStatus.SENDING,
+                                       {**values, "provider_id": None})
+        if not changed:
+            log.warning("message %s: lease lost before its outcome was recorded (%s)", job.id, values.get("status"))
+        if values.get("status") == MessageStatus.PENDING:
+            self.notify()
+
+    @staticmethod
+    def _finish(session: Session, message_id: int, attempts: int, status: str, values: dict[str, Any]) -> bool:
+        result = session.execute(
+            update(Message)
+            .where(col(Message.id) == message_id, Message.status == status, Message.attempts == attempts)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    # --- reminders ----------------------------------------------------------
+
+    async def tick(self) -> None:
+        await asyncio.to_thread(self.send_due_reminders)
+
+    def send_due_reminders(self, limit: int = 50) -> int:
+        """Queue the replies of every reminder due now, if the desk is open; returns how many."""
+        services = self.services
+        now = services.now()
+        if not office_hours_for(services.kb).is_open(now):
+            return 0  # they wait for the next opening
+        with services.session() as session:
+            stmt = (
+                select(Reminder.id)
+                .where(Reminder.status == ReminderStatus.PENDING, col(Reminder.due_at) <= now)
+                .order_by(col(Reminder.due_at), col(Reminder.id))
+                .limit(limit)
+            )
+            due = list(session.exec(stmt).all())
+        sent = 0
+        for reminder_id in due:
+            try:
+                with services.session() as session:
+                    sent += self._send_reminder(session, reminder_id, now)  # type: ignore[arg-type]
+            except Exception:
+                log.exception("reminder %s could not be sent; it stays pending", reminder_id)
+        if sent:
+            self.notify()
+        return sent
+
+    def _send_reminder(self, session: Session, reminder_id: int, now: datetime) -> int:
+        """One reminder: claim it, step the flow, store the replies — all or nothing."""
+        claimed = session.execute(
+            update(Reminder)
+            .where(col(Reminder.id) == reminder_id, Reminder.status == ReminderStatus.PENDING)
+            .values(status=ReminderStatus.SENT)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return 0  # another worker took it
+        reminder = session.get(Reminder, reminder_id)
+        assert reminder is not None
+        conversation = lock_conversation(session=session, conversation_id=reminder.conversation_id)
+        if conversation.holder == Holder.STAFF:
+            # A person is handling the case; the bot stays silent in the chat.
+            reminder.status = ReminderStatus.CANCELLED
+            log.info("reminder %s cancelled: conversation %s is held by staff", reminder_id, conversation.id)
+            return 0
+        outcome = remind(copy.deepcopy(conversation.state), self.services.kb, now)
+        conversation.state = json.loads(json.dumps(outcome.state))
+        conversation.updated_at = utcnow()
+        flag_modified(conversation, "state")
+        contact = session.get(Contact, conversation.contact_id)
+        if contact is not None and outcome.actions:
+            perform_actions(session=session, conversation=conversation, contact=contact,
+                            actions=outcome.actions, now=now)
+        for reply in outcome.replies:
+            session.add(
+                Message(
+                    conversation_id=conversation.id,  # type: ignore[arg-type]
+                    channel=conversation.channel,
+                    direction=Direction.OUT,
+                    author=Author.BOT,
+                    text=storable(reply.plain()),
+                    options=reply_options(reply),
+                    template=conversation.channel == "whatsapp",
+                    status=MessageStatus.PENDING,
+                )
+            )
+        session.flush()
+        log.info("reminder %s (%s) queued on conversation %s", reminder_id, reminder.kind, conversation.id)
+        return 1
+
+    # --- one-shot -----------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Send due reminders and every message due now, in order; returns how many were claimed.
+
+        For tests and ``seguro-bot telegram poll`` when no worker task runs.
+        """
+        await self.tick()
+        count = 0
+        while True:
+            jobs = await self.claim(self.concurrency, frozenset(self._busy))
+            if not jobs:
+                return count
+            await asyncio.gather(*(self.run_job(job) for job in jobs))
+            count += len(jobs)
+
+
+def _failed(error: str, *, code: str | None = None) -> dict[str, Any]:
+    return {"status": MessageStatus.FAILED, "next_attempt_at": None, "last_error": error[:500],
+            "error_code": (code or None) and str(code)[:32]}
+
+
+__all__ = [
+    "ClaimedMessage",
+    "OutboxWorker",
+    "WHATSAPP_WINDOW",
+    "needs_template",
+    "queue_message",
+    "record_status",
+]

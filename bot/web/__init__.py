@@ -1,0 +1,1 @@
+"""The FastAPI service: ``create_app(settings)`` in :mod:`bot.web.app`."""

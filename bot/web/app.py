@@ -1,0 +1,119 @@
+"""The FastAPI service: webhooks, the web chat, health; built by :func:`create_app`.
+
+There is no module-level app: ``seguro-bot serve`` (and tests) build one
+from a :class:`~bot.config.Settings`, so nothing reads the environment at
+import time and each test gets its own database and channels. Channels are
+built here (no network I/O) so their routes exist before start-up; the
+lifespan opens the database, starts the channels and the two workers, and
+stops them in reverse order.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from bot.channels import KNOWN_CHANNELS
+from bot.web.deps import ServicesDep
+from bot.web.services import Clock, Services, build_services, running
+
+if TYPE_CHECKING:
+    from bot.channels.base import Channel
+    from bot.config import Settings
+    from knowledge.loader import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    kb: KnowledgeBase | None = None,
+    channels: dict[str, Channel] | None = None,
+    clock: Clock | None = None,
+    workers: bool = True,
+) -> FastAPI:
+    """The app for ``settings``.
+
+    ``kb`` and ``channels`` replace the ones built from the settings (tests
+    pass their own; the web chat is always added); ``clock`` replaces the
+    wall clock (reminders and the 24-hour window depend on it);
+    ``workers=False`` leaves stored events and messages alone (for tests of
+    the webhooks' storing half).
+    """
+    services = build_services(settings, kb=kb, channels=channels, clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        off = [name for name in KNOWN_CHANNELS if name not in services.channels]
+        try:
+            async with running(services, workers=workers):
+                log.info(
+                    "seguro-bot ready: channels ON [%s], OFF [%s]",
+                    ", ".join(sorted(services.channels)),
+                    ", ".join(sorted(set(off) | set(services.broken))) or "-",
+                )
+                yield
+        finally:
+            await asyncio.to_thread(services.engine.dispose)
+
+    app = FastAPI(title="seguro-bot", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.services = services
+    for channel in services.channels.values():
+        app.include_router(channel.router())
+    _include_console(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/chat")
+
+    @app.get("/healthz")
+    async def healthz(services: ServicesDep) -> JSONResponse:
+        body: dict[str, Any] = {"status": "ok", "database": "ok", "channels": channel_report(services)}
+        try:
+            await asyncio.wait_for(asyncio.to_thread(_ping, services), timeout=5)
+        except Exception as exc:
+            log.error("health check: database unreachable: %s", type(exc).__name__)
+            body["status"] = "error"
+            body["database"] = "unreachable"
+            return JSONResponse(body, status_code=503)
+        return JSONResponse(body)
+
+    return app
+
+
+def _include_console(app: FastAPI) -> None:
+    """The staff console's routes (``/console``), when that package is present."""
+    try:
+        from bot.console import console_router
+    except ImportError:
+        return
+    except Exception:  # a broken console must not take the students' channels down
+        log.exception("staff console unavailable")
+        return
+    app.include_router(console_router())
+
+
+def channel_report(services: Services) -> dict[str, str]:
+    """``{"webchat": "on", "whatsapp": "off", ...}``; "error" for one that failed to start."""
+    names = list(dict.fromkeys([*KNOWN_CHANNELS, *services.channels, *services.broken]))
+    return {
+        name: "on" if name in services.channels else ("error" if name in services.broken else "off")
+        for name in names
+    }
+
+
+def _ping(services: Services) -> None:
+    with services.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -1,0 +1,187 @@
+"""The loop shared by the inbound processor and the outbox.
+
+Both are "claim rows from the database, work on them, repeat" tasks. The
+database is the queue (so a restart or a second process loses nothing); the
+loop only decides *when* to look: right after a webhook or a reply says so
+(:meth:`Worker.notify`, safe from any thread, since FastAPI runs sync
+routes in a thread pool), and every ``poll_interval`` seconds anyway, which
+also catches retries coming due and rows written by another process.
+
+Database work is synchronous (SQLModel) and runs in worker threads
+(:func:`asyncio.to_thread`) so a busy SQLite file never blocks the event loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def backoff(
+    attempt: int,
+    *,
+    base: float,
+    cap: float,
+    retry_after: float | None = None,
+    rng: Callable[[], float] = random.random,
+) -> float:
+    """Seconds to wait before try ``attempt + 1``: exponential, capped, with jitter.
+
+    The jitter (50-100 % of the exponential delay) keeps many failed messages
+    from hitting a recovering provider at the same instant. A provider's own
+    ``retry_after`` (Telegram's 429) is a floor and is obeyed even above the cap.
+    """
+    exponent = max(0, attempt - 1)
+    delay = cap if exponent >= 64 else min(cap, base * (2 ** exponent))
+    delay *= 0.5 + rng() / 2
+    if retry_after is not None and retry_after > 0:
+        delay = max(delay, float(retry_after))
+    return delay
+
+
+class Worker:
+    """A claim-and-work loop with bounded concurrency and a clean stop.
+
+    Subclasses implement :meth:`claim` (atomically take up to ``limit`` jobs
+    whose keys are not in ``busy``) and :meth:`work` (never raises for a
+    job's own failure: it records it). :meth:`tick` runs once per loop turn
+    for periodic work (the outbox's reminders).
+    """
+
+    name = "worker"
+
+    def __init__(self, *, poll_interval: float = 0.5, concurrency: int = 8) -> None:
+        self.poll_interval = poll_interval
+        self.concurrency = max(1, concurrency)
+        self._busy: set[Hashable] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    # --- to implement -------------------------------------------------------
+
+    async def claim(self, limit: int, busy: frozenset[Hashable]) -> Sequence[Any]:
+        raise NotImplementedError
+
+    async def work(self, job: Any) -> None:
+        raise NotImplementedError
+
+    def job_key(self, job: Any) -> Hashable:
+        return getattr(job, "id", id(job))
+
+    async def tick(self) -> None:
+        """Periodic work besides the claimed jobs (default: none)."""
+
+    # --- lifecycle ----------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop claiming, let jobs in flight finish (up to ``timeout``), then cancel them.
+
+        A job cancelled mid-way keeps its row claimed under a lease; it is
+        claimed again once the lease expires (see the subclasses).
+        """
+        self._stopping = True
+        self.notify()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+            self._task = None
+        pending = list(self._inflight)
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=timeout)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=2)
+        self._loop = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def notify(self) -> None:
+        """Look for work now. Safe to call from any thread, or when not running."""
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None or loop.is_closed():
+            return
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if current is loop:
+            wake.set()
+        else:
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
+
+    # --- the loop -----------------------------------------------------------
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while not self._stopping:
+            self._wake.clear()
+            idle = True
+            try:
+                await self.tick()
+                free = self.concurrency - len(self._inflight)
+                if free > 0:
+                    jobs = await self.claim(free, frozenset(self._busy))
+                    for job in jobs:
+                        self._spawn(job)
+                    idle = len(jobs) < free
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a database hiccup must not end the loop
+                log.exception("%s: claiming work failed; trying again shortly", self.name)
+            if idle and not self._stopping:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                except asyncio.TimeoutError:
+                    pass
+
+    def _spawn(self, job: Any) -> None:
+        key = self.job_key(job)
+        self._busy.add(key)
+        task = asyncio.create_task(self._guarded(job), name=f"{self.name}:{key}")
+        self._inflight.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._inflight.discard(t)
+            self._busy.discard(key)
+            if self._wake is not None:
+                self._wake.set()  # a slot is free, and the next row of that conversation may be claimable
+
+        task.add_done_callback(done)
+
+    async def _guarded(self, job: Any) -> None:
+        try:
+            await self.work(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s: job %s failed unexpectedly", self.name, self.job_key(job))
+
+    async def run_job(self, job: Any) -> None:
+        """Work on a job claimed outside the loop (one-shot callers), marking it busy meanwhile."""
+        key = self.job_key(job)
+        self._busy.add(key)
+        try:
+            await self._guarded(job)
+        finally:
+            self._busy.discard(key)

@@ -1,0 +1,196 @@
+"""The staff console over real HTTP (the service's app on a loopback port, a real SQLite file).
+
+Login, sessions, CSRF, roles, headers, and nothing reachable without a login.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.e2e.helpers import Browser, Clock, add_staff, browser, build_app, escalate, running
+
+ADMIN, AGENT = "admin@itson.edu.mx", "agente@itson.edu.mx"
+
+#: Every console URL that must not answer without a session (ticket 1 and its actions exist).
+PAGES = ["/console", "/console/", "/console/inbox", "/console/tickets/1", "/console/reports", "/console/admin/staff",
+         "/console/admin/canned", "/console/admin/audit", "/console/no-such-page", "/console/tickets/abc"]
+DATA = ["/console/api/inbox", "/console/api/unread", "/console/api/tickets/1", "/console/media/x.png",
+        "/console/reports/tickets.csv"]
+POSTS = ["/console/tickets/1/take", "/console/tickets/1/reply", "/console/tickets/1/note",
+         "/console/tickets/1/reveal", "/console/tickets/1/resolve", "/console/tickets/1/handback",
+         "/console/tickets/1/reopen", "/console/logout", "/console/admin/staff", "/console/admin/canned"]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(tmp_path: Path, kb: Any, clock: Clock) -> FastAPI:
+    app = build_app(tmp_path, kb=kb, clock=clock)
+    add_staff(app, ADMIN, "Ana López", role="admin")
+    add_staff(app, AGENT, "Beto Ruiz", role="agent")
+    return app
+
+
+@pytest.fixture
+def server(app: FastAPI) -> Iterator[Any]:
+    with running(app) as srv:
+        yield srv
+
+
+@pytest.fixture
+def admin(server: Any) -> Iterator[Browser]:
+    with browser(server) as b:
+        assert b.login(ADMIN).status_code == 303
+        yield b
+
+
+@pytest.fixture
+def agent(server: Any) -> Iterator[Browser]:
+    with browser(server) as b:
+        assert b.login(AGENT).status_code == 303
+        yield b
+
+
+def test_nothing_is_reachable_without_a_login(app: FastAPI, server: Any) -> None:
+    escalate(app)
+    with httpx.Client(base_url=server.url, follow_redirects=False) as anon:
+        for path in PAGES:
+            r = anon.get(path)
+            assert r.status_code == 303 and r.headers["location"].startswith("/console/login"), path
+        for path in DATA:
+            r = anon.get(path)
+            assert r.status_code == 401, path
+            assert "Ana" not in r.text and "12345678903" not in r.text
+        for path in POSTS:
+            assert anon.post(path, data={"text": "hola"}).status_code == 401, path
+        # following the redirect ends on the login form, never on data
+        page = anon.get("/console/tickets/1", follow_redirects=True)
+        assert 'name="password"' in page.text and "López García" not in page.text
+
+
+def test_security_headers_on_pages_errors_and_401(server: Any) -> None:
+    with httpx.Client(base_url=server.url) as anon:
+        for r in (anon.get("/console/login"), anon.get("/console/api/inbox"), anon.get("/console/static/console.css")):
+            csp = r.headers["content-security-policy"]
+            assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+            assert r.headers["x-content-type-options"] == "nosniff"
+            assert "strict-transport-security" not in r.headers  # plain http here
+        assert "<script>" not in anon.get("/console/login").text  # all JS in static files
+
+
+def test_https_deployment_sets_hsts_and_secure_cookie(tmp_path: Path, kb: Any) -> None:
+    app = build_app(tmp_path, kb=kb, public_base_url="https://mesa.itson.mx")
+    add_staff(app, ADMIN, "Ana López", role="admin")
+    with running(app) as srv, browser(srv) as b:
+        assert "max-age" in b.client.get("/console/login").headers["strict-transport-security"]
+        page = b.client.get("/console/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        # the client will not send back a Secure cookie over http, so post the login token by hand
+        r = b.client.post("/console/login", data={"email": ADMIN, "password": "una-contraseña-larga", "csrf": token},
+                          headers={"Cookie": f"seguro_console_login={token}"})
+        cookie = r.headers["set-cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+
+
+def test_login_wrong_password_then_throttled_across_workers(app: FastAPI, server: Any, tmp_path: Path, kb: Any) -> None:
+    with browser(server) as b:
+        assert b.login(ADMIN, "equivocada-123").status_code == 401
+        for _ in range(4):
+            b.login(ADMIN, "equivocada-123")
+        r = b.login(ADMIN)  # the right password, but too many failures just now
+        assert r.status_code == 429 and "Demasiados intentos" in r.text and int(r.headers["retry-after"]) > 0
+    # another worker of the service (another app on the same database) sees the same failures
+    other = build_app(tmp_path, kb=kb)
+    with running(other) as srv2, browser(srv2) as b2:
+        assert b2.login(ADMIN).status_code == 429
+        assert b2.login(AGENT).status_code == 303  # other accounts are not locked
+
+
+def test_login_needs_its_csrf_token_and_rejects_open_redirects(server: Any) -> None:
+    with httpx.Client(base_url=server.url) as c:
+        r = c.post("/console/login", data={"email": ADMIN, "password": "una-contraseña-larga", "csrf": "x"})
+        assert r.status_code == 403
+        page = c.get("/console/login?next=https://evil.example/x")
+        assert "evil" not in page.text
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        r = c.post("/console/login", data={"email": ADMIN, "password": "una-contraseña-larga", "csrf": token,
+                                           "next": "//evil.example/"}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/console/inbox"
+
+
+def test_session_rotates_at_login_and_dies_at_logout(server: Any) -> None:
+    with browser(server) as b:
+        b.login(ADMIN)
+        first = b.client.cookies.get("seguro_console")
+        b.login(ADMIN)
+        second = b.client.cookies.get("seguro_console")
+        assert first and second and first != second
+        with httpx.Client(base_url=server.url, follow_redirects=False) as thief:
+            assert thief.get("/console/api/unread", headers={"Cookie": f"seguro_console={first}"}).status_code == 401
+            assert thief.get("/console/api/unread", headers={"Cookie": f"seguro_console={second}"}).status_code == 200
+            assert b.post("/console/logout").status_code == 303
+            assert thief.get("/console/api/unread", headers={"Cookie": f"seguro_console={second}"}).status_code == 401
+
+
+def test_session_expires_when_idle(admin: Browser, clock: Clock) -> None:
+    assert admin.client.get("/console/api/unread").status_code == 200
+    clock.offset = timedelta(hours=3)
+    assert admin.client.get("/console/api/unread").status_code == 401
+
+
+def test_state_changes_need_the_csrf_token(app: FastAPI, admin: Browser) -> None:
+    ticket = escalate(app)
+    r = admin.client.post(f"/console/tickets/{ticket}/take", data={})
+    assert r.status_code == 403
+    r = admin.client.post(f"/console/tickets/{ticket}/take", data={"csrf": "forged"})
+    assert r.status_code == 403
+    r = admin.client.post(f"/console/tickets/{ticket}/take", headers={"X-CSRF-Token": admin.csrf,
+                                                                      "Accept": "application/json"})
+    assert r.status_code == 200 and r.json()["ok"] == "taken"
+
+
+def test_agents_cannot_reach_admin_pages(agent: Browser) -> None:
+    for path in ("/console/reports", "/console/admin/staff", "/console/admin/canned", "/console/admin/audit"):
+        assert agent.client.get(path).status_code == 403, path
+    assert agent.client.get("/console/reports/tickets.csv").status_code == 403
+    assert agent.post("/console/admin/staff", op="add", email="x@y.mx", name="X", role="admin",
+                      password="0123456789ab").status_code == 403
+    assert "Reportes" not in agent.client.get("/console/inbox").text
+
+
+def test_admin_manages_staff_and_canned_responses(admin: Browser, server: Any) -> None:
+    r = admin.post("/console/admin/staff", op="add", email="Carla@ITSON.edu.mx", name="Carla Soto", role="agent",
+                   password="otra-contraseña-larga")
+    assert r.status_code == 303
+    assert "carla@itson.edu.mx" in admin.client.get("/console/admin/staff").text
+    assert admin.post("/console/admin/staff", op="add", email="d@itson.edu.mx", name="D", role="agent",
+                      password="corta").status_code == 400
+    with browser(server) as carla:
+        assert carla.login("carla@itson.edu.mx", "otra-contraseña-larga").status_code == 303
+        admin.post("/console/admin/staff", op="disable", email="carla@itson.edu.mx")
+        assert carla.client.get("/console/api/unread").status_code == 401  # disabling ends the session
+    assert admin.post("/console/admin/canned", op="save", title="Pedir captura",
+                      body="¿Me mandas una captura del error?").status_code == 303
+    assert "Pedir captura" in admin.client.get("/console/admin/canned").text
+
+
+def test_media_only_for_staff_and_typed_by_content(app: FastAPI, admin: Browser, server: Any) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    stored = app.state.services.media.save(png, name="captura.txt")
+    r = admin.client.get(f"/console/media/{stored.ref}")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png" and r.content == png
+    assert "sandbox" in r.headers["content-security-policy"]
+    assert admin.client.get("/console/media/..%2Fconsole.db").status_code in (401, 404)
+    assert admin.client.get("/console/media/nope.png").status_code == 404
+    with httpx.Client(base_url=server.url) as anon:
+        assert anon.get(f"/console/media/{stored.ref}").status_code == 401

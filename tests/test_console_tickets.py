@@ -1,0 +1,177 @@
+"""Working a ticket through the console over real HTTP: inbox, take over, reply, reveal, resolve."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlmodel import select
+
+from bot.models import Author, Conversation, Holder, Message, MessageStatus, Ticket, TicketStatus
+from bot.staff_models import AuditEntry
+from tests.conftest import VALID_CURP, VALID_NSS
+from tests.e2e.helpers import Browser, Clock, add_staff, browser, build_app, escalate, running, student_says
+
+ADMIN, AGENT = "admin@itson.edu.mx", "agente@itson.edu.mx"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(tmp_path: Path, kb: Any, clock: Clock) -> FastAPI:
+    app = build_app(tmp_path, kb=kb, clock=clock)
+    add_staff(app, ADMIN, "Ana López", role="admin")
+    add_staff(app, AGENT, "Beto Ruiz", role="agent")
+    return app
+
+
+@pytest.fixture
+def server(app: FastAPI) -> Iterator[Any]:
+    with running(app) as srv:
+        yield srv
+
+
+@pytest.fixture
+def ana(server: Any) -> Iterator[Browser]:
+    with browser(server) as b:
+        assert b.login(ADMIN).status_code == 303
+        yield b
+
+
+@pytest.fixture
+def beto(server: Any) -> Iterator[Browser]:
+    with browser(server) as b:
+        assert b.login(AGENT).status_code == 303
+        yield b
+
+
+def rows(app: FastAPI, model: Any, **where: Any) -> list[Any]:
+    with app.state.services.session() as session:
+        stmt = select(model)
+        for k, v in where.items():
+            stmt = stmt.where(getattr(model, k) == v)
+        return list(session.exec(stmt.order_by(model.id)))
+
+
+def test_inbox_lists_unassigned_first_with_filters_search_and_unread(app: FastAPI, ana: Browser, beto: Browser) -> None:
+    first = escalate(app, address="+5216440000001")
+    second = escalate(app, address="+5216440000002", channel="telegram")
+    data = ana.client.get("/console/api/inbox").json()
+    assert data["unread"] == 2 and f'href="/console/tickets/{first}"' in data["html"]
+    assert ana.post(f"/console/tickets/{first}/take").status_code == 303
+    html = ana.client.get("/console/inbox").text
+    assert html.index("Sin asignar") < html.index("Míos")
+    assert html.index(f"/console/tickets/{second}") < html.index(f"/console/tickets/{first}")
+    assert f"/tickets/{second}" not in ana.client.get("/console/api/inbox?channel=whatsapp").json()["html"]
+    assert f"/tickets/{first}" in ana.client.get(f"/console/api/inbox?q={VALID_NSS}").json()["html"]
+    assert f"/tickets/{first}" in ana.client.get(f"/console/api/inbox?q={VALID_CURP.lower()}").json()["html"]
+    assert "No hay reportes" in ana.client.get("/console/api/inbox?q=ZZZZ999").json()["html"]
+    assert f"/tickets/{first}" not in ana.client.get("/console/api/inbox?reason=sin_vigencia").json()["html"]
+    # Beto sees who holds it
+    assert "Ana López" in beto.client.get("/console/api/inbox").json()["html"]
+
+
+def test_take_over_reply_and_the_second_staff_member_cannot_answer(app: FastAPI, ana: Browser, beto: Browser) -> None:
+    ticket = escalate(app)
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    assert VALID_NSS not in page and VALID_CURP not in page and "8903" in page  # masked
+    assert ana.post(f"/console/tickets/{ticket}/take").status_code == 303
+    notice = rows(app, Message, author=Author.SYSTEM)[-1]
+    assert "Ana" in notice.text and "López" not in notice.text  # first name only
+    assert rows(app, Conversation)[0].holder == Holder.STAFF
+    r = ana.post(f"/console/tickets/{ticket}/reply", text="Hola, ya revisé tu caso.")
+    assert r.status_code == 303
+    sent = rows(app, Message, author=Author.STAFF)
+    assert [m.text for m in sent] == ["Hola, ya revisé tu caso."] and sent[0].status == MessageStatus.PENDING
+    # Beto: sees the holder, cannot reply nor take it without saying so
+    assert "Lo atiende <strong>Ana López</strong>" in beto.client.get(f"/console/tickets/{ticket}").text
+    assert beto.post(f"/console/tickets/{ticket}/reply", text="yo también").status_code == 403
+    assert beto.post(f"/console/tickets/{ticket}/take").status_code == 409
+    assert len(rows(app, Message, author=Author.STAFF)) == 1
+    # explicit takeover is recorded, and then Ana is the one who cannot answer
+    assert beto.post(f"/console/tickets/{ticket}/take", force="1").status_code == 303
+    assert rows(app, AuditEntry, action="reassign")[0].detail["from_staff_id"] is not None
+    assert ana.post(f"/console/tickets/{ticket}/reply", text="otra").status_code == 403
+    # student messages while staff hold the chat: stored, bot silent, shown live
+    bot_before = len(rows(app, Message, author=Author.BOT))
+    student_says(app, "Gracias, sigo esperando")
+    assert len(rows(app, Message, author=Author.BOT)) == bot_before
+    assert "sigo esperando" in beto.client.get(f"/console/api/tickets/{ticket}").json()["html"]
+
+
+def test_reveal_is_audited_and_notes_stay_internal(app: FastAPI, ana: Browser) -> None:
+    ticket = escalate(app)
+    r = ana.client.post(f"/console/tickets/{ticket}/reveal", data={"csrf": ana.csrf, "field": "nss"},
+                        headers={"Accept": "application/json"})
+    assert r.json() == {"field": "nss", "value": VALID_NSS}
+    entry = rows(app, AuditEntry, action="reveal")[0]
+    assert entry.detail == {"field": "nss"} and entry.ticket_id == ticket
+    assert ana.client.post(f"/console/tickets/{ticket}/reveal", data={"csrf": ana.csrf, "field": "name"}).status_code == 400
+    before = len(rows(app, Message))
+    assert ana.post(f"/console/tickets/{ticket}/note", text="Revisar con IMSS").status_code == 303
+    assert len(rows(app, Message)) == before
+    assert "Revisar con IMSS" in ana.client.get(f"/console/tickets/{ticket}").text
+    audit = ana.client.get("/console/admin/audit").text
+    assert "Reveló dato" in audit and VALID_NSS not in audit
+
+
+def test_resolve_tells_the_student_and_the_bot_answers_again(app: FastAPI, ana: Browser) -> None:
+    ticket = escalate(app)
+    ana.post(f"/console/tickets/{ticket}/take")
+    assert ana.post(f"/console/tickets/{ticket}/resolve").status_code == 303
+    t = rows(app, Ticket)[0]
+    assert t.status == TicketStatus.RESOLVED and t.resolved_at is not None
+    conv = rows(app, Conversation)[0]
+    assert conv.holder == Holder.BOT and conv.state["stage"] != "ticket_open"
+    assert "resuelto" in rows(app, Message, author=Author.SYSTEM)[-1].text
+    handled = student_says(app, "hola")
+    assert handled.replies, "the bot answers again"
+    # reopen by hand
+    assert ana.post(f"/console/tickets/{ticket}/reopen").status_code == 303
+    assert rows(app, Ticket)[0].status == TicketStatus.OPEN
+
+
+def test_hand_back_without_resolving(app: FastAPI, beto: Browser) -> None:
+    ticket = escalate(app)
+    beto.post(f"/console/tickets/{ticket}/take")
+    assert beto.post(f"/console/tickets/{ticket}/handback").status_code == 303
+    t = rows(app, Ticket)[0]
+    assert t.status == TicketStatus.OPEN and t.assigned_staff_id is None
+    assert rows(app, Conversation)[0].holder == Holder.BOT
+    assert [e.action for e in rows(app, AuditEntry) if e.ticket_id] == ["take_over", "hand_back"]
+
+
+def test_whatsapp_reply_after_24_hours_needs_the_template(app: FastAPI, ana: Browser, clock: Clock) -> None:
+    ticket = escalate(app)
+    ana.post(f"/console/tickets/{ticket}/take")
+    clock.offset = timedelta(hours=25)
+    ana.refresh_csrf()  # the session was idle for a day: log in again
+    ana.login(ADMIN)
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    assert "plantilla aprobada" in page
+    r = ana.post(f"/console/tickets/{ticket}/reply", text="¿Sigues con el problema?")
+    assert r.status_code == 409 and "plantilla" in r.text and "¿Sigues con el problema?" in r.text
+    assert ana.post(f"/console/tickets/{ticket}/reply", text="¿Sigues con el problema?", template="1").status_code == 303
+    assert rows(app, Message, author=Author.STAFF)[0].template is True
+
+
+def test_reports_and_csv_export(app: FastAPI, ana: Browser) -> None:
+    ticket = escalate(app)
+    student_says(app, "hola", address="+5216440000009")  # a conversation the bot handles alone
+    ana.post(f"/console/tickets/{ticket}/take")
+    ana.post(f"/console/tickets/{ticket}/reply", text="=HYPERLINK(\"x\")")
+    ana.post(f"/console/tickets/{ticket}/resolve")
+    page = ana.client.get("/console/reports").text
+    assert "<svg" in page and "50 %" in page and "Duda general" in page
+    csv = ana.client.get("/console/reports/tickets.csv")
+    assert csv.headers["content-type"].startswith("text/csv") and "attachment" in csv.headers["content-disposition"]
+    lines = csv.text.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("ticket,creado,motivo") and len(lines) == 2 and "duda_general" in lines[1]
+    assert VALID_NSS not in csv.text and VALID_CURP not in csv.text
+    assert rows(app, AuditEntry, action="export")

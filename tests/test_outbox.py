@@ -1,0 +1,286 @@
+"""bot.outbox: stored, sent, retried with backoff, delivered once, in order — over real HTTP.
+
+The channel is :class:`tests.service_support.HttpChannel`, a real Channel
+whose ``send`` POSTs to a fake provider on loopback that fails on command.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+
+from bot.models import Message, MessageStatus
+from bot.outbox import needs_template, record_status
+from bot.storage import init_db, make_engine, session_scope
+from bot.workers import backoff
+from tests.conftest import rows
+from tests.service_support import (
+    FakeProvider,
+    HttpChannel,
+    make_conversation,
+    provider_server,
+    queue,
+    running_app,
+    settings_for,
+    wait_until,
+)
+
+
+@pytest.fixture
+def provider():
+    with provider_server(FakeProvider()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return settings_for(tmp_path)
+
+
+@pytest.fixture
+def db(settings):
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+def _app(settings, provider, name="fakechan", **kwargs):
+    return running_app(settings, channels={name: HttpChannel(name, provider)}, **kwargs)
+
+
+def _out(engine) -> list[Message]:
+    return rows(engine, Message, direction="out")
+
+
+def test_a_failing_send_is_retried_with_backoff_and_delivered_once(settings, provider, db):
+    provider.script = ["503", "503", "503"]
+    with _app(settings, provider) as (server, _):
+        hook = httpx.post(server.url + "/webhooks/fakechan", json={"id": "in-1", "from": "+5216440000001", "text": "hola"})
+        assert hook.json() == {"new": True}
+        wait_until(lambda: provider.accepted)
+        time.sleep(0.5)  # nothing more goes out afterwards
+    (reply,) = _out(db)
+    assert provider.accepted_ids() == [reply.id]
+    assert len(provider.requests) == 4 and {r["message_id"] for r in provider.requests} == {reply.id}
+    assert reply.status == MessageStatus.SENT and reply.attempts == 4
+    assert reply.provider_id == provider.accepted[0]["sid"] and reply.sent_at is not None
+    assert reply.last_error is None
+
+
+def test_a_webhook_delivered_twice_produces_one_set_of_replies(settings, provider, db):
+    with _app(settings, provider) as (server, _):
+        payload = {"id": "in-dup", "from": "+5216440000001", "text": "hola"}
+        assert httpx.post(server.url + "/webhooks/fakechan", json=payload).json() == {"new": True}
+        assert httpx.post(server.url + "/webhooks/fakechan", json=payload).json() == {"new": False}
+        wait_until(lambda: provider.accepted)
+        time.sleep(0.5)
+    assert len(provider.accepted) == len(_out(db)) == 1
+    assert len(rows(db, Message, direction="in")) == 1
+
+
+def test_pending_messages_survive_a_restart_and_are_delivered_exactly_once(settings, provider, db):
+    provider.default = "503"  # the provider is down
+    with _app(settings, provider) as (server, _):
+        httpx.post(server.url + "/webhooks/fakechan", json={"id": "in-1", "from": "+5216440000001", "text": "hola"})
+        wait_until(lambda: len(provider.requests) >= 2)
+    (reply,) = _out(db)
+    assert reply.status == MessageStatus.PENDING and provider.accepted == []
+
+    provider.default = "ok"  # it recovers while we are down; a new process starts on the same database
+    with _app(settings, provider) as (server, services):
+        wait_until(lambda: provider.accepted)
+        time.sleep(0.5)
+        assert services.outbox is not None
+    assert provider.accepted_ids() == [reply.id]
+    (reply,) = _out(db)
+    assert reply.status == MessageStatus.SENT
+
+
+def test_a_send_interrupted_by_a_crash_is_retried_after_its_lease(settings, provider, db):
+    conversation = make_conversation(db, channel="fakechan", address="+5216440000009")
+    (message_id,) = queue(db, conversation, "¿Sigues ahí?")
+    with session_scope(db) as session:  # a worker claimed it, then the process died
+        message = session.get(Message, message_id)
+        message.status = MessageStatus.SENDING
+        message.attempts = 1
+        message.next_attempt_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    with _app(settings, provider):
+        wait_until(lambda: provider.accepted)
+    (message,) = _out(db)
+    assert message.status == MessageStatus.SENT and message.attempts == 2
+
+
+def test_a_message_still_under_lease_is_not_sent_by_another_worker(settings, provider, db):
+    conversation = make_conversation(db, channel="fakechan", address="+5216440000010")
+    (message_id,) = queue(db, conversation, "en vuelo")
+    with session_scope(db) as session:
+        message = session.get(Message, message_id)
+        message.status = MessageStatus.SENDING
+        message.attempts = 1
+        message.next_attempt_at = datetime.now(timezone.utc) + timedelta(minutes=5)
+    with _app(settings, provider):
+        time.sleep(1.2)
+    assert provider.requests == []
+
+
+def test_messages_of_a_conversation_go_out_in_order_and_others_are_not_held_up(settings, provider, db):
+    a = make_conversation(db, channel="fakechan", address="+5216440000001")
+    b = make_conversation(db, channel="fakechan", address="+5216440000002")
+    queue(db, a, "A1", "A2", "A3")
+    queue(db, b, "B1", "B2")
+    provider.per_text = {"A1": ["429", "503"]}  # A1 waits ≥ 0.2 s (retry_after), then fails again
+    with _app(settings, provider):
+        wait_until(lambda: len(provider.accepted) == 5)
+    requested = provider.requested_texts()
+    assert [t for t in requested if t.startswith("A")] == ["A1", "A1", "A1", "A2", "A3"]
+    assert [t for t in requested if t.startswith("B")] == ["B1", "B2"]
+    # B was not held up by A's retries
+    assert requested.index("B2") < requested.index("A2")
+    assert [t for t in provider.accepted_texts() if t.startswith("A")] == ["A1", "A2", "A3"]
+
+
+def test_two_workers_on_one_database_send_each_message_once_and_in_order(settings, provider, db):
+    conversations = [make_conversation(db, channel="fakechan", address=f"+52164400001{i:02d}") for i in range(5)]
+    expected = {}
+    for c in conversations:
+        texts = [f"c{c}-m{n}" for n in range(6)]
+        queue(db, c, *texts)
+        expected[c] = texts
+    provider.script = ["503", "ok"] * 6  # some failures sprinkled in
+    with _app(settings, provider), _app(settings, provider):
+        wait_until(lambda: len(provider.accepted) == 30, timeout=20)
+        time.sleep(0.5)
+    texts = provider.accepted_texts()
+    assert sorted(texts) == sorted(t for ts in expected.values() for t in ts), "each message exactly once"
+    for c, ts in expected.items():
+        assert [t for t in texts if t.startswith(f"c{c}-")] == ts
+    assert all(m.status == MessageStatus.SENT for m in _out(db))
+
+
+def test_a_permanent_failure_is_recorded_and_does_not_block_the_conversation(settings, provider, db):
+    conversation = make_conversation(db, channel="fakechan", address="+5216440000003")
+    queue(db, conversation, "no llega", "sí llega")
+    provider.per_text = {"no llega": ["400"]}
+    with _app(settings, provider):
+        wait_until(lambda: provider.accepted)
+    failed, sent = _out(db)
+    assert (failed.status, failed.error_code, failed.attempts) == (MessageStatus.FAILED, "21211", 1)
+    assert sent.status == MessageStatus.SENT
+
+
+def test_retries_end_after_outbox_max_attempts(tmp_path, provider):
+    settings = settings_for(tmp_path, outbox_max_attempts=3)
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    conversation = make_conversation(engine, channel="fakechan", address="+5216440000004")
+    queue(engine, conversation, "nunca")
+    provider.default = "503"
+    with _app(settings, provider):
+        wait_until(lambda: _out(engine)[0].status == MessageStatus.FAILED)
+        time.sleep(0.3)
+    (message,) = _out(engine)
+    assert message.attempts == 3 and message.error_code == "retries_exhausted"
+    assert len(provider.requests) == 3
+    engine.dispose()
+
+
+# --- WhatsApp's 24-hour window -------------------------------------------------------
+
+
+def test_outside_the_24_hour_window_a_whatsapp_message_goes_as_a_template(settings, provider, db):
+    now = datetime.now(timezone.utc)
+    late = make_conversation(db, channel="whatsapp", address="whatsapp:+5216440000005",
+                             last_inbound_at=now - timedelta(hours=25), desk_address="whatsapp:+5216444207351")
+    recent = make_conversation(db, channel="whatsapp", address="whatsapp:+5216440000006",
+                               last_inbound_at=now - timedelta(hours=23))
+    queue(db, late, "Respuesta del equipo tras dos días")
+    queue(db, recent, "Respuesta del mismo día")
+    with _app(settings, provider, name="whatsapp"):
+        wait_until(lambda: len(provider.accepted) == 2)
+    by_text = {a["text"]: a for a in provider.accepted}
+    late_sent = by_text["Respuesta del equipo tras dos días"]
+    assert late_sent["template"] is True
+    assert late_sent["variables"] == {"1": "Respuesta del equipo tras dos días"}
+    assert late_sent["from"] == "whatsapp:+5216444207351", "replies go from the number the student wrote to"
+    assert by_text["Respuesta del mismo día"]["template"] is False
+    assert [m.template for m in _out(db)] == [True, False]
+
+
+def test_a_63016_refusal_resends_as_a_template_once(settings, provider, db):
+    conversation = make_conversation(db, channel="whatsapp", address="whatsapp:+5216440000007")
+    queue(db, conversation, "hola de nuevo", "segundo")
+    provider.per_text = {"hola de nuevo": ["63016"], "segundo": ["63016", "63016"]}
+    with _app(settings, provider, name="whatsapp"):
+        wait_until(lambda: _out(db)[1].status == MessageStatus.FAILED)
+    first, second = _out(db)
+    assert [(r["text"], r["template"]) for r in provider.requests] == [
+        ("hola de nuevo", False), ("hola de nuevo", True), ("segundo", False), ("segundo", True)
+    ]
+    assert first.status == MessageStatus.SENT and first.template
+    assert second.error_code == "63016"
+
+
+def test_needs_template_only_for_whatsapp_after_24_hours():
+    now = datetime(2026, 2, 10, 17, tzinfo=timezone.utc)
+    assert needs_template("whatsapp", now - timedelta(hours=24, seconds=1), now)
+    assert not needs_template("whatsapp", now - timedelta(hours=23, minutes=59), now)
+    assert needs_template("whatsapp", None, now)
+    assert not needs_template("telegram", now - timedelta(days=30), now)
+    assert not needs_template("webchat", None, now)
+
+
+def test_backoff_grows_is_capped_has_jitter_and_obeys_retry_after():
+    delays = [backoff(n, base=2, cap=300, rng=lambda: 1.0) for n in range(1, 12)]
+    assert delays[:4] == [2, 4, 8, 16] and max(delays) == 300
+    assert backoff(3, base=2, cap=300, rng=lambda: 0.0) == 4  # half of 8: the jitter
+    assert backoff(1, base=2, cap=300, retry_after=30, rng=lambda: 1.0) == 30
+    assert backoff(1, base=2, cap=300, retry_after=900) == 900  # the provider's word beats our cap
+    assert backoff(10_000, base=2, cap=300, rng=lambda: 1.0) == 300
+
+
+# --- status callbacks ----------------------------------------------------------------------
+
+
+def test_record_status_only_moves_forward(db):
+    conversation = make_conversation(db, channel="whatsapp", address="whatsapp:+5216440000008")
+    (message_id,) = queue(db, conversation, "hola")
+    with session_scope(db) as session:
+        message = session.get(Message, message_id)
+        message.status, message.provider_id = MessageStatus.SENT, "SM123"
+
+    def apply(status, code=None):
+        with session_scope(db) as session:
+            return record_status(session=session, channel="whatsapp", provider_id="SM123", status=status,
+                                 error_code=code)
+
+    def status():
+        return rows(db, Message, id=message_id)[0].status
+
+    assert apply("queued") is False and status() == "sent"
+    assert apply("delivered") is True and status() == "delivered"
+    assert apply("sent") is False and status() == "delivered", "delivered never goes back to sent"
+    assert apply("failed", "30008") is False and status() == "delivered"
+    assert apply("read") is True and status() == "read"
+    assert apply("delivered") is False and status() == "read"
+    assert apply("bogus") is False
+    with session_scope(db) as session:
+        assert record_status(session=session, channel="whatsapp", provider_id="SM-unknown", status="read") is False
+        assert record_status(session=session, channel="telegram", provider_id="SM123", status="read") is False
+
+
+def test_record_status_failures_are_final(db):
+    conversation = make_conversation(db, channel="whatsapp", address="whatsapp:+5216440000011")
+    (message_id,) = queue(db, conversation, "hola")
+    with session_scope(db) as session:
+        message = session.get(Message, message_id)
+        message.status, message.provider_id = MessageStatus.SENT, "SM456"
+    with session_scope(db) as session:
+        assert record_status(session=session, channel="whatsapp", provider_id="SM456",
+                             status="undelivered", error_code="63016") is True
+    with session_scope(db) as session:
+        assert record_status(session=session, channel="whatsapp", provider_id="SM456", status="delivered") is False
+    (message,) = rows(db, Message, id=message_id)
+    assert (message.status, message.error_code) == ("undelivered", "63016")

@@ -1,0 +1,107 @@
+"""The staff service functions against a real SQLite file: atomic claims, reopening, resolving."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from bot import staffdesk
+from bot.console import auth
+from bot.models import Conversation, Holder, Ticket, TicketStatus, utcnow
+from bot.staff_models import AuditEntry, StaffUser
+from bot.storage import session_scope
+from tests.conftest import ESCALATION_TURNS, Desk, rows
+
+
+def _staff(engine: Engine, email: str, name: str, role: str = "agent") -> StaffUser:
+    with session_scope(engine) as session:
+        return auth.create_staff(session=session, email=email, name=name, role=role, password="una-contraseña-larga")
+
+
+def _ticket(desk: Desk, address: str = "+5216440000001") -> int:
+    for text in ESCALATION_TURNS:
+        handled = desk.send(text, address=address)
+        if handled.ticket is not None:
+            return int(handled.ticket.id)
+    raise AssertionError("no ticket")
+
+
+def test_two_staff_claiming_at_once_one_wins(engine: Engine, desk: Desk) -> None:
+    ticket = _ticket(desk)
+    people = [_staff(engine, f"p{i}@itson.edu.mx", f"Persona {i}") for i in range(4)]
+    barrier = threading.Barrier(len(people))
+    outcomes: list[str] = []
+
+    def claim(person: StaffUser) -> None:
+        barrier.wait()
+        try:
+            with session_scope(engine) as session:
+                staffdesk.take_over(session=session, ticket_id=ticket, staff=person)
+            outcomes.append("won")
+        except staffdesk.DeskActionError:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=claim, args=(p,)) for p in people]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["lost", "lost", "lost", "won"]
+    assert len(rows(engine, AuditEntry, action="take_over")) == 1
+    conv = rows(engine, Conversation)[0]
+    assert conv.holder == Holder.STAFF and rows(engine, Ticket)[0].assigned_staff_id == conv.holder_staff_id
+    assert rows(engine, Ticket)[0].status == TicketStatus.ASSIGNED
+
+
+def test_reopen_recent_within_days_only(engine: Engine, desk: Desk) -> None:
+    ticket = _ticket(desk)
+    ana = _staff(engine, "ana@itson.edu.mx", "Ana López", "admin")
+    with session_scope(engine) as session:
+        staffdesk.take_over(session=session, ticket_id=ticket, staff=ana)
+        staffdesk.resolve(session=session, ticket_id=ticket, staff=ana)
+    conv_id = rows(engine, Conversation)[0].id
+    with session_scope(engine) as session:
+        late = staffdesk.reopen_recent(session=session, conversation_id=conv_id, reason="duda_general",
+                                       now=utcnow() + staffdesk.REOPEN_WITHIN + timedelta(hours=1))
+        assert late is None
+        assert staffdesk.reopen_recent(session=session, conversation_id=conv_id, reason="sin_vigencia") is None
+        again = staffdesk.reopen_recent(session=session, conversation_id=conv_id, reason="duda_general")
+        assert again is not None and again.id == ticket and again.status == TicketStatus.OPEN
+    assert rows(engine, AuditEntry, action="reopen")[0].detail == {"by": "student"}
+
+
+def test_mask_keeps_only_the_last_four() -> None:
+    assert staffdesk.mask("12345678903") == "•••••••8903"
+    assert staffdesk.mask("abc") == "•••"
+
+
+def test_staff_cli_add_list_disable(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.cli_staff import staff_app
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    r = runner.invoke(staff_app, ["add", "Ana@ITSON.edu.mx", "--name", "Ana López", "--role", "admin",
+                                  "--password-stdin"], input="una-contraseña-larga\n")
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(staff_app, ["add", "x@itson.edu.mx", "--name", "X", "--password-stdin"], input="corta\n")
+    assert r.exit_code == 1
+    r = runner.invoke(staff_app, ["add", "ana@itson.edu.mx", "--name", "Otra", "--password-stdin"],
+                      input="una-contraseña-larga\n")
+    assert r.exit_code == 1
+    listing = runner.invoke(staff_app, ["list"]).output
+    assert "ana@itson.edu.mx" in listing and "admin" in listing and "activa" in listing
+    assert "una-contraseña" not in listing and "$argon2" not in listing
+    assert runner.invoke(staff_app, ["disable", "ana@itson.edu.mx"]).exit_code == 0
+    assert "desactivada" in runner.invoke(staff_app, ["list"]).output
+    assert runner.invoke(staff_app, ["disable", "nadie@itson.edu.mx"]).exit_code == 1
+
+
+def test_passwords_are_argon2_and_never_stored_in_clear(engine: Engine) -> None:
+    _staff(engine, "ana@itson.edu.mx", "Ana López")
+    stored = rows(engine, StaffUser)[0].password_hash
+    assert stored.startswith("$argon2id$") and "una-contraseña-larga" not in stored

@@ -1,0 +1,131 @@
+"""bot.web.app: the service starts with no configuration, reports its health, stops cleanly."""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from bot.channels import build_channels
+from bot.media import MediaStore
+from bot.storage import make_engine
+from bot.web.app import create_app
+from tests.conftest import seguro_bot
+from tests.fakes.server import free_port
+from tests.service_support import running_app, settings_for
+
+
+def test_starts_with_no_configuration_and_answers_healthz(tmp_path):
+    settings = settings_for(tmp_path)
+    with running_app(settings) as (server, services):
+        response = httpx.get(server.url + "/healthz")
+        assert response.status_code == 200
+        assert response.json() == {
+            "status": "ok",
+            "database": "ok",
+            "channels": {"webchat": "on", "whatsapp": "off", "telegram": "off"},
+        }
+        assert services.inbound is not None and services.inbound.running
+        assert services.outbox is not None and services.outbox.running
+        # the web chat page and its static files are served, with a CSP that forbids inline script
+        page = httpx.get(server.url + "/chat")
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert "<script>" not in page.text and 'name="viewport"' in page.text and 'lang="es"' in page.text
+        for name in ("chat.js", "chat.css", "embed.js"):
+            assert httpx.get(f"{server.url}/static/{name}").status_code == 200
+        assert httpx.get(server.url + "/", follow_redirects=False).headers["location"] == "/chat"
+    # stopped cleanly: the workers are gone
+    assert services.inbound is None and services.outbox is None
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
+    settings = settings_for(tmp_path)
+    with running_app(settings) as (server, services):
+        good = services.engine
+        services.engine = make_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
+        try:
+            response = httpx.get(server.url + "/healthz")
+        finally:
+            services.engine.dispose()
+            services.engine = good
+        assert response.status_code == 503
+        assert response.json()["database"] == "unreachable"
+        assert httpx.get(server.url + "/healthz").status_code == 200
+
+
+def test_channels_need_their_settings(tmp_path, caplog):
+    media = MediaStore(tmp_path / "media")
+    assert set(build_channels(settings_for(tmp_path), media)) == {"webchat"}
+    # half a configuration is no configuration
+    half = settings_for(tmp_path, twilio_account_sid="AC123", twilio_auth_token="secret-token-value")
+    assert "whatsapp" not in build_channels(half, media)
+    assert "secret-token-value" not in caplog.text
+
+
+class _Broken:
+    name = "broken"
+
+    def router(self):
+        from fastapi import APIRouter
+
+        return APIRouter()
+
+    async def start(self) -> None:
+        raise ConnectionError("provider unreachable at start-up")
+
+    async def stop(self) -> None:  # pragma: no cover - never started
+        raise AssertionError("a channel that failed to start is not stopped")
+
+    async def prepare(self, payload):  # pragma: no cover
+        raise NotImplementedError
+
+    async def send(self, message):  # pragma: no cover
+        raise NotImplementedError
+
+
+def test_a_channel_that_fails_to_start_is_off_and_the_rest_works(tmp_path):
+    with running_app(settings_for(tmp_path), channels={"broken": _Broken()}) as (server, services):
+        body = httpx.get(server.url + "/healthz").json()
+        assert body["channels"]["broken"] == "error"
+        assert body["channels"]["webchat"] == "on"
+        assert "broken" not in services.channels
+
+
+def test_create_app_builds_no_module_level_state(tmp_path):
+    a = create_app(settings_for(tmp_path / "a"))
+    b = create_app(settings_for(tmp_path / "b"))
+    assert a.state.services is not b.state.services
+    assert a.state.services.engine.url != b.state.services.engine.url
+
+
+def test_seguro_bot_serve_starts_with_no_configuration(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TELEGRAM_"))}
+    env.pop("DATABASE_URL", None)
+    env.pop("KNOWLEDGE_DIR", None)
+    proc = subprocess.Popen(
+        [*seguro_bot(), "serve", "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"serve did not start: {proc.communicate(timeout=5)}") from None
+                time.sleep(0.2)
+        assert response.json()["channels"]["webchat"] == "on"
+        chat = httpx.post(f"http://127.0.0.1:{port}/chat/api/messages",
+                          json={"session": "s" * 32, "text": "hola"}, timeout=20)
+        assert chat.status_code == 200 and chat.json()["messages"]
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert (tmp_path / "seguro-bot.db").exists(), "the default database is ./seguro-bot.db"
+    assert "channels ON [webchat]" in err and "OFF [telegram, whatsapp]" in err
