@@ -50,14 +50,11 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(db_app, name="db")
 
-try:  # written alongside the Telegram channel; absent, the command group is absent
-    from bot.cli_telegram import telegram_app
-except ImportError:  # pragma: no cover - depends on the checkout
-    pass
-except Exception as _exc:  # pragma: no cover - a broken module must not take the whole CLI down
-    sys.stderr.write(f"seguro-bot: telegram commands unavailable: {type(_exc).__name__}: {_exc}\n")
-else:
-    app.add_typer(telegram_app, name="telegram")
+from bot.cli_staff import staff_app  # noqa: E402  (sub-commands live beside their features)
+from bot.cli_telegram import telegram_app  # noqa: E402
+
+app.add_typer(telegram_app, name="telegram")
+app.add_typer(staff_app, name="staff")
 
 
 def main() -> None:

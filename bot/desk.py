@@ -164,7 +164,10 @@ def handle_message(
         session=session, conversation=conversation, contact=contact, actions=outcome.actions, now=now
     )
 
-    for reply in outcome.replies:
+    replies = list(outcome.replies)
+    if ticket is not None and ticket.created_at == now:
+        replies.append(Reply(kb.message("ticket_number", number=ticket.id)))
+    for reply in replies:
         session.add(
             Message(
                 conversation_id=conversation.id,  # type: ignore[arg-type]
@@ -182,11 +185,11 @@ def handle_message(
         conversation.id,
         outcome.topic,
         new_state.get("stage"),
-        len(outcome.replies),
+        len(replies),
         ",".join(type(a).__name__ for a in outcome.actions) or "-",
     )
     return Handled(
-        replies=list(outcome.replies),
+        replies=replies,
         topic=outcome.topic,
         state=copy.deepcopy(new_state),
         ticket=ticket,
@@ -415,6 +418,13 @@ def _open_ticket(
     )
     ticket = session.exec(stmt).first()
     if ticket is None:
+        # The same problem again a few days after staff resolved it: reopen that
+        # ticket (the console records it) rather than start the story over.
+        from bot.staffdesk import reopen_recent  # the console builds on the desk, not the reverse
+
+        ticket = reopen_recent(session=session, conversation_id=conversation.id,  # type: ignore[arg-type]
+                               reason=action.reason, now=now)
+    if ticket is None:
         ticket = Ticket(
             conversation_id=conversation.id,  # type: ignore[arg-type]
             contact_id=contact.id,  # type: ignore[arg-type]
@@ -429,8 +439,9 @@ def _open_ticket(
         session.add(ticket)
     else:
         ticket.data = {**(ticket.data or {}), **data}
-        if description:
-            ticket.description = description
+        if description and description not in (ticket.description or ""):
+            # Later messages add to the story; they never erase what staff already read.
+            ticket.description = f"{ticket.description}\n{description}" if ticket.description else description
         known = {a.get("ref") for a in ticket.attachments or []}
         ticket.attachments = list(ticket.attachments or []) + [a for a in attachments if a["ref"] not in known]
         ticket.updated_at = now

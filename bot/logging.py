@@ -10,6 +10,7 @@ library logger are filtered too.
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 import sys
 from collections.abc import Iterable
 
@@ -24,7 +25,10 @@ class PersonalDataFilter(logging.Filter):
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
         # Longest first, so a secret containing another is replaced whole.
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        # Each secret also in its URL-encoded form: the Telegram file URL carries the
+        # token as bot123%3AABC..., and httpx logs URLs encoded.
+        forms = {form for s in secrets if s and len(s) >= 4 for form in (s, quote(s, safe=""), quote(s))}
+        self._secrets = sorted(forms, key=len, reverse=True)
 
     def _clean(self, text: str) -> str:
         for secret in self._secrets:

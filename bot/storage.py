@@ -15,7 +15,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
-from bot import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from bot import models, staff_models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot.errors import SchemaOutdated
 
 SQLITE_BUSY_TIMEOUT_S = 30

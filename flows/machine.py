@@ -67,9 +67,9 @@ def remind(state: dict[str, Any] | None, kb: KnowledgeBase, at: datetime) -> Out
     st: dict[str, Any] = dict(state or {})
     st.pop("options", None)
     step = Step(kb, Incoming(text="", at=at), st, "")
-    end = st.get("waiting_end")
-    when = step.date_es(datetime.fromisoformat(end).date()) if end else step.date_es(step.today)
-    step.say(step.msg("reminder", end=when))
+    end = date.fromisoformat(st["waiting_end"]) if st.get("waiting_end") else step.today
+    key = "reminder" if end >= step.today else "reminder_after"
+    step.say(step.msg(key, end=step.date_es(end)))
     step.stage = "checking_coverage"
     return Outcome(state=st, replies=step.replies, actions=[], topic=None, stored_text="")
 

@@ -128,7 +128,15 @@ def resume_prompt(step: Step) -> None:
 
 
 def reminder_due(step: Step, end: date) -> datetime:
-    return datetime.combine(end, REMINDER_TIME, tzinfo=step.now.tzinfo)
+    """When to ask "¿ya apareces vigente?": the last day of the wait at 9:00.
+
+    Told on that day after 9:00, the student is asked the next business day
+    instead: a reminder due in the past would go out at once.
+    """
+    due = datetime.combine(end, REMINDER_TIME, tzinfo=step.now.tzinfo)
+    if due <= step.now:
+        due = datetime.combine(step.calendar.add_business_days(step.today, 1), REMINDER_TIME, tzinfo=step.now.tzinfo)
+    return due
 
 
 def waiting_from(step: Step, saved: date, *, purpose: str) -> None:

@@ -336,3 +336,35 @@ def test_incoming_attachments_are_kept_on_the_message(desk, engine):
 def test_incoming_factory_defaults():
     message = incoming("hola")
     assert message.at == T0 and message.channel == "console"
+
+
+def test_a_new_ticket_tells_the_student_its_number_and_a_recent_resolved_one_is_reopened(desk, engine):
+    from bot.console.auth import create_staff
+    from bot.staffdesk import resolve, take_over
+
+    first = None
+    for text in ESCALATION_TURNS:
+        handled = desk.send(text)
+        if handled.ticket is not None:
+            first = handled
+            break
+    assert first is not None
+    number = first.ticket.id
+    assert any(f"#{number}" in r.plain() for r in first.replies)
+
+    with session_scope(engine) as session:
+        staff = create_staff(session=session, email="ana@itson.edu.mx", name="Ana Ruiz", role="agent",
+                             password="una-clave-larga-2026")
+        take_over(session=session, ticket_id=number, staff=staff)
+        resolve(session=session, ticket_id=number, staff=staff)
+
+    again = None
+    for text in ESCALATION_TURNS:
+        handled = desk.send(text)
+        if handled.ticket is not None:
+            again = handled
+            break
+    assert again is not None and again.ticket.id == number
+    assert again.ticket.status == "open"
+    assert not any(f"#{number}" in r.plain() for r in again.replies)  # not announced as new
+    assert len(rows(engine, Ticket)) == 1

@@ -298,3 +298,14 @@ def test_no_input_makes_the_machine_raise_or_stay_silent(texts: list[str]) -> No
 def test_a_huge_message_is_answered() -> None:
     out = Chat().say("sigo sin vigencia " * 1500)
     assert out.replies and out.topic == "sin_vigencia"
+
+
+def test_told_on_the_last_day_after_nine_the_reminder_is_the_next_business_day() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia", "2026-02-13T15:00")  # Friday
+    out = chat.say("el lunes 6 de febrero", "2026-02-13T15:01")  # ends Friday 13
+    assert "viernes 13 de febrero" in chat.text and not chat.tickets()
+    (reminder,) = [a for a in out.actions if isinstance(a, ScheduleReminder)]
+    assert reminder.due == at("2026-02-16T09:00")  # Monday, not a time already past
+    later = remind(chat.state, KB, at("2026-02-16T09:00"))
+    assert "terminó el viernes 13 de febrero" in later.replies[0].text

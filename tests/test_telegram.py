@@ -199,7 +199,7 @@ def test_a_retried_update_is_processed_once(service: Service):
     inbound = [m for m in rows(service.engine, Message) if m.direction == Direction.IN]
     assert [(m.provider_id, m.text) for m in inbound] == [(str(update["update_id"]), "hola")]
     assert [m.status for m in service.outbound()] == [MessageStatus.SENT] * len(first)
-    assert [m.provider_id for m in service.outbound()] == [str(s["message_id"]) for s in first]
+    assert [m.provider_id for m in service.outbound()] == [f'{s["chat_id"]}:{s["message_id"]}' for s in first]
 
     # Deliveries racing each other (Telegram retrying while the first is in flight) store one event.
     racing = tg.message_update("requisitos")

@@ -466,7 +466,8 @@ class TelegramChannel:
                 raise RetryLater("Telegram rejected the bot token", retry_after=300) from None
             except (NetworkError, TelegramError) as exc:  # timeouts, 5xx, connection errors
                 raise RetryLater(_describe(exc)) from None
-            last_id = str(sent.message_id)
+            # Telegram numbers messages per chat: the chat makes the id unique per channel.
+            last_id = f"{chat_id}:{sent.message_id}"
             self._progress[message.message_id] = (index + 1, last_id)
         self._progress.pop(message.message_id, None)
         return last_id
