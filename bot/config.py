@@ -55,6 +55,19 @@ class Settings(BaseSettings):
     #: A stored webhook payload is given up (status failed) after this many tries.
     inbound_max_attempts: int = Field(10, ge=1)
 
+    # --- issue 6: abuse limits and personal data (bot/limits.py, bot/privacy.py, bot/web/middleware.py) ---
+    #: Messages one student (channel + address) may send per minute before the bot
+    #: stops answering them for the rest of that minute (0 = no limit).
+    student_rate_limit: int = Field(20, ge=0)
+    #: Messages the service may send per minute on paid channels (WhatsApp, Telegram),
+    #: counted in the database across every process (0 = no limit).
+    outgoing_rate_limit: int = Field(300, ge=0)
+    #: Closed conversations, their tickets, messages, webhook payloads and files are
+    #: deleted or anonymised this many days after their last activity (0 = keep forever).
+    retention_days: int = Field(180, ge=0)
+    #: The largest request body accepted, read before any parsing (the console allows 4x).
+    max_request_bytes: int = Field(64 * 1024, ge=1024)
+
     @property
     def twilio_whatsapp_numbers(self) -> list[str]:
         """The desk's WhatsApp numbers, from ``TWILIO_WHATSAPP_NUMBERS``."""

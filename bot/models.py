@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, String, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -252,3 +252,18 @@ class Consent(SQLModel, table=True):
     contact_id: int = Field(foreign_key="contact.id", index=True)
     kind: str = Field(sa_type=String(64))  # type: ignore[call-overload]
     at: datetime = _ts()
+
+
+class SendRate(SQLModel, table=True):
+    """The send schedule of one provider limit (a Twilio sender, a Telegram bot or chat).
+
+    ``tat`` is the "theoretical arrival time" of the generic cell-rate
+    algorithm, in seconds since the epoch: the earliest moment the next
+    message may go. It lives in the database, not in a process, so a limit
+    holds for every worker of the deployment (see :mod:`bot.sendrate`).
+    """
+
+    __tablename__ = "send_rate"
+
+    key: str = Field(primary_key=True, sa_type=String(128))  # type: ignore[call-overload]
+    tat: float = Field(default=0.0, sa_type=Float)  # type: ignore[call-overload]

@@ -127,6 +127,10 @@ def queue_message(
     return message
 
 
+#: Twilio's error for a free-form WhatsApp message outside the 24-hour window.
+WINDOW_CLOSED = "63016"
+
+
 def record_status(
     *, session: Session, channel: str, provider_id: str, status: str, error_code: str | None = None
 ) -> bool:
@@ -153,6 +157,17 @@ def record_status(
     if new in _FAILURES:
         if current in (MessageStatus.DELIVERED, MessageStatus.READ):
             return False
+        if str(error_code or "") == WINDOW_CLOSED and not message.template:
+            # Twilio accepted it, then WhatsApp refused a free-form message outside
+            # the 24-hour window: send it again as the approved template.
+            message.status = MessageStatus.PENDING
+            message.template = True
+            message.provider_id = None
+            message.next_attempt_at = utcnow()
+            message.error_code = WINDOW_CLOSED
+            session.add(message)
+            session.flush()
+            return True
         message.status = new
         message.error_code = (error_code or None) and str(error_code)[:32]
     else:

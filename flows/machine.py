@@ -14,7 +14,7 @@ from typing import Any
 
 from flows import entities, escalation, intents
 from flows.context import Step
-from flows.messages import Incoming, OpenTicket, Outcome
+from flows.messages import FILE_NOTE, Incoming, OpenTicket, Outcome
 from flows.procedure import (
     STAGES,
     TOPIC_STAGE,
@@ -45,9 +45,13 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
     raw = (message.text or "").replace("\x00", "")
     stored, had_secret = entities.redact_secrets(raw[:STORE_LIMIT])
     text = stored[:READ_LIMIT].replace(SECRET, " ")
+    refused = FILE_NOTE.findall(text)
+    text = FILE_NOTE.sub(" ", text)
     step = Step(kb, message, st, text)
     if had_secret:
         step.say(step.msg("password_warning"))
+    if refused:
+        step.say(step.msg("file_refused"))
     try:
         _remember(step)
         _dispatch(step, options)

@@ -7,9 +7,16 @@ actions to perform. Nothing here knows about channels or databases.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+
+#: How a channel tells the flows that a file the student sent was refused
+#: (too big, a type we do not keep, a download that failed): a note in the
+#: text, "[archivo no aceptado: <why>]", so staff reading the conversation see it too.
+FILE_NOTE = re.compile(r"\[archivo no [^\]]{0,200}\]")
 
 
 @dataclass(frozen=True)

@@ -309,3 +309,12 @@ def test_told_on_the_last_day_after_nine_the_reminder_is_the_next_business_day()
     assert reminder.due == at("2026-02-16T09:00")  # Monday, not a time already past
     later = remind(chat.state, KB, at("2026-02-16T09:00"))
     assert "terminó el viernes 13 de febrero" in later.replies[0].text
+
+
+def test_a_refused_file_is_explained_and_the_note_is_not_read_as_words() -> None:
+    chat = Chat()
+    chat.say("me aparece un error en la solicitud")
+    out = chat.say("[archivo no aceptado: tipo de archivo no aceptado]")
+    assert "No pude recibir tu archivo" in chat.text
+    assert chat.stage == "escalation_describe"  # still waiting for the error's text or a picture
+    assert "[archivo no aceptado" in out.stored_text  # staff see what happened

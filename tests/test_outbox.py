@@ -279,8 +279,8 @@ def test_record_status_failures_are_final(db):
         message.status, message.provider_id = MessageStatus.SENT, "SM456"
     with session_scope(db) as session:
         assert record_status(session=session, channel="whatsapp", provider_id="SM456",
-                             status="undelivered", error_code="63016") is True
+                             status="undelivered", error_code="63003") is True
     with session_scope(db) as session:
         assert record_status(session=session, channel="whatsapp", provider_id="SM456", status="delivered") is False
     (message,) = rows(db, Message, id=message_id)
-    assert (message.status, message.error_code) == ("undelivered", "63016")
+    assert (message.status, message.error_code) == ("undelivered", "63003")

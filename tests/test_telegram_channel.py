@@ -107,7 +107,7 @@ def test_send_plain_text_and_menu_with_inline_keyboard(fake, tmp_path):
         return [first, second]
 
     ids = run(channel, body)
-    assert ids == [str(m["message_id"]) for m in api.sent]
+    assert ids == [f"{m['chat_id']}:{m['message_id']}" for m in api.sent]
     assert api.sent[0]["reply_markup"] is None
     buttons = api.sent[1]["reply_markup"]["inline_keyboard"]
     assert [[b["callback_data"] for b in row] for row in buttons] == [["1"], ["2"]]
@@ -132,7 +132,7 @@ def test_long_text_goes_in_parts_in_order_with_keyboard_on_the_last(fake, tmp_pa
     text = "\n".join(f"Línea {i:04d} " + "x" * 60 for i in range(150))
     last = run(channel, lambda ch: ch.send(outgoing(text, options=(("1", "Sí"),))))
     assert len(api.sent) == 3
-    assert last == str(api.sent[-1]["message_id"])
+    assert last == f"{api.sent[-1]['chat_id']}:{api.sent[-1]['message_id']}"
     assert "\n".join(m["text"] for m in api.sent).split() == text.split()
     assert [m["reply_markup"] is not None for m in api.sent] == [False, False, True]
 
@@ -162,7 +162,7 @@ def test_429_becomes_retry_later_with_retry_after_and_a_partial_send_is_not_repe
     results = run(channel, body)
     assert results[:2] == [3.0, 2.0]
     assert [m["text"][0] for m in api.sent] == ["c", "a", "b"]  # each part delivered once, in order
-    assert results[2] == str(api.sent[-1]["message_id"])
+    assert results[2] == f"{api.sent[-1]['chat_id']}:{api.sent[-1]['message_id']}"
 
 
 def test_server_errors_retry_and_refusals_are_permanent(fake, tmp_path):

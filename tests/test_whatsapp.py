@@ -333,8 +333,6 @@ def test_63016_makes_the_outbox_resend_as_a_template(desk: Desk) -> None:
     assert all(texts)
 
 
-@pytest.mark.xfail(reason="needs bot.outbox.record_status to requeue a free-form message as a template "
-                          "when its status callback reports failed with ErrorCode 63016", strict=False)
 def test_63016_reported_late_by_the_status_callback_resends_as_a_template(desk: Desk) -> None:
     """Twilio usually accepts the free-form message (201) and reports 63016 in the failed callback."""
     desk.say("hola")

@@ -485,7 +485,8 @@ class TelegramChannel:
 
 
 def _note(name: str, reason: str) -> str:
-    return f"[archivo «{name}» no recibido: {reason}]"
+    """The flows' convention for a refused file (flows.messages.FILE_NOTE)."""
+    return f"[archivo no aceptado: «{name}», {reason}]"
 
 
 def _files_of(message: dict[str, Any]) -> list[tuple[str, int | None, str]]:

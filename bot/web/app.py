@@ -73,6 +73,10 @@ def create_app(
         app.include_router(channel.router())
     _include_console(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # issue 6: body limit, content types, catch-all 500, retention task (bot/web/middleware.py)
+    from bot.web.middleware import install as install_guards
+
+    install_guards(app, services)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

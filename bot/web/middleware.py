@@ -1,0 +1,186 @@
+"""What stands between the public internet and the routes: body limits, content types, errors.
+
+The webhooks and the web chat are reachable by anyone, so every request is
+judged here before a route parses it:
+
+* **Size, before parsing.** :class:`RequestGuard` refuses a declared
+  ``Content-Length`` over the limit without reading a byte (413), and reads
+  an undeclared (chunked) body with a cap, so no route ever holds more than
+  the limit in memory. The limit is ``MAX_REQUEST_BYTES`` (64 KB: a Twilio
+  form is a few KB, a Telegram update or a web chat message less); the
+  console, whose forms carry canned answers and replies, gets four times that.
+* **Content type.** A non-empty body must be what the route parses: a form
+  for Twilio's webhooks and the console, JSON for Telegram and the web chat
+  (415 otherwise), and JSON must be UTF-8 (400). Routes still validate
+  their own fields; this only keeps the wrong parser from ever running.
+* **The last resort.** :func:`install` adds a handler for any exception a
+  route did not expect: a generic ``{"detail": "internal error"}`` with 500,
+  nothing of the exception in the answer, the traceback in the (masked) log,
+  and a count in ``app.state.unhandled_errors`` so tests can prove that no
+  bad input ever gets that far.
+
+The retention task (:func:`bot.privacy.retention_loop`) is started here too,
+wrapped around the app's lifespan, so the app module needs one line.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from bot.web.services import Services
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+DEFAULT_MAX_BYTES = 64 * 1024
+#: The console's forms may carry long replies and canned answers.
+CONSOLE_FACTOR = 4
+
+FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+JSON = "application/json"
+
+#: (path prefix, the media types a non-empty body may have). First match wins;
+#: paths not listed accept any type (their routes read no body).
+BODY_TYPES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("/webhooks/whatsapp", frozenset({FORM})),
+    ("/webhooks/telegram", frozenset({JSON})),
+    ("/chat/api/", frozenset({JSON})),
+    ("/console", frozenset({FORM, MULTIPART})),
+)
+
+
+def _media_type(value: str | None) -> str:
+    return (value or "").split(";", 1)[0].strip().lower()
+
+
+def _problem(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+class RequestGuard:
+    """Pure ASGI middleware: body size cap before parsing, content type, UTF-8 for JSON."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def limit_for(self, path: str) -> int:
+        return self.max_bytes * CONSOLE_FACTOR if path.startswith("/console") else self.max_bytes
+
+    @staticmethod
+    def allowed_types(path: str) -> frozenset[str] | None:
+        for prefix, types in BODY_TYPES:
+            if path.startswith(prefix):
+                return types
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        limit = self.limit_for(path)
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        if declared is not None:
+            if not declared.strip().isdigit():
+                await _problem(400, "invalid Content-Length")(scope, receive, send)
+                return
+            if int(declared) > limit:
+                await _problem(413, f"request body over {limit} bytes")(scope, receive, send)
+                return
+
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the client left: nobody to answer
+            body += message.get("body", b"")
+            more = bool(message.get("more_body", False))
+            if len(body) > limit:
+                await _problem(413, f"request body over {limit} bytes")(scope, receive, send)
+                return
+
+        if body:
+            allowed = self.allowed_types(path)
+            media_type = _media_type(headers.get("content-type"))
+            if allowed is not None and media_type not in allowed:
+                expected = " or ".join(sorted(allowed))
+                await _problem(415, f"expected {expected}")(scope, receive, send)
+                return
+            if media_type == JSON:
+                try:
+                    bytes(body).decode("utf-8")
+                except UnicodeDecodeError:
+                    await _problem(400, "the body is not valid UTF-8")(scope, receive, send)
+                    return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()  # after the body: wait for the disconnect, as servers do
+
+        await self.app(scope, replay, send)
+
+
+async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    """Any exception a route did not expect: 500 with no detail; the traceback goes to the log only."""
+    state = request.app.state
+    state.unhandled_errors = getattr(state, "unhandled_errors", 0) + 1
+    # The log handler masks personal data and secrets in the message and the traceback.
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+def install(app: FastAPI, services: Services) -> None:
+    """Put the request guard, the catch-all handler and the retention task on ``app``."""
+    app.state.unhandled_errors = 0
+    app.add_middleware(RequestGuard, max_bytes=services.settings.max_request_bytes)
+    app.add_exception_handler(Exception, unhandled_error)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: Any) -> AsyncIterator[Any]:
+        async with inner(app_) as state:
+            task = _start_retention(services)
+            try:
+                yield state
+            finally:
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+
+    app.router.lifespan_context = lifespan
+
+
+def _start_retention(services: Services) -> asyncio.Task[None] | None:
+    if services.settings.retention_days <= 0:
+        log.info("retention: RETENTION_DAYS=0, nothing is purged automatically")
+        return None
+    from bot.privacy import retention_loop
+
+    return asyncio.create_task(retention_loop(services), name="retention")
+
