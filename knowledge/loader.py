@@ -108,6 +108,7 @@ class Lexicon:
     synonyms: dict[str, str]
     stopwords: frozenset[str]
     ignore: frozenset[str] = frozenset()
+    phrases: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -339,6 +340,7 @@ def _load_lexicon(path: Path, problems: list[Problem]) -> Lexicon:
         synonyms=mapping("synonyms"),
         stopwords=frozenset(str(w).lower() for w in data.get("stopwords") or []),
         ignore=frozenset(str(w).lower() for w in data.get("ignore") or []),
+        phrases=mapping("phrases"),
     )
 
 

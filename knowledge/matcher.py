@@ -64,7 +64,10 @@ def fold(text: str) -> str:
 
 
 def _part_matches(part: str, word: str) -> bool:
-    return word.startswith(part[:-1]) if part.endswith("*") else word == part
+    """A keyword word matches itself, its plural ("derechos"), or any word it prefixes ("equivoc*")."""
+    if part.endswith("*"):
+        return word.startswith(part[:-1])
+    return word == part or (len(part) > 3 and word in (part + "s", part + "es"))
 
 
 def stem(token: str) -> str:
@@ -110,6 +113,7 @@ class Matcher:
         self.topics = {t.id: t for t in topics}
         self.lexicon = lexicon
         self._synonyms = self._compile_synonyms(lexicon.synonyms)
+        self._phrases = self._compile_synonyms(lexicon.phrases)
         self.vocabulary: set[str] = set()
         for topic in self.topics.values():
             for text in (*topic.examples, *topic.strong, *topic.weak):
@@ -176,7 +180,12 @@ class Matcher:
     def tokens(self, text: str) -> list[str]:
         """The student's words in the knowledge base's vocabulary."""
         words: list[str] = []
-        for raw in _NON_WORD.split(fold(text[:READ])):
+        folded = " " + " ".join(_NON_WORD.split(fold(text[:READ]))) + " "
+        if self._phrases[0] is not None:
+            # Whole expressions first ("how long" → "cuanto tiempo"), before their
+            # words are expanded one by one ("how" → "como").
+            folded = self._phrases[0].sub(lambda m: f" {self._phrases[1][m.group(0)]} ", folded)
+        for raw in _NON_WORD.split(folded):
             if not raw or raw == "*":
                 continue
             raw = raw.replace("*", "")
