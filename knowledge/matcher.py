@@ -124,6 +124,7 @@ class Matcher:
         self._vocab_list = sorted(w for w in self.vocabulary if len(w) >= 4 and not w.isdigit())
         self._correct = lru_cache(maxsize=20000)(self._correct_uncached)
         self.keywords = self._compile_keywords()
+        self._index_keywords()
         self._social_words = frozenset(
             part.rstrip("*") for kw in self.keywords if kw.topic in SOCIAL for part in kw.parts
         )
@@ -296,6 +297,42 @@ class Matcher:
                 best[tid] = score
         return best
 
+    def _index_keywords(self) -> None:
+        """Keywords by their first word, so a message only tries phrases that can start at each word."""
+        self._by_first: dict[str, list[_Keyword]] = defaultdict(list)
+        self._by_prefix: dict[str, list[_Keyword]] = defaultdict(list)
+        for kw in self.keywords:
+            first = kw.parts[0]
+            if first.endswith("*"):
+                self._by_prefix[first[:-1]].append(kw)
+            else:
+                self._by_first[first].append(kw)
+        self._prefix_lengths = sorted({len(p) for p in self._by_prefix})
+
+    def _starting_at(self, word: str) -> list[_Keyword]:
+        found = list(self._by_first.get(word, ()))
+        for suffix in ("s", "es"):  # plurals: "derechos" starts the "derecho ..." phrases
+            if word.endswith(suffix) and len(word) - len(suffix) > 3:
+                found += self._by_first.get(word[: -len(suffix)], ())
+        for n in self._prefix_lengths:
+            if n > len(word):
+                break
+            found += self._by_prefix.get(word[:n], ())
+        return found
+
+    def _phrase_at(self, parts: tuple[str, ...], words: list[str], start: int) -> bool:
+        pos = start
+        if not _part_matches(parts[0], words[pos]):
+            return False
+        for part in parts[1:]:
+            for gap in GAPS:
+                if pos + gap < len(words) and _part_matches(part, words[pos + gap]):
+                    pos += gap
+                    break
+            else:
+                return False
+        return True
+
     def keyword_scores(self, words: list[str]) -> dict[str, float]:
         """Per topic: a strong cue counts fully, more cues add less.
 
@@ -305,12 +342,18 @@ class Matcher:
         """
         strong: dict[str, int] = defaultdict(int)
         weak: dict[str, float] = defaultdict(float)
-        for kw in self.keywords:
-            if self._phrase_in(kw.parts, words):
-                if kw.weight >= STRONG:
-                    strong[kw.topic] += 1
-                else:
-                    weak[kw.topic] += kw.weight
+        matched: set[int] = set()
+        found: list[_Keyword] = []
+        for i, word in enumerate(words):
+            for kw in self._starting_at(word):
+                if id(kw) not in matched and self._phrase_at(kw.parts, words, i):
+                    matched.add(id(kw))
+                    found.append(kw)
+        for kw in found:
+            if kw.weight >= STRONG:
+                strong[kw.topic] += 1
+            else:
+                weak[kw.topic] += kw.weight
         scores: dict[str, float] = {}
         for topic in set(strong) | set(weak):
             n = strong.get(topic, 0)
