@@ -371,6 +371,7 @@ class TelegramChannel:
                     address=address,
                     desk_address=None,
                     payload=update,
+                    received_at=services.now(),  # the service's clock dates the message
                 )
             )
 

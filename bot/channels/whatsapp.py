@@ -251,7 +251,8 @@ class WhatsAppChannel:
 
             with services.session() as session:
                 return bool(inbound.enqueue(session=session, channel=self.name, provider_id=sid,
-                                            address=sender, desk_address=desk, payload=payload))
+                                            address=sender, desk_address=desk, payload=payload,
+                                            received_at=services.now()))
 
         if await run_in_threadpool(store):
             await _maybe_await(services.notify_inbound())

@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.console import console_router
 from bot.desk import Handled, handle_message
 from flows.messages import Attachment, Incoming
+from tests import dbs
 from tests.conftest import ESCALATION_TURNS
 from tests.fakes.server import ServerThread
 
@@ -43,12 +44,22 @@ def build_app(tmp_path: Path, *, public_base_url: str = "http://127.0.0.1:8000",
               kb: Any = None) -> FastAPI:
     from bot.web.app import create_app
 
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'console.db'}", media_dir=tmp_path / "media",
+    settings = Settings(database_url=dbs.database_url(tmp_path, 'console.db'), media_dir=tmp_path / "media",
                         public_base_url=public_base_url, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings, kb=kb, channels={}, clock=clock, workers=False)
-    if not any(getattr(r, "path", "").startswith("/console") for r in app.routes):
+    if not any(getattr(r, "path", "").startswith("/console") for r in all_routes(app.routes)):
         app.include_router(console_router())
     return app
+
+
+def all_routes(routes: Any) -> Iterator[Any]:
+    """Every route, also inside included routers (FastAPI >= 0.16x keeps them nested in ``app.routes``)."""
+    for route in routes:
+        nested = getattr(route, "effective_candidates", None)
+        if callable(nested):
+            yield from all_routes(nested())
+        else:
+            yield route
 
 
 def add_staff(app: FastAPI, email: str, name: str, role: str = "agent", password: str = PASSWORD) -> int:

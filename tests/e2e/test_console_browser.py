@@ -1,22 +1,35 @@
-"""The console in a real browser: Playwright driving Debian's Chromium against the app on loopback.
+"""Issue 4's "Done when", in a real browser through the real service.
 
-A student escalates on WhatsApp (through the desk core), a staff member
-logs in, sees the ticket appear without reloading, takes it over, answers,
-sees the student's next message live, resolves, and the bot answers the
-student again. Screenshots at laptop and phone sizes go to
-``tests/e2e/screenshots/`` (gitignored) to be looked at.
+Playwright drives Debian's Chromium against OUR app (``create_app`` with real
+WhatsApp settings, workers on, a SQLite file) served on loopback, next to a
+fake Twilio (``tests/fakes/twilio.py``). The student only ever talks through
+the signed WhatsApp webhook, as Twilio posts it; what reaches the student is
+read back from the fake Twilio.
+
+A staff member logs in, sees a ticket appear live (it is opened after the page
+is loaded), takes it over, answers; the fake Twilio receives the answer; the
+student's next message appears on the open ticket page without a reload; the
+staff member resolves and the bot answers the student again. A second staff
+member cannot answer a chat someone else holds, and a logged-out request to
+any console URL gets the login page or 401, never data. Screenshots at laptop
+and phone sizes go to ``tests/e2e/screenshots/`` (gitignored) to be looked at.
 """
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from bot.models import Author, Conversation, Holder, Message, MessageStatus
-from tests.e2e.helpers import PASSWORD, add_staff, build_app, escalate, running, student_says
+from bot.models import Author, Conversation, Holder, Message, Ticket
+from tests.conftest import ESCALATION_TURNS, VALID_CURP, VALID_NSS, VALID_STUDENT_ID
+from tests.e2e.helpers import PASSWORD, all_routes
+from tests.e2e.service import STUDENT, LiveDesk, wait_until, whatsapp_desk
+from tests.fakes.twilio import DESK_NUMBERS
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
@@ -25,6 +38,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
+#: What a user waits for at most: the console polls every 3 s, the outbox twice a second.
+LIVE = 15_000
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 
@@ -37,14 +52,10 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-def rows(app: Any, model: Any, **where: Any) -> list[Any]:
-    from sqlmodel import select
-
-    with app.state.services.session() as session:
-        stmt = select(model)
-        for k, v in where.items():
-            stmt = stmt.where(getattr(model, k) == v)
-        return list(session.exec(stmt.order_by(model.id)))
+@pytest.fixture
+def desk(tmp_path: Path, kb: Any) -> Iterator[LiveDesk]:
+    with whatsapp_desk(tmp_path, kb) as running:
+        yield running
 
 
 def login(page: Any, base: str, email: str) -> None:
@@ -56,80 +67,235 @@ def login(page: Any, base: str, email: str) -> None:
     page.wait_for_url(f"{base}/console/inbox")
 
 
-def test_staff_take_over_answer_resolve_in_a_browser(tmp_path: Path, kb: Any, chromium: Any) -> None:
+def escalate_on_whatsapp(desk: LiveDesk) -> Ticket:
+    """The student asks for a person through signed webhooks until the bot opens a ticket."""
+    for text in ESCALATION_TURNS:
+        replies = desk.converse(text)
+        assert replies, f"the bot did not answer {text!r}"
+        tickets = desk.tickets()
+        if tickets:
+            [ticket] = tickets
+            return ticket
+    raise AssertionError("the escalation opened no ticket")
+
+
+def wait_for_sent(desk: LiveDesk, *, after: int, containing: str = "", timeout: float = 20.0) -> Any:
+    """The first message to the student that the fake Twilio received after the ``after`` first ones."""
+    def found() -> Any:
+        return next((m for m in desk.fake.messages(STUDENT)[after:] if containing in (m.body or "")), None)
+
+    return wait_until(found, timeout=timeout, what=f"a message to the student containing {containing!r}")
+
+
+def console_urls(desk: LiveDesk, ticket_id: int) -> list[tuple[str, str]]:
+    """(method, path) for every console route the app has, path parameters filled in with real values."""
+    values = {"ticket_id": str(ticket_id), "ref": "x.png", "name": "console.css"}
+    actions = ["take", "reply", "note", "resolve", "handback", "reopen", "reveal"]
+    urls: list[tuple[str, str]] = []
+    for route in all_routes(desk.app.routes):
+        path = getattr(route, "path", "")
+        if not path.startswith("/console") or path.startswith("/console/static") or path == "/console/login":
+            continue
+        for method in sorted(getattr(route, "methods", None) or {"GET"}):
+            if method == "HEAD":
+                continue
+            if "{action}" in path:
+                urls += [(method, path.replace("{action}", a).format(**values)) for a in actions]
+            else:
+                urls.append((method, re.sub(r"\{(\w+)(:\w+)?\}", lambda m: values.get(m.group(1), "1"), path)))
+    return urls
+
+
+def assert_no_data(text: str, where: str) -> None:
+    for secret in ("Ana López", VALID_STUDENT_ID, VALID_NSS, VALID_CURP, "intercambio", "quedo atento",
+                   "Reporte #", "ticket-row"):
+        assert secret not in text, f"{where} leaked {secret!r} while logged out"
+
+
+def test_whatsapp_student_escalates_staff_takes_over_answers_and_resolves(desk: LiveDesk, chromium: Any) -> None:
     SHOTS.mkdir(exist_ok=True)
-    app = build_app(tmp_path, kb=kb)
-    add_staff(app, "ana@itson.edu.mx", "Ana López", role="admin")
-    add_staff(app, "beto@itson.edu.mx", "Beto Ruiz", role="agent")
-    with running(app) as server:
-        base = server.url
-        ctx = chromium.new_context(viewport=LAPTOP, locale="es-MX")
+    base = desk.url
+    db_url = desk.settings.database_url
+    from bot.cli_staff import add_staff as cli_add_staff
+
+    cli_add_staff(database_url=db_url, email="ana@itson.edu.mx", name="Ana López", role="admin", password=PASSWORD)
+    cli_add_staff(database_url=db_url, email="beto@itson.edu.mx", name="Beto Ruiz", role="agent", password=PASSWORD)
+
+    ctx = chromium.new_context(viewport=LAPTOP, locale="es-MX")
+    beto_ctx = chromium.new_context(viewport=PHONE, locale="es-MX", is_mobile=True, has_touch=True)
+    try:
         page = ctx.new_page()
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        login(page, base, "ana@itson.edu.mx")
-        assert page.locator(".ticket-row").count() == 0
+        page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
 
-        # a ticket appears live, with the unread count in the title
-        ticket = escalate(app, channel="whatsapp")
-        row = page.locator(f'.ticket-row[data-ticket="{ticket}"]')
-        row.wait_for(timeout=10_000)
-        page.wait_for_function("document.title.startsWith('(1)')", timeout=10_000)
+        # -- Ana opens the inbox before anything happened --------------------------------------
+        login(page, base, "ana@itson.edu.mx")
+        page.locator("#inbox-rows .empty").wait_for()
+        assert page.locator(".ticket-row").count() == 0
+        page.evaluate("window.__sameDocument = true")
+
+        # -- the student escalates on WhatsApp (signed webhooks) -----------------------------
+        ticket = escalate_on_whatsapp(desk)
+        assert ticket.reason == "duda_general"
+        [conversation] = desk.rows(Conversation)
+        assert conversation.channel == "whatsapp" and conversation.address == f"whatsapp:{STUDENT}"
+        assert conversation.holder == Holder.BOT
+
+        # it appears in the open inbox, with the unread count in the title, without a reload
+        row = page.locator(f'.ticket-row[data-ticket="{ticket.id}"]')
+        row.wait_for(timeout=LIVE)
+        page.wait_for_function("document.title.startsWith('(1)')", timeout=LIVE)
+        assert page.evaluate("window.__sameDocument === true"), "the inbox reloaded instead of updating live"
+        assert "WhatsApp" in row.inner_text()
         page.screenshot(path=str(SHOTS / "inbox-laptop.png"), full_page=True)
 
+        # -- Ana opens it and takes it over -------------------------------------------------------
         row.locator("a").click()
-        page.wait_for_url(f"**/console/tickets/{ticket}")
-        assert "12345678903" not in page.content()
+        page.wait_for_url(f"**/console/tickets/{ticket.id}")
+        page.locator(".msg.in .text", has_text="intercambio").wait_for()
+        assert VALID_NSS not in page.content() and VALID_CURP not in page.content(), "NSS/CURP are masked"
         page.screenshot(path=str(SHOTS / "ticket-before-laptop.png"), full_page=True)
+
+        before = len(desk.fake.messages(STUDENT))
         page.click("#take")
-        page.wait_for_selector("#reply-text")
-        assert rows(app, Conversation)[0].holder == Holder.STAFF
+        page.locator("#reply-text").wait_for()
+        page.locator(".alert.ok").wait_for()
+        assert desk.rows(Conversation)[0].holder == Holder.STAFF
+        notice = wait_for_sent(desk, after=before, containing="soy Ana")
+        assert notice.to == f"whatsapp:{STUDENT}" and notice.from_ == f"whatsapp:{DESK_NUMBERS[0]}"
 
-        page.fill("#reply-text", "Hola, soy Ana. Ya revisé tu solicitud y la estamos corrigiendo.")
+        # -- Ana answers; the fake Twilio receives it for the student, from the desk number ----------
+        answer = "Hola, soy Ana. Sí puedes tramitarlo estando de intercambio; te explico los pasos."
+        before = len(desk.fake.messages(STUDENT))
+        page.fill("#reply-text", answer)
         page.click("#reply-form button[type=submit]")
-        page.wait_for_selector(".alert.ok")
-        staff = rows(app, Message, author=Author.STAFF)
-        assert len(staff) == 1 and staff[0].status == MessageStatus.PENDING and staff[0].channel == "whatsapp"
+        page.locator(".alert.ok", has_text="Respuesta").wait_for()
+        sent = wait_for_sent(desk, after=before, containing=answer)
+        assert sent.to == f"whatsapp:{STUDENT}" and sent.from_ == f"whatsapp:{DESK_NUMBERS[0]}"
+        assert sent.body == answer and sent.content_sid is None, "inside the 24 h window: free-form text"
+        stored = desk.message_for(sent)
+        assert stored.author == Author.STAFF and stored.channel == "whatsapp"
+        # Twilio reports it delivered; the page shows it live
+        assert desk.fake.status_callback(sent, "delivered", app_url=base, public_base_url=base).status_code == 200
+        page.evaluate("window.__sameDocument = true")
+        page.locator(f'.msg.out[data-id="{stored.id}"] .delivery.d-delivered').wait_for(timeout=LIVE)
 
-        # the student's next message shows up without a reload
-        student_says(app, "Muchas gracias, quedo atento")
-        page.locator(".msg.in .text", has_text="quedo atento").wait_for(timeout=10_000)
+        # -- the student's next message shows up live; the bot stays silent ------------------------
+        before = len(desk.fake.messages(STUDENT))
+        desk.converse("Muchas gracias, quedo atento a los pasos")
+        page.locator(".msg.in .text", has_text="quedo atento").wait_for(timeout=LIVE)
+        assert page.evaluate("window.__sameDocument === true"), "the ticket page reloaded instead of updating live"
+        assert desk.fake.messages(STUDENT)[before:] == [], "the bot answered a chat a person holds"
         page.screenshot(path=str(SHOTS / "ticket-laptop.png"), full_page=True)
+        page.set_viewport_size(PHONE)  # the holder's page on a phone: the reply box must fit
+        page.locator("#reply-text").scroll_into_view_if_needed()
+        assert page.locator("#reply-text").bounding_box()["width"] <= PHONE["width"]
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(SHOTS / "ticket-holder-phone.png"), full_page=True)
+        page.set_viewport_size(LAPTOP)
 
-        # a second staff member cannot answer: no reply box, and the server refuses a forged post
-        beto_ctx = chromium.new_context(viewport=PHONE, locale="es-MX", is_mobile=True, has_touch=True)
+        # -- Beto (on a phone) cannot answer the chat Ana holds ----------------------------------------
         beto = beto_ctx.new_page()
         login(beto, base, "beto@itson.edu.mx")
+        beto.locator(f'.ticket-row[data-ticket="{ticket.id}"]').wait_for()
         beto.screenshot(path=str(SHOTS / "inbox-phone.png"), full_page=True)
-        beto.goto(f"{base}/console/tickets/{ticket}")
-        assert beto.locator("#reply-text").count() == 0
+        beto.goto(f"{base}/console/tickets/{ticket.id}")
+        beto.locator(".holder").wait_for()
         assert "Ana López" in beto.locator(".holder").inner_text()
+        assert beto.locator("#reply-text").count() == 0 and beto.locator("#reply-form").count() == 0
         beto.screenshot(path=str(SHOTS / "ticket-phone.png"), full_page=True)
         csrf = beto.locator("body").get_attribute("data-csrf")
-        status = beto.evaluate(
-            """([url, csrf]) => fetch(url, {method: 'POST', headers: {'X-CSRF-Token': csrf},
-                 body: new URLSearchParams({text: 'yo contesto'})}).then(r => r.status)""",
-            [f"{base}/console/tickets/{ticket}/reply", csrf])
-        assert status == 403
-        assert len(rows(app, Message, author=Author.STAFF)) == 1
+        assert csrf
+        forced = beto.evaluate(
+            """async ([url, csrf]) => {
+                 const viaHeader = await fetch(url, {method: 'POST', headers: {'X-CSRF-Token': csrf},
+                                                     body: new URLSearchParams({text: 'yo contesto'})});
+                 const viaForm = await fetch(url, {method: 'POST',
+                                                   body: new URLSearchParams({csrf: csrf, text: 'yo contesto'})});
+                 return [viaHeader.status, viaForm.status];
+               }""",
+            [f"{base}/console/tickets/{ticket.id}/reply", csrf])
+        assert forced == [403, 403]
+        desk.settle()
+        assert not [m for m in desk.fake.messages(STUDENT) if "yo contesto" in (m.body or "")]
+        assert [m.text for m in desk.rows(Message, author=Author.STAFF)] == [answer]  # Ana's answer only
+        assert desk.rows(Conversation)[0].holder == Holder.STAFF
 
-        # resolve: the bot answers the student again
+        # -- Ana resolves; the student is told, and the bot answers again -------------------------------
+        before = len(desk.fake.messages(STUDENT))
         page.once("dialog", lambda d: d.accept())
         page.click("button:has-text('Resolver')")
-        page.wait_for_selector("text=Reporte resuelto")
-        assert rows(app, Conversation)[0].holder == Holder.BOT
-        handled = student_says(app, "hola")
-        assert handled.replies
+        page.locator(".alert.ok", has_text="Reporte resuelto").wait_for()
+        wait_for_sent(desk, after=before, containing="quedó resuelto")
+        assert desk.rows(Conversation)[0].holder == Holder.BOT
+        assert desk.tickets()[0].status == "resolved"
 
-        # admin pages render at both sizes
+        replies = desk.converse("hola, otra pregunta: ¿cuánto cuesta el seguro?")
+        assert replies, "the bot did not answer after the chat was resolved"
+        for reply in replies:
+            assert reply.to == f"whatsapp:{STUDENT}" and reply.from_ == f"whatsapp:{DESK_NUMBERS[0]}"
+            assert desk.message_for(reply).author == Author.BOT
+
+        # -- admin pages at both sizes ------------------------------------------------------------------
         page.goto(f"{base}/console/reports")
         page.screenshot(path=str(SHOTS / "reports-laptop.png"), full_page=True)
-        phone_admin = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
-        login(phone_admin, base, "ana@itson.edu.mx")
-        phone_admin.goto(f"{base}/console/reports")
-        phone_admin.screenshot(path=str(SHOTS / "reports-phone.png"), full_page=True)
-        phone_admin.goto(f"{base}/console/login")
-        phone_admin.screenshot(path=str(SHOTS / "login-phone.png"))
-        assert not [e for e in errors if "Content Security Policy" in e], errors
+        phone_admin = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+        try:
+            admin_page = phone_admin.new_page()
+            login(admin_page, base, "ana@itson.edu.mx")
+            admin_page.goto(f"{base}/console/reports")
+            admin_page.screenshot(path=str(SHOTS / "reports-phone.png"), full_page=True)
+        finally:
+            phone_admin.close()
+
+        # -- logging out ends the session --------------------------------------------------------------------
+        page.goto(f"{base}/console/inbox")
+        page.click("form.logout button[type=submit]")
+        page.wait_for_url("**/console/login**")
+        page.screenshot(path=str(SHOTS / "login-laptop.png"))
+        page.goto(f"{base}/console/tickets/{ticket.id}")
+        assert "/console/login" in page.url
+        assert page.evaluate(f"fetch('{base}/console/api/tickets/{ticket.id}').then(r => r.status)") == 401
+        assert not [e for e in errors if "Content Security Policy" in e or e.startswith("pageerror")], errors
+
+        # -- nothing of the console without a login ------------------------------------------------------------
+        assert_logged_out_gets_nothing(desk, chromium, ticket.id)
+    finally:
         ctx.close()
         beto_ctx.close()
+
+
+def assert_logged_out_gets_nothing(desk: LiveDesk, chromium: Any, ticket_id: int) -> None:
+    urls = console_urls(desk, ticket_id)
+    paths = {p for _, p in urls}
+    assert {f"/console/tickets/{ticket_id}", f"/console/api/tickets/{ticket_id}", "/console/inbox",
+            "/console/api/inbox", "/console/reports", "/console/reports/tickets.csv",
+            f"/console/tickets/{ticket_id}/reply"} <= paths, paths
+    with httpx.Client(base_url=desk.url, follow_redirects=False, timeout=10) as anon:
+        for method, path in urls:
+            response = anon.request(method, path, data={"text": "hola", "csrf": "x"} if method == "POST" else None)
+            where = f"{method} {path}"
+            if response.status_code in (302, 303, 307):
+                assert response.headers["location"].startswith("/console/login"), where
+                landing = anon.get(response.headers["location"])
+                assert landing.status_code == 200 and 'name="password"' in landing.text, where
+            else:
+                assert response.status_code == 401, (where, response.status_code)
+            assert_no_data(response.text, where)
+    # and in a browser with no session: every page ends on the login form
+    anon_ctx = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = anon_ctx.new_page()
+        for method, path in urls:
+            if method != "GET":
+                continue
+            response = page.goto(desk.url + path)
+            body = page.content()
+            assert "/console/login" in page.url or (response is not None and response.status == 401), path
+            assert_no_data(body, f"browser GET {path}")
+            if "/api/" not in path and "." not in path.rsplit("/", 1)[-1]:
+                assert page.locator("input[name=password]").count() == 1, path
+        page.screenshot(path=str(SHOTS / "login-phone.png"))
+    finally:
+        anon_ctx.close()
