@@ -1,0 +1,139 @@
+"""Provider send-rate limits that hold for the whole deployment, kept in the database.
+
+Twilio queues (and eventually fails) messages above 80 per second per
+sender number; Telegram answers 429 above ~30 messages per second per bot
+and ~1 per second per chat. With several workers, a limit kept in process
+memory would be multiplied by the number of processes, so each limit is a
+row of ``send_rate`` (:class:`bot.models.SendRate`) updated under a row
+lock: the generic cell-rate algorithm (GCRA) with reservation. Before each
+send the outbox reserves the earliest moment every limit that applies
+allows, moves those limits forward, commits, and sleeps until that moment.
+Reserving instead of refusing means no busy retries and a fair order.
+
+The clock is the database server's on PostgreSQL (workers on several
+machines agree on it) and the local one on SQLite (one machine anyway).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, text
+from sqlmodel import Session, col, select
+
+from bot.models import SendRate
+
+if TYPE_CHECKING:
+    from bot.channels.base import Outgoing
+    from bot.config import Settings
+
+#: Rows of limits not used for this long are deleted (one row per Telegram chat otherwise piles up).
+IDLE_ROW_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``per_second`` messages per second under ``key``, allowing bursts of ``burst``.
+
+    ``shared`` is False for a limit only one sender uses at a time (a
+    Telegram chat: the outbox sends one message of a conversation at a
+    time). When such a limit is what makes a message wait, nothing is
+    reserved yet, so the shared limits (the bot's 30/s) are not held for a
+    message that cannot go anyway; the caller asks again when told.
+    """
+
+    key: str
+    per_second: float
+    burst: int = 1
+    shared: bool = True
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.per_second
+
+    @property
+    def tolerance(self) -> float:
+        return (max(1, self.burst) - 1) * self.interval
+
+
+def limits_for(message: Outgoing, settings: Settings) -> list[Limit]:
+    """The provider limits one outgoing message counts against (none for the web chat)."""
+    if message.channel == "whatsapp" and settings.twilio_send_rate > 0:
+        sender = message.desk_address or ",".join(settings.twilio_whatsapp_numbers[:1]) or "default"
+        return [Limit(f"twilio:{sender}", settings.twilio_send_rate)]
+    if message.channel == "telegram":
+        limits = []
+        if settings.telegram_send_rate > 0:
+            limits.append(Limit("telegram:bot", settings.telegram_send_rate))
+        if settings.telegram_chat_send_rate > 0:
+            limits.append(Limit(f"telegram:chat:{message.address}", settings.telegram_chat_send_rate,
+                                settings.telegram_chat_burst, shared=False))
+        return limits
+    return []
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """When a message may go: ``wait`` seconds from now (``at`` on the limiter's clock).
+
+    ``reserved`` False means "wait, then call :func:`reserve` again" (see :class:`Limit`).
+    """
+
+    wait: float
+    at: float
+    reserved: bool = True
+
+
+def reserve(session: Session, limits: Sequence[Limit]) -> Reservation:
+    """Reserve the next send under every limit at once.
+
+    Runs in the caller's transaction, which must commit right away: the rows
+    stay locked until then. Keys are locked in sorted order, so two workers
+    reserving overlapping sets of limits cannot deadlock.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if not limits:
+        now = _now(session, postgres)
+        return Reservation(0.0, now)
+    by_key = {limit.key: limit for limit in limits}
+    keys = sorted(by_key)
+    _ensure_rows(session, keys, postgres)
+    now = _now(session, postgres)
+    stmt = select(SendRate).where(col(SendRate.key).in_(keys)).order_by(col(SendRate.key))
+    if postgres:
+        stmt = stmt.with_for_update()
+    rows = list(session.exec(stmt.execution_options(populate_existing=True)))
+    earliest = {row.key: row.tat - by_key[row.key].tolerance for row in rows}
+    start = max([now, *earliest.values()])
+    shared_start = max([now, *(e for k, e in earliest.items() if by_key[k].shared)])
+    if start > shared_start:
+        return Reservation(start - now, start, reserved=False)
+    for row in rows:
+        row.tat = max(row.tat, start) + by_key[row.key].interval
+        session.add(row)
+    session.flush()
+    return Reservation(max(0.0, start - now), start)
+
+
+def prune(session: Session) -> int:
+    """Delete limits idle for an hour; returns how many (their next use starts afresh, as if new)."""
+    cutoff = _now(session, session.get_bind().dialect.name == "postgresql") - IDLE_ROW_SECONDS
+    result = session.execute(delete(SendRate).where(col(SendRate.tat) < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _ensure_rows(session: Session, keys: list[str], postgres: bool) -> None:
+    """Create missing rows without failing on a concurrent creator (INSERT ... ON CONFLICT DO NOTHING)."""
+    if postgres:
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    session.execute(insert(SendRate).values([{"key": k, "tat": 0.0} for k in keys]).on_conflict_do_nothing())
+
+
+def _now(session: Session, postgres: bool) -> float:
+    if postgres:
+        return float(session.execute(text("SELECT extract(epoch FROM clock_timestamp())")).scalar_one())
+    return time.time()

@@ -1,0 +1,130 @@
+"""Schema migrations (bot/migrations, bot/schema.py) on the test database (SQLite or PostgreSQL).
+
+The migrations are the schema's source of truth for deployments; tests and
+``chat`` use ``create_all``. Both must give exactly the models' schema, so
+alembic's autogenerate comparison must find nothing to do after either.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlmodel import SQLModel
+from typer.testing import CliRunner
+
+from bot import schema
+from bot.errors import SchemaOutdated
+from bot.storage import init_db, make_engine
+from tests import dbs
+from tests.conftest import run_cli
+
+
+def _diff(engine: Any) -> list[Any]:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
+        return compare_metadata(context, SQLModel.metadata)
+
+
+@pytest.fixture
+def empty_engine(tmp_path):
+    engine = make_engine(dbs.database_url(tmp_path, "empty.db", empty=True))
+    yield engine
+    engine.dispose()
+
+
+def test_the_migrations_create_exactly_the_models_schema(empty_engine):
+    before, after = schema.upgrade(empty_engine)
+    assert (before, after) == (None, schema.head_revision())
+    assert _diff(empty_engine) == []
+
+
+def test_create_all_gives_the_same_schema_and_stamps_it_at_head(empty_engine):
+    init_db(empty_engine)
+    assert _diff(empty_engine) == []
+    with empty_engine.connect() as connection:
+        assert schema.current_revision(connection) == schema.head_revision()
+        assert schema.state(connection) == "current"
+
+
+def test_downgrade_then_upgrade_round_trips(empty_engine):
+    from alembic import command
+
+    schema.upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        command.downgrade(schema.alembic_config(connection), "base")
+        connection.commit()
+        assert set(inspect(connection).get_table_names()) <= {schema.VERSION_TABLE}
+    schema.upgrade(empty_engine)
+    assert _diff(empty_engine) == []
+
+
+def test_upgrade_is_idempotent_and_init_db_accepts_a_migrated_database(empty_engine):
+    schema.upgrade(empty_engine)
+    assert schema.upgrade(empty_engine) == (schema.head_revision(), schema.head_revision())
+    init_db(empty_engine)
+
+
+def test_a_database_behind_head_is_refused_with_db_upgrade_named(empty_engine, monkeypatch):
+    init_db(empty_engine)
+    old = schema.head_revision()
+    monkeypatch.setattr(schema, "head_revision", lambda: "9999")
+    monkeypatch.setattr(schema, "known_revisions", lambda: frozenset({old, "9999"}))
+    with pytest.raises(SchemaOutdated, match="seguro-bot db upgrade"):
+        init_db(empty_engine)
+
+
+def test_serve_refuses_an_outdated_database_and_says_to_run_db_upgrade(tmp_path, monkeypatch):
+    from bot.cli import app
+
+    url = dbs.database_url(tmp_path, "old.db")
+    engine = make_engine(url)
+    init_db(engine)
+    engine.dispose()
+    old = schema.head_revision()
+    monkeypatch.setattr(schema, "head_revision", lambda: "9999")
+    monkeypatch.setattr(schema, "known_revisions", lambda: frozenset({old, "9999"}))
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["serve", "--port", "1"])
+    assert result.exit_code == 2
+    assert "seguro-bot db upgrade" in result.output
+
+
+def test_an_unknown_revision_is_refused(empty_engine):
+    init_db(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'ffffffff'"))
+    with pytest.raises(SchemaOutdated, match="does not know"):
+        init_db(empty_engine)
+
+
+def test_a_database_made_before_migrations_is_adopted_when_complete(empty_engine):
+    SQLModel.metadata.create_all(empty_engine)
+    init_db(empty_engine)
+    with empty_engine.connect() as connection:
+        assert schema.current_revision(connection) == schema.head_revision()
+
+
+def test_a_database_made_before_migrations_lacking_columns_is_refused(empty_engine):
+    SQLModel.metadata.create_all(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(text("ALTER TABLE ticket DROP COLUMN resolved_at"))
+    with pytest.raises(SchemaOutdated, match="ticket.resolved_at"):
+        init_db(empty_engine)
+
+
+def test_db_upgrade_and_db_current_commands(tmp_path):
+    url = dbs.database_url(tmp_path, "cli.db")
+    proc = run_cli("db", "current", "--db", url, cwd=tmp_path)
+    assert proc.returncode == 1 and "empty" in proc.stdout
+    proc = run_cli("db", "upgrade", "--db", url, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"upgraded from empty to {schema.head_revision()}" in proc.stdout
+    proc = run_cli("db", "upgrade", cwd=tmp_path, env={"DATABASE_URL": url})
+    assert proc.returncode == 0 and "already at revision" in proc.stdout
+    proc = run_cli("db", "current", "--db", url, cwd=tmp_path)
+    assert proc.returncode == 0 and "current" in proc.stdout
+    assert dbs.has_schema(url)
