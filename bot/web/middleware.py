@@ -11,8 +11,11 @@ judged here before a route parses it:
   console, whose forms carry canned answers and replies, gets four times that.
 * **Content type.** A non-empty body must be what the route parses: a form
   for Twilio's webhooks and the console, JSON for Telegram and the web chat
-  (415 otherwise), and JSON must be UTF-8 (400). Routes still validate
-  their own fields; this only keeps the wrong parser from ever running.
+  (415 otherwise). Routes still validate their own fields (JSON that is not
+  UTF-8 or not JSON: 400 on Telegram's webhook, 422 on the web chat); this
+  only keeps the wrong parser from ever running.
+* **Numbers out of range.** An id that passes FastAPI's ``int`` check but
+  not the database's 64 bits gets 422 (:func:`out_of_range`), not a 500.
 * **The last resort.** :func:`install` adds a handler for any exception a
   route did not expect: a generic ``{"detail": "internal error"}`` with 500,
   nothing of the exception in the answer, the traceback in the (masked) log,
@@ -31,6 +34,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import DataError
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -56,14 +60,23 @@ FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 JSON = "application/json"
 
-#: (path prefix, the media types a non-empty body may have). First match wins;
-#: paths not listed accept any type (their routes read no body).
-BODY_TYPES: tuple[tuple[str, frozenset[str]], ...] = (
-    ("/webhooks/whatsapp", frozenset({FORM})),
-    ("/webhooks/telegram", frozenset({JSON})),
+#: (path prefix, the media types a non-empty body may have), for the routes of
+#: our own channels. First match wins; paths not listed accept any type.
+WEBCHAT_AND_CONSOLE: tuple[tuple[str, frozenset[str]], ...] = (
     ("/chat/api/", frozenset({JSON})),
     ("/console", frozenset({FORM, MULTIPART})),
 )
+#: Channel module → its webhook's rule; applied only when that channel is the one serving the path.
+CHANNEL_TYPES: dict[str, tuple[str, frozenset[str]]] = {
+    "bot.channels.whatsapp": ("/webhooks/whatsapp", frozenset({FORM})),
+    "bot.channels.telegram": ("/webhooks/telegram", frozenset({JSON})),
+}
+
+
+def body_types(channels: dict[str, Any]) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The content-type rules for the channels that are on (tests may mount channels of their own)."""
+    rules = [CHANNEL_TYPES[type(c).__module__] for c in channels.values() if type(c).__module__ in CHANNEL_TYPES]
+    return (*rules, *WEBCHAT_AND_CONSOLE)
 
 
 def _media_type(value: str | None) -> str:
@@ -75,18 +88,19 @@ def _problem(status: int, detail: str) -> JSONResponse:
 
 
 class RequestGuard:
-    """Pure ASGI middleware: body size cap before parsing, content type, UTF-8 for JSON."""
+    """Pure ASGI middleware: body size cap before parsing, then the content type."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                 types: tuple[tuple[str, frozenset[str]], ...] = WEBCHAT_AND_CONSOLE) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.types = types
 
     def limit_for(self, path: str) -> int:
         return self.max_bytes * CONSOLE_FACTOR if path.startswith("/console") else self.max_bytes
 
-    @staticmethod
-    def allowed_types(path: str) -> frozenset[str] | None:
-        for prefix, types in BODY_TYPES:
+    def allowed_types(self, path: str) -> frozenset[str] | None:
+        for prefix, types in self.types:
             if path.startswith(prefix):
                 return types
         return None
@@ -126,12 +140,6 @@ class RequestGuard:
                 expected = " or ".join(sorted(allowed))
                 await _problem(415, f"expected {expected}")(scope, receive, send)
                 return
-            if media_type == JSON:
-                try:
-                    bytes(body).decode("utf-8")
-                except UnicodeDecodeError:
-                    await _problem(400, "the body is not valid UTF-8")(scope, receive, send)
-                    return
 
         replayed = False
 
@@ -143,6 +151,19 @@ class RequestGuard:
             return await receive()  # after the body: wait for the disconnect, as servers do
 
         await self.app(scope, replay, send)
+
+
+async def out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    """A number in the URL or body too large for the database (ids are 64-bit): the client's mistake.
+
+    Validated values such as ``/console/api/tickets/99999999999999999999`` pass
+    FastAPI's ``int`` check and only fail in the driver (SQLite's OverflowError,
+    PostgreSQL's "out of range" DataError); they get a 422, not the catch-all's 500.
+    """
+    log.info("%s %s: a value out of the database's range (%s)", request.method, request.url.path,
+             type(exc).__name__)
+    return JSONResponse({"detail": [{"loc": ["path"], "msg": "number out of range", "type": "value_error"}]},
+                        status_code=422)
 
 
 async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
@@ -157,7 +178,10 @@ async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI, services: Services) -> None:
     """Put the request guard, the catch-all handler and the retention task on ``app``."""
     app.state.unhandled_errors = 0
-    app.add_middleware(RequestGuard, max_bytes=services.settings.max_request_bytes)
+    app.add_middleware(RequestGuard, max_bytes=services.settings.max_request_bytes,
+                       types=body_types(services.channels))
+    app.add_exception_handler(OverflowError, out_of_range)
+    app.add_exception_handler(DataError, out_of_range)
     app.add_exception_handler(Exception, unhandled_error)
     inner = app.router.lifespan_context
 

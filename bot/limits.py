@@ -1,0 +1,190 @@
+"""Rate limits: one student cannot flood the desk, and the desk cannot run up the provider's bill.
+
+Two guards, both counted in the database, so they hold across every worker
+process and restart without a table of their own (the rows they count are
+the messages themselves):
+
+* **Per student** (``STUDENT_RATE_LIMIT`` messages a minute, per channel +
+  address). :func:`admit` runs in the inbound path, in the transaction that
+  handles the message, after the conversation is locked. A message over the
+  limit is **stored** (status :data:`THROTTLED`, secrets redacted, visible to
+  staff in the conversation) but **not run through the bot**; the first one
+  in a minute also gets one polite notice. Storing rather than dropping keeps
+  the conversation complete for staff and makes the student's provider id a
+  duplicate if the provider retries it. Counted are the student's messages
+  the bot answered in the last 60 s (a sliding window), so a student who
+  keeps flooding is answered again, at the limit's pace, as the window
+  slides. Messages to a chat staff hold are never throttled: the bot is
+  silent there anyway and staff must see everything.
+* **Outgoing, global** (``OUTGOING_RATE_LIMIT`` messages a minute on paid
+  channels, WhatsApp and Telegram; the web chat costs nothing and is not
+  counted). :func:`outgoing_wait` is asked by the outbox before each send:
+  messages sent in the last 60 s plus those being sent right now (claimed by
+  any worker) *and queued before this one* must stay under the limit;
+  otherwise the message goes back to the queue until the window has room,
+  without using up an attempt. Ranking in-flight sends by id lets the oldest
+  through, so concurrent workers never all hold each other back.
+
+Because both read the messages' own timestamps, a flood from one number
+costs the others nothing but the time to store it: the inbound processor
+already takes one event per conversation at a time, and throttled events
+are settled without running the flow.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from bot.models import Author, Conversation, Direction, Holder, Message, MessageStatus, utcnow
+from flows.entities import redact_secrets
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.web.services import Services
+    from flows.messages import Incoming
+
+log = logging.getLogger(__name__)
+
+WINDOW = timedelta(seconds=60)
+#: Status of a stored inbound message the bot did not answer because of the rate limit.
+THROTTLED = "throttled"
+NOTICE = ("Estás enviando muchos mensajes muy rápido; espera un momento y vuelve a escribir. "
+          "Lo que mandes mientras tanto queda guardado, pero no lo responderé de inmediato.")
+#: Channels whose messages cost money or provider quota.
+FREE_CHANNELS = frozenset({"webchat", "console"})
+#: Statuses of a message the provider accepted.
+SENT_STATUSES = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.UNDELIVERED)
+
+
+def answered_recently(session: Session, conversation_id: int, now: datetime) -> int:
+    """The student's messages of the last minute that the bot took (not throttled ones)."""
+    stmt = (
+        select(func.count())
+        .select_from(Message)
+        .where(Message.conversation_id == conversation_id, Message.direction == Direction.IN)
+        .where(col(Message.created_at) > now - WINDOW, Message.status != THROTTLED)
+    )
+    return int(session.exec(stmt).one())
+
+
+def notified_recently(session: Session, conversation_id: int, now: datetime) -> bool:
+    """Whether a message was already throttled (and so the notice sent) in the last minute."""
+    stmt = (
+        select(Message.id)
+        .where(Message.conversation_id == conversation_id, Message.direction == Direction.IN)
+        .where(Message.status == THROTTLED, col(Message.created_at) > now - WINDOW)
+        .limit(1)
+    )
+    return session.exec(stmt).first() is not None
+
+
+def admit(
+    *,
+    session: Session,
+    settings: Settings,
+    channel: str,
+    address: str,
+    provider_id: str | None,
+    message: Incoming,
+    now: datetime,
+) -> bool:
+    """True when the bot should handle this message; False when it was stored as throttled.
+
+    Call it inside the handling transaction, before :func:`bot.desk.handle_message`.
+    """
+    limit = settings.student_rate_limit
+    if limit <= 0:
+        return True
+    from bot.desk import find_conversation, lock_conversation, storable
+
+    conversation = find_conversation(session=session, channel=channel, address=storable(address))
+    if conversation is None or conversation.id is None:
+        return True  # a first message is never over any limit
+    if provider_id is not None and _already_stored(session, channel, provider_id):
+        return True  # a provider's retry: handle_message recognises it and changes nothing
+    conversation = lock_conversation(session=session, conversation_id=conversation.id)
+    if conversation.holder == Holder.STAFF:
+        return True
+    if answered_recently(session, conversation.id, now) < limit:  # type: ignore[arg-type]
+        return True
+    _store_throttled(session, conversation, channel=channel, provider_id=provider_id, message=message, now=now)
+    return False
+
+
+def _already_stored(session: Session, channel: str, provider_id: str) -> bool:
+    stmt = select(Message.id).where(Message.channel == channel, Message.provider_id == provider_id,
+                                    Message.direction == Direction.IN)
+    return session.exec(stmt).first() is not None
+
+
+def _store_throttled(session: Session, conversation: Conversation, *, channel: str, provider_id: str | None,
+                     message: Incoming, now: datetime) -> None:
+    from bot.desk import storable
+
+    first = not notified_recently(session, conversation.id, now)  # type: ignore[arg-type]
+    conversation.last_inbound_at = message.at
+    conversation.updated_at = now
+    session.add(Message(
+        conversation_id=conversation.id,  # type: ignore[arg-type]
+        channel=channel,
+        direction=Direction.IN,
+        author=Author.STUDENT,
+        text=storable(redact_secrets(message.text)[0]),
+        provider_id=provider_id,
+        attachments=[asdict(a) for a in message.attachments],
+        status=THROTTLED,
+        created_at=now,
+    ))
+    if first:
+        session.add(Message(
+            conversation_id=conversation.id,  # type: ignore[arg-type]
+            channel=channel,
+            direction=Direction.OUT,
+            author=Author.BOT,
+            text=NOTICE,
+            status=MessageStatus.PENDING,
+            created_at=now,
+        ))
+    session.flush()
+    log.warning("conversation %s over the rate limit: message stored, not answered%s",
+                conversation.id, " (notice sent)" if first else "")
+
+
+def outgoing_wait(services: Services, channel: str, message_id: int) -> float:
+    """Seconds the outbox must wait before sending message ``message_id`` on ``channel`` (0: send now).
+
+    Allowed when the paid messages sent in the last minute plus those being
+    sent now that were queued before this one stay under the limit: ranking
+    in-flight sends by id lets the oldest through, so concurrent workers
+    never all hold back each other. Blocking (database): call it from a thread.
+    """
+    limit = services.settings.outgoing_rate_limit
+    if limit <= 0 or channel in FREE_CHANNELS:
+        return 0.0
+    now = utcnow()  # sent_at is wall-clock time, whatever clock the service runs on
+    with services.session() as session:
+        paid = ~col(Message.channel).in_(FREE_CHANNELS)
+        recent = (col(Message.status).in_(SENT_STATUSES)) & (col(Message.sent_at) > now - WINDOW)
+        ahead = (Message.status == MessageStatus.SENDING) & (col(Message.id) < message_id)
+        stmt = select(func.count()).select_from(Message).where(
+            Message.direction == Direction.OUT, paid, or_(recent, ahead))
+        used = int(session.exec(stmt).one())
+        if used < limit:
+            return 0.0
+        oldest = session.exec(
+            select(func.min(Message.sent_at)).where(Message.direction == Direction.OUT, paid,
+                                                    col(Message.status).in_(SENT_STATUSES),
+                                                    col(Message.sent_at) > now - WINDOW)
+        ).first()
+    if oldest is not None and oldest.tzinfo is None:
+        from datetime import timezone
+
+        oldest = oldest.replace(tzinfo=timezone.utc)
+    wait = (oldest + WINDOW - now).total_seconds() if oldest is not None else WINDOW.total_seconds()
+    log.warning("outgoing rate limit (%d a minute) reached: message on %s held %.1f s", limit, channel, wait)
+    return max(1.0, wait)

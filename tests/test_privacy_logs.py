@@ -1,0 +1,177 @@
+"""Personal data and secrets never reach a log line or an error report; nothing personal in URLs.
+
+Also checks the log audit itself (``tests/log_audit.py``): that it knows the
+tests' secrets and would find one, so its green line at the end of a run
+means something.
+"""
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.logging import PersonalDataFilter
+from tests.conftest import VALID_CURP, VALID_NSS, VALID_STUDENT_ID
+from tests.fakes import telegram, twilio
+from tests.log_audit import _Recorder, known_secrets, scan
+from tests.service_support import settings_for
+
+PHONE = "+52 1 644 123 4567"
+PASSWORD_TEXT = "mi contraseña es Tigre.Azul#2024"
+
+
+def production_line(message: str, *args: object, exc: BaseException | None = None,
+                    secrets: tuple[str, ...] = ()) -> str:
+    """What the service's handler (bot.logging.install) writes for one record."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(PersonalDataFilter(secrets))
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("tests.privacy_logs.production")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.error(message, *args, exc_info=(type(exc), exc, exc.__traceback__) if exc else None)
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("value", [VALID_NSS, "12 34 56 7890 3", VALID_CURP, VALID_CURP.lower(), VALID_STUDENT_ID,
+                                   PHONE, "Tigre.Azul#2024"])
+def test_every_kind_of_personal_data_is_masked_in_messages_args_and_tracebacks(value: str) -> None:
+    text = PASSWORD_TEXT if value == "Tigre.Azul#2024" else f"datos: {value}"
+    try:
+        raise ValueError(f"could not parse {text}")
+    except ValueError as exc:
+        line = production_line("student wrote %s", text, exc=exc)
+    assert value not in line and value.replace(" ", "") not in line.replace(" ", "")
+    assert "could not parse" in line and "Traceback" in line
+
+
+def test_configured_tokens_are_masked_even_percent_encoded() -> None:
+    token = telegram.TOKEN
+    line = production_line("GET https://api.telegram.org/file/bot%s/photos/1.jpg and %s",
+                           token.replace(":", "%3A"), twilio.AUTH_TOKEN, secrets=(token, twilio.AUTH_TOKEN))
+    assert token.split(":")[1] not in line and twilio.AUTH_TOKEN not in line
+
+
+def test_the_catch_all_error_report_is_masked_by_the_service_handler(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from bot.logging import install
+    from bot.web.app import create_app
+
+    stream = io.StringIO()
+    handler = install("INFO")
+    handler.setStream(stream)  # type: ignore[attr-defined]
+    try:
+        app = create_app(settings_for(tmp_path), workers=False)
+
+        def boom() -> None:
+            raise RuntimeError(f"failed for NSS {VALID_NSS} and CURP {VALID_CURP}")
+
+        app.add_api_route("/boom", boom)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            response = client.get("/boom")
+        assert response.status_code == 500 and response.json() == {"detail": "internal error"}
+    finally:
+        logging.getLogger().removeHandler(handler)
+    written = stream.getvalue()
+    assert "unhandled RuntimeError on GET /boom" in written and "Traceback" in written
+    assert VALID_NSS not in written and VALID_CURP not in written
+
+
+def all_routes(routes: Any) -> Iterator[Any]:
+    """Every route, also inside included routers (recent FastAPI keeps them nested)."""
+    for route in routes:
+        nested = getattr(route, "effective_candidates", None)
+        if callable(nested):
+            yield from all_routes(nested())
+        else:
+            yield route
+
+
+def test_no_url_carries_personal_data(tmp_path: Path) -> None:
+    """Console URLs name tickets and files by id or content hash; the web chat's session goes in a header."""
+    from bot.web.app import create_app
+
+    app = create_app(settings_for(tmp_path), workers=False)
+    allowed = {"ticket_id", "action", "ref", "name", "rest", "path"}
+    routes = list(all_routes(app.routes))
+    assert len(routes) > 20
+    for route in routes:
+        for param in getattr(route, "param_convertors", {}):
+            assert param in allowed, (getattr(route, "path", route), param)
+    chat = (Path(__file__).parents[1] / "bot" / "web" / "static" / "chat.js").read_text()
+    assert "X-Chat-Session" in chat and "?session=" not in chat
+    api = [r for r in routes if getattr(r, "path", None) == "/chat/api/messages"]
+    assert {m for r in api for m in r.methods} == {"GET", "POST"}
+
+
+def test_the_log_audit_knows_the_tests_secrets_and_finds_them(tmp_path: Path) -> None:
+    secrets = known_secrets()
+    for value in (VALID_NSS, VALID_CURP, twilio.AUTH_TOKEN, telegram.TOKEN.split(":")[1], "una-contraseña-larga",
+                  "Tigre.Azul#2024"):
+        assert value in secrets, value
+    log = tmp_path / "run.log"
+    log.write_text("fine line\nleak " + twilio.AUTH_TOKEN + "\nanother " + VALID_CURP + "\n", encoding="utf-8")
+    kinds = {kind for kind, _, _ in scan(log, secrets)}
+    assert {"Twilio auth token", "CURP"} <= kinds
+    for _, masked, _ in scan(log, secrets):
+        assert twilio.AUTH_TOKEN not in masked and VALID_CURP not in masked
+
+
+def test_the_recorder_writes_what_production_would(tmp_path: Path) -> None:
+    recorder = _Recorder(tmp_path / "rec.log")
+    record = logging.LogRecord("bot.test", logging.INFO, __file__, 1, "nss %s", (VALID_NSS,), None)
+    recorder.write(record)
+    recorder.stream.close()
+    text = (tmp_path / "rec.log").read_text()
+    assert "nss 12*********" in text and VALID_NSS not in text
+    assert record.getMessage() == f"nss {VALID_NSS}", "the record itself is left alone for other handlers"
+
+
+def test_the_console_search_is_posted_never_put_in_a_url(tmp_path: Path) -> None:
+    import re
+
+    import httpx
+
+    from bot.cli_staff import add_staff
+    from tests.conftest import ESCALATION_TURNS
+    from tests.service_support import running_app
+
+    with running_app(settings_for(tmp_path)) as (server, services):
+        add_staff(database_url=services.settings.database_url, email="ana@itson.edu.mx", name="Ana Ruiz",
+                  role="agent", password="una-contraseña-larga")
+        from bot.desk import handle_message
+        from flows.messages import Incoming
+
+        for text in ESCALATION_TURNS:
+            with services.session() as session:
+                handle_message(session=session, kb=services.kb, channel="whatsapp", address="whatsapp:+5216440000009",
+                               provider_id=None, message=Incoming(text=text, at=services.now(), channel="whatsapp"))
+        with httpx.Client(base_url=server.url) as browser:
+            token = re.search(r'name="csrf" value="([^"]+)"', browser.get("/console/login").text).group(1)  # type: ignore[union-attr]
+            assert browser.post("/console/login", data={"email": "ana@itson.edu.mx", "csrf": token,
+                                                        "password": "una-contraseña-larga"}).status_code == 303
+            inbox = browser.get("/console/inbox")
+            form = re.search(r'<form method="(\w+)"[^>]*id="filters">\s*<input type="hidden" name="csrf" value="([^"]+)"',
+                             inbox.text)
+            assert form and form.group(1) == "post", "the filter form must not put the search in the URL"
+            csrf = form.group(2)
+            found = browser.post("/console/inbox", data={"csrf": csrf, "q": VALID_NSS, "status": "all"})
+            assert found.status_code == 200 and "/console/tickets/1" in found.text
+            assert VALID_NSS not in str(found.url)
+            polled = browser.post("/console/api/inbox", data={"csrf": csrf, "q": VALID_CURP, "status": "all"})
+            assert polled.status_code == 200 and "/tickets/1" in polled.json()["html"]
+            nothing = browser.post("/console/api/inbox", data={"csrf": csrf, "q": "ZZZZ999", "status": "all"})
+            assert "/tickets/1" not in nothing.json()["html"]
+            assert browser.post("/console/api/inbox", data={"q": VALID_NSS}).status_code == 403  # no CSRF token
+        js = (Path(__file__).parents[1] / "bot" / "console" / "static" / "console.js").read_text()
+        assert 'method: "POST"' in js and "new FormData(filterForm)" in js
