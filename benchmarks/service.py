@@ -1,0 +1,397 @@
+"""The service under load: webhook throughput and latency, end-to-end latency, memory.
+
+Run from the project root (PostgreSQL on 127.0.0.1:5432, trust auth, as
+for the tests; it creates and drops a database of its own):
+
+    .venv/bin/python -m benchmarks.service
+
+One run measures, each against the others in the same run (the machine's
+speed, and whoever else uses it, cancel out in the ratios):
+
+* webhook throughput and latency (p50, p99): ``--requests`` signed WhatsApp
+  webhooks with unique MessageSids, ``--concurrency`` at a time, from an
+  asyncio/httpx client, against (i) a bare FastAPI endpoint that only
+  parses the form (``benchmarks/bare.py``: the ceiling), (ii) ``seguro-bot
+  serve`` with 1 worker on SQLite, (iii) ``serve --workers 2`` on
+  PostgreSQL. The bot keeps working in the background (processing the
+  messages, sending the replies to a fake Twilio in its own process) while
+  webhooks arrive, as it would in production;
+* end-to-end latency: webhooks paced at ``--rate`` per second, each from a
+  new student, and the time until the student's first reply reaches the
+  fake Twilio (p50, p99);
+* peak RSS (``VmHWM``) of every worker process;
+* the understanding benchmark's median (``benchmarks.understanding``).
+
+The provider send-rate limits are set out of the way (Twilio's is 80
+messages/s per sender by default, below the 200 messages/s measured here),
+but their code runs: what is measured is our cost, not Twilio's quota.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+
+from tests.fakes import twilio as tw
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+SEGURO_BOT = str(Path(sys.executable).with_name("seguro-bot"))
+ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+WEBHOOK = "/webhooks/whatsapp"
+
+
+# --- processes --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def process(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+            port: int, health: str = "/healthz", log: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a server process, wait until ``health`` answers, stop it (SIGTERM, then SIGKILL) afterwards."""
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=out,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}{health}", timeout=2).status_code < 500:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{args[:3]} did not start (see {log})")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        if out is not subprocess.DEVNULL:
+            out.close()
+
+
+def _children(pid: int) -> list[int]:
+    """Every descendant of ``pid`` (uvicorn's worker processes), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set size (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def worker_pids(proc: subprocess.Popen[bytes]) -> list[int]:
+    """The processes that serve requests: the process itself, or uvicorn's workers under it."""
+    def cmdline(pid: int) -> str:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            return ""
+
+    workers = [p for p in _children(proc.pid) if "multiprocessing" in cmdline(p) and "resource_tracker" not in cmdline(p)]
+    return workers or [proc.pid]
+
+
+# --- load ---------------------------------------------------------------------------------
+
+
+def signed_requests(count: int, *, students: int) -> list[tuple[bytes, dict[str, str], str]]:
+    """``count`` signed webhooks (body, headers, sender), made before any clock starts."""
+    out = []
+    for i in range(count):
+        sender = f"+52164{secrets.randbelow(10**7):07d}" if students == 0 else f"+521644{i % students:06d}"
+        form = tw.inbound_form("hola", sender=sender, sid=tw.new_sid("SM"))
+        pairs = list(form.items())
+        headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                   "X-Twilio-Signature": tw.sign(tw.PUBLIC_BASE_URL + WEBHOOK, pairs)}
+        out.append((urlencode(pairs).encode(), headers, f"whatsapp:{sender}"))
+    return out
+
+
+@dataclass
+class Load:
+    seconds: float
+    latencies: list[float]
+    failures: int
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies) / self.seconds
+
+
+async def closed_loop(url: str, reqs: list[tuple[bytes, dict[str, str], str]], concurrency: int) -> Load:
+    """Send every request, ``concurrency`` at a time; latency per request, throughput overall."""
+    latencies: list[float] = []
+    failures = 0
+    queue = iter(reqs)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        async def worker() -> None:
+            nonlocal failures
+            for body, headers, _ in queue:
+                t0 = time.perf_counter()
+                response = await client.post(WEBHOOK, content=body, headers=headers)
+                if response.status_code != 200:
+                    failures += 1
+                    continue
+                latencies.append(time.perf_counter() - t0)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - start
+    return Load(seconds, latencies, failures)
+
+
+async def paced(url: str, reqs: list[tuple[bytes, dict[str, str], str]], rate: float) -> dict[str, float]:
+    """Post at ``rate`` per second (open loop); returns when each was posted, by sender."""
+    posted: dict[str, float] = {}
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        async def one(body: bytes, headers: dict[str, str], sender: str) -> None:
+            posted[sender] = time.time()
+            response = await client.post(WEBHOOK, content=body, headers=headers)
+            if response.status_code != 200:
+                posted.pop(sender, None)
+
+        start = time.perf_counter()
+        tasks = []
+        for i, (body, headers, sender) in enumerate(reqs):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(body, headers, sender)))
+        await asyncio.gather(*tasks)
+    return posted
+
+
+def first_replies(api_url: str) -> dict[str, float]:
+    first: dict[str, float] = {}
+    for at, to, _body in httpx.get(f"{api_url}/_bench/sent", timeout=30).json():
+        first.setdefault(to, at)
+    return first
+
+
+def settle(api_url: str, expected_senders: set[str], timeout: float) -> dict[str, float]:
+    """Wait (bounded) until every sender got a reply; returns first reply time by sender."""
+    deadline = time.monotonic() + timeout
+    while True:
+        first = first_replies(api_url)
+        if expected_senders <= set(first) or time.monotonic() > deadline:
+            return first
+        time.sleep(0.5)
+
+
+def drained(api_url: str, before: int, quiet: float = 1.5, timeout: float = 60) -> float:
+    """When the last reply of a burst reached the fake: once no new one came for ``quiet`` seconds."""
+    deadline = time.monotonic() + timeout
+    count, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        sent = httpx.get(f"{api_url}/_bench/sent", timeout=30).json()
+        if len(sent) != count:
+            count, since = len(sent), time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+        time.sleep(0.3)
+    return max(at for at, *_ in sent[before:])
+
+
+def pct(values: list[float], q: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100)[q - 1]
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    name: str
+    load: Load
+    e2e: list[float] = field(default_factory=list)
+    e2e_missing: int = 0
+    rss: list[float] = field(default_factory=list)
+    processed: float = float("nan")  # messages answered per second while the burst drained
+
+
+def bot_env(database_url: str, api_url: str, workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TELEGRAM_", "DATABASE_URL"))}
+    env.update({
+        "DATABASE_URL": database_url,
+        "PUBLIC_BASE_URL": tw.PUBLIC_BASE_URL,
+        "TWILIO_ACCOUNT_SID": tw.ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": tw.AUTH_TOKEN,
+        "TWILIO_WHATSAPP_NUMBERS": ",".join(tw.DESK_NUMBERS),
+        "TWILIO_API_BASE_URL": api_url,
+        # The limits' code runs, their quotas do not bind (see the module's docstring).
+        "TWILIO_SEND_RATE": "100000",
+        "OUTGOING_RATE_LIMIT": "100000000",
+        "MEDIA_DIR": str(workdir / "media"),
+        "LOG_LEVEL": "WARNING",
+    })
+    return env
+
+
+def run_bot(name: str, args: list[str], env: dict[str, str], workdir: Path, api_url: str,
+            opts: argparse.Namespace) -> Row:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with process([SEGURO_BOT, "serve", "--port", str(port), *args], env=env, cwd=workdir, port=port,
+                 log=workdir / f"{name.split()[0]}.log") as proc:
+        warm = signed_requests(200, students=0)
+        asyncio.run(closed_loop(url, warm, opts.concurrency))
+        settle(api_url, {s for *_, s in warm}, timeout=60)
+        before = len(httpx.get(f"{api_url}/_bench/sent", timeout=30).json())
+        reqs = signed_requests(opts.requests, students=opts.requests // 4)
+        start = time.time()
+        load = asyncio.run(closed_loop(url, reqs, opts.concurrency))
+        settle(api_url, {s for *_, s in reqs}, timeout=180)  # the backlog of the burst, before the paced run
+        processed = opts.requests / (drained(api_url, before) - start)
+        paced_reqs = signed_requests(int(opts.rate * opts.paced_seconds), students=0)
+        posted = asyncio.run(paced(url, paced_reqs, opts.rate))
+        first = settle(api_url, set(posted), timeout=120)
+        e2e = [first[s] - t for s, t in posted.items() if s in first]
+        rss = [peak_rss_mb(pid) for pid in worker_pids(proc)]
+    return Row(name, load, e2e, len(posted) - len(e2e) + (len(paced_reqs) - len(posted)), rss, processed)
+
+
+def create_database(name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return ADMIN_URL.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def understanding_median() -> float:
+    from benchmarks import understanding
+    from knowledge.loader import load
+
+    kb = load()
+    kb.matcher  # noqa: B018 - built outside the timing
+    texts = understanding.messages()
+    understanding.measure(kb, texts[:20], 1)
+    return understanding.measure(kb, texts, 3)["step_p50_ms"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000, help="webhooks per configuration (closed loop)")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=200.0, help="paced webhooks per second (end to end)")
+    parser.add_argument("--paced-seconds", type=float, default=10.0)
+    opts = parser.parse_args()
+    assert opts.requests <= 20_000 and opts.paced_seconds <= 60, "keep the load bounded (shared machine)"
+
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="seguro-bench-") as tmp:
+        work = Path(tmp)
+        api_port = free_port()
+        api_url = f"http://127.0.0.1:{api_port}"
+        with process([PYTHON, "-m", "benchmarks.fake_twilio", "--port", str(api_port)], cwd=ROOT,
+                     port=api_port, health="/_bench/sent", log=work / "fake.log"):
+            bare_port = free_port()
+            with process([PYTHON, "-m", "benchmarks.bare", "--port", str(bare_port)], cwd=ROOT,
+                         port=bare_port, log=work / "bare.log") as bare:
+                url = f"http://127.0.0.1:{bare_port}"
+                asyncio.run(closed_loop(url, signed_requests(200, students=0), opts.concurrency))
+                load = asyncio.run(closed_loop(url, signed_requests(opts.requests, students=500), opts.concurrency))
+                rows.append(Row("bare FastAPI (ceiling)", load, rss=[peak_rss_mb(bare.pid)]))
+            sqlite_dir = work / "sqlite"
+            sqlite_dir.mkdir()
+            env = bot_env(f"sqlite:///{sqlite_dir / 'bench.db'}", api_url, sqlite_dir)
+            rows.append(run_bot("serve 1 worker, SQLite", [], env, sqlite_dir, api_url, opts))
+            name = f"seguro_bench_{os.getpid()}"
+            pg_dir = work / "pg"
+            pg_dir.mkdir()
+            try:
+                env = bot_env(create_database(name), api_url, pg_dir)
+                rows.append(run_bot("serve 2 workers, PostgreSQL", ["--workers", "2"], env, pg_dir, api_url, opts))
+            finally:
+                drop_database(name)
+    understanding = understanding_median()
+    report(rows, understanding, opts)
+
+
+def report(rows: list[Row], understanding: float, opts: argparse.Namespace) -> None:
+    ceiling, one, two = rows[0], rows[1], rows[2]
+    print(f"webhooks: {opts.requests} signed WhatsApp messages, unique MessageSids, concurrency {opts.concurrency}; "
+          f"end to end: {opts.rate:.0f} msg/s for {opts.paced_seconds:.0f} s; {os.cpu_count()} cores (shared)")
+    head = (f"{'':30}{'req/s':>8}{'× ceil':>8}{'p50 ms':>8}{'p99 ms':>8}{'answered/s':>11}"
+            f"{'e2e p50':>9}{'e2e p99':>9}{'RSS MB':>12}")
+    print(head)
+    for row in rows:
+        ms = [x * 1000 for x in row.load.latencies]
+        e2e = [x * 1000 for x in row.e2e]
+        e2e_cols = f"{statistics.median(e2e):>9.1f}{pct(e2e, 99):>9.1f}" if e2e else f"{'-':>9}{'-':>9}"
+        rss = "/".join(f"{r:.0f}" for r in row.rss)
+        print(f"{row.name:30}{row.load.throughput:>8.0f}{row.load.throughput / ceiling.load.throughput:>8.2f}"
+              f"{statistics.median(ms):>8.1f}{pct(ms, 99):>8.1f}{row.processed:>11.0f}{e2e_cols}{rss:>12}")
+        if row.load.failures or row.e2e_missing:
+            print(f"  ! {row.load.failures} webhooks not 200, {row.e2e_missing} paced messages without a reply")
+    print(f"{'understanding one message (median)':36}{understanding:.3f} ms")
+    scale = two.load.throughput / one.load.throughput
+    checks = [
+        ("1 worker SQLite >= 0.5x the bare endpoint", one.load.throughput / ceiling.load.throughput, 0.5, True),
+        ("2 workers PostgreSQL >= 1.6x 1 worker", scale, 1.6, True),
+        ("end-to-end p99 < 100 ms at the paced rate (1 worker SQLite)", pct([x * 1000 for x in one.e2e], 99), 100, False),
+        ("end-to-end p99 < 100 ms at the paced rate (2 workers PostgreSQL)", pct([x * 1000 for x in two.e2e], 99), 100, False),
+        ("peak RSS per worker < 200 MB", max(one.rss + two.rss), 200, False),
+        ("understanding a message < 2 ms median", understanding, 2.0, False),
+    ]
+    for label, value, target, at_least in checks:
+        met = value >= target if at_least else value < target
+        print(f"target: {label}: {value:.2f} -> {'met' if met else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
