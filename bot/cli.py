@@ -55,6 +55,11 @@ from bot.cli_telegram import telegram_app  # noqa: E402
 
 app.add_typer(telegram_app, name="telegram")
 app.add_typer(staff_app, name="staff")
+# issue 6: retention and the student's access/cancellation rights (bot/cli_privacy.py)
+from bot.cli_privacy import purge as _purge_command, student_app  # noqa: E402
+
+app.command("purge")(_purge_command)
+app.add_typer(student_app, name="student")
 
 
 def main() -> None:
@@ -113,11 +118,17 @@ def _safe_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
-def _open_database(url: str) -> Engine:
-    """An engine with every table created, or exit 2 saying why the database cannot be used."""
+def _open_database(url: str, *, migrate: bool = False) -> Engine:
+    """An engine on a usable schema, or exit 2 saying why the database cannot be used.
+
+    An empty database is created (``migrate``: by running the migrations, as
+    ``serve`` does; otherwise by ``create_all``); an outdated one is refused
+    with a message naming ``seguro-bot db upgrade``.
+    """
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from bot.storage import init_db, make_engine
+    from bot.schema import ensure_schema
+    from bot.storage import make_engine
 
     try:
         engine = make_engine(url)
@@ -127,7 +138,7 @@ def _open_database(url: str) -> Engine:
     from bot.errors import SchemaOutdated
 
     try:
-        init_db(engine)
+        ensure_schema(engine, empty="migrate" if migrate else "create_all")
     except SchemaOutdated as exc:
         engine.dispose()
         typer.echo(f"seguro-bot: cannot use database {_safe_url(url)}: {exc}", err=True)
@@ -159,17 +170,26 @@ def masked_ticket_data(data: dict[str, Any]) -> dict[str, str]:
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes (share the database; "
+                                         "use PostgreSQL for more than one).")] = 1,
 ) -> None:
     """Run the service: webhooks, the web chat (/chat) and /healthz.
 
     With no configuration it uses ./seguro-bot.db and only the web chat is on.
+    An empty database is migrated; an outdated one is refused (run `seguro-bot db upgrade`).
     """
     import uvicorn
 
     settings = _settings()
     _install_logging(settings, quiet=False)
     _load_kb(settings.knowledge_dir)  # fail here, with the problems listed, not inside uvicorn
-    _open_database(settings.database_url).dispose()
+    _open_database(settings.database_url, migrate=True).dispose()
+    if workers > 1:
+        typer.echo(f"seguro-bot: web chat on http://{host}:{port}/chat ({workers} workers)", err=True)
+        # Each worker process builds its own app from the environment (bot.web.factory).
+        uvicorn.run("bot.web.factory:create_app_from_env", factory=True, workers=workers, host=host, port=port,
+                    log_config=None, proxy_headers=True, server_header=False)
+        return
 
     from bot.web.app import create_app
 
@@ -590,10 +610,64 @@ def knowledge_test(
 def db_init(
     db: Annotated[str | None, typer.Option("--db", help="Database URL (default: DATABASE_URL).")] = None,
 ) -> None:
-    """Create the tables that do not exist yet."""
+    """Create the schema of an empty database (refuses an outdated one: see `db upgrade`)."""
     url = db or _settings().database_url
     _open_database(url).dispose()
     typer.echo(f"database ready: {_safe_url(url)}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: DATABASE_URL).")] = None,
+) -> None:
+    """Run the pending schema migrations (the deploy step before starting a new version)."""
+    from bot.errors import SchemaOutdated
+    from bot.schema import upgrade
+
+    url = db or _settings().database_url
+    engine = _engine_or_exit(url)
+    try:
+        before, after = upgrade(engine)
+    except SchemaOutdated as exc:
+        typer.echo(f"seguro-bot: cannot upgrade {_safe_url(url)}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    if before == after:
+        typer.echo(f"database {_safe_url(url)} already at revision {after}")
+    else:
+        typer.echo(f"database {_safe_url(url)} upgraded from {before or 'empty'} to {after}")
+
+
+@db_app.command("current")
+def db_current(
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: DATABASE_URL).")] = None,
+) -> None:
+    """Show the database's schema revision and whether it is up to date (exit 1 when not)."""
+    from bot.schema import current_revision, head_revision, state
+
+    url = db or _settings().database_url
+    engine = _engine_or_exit(url)
+    try:
+        with engine.connect() as connection:
+            revision, found = current_revision(connection), state(connection)
+    finally:
+        engine.dispose()
+    typer.echo(f"{_safe_url(url)}: revision {revision or '-'} ({found}; this version needs {head_revision()})")
+    if found != "current":
+        raise typer.Exit(1)
+
+
+def _engine_or_exit(url: str) -> Engine:
+    from sqlalchemy.exc import ArgumentError
+
+    from bot.storage import make_engine
+
+    try:
+        return make_engine(url)
+    except (ArgumentError, ImportError, ValueError) as exc:
+        typer.echo(f"seguro-bot: unusable database URL {_safe_url(url)}: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 if __name__ == "__main__":  # pragma: no cover

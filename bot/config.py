@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     #: A stored webhook payload is given up (status failed) after this many tries.
     inbound_max_attempts: int = Field(10, ge=1)
 
+    #: Provider send rates, held for the whole deployment through the database (bot/sendrate.py); 0 = no limit.
+    twilio_send_rate: float = Field(80.0, ge=0)  # messages per second per sender number
+    telegram_send_rate: float = Field(30.0, ge=0)  # messages per second per bot
+    telegram_chat_send_rate: float = Field(1.0, ge=0)  # messages per second per chat
+    telegram_chat_burst: int = Field(3, ge=1)  # messages a chat may get at once before the per-chat rate applies
+
     # --- issue 6: abuse limits and personal data (bot/limits.py, bot/privacy.py, bot/web/middleware.py) ---
     #: Messages one student (channel + address) may send per minute before the bot
     #: stops answering them for the rest of that minute (0 = no limit).

@@ -27,9 +27,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.channels.base import Prepared, RetryLater
+from bot import limits  # issue 6
 from bot.desk import handle_message
 from bot.models import EventStatus, InboundEvent, utcnow
-from bot.workers import Worker, backoff
+from bot.storage import lock_key
+from bot.workers import Worker, backoff, until_written
 from flows.messages import Incoming
 
 if TYPE_CHECKING:
@@ -63,6 +65,10 @@ def enqueue(
     """
     if received_at is not None and received_at.tzinfo is None:
         raise ValueError("received_at must be timezone-aware")
+    # Ids come from a sequence when the row is inserted, not when it commits:
+    # two webhooks of one student on two workers could commit in the other
+    # order and be claimed out of order. One writer per address at a time.
+    lock_key(session, "inbound", channel, address)
     stmt = select(InboundEvent.id).where(InboundEvent.channel == channel, InboundEvent.provider_id == provider_id)
     if session.exec(stmt).first() is not None:
         return False
@@ -197,17 +203,17 @@ class InboundProcessor(Worker):
     async def work(self, job: ClaimedEvent) -> None:
         channel = self.services.channels.get(job.channel)
         if channel is None:
-            await asyncio.to_thread(self._retry, job, "channel is off", CHANNEL_OFF_RETRY_SECONDS, False)
+            await self._retry_later(job, "channel is off", CHANNEL_OFF_RETRY_SECONDS, False)
             return
         try:
             prepared = await channel.prepare(job.payload)
         except RetryLater as exc:
             log.warning("inbound event %s: %s; retrying later", job.id, exc)
-            await asyncio.to_thread(self._retry, job, f"retry: {exc}", exc.retry_after, True)
+            await self._retry_later(job, f"retry: {exc}", exc.retry_after, True)
             return
         except Exception as exc:
             log.exception("inbound event %s: prepare failed", job.id)
-            await asyncio.to_thread(self._retry, job, _describe(exc), None, True)
+            await self._retry_later(job, _describe(exc), None, True)
             return
         try:
             await asyncio.to_thread(self._handle, job, prepared)
@@ -216,29 +222,33 @@ class InboundProcessor(Worker):
             return
         except Exception as exc:
             log.exception("inbound event %s: handling failed", job.id)
-            await asyncio.to_thread(self._retry, job, _describe(exc), None, True)
+            await self._retry_later(job, _describe(exc), None, True)
             return
         self.services.notify_outbox()
 
     def _handle(self, job: ClaimedEvent, prepared: Prepared) -> None:
         """The core's step and "done" in one transaction: both happen, or neither."""
         services = self.services
+        message = Incoming(
+            text=prepared.text,
+            at=job.received_at,
+            channel=job.channel,
+            attachments=tuple(prepared.attachments),
+        )
         with services.session() as session:
-            handle_message(
-                session=session,
-                kb=services.kb,
-                channel=job.channel,
-                address=job.address,
-                provider_id=job.provider_id,
-                message=Incoming(
-                    text=prepared.text,
-                    at=job.received_at,
+            # issue 6: per-student rate limit; over it the message is stored, not answered (bot/limits.py)
+            if limits.admit(session=session, settings=services.settings, channel=job.channel, address=job.address,
+                            provider_id=job.provider_id, message=message, now=utcnow()):
+                handle_message(
+                    session=session,
+                    kb=services.kb,
                     channel=job.channel,
-                    attachments=tuple(prepared.attachments),
-                ),
-                display_name=prepared.display_name,
-                desk_address=job.desk_address,
-            )
+                    address=job.address,
+                    provider_id=job.provider_id,
+                    message=message,
+                    display_name=prepared.display_name,
+                    desk_address=job.desk_address,
+                )
             result = session.execute(
                 update(InboundEvent)
                 .where(col(InboundEvent.id) == job.id)
@@ -248,6 +258,15 @@ class InboundProcessor(Worker):
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise _LeaseLost()
+
+    async def _retry_later(self, job: ClaimedEvent, error: str, retry_after: float | None, counts: bool) -> None:
+        """:meth:`_retry`, retrying while the database is unreachable.
+
+        A failure to handle the event is often the database going away; if
+        putting the event back failed too, it would stay claimed for the
+        whole lease (5 minutes of silence for that student).
+        """
+        await until_written(lambda: self._retry(job, error, retry_after, counts), what=f"inbound event {job.id}")
 
     def _retry(self, job: ClaimedEvent, error: str, retry_after: float | None, counts: bool) -> None:
         """Back off, or give up after ``inbound_max_attempts`` (status failed, logged)."""

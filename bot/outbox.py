@@ -15,7 +15,9 @@ crash after the provider accepted a message and before "sent" was
 committed: its lease expires and it is sent again (at least once there).
 
 The worker also sends the reminders the flow scheduled (``Reminder`` rows),
-in office hours only, as one transaction per reminder.
+in office hours only, as one transaction per reminder. Before each send it
+waits for the message's slot under the providers' rate limits, which are
+kept in the database so they hold across workers (:mod:`bot.sendrate`).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import asyncio
 import copy
 import json
 import logging
+import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +37,8 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
+from bot import limits  # issue 6
+from bot import sendrate
 from bot.channels.base import NeedsTemplate, Outgoing, PermanentFailure, RetryLater
 from bot.desk import lock_conversation, perform_actions, reply_options, storable
 from bot.errors import NotFound
@@ -49,7 +54,7 @@ from bot.models import (
     ReminderStatus,
     utcnow,
 )
-from bot.workers import Worker, backoff
+from bot.workers import Worker, backoff, database_unreachable, until_written
 from flows.context import office_hours_for
 from flows.machine import remind
 
@@ -204,6 +209,7 @@ class OutboxWorker(Worker):
         super().__init__(poll_interval=poll_interval, concurrency=concurrency)
         self.services = services
         self.lease = timedelta(seconds=lease_seconds)
+        self._next_prune = 0.0
 
     # --- claiming -----------------------------------------------------------
 
@@ -286,6 +292,23 @@ class OutboxWorker(Worker):
                                      "next_attempt_at": self.services.now() + timedelta(seconds=60)})
             return
         try:
+            # issue 6: global guard on outgoing messages per minute, counted in the database (bot/limits.py)
+            wait = await asyncio.to_thread(limits.outgoing_wait, self.services, job.outgoing.channel,
+                                           job.id)
+            if wait <= 0:
+                await self._pace(job)
+        except Exception as exc:
+            if not database_unreachable(exc):
+                raise
+            # Nothing was sent: put it back now rather than leave it claimed until the lease expires.
+            log.warning("message %s: database unreachable before sending (%s); back to the queue",
+                        job.id, type(exc).__name__)
+            wait = 1.0
+        if wait > 0:
+            await self._record(job, {"status": MessageStatus.PENDING, "attempts": job.attempts - 1,
+                                     "next_attempt_at": self.services.now() + timedelta(seconds=wait)})
+            return
+        try:
             provider_id = await channel.send(job.outgoing)
         except NeedsTemplate as exc:
             if job.outgoing.template:
@@ -310,6 +333,23 @@ class OutboxWorker(Worker):
         await self._record(job, {"status": MessageStatus.SENT, "provider_id": provider_id, "sent_at": utcnow(),
                                  "next_attempt_at": None, "last_error": None, "error_code": None})
 
+    async def _pace(self, job: ClaimedMessage) -> None:
+        """Wait for this message's slot under the provider's deployment-wide rate limits (bot/sendrate.py)."""
+        limits = sendrate.limits_for(job.outgoing, self.services.settings)
+        if not limits:
+            return
+
+        def reserve() -> sendrate.Reservation:
+            with self.services.session() as session:
+                return sendrate.reserve(session, limits)
+
+        while True:
+            slot = await asyncio.to_thread(reserve)
+            if slot.wait > 0:
+                await asyncio.sleep(slot.wait)
+            if slot.reserved:
+                return
+
     def _retry_values(self, job: ClaimedMessage, error: str, retry_after: float | None) -> dict[str, Any]:
         settings = self.services.settings
         if job.attempts >= settings.outbox_max_attempts:
@@ -322,7 +362,13 @@ class OutboxWorker(Worker):
                 "last_error": error[:500]}
 
     async def _record(self, job: ClaimedMessage, values: dict[str, Any]) -> None:
-        await asyncio.to_thread(self._record_sync, job, values)
+        """Record the outcome, retrying while the database is unreachable.
+
+        After a send the provider may already have accepted the message: if
+        this commit were given up, the lease would lapse and the message go
+        out a second time (tests/test_faults.py, the database outage).
+        """
+        await until_written(lambda: self._record_sync(job, values), what=f"message {job.id}")
 
     def _record_sync(self, job: ClaimedMessage, values: dict[str, Any]) -> None:
         """Write the outcome in its own commit, if the lease is still ours."""
@@ -355,6 +401,17 @@ class OutboxWorker(Worker):
 
     async def tick(self) -> None:
         await asyncio.to_thread(self.send_due_reminders)
+        if time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + sendrate.IDLE_ROW_SECONDS / 6
+            await asyncio.to_thread(self._prune_rates)
+
+    def _prune_rates(self) -> None:
+        """Forget send-rate rows of chats idle for an hour (one per Telegram chat would pile up)."""
+        try:
+            with self.services.session() as session:
+                sendrate.prune(session)
+        except Exception:
+            log.exception("pruning send-rate rows failed; trying again later")
 
     def send_due_reminders(self, limit: int = 50) -> int:
         """Queue the replies of every reminder due now, if the desk is open; returns how many."""
@@ -383,6 +440,11 @@ class OutboxWorker(Worker):
 
     def _send_reminder(self, session: Session, reminder_id: int, now: datetime) -> int:
         """One reminder: claim it, step the flow, store the replies — all or nothing."""
+        if session.get_bind().dialect.name == "postgresql":
+            # Another worker sending it right now holds its row: skip it rather than wait.
+            mine = select(Reminder.id).where(col(Reminder.id) == reminder_id).with_for_update(skip_locked=True)
+            if session.exec(mine).first() is None:
+                return 0
         claimed = session.execute(
             update(Reminder)
             .where(col(Reminder.id) == reminder_id, Reminder.status == ReminderStatus.PENDING)

@@ -3,7 +3,8 @@
 Everything goes through :func:`make_engine` so SQLite gets the settings it
 needs to behave like a server database (foreign keys, WAL, real
 transactions with savepoints, writers queued instead of failing) while
-``postgresql+psycopg://`` URLs are passed through untouched.
+``postgresql+psycopg://`` URLs get a connection pool checked before use.
+The schema itself is :mod:`bot.schema`'s business (Alembic migrations).
 """
 from __future__ import annotations
 
@@ -11,12 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, inspect
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
 from bot import models, staff_models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from bot.errors import SchemaOutdated
 
 SQLITE_BUSY_TIMEOUT_S = 30
 
@@ -25,7 +25,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for ``url``; SQLite connections are set up for concurrent use."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+        # READ COMMITTED (PostgreSQL's default) plus explicit row and advisory
+        # locks is what the workers rely on; see bot.inbound and bot.desk.
+        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
     engine = create_engine(
         url,
@@ -58,32 +60,37 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 def init_db(engine: Engine) -> None:
-    """Create every table that does not exist yet; refuse a database whose tables are outdated.
+    """Make the database usable: create an empty one, accept a current one, refuse an outdated one.
 
-    ``create_all`` never adds a column to an existing table, so a database
-    made by an older version would fail later, on some query, with "no such
-    column". Until migrations exist this says so up front.
+    An empty database gets every table from ``create_all`` (faster than
+    replaying migrations; a test checks both give the same schema) and is
+    stamped with the migrations' head, so ``serve`` and ``db upgrade`` know
+    where it stands. One made by an older version raises
+    :class:`~bot.errors.SchemaOutdated` naming ``seguro-bot db upgrade``
+    (``create_all`` never adds a column, so it would otherwise fail later,
+    on some query, with "no such column").
     """
-    SQLModel.metadata.create_all(engine)
-    missing = missing_columns(engine)
-    if missing:
-        raise SchemaOutdated(
-            "the database was created by an older version of seguro-bot and lacks "
-            + ", ".join(missing)
-            + " (a development SQLite file can simply be deleted; migrations come with PostgreSQL)"
-        )
+    from bot.schema import ensure_schema
+
+    ensure_schema(engine, empty="create_all")
 
 
-def missing_columns(engine: Engine) -> list[str]:
-    """``table.column`` for every column the models declare that the database lacks."""
-    inspector = inspect(engine)
+def missing_columns(bind: Engine | Connection) -> list[str]:
+    """``table.column`` for every column the models declare that the database lacks.
+
+    One catalogue query for all tables (``get_multi_columns``), as this runs
+    at every start-up.
+    """
+    inspector = inspect(bind)
+    names = [t.name for t in SQLModel.metadata.sorted_tables]
     existing = set(inspector.get_table_names())
+    found = inspector.get_multi_columns(filter_names=[n for n in names if n in existing])
+    have = {table: {c["name"] for c in columns} for (_schema, table), columns in found.items()}
     missing: list[str] = []
     for table in SQLModel.metadata.sorted_tables:
         if table.name not in existing:
             continue
-        have = {c["name"] for c in inspector.get_columns(table.name)}
-        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in have]
+        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in have.get(table.name, set())]
     return missing
 
 
@@ -99,3 +106,15 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def lock_key(session: Session, *parts: str) -> None:
+    """Hold a lock named by ``parts`` until the session's transaction ends (PostgreSQL).
+
+    A transaction-level advisory lock, for serialising writers of something
+    that has no row to lock yet (the first webhook of a student). On SQLite
+    it does nothing: ``BEGIN IMMEDIATE`` already lets one writer in at a time.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": "\x1f".join(parts)})

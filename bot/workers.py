@@ -15,10 +15,50 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: How long a job keeps trying to write its outcome while the database is unreachable.
+#: Well under the leases (inbound 5 min, outbox 2 min), so the job still owns its row.
+DB_RETRY_SECONDS = 60.0
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """True for a lost or refused database connection (worth retrying), not for a bad statement."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+async def until_written(write: Callable[[], T], *, what: str, within: float = DB_RETRY_SECONDS) -> T:
+    """Run the synchronous database ``write`` in a thread, retrying while the database is unreachable.
+
+    Why: a job's outcome (a reply Twilio accepted, a message that must be
+    retried) is known only in this process. Giving up on the first failed
+    commit leaves the row claimed until its lease expires: minutes of
+    silence for that student, and for a reply the provider already
+    accepted, a second copy when the lease lapses. Retrying for a while
+    (a database restart, a failover, a network blip) records it instead.
+    Other errors, and the last one after ``within`` seconds, are raised.
+    """
+    delay = 0.2
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return await asyncio.to_thread(write)
+        except Exception as exc:
+            if not database_unreachable(exc) or time.monotonic() + delay > deadline:
+                raise
+            log.warning("%s: database unreachable (%s); retrying in %.1f s", what, type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 def backoff(

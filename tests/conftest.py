@@ -1,8 +1,10 @@
 """Shared fixtures and factories for the bot layer's tests.
 
-Databases are real SQLite files in ``tmp_path``; the flows and the
-knowledge base are the real ones (imported lazily, so the storage tests run
-even while those layers are being changed).
+Databases are real SQLite files in ``tmp_path``, or with
+``TEST_DATABASE=postgres`` (or ``--db=postgres``) a PostgreSQL database per
+test (:mod:`tests.dbs`); tests marked ``sqlite_only`` are skipped there. The
+flows and the knowledge base are the real ones (imported lazily, so the
+storage tests run even while those layers are being changed).
 """
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.storage import init_db, make_engine, session_scope
+from tests import dbs
+
+# issue 6: the whole run's log is captured and searched for test secrets (tests/log_audit.py)
+pytest_plugins = ["tests.log_audit"]
 
 HERMOSILLO = ZoneInfo("America/Hermosillo")
 #: A Tuesday morning in office hours, so flows that look at the clock behave alike.
@@ -49,9 +55,43 @@ ESCALATION_TURNS = [
 ]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", choices=("sqlite", "postgres"), default=None,
+                     help="database the tests run on (default: TEST_DATABASE, else sqlite)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--db"):
+        os.environ["TEST_DATABASE"] = config.getoption("--db")
+    config.addinivalue_line("markers", "sqlite_only(reason): the test checks something only SQLite has")
+    config.addinivalue_line("markers", "postgres_only(reason): the test needs PostgreSQL (several processes)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    on_postgres = dbs.postgres()
+    for item in items:
+        for name, skip in (("sqlite_only", on_postgres), ("postgres_only", not on_postgres)):
+            marker = item.get_closest_marker(name)
+            if marker is not None and skip:
+                reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else name)
+                item.add_marker(pytest.mark.skip(reason=f"{name}: {reason}"))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    dbs.close()
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """PostgreSQL databases made for a test are dropped after it (no-op on SQLite)."""
+    yield
+    dbs.release()
+
+
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'test.db'}"
+    """A database of the test's own: a SQLite file, or a PostgreSQL database with the schema."""
+    return dbs.database_url(tmp_path, "test.db", empty=False)
 
 
 @pytest.fixture

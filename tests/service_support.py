@@ -29,6 +29,7 @@ from bot.channels.base import NeedsTemplate, Outgoing, PermanentFailure, Prepare
 from bot.config import Settings
 from bot.web.app import create_app
 from bot.web.deps import ServicesDep
+from tests import dbs
 from tests.fakes.server import ServerThread
 
 
@@ -50,7 +51,7 @@ class Clock:
 def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
     """Settings for a test: its own SQLite file and media folder, no credentials, fast retries."""
     values: dict[str, Any] = {
-        "database_url": f"sqlite:///{tmp_path / 'service.db'}",
+        "database_url": dbs.database_url(tmp_path, 'service.db'),
         "media_dir": tmp_path / "media",
         "twilio_account_sid": None,
         "twilio_auth_token": None,

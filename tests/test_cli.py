@@ -13,6 +13,7 @@ from bot.cli import masked_ticket_data
 from bot.config import Settings
 from bot.models import Conversation
 from bot.storage import make_engine
+from tests import dbs
 from tests.conftest import ESCALATION_TURNS, REPO, VALID_CURP, VALID_NSS, VALID_STUDENT_ID, rows, run_cli
 
 # --- knowledge check -------------------------------------------------------------------
@@ -71,7 +72,7 @@ def test_knowledge_dir_comes_from_the_environment_too(tmp_path):
 
 
 def test_db_init_creates_the_tables(tmp_path):
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    url = dbs.database_url(tmp_path, 'desk.db')
     proc = run_cli("db", "init", "--db", url, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     engine = make_engine(url)
@@ -83,17 +84,17 @@ def test_db_init_creates_the_tables(tmp_path):
 
 
 def test_db_init_uses_database_url(tmp_path):
-    url = f"sqlite:///{tmp_path / 'from-env.db'}"
+    url = dbs.database_url(tmp_path, 'from-env.db')
     proc = run_cli("db", "init", cwd=tmp_path, env={"DATABASE_URL": url})
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "from-env.db").exists()
+    assert dbs.has_schema(url)
 
 
 # --- chat ------------------------------------------------------------------------
 
 
 def test_chat_answers_and_exits_cleanly(tmp_path):
-    url = f"sqlite:///{tmp_path / 'chat.db'}"
+    url = dbs.database_url(tmp_path, 'chat.db')
     proc = run_cli("chat", "--db", url, input="hola\n/ayuda\n/reiniciar\nhola\n/salir\n", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Tú" in proc.stdout
@@ -109,20 +110,21 @@ def test_chat_answers_and_exits_cleanly(tmp_path):
 
 
 def test_chat_ends_on_end_of_input(tmp_path):
-    proc = run_cli("chat", "--db", f"sqlite:///{tmp_path / 'chat.db'}", input="hola\n", cwd=tmp_path)
+    proc = run_cli("chat", "--db", dbs.database_url(tmp_path, 'chat.db'), input="hola\n", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Hasta luego" in proc.stdout
 
 
 def test_chat_uses_database_url_by_default(tmp_path):
-    proc = run_cli("chat", input="hola\n", cwd=tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path / 'env.db'}"})
+    url = dbs.database_url(tmp_path, 'env.db')
+    proc = run_cli("chat", input="hola\n", cwd=tmp_path, env={"DATABASE_URL": url})
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "env.db").exists()
+    assert dbs.has_schema(url)
 
 
 def test_chat_shows_a_ticket_with_masked_data(tmp_path):
     turns = ESCALATION_TURNS
-    proc = run_cli("chat", "--db", f"sqlite:///{tmp_path / 'chat.db'}", input="\n".join(turns) + "\n/salir\n",
+    proc = run_cli("chat", "--db", dbs.database_url(tmp_path, 'chat.db'), input="\n".join(turns) + "\n/salir\n",
                    cwd=tmp_path, env={"COLUMNS": "120"})
     assert proc.returncode == 0, proc.stderr
     assert "🎫 Ticket #" in proc.stdout

@@ -9,6 +9,7 @@ import time
 
 from bot.models import Conversation, Message
 from bot.storage import make_engine
+from tests import dbs
 from tests.conftest import ESCALATION_TURNS, VALID_CURP, VALID_NSS, VALID_STUDENT_ID, jsonl, parse_output, rows, run_cli, seguro_bot
 
 RESULT_KEYS = {"conversation", "topic", "state", "replies", "ticket"}
@@ -91,7 +92,7 @@ def test_each_run_starts_with_a_fresh_database(tmp_path):
 
 
 def test_db_option_keeps_the_conversation(tmp_path):
-    url = f"sqlite:///{tmp_path / 'kept.db'}"
+    url = dbs.database_url(tmp_path, 'kept.db')
     for text in ("hola", "requisitos"):
         proc = run_cli("simulate", "-", "--db", url, input=jsonl({"conversation": "c1", "text": text}), cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr

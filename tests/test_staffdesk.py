@@ -14,6 +14,7 @@ from bot.console import auth
 from bot.models import Conversation, Holder, Ticket, TicketStatus, utcnow
 from bot.staff_models import AuditEntry, StaffUser
 from bot.storage import session_scope
+from tests import dbs
 from tests.conftest import ESCALATION_TURNS, Desk, rows
 
 
@@ -82,7 +83,7 @@ def test_mask_keeps_only_the_last_four() -> None:
 def test_staff_cli_add_list_disable(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.cli_staff import staff_app
 
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("DATABASE_URL", dbs.database_url(tmp_path, 'cli.db'))
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     r = runner.invoke(staff_app, ["add", "Ana@ITSON.edu.mx", "--name", "Ana López", "--role", "admin",

@@ -20,6 +20,7 @@ from bot.models import (
     TicketStatus,
 )
 from bot.storage import init_db, make_engine, session_scope
+from tests import dbs
 from tests.conftest import HERMOSILLO, VALID_CURP, VALID_NSS, rows
 
 
@@ -141,13 +142,14 @@ def test_foreign_keys_are_enforced(engine):
             session.add(Message(conversation_id=999, channel="console", direction="in", author="student", text="x"))
 
 
+@pytest.mark.sqlite_only("a SQLite pragma")
 def test_sqlite_file_uses_wal(engine):
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
-def test_savepoints_work_on_sqlite(engine):
+def test_savepoints_survive_a_unique_violation(engine):
     # desk's get-or-create relies on a savepoint surviving a unique violation.
     with session_scope(engine) as session:
         session.add(Contact(channel="console", address="a"))
@@ -177,7 +179,7 @@ def test_timestamps_default_to_now_in_utc(engine):
 def test_a_database_made_by_an_older_version_is_refused_with_the_missing_columns(tmp_path):
     from bot.errors import SchemaOutdated
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    engine = make_engine(dbs.database_url(tmp_path, 'old.db'))
     init_db(engine)
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE message DROP COLUMN sent_at"))

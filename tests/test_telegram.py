@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.models import Contact, Conversation, Direction, EventStatus, InboundEvent, Message, MessageStatus, Ticket
 from bot.storage import session_scope
 from bot.web.app import create_app
+from tests import dbs
 from tests.conftest import ALL_DATA, rows, seguro_bot
 from tests.fakes import telegram as tg
 from tests.fakes.server import ServerThread, serve
@@ -79,7 +80,7 @@ def api(log_watch: LogWatch) -> Iterator[tg.FakeTelegram]:
 
 def telegram_settings(api_url: str, tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "database_url": f"sqlite:///{tmp_path / 'tg.db'}",
+        "database_url": dbs.database_url(tmp_path, 'tg.db'),
         "public_base_url": PUBLIC_BASE_URL,
         "telegram_bot_token": tg.TOKEN,
         "telegram_webhook_secret": SECRET,
@@ -278,7 +279,7 @@ def test_a_blocked_bot_fails_the_reply_for_good(service: Service):
 def _env(api_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TELEGRAM_"))}
     env.update({
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "DATABASE_URL": dbs.database_url(tmp_path, 'cli.db'),
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
         "TELEGRAM_BOT_TOKEN": tg.TOKEN,
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
@@ -344,7 +345,7 @@ def test_poll_deletes_the_webhook_and_answers_a_pushed_update(api: tg.FakeTelegr
     assert any("hola" in s["text"].lower() for s in api.sent)
     from bot.storage import make_engine
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    engine = make_engine(dbs.database_url(tmp_path, 'cli.db'))
     try:
         events = rows(engine, InboundEvent)
         assert [e.provider_id for e in events][0] == str(update["update_id"])

@@ -45,7 +45,7 @@ def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
     settings = settings_for(tmp_path)
     with running_app(settings) as (server, services):
         good = services.engine
-        services.engine = make_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
+        services.engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/nothing")  # nothing listens on port 1
         try:
             response = httpx.get(server.url + "/healthz")
         finally:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
+from tests import dbs
 from tests.fakes.server import ServerThread
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, DESK_NUMBERS, PUBLIC_BASE_URL, FakeTwilio
 
@@ -23,7 +24,7 @@ TEMPLATE_SID = "HX" + "b" * 32
 def whatsapp_settings(api_url: str, tmp_path: Path, **overrides: Any) -> Settings:
     """Settings as a deployment behind https://bot.example.mx would have them."""
     values: dict[str, Any] = {
-        "database_url": f"sqlite:///{tmp_path / 'wa.db'}",
+        "database_url": dbs.database_url(tmp_path, 'wa.db'),
         "public_base_url": PUBLIC_BASE_URL,
         "twilio_account_sid": ACCOUNT_SID,
         "twilio_auth_token": AUTH_TOKEN,

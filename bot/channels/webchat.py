@@ -42,6 +42,8 @@ SESSION_PATTERN = r"^[A-Za-z0-9_-]{22,128}$"
 MAX_TEXT = 4000
 MAX_BODY = 32 * 1024
 PAGE_LIMIT = 200
+#: Message ids are 64-bit integers in every database: a larger cursor is refused (422), not sent to SQL.
+MAX_ID = 2**63 - 1
 #: How long a POST waits for its own reply before leaving it to polling.
 INLINE_TIMEOUT = 15.0
 #: The page runs with no inline script or style: everything comes from /static.
@@ -55,7 +57,7 @@ _SESSION_RE = re.compile(SESSION_PATTERN)
 class ChatIn(BaseModel):
     session: str = Field(pattern=SESSION_PATTERN)
     text: str = Field(min_length=1, max_length=MAX_TEXT)
-    after: int | None = Field(default=None, ge=0)
+    after: int | None = Field(default=None, ge=0, le=MAX_ID)
     client_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -121,7 +123,10 @@ class WebChatChannel:
                          "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"},
             )
 
-        @router.post("/chat/api/messages")
+        # The body is read by hand (size cap first), so its schema is declared here for the
+        # OpenAPI document that schemathesis fuzzes (tests/test_fuzz_api.py).
+        @router.post("/chat/api/messages", openapi_extra={"requestBody": {
+            "required": True, "content": {"application/json": {"schema": ChatIn.model_json_schema()}}}})
         async def post_message(request: Request, services: ServicesDep) -> JSONResponse:
             body = await _read_body(request)
             try:
@@ -168,9 +173,11 @@ class WebChatChannel:
                                session: str | None = None) -> JSONResponse:
             sid = request.headers.get("x-chat-session") or session or ""
             if not _SESSION_RE.match(sid):
-                raise HTTPException(422, detail="session: a random id of at least 22 characters [A-Za-z0-9_-]")
-            if after < 0:
-                raise HTTPException(422, detail="after must be ≥ 0")
+                raise HTTPException(422, detail=[{"loc": ["header", "x-chat-session"], "type": "value_error",
+                                                  "msg": "a random id of at least 22 characters [A-Za-z0-9_-]"}])
+            if not 0 <= after <= MAX_ID:
+                raise HTTPException(422, detail=[{"loc": ["query", "after"], "type": "value_error",
+                                                  "msg": "between 0 and 2^63-1"}])
 
             def collect() -> dict[str, Any]:
                 with services.session() as db:

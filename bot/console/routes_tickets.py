@@ -129,8 +129,8 @@ def home(ctx: StaffCtx) -> Response:
     return RedirectResponse(f"{PREFIX}/inbox", status_code=303)
 
 
-def _inbox(ctx: Any, request: Request) -> tuple[views.Filters, views.Inbox]:
-    filters = views.Filters.from_query(request.query_params)
+def _inbox(ctx: Any, request: Request, params: Any = None) -> tuple[views.Filters, views.Inbox]:
+    filters = views.Filters.from_query(request.query_params if params is None else params)
     with ctx.services.session() as session:
         return filters, views.inbox(session, staff=ctx.staff, filters=filters, now=ctx.services.now())
 
@@ -145,6 +145,23 @@ def inbox_page(request: Request, ctx: StaffCtx) -> Response:
 def inbox_poll(request: Request, ctx: StaffCtx) -> JSONResponse:
     """What the inbox page polls every few seconds (the database, so it works across workers)."""
     _, box = _inbox(ctx, request)
+    html = render_fragment("_inbox_rows.html", box=box, labels=views.LABELS)
+    return JSONResponse({"html": html, "unread": box.unread, "signature": box.signature})
+
+
+# issue 6: the inbox's filter form is POSTed (page and polling), so a search by NSS or CURP never
+# ends up in a URL (browser history, proxies, access logs). GET with a query still works.
+@router.post("/inbox", include_in_schema=False)
+async def inbox_search(request: Request, ctx: StaffCtx) -> Response:
+    form = await posted(request, ctx)
+    filters, box = await run_in_threadpool(_inbox, ctx, request, form)
+    return render("inbox.html", request, filters=filters, box=box, labels=views.LABELS)
+
+
+@router.post("/api/inbox", include_in_schema=False)
+async def inbox_search_poll(request: Request, ctx: StaffCtx) -> JSONResponse:
+    form = await posted(request, ctx)
+    _, box = await run_in_threadpool(_inbox, ctx, request, form)
     html = render_fragment("_inbox_rows.html", box=box, labels=views.LABELS)
     return JSONResponse({"html": html, "unread": box.unread, "signature": box.signature})
 

@@ -6,7 +6,11 @@ uses, including the unpleasant ones, switched on by knobs:
 
 * ``fail_next(n, status=500 | 429, retry_after=...)``: the next n message
   requests fail (the outbox must retry until the fake recovers);
-* ``slow_next(n, seconds)``: the next n message requests answer late;
+* ``slow_next(n, seconds, accept=True)``: the next n message requests answer
+  late; with ``accept=False`` they then fail with 503 instead of creating the
+  message (a gateway that hung), with ``accept=True`` the message is created
+  after the delay even if the caller gave up meanwhile (``Sent.late``), which
+  is how a timeout turns into a duplicate: Twilio has no idempotency key;
 * ``close_window(number)``: free-form messages to that number get 63016
   (templates still pass), as WhatsApp does after 24 h of silence;
 * media: ``add_media`` serves bytes at ``/media/{name}``, which redirects to
@@ -126,6 +130,10 @@ class Sent:
     content_variables: str | None
     status_callback: str | None
     form: dict[str, str] = field(default_factory=dict)
+    #: Accepted after a ``slow_next`` delay (the caller may have timed out and retried).
+    late: bool = False
+    #: When it was accepted (wall clock: benchmarks compare it with when the webhook was posted).
+    at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -150,7 +158,7 @@ class FakeTwilio:
         self._media: dict[str, tuple[bytes, str]] = {}
         self._failures: list[_Failure] = []
         self._media_failures: list[int] = []
-        self._slow: list[float] = []
+        self._slow: list[tuple[float, bool]] = []
         self._closed_windows: set[str] = set()
         self._lock = threading.Lock()
         self.app = Starlette(routes=[
@@ -172,9 +180,9 @@ class FakeTwilio:
             self._media_failures.clear()
             self._slow.clear()
 
-    def slow_next(self, n: int, seconds: float) -> None:
+    def slow_next(self, n: int, seconds: float, *, accept: bool = True) -> None:
         with self._lock:
-            self._slow.extend([seconds] * n)
+            self._slow.extend([(seconds, accept)] * n)
 
     def close_window(self, number: str) -> None:
         """Free-form messages to ``number`` now fail with 63016, like WhatsApp after 24 h."""
@@ -227,10 +235,12 @@ class FakeTwilio:
         form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
         with self._lock:
             self.attempts += 1
-            delay = self._slow.pop(0) if self._slow else 0.0
+            delay, accept = self._slow.pop(0) if self._slow else (0.0, True)
             failure = self._failures.pop(0) if self._failures else None
         if delay:
             await asyncio.sleep(delay)
+            if not accept:
+                return self._error(503, 20503, "Service Unavailable")
         if not self._authorised(request) or request.path_params["sid"] != self.account_sid:
             return self._error(401, 20003, "Authenticate")
         if failure is not None:
@@ -261,7 +271,7 @@ class FakeTwilio:
         sid = new_sid("SM")
         sent = Sent(sid=sid, to=to, from_=from_, body=body, content_sid=content_sid,
                     content_variables=form.get("ContentVariables"), status_callback=form.get("StatusCallback"),
-                    form=form)
+                    form=form, late=bool(delay))
         with self._lock:
             self.sent.append(sent)
         return JSONResponse({

@@ -80,8 +80,19 @@
   if (page === "inbox") {
     var rows = document.getElementById("inbox-rows");
     var signature = body.dataset.signature;
+    // The filters as applied to this page, POSTed so a search never goes into a URL.
+    var filterForm = document.getElementById("filters");
+    var applied = filterForm ? new URLSearchParams(new FormData(filterForm)).toString() : "";
     every(function () {
-      return getJSON(prefix + "/api/inbox" + window.location.search).then(function (data) {
+      var poll = filterForm ? fetch(prefix + "/api/inbox", {
+        method: "POST", credentials: "same-origin", body: applied,
+        headers: { "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded" }
+      }).then(function (r) {
+        if (r.status === 401) { window.location.href = prefix + "/login"; throw new Error("logged out"); }
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      }) : getJSON(prefix + "/api/inbox" + window.location.search);
+      return poll.then(function (data) {
         setUnread(data.unread);
         if (data.signature !== signature) { rows.innerHTML = data.html; signature = data.signature; }
       });
