@@ -320,36 +320,50 @@ class Matcher:
             found += self._by_prefix.get(word[:n], ())
         return found
 
-    def _phrase_at(self, parts: tuple[str, ...], words: list[str], start: int) -> bool:
+    def _phrase_at(self, parts: tuple[str, ...], words: list[str], start: int) -> int | None:
+        """Where the phrase starting at ``start`` ends (its last word's index), or None."""
         pos = start
         if not _part_matches(parts[0], words[pos]):
-            return False
+            return None
         for part in parts[1:]:
             for gap in GAPS:
                 if pos + gap < len(words) and _part_matches(part, words[pos + gap]):
                     pos += gap
                     break
             else:
-                return False
-        return True
+                return None
+        return pos
 
     def keyword_scores(self, words: list[str]) -> dict[str, float]:
         """Per topic: a strong cue counts fully, more cues add less.
 
-        Keywords overlap ("al llenar", "llenar", "llen*"), so summing them would
-        reward a topic for having many spellings of one idea. Saturating keeps
-        one clear cue of a problem able to beat three echoes of a how-to.
+        Keywords overlap ("al llenar", "llenar la solicitud", "llen*"), so
+        summing them would reward a topic for having many spellings of one
+        idea. A cue inside the words of a stronger or longer cue of the same
+        topic does not count again ("me equivoque" holds "equivoque"; "al
+        llenar la solicitud" holds "llenar"), and more cues
+        add less, so one clear cue of a problem can beat echoes of a how-to.
         """
-        strong: dict[str, int] = defaultdict(int)
-        weak: dict[str, float] = defaultdict(float)
-        matched: set[int] = set()
-        found: list[_Keyword] = []
+        found: list[tuple[_Keyword, int, int]] = []
+        seen: set[tuple[int, int]] = set()
         for i, word in enumerate(words):
             for kw in self._starting_at(word):
-                if id(kw) not in matched and self._phrase_at(kw.parts, words, i):
-                    matched.add(id(kw))
-                    found.append(kw)
-        for kw in found:
+                end = self._phrase_at(kw.parts, words, i)
+                if end is not None and (id(kw), i) not in seen:
+                    seen.add((id(kw), i))
+                    found.append((kw, i, end))
+        # Strong before weak, longer before shorter: the best reading of each word wins.
+        found.sort(key=lambda f: (-f[0].weight, -(f[2] - f[1])))
+        taken: dict[str, list[set[int]]] = defaultdict(list)
+        strong: dict[str, int] = defaultdict(int)
+        weak: dict[str, float] = defaultdict(float)
+        counted: set[int] = set()
+        for kw, start, end in found:
+            span = set(range(start, end + 1))
+            if id(kw) in counted or any(span <= other for other in taken[kw.topic]):
+                continue
+            taken[kw.topic].append(span)
+            counted.add(id(kw))
             if kw.weight >= STRONG:
                 strong[kw.topic] += 1
             else:

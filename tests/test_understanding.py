@@ -49,3 +49,27 @@ def test_held_out_sets_do_not_regress(name: str, bar: float) -> None:
     got = score(ROOT / "tests" / "heldout" / name)
     assert got["topic"] >= bar, got
     assert got["silent"] == 0, got
+
+
+# --- single messages, as a student types them ----------------------------------------------
+
+from knowledge.loader import load  # noqa: E402
+
+KB = load()
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        # topics.md's own words for datos_erroneos: the mistake outranks the how-to it mentions
+        ("me equivoqué al llenar la solicitud", "datos_erroneos"),
+        ("me equivoque al llenar el formulario", "datos_erroneos"),
+        ("cometi un error al llenar mi solicitud", "datos_erroneos"),
+        # the how-to, worded with a mistake to avoid, stays a how-to
+        ("si me equivoco al llenar la solicitud que hago", "llenado"),
+        ("me explicas como llenar la solicitud? es mi primera vez y no kiero equivocarme", "llenado"),
+        ("la guarde hoy, en q fecha ya puedo checar si sali vigente?", "espera"),
+    ],
+)
+def test_a_cue_repeated_by_overlapping_keywords_counts_once(text: str, topic: str) -> None:
+    assert KB.matcher.classify(text).topic == topic
