@@ -20,22 +20,39 @@ workers starting together on a new database migrate it once.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, Engine
-from sqlmodel import SQLModel
+# Alembic logs a line per autogenerate plugin when it is imported, and "Context impl …" /
+# "Will assume … DDL" each time it looks at a database: noise in every start-up log.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-from bot import models, staff_models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from bot.errors import SchemaOutdated
+
+class _AlembicChatter(logging.Filter):
+    """Drops alembic's per-connection chatter; keeps "Running upgrade …" and everything else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Context impl", "Will assume"))
+
+
+logging.getLogger("alembic.runtime.migration").addFilter(_AlembicChatter())
+
+from alembic import command  # noqa: E402  (after the logger set-up above, which its import logs through)
+from alembic.config import Config  # noqa: E402
+from alembic.runtime.migration import MigrationContext  # noqa: E402
+from alembic.script import ScriptDirectory  # noqa: E402
+from sqlalchemy import inspect, text  # noqa: E402
+from sqlalchemy.engine import Connection, Engine  # noqa: E402
+from sqlmodel import SQLModel  # noqa: E402
+
+from bot import models, staff_models  # noqa: E402,F401  (registers the tables on SQLModel.metadata)
+from bot.errors import SchemaOutdated  # noqa: E402
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
@@ -112,8 +129,11 @@ def ensure_schema(engine: Engine, *, empty: Literal["migrate", "create_all"] = "
     older version raises :class:`SchemaOutdated` telling to run
     ``seguro-bot db upgrade``. A database made before migrations existed
     (tables, no ``alembic_version``) is adopted when it has every column.
+
+    Alembic's own INFO lines are held back here (this runs at every start-up);
+    one line of ours says what was done.
     """
-    with schema_lock(engine) as connection:
+    with _quiet_alembic(), schema_lock(engine) as connection:
         found = state(connection)
         connection.commit()
         if found == "current":
@@ -131,13 +151,28 @@ def ensure_schema(engine: Engine, *, empty: Literal["migrate", "create_all"] = "
             )
         if found == "unversioned":
             _adopt(connection)
+            log.info("database adopted: tables made before migrations, stamped at revision %s", head_revision())
         elif empty == "migrate":
             _run(connection, "upgrade")
+            log.info("empty database: schema created by the migrations, at revision %s", head_revision())
         else:
             SQLModel.metadata.create_all(connection)
             _run(connection, "stamp")
         connection.commit()
         return found
+
+
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Alembic's INFO lines off for the block (warnings and errors still go through)."""
+    logger = logging.getLogger("alembic")
+    old = logger.level
+    if logger.getEffectiveLevel() < logging.WARNING:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(old)
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:

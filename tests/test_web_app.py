@@ -26,6 +26,7 @@ def test_starts_with_no_configuration_and_answers_healthz(tmp_path):
             "status": "ok",
             "database": "ok",
             "channels": {"webchat": "on", "whatsapp": "off", "telegram": "off"},
+            "warnings": [],
         }
         assert services.inbound is not None and services.inbound.running
         assert services.outbox is not None and services.outbox.running
@@ -129,3 +130,33 @@ def test_seguro_bot_serve_starts_with_no_configuration(tmp_path):
         _, err = proc.communicate(timeout=20)
     assert (tmp_path / "seguro-bot.db").exists(), "the default database is ./seguro-bot.db"
     assert "channels ON [webchat]" in err and "OFF [telegram, whatsapp]" in err
+    # the start-up log is short: no alembic chatter, one line about the new database, both addresses
+    assert "alembic" not in err, err
+    assert "schema created by the migrations" in err
+    assert "web chat at /chat, staff console at /console" in err
+    assert "WARNING" not in err, "no warning without WhatsApp"
+
+
+def test_whatsapp_without_a_template_warns_at_start_up_and_in_healthz(tmp_path, caplog):
+    """Reminders and late staff replies would fail for good (no_template): say so before they do."""
+    from tests.fakes.twilio import FakeTwilio
+    from tests.fakes.server import serve
+    from tests.whatsapp_support import whatsapp_settings
+
+    fake = FakeTwilio()
+    with serve(fake.app) as twilio:
+        settings = whatsapp_settings(twilio.url, tmp_path, twilio_template_content_sid=None)
+        with caplog.at_level("INFO"), running_app(settings) as (server, services):
+            body = httpx.get(server.url + "/healthz").json()
+        assert body["status"] == "ok" and body["database"] == "ok" and body["channels"]["whatsapp"] == "on"
+        [warning] = body["warnings"]
+        assert "TWILIO_TEMPLATE_CONTENT_SID" in warning and "no_template" in warning and "step 5" in warning
+        [record] = [r for r in caplog.records if r.levelname == "WARNING" and "TEMPLATE" in r.getMessage()]
+        assert record.getMessage() == warning
+
+        caplog.clear()
+        (tmp_path / "ok").mkdir()
+        settings = whatsapp_settings(twilio.url, tmp_path / "ok", twilio_template_content_sid="HX" + "1" * 32)
+        with caplog.at_level("INFO"), running_app(settings) as (server, services):
+            assert httpx.get(server.url + "/healthz").json()["warnings"] == []
+        assert not [r for r in caplog.records if "TWILIO_TEMPLATE_CONTENT_SID" in r.getMessage()]

@@ -59,10 +59,12 @@ def create_app(
         try:
             async with running(services, workers=workers):
                 log.info(
-                    "seguro-bot ready: channels ON [%s], OFF [%s]",
+                    "seguro-bot ready: channels ON [%s], OFF [%s]; web chat at /chat, staff console at /console",
                     ", ".join(sorted(services.channels)),
                     ", ".join(sorted(set(off) | set(services.broken))) or "-",
                 )
+                for warning in config_warnings(services):
+                    log.warning("%s", warning)
                 yield
         finally:
             await asyncio.to_thread(services.engine.dispose)
@@ -84,7 +86,8 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz(services: ServicesDep) -> JSONResponse:
-        body: dict[str, Any] = {"status": "ok", "database": "ok", "channels": channel_report(services)}
+        body: dict[str, Any] = {"status": "ok", "database": "ok", "channels": channel_report(services),
+                                "warnings": config_warnings(services)}
         try:
             await asyncio.wait_for(asyncio.to_thread(_ping, services), timeout=5)
         except Exception as exc:
@@ -116,6 +119,23 @@ def channel_report(services: Services) -> dict[str, str]:
         name: "on" if name in services.channels else ("error" if name in services.broken else "off")
         for name in names
     }
+
+
+#: What breaks for good, later, when WhatsApp is on without a template (README, Connecting WhatsApp, step 5).
+NO_TEMPLATE_WARNING = (
+    "whatsapp: TWILIO_TEMPLATE_CONTENT_SID is not set: every reminder, and every staff reply sent more than "
+    "24 h after the student's last message, will fail for good (no_template); create the approved template "
+    "and set TWILIO_TEMPLATE_CONTENT_SID (README, Connecting WhatsApp, step 5)"
+)
+
+
+def config_warnings(services: Services) -> list[str]:
+    """Settings that let the service start but will make some messages fail later (also in /healthz)."""
+    warnings: list[str] = []
+    whatsapp_on = "whatsapp" in services.channels or "whatsapp" in services.broken
+    if whatsapp_on and not (services.settings.twilio_template_content_sid or "").strip():
+        warnings.append(NO_TEMPLATE_WARNING)
+    return warnings
 
 
 def _ping(services: Services) -> None:
