@@ -125,6 +125,12 @@ def test_seguro_bot_serve_starts_with_no_configuration(tmp_path):
         chat = httpx.post(f"http://127.0.0.1:{port}/chat/api/messages",
                           json={"session": "s" * 32, "text": "hola"}, timeout=20)
         assert chat.status_code == 200 and chat.json()["messages"]
+        # a session id in the URL is refused, and the access log never shows it
+        leaked = httpx.get(f"http://127.0.0.1:{port}/chat/api/messages",
+                           params={"after": 0, "session": "s" * 32}, timeout=5)
+        assert leaked.status_code == 400 and "X-Chat-Session" in leaked.json()["detail"]
+        polled = httpx.get(f"http://127.0.0.1:{port}/chat/api/messages", headers={"X-Chat-Session": "s" * 32})
+        assert polled.status_code == 200 and polled.json()["messages"]
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=20)
@@ -135,6 +141,8 @@ def test_seguro_bot_serve_starts_with_no_configuration(tmp_path):
     assert "schema created by the migrations" in err
     assert "web chat at /chat, staff console at /console" in err
     assert "WARNING" not in err, "no warning without WhatsApp"
+    assert "s" * 32 not in err, "the session id reached the log"
+    assert '"GET /chat/api/messages?after=0&session=*** HTTP/1.1" 400' in err, err
 
 
 def test_whatsapp_without_a_template_warns_at_start_up_and_in_healthz(tmp_path, caplog):

@@ -139,8 +139,12 @@ def test_not_json_and_bad_polls_are_refused(chat):
     assert chat.client.get("/chat/api/messages").status_code == 422
     assert chat.client.get("/chat/api/messages", headers={"X-Chat-Session": "a" * 32},
                            params={"after": -1}).status_code == 422
-    # the query form works too (the header keeps it out of access logs)
-    assert chat.client.get("/chat/api/messages", params={"session": "a" * 32}).json()["messages"] == []
+    # the session only travels in the header: in the URL (kept by logs, proxies, history) it is refused
+    refused = chat.client.get("/chat/api/messages", params={"session": "a" * 32})
+    assert refused.status_code == 400 and "X-Chat-Session" in refused.json()["detail"]
+    both = chat.client.get("/chat/api/messages", params={"session": "a" * 32}, headers={"X-Chat-Session": "a" * 32})
+    assert both.status_code == 400
+    assert chat.client.get("/chat/api/messages", headers={"X-Chat-Session": "a" * 32}).json()["messages"] == []
 
 
 def test_exactly_4000_characters_are_accepted(chat):

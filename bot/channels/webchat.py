@@ -7,7 +7,9 @@ random session id in localStorage and talks JSON to two endpoints:
   stores the message like any webhook (an inbound event), processes it
   inline and answers with the new messages, so the reply needs no polling;
 - ``GET /chat/api/messages?after=<id>`` (session in the ``X-Chat-Session``
-  header, or ``?session=``) returns what came later: a staff reply, a reminder.
+  header) returns what came later: a staff reply, a reminder. A session in
+  the query string is refused (400) and cut from the URL before the access
+  log writes it: URLs end up in logs, proxies and browser history.
 
 The session id is the only credential: it must be long and random, and is
 stored only hashed (the conversation's address), so the database never
@@ -23,9 +25,10 @@ import json
 import re
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session, col, select
@@ -170,8 +173,11 @@ class WebChatChannel:
 
         @router.get("/chat/api/messages")
         async def get_messages(request: Request, services: ServicesDep, after: int = 0,
-                               session: str | None = None) -> JSONResponse:
-            sid = request.headers.get("x-chat-session") or session or ""
+                               x_chat_session: Annotated[str | None, Header()] = None) -> JSONResponse:
+            if "session" in request.query_params:
+                _drop_session_from_url(request)
+                raise HTTPException(400, detail="send the session id in the X-Chat-Session header, never in the URL")
+            sid = x_chat_session or ""
             if not _SESSION_RE.match(sid):
                 raise HTTPException(422, detail=[{"loc": ["header", "x-chat-session"], "type": "value_error",
                                                   "msg": "a random id of at least 22 characters [A-Za-z0-9_-]"}])
@@ -202,6 +208,18 @@ async def _read_body(request: Request) -> bytes:
             raise HTTPException(413, detail=f"body over {MAX_BODY} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _drop_session_from_url(request: Request) -> None:
+    """Cut ``session=`` out of the request's query string, in the scope the server logs from.
+
+    uvicorn's access log formats the path and query of the very scope it
+    handed to the app when the response starts, so a session id a client put
+    in the URL never reaches the log (it is refused anyway).
+    """
+    kept = [(k, v) for k, v in parse_qsl(request.scope.get("query_string", b"").decode("latin-1"),
+                                          keep_blank_values=True) if k != "session"]
+    request.scope["query_string"] = (urlencode(kept) + ("&" if kept else "") + "session=***").encode("latin-1")
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
