@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -112,8 +113,41 @@ def test_login_wrong_password_then_throttled_across_workers(app: FastAPI, server
     # another worker of the service (another app on the same database) sees the same failures
     other = build_app(tmp_path, kb=kb)
     with running(other) as srv2, browser(srv2) as b2:
-        assert b2.login(ADMIN).status_code == 429
+        assert b2.login(ADMIN).status_code == 429  # the same address, on another worker
         assert b2.login(AGENT).status_code == 303  # other accounts are not locked
+
+
+@contextmanager
+def browser_from(server: Any, address: str) -> Iterator[Browser]:
+    """A browser on another machine: its connections come from ``address`` (any 127.x.y.z is loopback)."""
+    transport = httpx.HTTPTransport(local_address=address)
+    with httpx.Client(base_url=server.url, follow_redirects=False, timeout=10, transport=transport) as client:
+        yield Browser(client)
+
+
+def test_someone_guessing_elsewhere_cannot_lock_the_real_user_out(server: Any) -> None:
+    with browser_from(server, "127.0.0.2") as attacker, browser_from(server, "127.0.0.3") as ana:
+        for _ in range(5):
+            assert attacker.login(ADMIN, "adivinando-123").status_code == 401
+        guessed = attacker.login(ADMIN)  # even the right password: this address is slowed down
+        assert guessed.status_code == 429 and "Demasiados intentos" in guessed.text
+        # Ana, at her own desk, logs in with her password while the attacker waits
+        assert ana.login(ADMIN).status_code == 303
+        assert ana.client.get("/console/inbox").status_code == 200
+        # and a mistyped password of hers is just that, not a lock-out
+        with browser_from(server, "127.0.0.3") as again:
+            assert again.login(ADMIN, "me-equivoque-1").status_code == 401
+            assert again.login(ADMIN).status_code == 303
+
+
+def test_one_address_trying_many_accounts_is_slowed_down(server: Any) -> None:
+    with browser_from(server, "127.0.0.4") as sprayer, browser_from(server, "127.0.0.5") as beto:
+        for i in range(20):  # four tries at each of five addresses: under the per-account limit
+            assert sprayer.login(f"persona{i % 5}@itson.edu.mx", "Primavera2024").status_code == 401
+        r = sprayer.login(AGENT, "Primavera2024")
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+        assert sprayer.login(AGENT).status_code == 429, "throttled before the password is even checked"
+        assert beto.login(AGENT).status_code == 303
 
 
 def test_login_needs_its_csrf_token_and_rejects_open_redirects(server: Any) -> None:

@@ -4,8 +4,11 @@ Passwords are argon2id hashes (argon2-cffi's defaults). A session is a row
 keyed by the SHA-256 of a random cookie value, so a stolen database gives
 no usable cookie, logout deletes the row, and expiry (idle and absolute) is
 checked on every request. Failed logins are rows too: the throttle counts
-them per account and per address in the database, so it holds across
-every worker and restart.
+them in the database, so it holds across every worker and restart, per
+account *and address* (someone guessing a colleague's password from
+elsewhere slows down only themselves: the real user, from their own
+address, still gets in) and per address over all accounts (one address
+cannot try many accounts quickly either).
 """
 from __future__ import annotations
 
@@ -30,7 +33,8 @@ IDLE_TIMEOUT = timedelta(hours=2)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 #: Failed logins are counted over this window.
 THROTTLE_WINDOW = timedelta(minutes=15)
-#: Free failures before waits start, per account and per address; waits double up to the cap.
+#: Free failures before waits start, per account from one address and per address over every
+#: account; waits double up to the cap.
 FREE_FAILURES_ACCOUNT = 5
 FREE_FAILURES_IP = 20
 FIRST_WAIT_SECONDS = 30
@@ -139,14 +143,19 @@ def login(*, session: Session, email: str, password: str, ip: str, now: datetime
 
 
 def throttle_wait(*, session: Session, email: str, ip: str, now: datetime) -> int:
-    """Seconds until the next try is allowed for this account or address (0: go ahead)."""
+    """Seconds until the next try is allowed for this account from this address (0: go ahead).
+
+    Two counts of recent failures: this account from this address, and this
+    address over every account. Never the account alone, which anyone could
+    run up to lock its owner out.
+    """
     since = now - THROTTLE_WINDOW
     waits = [0]
-    for column, value, free in ((LoginAttempt.email, email, FREE_FAILURES_ACCOUNT),
-                                (LoginAttempt.ip, ip, FREE_FAILURES_IP)):
+    for where, free in (((LoginAttempt.email == email, LoginAttempt.ip == ip), FREE_FAILURES_ACCOUNT),
+                        ((LoginAttempt.ip == ip,), FREE_FAILURES_IP)):
         count, last = session.exec(
             select(func.count(), func.max(LoginAttempt.at))
-            .where(column == value, LoginAttempt.ok == False, col(LoginAttempt.at) >= since)  # noqa: E712
+            .where(*where, LoginAttempt.ok == False, col(LoginAttempt.at) >= since)  # noqa: E712
         ).one()
         if count >= free and last is not None:
             if last.tzinfo is None:
