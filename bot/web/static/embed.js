@@ -3,7 +3,7 @@
  *   <script src="https://BOT-ADDRESS/static/embed.js" async></script>
  *
  * It adds a floating button that opens the chat (an iframe of /chat?embed=1)
- * in a panel; full screen on phones. Optional attributes on the tag:
+ * in a panel; on phones it fills the screen under a bar with the close button. Optional attributes on the tag:
  * data-label="¿Dudas del seguro?" (button text), data-open="true" (start open).
  * Styles are set through the DOM, so it works on pages whose CSP forbids
  * inline styles; the host page must allow frame-src for the bot's address.
@@ -42,13 +42,29 @@
   });
 
   var frame = null;
+  /* On a phone the open chat fills the screen below a bar that holds the close
+   * button, so the button never covers the chat's own header ("Nueva", title). */
+  var PHONE_WIDTH = 520;
+  var BAR = 48;
+  var FLOATING = {
+    top: "auto", left: "auto", right: "16px", bottom: "16px", width: "auto", height: "auto",
+    padding: "12px 18px", borderRadius: "999px", background: "#0b4f8a", textAlign: "center",
+    boxShadow: "0 4px 14px rgba(0,0,0,.25)"
+  };
+
+  function isOpen() { return panel.style.display !== "none"; }
 
   function fit() {
-    var phone = window.innerWidth < 520;
+    var phone = window.innerWidth < PHONE_WIDTH;
     css(panel, phone
-      ? { right: "0", bottom: "0", width: "100vw", height: "100%", maxWidth: "none", maxHeight: "none", borderRadius: "0" }
-      : { right: "16px", bottom: "76px", width: "380px", height: "600px", maxWidth: "calc(100vw - 32px)",
-          maxHeight: "calc(100vh - 100px)", borderRadius: "14px" });
+      ? { top: BAR + "px", right: "0", bottom: "0", left: "0", width: "auto", height: "auto",
+          maxWidth: "none", maxHeight: "none", borderRadius: "0" }
+      : { top: "auto", left: "auto", right: "16px", bottom: "76px", width: "380px", height: "600px",
+          maxWidth: "calc(100vw - 32px)", maxHeight: "calc(100vh - 100px)", borderRadius: "14px" });
+    css(button, phone && isOpen()
+      ? { top: "0", left: "0", right: "0", bottom: "auto", width: "100%", height: BAR + "px",
+          padding: "0 16px", borderRadius: "0", background: "#083a66", textAlign: "right", boxShadow: "none" }
+      : FLOATING);
   }
 
   function toggle(open) {
@@ -62,12 +78,10 @@
     panel.style.display = open ? "block" : "none";
     button.setAttribute("aria-expanded", open ? "true" : "false");
     button.textContent = open ? "✕ Cerrar chat" : "💬 " + label;
-    if (open && window.innerWidth < 520) css(button, { bottom: "auto", top: "12px" });
-    else css(button, { top: "auto", bottom: "16px" });
     fit();
   }
 
-  button.addEventListener("click", function () { toggle(panel.style.display === "none"); });
+  button.addEventListener("click", function () { toggle(!isOpen()); });
   window.addEventListener("resize", fit);
 
   function mount() {
