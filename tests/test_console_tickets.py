@@ -1,6 +1,7 @@
 """Working a ticket through the console over real HTTP: inbox, take over, reply, reveal, resolve."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -175,3 +176,21 @@ def test_reports_and_csv_export(app: FastAPI, ana: Browser) -> None:
     assert lines[0].startswith("ticket,creado,motivo") and len(lines) == 2 and "duda_general" in lines[1]
     assert VALID_NSS not in csv.text and VALID_CURP not in csv.text
     assert rows(app, AuditEntry, action="export")
+
+
+def test_reports_backlog_counts_open_tickets_by_age(app: FastAPI, ana: Browser, clock: Clock) -> None:
+    """Open tickets of several ages: the page answers and each lands in its age bucket."""
+    ages = {"+5216440000021": 10, "+5216440000022": 9, "+5216440000023": 5, "+5216440000024": 2,
+            "+5216440000025": 0}
+    for address, days in ages.items():
+        ticket = escalate(app, address=address)
+        with app.state.services.session() as session:  # opened that many days ago
+            row = session.get(Ticket, ticket)
+            row.created_at = row.updated_at = clock() - timedelta(days=days, minutes=5)
+            session.add(row)
+            session.commit()
+    page = ana.client.get("/console/reports", params={"desde": "2000-01-01"})
+    assert page.status_code == 200
+    counts = dict(re.findall(r'text-anchor="end">([^<]+)</text><rect [^>]*class="series-b"/>'
+                             r'<text [^>]*class="value">(\d+)</text>', page.text))
+    assert counts == {"&lt; 1 día": "1", "1–3 días": "1", "3–7 días": "1", "&gt; 7 días": "2"}

@@ -116,7 +116,8 @@ def build(session: Session, *, start: date, end: date, now: datetime) -> Report:
     solved = [(t.resolved_at - t.created_at).total_seconds() / 60 for t in tickets if t.resolved_at]
     report.resolution_min = median(solved) if solved else None
     counts = [0] * len(BACKLOG_BUCKETS)
-    for (created,) in session.exec(select(Ticket.created_at).where(col(Ticket.status).in_(UNRESOLVED))):  # type: ignore[call-overload]
+    # A one-column select yields plain values, not 1-tuples.
+    for created in session.exec(select(Ticket.created_at).where(col(Ticket.status).in_(UNRESOLVED))):  # type: ignore[call-overload]
         age_days = (now - created).total_seconds() / 86400
         for i, (_, limit) in enumerate(BACKLOG_BUCKETS):
             if limit is None or age_days < limit:
