@@ -41,6 +41,9 @@ class Step:
     message: Incoming
     state: dict[str, Any]
     text: str  # what the student wrote, secrets removed
+    #: The text without the passwords nor the words that introduced them
+    #: ("y mi contraseña es …"): for reading data, where they would be noise.
+    data_text: str | None = None
     replies: list[Reply] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     topic: str | None = None

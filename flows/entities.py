@@ -43,6 +43,7 @@ __all__ = [
     "find_nss_candidates",
     "find_secrets",
     "find_student_id_candidates",
+    "looks_like_first_name",
     "looks_like_name",
     "mask_personal",
     "mentions_date",
@@ -52,6 +53,7 @@ __all__ = [
     "parse_date",
     "redact_secrets",
     "student_id_problem",
+    "without_secret_phrases",
 ]
 
 _TZ = ZoneInfo("America/Hermosillo")
@@ -463,6 +465,9 @@ _NOT_NAME = _FUNCTION_WORDS | frozenset(
     mama papa hijo hija hermano hermana nombre llamo completo apellido apellidos
     primer segundo campus unidad navojoa guaymas empalme nainari cajeme
     hermosillo sonora escuela universidad instituto tecnologico
+    enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre
+    noviembre diciembre lunes martes miercoles jueves viernes sabado domingo
+    hoy ayer antier anteayer manana semana pasado pasada mes fecha
     """.split()
 )
 
@@ -470,7 +475,8 @@ _LETTERS = "A-Za-zÀ-ÖØ-öø-ÿĀ-ž"
 _NAME_WORD = re.compile(rf"[{_LETTERS}]+(?:['’\-][{_LETTERS}]+)*")
 _NAME_CUE = re.compile(
     r"(?<![a-z])(?:me\s+llamo|mi\s+nombre\s+completo\s+es|mi\s+nombre\s+es|"
-    r"nombre\s+completo\s*(?:es\s*)?[:=]?|mi\s+nombre\s*[:=]|nombre\s*[:=]|(soy))"
+    r"nombre\s+completo\s*(?:es\s*)?[:=]?|mi\s+nombre\s*[:=]|nombre\s*[:=]|"
+    r"(?:el\s+)?nombre\s+(?:correcto\s+)?es|(soy))"
     r"(?![a-z])\s*[:=]?\s*"
 )
 _NAME_STOP = re.compile(
@@ -518,6 +524,14 @@ def looks_like_name(text: str) -> bool:
         return False
     cleaned = cleaned.rstrip(".").strip()
     return _name_words(cleaned.split()) is not None
+
+
+def looks_like_first_name(text: str) -> bool:
+    """Whether ``text`` is one name-shaped word ("Juan"): a name, but not a full one."""
+    words = _clean(text).strip().rstrip(".").split()
+    if len(words) != 1 or not _NAME_WORD.fullmatch(words[0]):
+        return False
+    return _fold(words[0]) not in _NOT_NAME and len(words[0]) >= 2
 
 
 def find_name(text: str) -> str | None:
@@ -698,6 +712,33 @@ def _secret_spans_clean(cleaned: str, folded: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _bare_secret(cleaned: str) -> list[tuple[int, int]]:
+    """A message that is nothing but a password ("Cajeme2024!"), with no cue word.
+
+    Conservative: the whole message is one token of 6 to 40 characters
+    with a lower-case letter, a digit, and an upper-case letter or a symbol;
+    never an e-mail, a link, a time or a CURP. Words, numbers, NSS, CURPs
+    and IDs do not qualify; neither does a password inside a sentence
+    without a cue ("Yaqui2024! es mi equipo favorito").
+    """
+    stripped = cleaned.strip()
+    if not 6 <= len(stripped) <= 40 or any(ch.isspace() for ch in stripped):
+        return []
+    core = stripped
+    if "@" in core or "://" in core or core.lower().startswith(("http", "www.")):
+        return []
+    if _TIME_LIKE.fullmatch(core) or _CURP_START.match(core.upper()):
+        return []
+    lower = any(ch.islower() for ch in core)
+    digit = any(ch.isdigit() for ch in core)
+    upper = any(ch.isupper() for ch in core)
+    symbol = any(not ch.isalnum() for ch in core.rstrip(".,!?"))
+    if not (lower and digit and (upper or symbol or core[-1] in "!?")):
+        return []
+    start = cleaned.index(stripped)
+    return [(start, start + len(stripped))]
+
+
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for s, e in sorted(spans):
@@ -723,19 +764,48 @@ def find_secrets(text: str) -> list[tuple[int, int]]:
     cleaned, index = _clean_with_map(text)
     folded = _fold_same_length(cleaned)
     out: list[tuple[int, int]] = []
-    for s, e in _merge(_secret_spans_clean(cleaned, folded)):
+    spans = _secret_spans_clean(cleaned, folded) or _bare_secret(cleaned)
+    for s, e in _merge(spans):
         out.append((index[s], index[e - 1] + 1))
     return out
+
+
+_SECRET_CLAUSE = re.compile(
+    r"(?:(?<![a-z])(?:y|e|,)\s*)?(?:(?<![a-z])(?:mi|la|tu|su|el)\s+)?"
+    r"(?<![a-z])(?:contrasenia|contrasena|contrasenna|contra|password|passwd|pass|pwd|psw|clave|nip|pin)"
+    r"(?:\s+(?:" + "|".join(sorted(_SECRET_FILLER)) + r"))*\s*(?:es|era|is|:|=)?\s*"
+    + re.escape(_fold_same_length(REDACTED_SECRET)),
+)
+
+
+def without_secret_phrases(redacted: str) -> str:
+    """``redacted`` (from :func:`redact_secrets`) without the redacted passwords
+    and the words that introduced them: "… y mi contraseña del cia es
+    [contraseña oculta]" leaves nothing behind to be read as a name or a question.
+    """
+    if REDACTED_SECRET not in redacted:
+        return redacted
+    folded = _fold_same_length(redacted)
+    parts: list[str] = []
+    last = 0
+    for m in _SECRET_CLAUSE.finditer(folded):
+        parts.append(redacted[last:m.start()])
+        parts.append(" ")
+        last = m.end()
+    parts.append(redacted[last:])
+    return "".join(parts).replace(REDACTED_SECRET, " ")
 
 
 def redact_secrets(text: str) -> tuple[str, bool]:
     """``text`` with every password span replaced by "[contraseña oculta]".
 
-    The flag tells the caller to warn the student never to send it.
+    The flag tells the caller to warn the student never to send it. Text
+    already redacted when it was stored (``bot.inbound.redact_payload``)
+    still raises the flag: the student did send a password.
     """
     spans = find_secrets(text)
     if not spans:
-        return text, False
+        return text, REDACTED_SECRET in text
     parts: list[str] = []
     last = 0
     for s, e in spans:

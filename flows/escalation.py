@@ -3,9 +3,17 @@
 Steps: ``describe`` (what went wrong, when the first message did not say)
 → ``collect`` (student ID, full name, NSS, CURP; everything at once or
 piece by piece, each item validated) → ``confirm`` (a summary the student
-accepts or corrects) → the ticket. The privacy notice is shown once, before
-the first request for personal data; sending data after it is the
-acknowledgement, recorded as a RecordConsent action.
+accepts or corrects) → the ticket.
+
+The privacy notice comes before any personal data is kept. It is shown
+with the first request for data ("al enviarme tus datos aceptas este
+aviso"): data sent after it is the acknowledgement. A student who sends
+data before seeing it (in the very first message, or instead of
+describing the problem) gets the notice and is asked to accept it
+(``escalation_consent``); the data waits in the state until they do, and
+is dropped if they do not. Either way the acknowledgement is recorded as
+a RecordConsent action. Personal data never becomes the description: it is
+taken out of the text first.
 """
 from __future__ import annotations
 
@@ -17,6 +25,8 @@ from flows.context import Step
 from flows.messages import Attachment, OpenTicket, RecordConsent
 
 FIELDS = ("student_id", "name", "nss", "curp")
+#: The stages of the collection, in order (``escalation_consent`` only when data came before the notice).
+ESCALATION_STAGES = ("escalation_describe", "escalation_consent", "escalation_collect", "escalation_confirm")
 #: Words that name a field, to understand "corregir el nss" or "la curp esta mal".
 FIELD_WORDS = {
     "student_id": ("id", "matricula", "expediente", "estudiante"),
@@ -33,6 +43,32 @@ PERSON_WORDS = frozenset({
     "ahi", "alguno", "operador", "gente", "de", "verdad", "la", "mesa", "q", "que", "can", "i",
     "ocupo", "hola", "buenas", "tardes", "dias", "noches", "oye", "el", "en", "contacto",
 })
+#: Words of a correction ("no, el nombre está mal, es …"): not part of the new value.
+CORRECTION_WORDS = frozenset({
+    "no", "esta", "estan", "mal", "bien", "equivocado", "equivocada", "incorrecto", "incorrecta",
+    "corrige", "corrigelo", "corrigela", "corregir", "cambia", "cambialo", "cambiala", "cambiar",
+    "pon", "ponle", "ponlo", "ponla", "seria", "correcto", "correcta", "perdon", "oops", "ups",
+    "en", "realidad", "bueno", "mejor", "porfa", "por", "favor", "lo", "le", "puse", "escribi",
+    "que", "a", "al", "del", "los", "las",
+})
+#: A correction that names no field of the summary ("el correo lo puse mal") goes to the detail.
+_CORRECTION_CUE = re.compile(
+    r"\b(mal|equivoc\w*|incorrect\w*|error\w*|cambi\w*|correg\w*|corrij\w*|falt\w*|tambien|ademas|otra cosa)\b"
+)
+#: "no sé mi NSS", "mi nss no lo tengo", "no tengo nss" inside a longer message.
+_NSS_NAME = r"(?:nss|numero de (?:seguro|seguridad) social|seguro social|numero del imss)"
+_NSS_UNKNOWN = re.compile(
+    r"\b(?:no (?:me )?(?:se|lo se|tengo|conozco|recuerdo|acuerdo de)|ni idea de|desconozco|nose|olvide)"
+    rf" (?:cual es |de )?(?:mi |el |un )?{_NSS_NAME}\b"
+    rf"|\b{_NSS_NAME} (?:no (?:me )?(?:lo )?(?:se|tengo|conozco|recuerdo|encuentro)|ni idea)\b"
+)
+#: Cue words left behind once the data they introduced is taken out of a description.
+_DATA_CUE = re.compile(
+    r"(?:(?:\by|\be|,)\s*)?(?:\b(?:mi|el|la|su)\s+)?"
+    r"\b(?:id(?:\s+de\s+estudiante)?|matr[ií]cula|nss|curp|n[uú]mero\s+de\s+seguro\s+social"
+    r"|nombre(?:\s+completo)?|soy|me\s+llamo)\b\s*(?:es|son|:)?\s*\x00",
+    re.IGNORECASE,
+)
 _QUOTE = re.compile(r"[\"'“”‘’«»]")
 
 
@@ -40,16 +76,21 @@ def active(state: dict[str, Any]) -> bool:
     return bool(state.get("esc")) and str(state.get("stage", "")).startswith("escalation_")
 
 
+def _consented(step: Step) -> bool:
+    return bool(step.state.get("privacy_ack"))
+
+
 def start(step: Step, reason: str, *, description: str | None = None, intro: bool = True) -> None:
     """Begin collecting for a ticket of ``reason``, from the first message."""
     previous = step.state.get("esc") or {}
+    known = step.state.get("known") if _consented(step) else None
     esc: dict[str, Any] = {
         "reason": reason,
-        "data": dict(previous.get("data") or step.state.get("known") or {}),
+        "data": dict(previous.get("data") or known or {}),
         "description": description,
         "attachments": [],
         "nss_unknown": bool(previous.get("nss_unknown")),
-        "privacy_shown": bool(step.state.get("privacy_ack")),
+        "privacy_shown": _consented(step),
         "return_stage": step.state.get("return_stage") or _return_stage(step.stage),
     }
     step.state["esc"] = esc
@@ -57,14 +98,17 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
         for text in step.kb.topics[reason].answers:
             step.say(text)
     _take_attachments(step, esc)
-    problems = _harvest(step, esc, step.text)
-    if esc["description"] is None and _describes(reason, step.text, step.message.attachments):
-        esc["description"] = step.text.strip()
+    text = _data_text(step)
+    found, problems, unknown = _read(step, esc, text)
     if esc["description"] is None:
-        step.stage = "escalation_describe"
-        step.say(step.msg(f"ask_description_{reason}"))
-        return
-    _continue(step, esc, problems)
+        clean = description_text(text)
+        if _describes(reason, clean, step.message.attachments):
+            esc["description"] = clean or step.msg("description_attachment")
+    _accept(step, esc, found, problems, unknown)
+
+
+def _data_text(step: Step) -> str:
+    return step.text if step.data_text is None else step.data_text
 
 
 def _return_stage(stage: str) -> str:
@@ -76,48 +120,85 @@ def _return_stage(stage: str) -> str:
 def handle(step: Step) -> bool:
     """Take the message as part of the collection; False if it is not."""
     esc = step.state["esc"]
-    text = step.text
+    text = _data_text(step)
     _take_attachments(step, esc)
+    if step.stage == "escalation_consent":
+        return _consent(step, esc, text)
     if step.stage == "escalation_describe":
-        if not text.strip() and not step.message.attachments:
-            step.say(step.msg(f"ask_description_{esc['reason']}"))
-            return True
-        if _is_aside(step, text):
-            return False
-        esc["description"] = text.strip() or step.msg("description_attachment")
-        problems = _harvest(step, esc, text)
-        _continue(step, esc, problems)
-        return True
+        return _describe(step, esc, text)
     if step.stage == "escalation_confirm":
         return _confirm(step, esc, text)
     # collecting
     if esc.get("fixing") == "description" and text.strip():
-        esc["description"] = text.strip()
+        esc["description"] = description_text(text) or esc.get("description")
         esc.pop("fixing", None)
         _continue(step, esc, [])
         return True
-    before = dict(esc["data"])
-    problems = _harvest(step, esc, text, expecting=_missing(esc)[:1])
-    if esc["data"] == before and not problems:
-        if "nss" in _missing(esc) and intents.says_dont_know(text):
-            esc["nss_unknown"] = True
-            step.say(step.msg("nss_unknown"))
-            _continue(step, esc, [], quiet=True)
-            return True
-        if step.message.attachments:
-            step.say(step.msg("attachment_received"))
-            _continue(step, esc, [], quiet=True)
-            return True
-        if _is_aside(step, text):
-            return False
-        step.say(step.msg("collect_not_understood"))
-    _continue(step, esc, problems)
+    expecting = _missing(esc)[:1]
+    found, problems, unknown = _read(step, esc, text, expecting=expecting)
+    if found or problems or unknown:
+        esc.pop("fixing", None)
+        _accept(step, esc, found, problems, unknown)
+        return True
+    if step.message.attachments:
+        step.say(step.msg("attachment_received"))
+        _continue(step, esc, [], quiet=True)
+        return True
+    field = _field_named(text)
+    if field in esc["data"] and _CORRECTION_CUE.search(" ".join(intents.words(text))):
+        # "corregir el nombre" before the summary: ask for it again.
+        esc["data"].pop(field)
+        _continue(step, esc, [])
+        return True
+    if _is_aside(step, text):
+        return False
+    if expecting == ["name"] and entities.looks_like_first_name(text):
+        step.say(step.msg("name_incomplete"))
+        return True
+    step.say(step.msg("collect_not_understood"))
+    _continue(step, esc, [])
     return True
 
 
+def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
+    """The answer to "what went wrong?": a description, data, or a question."""
+    if not text.strip() and not step.message.attachments:
+        step.say(step.msg(f"ask_description_{esc['reason']}"))
+        return True
+    found, problems, unknown = _read(step, esc, text)
+    clean = description_text(text)
+    if found or problems or unknown:
+        if _meaningful(clean):
+            esc["description"] = clean
+        _accept(step, esc, found, problems, unknown)
+        return True
+    if step.message.attachments:
+        esc["description"] = clean if _meaningful(clean) else step.msg("description_attachment")
+        _continue(step, esc, [])
+        return True
+    if _is_aside(step, text):
+        return False
+    if not _meaningful(clean):
+        step.say(step.msg("description_needed") + " " + step.msg(f"ask_description_{esc['reason']}"))
+        return True
+    esc["description"] = clean
+    _continue(step, esc, [])
+    return True
+
+
+def _meaningful(text: str) -> bool:
+    """A description says something: not a bare yes/no, thanks or an emoji."""
+    words = intents.words(text)
+    if not words:
+        return False
+    if len(words) <= 2 and (intents.yes_no(text) is not None or intents.says_dont_know(text)):
+        return False
+    return any(len(w) > 2 or w.isdigit() for w in words)
+
+
 def _is_aside(step: Step, text: str) -> bool:
-    """A question about something else in the middle of collecting."""
-    match = step.kb.matcher.classify(text)
+    """A question about something else in the middle of collecting (read with any password cue kept)."""
+    match = step.kb.matcher.classify(step.text if step.data_text is not None else text)
     return bool(match.confident and match.topic and step.kb.topics[match.topic].kind == "answer"
                 and match.topic not in ("fuera_de_tema",))
 
@@ -139,51 +220,143 @@ def _describes(reason: str, text: str, attachments: tuple[Attachment, ...]) -> b
     return len(words) >= 6
 
 
+def description_text(text: str) -> str:
+    """What the student wrote, without the personal data in it.
+
+    The ID, name, NSS and CURP go to the ticket's own fields; the description
+    keeps the words about the problem ("me sale error al guardar, soy Juan
+    Pérez id 234567 …" → "me sale error al guardar"). Whatever still looks
+    like personal data is masked.
+    """
+    out = text
+    for value in entities.find_curp_candidates(out):
+        out = re.sub(re.escape(value), "\x00", out, flags=re.IGNORECASE)
+    for value in entities.find_nss_candidates(out):
+        out = _remove_digits(out, value, "\x00")
+    for value in entities.find_student_id_candidates(out):
+        out = _remove_digits(out, value, "\x00")
+        out = _remove_digits(out, value[5:], "\x00")
+    name = entities.find_name(out) or _residual_name(out)
+    if name:
+        pattern = r"\s+".join(re.escape(w) for w in name.split())
+        out = re.sub(pattern, "\x00", out, flags=re.IGNORECASE)
+    if "\x00" in out:
+        previous = None
+        while previous != out:
+            previous = out
+            out = _DATA_CUE.sub("\x00", out)
+        out = re.sub(r"\s*\x00[\s\x00,;:.]*", " ", out)
+    out = " ".join(out.split()).strip(" ,;:-")
+    return entities.mask_personal(out)
+
+
+def _residual_name(text: str) -> str | None:
+    residual = _residual(re.sub(r"\x00", " ", text))
+    if residual and entities.looks_like_name(residual) and len(residual.split()) >= 3:
+        return residual
+    return None
+
+
 def _take_attachments(step: Step, esc: dict[str, Any]) -> None:
     for a in step.message.attachments:
         esc["attachments"].append({"ref": a.ref, "content_type": a.content_type, "name": a.name})
 
 
-def _harvest(step: Step, esc: dict[str, Any], text: str, expecting: list[str] | None = None) -> list[str]:
-    """Take every valid item from the text; describe what is wrong with the rest."""
+def _read(
+    step: Step, esc: dict[str, Any], text: str, expecting: list[str] | None = None, *, correcting: bool = False,
+) -> tuple[dict[str, str], list[str], bool]:
+    """Every valid item in the text, what is wrong with the rest, and "no sé mi NSS".
+
+    Nothing is kept here: :func:`_accept` decides, once the privacy notice
+    has been acknowledged.
+    """
     data = esc["data"]
+    found: dict[str, str] = {}
     problems: list[str] = []
     consumed = text
     for value in entities.find_student_id_candidates(text):
-        data["student_id"] = value
-        consumed = consumed.replace(value, " ").replace(value[5:], " ")
+        found["student_id"] = value
+        consumed = _remove_digits(consumed, value)
+        consumed = _remove_digits(consumed, value[5:])
     for value in entities.find_nss_candidates(text):
         problem = entities.nss_problem(value)
         if problem is None:
-            data["nss"] = value
-            esc["nss_unknown"] = False
+            found["nss"] = value
         else:
             problems.append(step.msg(f"nss_{problem}", value=value, n=len(value)))
         consumed = _remove_digits(consumed, value)
     for value in entities.find_curp_candidates(text):
         problem = entities.curp_problem(value)
         if problem is None:
-            data["curp"] = value.upper()
+            found["curp"] = value.upper()
         else:
             problems.append(step.msg(f"curp_{problem}", value=value.upper(), n=len(value)))
         consumed = re.sub(re.escape(value), " ", consumed, flags=re.IGNORECASE)
-    name = entities.find_name(text)
+    name = entities.find_name(consumed)
     if not name and (expecting == ["name"] or "name" not in data):
-        residual = _residual(consumed)
+        residual = _residual(consumed, extra=CORRECTION_WORDS if correcting else frozenset())
         if residual and entities.looks_like_name(residual) and (expecting == ["name"] or len(residual.split()) >= 3):
             name = residual.title()
     if name:
-        data["name"] = name
-    if expecting == ["student_id"] and not problems and "student_id" not in data:
-        digits = re.findall(r"\d+", text)
-        if digits:
-            problems.append(step.msg("student_id_format"))
-    return problems
+        found["name"] = name
+    if expecting == ["student_id"] and not problems and "student_id" not in found and re.search(r"\d", consumed):
+        problems.append(step.msg("student_id_format"))
+    unknown = False
+    if "nss" not in found and "nss" not in data:
+        folded = " ".join(intents.words(text))
+        unknown = bool(_NSS_UNKNOWN.search(folded)) or (expecting == ["nss"] and intents.says_dont_know(text))
+    return found, problems, unknown
 
 
-def _remove_digits(text: str, digits: str) -> str:
+def _accept(step: Step, esc: dict[str, Any], found: dict[str, str], problems: list[str], unknown: bool) -> None:
+    """Keep what was read, or first ask to accept the privacy notice."""
+    if found and not (_consented(step) or esc["privacy_shown"]):
+        esc["pending"] = {"data": found, "problems": problems, "nss_unknown": unknown}
+        esc["privacy_shown"] = True
+        step.stage = "escalation_consent"
+        step.say(step.kb.privacy_notice() + "\n" + step.msg("privacy_consent"))
+        return
+    if found and not _consented(step):
+        step.state["privacy_ack"] = True
+        step.act(RecordConsent(at=step.message.at))
+    esc["data"].update(found)
+    if "nss" in found:
+        esc["nss_unknown"] = False
+    if unknown:
+        esc["nss_unknown"] = True
+        step.say(step.msg("nss_unknown"))
+    _continue(step, esc, problems)
+
+
+def _consent(step: Step, esc: dict[str, Any], text: str) -> bool:
+    """The answer to "¿aceptas el aviso de privacidad?"."""
+    pending = esc.get("pending") or {}
+    found, problems, unknown = _read(step, esc, text)
+    said = intents.yes_no(text)
+    if said is True or found:
+        # Sending more data after the notice accepts it too.
+        esc.pop("pending", None)
+        merged = {**(pending.get("data") or {}), **found}
+        step.state["privacy_ack"] = True
+        step.act(RecordConsent(at=step.message.at))
+        step.say(step.msg("privacy_thanks"))
+        _accept(step, esc, merged, [*(pending.get("problems") or []), *problems],
+                bool(pending.get("nss_unknown")) or unknown)
+        return True
+    if said is False:
+        step.state.pop("esc", None)
+        step.stage = esc.get("return_stage") or "menu"
+        step.say(step.msg("privacy_refused"))
+        return True
+    if _is_aside(step, text):
+        return False
+    step.say(step.msg("privacy_consent_again"))
+    return True
+
+
+def _remove_digits(text: str, digits: str, by: str = " ") -> str:
     pattern = r"[\s.-]*".join(re.escape(d) for d in digits)
-    return re.sub(pattern, " ", text)
+    return re.sub(rf"(?<!\d){pattern}(?!\d)", by, text)
 
 
 _CUES = re.compile(
@@ -192,11 +365,14 @@ _CUES = re.compile(
 )
 
 
-def _residual(text: str) -> str:
+def _residual(text: str, extra: frozenset[str] = frozenset()) -> str:
     """What is left of the message once numbers, codes and cue words go."""
-    rest = re.sub(r"[\d,;:/()\[\]#*_]+", " ", text)
+    rest = re.sub(r"[\d,;:/()\[\]#*_.!?¡¿]+", " ", text)
     rest = _CUES.sub(" ", rest)
-    return " ".join(rest.split())
+    words = rest.split()
+    if extra:
+        words = [w for w in words if " ".join(intents.words(w)) not in extra]
+    return " ".join(words)
 
 
 def _missing(esc: dict[str, Any]) -> list[str]:
@@ -208,10 +384,14 @@ def _continue(step: Step, esc: dict[str, Any], problems: list[str], *, quiet: bo
     """Report problems, then ask for what is missing or show the summary."""
     for problem in problems:
         step.say(problem)
-    if esc["data"] and esc["privacy_shown"] and not step.state.get("privacy_ack"):
-        step.state["privacy_ack"] = True
-        step.act(RecordConsent(at=step.message.at))
     missing = _missing(esc)
+    if esc.get("description") is None and (not esc["data"] or not missing):
+        # What went wrong comes first; a student who starts with their data
+        # gives it all, then the description.
+        step.stage = "escalation_describe"
+        ask = step.msg(f"ask_description_{esc['reason']}")
+        step.say(step.msg("data_complete") + " " + ask if esc["data"] else ask)
+        return
     if not missing:
         step.stage = "escalation_confirm"
         _summary(step, esc)
@@ -252,30 +432,54 @@ def _short(text: str, limit: int = 280) -> str:
 
 
 def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
-    answer = intents.yes_no(text)
-    if answer is True:
+    """The answer to the summary: send it, or correct something."""
+    said = intents.yes_no(text)
+    field = _field_named(text)
+    if said is True and field is None and not _CORRECTION_CUE.search(" ".join(intents.words(text))):
         _open_ticket(step, esc)
         return True
-    before = dict(esc["data"])
-    problems = _harvest(step, esc, text)
-    if esc["data"] != before or problems:
-        _continue(step, esc, problems)
-        return True
-    field = _field_named(text)
-    if field:
-        esc["fixing"] = field
-        if field == "description":
-            step.stage = "escalation_collect"
-            step.say(step.msg("ask_description_fix"))
-            return True
+    if field in FIELDS:
+        # "no, el nombre está mal, es María Fernanda Gómez Ruiz": the new value may come along.
         esc["data"].pop(field, None)
-        _continue(step, esc, [])
+        found, problems, unknown = _read(step, esc, text, expecting=[field], correcting=True)
+        if field in found:
+            step.say(step.msg("fixed"))
+        else:
+            esc["fixing"] = field
+        _accept(step, esc, found, problems, unknown)
         return True
-    if answer is False:
-        step.say(step.msg("ask_which_fix"))
+    found, problems, unknown = _read(step, esc, text)
+    found.pop("name", None)  # a name without its field named is not a correction
+    if found or problems or unknown:
+        if found:
+            step.say(step.msg("fixed"))
+        _accept(step, esc, found, problems, unknown)
+        return True
+    if field == "description":
+        rest = [w for w in intents.words(text) if w not in CORRECTION_WORDS and w not in FIELD_WORDS["description"]
+                and w not in ("el", "la", "mi", "es", "y", "corregir", "de")]
+        if len(rest) >= 3:
+            esc["description"] = description_text(text)
+            step.say(step.msg("fixed"))
+            _summary(step, esc)
+            return True
+        esc["fixing"] = "description"
+        step.stage = "escalation_collect"
+        step.say(step.msg("ask_description_fix"))
         return True
     if step.message.attachments:
         step.say(step.msg("attachment_received"))
+        _summary(step, esc)
+        return True
+    if said is False:
+        step.say(step.msg("ask_which_fix"))
+        return True
+    folded = " ".join(intents.words(text))
+    if _CORRECTION_CUE.search(folded) and len(folded.split()) >= 3:
+        # "el correo lo puse mal": something the summary has no line for goes to the detail.
+        addition = description_text(text)
+        esc["description"] = f"{esc.get('description') or ''} / {addition}".strip(" /")
+        step.say(step.msg("added_to_description"))
         _summary(step, esc)
         return True
     if _is_aside(step, text):
@@ -322,9 +526,11 @@ def reprompt(step: Step) -> None:
     esc = step.state["esc"]
     if step.stage == "escalation_describe":
         step.say(step.msg("resume_escalation") + " " + step.msg(f"ask_description_{esc['reason']}"))
+    elif step.stage == "escalation_consent":
+        step.say(step.msg("resume_escalation") + " " + step.msg("privacy_consent_again"))
     elif step.stage == "escalation_confirm":
         step.say(step.msg("resume_escalation") + " " + step.msg("confirm_again"))
     else:
         labels = [step.msg(f"field_{f}") for f in _missing(esc)]
         if labels:
-            step.say(step.msg("resume_escalation") + " " + step.msg("ask_missing", fields=_join(labels)))
+            step.say(step.msg("resume_escalation") + " " + step.msg("resume_missing", fields=_join(labels)))

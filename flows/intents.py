@@ -20,6 +20,14 @@ YES_CORE = frozenset({
     "efectivamente", "cierto", "vale", "yap", "acuerdo", "seguimos", "continuar", "sigamos",
     "adelante", "hecho",
 })
+#: Phrases that mean yes as a whole ("está bien", "así es"), whatever their first word.
+YES_PHRASES = (
+    "esta bien", "todo bien", "todo esta bien", "asi es", "asi esta bien", "asi esta", "todo correcto",
+    "esta correcto", "es correcto", "son correctos", "de acuerdo", "por supuesto", "con gusto", "me parece",
+    "sale y vale", "todo ok", "todo en orden", "asi mero", "eso es", "esta perfecto",
+)
+#: Emojis that answer yes on their own.
+YES_EMOJI = frozenset("👍👌✅☑✔🆗🙆")
 NO = frozenset({"no", "nel", "nop", "nope", "nah", "negativo", "nada", "tampoco", "nunca"})
 NOT_YET = ("todavia no", "aun no", "aun tampoco", "no todavia", "ni idea", "todavia nada")
 MENU = frozenset({"menu", "inicio", "0", "regresar", "volver", "principal", "start", "empezar"})
@@ -56,7 +64,12 @@ def yes_no(text: str) -> bool | None:
     """
     folded = " ".join(words(text))
     w = folded.split()
-    if not w or len(w) > 6:
+    if not w:
+        stripped = "".join(ch for ch in text if not ch.isspace() and ch not in "\ufe0f\u200d")
+        if stripped and all(ch in YES_EMOJI or 0x1F3FB <= ord(ch) <= 0x1F3FF for ch in stripped):
+            return True
+        return None
+    if len(w) > 6:
         return None
     if "?" in text and len(w) > 2:
         return None
@@ -67,6 +80,9 @@ def yes_no(text: str) -> bool | None:
     if any(t in folded for t in THANKS) and w[0] not in ("si", "yes", "claro"):
         return None
     if w[0] in YES_CORE or (len(w) <= 3 and any(x in YES_CORE for x in w)):
+        return True
+    padded = f" {folded} "
+    if any(f" {p} " in padded for p in YES_PHRASES) and "?" not in text and not any(x in NO for x in w):
         return True
     return None
 

@@ -45,16 +45,20 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
     raw = (message.text or "").replace("\x00", "")
     stored, had_secret = entities.redact_secrets(raw[:STORE_LIMIT])
     text = stored[:READ_LIMIT].replace(SECRET, " ")
+    data_text = entities.without_secret_phrases(stored[:READ_LIMIT])
     refused = FILE_NOTE.findall(text)
     text = FILE_NOTE.sub(" ", text)
-    step = Step(kb, message, st, text)
+    step = Step(kb, message, st, text, data_text=FILE_NOTE.sub(" ", data_text))
     if had_secret:
         step.say(step.msg("password_warning"))
     if refused:
         step.say(step.msg("file_refused"))
     try:
         _remember(step)
-        _dispatch(step, options)
+        if had_secret and not intents.words(step.data_text or "") and not message.attachments:
+            _after_secret_only(step, options)
+        else:
+            _dispatch(step, options)
     except Exception:  # noqa: BLE001 - a student must get an answer whatever breaks
         st.pop("esc", None)
         step.stage = "menu"
@@ -79,7 +83,13 @@ def remind(state: dict[str, Any] | None, kb: KnowledgeBase, at: datetime) -> Out
 
 
 def _remember(step: Step) -> None:
-    """Keep valid IDs, NSS and CURP the student mentions, so nobody asks twice."""
+    """Keep valid IDs, NSS and CURP the student mentions, so nobody asks twice.
+
+    Only once the student has accepted the privacy notice: before it, data
+    is taken only by the escalation, which asks first.
+    """
+    if not step.state.get("privacy_ack"):
+        return
     known = step.state.setdefault("known", {})
     for value in entities.find_student_id_candidates(step.text)[-1:]:
         known["student_id"] = value
@@ -91,6 +101,16 @@ def _remember(step: Step) -> None:
             known["curp"] = value.upper()
     if not known:
         step.state.pop("known")
+
+
+def _after_secret_only(step: Step, options: dict[str, str]) -> None:
+    """The message was only a password: the warning, then back to where we were."""
+    if options:
+        step.state["options"] = options
+    if escalation.active(step.state):
+        escalation.reprompt(step)
+    else:
+        resume_prompt(step)
 
 
 def _dispatch(step: Step, options: dict[str, str]) -> None:
@@ -105,13 +125,17 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     if escalation.active(step.state):
         if escalation.handle(step):
             return
+        # A question in the middle: answered, and the report stays where it was.
+        stage, esc = step.stage, step.state["esc"]
         match = step.kb.matcher.classify(text)
         _topic(step, match, aside=True)
+        step.stage, step.state["esc"] = stage, esc
         escalation.reprompt(step)
         return
     if step.stage == "ticket_open" and step.message.attachments:
         reason = str(step.state.get("ticket_reason") or "duda_general")
-        step.act(OpenTicket(reason=reason, description=text.strip(), attachments=step.message.attachments))
+        step.act(OpenTicket(reason=reason, description=escalation.description_text(text),
+                            attachments=step.message.attachments))
         step.say(step.msg("ticket_updated"))
         return
     key = intents.option_key(text)
@@ -173,6 +197,12 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         match = Match("fuera_de_tema", match.score, match.ranked, match.tokens, True, match.domain)
     topic = match.topic or "fuera_de_tema"
     step.topic = topic
+    if aside and kb.topics[topic].kind == "answer":
+        # In the middle of something else: answer, and let the caller ask again.
+        answer(step, topic)
+        if match.secondary and match.secondary != topic:
+            answer(step, match.secondary)
+        return
     if topic == "saludo":
         show_menu(step, greeting=True)
     elif topic == "despedida":
@@ -237,7 +267,8 @@ def _sin_vigencia(step: Step) -> None:
 
 def _escalate(step: Step, reason: str) -> None:
     if step.stage == "ticket_open" and step.state.get("ticket_reason") == reason:
-        step.act(OpenTicket(reason=reason, description=step.text.strip(), attachments=step.message.attachments))
+        step.act(OpenTicket(reason=reason, description=escalation.description_text(step.text),
+                            attachments=step.message.attachments))
         step.say(step.msg("ticket_updated"))
         return
     escalation.start(step, reason)

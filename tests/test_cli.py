@@ -221,3 +221,18 @@ def test_logs_never_carry_personal_data_or_secrets():
     assert VALID_CURP not in text
     assert "SECRET-TOKEN" not in text
     assert "ValueError" in text
+
+
+def test_chat_masks_personal_data_pasted_into_the_description_too(tmp_path):
+    turns = [
+        "me sale error al guardar, soy Juan Pérez López id 234567 nss 12345678903 curp BOXW310820HNERXN09",
+        "si",
+        'dice "no se pudo guardar, mi nss 12345678903 no coincide"',
+        "si",
+    ]
+    proc = run_cli("chat", "--db", dbs.database_url(tmp_path, 'chat.db'), input="\n".join(turns) + "\n/salir\n",
+                   cwd=tmp_path, env={"COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stderr
+    assert "Aviso de privacidad" in proc.stdout
+    panel = proc.stdout.split("🎫 Ticket #", 1)[1]
+    assert "12345678903" not in panel and "BOXW310820HNERXN09" not in panel

@@ -563,3 +563,39 @@ def test_module_is_pure() -> None:
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
     assert imported <= {"__future__", "difflib", "re", "typing", "unicodedata", "dataclasses", "datetime", "zoneinfo"}
+
+
+# ================================================================= audit additions
+
+from flows.entities import looks_like_first_name, without_secret_phrases  # noqa: E402
+
+
+@pytest.mark.parametrize("text", ["Cajeme2024!", "Yaqui2024", "  Obregon#2005  ", "tecno2023!"])
+def test_a_message_that_is_only_a_password_is_caught(text: str) -> None:
+    assert [text[s:e] for s, e in find_secrets(text)] == [text.strip()]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["hola", "abc123", "12345678903", "00000234567", "234567", "BOXW310820HNERXN09", "boxw310820hnerxn09",
+     "A123456", "COVID19", "9/02", "10:30am", "juan@itson.edu.mx", "https://www.itson.mx/cia", "Hola2", "gracias!",
+     "Maria", "2do"],
+)
+def test_a_lone_word_number_or_code_is_not_a_password(text: str) -> None:
+    assert find_secrets(text) == []
+
+
+def test_the_words_introducing_a_password_go_with_it() -> None:
+    redacted, _ = redact_secrets("234567 Juan Pérez López y mi contraseña del cia es Yaqui2024, ayuda")
+    assert without_secret_phrases(redacted).split() == ["234567", "Juan", "Pérez", "López", "ayuda"]
+    assert without_secret_phrases("sin nada que quitar") == "sin nada que quitar"
+
+
+@pytest.mark.parametrize(("text", "ok"), [("Juan", True), ("María", True), ("no", False), ("Juan Pérez", False),
+                                          ("1234", False), ("febrero", False)])
+def test_looks_like_first_name(text: str, ok: bool) -> None:
+    assert looks_like_first_name(text) is ok
+
+
+def test_months_and_weekdays_are_not_names() -> None:
+    assert not looks_like_name("lunes de febrero")

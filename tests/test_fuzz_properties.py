@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows import entities
-from flows.escalation import FIELDS
+from flows.escalation import ESCALATION_STAGES as ESCALATION_STAGES_OF_FLOWS, FIELDS
 from flows.machine import advance
 from flows.messages import Incoming, OpenTicket
 from flows.procedure import STAGES
@@ -29,7 +29,7 @@ KB = load()
 MATCHER = KB.matcher
 TZ = ZoneInfo("America/Hermosillo")
 START = datetime(2026, 2, 10, 10, 0, tzinfo=TZ)
-ESCALATION_STAGES = {"escalation_describe", "escalation_collect", "escalation_confirm"}
+ESCALATION_STAGES = set(ESCALATION_STAGES_OF_FLOWS)
 VALID_STAGES = set(STAGES) | ESCALATION_STAGES
 BOUNDED = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -136,7 +136,8 @@ def check_state(state: dict, actions: list) -> None:
     esc = state.get("esc")
     if state["stage"] in ESCALATION_STAGES:
         assert isinstance(esc, dict) and esc.get("reason")
-    for data in [(esc or {}).get("data") or {}, state.get("known") or {}]:
+    pending = ((esc or {}).get("pending") or {}).get("data") or {}
+    for data in [(esc or {}).get("data") or {}, state.get("known") or {}, pending]:
         check_data(data)
     for action in actions:
         if isinstance(action, OpenTicket):

@@ -318,3 +318,167 @@ def test_a_refused_file_is_explained_and_the_note_is_not_read_as_words() -> None
     assert "No pude recibir tu archivo" in chat.text
     assert chat.stage == "escalation_describe"  # still waiting for the error's text or a picture
     assert "[archivo no aceptado" in out.stored_text  # staff see what happened
+
+
+# --- the audit of February: privacy, asides, confirmations, corrections --------------------
+
+ALL_DATA = "id 234567 nss 12345678903 curp BOXW310820HNERXN09"
+
+
+def consents(out: Outcome) -> list[RecordConsent]:
+    return [a for a in out.actions if isinstance(a, RecordConsent)]
+
+
+def test_data_in_the_first_message_waits_for_the_privacy_notice_to_be_accepted() -> None:
+    chat = Chat()
+    out = chat.say(f"me sale error al guardar, soy Juan Pérez López {ALL_DATA}")
+    assert "Aviso de privacidad" in chat.text and "aceptas" in chat.text
+    assert chat.stage == "escalation_consent" and not chat.tickets() and not consents(out)
+    assert "known" not in chat.state and "Juan" not in str(chat.state["esc"]["data"])
+    out = chat.say("si")
+    assert len(consents(out)) == 1
+    # The data is kept now, and the description is asked: the pasted data is not one.
+    assert chat.stage == "escalation_describe" and "mensaje de error" in chat.text
+    chat.say('dice "error al guardar, intente más tarde"')
+    assert chat.stage == "escalation_confirm"
+    assert "• Nombre: Juan Pérez López" in chat.text
+    chat.say("sí")
+    (ticket,) = chat.tickets()
+    assert ticket.data["nss"] == "12345678903"
+    assert "12345678903" not in ticket.description and "BOXW310820HNERXN09" not in ticket.description
+    assert "Juan" not in ticket.description and "234567" not in ticket.description
+
+
+def test_refusing_the_privacy_notice_drops_the_data_and_opens_nothing() -> None:
+    chat = Chat()
+    chat.say(f"me equivoque en mi curp, soy Juan Pérez López {ALL_DATA}")
+    out = chat.say("no")
+    assert "no guardé tus datos" in chat.text and "mesadeayuda@itson.edu.mx" in chat.text
+    assert "esc" not in chat.state and "known" not in chat.state and not consents(out) and not chat.tickets()
+
+
+def test_data_sent_instead_of_the_description_gets_the_notice_first() -> None:
+    for reason_text in ("me sale error en la solicitud", "me equivoque en la solicitud", "quiero hablar con una persona"):
+        chat = Chat()
+        chat.say(reason_text)
+        assert chat.stage == "escalation_describe"
+        chat.say(f"Juan Pérez López {ALL_DATA}")
+        assert chat.stage == "escalation_consent" and "Aviso de privacidad" in chat.text
+        out = chat.say("sí acepto")
+        assert consents(out) and chat.stage == "escalation_describe" and "ya tengo tus datos" in chat.text
+
+
+def test_the_notice_is_shown_once_and_sending_data_after_it_is_the_consent() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    assert "Aviso de privacidad" in chat.text
+    out = chat.say(f"Juan Pérez López {ALL_DATA}")
+    assert len(consents(out)) == 1 and chat.stage == "escalation_confirm"
+    chat.say("corregir nombre")
+    assert "Aviso de privacidad" not in chat.text and "nombre completo" in chat.text
+
+
+def test_an_id_mentioned_before_any_notice_is_not_kept() -> None:
+    chat = Chat()
+    chat.say("mi usuario es 00000234567")
+    assert "known" not in chat.state
+
+
+@pytest.mark.parametrize("question", ["cuanto tarda en activarse?", "como reviso mi vigencia?", "cual es el telefono?"])
+def test_a_question_mid_collection_keeps_the_report(question: str) -> None:
+    chat = Chat()
+    chat.say("me sale error en la solicitud, dice 'el NSS no corresponde a la CURP registrada en RENAPO'")
+    chat.say("mi nss es 12345678903")
+    assert chat.stage == "escalation_collect"
+    chat.say(question)
+    assert chat.stage == "escalation_collect" and "Sigamos con tu reporte" in chat.text
+    assert "Gracias. Me falta" not in chat.text
+    chat.say("BOXW310820HNERXN09")
+    chat.say("Luis Angel Soto")
+    chat.say("234567")
+    assert chat.stage == "escalation_confirm"
+    chat.say("si")
+    assert chat.tickets()
+
+
+@pytest.mark.parametrize("yes", ["está bien", "esta bien", "todo bien", "asi es", "👍", "así está bien",
+                                 "ándale, así está bien", "de acuerdo", "simón"])
+def test_the_usual_confirmations_send_the_report(yes: str) -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    chat.say(f"Juan Pérez López {ALL_DATA}")
+    out = chat.say(yes)
+    assert out.topic is None and chat.tickets() and chat.stage == "ticket_open"
+
+
+def test_a_correction_with_its_new_value_in_one_message() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    chat.say(f"Juan Pérez López {ALL_DATA}")
+    chat.say("no, el nombre esta mal, es Maria Fernanda Gómez Ruiz")
+    assert chat.stage == "escalation_confirm" and "• Nombre: Maria Fernanda Gómez Ruiz" in chat.text
+    chat.say("el correo lo puse mal")
+    assert "agregué al detalle" in chat.text and "el correo lo puse mal" in chat.text
+    chat.say("ándale, así está bien")
+    (ticket,) = chat.tickets()
+    assert ticket.data["name"] == "Maria Fernanda Gómez Ruiz" and "correo" in ticket.description
+
+
+def test_no_se_mi_nss_inside_an_all_at_once_message() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    chat.say("soy Juan Perez Lopez, mi matricula es 234567, no se mi nss, mi curp es BOXW310820HNERXN09")
+    assert "imss02008" in chat.text and chat.stage == "escalation_confirm" and "no lo sabe" in chat.text
+    chat.say("sip")
+    (ticket,) = chat.tickets()
+    assert ticket.data["nss_unknown"] == "sí"
+
+
+def test_a_pasted_password_does_not_hide_the_name() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    out = chat.say("234567 Juan Pérez López 12345678903 BOXW310820HNERXN09 y mi contraseña del cia es Yaqui2024")
+    assert "Nunca compartas tu contraseña" in chat.text
+    assert chat.stage == "escalation_confirm" and "• Nombre: Juan Pérez López" in chat.text
+    assert "Yaqui2024" not in out.stored_text and "Yaqui2024" not in str(chat.state)
+
+
+def test_an_nss_with_its_cue_is_not_an_id_error() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    chat.say("Juan Pérez López")
+    chat.say("mi nss es 12345678903")
+    assert "ID de estudiante son 6 dígitos" not in chat.text and "Me falta tu ID de estudiante y tu CURP" in chat.text
+
+
+def test_a_first_name_alone_is_asked_to_be_complete_and_no_is_not_a_question() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    chat.say(f"{ALL_DATA}")
+    chat.say("Juan")
+    assert "nombre completo" in chat.text and "no encontré" not in chat.text
+    chat = Chat()
+    chat.say("quiero hablar con una persona")
+    chat.say("no")
+    assert chat.stage == "escalation_describe" and "Cuéntame" in chat.text
+
+
+def test_a_message_that_is_only_a_password_gets_the_warning_and_where_we_were() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    out = chat.say("Cajeme2024!")
+    assert "Nunca compartas tu contraseña" in chat.text and "Uy" not in chat.text
+    assert "Sigamos con tu reporte" in chat.text and "Cajeme2024" not in out.stored_text
+    chat = Chat()
+    chat.say("Yaqui2024")
+    assert "Nunca compartas" in chat.text and "no te puedo ayudar" not in chat.text
+
+
+def test_duda_general_and_fuera_de_tema_say_each_thing_once() -> None:
+    chat = Chat()
+    chat.say("quiero hablar con una persona")
+    assert chat.text.count("Claro") == 1 and "Esa duda" not in chat.text
+    chat.say("cuando publican las calificaciones finales")
+    chat = Chat()
+    chat.say("cuando publican las calificaciones finales")
+    assert chat.text.count("te paso con") == 1
