@@ -508,6 +508,8 @@ def _show_handled(console: Any, handled: Handled) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from flows.entities import mask_personal
+
     if not handled.replies:
         console.print(Text("(Una persona del equipo atiende este chat; el bot no responde.)", style="dim italic"))
     for reply in handled.replies:
@@ -531,7 +533,7 @@ def _show_handled(console: Any, handled: Handled) -> None:
         for key, value in masked_ticket_data(ticket.data or {}).items():
             table.add_row(TICKET_LABELS.get(key, key), value)
         if ticket.description:
-            table.add_row("descripción", ticket.description)
+            table.add_row("descripción", mask_personal(ticket.description))
         if ticket.attachments:
             table.add_row("adjuntos", str(len(ticket.attachments)))
         table.add_row("estado", ticket.status)
