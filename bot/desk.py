@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -71,6 +71,12 @@ class Handled:
     ticket: Ticket | None = None
     duplicate: bool = False
     conversation_id: int | None = None
+    throttled: bool = False
+
+
+#: Called after the conversation is locked and before the bot runs; False means
+#: "stored by the gate, do not answer" (the per-student rate limit, bot/limits.py).
+Gate = Callable[[Session, Conversation, Incoming, str | None], bool]
 
 
 def handle_message(
@@ -83,11 +89,21 @@ def handle_message(
     message: Incoming,
     display_name: str | None = None,
     desk_address: str | None = None,
+    gate: Gate | None = None,
 ) -> Handled:
     """Process one inbound message in the caller's transaction (the caller commits).
 
     A message whose ``(channel, provider_id)`` was already stored is a
-    provider's retry: it returns ``Handled(duplicate=True)`` and changes nothing.
+    provider's retry: it returns ``Handled(duplicate=True)`` and changes
+    nothing. Two workers racing on the same provider id cannot both store
+    it: the unique constraint fails the second transaction, and its retry
+    finds the first one here. ``gate`` (if any) may keep the bot from
+    answering (it then stores the message itself): ``Handled(throttled=True)``.
+
+    The queries are few on purpose (this runs for every message): one
+    dedupe lookup, one locking read of the conversation (creating the
+    contact and conversation only for a first message), the contact only
+    when something needs it.
     """
     if message.at.tzinfo is None:
         raise InvalidInput("Incoming.at must be timezone-aware")
@@ -96,18 +112,22 @@ def handle_message(
     if provider_id is not None:
         seen = _find_provider_message(session, channel, provider_id)
         if seen is not None:
-            return _duplicate(session, seen)
+            return _duplicate(session, *seen)
 
-    contact = _get_or_create_contact(session, channel=channel, address=address, display_name=display_name)
-    conversation = _get_or_create_conversation(session, contact=contact, desk_address=desk_address)
-    conversation = _lock_conversation(session, conversation.id)  # type: ignore[arg-type]
+    conversation = _lock_conversation_at(session, channel, address)
+    contact: Contact | None = None
+    if conversation is None:
+        contact = _get_or_create_contact(session, channel=channel, address=address, display_name=display_name)
+        conversation = _get_or_create_conversation(session, contact=contact, desk_address=desk_address)
+        conversation = _lock_conversation(session, conversation.id)  # type: ignore[arg-type]
+    elif display_name:
+        contact = session.get(Contact, conversation.contact_id)
+        if contact is not None and contact.display_name != display_name:
+            contact.display_name = display_name
 
-    # Another worker may have stored the same provider message while we
-    # waited for the lock: look again now that we hold it.
-    if provider_id is not None:
-        seen = _find_provider_message(session, channel, provider_id)
-        if seen is not None:
-            return _duplicate(session, seen)
+    if gate is not None and not gate(session, conversation, message, provider_id):
+        return Handled(state=copy.deepcopy(conversation.state or {}), conversation_id=conversation.id,
+                       throttled=True)
 
     now = utcnow()
     conversation.last_inbound_at = message.at
@@ -160,9 +180,14 @@ def handle_message(
     conversation.state = new_state
     flag_modified(conversation, "state")
 
-    ticket = perform_actions(
-        session=session, conversation=conversation, contact=contact, actions=outcome.actions, now=now
-    )
+    ticket = None
+    if outcome.actions:
+        if contact is None:
+            contact = session.get(Contact, conversation.contact_id)
+        assert contact is not None  # the foreign key guarantees it
+        ticket = perform_actions(
+            session=session, conversation=conversation, contact=contact, actions=outcome.actions, now=now
+        )
 
     replies = list(outcome.replies)
     if ticket is not None and ticket.created_at == now:
@@ -288,24 +313,28 @@ def storable(text: str) -> str:
     return text
 
 
-def _find_provider_message(session: Session, channel: str, provider_id: str) -> Message | None:
-    """The inbound message with this provider id (outbound rows hold the provider's ids of sent messages)."""
-    stmt = select(Message).where(
+def _find_provider_message(session: Session, channel: str, provider_id: str) -> tuple[int, str | None] | None:
+    """``(conversation_id, topic)`` of the inbound message with this provider id, if stored.
+
+    Outbound rows hold the provider's ids of sent messages, hence the direction.
+    """
+    stmt = select(Message.conversation_id, Message.topic).where(
         Message.channel == channel, Message.provider_id == provider_id, Message.direction == Direction.IN
     )
-    return session.exec(stmt).first()
+    row = session.exec(stmt).first()
+    return None if row is None else (int(row[0]), row[1])
 
 
-def _duplicate(session: Session, seen: Message) -> Handled:
-    conversation = session.get(Conversation, seen.conversation_id)
-    log.info("duplicate provider message on conversation %s ignored", seen.conversation_id)
+def _duplicate(session: Session, conversation_id: int, topic: str | None) -> Handled:
+    conversation = session.get(Conversation, conversation_id)
+    log.info("duplicate provider message on conversation %s ignored", conversation_id)
     return Handled(
         replies=[],
-        topic=seen.topic,
+        topic=topic,
         state=copy.deepcopy((conversation.state if conversation else None) or {}),
         ticket=None,
         duplicate=True,
-        conversation_id=seen.conversation_id,
+        conversation_id=conversation_id,
     )
 
 
@@ -350,6 +379,17 @@ def _get_or_create_conversation(
     except IntegrityError:
         conversation = session.exec(stmt).one()
     return conversation
+
+
+def _lock_conversation_at(session: Session, channel: str, address: str) -> Conversation | None:
+    """The conversation of this address, read under ``SELECT ... FOR UPDATE``, or None for a new student."""
+    stmt = (
+        select(Conversation)
+        .where(Conversation.channel == channel, Conversation.address == address)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.exec(stmt).first()
 
 
 def _lock_conversation(session: Session, conversation_id: int) -> Conversation:

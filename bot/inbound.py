@@ -22,16 +22,18 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.channels.base import Prepared, RetryLater
-from bot import limits  # issue 6
+from bot import limits
 from bot.desk import handle_message
 from bot.models import EventStatus, InboundEvent, utcnow
 from bot.storage import lock_key
 from bot.workers import Worker, backoff, until_written
+from flows.entities import redact_secrets
 from flows.messages import Incoming
 
 if TYPE_CHECKING:
@@ -59,9 +61,11 @@ def enqueue(
 ) -> bool:
     """Store one webhook payload; True if new, False if this provider id was already stored.
 
-    The insert runs in a SAVEPOINT, so a duplicate (a provider's retry,
-    possibly racing the first delivery) never spoils the caller's
-    transaction. The caller commits, then calls ``services.notify_inbound()``.
+    One ``INSERT ... ON CONFLICT DO NOTHING``: a duplicate (a provider's
+    retry, possibly racing the first delivery) inserts nothing and never
+    spoils the caller's transaction. Passwords a student typed are redacted
+    from the payload before it is stored (:func:`redact_payload`). The
+    caller commits, then calls ``services.notify_inbound()``.
     """
     if received_at is not None and received_at.tzinfo is None:
         raise ValueError("received_at must be timezone-aware")
@@ -69,25 +73,48 @@ def enqueue(
     # two webhooks of one student on two workers could commit in the other
     # order and be claimed out of order. One writer per address at a time.
     lock_key(session, "inbound", channel, address)
-    stmt = select(InboundEvent.id).where(InboundEvent.channel == channel, InboundEvent.provider_id == provider_id)
-    if session.exec(stmt).first() is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(
-                InboundEvent(
-                    channel=channel,
-                    provider_id=provider_id,
-                    address=address,
-                    desk_address=desk_address,
-                    payload=payload,
-                    received_at=received_at or utcnow(),
-                    status=EventStatus.PENDING,
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    postgres = session.get_bind().dialect.name == "postgresql"
+    insert = pg_insert if postgres else sqlite_insert
+    stmt = (
+        insert(InboundEvent)
+        .values(
+            channel=channel,
+            provider_id=provider_id,
+            address=address,
+            desk_address=desk_address,
+            payload=redact_payload(payload),
+            received_at=received_at or utcnow(),
+            status=EventStatus.PENDING,
+            attempts=0,
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+        .returning(InboundEvent.id)
+    )
+    return session.execute(stmt).first() is not None
+
+
+#: The payload fields that carry what a student typed: WhatsApp's ``Body``,
+#: Telegram's ``text`` / ``caption``, the web chat's ``text``.
+TYPED_FIELDS = frozenset({"Body", "text", "caption"})
+
+
+def redact_payload(payload: Any, *, typed: bool = False) -> Any:
+    """``payload`` with every password the student typed replaced by "[contraseña oculta]".
+
+    Why here: the raw payload is kept (for staff, for a retry) and a
+    password must never be stored, not even for the seconds before the bot
+    reads it. Only typed text is looked at (:data:`TYPED_FIELDS`): ids and
+    URLs stay as the provider sent them. The bot still warns the student:
+    the placeholder counts as a password it was sent
+    (``flows.entities.redact_secrets``).
+    """
+    if isinstance(payload, str):
+        return redact_secrets(payload)[0] if typed else payload
+    if isinstance(payload, dict):
+        return {k: redact_payload(v, typed=k in TYPED_FIELDS) for k, v in payload.items()}
+    if isinstance(payload, list):
+        return [redact_payload(v, typed=typed) for v in payload]
+    return payload
 
 
 def find_event(*, session: Session, channel: str, provider_id: str) -> InboundEvent | None:
@@ -236,19 +263,18 @@ class InboundProcessor(Worker):
             attachments=tuple(prepared.attachments),
         )
         with services.session() as session:
-            # issue 6: per-student rate limit; over it the message is stored, not answered (bot/limits.py)
-            if limits.admit(session=session, settings=services.settings, channel=job.channel, address=job.address,
-                            provider_id=job.provider_id, message=message, now=utcnow()):
-                handle_message(
-                    session=session,
-                    kb=services.kb,
-                    channel=job.channel,
-                    address=job.address,
-                    provider_id=job.provider_id,
-                    message=message,
-                    display_name=prepared.display_name,
-                    desk_address=job.desk_address,
-                )
+            handle_message(
+                session=session,
+                kb=services.kb,
+                channel=job.channel,
+                address=job.address,
+                provider_id=job.provider_id,
+                message=message,
+                display_name=prepared.display_name,
+                desk_address=job.desk_address,
+                # The per-student rate limit: over it the message is stored, not answered (bot/limits.py).
+                gate=limits.student_gate(services.settings, utcnow()),
+            )
             result = session.execute(
                 update(InboundEvent)
                 .where(col(InboundEvent.id) == job.id)

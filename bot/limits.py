@@ -5,7 +5,7 @@ process and restart without a table of their own (the rows they count are
 the messages themselves):
 
 * **Per student** (``STUDENT_RATE_LIMIT`` messages a minute, per channel +
-  address). :func:`admit` runs in the inbound path, in the transaction that
+  address). :func:`student_gate` runs in the inbound path, in the transaction that
   handles the message, after the conversation is locked. A message over the
   limit is **stored** (status :data:`THROTTLED`, secrets redacted, visible to
   staff in the conversation) but **not run through the bot**; the first one
@@ -45,6 +45,7 @@ from flows.entities import redact_secrets
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.desk import Gate
     from bot.web.services import Services
     from flows.messages import Incoming
 
@@ -83,43 +84,28 @@ def notified_recently(session: Session, conversation_id: int, now: datetime) -> 
     return session.exec(stmt).first() is not None
 
 
-def admit(
-    *,
-    session: Session,
-    settings: Settings,
-    channel: str,
-    address: str,
-    provider_id: str | None,
-    message: Incoming,
-    now: datetime,
-) -> bool:
-    """True when the bot should handle this message; False when it was stored as throttled.
+def student_gate(settings: Settings, now: datetime) -> Gate | None:
+    """The per-student limit as a :data:`bot.desk.Gate` for ``handle_message`` (None when switched off).
 
-    Call it inside the handling transaction, before :func:`bot.desk.handle_message`.
+    It runs after the conversation is locked and the provider id was found
+    new, so it costs one count: a chat staff hold is never throttled; under
+    the limit the bot answers; over it the message is stored as throttled
+    (and the first one in a minute gets the notice) and the bot stays quiet.
     """
     limit = settings.student_rate_limit
     if limit <= 0:
-        return True
-    from bot.desk import find_conversation, lock_conversation, storable
+        return None
 
-    conversation = find_conversation(session=session, channel=channel, address=storable(address))
-    if conversation is None or conversation.id is None:
-        return True  # a first message is never over any limit
-    if provider_id is not None and _already_stored(session, channel, provider_id):
-        return True  # a provider's retry: handle_message recognises it and changes nothing
-    conversation = lock_conversation(session=session, conversation_id=conversation.id)
-    if conversation.holder == Holder.STAFF:
-        return True
-    if answered_recently(session, conversation.id, now) < limit:  # type: ignore[arg-type]
-        return True
-    _store_throttled(session, conversation, channel=channel, provider_id=provider_id, message=message, now=now)
-    return False
+    def gate(session: Session, conversation: Conversation, message: Incoming, provider_id: str | None) -> bool:
+        if conversation.id is None or conversation.holder == Holder.STAFF:
+            return True
+        if answered_recently(session, conversation.id, now) < limit:
+            return True
+        _store_throttled(session, conversation, channel=conversation.channel, provider_id=provider_id,
+                         message=message, now=now)
+        return False
 
-
-def _already_stored(session: Session, channel: str, provider_id: str) -> bool:
-    stmt = select(Message.id).where(Message.channel == channel, Message.provider_id == provider_id,
-                                    Message.direction == Direction.IN)
-    return session.exec(stmt).first() is not None
+    return gate
 
 
 def _store_throttled(session: Session, conversation: Conversation, *, channel: str, provider_id: str | None,

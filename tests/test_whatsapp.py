@@ -234,6 +234,23 @@ def test_a_retried_message_sid_is_processed_once(desk: Desk) -> None:
     assert len(rows(desk.engine, Message, direction=Direction.IN)) == 1
 
 
+def test_a_password_is_never_stored_not_even_in_the_raw_webhook_and_the_student_is_warned(desk: Desk) -> None:
+    from sqlalchemy import text as sql
+    from sqlmodel import SQLModel
+
+    desk.say("hola, no me deja entrar al cia, mi contraseña es Cajeme2024!")
+    desk.settle()
+    replies = " ".join(m.body or "" for m in desk.fake.messages(STUDENT)).lower()
+    assert "contraseña" in replies and "nadie" in replies  # the warning: nobody at ITSON will ask for it
+    with desk.engine.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            for row in conn.execute(sql(f'SELECT * FROM "{table.name}"')):
+                assert "Cajeme2024" not in repr(tuple(row)), table.name
+    (event,) = desk.events()
+    assert "[contraseña oculta]" in event.payload["Body"]
+    assert event.payload["MessageSid"].startswith("SM")  # ids are kept as Twilio sent them
+
+
 # -- media -----------------------------------------------------------------------------
 
 
