@@ -84,3 +84,66 @@ def exposed_app(tmp_path: Path, *, workers: bool = True, **overrides: Any) -> It
         server.stop()
         twilio_server.stop()
         telegram_server.stop()
+
+
+# --- files as an attacker (or a student's phone) makes them, for the media checks -----------------
+
+import io  # noqa: E402
+import struct  # noqa: E402
+import zipfile  # noqa: E402
+
+WORD_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+#: An MPEG-1 layer III frame header (128 kbit/s, 44.1 kHz), as the first frame of an MP3.
+MP3_FRAME = b"\xff\xfb\x90\x64" + b"\x00" * 413
+
+
+def zip_file(members: dict[str, bytes | str]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+def docx(extra: dict[str, bytes | str] | None = None, *, main: str = WORD_MAIN) -> bytes:
+    """A minimal Word OOXML package (what Word writes, without the styles), plus ``extra`` members."""
+    types = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+             'content-types"><Default Extension="xml" ContentType="application/xml"/>'
+             f'<Override PartName="/word/document.xml" ContentType="{main}"/></Types>')
+    return zip_file({"[Content_Types].xml": types, "_rels/.rels": "<Relationships/>",
+                     "word/document.xml": "<w:document><w:body><w:p>Error</w:p></w:body></w:document>",
+                     **(extra or {})})
+
+
+def ole2(names: list[str]) -> bytes:
+    """A compound file (OLE2, what Word 97 and MSI installers are) whose directory holds these streams.
+
+    512-byte sectors: sector 0 is the FAT, the directory follows in as many chained sectors as it
+    needs (four entries each), so a name past the first sector is found only by following the FAT.
+    """
+    entries = [("Root Entry", 5)] + [(name, 2) for name in names]
+    dir_sectors = (len(entries) + 3) // 4
+    header = bytearray(512)
+    header[:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    struct.pack_into("<HHHHH", header, 24, 0x3E, 3, 0xFFFE, 9, 6)
+    struct.pack_into("<IIIIIIII", header, 44, 1, 1, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0)
+    struct.pack_into("<109I", header, 76, 0, *([0xFFFFFFFF] * 108))
+    fat = [0xFFFFFFFD] + [n + 2 for n in range(dir_sectors - 1)] + [0xFFFFFFFE]
+    fat += [0xFFFFFFFF] * (128 - len(fat))
+    directory = bytearray()
+    for name, kind in entries:
+        entry = bytearray(128)
+        encoded = name.encode("utf-16-le") + b"\x00\x00"
+        entry[:len(encoded)] = encoded
+        struct.pack_into("<HBB III", entry, 64, len(encoded), kind, 1, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF)
+        struct.pack_into("<II", entry, 116, 0xFFFFFFFE, 0)
+        directory += entry
+    directory += b"\x00" * (dir_sectors * 512 - len(directory))
+    return bytes(header) + struct.pack("<128I", *fat) + bytes(directory)
+
+
+def id3(body: bytes, tag: bytes = b"TIT2\x00\x00\x00\x06\x00\x00\x03Error") -> bytes:
+    """An ID3v2.4 tag (syncsafe size) followed by ``body``."""
+    size = len(tag)
+    syncsafe = bytes([(size >> 21) & 0x7F, (size >> 14) & 0x7F, (size >> 7) & 0x7F, size & 0x7F])
+    return b"ID3\x04\x00\x00" + syncsafe + tag + body

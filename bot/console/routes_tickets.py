@@ -25,7 +25,6 @@ from bot.console.web import (
     render_fragment,
     set_session_cookie,
 )
-from bot.media import sniff
 from bot.staffdesk import Action, DeskActionError, TemplateNeeded, audit
 from bot import staffdesk
 
@@ -272,15 +271,11 @@ async def reveal(request: Request, ticket_id: int, ctx: Any) -> Response:
 @router.get("/media/{ref}")
 def media(ref: str, ctx: StaffCtx) -> Response:
     """An attachment, for logged-in staff only; its type read from its bytes, never from its name."""
-    path = ctx.services.media.path(ref)
-    if path is None:
+    served = ctx.services.media.serving(ref)
+    if served is None:
         return JSONResponse({"error": "No existe."}, status_code=404)
-    with open(path, "rb") as fh:
-        kind = sniff(fh.read(16))
-    content_type = kind[0] if kind else "application/octet-stream"
-    inline = content_type.startswith(("image/", "audio/")) or content_type == "application/pdf"
-    response = FileResponse(path, media_type=content_type,
-                            content_disposition_type="inline" if inline else "attachment",
+    response = FileResponse(served.path, media_type=served.content_type,
+                            content_disposition_type="inline" if served.inline else "attachment",
                             filename=ref)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox; frame-ancestors 'none'"
     response.headers["Cache-Control"] = "private, max-age=3600"
