@@ -145,25 +145,32 @@ def _esc(text: str) -> str:
 
 
 def bars_svg(labels: list[str], series: list[tuple[str, list[int], str]], *, title: str, height: int = 220) -> str:
-    """Vertical grouped bars; colours are CSS classes (``series-a``…), so no inline style is needed."""
-    width = max(320, 24 + len(labels) * (8 + 10 * len(series)))
+    """Vertical grouped bars; colours are CSS classes (``series-a``…), so no inline style is needed.
+
+    Charts carry their drawing size as ``width``/``height``: the page stretches
+    them to the card but never below it (``min-width: min-content``), so on a
+    phone a long range scrolls sideways instead of shrinking the labels.
+    """
+    # Up to about six weeks each day gets its full width; a longer range is packed into 1,200 units (a laptop card).
+    width = max(320, min(24 + len(labels) * (8 + 10 * len(series)), 1200))
     top, bottom, left = 16, 36, 32
     plot_h = height - top - bottom
     peak = max([1] + [v for _, values, _ in series for v in values])
     slot = (width - left - 8) / max(1, len(labels))
-    bar_w = max(2.0, (slot - 4) / max(1, len(series)))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart" role="img" '
-             f'aria-label="{_esc(title)}"><title>{_esc(title)}</title>']
+    gap = 4 if slot >= 12 else 1
+    bar_w = max(1.0, (slot - gap) / max(1, len(series)))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+             f'height="{height}" class="chart bars" role="img" aria-label="{_esc(title)}"><title>{_esc(title)}</title>']
     for frac in ((0, 0.5, 1) if peak >= 4 else (0, 1)):
         y = top + plot_h * (1 - frac)
         parts.append(f'<line x1="{left}" x2="{width - 4}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
         parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" class="axis" text-anchor="end">{round(peak * frac)}</text>')
-    step = max(1, len(labels) // 10)
+    step = max(1, len(labels) // 10, -(-44 // max(1, int(slot))))  # a label needs about 44 units at 12 px
     for i, label in enumerate(labels):
         x0 = left + i * slot + 2
         for j, (name, values, css) in enumerate(series):
             h = plot_h * values[i] / peak
-            parts.append(f'<rect x="{x0 + j * bar_w:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w - 1:.1f}" '
+            parts.append(f'<rect x="{x0 + j * bar_w:.1f}" y="{top + plot_h - h:.1f}" width="{max(bar_w - 1, 0.8):.1f}" '
                          f'height="{h:.1f}" class="{css}"><title>{_esc(label)}: {values[i]} {_esc(name)}</title></rect>')
         if i % step == 0:
             parts.append(f'<text x="{x0 + slot / 2:.1f}" y="{height - bottom + 16}" class="axis" '
@@ -173,15 +180,15 @@ def bars_svg(labels: list[str], series: list[tuple[str, list[int], str]], *, tit
 
 
 def hbars_svg(items: list[tuple[str, int]], *, title: str, css: str = "series-a") -> str:
-    """Horizontal bars with the label on the left and the count at the end."""
-    row, label_w, width = 28, 170, 520
+    """Horizontal bars with the label on the left and the count at the end; fits a phone's card (330 wide)."""
+    row, label_w, width = 28, 146, 330
     height = max(row, row * len(items)) + 8
     peak = max([1] + [n for _, n in items])
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart" role="img" '
-             f'aria-label="{_esc(title)}"><title>{_esc(title)}</title>']
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+             f'height="{height}" class="chart hbars" role="img" aria-label="{_esc(title)}"><title>{_esc(title)}</title>']
     for i, (label, n) in enumerate(items):
         y = 4 + i * row
-        w = (width - label_w - 50) * n / peak
+        w = (width - label_w - 34) * n / peak
         parts.append(f'<text x="{label_w - 8}" y="{y + 17}" class="axis" text-anchor="end">{_esc(label)}</text>')
         parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row - 10}" class="{css}"/>')
         parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 17}" class="value">{n}</text>')
