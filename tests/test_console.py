@@ -228,3 +228,32 @@ def test_media_only_for_staff_and_typed_by_content(app: FastAPI, admin: Browser,
     assert admin.client.get("/console/media/nope.png").status_code == 404
     with httpx.Client(base_url=server.url) as anon:
         assert anon.get(f"/console/media/{stored.ref}").status_code == 401
+
+
+def test_messages_show_whatsapp_bold_and_student_markup_stays_text(app: FastAPI, admin: Browser) -> None:
+    from tests.e2e.helpers import student_says
+
+    ticket = escalate(app)
+    student_says(app, "<script>alert(1)</script> *<b>urgente</b>* gracias")
+    page = admin.client.get(f"/console/tickets/{ticket}").text
+    bot = [t for t in re.findall(r'author-bot".*?<div class="text">(.*?)</div>', page, re.S) if "sí" in t]
+    assert bot and any("<strong>sí</strong>" in t for t in bot), "the bot's *sí* is shown bold"
+    assert "*sí*" not in page
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; <strong>&lt;b&gt;urgente&lt;/b&gt;</strong> gracias" in page
+    # the live update of the open ticket page renders the same way
+    poll = admin.client.get(f"/console/api/tickets/{ticket}").json()["html"]
+    assert "<strong>sí</strong>" in poll and "<script>alert" not in poll
+
+
+def test_pages_have_a_favicon_that_is_served(server: Any, admin: Browser) -> None:
+    with httpx.Client(base_url=server.url) as anon:
+        for path, client in (("/console/login", anon), ("/console/inbox", admin.client), ("/chat", anon)):
+            page = client.get(path).text
+            href = re.search(r'<link rel="icon" href="([^"]+)"', page)
+            assert href, path
+            url = href.group(1) if href.group(1).startswith("/") else "/" + href.group(1)
+            icon = anon.get(url)
+            assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml"), path
+            assert icon.text.startswith("<svg")
+        assert anon.get("/favicon.ico").status_code == 200

@@ -8,6 +8,7 @@ on every response, error or not.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
@@ -74,6 +76,18 @@ _env.filters["clock"] = lambda v: fmt_time(v, date=False)
 _env.filters["age"] = fmt_age
 _env.filters["hide"] = lambda text, hidden: _hide(text, hidden or [])
 _env.filters["tojson_attr"] = lambda v: json.dumps(v)
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+
+
+def whatsapp_format(text: str) -> Markup:
+    """A message as WhatsApp (and the web chat) shows it: ``*bold*`` in bold; everything else as text.
+
+    The text is escaped first, so only the ``<strong>`` made here is markup.
+    """
+    return Markup(_BOLD.sub(r"<strong>\1</strong>", str(escape(text))))
+
+
+_env.filters["whatsapp"] = whatsapp_format
 
 
 def _hide(text: str, hidden: list[str]) -> str:
