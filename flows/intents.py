@@ -99,3 +99,29 @@ def option_key(text: str) -> str | None:
     if len(digits) == 1 and len(w) <= 3 and len(digits[0]) <= 2:
         return str(int(digits[0]))
     return None
+
+
+#: Words that open a question ("q es el nss", "donde lo tramito").
+QUESTION_WORDS = frozenset({
+    "que", "q", "k", "ke", "como", "cmo", "komo", "donde", "dnd", "adonde", "cuando", "cuanto", "cuantos",
+    "cuantas", "cual", "cuales", "quien", "porque", "xq", "pq", "what", "how", "where", "when", "why", "which",
+})
+
+
+def is_question(text: str) -> bool:
+    """A question rather than a statement: a question mark, or a question word first."""
+    if "?" in text or "¿" in text:
+        return True
+    w = words(text)
+    return bool(w) and (w[0] in QUESTION_WORDS or (len(w) > 1 and w[0] in ("y", "oye", "pero") and w[1] in QUESTION_WORDS))
+
+
+#: Stems of asking when the desk will answer a report ("¿cuándo me contestan?").
+_REPLY_STEMS = ("contest", "respond", "respuest", "atiend", "atiende", "escrib", "revis", "reporte", "ticket",
+                "me hablan", "me marcan", "resuelv")
+
+
+def asks_about_reply(text: str) -> bool:
+    """After a ticket: "¿cuánto tardan en contestarme?", "¿ya vieron mi reporte?"."""
+    joined = " " + " ".join(words(text)) + " "
+    return any(f" {s}" in joined for s in _REPLY_STEMS)

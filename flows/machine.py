@@ -16,9 +16,11 @@ from flows import entities, escalation, intents
 from flows.context import Step
 from flows.messages import FILE_NOTE, Incoming, OpenTicket, Outcome
 from flows.procedure import (
+    PROCEDURE_STAGES,
     STAGES,
     TOPIC_STAGE,
     answer,
+    answers_yes,
     ask_saved_date,
     enter,
     follow,
@@ -153,9 +155,13 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             return
     elif stage and stage.expects == "yesno":
         said = intents.yes_no(text)
-        if said is not None:
+        if said is False or (said is True and answers_yes(stage, intents.words(text))):
             follow(step, stage.on_yes if said else stage.on_no)
             return
+    if step.stage == "ticket_open" and intents.asks_about_reply(text):
+        step.topic = None
+        step.say(step.msg("ticket_pending") + " " + escalation.when_seen(step))
+        return
     match = step.kb.matcher.classify(text)
     _topic(step, match)
 
@@ -216,8 +222,22 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         _sin_vigencia(step)
     elif kb.topics[topic].kind == "escalation":
         _escalate(step, topic)
+    elif (topic in TOPIC_STAGE and step.stage in PROCEDURE_STAGES and intents.is_question(step.text)
+          and PROCEDURE_STAGES.index(TOPIC_STAGE[topic]) < PROCEDURE_STAGES.index(step.stage)):
+        # "¿qué es el NSS?" while filling in: a step already behind is answered, and the
+        # procedure stays where it was (a question about a later step moves on to it).
+        answer(step, topic)
+        if match.secondary and match.secondary != topic:
+            answer(step, match.secondary)
+        resume_prompt(step)
+        return
     elif topic in TOPIC_STAGE and not aside:
-        enter(step, TOPIC_STAGE[topic])
+        target = STAGES[TOPIC_STAGE[topic]]
+        if target.name == step.stage and target.question and not intents.is_question(step.text):
+            # News about the step the student is at ("ya salí vigente" while registering at the clinic).
+            step.say(step.msg("noted") + " " + step.msg(target.question))
+        else:
+            enter(step, target.name)
     else:
         answer(step, topic)
         if match.secondary:

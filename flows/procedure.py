@@ -35,24 +35,65 @@ class Stage:
     on_yes: str | None = None
     on_no: str | None = None
     label: str = ""
+    #: Word stems of what the question is about. A longer "ya …" answers
+    #: yes only when it is about that ("ya me di de alta" to "¿pudiste darte
+    #: de alta?"); "ya salí vigente" to it says something else.
+    subject: tuple[str, ...] = ()
 
 
 STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("menu"),
-    Stage("offer_guide", "q_offer_guide", "yesno", "prereq_coverage", "menu", "la guía paso a paso"),
-    Stage("prereq_coverage", "q_prereq_coverage", "yesno", "prereq_other", "prereq_nss", "los requisitos"),
-    Stage("prereq_other", "q_prereq_other", "yesno", "prereq_nss", "menu", "los requisitos"),
-    Stage("prereq_nss", "q_prereq_nss", "yesno", "cia_route", "nss_lookup", "tu NSS"),
-    Stage("nss_lookup", "q_nss_lookup", "yesno", "cia_route", "!nss_help", "tu NSS"),
-    Stage("cia_route", "q_cia_route", "yesno", "filling", "!cia_help", "la solicitud en el CIA"),
-    Stage("filling", "q_filling", "yesno", "waiting_saved_date", "!filling_wait", "el llenado de tu solicitud"),
+    Stage("offer_guide", "q_offer_guide", "yesno", "prereq_coverage", "menu", "la guía paso a paso",
+          ("gui", "quiero", "paso", "empez", "ayud", "dale")),
+    Stage("prereq_coverage", "q_prereq_coverage", "yesno", "prereq_other", "prereq_nss", "los requisitos",
+          ("tengo", "imss", "issste", "seguro", "servicio", "trabaj", "papa", "mama", "pemex", "sedena", "semar",
+           "cuento", "tiene", "derecho", "asegur", "afili")),
+    Stage("prereq_other", "q_prereq_other", "yesno", "prereq_nss", "menu", "los requisitos",
+          ("segu", "tramit", "sin derecho", "solicit", "continu", "sigamos")),
+    Stage("prereq_nss", "q_prereq_nss", "yesno", "cia_route", "nss_lookup", "tu NSS",
+          ("nss", "numero", "conozco", "tengo", "lo se", "me lo se", "sabe")),
+    Stage("nss_lookup", "q_nss_lookup", "yesno", "cia_route", "!nss_help", "tu NSS",
+          ("nss", "numero", "tengo", "encontre", "saque", "llego", "lleg", "consegui")),
+    Stage("cia_route", "q_cia_route", "yesno", "filling", "!cia_help", "la solicitud en el CIA",
+          ("estoy", "entre", "solicitud seguro", "encontre", "ahi", "aparece", "veo", "abri", "dentro", "explica",
+           "llen", "cia", "pantalla")),
+    Stage("filling", "q_filling", "yesno", "waiting_saved_date", "!filling_wait", "el llenado de tu solicitud",
+          ("guard", "mande", "envie", "hice", "llene", "termine", "quedo", "solicitud")),
     Stage("waiting_saved_date", "q_saved_date", "date", None, None, "la fecha en que guardaste tu solicitud"),
     Stage("waiting_period"),
-    Stage("checking_coverage", "q_checking", "yesno", "umf_registration", "!not_covered", "revisar tu vigencia"),
-    Stage("umf_registration", "q_umf", "yesno", "done", "!umf_problem", "tu alta en la clínica"),
+    Stage("checking_coverage", "q_checking", "yesno", "umf_registration", "!not_covered", "revisar tu vigencia",
+          ("vigen", "derecho", "aparezco", "aparece", "sale", "sali", "salgo", "activ", "patron", "itson",
+           "constancia", "cubiert", "asegur")),
+    Stage("umf_registration", "q_umf", "yesno", "done", "!umf_problem", "tu alta en la clínica",
+          ("alta", "clinica", "umf", "registr", "consultorio", "pude", "inscrib", "quede en", "asign")),
     Stage("done"),
     Stage("ticket_open"),
 )}
+
+#: The stages of the procedure, in order: a question about another topic
+#: asked in one of them is answered there, and the procedure resumes.
+PROCEDURE_STAGES = (
+    "offer_guide", "prereq_coverage", "prereq_other", "prereq_nss", "nss_lookup", "cia_route", "filling",
+    "waiting_saved_date", "waiting_period", "checking_coverage", "umf_registration",
+)
+#: Words that finish any "ya …" answer whatever the question: "ya quedó", "ya lo hice".
+DONE_WORDS = ("si", "quedo", "listo", "hice", "hecho", "termine", "pude", "esta", "ya mero", "claro", "ok")
+
+
+def answers_yes(stage: Stage, text_words: list[str]) -> bool:
+    """Whether a yes of several words is about the stage's own question.
+
+    "sí", "ya", "ya quedó", "claro que sí" always are; "ya salí vigente"
+    to "¿pudiste darte de alta en tu clínica?" is not: it is news about
+    another step, for the matcher to read.
+    """
+    rest = [w for w in text_words if w not in ("ya", "y", "pues", "bueno", "oye", "la", "lo", "el", "me", "mi")]
+    if len(text_words) < 3 or not rest:
+        return True
+    joined = " " + " ".join(text_words) + " "
+    cues = (*stage.subject, *DONE_WORDS)
+    return any(f" {c}" in joined for c in cues)
+
 
 #: Topics that are a stage of the procedure: asking about one jumps there.
 TOPIC_STAGE = {
@@ -120,6 +161,9 @@ def resume_prompt(step: Step) -> None:
     stage = STAGES.get(step.stage)
     if stage and stage.question:
         step.say(step.msg("resume", where=stage.label) + "\n" + step.msg(stage.question))
+    elif step.stage == "waiting_period" and step.state.get("waiting_end"):
+        end = date.fromisoformat(step.state["waiting_end"])
+        step.say(step.msg("resume_waiting", end=step.date_es(end)))
     else:
         step.say(step.msg("footer"))
 

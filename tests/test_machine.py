@@ -482,3 +482,59 @@ def test_duda_general_and_fuera_de_tema_say_each_thing_once() -> None:
     chat = Chat()
     chat.say("cuando publican las calificaciones finales")
     assert chat.text.count("te paso con") == 1
+
+
+# --- the procedure reads replies by what they are about --------------------------------------
+
+
+def test_news_about_another_step_is_not_a_yes_to_this_one() -> None:
+    chat = Chat()
+    chat.say("como me doy de alta en la clinica")
+    assert chat.stage == "umf_registration"
+    chat.say("ya revise y ya sali vigente")
+    assert chat.stage == "umf_registration" and "Felicidades" not in chat.text
+    assert "¿Pudiste darte de alta en tu clínica?" in chat.text
+    chat.say("ya me di de alta")
+    assert chat.stage == "done" and "Felicidades" in chat.text
+
+
+def test_saying_it_was_saved_at_the_cia_step_asks_the_day() -> None:
+    chat = Chat()
+    chat.say("hola")
+    chat.say("1")
+    chat.say("no")
+    chat.say("si")
+    assert chat.stage == "cia_route"
+    chat.say("ya la guarde")
+    assert chat.stage == "waiting_saved_date" and "¿Qué día guardaste tu solicitud?" in chat.text
+    assert "Así se llena" not in chat.text
+
+
+def test_after_a_ticket_asking_when_they_answer_says_when_a_person_will_see_it() -> None:
+    chat = Chat()
+    chat.say("quiero hablar con una persona, tengo una duda de cobertura del dentista")
+    chat.say(f"Juan Pérez López {ALL_DATA}")
+    chat.say("si", "2026-02-10T17:00")
+    chat.say("cuanto tarda en que me contesten?", "2026-02-10T17:05")
+    assert chat.stage == "ticket_open" and "fuera de horario" in chat.text and "días hábiles" not in chat.text
+
+
+@pytest.mark.parametrize(("setup", "stage"), [
+    (["como lleno la solicitud"], "filling"),
+    (["ya guarde la solicitud el lunes, cuando salgo vigente"], "waiting_period"),
+])
+def test_a_question_about_an_earlier_step_is_answered_where_the_student_is(setup: list[str], stage: str) -> None:
+    chat = Chat()
+    for text in setup:
+        chat.say(text)
+    assert chat.stage == stage
+    chat.say("q es el nss")
+    assert chat.stage == stage and "11 dígitos" in chat.text
+    assert "¿Seguimos con" in chat.text or "tiempo de espera" in chat.text
+
+
+def test_a_question_about_the_next_step_moves_on_to_it() -> None:
+    chat = Chat()
+    chat.say("ya guarde la solicitud el lunes, cuando salgo vigente")
+    chat.say("como checo mi vigencia?")
+    assert chat.stage == "checking_coverage"
