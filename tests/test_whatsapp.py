@@ -424,3 +424,35 @@ def test_no_log_line_carries_the_auth_token(desk: Desk, log_watch: LogWatch) -> 
     desk.settle()
     assert log_watch.lines
     assert not log_watch.containing(AUTH_TOKEN)
+
+
+# -- messages with nothing to read -------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind, extra", [
+    ("location", {"MessageType": "location", "Latitude": "27.4863", "Longitude": "-109.9408",
+                  "Address": "Antonio Caso 2266, Ciudad Obregón"}),
+    ("sticker", {"MessageType": "sticker"}),
+])
+def test_a_message_with_no_text_and_no_media_gets_a_sensible_reply(desk: Desk, kind: str, extra: dict[str, str]) -> None:
+    """A location or a sticker arrives with an empty Body and NumMedia=0: the student is answered, once."""
+    desk.say("hola")
+    desk.settle()
+    before = len(desk.fake.messages(STUDENT))
+    desk.say("", extra=extra)
+    desk.settle()
+    replies = desk.fake.messages(STUDENT)[before:]
+    assert replies, f"a {kind} got no answer"
+    assert all(m.from_ == f"whatsapp:{DESK_NUMBERS[0]}" and m.body for m in replies)
+    # nothing to read, so the bot offers what it can do (the menu) rather than guessing or escalating
+    [menu] = replies
+    assert "¿En qué te ayudo?" in menu.body and "1. Hacer el trámite paso a paso" in menu.body
+    assert "11. Hablar con una persona" in menu.body
+    [_, received] = rows(desk.engine, Message, direction=Direction.IN)
+    assert received.text == "" and received.attachments == []
+    assert rows(desk.engine, Ticket) == [] and desk.fake.media_requests == []
+    # and the conversation goes on from there: the student picks an option by its number
+    desk.say("2")
+    desk.settle()
+    [answer, *_] = desk.fake.messages(STUDENT)[before + 1:]
+    assert answer.body.startswith(desk.services.kb.topics["requisitos"].answers[0].strip()[:40])
