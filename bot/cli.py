@@ -231,6 +231,8 @@ def _clean_str(text: str) -> str:
 
 def _parse_line(raw: str) -> tuple[str, str, datetime, str]:
     """(conversation, text, at, channel) of one input line, or :class:`LineError`."""
+    if not raw.strip():
+        raise LineError("invalid JSON: the line is blank")
     try:
         obj = json.loads(raw)
     except (json.JSONDecodeError, RecursionError) as exc:
@@ -329,8 +331,8 @@ def simulate(
             # later line names another channel.
             storage_channel: dict[str, str] = {}
             for number, raw in enumerate(stream, start=1):
-                if not raw.strip():
-                    continue
+                # Output line N answers input line N (simulate.md): a blank line is
+                # not valid JSON, so it gets an error line like any bad line.
                 conversation: str | None = None
                 try:
                     conversation, text, at, channel = _parse_line(raw)

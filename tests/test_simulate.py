@@ -25,10 +25,10 @@ def _assert_result(line: dict, conversation: str) -> None:
     assert line["ticket"] is None or set(line["ticket"]) == {"id", "reason", "status"}
 
 
-def test_one_output_line_per_non_blank_input_line_and_bad_lines_do_not_stop_the_run(tmp_path):
+def test_one_output_line_per_input_line_and_bad_lines_do_not_stop_the_run(tmp_path):
     stdin = jsonl(
         {"conversation": "c1", "text": "hola", "at": "2026-02-10T10:00:00-07:00"},   # 1
-        "",                                                                          # 2 blank: skipped
+        "",                                                                          # 2 blank: an error line
         "esto no es json",                                                           # 3
         {"conversation": "c1", "text": "requisitos", "at": "2026-02-10T10:01:00-07:00"},  # 4
         "[1, 2, 3]",                                                                 # 5 not an object
@@ -36,7 +36,7 @@ def test_one_output_line_per_non_blank_input_line_and_bad_lines_do_not_stop_the_
         {"conversation": "c2"},                                                      # 7 no text
         {"conversation": "c2", "text": "hola", "channel": "sms"},                    # 8 unknown channel
         {"conversation": "c2", "text": "hola", "at": "mañana"},                      # 9 bad date
-        "   ",                                                                       # 10 blank: skipped
+        "   ",                                                                       # 10 blank: an error line
         {"conversation": "c2", "text": "hola", "channel": "telegram", "at": "2026-02-10T17:00:00Z"},  # 11
         '{"conversation": "c3", "text": "hola"',                                     # 12 truncated JSON
         {"conversation": "c3", "text": "¿qué onda? 😀"},                             # 13 no "at": now
@@ -44,21 +44,22 @@ def test_one_output_line_per_non_blank_input_line_and_bad_lines_do_not_stop_the_
     proc = run_cli("simulate", "-", input=stdin, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = parse_output(proc.stdout)
-    assert len(out) == 11
+    assert len(out) == 13
 
-    by_line = dict(zip([1, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13], out))
+    by_line = dict(zip(range(1, 14), out))
     _assert_result(by_line[1], "c1")
     assert by_line[1]["topic"] == "saludo"
     assert by_line[1]["ticket"] is None
     _assert_result(by_line[4], "c1")
     _assert_result(by_line[11], "c2")
     _assert_result(by_line[13], "c3")
-    for n in (3, 5, 6, 7, 8, 9, 12):
+    for n in (2, 3, 5, 6, 7, 8, 9, 10, 12):
         assert by_line[n]["line"] == n
         assert isinstance(by_line[n]["error"], str) and by_line[n]["error"]
         assert not (RESULT_KEYS - {"conversation"}) & set(by_line[n])
     for n in (7, 8, 9):
         assert by_line[n]["conversation"] == "c2"
+    assert "blank" in by_line[2]["error"] and "conversation" not in by_line[2]
 
 
 def test_stdout_is_compact_utf8_json_lines_only(tmp_path):
