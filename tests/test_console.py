@@ -257,3 +257,48 @@ def test_pages_have_a_favicon_that_is_served(server: Any, admin: Browser) -> Non
             assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml"), path
             assert icon.text.startswith("<svg")
         assert anon.get("/favicon.ico").status_code == 200
+
+
+def test_inbox_filters_by_age_and_status(app: FastAPI, admin: Browser) -> None:
+    """Tickets opened 10 and 5 days, 2 days, 12 hours and 1 hour ago; one taken, one resolved."""
+    from bot.models import Ticket
+
+    opened: dict[str, int] = {}
+    services = app.state.services
+    for name, age in (("10d", timedelta(days=10)), ("5d", timedelta(days=5)), ("2d", timedelta(days=2)),
+                      ("12h", timedelta(hours=12)), ("1h", timedelta(hours=1))):
+        ticket_id = escalate(app, address=f"+52164400001{len(opened):02d}")
+        with services.session() as session:  # the ticket was opened that long ago
+            ticket = session.get(Ticket, ticket_id)
+            ticket.created_at = ticket.updated_at = services.now() - age
+        opened[name] = ticket_id
+    assert admin.post(f"/console/tickets/{opened['2d']}/take").status_code == 303  # assigned to Ana
+    assert admin.post(f"/console/tickets/{opened['12h']}/take").status_code == 303
+    assert admin.post(f"/console/tickets/{opened['12h']}/resolve").status_code == 303
+
+    def listed(**filters: str) -> set[str]:
+        """The tickets the inbox shows for these filters, POSTed as the page's form and polling do."""
+        html = admin.client.post("/console/api/inbox", data={"csrf": admin.csrf, **filters}).json()["html"]
+        ids = {int(i) for i in re.findall(r'data-ticket="(\d+)"', html)}
+        return {name for name, ticket in opened.items() if ticket in ids}
+
+    everything = set(opened)
+    assert listed() == everything - {"12h"}, "by default: what is still pending"
+    assert listed(status="active") == everything - {"12h"}
+    assert listed(status="open") == {"10d", "5d", "1h"}
+    assert listed(status="assigned") == {"2d"}
+    assert listed(status="resolved") == {"12h"}
+    assert listed(status="all") == everything
+    assert listed(status="all", age="24h") == {"12h", "1h"}
+    assert listed(status="all", age="3d") == {"2d", "12h", "1h"}
+    assert listed(status="all", age="old3d") == {"10d", "5d"}
+    assert listed(status="all", age="old7d") == {"10d"}
+    assert listed(age="24h") == {"1h"}, "age and status together"
+    assert listed(status="open", age="old3d") == {"10d", "5d"}
+    assert listed(status="assigned", age="old7d") == set()
+    assert listed(status="nonsense", age="forever") == everything - {"12h"}, "unknown values fall back to the default"
+
+    # the page itself keeps the chosen filters selected and shows the ages as staff read them
+    page = admin.client.post("/console/inbox", data={"csrf": admin.csrf, "status": "all", "age": "old3d"}).text
+    assert '<option value="old3d" selected>' in page and '<option value="all" selected>' in page
+    assert "hace 10 días" in page and "hace 5 días" in page and "hace 1 h" not in page
