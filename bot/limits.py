@@ -18,12 +18,11 @@ the messages themselves):
   silent there anyway and staff must see everything.
 * **Outgoing, global** (``OUTGOING_RATE_LIMIT`` messages a minute on paid
   channels, WhatsApp and Telegram; the web chat costs nothing and is not
-  counted). :func:`outgoing_wait` is asked by the outbox before each send:
+  counted). :func:`outgoing_budget` is read when the outbox claims messages:
   messages sent in the last 60 s plus those being sent right now (claimed by
-  any worker) *and queued before this one* must stay under the limit;
-  otherwise the message goes back to the queue until the window has room,
-  without using up an attempt. Ranking in-flight sends by id lets the oldest
-  through, so concurrent workers never all hold each other back.
+  any worker) must stay under the limit; messages over it are not claimed
+  but wait in the queue until the window has room, without using up an
+  attempt. Claims take turns while the guard is on, oldest messages first.
 
 Because both read the messages' own timestamps, a flood from one number
 costs the others nothing but the time to store it: the inbound processor
@@ -33,7 +32,7 @@ are settled without running the flow.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -46,7 +45,6 @@ from flows.entities import redact_secrets
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.desk import Gate
-    from bot.web.services import Services
     from flows.messages import Incoming
 
 log = logging.getLogger(__name__)
@@ -141,36 +139,61 @@ def _store_throttled(session: Session, conversation: Conversation, *, channel: s
                 conversation.id, " (notice sent)" if first else "")
 
 
-def outgoing_wait(services: Services, channel: str, message_id: int) -> float:
-    """Seconds the outbox must wait before sending message ``message_id`` on ``channel`` (0: send now).
+@dataclass(frozen=True)
+class Budget:
+    """How many paid messages may be claimed now (None: no limit), and for how long the rest wait."""
 
-    Allowed when the paid messages sent in the last minute plus those being
-    sent now that were queued before this one stay under the limit: ranking
-    in-flight sends by id lets the oldest through, so concurrent workers
-    never all hold back each other. Blocking (database): call it from a thread.
+    remaining: int | None
+    wait: float = 0.0
+
+    def take(self) -> bool:
+        """Consume one message of the budget; False when it is used up."""
+        if self.remaining is None:
+            return True
+        if self.remaining <= 0:
+            return False
+        object.__setattr__(self, "remaining", self.remaining - 1)
+        return True
+
+
+def outgoing_budget(session: Session, settings: Settings, now: datetime | None = None) -> Budget:
+    """The global guard on paid messages, read in the outbox's claim transaction.
+
+    Counted: paid messages sent in the last minute plus those being sent now
+    (claimed by any worker and not yet recorded). Claims are serialised
+    while the guard is on (a PostgreSQL advisory lock; SQLite's write lock),
+    so two workers cannot both spend the same room. When the minute is
+    full, ``wait`` is the time until its oldest send leaves the window.
     """
-    limit = services.settings.outgoing_rate_limit
-    if limit <= 0 or channel in FREE_CHANNELS:
-        return 0.0
-    now = utcnow()  # sent_at is wall-clock time, whatever clock the service runs on
-    with services.session() as session:
-        paid = ~col(Message.channel).in_(FREE_CHANNELS)
-        recent = (col(Message.status).in_(SENT_STATUSES)) & (col(Message.sent_at) > now - WINDOW)
-        ahead = (Message.status == MessageStatus.SENDING) & (col(Message.id) < message_id)
-        stmt = select(func.count()).select_from(Message).where(
-            Message.direction == Direction.OUT, paid, or_(recent, ahead))
-        used = int(session.exec(stmt).one())
-        if used < limit:
-            return 0.0
-        oldest = session.exec(
-            select(func.min(Message.sent_at)).where(Message.direction == Direction.OUT, paid,
-                                                    col(Message.status).in_(SENT_STATUSES),
-                                                    col(Message.sent_at) > now - WINDOW)
-        ).first()
+    limit = settings.outgoing_rate_limit
+    if limit <= 0:
+        return Budget(None)
+    from bot.storage import lock_key
+
+    lock_key(session, "outgoing-guard")
+    now = now or utcnow()  # sent_at is wall-clock time, whatever clock the service runs on
+    paid = ~col(Message.channel).in_(FREE_CHANNELS)
+    recent = (col(Message.status).in_(SENT_STATUSES)) & (col(Message.sent_at) > now - WINDOW)
+    sending = Message.status == MessageStatus.SENDING
+    stmt = select(func.count()).select_from(Message).where(Message.direction == Direction.OUT, paid,
+                                                           or_(recent, sending))
+    used = int(session.exec(stmt).one())
+    if used < limit:
+        return Budget(limit - used)
+    oldest = session.exec(
+        select(func.min(Message.sent_at)).where(Message.direction == Direction.OUT, paid,
+                                                col(Message.status).in_(SENT_STATUSES),
+                                                col(Message.sent_at) > now - WINDOW)
+    ).first()
     if oldest is not None and oldest.tzinfo is None:
         from datetime import timezone
 
         oldest = oldest.replace(tzinfo=timezone.utc)
     wait = (oldest + WINDOW - now).total_seconds() if oldest is not None else WINDOW.total_seconds()
-    log.warning("outgoing rate limit (%d a minute) reached: message on %s held %.1f s", limit, channel, wait)
-    return max(1.0, wait)
+    log.warning("outgoing rate limit (%d a minute) reached: paid messages held %.1f s", limit, wait)
+    return Budget(0, max(1.0, wait))
+
+
+def is_paid(channel: str) -> bool:
+    """Whether messages on ``channel`` count against the outgoing guard."""
+    return channel not in FREE_CHANNELS

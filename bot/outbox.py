@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import logging
 import time
@@ -37,7 +38,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
-from bot import limits  # issue 6
+from bot import limits
 from bot import sendrate
 from bot.channels.base import NeedsTemplate, Outgoing, PermanentFailure, RetryLater
 from bot.desk import lock_conversation, perform_actions, reply_options, storable
@@ -191,6 +192,10 @@ class ClaimedMessage:
     id: int
     attempts: int
     outgoing: Outgoing
+    #: Seconds to wait for the slot reserved under the provider's send rates at the claim.
+    wait: float = 0.0
+    #: False when a per-chat limit made it wait before the shared limits could be reserved.
+    reserved: bool = True
 
 
 class OutboxWorker(Worker):
@@ -217,8 +222,15 @@ class OutboxWorker(Worker):
         return await asyncio.to_thread(self.claim_sync, limit, busy)
 
     def claim_sync(self, limit: int, busy: frozenset[Hashable] = frozenset()) -> list[ClaimedMessage]:
-        """Atomically take up to ``limit`` due messages, oldest first, one per conversation."""
+        """Atomically take up to ``limit`` due messages, oldest first, one per conversation.
+
+        One transaction does all the bookkeeping before the sends: the claim,
+        the global guard on paid messages (:func:`bot.limits.outgoing_budget`;
+        messages over it are held, unclaimed) and each message's slot under
+        the providers' send rates (:func:`bot.sendrate.reserve_many`).
+        """
         services = self.services
+        settings = services.settings
         active = list(services.channels)
         if not active:
             return []
@@ -239,19 +251,32 @@ class OutboxWorker(Worker):
             .limit(limit + len(busy))
         )
         claimed: list[ClaimedMessage] = []
-        max_attempts = services.settings.outbox_max_attempts
+        max_attempts = settings.outbox_max_attempts
         with services.session() as session:
             if session.get_bind().dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True, of=M)
-            for message in session.exec(stmt).all():
-                if message.id in busy or len(claimed) >= limit:
-                    continue
+            candidates = [m for m in session.exec(stmt).all() if m.id not in busy][:limit]
+            if not candidates:
+                return []
+            ids = {m.conversation_id for m in candidates}
+            conversations = {c.id: c for c in session.exec(select(Conversation).where(col(Conversation.id).in_(ids)))}
+            budget = limits.outgoing_budget(session, settings) if any(
+                limits.is_paid(m.channel) for m in candidates) else limits.Budget(None)
+            for message in candidates:
                 if message.attempts >= max_attempts:
                     # Only a message left "sending" by crashes gets here.
                     self._finish(session, message.id, message.attempts, message.status, _failed("too many attempts"))  # type: ignore[arg-type]
                     continue
-                conversation = session.get(Conversation, message.conversation_id)
+                conversation = conversations.get(message.conversation_id)
                 if conversation is None:  # pragma: no cover - the foreign key forbids it
+                    continue
+                if limits.is_paid(message.channel) and not budget.take():
+                    # Over the global guard: it waits, unclaimed and with its attempts intact.
+                    session.execute(
+                        update(M).where(col(M.id) == message.id, col(M.status) == MessageStatus.PENDING)
+                        .values(next_attempt_at=now + timedelta(seconds=budget.wait))
+                        .execution_options(synchronize_session=False)
+                    )
                     continue
                 template = message.template or needs_template(message.channel, conversation.last_inbound_at, now)
                 result = session.execute(
@@ -281,6 +306,10 @@ class OutboxWorker(Worker):
                     last_inbound_at=conversation.last_inbound_at,
                 )
                 claimed.append(ClaimedMessage(id=message.id, attempts=message.attempts + 1, outgoing=outgoing))  # type: ignore[arg-type]
+            if claimed:
+                slots = sendrate.reserve_many(session, [sendrate.limits_for(c.outgoing, settings) for c in claimed])
+                claimed = [dataclasses.replace(c, wait=slot.wait, reserved=slot.reserved)
+                           for c, slot in zip(claimed, slots)]
         return claimed
 
     # --- sending ------------------------------------------------------------
@@ -291,23 +320,20 @@ class OutboxWorker(Worker):
             await self._record(job, {"status": MessageStatus.PENDING, "attempts": job.attempts - 1,
                                      "next_attempt_at": self.services.now() + timedelta(seconds=60)})
             return
-        try:
-            # issue 6: global guard on outgoing messages per minute, counted in the database (bot/limits.py)
-            wait = await asyncio.to_thread(limits.outgoing_wait, self.services, job.outgoing.channel,
-                                           job.id)
-            if wait <= 0:
+        if job.wait > 0:
+            await asyncio.sleep(job.wait)  # the slot reserved at the claim under the provider's send rates
+        if not job.reserved:
+            try:
                 await self._pace(job)
-        except Exception as exc:
-            if not database_unreachable(exc):
-                raise
-            # Nothing was sent: put it back now rather than leave it claimed until the lease expires.
-            log.warning("message %s: database unreachable before sending (%s); back to the queue",
-                        job.id, type(exc).__name__)
-            wait = 1.0
-        if wait > 0:
-            await self._record(job, {"status": MessageStatus.PENDING, "attempts": job.attempts - 1,
-                                     "next_attempt_at": self.services.now() + timedelta(seconds=wait)})
-            return
+            except Exception as exc:
+                if not database_unreachable(exc):
+                    raise
+                # Nothing was sent: put it back now rather than leave it claimed until the lease expires.
+                log.warning("message %s: database unreachable before sending (%s); back to the queue",
+                            job.id, type(exc).__name__)
+                await self._record(job, {"status": MessageStatus.PENDING, "attempts": job.attempts - 1,
+                                         "next_attempt_at": self.services.now() + timedelta(seconds=1)})
+                return
         try:
             provider_id = await channel.send(job.outgoing)
         except NeedsTemplate as exc:

@@ -87,34 +87,50 @@ class Reservation:
 
 
 def reserve(session: Session, limits: Sequence[Limit]) -> Reservation:
-    """Reserve the next send under every limit at once.
+    """Reserve the next send under every limit at once (see :func:`reserve_many`)."""
+    return reserve_many(session, [limits])[0]
 
-    Runs in the caller's transaction, which must commit right away: the rows
-    stay locked until then. Keys are locked in sorted order, so two workers
-    reserving overlapping sets of limits cannot deadlock.
+
+def reserve_many(session: Session, requests: Sequence[Sequence[Limit]]) -> list[Reservation]:
+    """Reserve, in order, the next send of each message under every limit that applies to it.
+
+    One round of statements for a whole batch (the outbox reserves in the
+    transaction that claims the messages): the rows are created if missing,
+    read under a row lock, advanced in memory message by message, and
+    written back. Runs in the caller's transaction, which must commit right
+    away: the rows stay locked until then. Keys are locked in sorted order,
+    so two workers reserving overlapping sets of limits cannot deadlock.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
-    if not limits:
+    by_key = {limit.key: limit for limits in requests for limit in limits}
+    if not by_key:
         now = _now(session, postgres)
-        return Reservation(0.0, now)
-    by_key = {limit.key: limit for limit in limits}
+        return [Reservation(0.0, now) for _ in requests]
     keys = sorted(by_key)
     _ensure_rows(session, keys, postgres)
     now = _now(session, postgres)
     stmt = select(SendRate).where(col(SendRate.key).in_(keys)).order_by(col(SendRate.key))
     if postgres:
         stmt = stmt.with_for_update()
-    rows = list(session.exec(stmt.execution_options(populate_existing=True)))
-    earliest = {row.key: row.tat - by_key[row.key].tolerance for row in rows}
-    start = max([now, *earliest.values()])
-    shared_start = max([now, *(e for k, e in earliest.items() if by_key[k].shared)])
-    if start > shared_start:
-        return Reservation(start - now, start, reserved=False)
-    for row in rows:
-        row.tat = max(row.tat, start) + by_key[row.key].interval
-        session.add(row)
+    rows = {row.key: row for row in session.exec(stmt.execution_options(populate_existing=True))}
+    out: list[Reservation] = []
+    for limits in requests:
+        if not limits:
+            out.append(Reservation(0.0, now))
+            continue
+        mine = [(rows[limit.key], limit) for limit in limits]
+        earliest = {row.key: row.tat - limit.tolerance for row, limit in mine}
+        start = max([now, *earliest.values()])
+        shared_start = max([now, *(earliest[limit.key] for _, limit in mine if limit.shared)])
+        if start > shared_start:
+            out.append(Reservation(start - now, start, reserved=False))
+            continue
+        for row, limit in mine:
+            row.tat = max(row.tat, start) + limit.interval
+            session.add(row)
+        out.append(Reservation(max(0.0, start - now), start))
     session.flush()
-    return Reservation(max(0.0, start - now), start)
+    return out
 
 
 def prune(session: Session) -> int:
