@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -255,6 +255,11 @@ def _load_topic(path: Path, desk_values: dict[str, str], problems: list[Problem]
     sources = _strings(data.get("sources"))
     if not sources:
         problems.append(Problem(rel, lines.get("sources", 1), tid, "no sources: say where the facts come from"))
+    for i, source in enumerate(sources):
+        for url in _URL.findall(source):
+            if not url.lower().startswith("https://"):
+                line = lines.get(f"sources.{i}", lines.get("sources", 1))
+                problems.append(Problem(rel, line, tid, f"link is not https: {url}"))
     keywords = data.get("keywords") or {}
     if not isinstance(keywords, dict):
         problems.append(Problem(rel, lines.get("keywords", 1), tid, "keywords must have strong: and weak: lists"))
@@ -378,9 +383,115 @@ def _collect(root: Path) -> tuple[KnowledgeBase | None, list[Problem]]:
 
 
 def check(root: Path | None = None) -> list[Problem]:
-    """Every problem of the knowledge base at ``root`` (default: the packaged one)."""
-    _, problems = _collect(Path(root) if root else ROOT)
+    """Every problem of the knowledge base at ``root`` (default: the packaged one).
+
+    The conversation tests in ``tests/`` are checked too (shape, topic and
+    ticket names); a broken test does not stop the bot from loading.
+    """
+    root = Path(root) if root else ROOT
+    _, problems = _collect(root)
+    return problems + check_stories(root / "tests")
+
+
+#: What a turn of a conversation test may say (bot/stories.py reads them).
+TURN_KEYS = frozenset({"text", "at", "topic", "state", "replies_contain", "replies_lack", "ticket",
+                       "attachments", "channel"})
+CHANNELS = ("whatsapp", "telegram", "console", "web")
+
+
+def check_stories(directory: Path) -> list[Problem]:
+    """Problems of the conversation tests (``knowledge/tests/*.yaml``), with file and line."""
+    problems: list[Problem] = []
+    for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
+        rel = _rel(path)
+        try:
+            node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(rel, 0, "tests", f"cannot read the file: {exc}"))
+            continue
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problems.append(Problem(rel, mark.line + 1 if mark else 0, "tests", f"broken YAML: {exc.problem or exc}"))
+            continue
+        except yaml.YAMLError as exc:
+            problems.append(Problem(rel, 0, "tests", f"broken YAML: {exc}"))
+            continue
+        if node is None:
+            continue
+        stories = _mapping_get(node, "stories") if isinstance(node, yaml.MappingNode) else node
+        if not isinstance(stories, yaml.SequenceNode):
+            problems.append(Problem(rel, 1, "tests", "a test file holds 'stories:', a list of stories"))
+            continue
+        for story in stories.value:
+            _check_story(story, rel, problems)
     return problems
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _mapping_get(node: yaml.Node, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return v
+    return None
+
+
+def _scalar(node: yaml.Node | None) -> Any:
+    """The Python value of a scalar node (None stays None)."""
+    if node is None:
+        return None
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def _check_story(story: yaml.Node, rel: str, problems: list[Problem]) -> None:
+    if not isinstance(story, yaml.MappingNode):
+        problems.append(Problem(rel, _line(story), "tests", "a story has a name: and turns:"))
+        return
+    name = _scalar(_mapping_get(story, "name"))
+    where = f"story {name!r}" if name else "story"
+    if not name:
+        problems.append(Problem(rel, _line(story), "tests", "a story needs a name:"))
+    turns = _mapping_get(story, "turns")
+    if not isinstance(turns, yaml.SequenceNode) or not turns.value:
+        problems.append(Problem(rel, _line(story), "tests", f"{where}: turns: must be a list of turns"))
+        return
+    for turn in turns.value:
+        if not isinstance(turn, yaml.MappingNode):
+            problems.append(Problem(rel, _line(turn), "tests", f"{where}: a turn is a mapping with text:"))
+            continue
+        keys = {k.value: v for k, v in turn.value if isinstance(k, yaml.ScalarNode)}
+        for key, value in keys.items():
+            if key not in TURN_KEYS:
+                problems.append(Problem(rel, _line(value), "tests",
+                                        f"{where}: unknown key {key!r} (one of {', '.join(sorted(TURN_KEYS))})"))
+        text = _scalar(keys["text"]) if "text" in keys else None
+        if isinstance(text, bool) or not isinstance(text, (str, int)):
+            # YAML reads a bare no/yes/si as true or false: "no" must be quoted.
+            problems.append(Problem(rel, _line(keys.get("text", turn)), "tests",
+                                    f"{where}: a turn needs text:; quote it when it is yes, no, on, off or empty"))
+        topic = _scalar(keys.get("topic"))
+        if topic is not None and topic not in ALL_TOPICS:
+            problems.append(Problem(rel, _line(keys["topic"]), "tests", f"{where}: unknown topic {topic!r}"))
+        ticket = _scalar(keys.get("ticket"))
+        if ticket is not None and ticket not in ESCALATION_TOPICS:
+            problems.append(Problem(rel, _line(keys["ticket"]), "tests",
+                                    f"{where}: ticket must be null or an escalation topic, not {ticket!r}"))
+        for key in ("replies_contain", "replies_lack"):
+            value = _scalar(keys.get(key))
+            if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                problems.append(Problem(rel, _line(keys[key]), "tests", f"{where}: {key} must be a list of texts"))
+        at = _scalar(keys.get("at"))
+        if at is not None and not isinstance(at, datetime):
+            try:
+                datetime.fromisoformat(str(at))
+            except ValueError:
+                problems.append(Problem(rel, _line(keys["at"]), "tests", f"{where}: at is not an ISO 8601 time: {at!r}"))
+        channel = _scalar(keys.get("channel"))
+        if channel is not None and channel not in CHANNELS:
+            problems.append(Problem(rel, _line(keys["channel"]), "tests", f"{where}: unknown channel {channel!r}"))
 
 
 def load(root: Path | None = None) -> KnowledgeBase:

@@ -96,3 +96,37 @@ def test_extra_closures_move_the_end_of_the_waiting_period(kb_dir: Path) -> None
     when = datetime(2026, 2, 10, 10, tzinfo=ZoneInfo("America/Hermosillo"))
     out = advance(None, Incoming("la guarde el lunes 9 de febrero, cuanto tarda?", when), kb)
     assert "martes 17 de febrero" in "\n".join(r.text for r in out.replies)
+
+
+def test_a_source_link_that_is_not_https_is_named(kb_dir: Path) -> None:
+    path = kb_dir / "topics" / "nss.yaml"
+    text = path.read_text(encoding="utf-8").replace("sources:\n", "sources:\n  - http://www.imss.gob.mx/tramites\n", 1)
+    path.write_text(text, encoding="utf-8")
+    (problem,) = [p for p in problems_of(kb_dir) if "not https" in p]
+    assert "nss.yaml:" in problem and ": nss: " in problem and "http://www.imss.gob.mx/tramites" in problem
+
+
+def test_the_conversation_tests_are_checked_too(kb_dir: Path) -> None:
+    (kb_dir / "tests" / "broken.yaml").write_text("stories:\n  - name: x\n    turns: [\n", encoding="utf-8")
+    (kb_dir / "tests" / "bad.yaml").write_text(
+        "stories:\n"
+        "  - name: wrong names\n"
+        "    turns:\n"
+        "      - text: hola\n"
+        "        topic: saludos\n"
+        "      - text: no\n"
+        "        ticket: vigencia\n"
+        "        replys_contain: [hola]\n"
+        "  - turns: []\n",
+        encoding="utf-8",
+    )
+    found = problems_of(kb_dir)
+    assert any("broken.yaml:" in p and "broken YAML" in p for p in found)
+    bad = [p for p in found if "bad.yaml:" in p]
+    assert any("bad.yaml:5:" in p and "unknown topic 'saludos'" in p for p in bad)
+    assert any("bad.yaml:6:" in p and "quote it" in p for p in bad)
+    assert any("bad.yaml:7:" in p and "ticket must be" in p for p in bad)
+    assert any("bad.yaml:8:" in p and "unknown key 'replys_contain'" in p for p in bad)
+    assert any("needs a name" in p for p in bad)
+    # A broken test never stops the bot from loading.
+    assert load(kb_dir).topics
