@@ -280,42 +280,72 @@ def follow(step: Step, target: str | None) -> None:
         enter(step, target)
 
 
+#: Where each special handler leads, for the diagram: (stage, when).
+SPECIAL_DEST: dict[str, tuple[tuple[str, str], ...]] = {
+    "!nss_help": (("nss_lookup", ""),),
+    "!cia_help": (("cia_route", ""),),
+    "!filling_wait": (("filling", ""),),
+    "!not_covered": (
+        ("waiting_period", "date known, within the waiting period"),
+        ("escalation_collect", "date known, after it (sin_vigencia)"),
+        ("waiting_saved_date", "date not known yet"),
+    ),
+    "!umf_problem": (("escalation_collect", "duda_general"),),
+}
+#: Where the answer to "¿qué día la guardaste?" leads (:func:`waiting_from`, :func:`saved_date_unknown`).
+DATE_DEST: tuple[tuple[str, str], ...] = (
+    ("waiting_period", "date within the waiting period"),
+    ("escalation_collect", "date after it (sin_vigencia)"),
+    ("checking_coverage", "date after it (espera)"),
+    ("waiting_saved_date", "a date in the future"),
+    ("menu", "no sé (espera)"),
+    ("escalation_collect", "no sé (sin_vigencia)"),
+)
+#: Every other move the machine makes, as (from, to, when).
+TRANSITIONS: tuple[tuple[str, str, str], ...] = (
+    ("menu", "prereq_coverage", "paso a paso"),
+    ("waiting_period", "checking_coverage", "reminder on the last day"),
+    ("escalation_describe", "escalation_collect", "description"),
+    ("escalation_describe", "escalation_consent", "data before the privacy notice"),
+    ("escalation_consent", "escalation_collect", "sí, items missing"),
+    ("escalation_consent", "escalation_describe", "sí, no description yet"),
+    ("escalation_consent", "escalation_confirm", "sí, all items"),
+    ("escalation_consent", "menu", "no (data dropped)"),
+    ("escalation_collect", "escalation_collect", "missing or invalid item"),
+    ("escalation_collect", "escalation_describe", "all items, no description yet"),
+    ("escalation_collect", "escalation_confirm", "all items"),
+    ("escalation_confirm", "escalation_confirm", "a correction with its value"),
+    ("escalation_confirm", "escalation_collect", "correct an item"),
+    ("escalation_confirm", "ticket_open", "sí (OpenTicket)"),
+    ("ticket_open", "ticket_open", "when will they answer"),
+    ("ticket_open", "menu", "staff resolve or hand back"),
+    ("done", "[*]", ""),
+)
+
+
 def mermaid() -> str:
-    """The procedure as a mermaid state diagram, read off :data:`STAGES`.
+    """The procedure as a mermaid state diagram, read off :data:`STAGES`,
+    :data:`SPECIAL_DEST`, :data:`DATE_DEST` and :data:`TRANSITIONS`.
 
     flows/README.md embeds this text; a test keeps the two identical.
     """
     lines = ["stateDiagram-v2", "    [*] --> menu"]
+
+    def edge(src: str, dest: str, label: str) -> None:
+        lines.append(f"    {src} --> {dest}: {label}" if label else f"    {src} --> {dest}")
+
     for stage in STAGES.values():
         for answer_, target in (("sí", stage.on_yes), ("no", stage.on_no)):
-            if target:
-                dest = SPECIAL_DEST.get(target, target)
-                lines.append(f"    {stage.name} --> {dest}: {answer_}")
+            if not target:
+                continue
+            for dest, when in SPECIAL_DEST.get(target, ((target, ""),)):
+                edge(stage.name, dest, f"{answer_}, {when}" if when else answer_)
         if stage.expects == "date":
-            lines.append(f"    {stage.name} --> waiting_period: date within the waiting period")
-            lines.append(f"    {stage.name} --> escalation_collect: date after it (sin_vigencia)")
-    lines += [
-        "    menu --> prereq_coverage: paso a paso",
-        "    waiting_period --> checking_coverage: reminder on the last day",
-        "    escalation_describe --> escalation_collect: description",
-        "    escalation_collect --> escalation_collect: missing or invalid item",
-        "    escalation_collect --> escalation_confirm: all items",
-        "    escalation_confirm --> escalation_collect: correct an item",
-        "    escalation_confirm --> ticket_open: sí (OpenTicket)",
-        "    ticket_open --> menu: staff resolve or hand back",
-        "    done --> [*]",
-    ]
+            for dest, when in DATE_DEST:
+                edge(stage.name, dest, when)
+    for src, dest, when in TRANSITIONS:
+        edge(src, dest, when)
     return "\n".join(lines)
-
-
-#: Where each special handler leads, for the diagram.
-SPECIAL_DEST = {
-    "!nss_help": "nss_lookup",
-    "!cia_help": "cia_route",
-    "!filling_wait": "filling",
-    "!not_covered": "waiting_saved_date",
-    "!umf_problem": "escalation_collect",
-}
 
 
 if __name__ == "__main__":  # python -m flows.procedure: print the diagram for flows/README.md

@@ -538,3 +538,16 @@ def test_a_question_about_the_next_step_moves_on_to_it() -> None:
     chat.say("ya guarde la solicitud el lunes, cuando salgo vigente")
     chat.say("como checo mi vigencia?")
     assert chat.stage == "checking_coverage"
+
+
+def test_the_diagram_shows_the_moves_the_machine_makes() -> None:
+    from flows.escalation import ESCALATION_STAGES
+    from flows.procedure import STAGES, mermaid
+
+    diagram = mermaid()
+    for edge in ("waiting_saved_date --> checking_coverage", "waiting_saved_date --> menu",
+                 "checking_coverage --> waiting_period: no", "checking_coverage --> escalation_collect: no",
+                 "escalation_describe --> escalation_consent", "escalation_consent --> menu"):
+        assert edge in diagram
+    for stage in (*STAGES, *ESCALATION_STAGES):
+        assert f" {stage} -->" in diagram or f"--> {stage}" in diagram, stage
