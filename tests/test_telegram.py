@@ -353,3 +353,55 @@ def test_poll_deletes_the_webhook_and_answers_a_pushed_update(api: tg.FakeTelegr
         assert (tmp_path / "media").is_dir() and any((tmp_path / "media").iterdir())
     finally:
         engine.dispose()
+
+
+# --- staff replies ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def plain_http_service(api: tg.FakeTelegram, tmp_path: Path, kb: Any) -> Iterator[Service]:
+    """As ``service``, but published on plain http, so the console's Secure-less cookies work on loopback."""
+    app = create_app(telegram_settings(api.url, tmp_path, public_base_url="http://127.0.0.1"), kb=kb)  # type: ignore[attr-defined]
+    with serve(app) as server:
+        yield Service(server=server, api=api, services=app.state.services)
+
+
+def test_a_staff_reply_from_the_console_reaches_the_student_on_telegram(plain_http_service: Service):
+    """The student escalates on Telegram; Ana takes the chat in the console and answers; Telegram gets it."""
+    from bot.cli_staff import add_staff
+    from bot.models import Author
+    from tests.conftest import ESCALATION_TURNS
+    from tests.e2e.helpers import browser
+
+    service = plain_http_service
+
+    for text in ESCALATION_TURNS:
+        service.say(tg.message_update(text))
+        if rows(service.engine, Ticket):
+            break
+    [ticket] = rows(service.engine, Ticket)
+    add_staff(database_url=service.services.settings.database_url, email="ana@itson.edu.mx", name="Ana López",
+              role="agent", password="una-contraseña-larga")
+
+    with browser(service.server) as ana:
+        assert ana.login("ana@itson.edu.mx", "una-contraseña-larga").status_code == 303
+        before = len(service.api.sent)
+        assert ana.post(f"/console/tickets/{ticket.id}/take").status_code == 303
+        assert service.api.wait_for(lambda api: any("Ana" in t for t in api.texts_to(tg.CHAT_ID)[before:]))
+
+        answer = "Hola, soy Ana <mesa de ayuda>. Sí puedes tramitarlo desde el extranjero & te explico cómo."
+        before = len(service.api.sent)
+        assert ana.post(f"/console/tickets/{ticket.id}/reply", text=answer).status_code == 303
+        assert service.api.wait_for(lambda api: answer in api.texts_to(tg.CHAT_ID)[before:])
+        [sent] = [m for m in service.api.sent[before:] if m["text"] == answer]
+        assert sent["chat_id"] == str(tg.CHAT_ID), "to the student's own chat"
+        service.settle()
+        [stored] = [m for m in service.outbound() if m.author == Author.STAFF]
+        assert stored.text == answer and stored.channel == "telegram" and stored.status == "sent"
+        assert stored.provider_id and str(sent["message_id"]) in stored.provider_id
+
+        # the student's answer reaches the console, and the bot stays quiet while Ana holds the chat
+        before = len(service.api.sent)
+        service.say(tg.message_update("Gracias, espero los pasos"))
+        assert service.api.sent[before:] == []
+        assert "espero los pasos" in ana.client.get(f"/console/api/tickets/{ticket.id}").json()["html"]
