@@ -9,14 +9,20 @@ library logger are filtered too.
 """
 from __future__ import annotations
 
+import copy
 import logging
-from urllib.parse import quote
+import os
 import sys
 from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import quote
 
 from flows.entities import mask_personal
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: Set by the test run's log audit (``tests/log_audit.py``): a folder where every process
+#: that installs our logging also writes each record, for the audit to search at the end.
+AUDIT_ENV = "SEGURO_BOT_LOG_AUDIT"
 
 
 class PersonalDataFilter(logging.Filter):
@@ -51,6 +57,38 @@ class PersonalDataFilter(logging.Filter):
         return True
 
 
+class AuditHandler(logging.Handler):
+    """Test runs only: every record, as production's handler formats it, to ``<folder>/<pid>.log``.
+
+    It masks personal data exactly as :class:`PersonalDataFilter` does on the
+    real handler, but without the configured secrets (a token passes the
+    audit only if it was never logged at all). It works on a copy, so the
+    real handler still sees the record as it was logged. It is first among
+    the root handlers and gets records down to INFO even when ``LOG_LEVEL``
+    is higher (the real handler keeps that level).
+    """
+
+    def __init__(self, folder: str) -> None:
+        super().__init__(logging.INFO)
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        self.stream = (Path(folder) / f"{os.getpid()}.log").open("a", encoding="utf-8", errors="backslashreplace")
+        self.setFormatter(logging.Formatter(FORMAT))
+        self.masking = PersonalDataFilter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            clone = copy.copy(record)
+            self.masking.filter(clone)
+            self.stream.write(self.format(clone) + "\n")
+            self.stream.flush()
+        except Exception:  # never break the service for the audit
+            self.handleError(record)
+
+    def close(self) -> None:
+        self.stream.close()
+        super().close()
+
+
 def install(level: str | int = "INFO", *, secrets: Iterable[str] = ()) -> logging.Handler:
     """Send all logging to stderr through :class:`PersonalDataFilter`; returns the handler.
 
@@ -63,7 +101,18 @@ def install(level: str | int = "INFO", *, secrets: Iterable[str] = ()) -> loggin
     for old in list(root.handlers):
         if getattr(old, "_seguro_bot", False):
             root.removeHandler(old)
+            if isinstance(old, AuditHandler):
+                old.close()
     handler._seguro_bot = True  # type: ignore[attr-defined]
+    numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+    numeric = numeric if isinstance(numeric, int) else logging.INFO
+    audit = os.environ.get(AUDIT_ENV)
+    if audit:
+        recorder = AuditHandler(audit)
+        recorder._seguro_bot = True  # type: ignore[attr-defined]
+        root.addHandler(recorder)  # before the real handler, whose filter rewrites the record
+        handler.setLevel(numeric)
+        numeric = min(numeric, logging.INFO)
     root.addHandler(handler)
-    root.setLevel(level.upper() if isinstance(level, str) else level)
+    root.setLevel(numeric)
     return handler

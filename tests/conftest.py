@@ -184,7 +184,7 @@ def run_cli(*args: str, input: str | None = None, cwd: Path | None = None, timeo
     full_env.pop("KNOWLEDGE_DIR", None)
     full_env["PYTHONIOENCODING"] = "utf-8"
     full_env.update(env or {})
-    return subprocess.run(
+    proc = subprocess.run(
         [*seguro_bot(), *args],
         input=input,
         capture_output=True,
@@ -194,6 +194,10 @@ def run_cli(*args: str, input: str | None = None, cwd: Path | None = None, timeo
         timeout=timeout,
         env=full_env,
     )
+    from tests.log_audit import keep_output
+
+    keep_output(proc.stderr, "cli")  # what it wrote beside its logs (errors, tracebacks) is audited too
+    return proc
 
 
 def jsonl(*items: Any) -> str:

@@ -16,7 +16,15 @@ no NSS, CURP, password or token*. So this plugin
    the same validators the bot uses), every password (string literals the
    bot's own password detector flags, and ``password=…`` values), and every
    token or webhook secret of the tests and the fakes;
-3. at the end of the session searches the file and fails the run (exit
+3. sets ``SEGURO_BOT_LOG_AUDIT`` to a folder next to that file, which every
+   subprocess inherits (``run_cli``'s purge, export, forget, chat, simulate;
+   the ``serve`` processes of the multi-worker and fault tests):
+   :func:`bot.logging.install` then also writes each record there, masked as
+   production masks it but without the secrets, tracebacks included;
+   ``run_cli`` keeps each subprocess's captured stderr there too
+   (:func:`keep_output`), and the fault tests' ``serve-*.log`` files (their
+   servers' stderr) are searched where they are;
+4. at the end of the session searches all of it and fails the run (exit
    status 1, with a report of what leaked where, values masked) if any appears.
 """
 from __future__ import annotations
@@ -42,6 +50,23 @@ _SECRET_ASSIGN = re.compile(
     r"""(?ix)\b(?:auth_token|bot_token|webhook_secret|token|secret|password|passwd)\w*
         \s*[=:]\s*(?:\(\s*)?["']([^"'\s]{6,})["']""")
 _NOT_SECRETS = {"application/json", "X-Telegram-Bot-Api-Secret-Token", "wrong-token", "secret-detail"}
+#: A literal that is nothing but a password (no cue word) counts only if it looks like one:
+#: letters, digits and a symbol, none of the characters of paths, URLs, addresses or code.
+_BARE_PASSWORD = re.compile(r"(?=.*[A-Za-z])(?=.*[0-9])(?=.*[#!$&*@])[A-Za-z0-9#!$&*@_.]{6,40}")
+#: Files tests keep a subprocess's stderr in, searched under the run's temp folder.
+OUTPUT_GLOBS = ("serve-*.log",)
+AUDIT_ENV = "SEGURO_BOT_LOG_AUDIT"
+
+
+def keep_output(text: str | None, label: str = "output") -> None:
+    """Add a subprocess's captured stderr to the audited logs (no-op outside an audited run)."""
+    folder = os.environ.get(AUDIT_ENV)
+    if not folder or not text:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    with (Path(folder) / f"{os.getpid()}-{label}.stderr").open("a", encoding="utf-8",
+                                                              errors="backslashreplace") as fh:
+        fh.write(text if text.endswith("\n") else text + "\n")
 
 
 class _Recorder:
@@ -122,6 +147,9 @@ def known_secrets() -> dict[str, str]:
             if len(text) < 400:
                 for start, end in find_secrets(text):
                     value = text[start:end].strip(" .,;:!?\"'")
+                    bare = value == text.strip(" .,;:!?\"'")
+                    if bare and not _BARE_PASSWORD.fullmatch(text.strip()):
+                        continue  # a path, an address, an id: the detector's guess, not a test's password
                     if len(value) >= 6 and " " not in value and re.search(r"[0-9#!.$%&*@_-]", value):
                         found.setdefault(value, "password")
     from tests.fakes import telegram, twilio
@@ -150,10 +178,17 @@ class LogAudit:
         self.config = config
         default = Path(tempfile.gettempdir()) / f"seguro-bot-test-run-{os.getpid()}.log"
         self.path = Path(os.environ.get("LOG_AUDIT_FILE") or default)
+        self.folder = self.path.with_name(self.path.name + ".d")  # the subprocesses' logs and stderr
         self.recorder = _Recorder(self.path)
-        self.leaks: list[tuple[str, str, int]] = []
+        self.leaks: list[tuple[str, str, str]] = []
+        self.files: list[Path] = []
 
     def start(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        os.environ[AUDIT_ENV] = str(self.folder)  # every subprocess the tests start inherits it
         self.recorder.install()
         root = logging.getLogger()
         if root.level > logging.INFO or root.level == logging.NOTSET:
@@ -161,20 +196,36 @@ class LogAudit:
         for name in ("bot", "flows", "knowledge"):
             logging.getLogger(name).setLevel(logging.DEBUG)
 
+    def audited_files(self, session: pytest.Session) -> list[Path]:
+        """This process's log, every subprocess's log and kept stderr, and the tests' ``serve-*.log``."""
+        files = [self.path, *sorted(p for p in self.folder.glob("*") if p.is_file())]
+        factory = getattr(session.config, "_tmp_path_factory", None)
+        try:
+            base = factory.getbasetemp() if factory is not None else None
+        except Exception:  # no temp folder was made in this run
+            base = None
+        if base is not None and base.exists():
+            files += sorted(p for pattern in OUTPUT_GLOBS for p in base.rglob(pattern) if p.is_file())
+        return files
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.recorder.stream.flush()
-        self.leaks = scan(self.path, known_secrets())
+        secrets = known_secrets()
+        self.files = self.audited_files(session)
+        self.leaks = [(kind, masked, f"{path}:{line}") for path in self.files
+                      for kind, masked, line in scan(path, secrets)]
         if self.leaks and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.leaks:
             terminalreporter.section("secrets in the test run's log", red=True)
-            for kind, masked, line in self.leaks:
-                terminalreporter.write_line(f"{kind} {masked} first at {self.path}:{line}")
+            for kind, masked, where in self.leaks:
+                terminalreporter.write_line(f"{kind} {masked} first at {where}")
         else:
             terminalreporter.write_line(
-                f"log audit: {self.recorder.count} records, no NSS, CURP, password or token ({self.path})")
+                f"log audit: {self.recorder.count} records here and {len(self.files) - 1} subprocess logs, "
+                f"no NSS, CURP, password or token ({self.path}, {self.folder})")
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.recorder.uninstall()

@@ -175,3 +175,62 @@ def test_the_console_search_is_posted_never_put_in_a_url(tmp_path: Path) -> None
             assert browser.post("/console/api/inbox", data={"q": VALID_NSS}).status_code == 403  # no CSRF token
         js = (Path(__file__).parents[1] / "bot" / "console" / "static" / "console.js").read_text()
         assert 'method: "POST"' in js and "new FormData(filterForm)" in js
+
+
+INNER_TEST = '''
+import subprocess, sys
+
+from tests.log_audit import keep_output
+
+CHILD = {
+    # production's logging, a CURP and an NSS in a record and in a traceback: masked, nothing leaks
+    "masked": "from bot.logging import install; import logging; install(); log = logging.getLogger('bot.x');"
+              "log.warning('CURP %s NSS %s', CURP, NSS)\\n"
+              "try:\\n    raise ValueError(CURP)\\nexcept ValueError:\\n    log.exception('failed')",
+    # a raw handler that bypasses the filter writes the CURP to stderr, which the test captures
+    "raw": "import logging, sys; log = logging.getLogger('x'); log.addHandler(logging.StreamHandler(sys.stderr));"
+           "log.propagate = False; log.warning('CURP %s', CURP)",
+    # an uncaught exception: Python prints the traceback to stderr itself
+    "traceback": "raise RuntimeError('no contact for ' + CURP)",
+    # production masks a configured token on stderr, but it was logged: the subprocess's audit log has it
+    "token": "from bot.logging import install; import logging; install(secrets=[TOKEN]);"
+             "logging.getLogger('bot.x').warning('calling with %s', TOKEN)",
+}
+
+
+def test_child() -> None:
+    prelude = "CURP = %r; NSS = %r; TOKEN = %r\\n" % (@CURP@, @NSS@, @TOKEN@)
+    proc = subprocess.run([sys.executable, "-c", prelude + CHILD[@MODE@]], capture_output=True, text=True)
+    keep_output(proc.stderr, "child")
+'''
+
+
+@pytest.mark.parametrize("mode, leaked", [("masked", None), ("raw", "CURP"), ("traceback", "CURP"),
+                                          ("token", "Twilio auth token")])
+def test_the_log_audit_fails_a_run_whose_subprocess_leaks(tmp_path: Path, mode: str, leaked: str | None) -> None:
+    """A whole pytest run (the plugin loaded) whose one test starts a subprocess that logs personal data."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    inner = tmp_path / "inner" / "test_child.py"
+    inner.parent.mkdir()
+    source = INNER_TEST
+    for name, value in {"CURP": VALID_CURP, "NSS": VALID_NSS, "TOKEN": twilio.AUTH_TOKEN, "MODE": mode}.items():
+        source = source.replace(f"@{name}@", repr(value))
+    inner.write_text(source, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "SEGURO_BOT_LOG_AUDIT"}
+    env.update({"PYTHONPATH": str(repo), "LOG_AUDIT_FILE": str(tmp_path / "inner.log")})
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.log_audit",
+                           "--rootdir", str(inner.parent), "--basetemp", str(tmp_path / "tmp"), str(inner)],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    if leaked is None:
+        assert proc.returncode == 0, proc.stdout[-2000:]
+        assert "no NSS, CURP, password or token" in proc.stdout
+        assert "and 2 subprocess logs" in proc.stdout  # the child's log and its kept stderr
+    else:
+        assert proc.returncode == 1, proc.stdout[-2000:]
+        assert "1 passed" in proc.stdout and "secrets in the test run's log" in proc.stdout
+        assert f"{leaked} " in proc.stdout and "inner.log.d" in proc.stdout
+    assert VALID_CURP not in proc.stdout and twilio.AUTH_TOKEN not in proc.stdout
