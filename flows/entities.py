@@ -50,6 +50,7 @@ __all__ = [
     "normalise_student_id",
     "nss_check_digit",
     "nss_problem",
+    "parse_answer_date",
     "parse_date",
     "redact_secrets",
     "student_id_problem",
@@ -1100,6 +1101,42 @@ def parse_date(text: str, now: datetime) -> date | None:
         return _relative_date(folded, today)
     except (ValueError, OverflowError):  # dates at the edge of the calendar
         return None
+
+
+_BARE_DAY = re.compile(r"\s*(?:el\s+)?(?:dia\s+)?([0-9]{1,2})\s*(?:de\s+este\s+mes|de\s+este)?\s*[.!]*\s*")
+_TOMORROW = re.compile(
+    r"(?<![a-z])(?<!esta )(?<!la )(?<!en la )(?:(pasado\s+)?manana)(?![a-z])|(?<![a-z])tomorrow(?![a-z])"
+)
+
+
+def parse_answer_date(text: str, now: datetime) -> tuple[date | None, str | None]:
+    """The answer to "¿qué día guardaste tu solicitud?": (date, None) or (None, problem).
+
+    Besides :func:`parse_date`, a bare day of the month ("el 9") is read
+    as its most recent date. Problems: "invalid" for a date that does not
+    exist ("el 30 de febrero"), "future" comes back as the date itself
+    ("mañana" is tomorrow), for the caller to say it has not come yet.
+    """
+    found = parse_date(text, now)
+    if found is not None:
+        return found, None
+    cleaned = _fold_same_length(_clean(text))
+    today = _local_today(now)
+    m = _BARE_DAY.fullmatch(cleaned)
+    if m:
+        day = _recent_day_number(int(m.group(1)), None, today)
+        return (day, None) if day is not None else (None, "invalid")
+    m = _TOMORROW.search(cleaned)
+    if m:
+        return today + timedelta(days=2 if m.group(1) else 1), None
+    for dm in _DATE_DAY_MONTH.finditer(cleaned):
+        day, month = _day_from_word(dm.group(1)), _month_from_word(dm.group(2))
+        if day is not None and month is not None:
+            return None, "invalid"
+    for dm in _DATE_NUM2.finditer(cleaned):
+        if 1 <= int(dm.group(3)) <= 12:
+            return None, "invalid"
+    return None, None
 
 
 _MENTION_NOW = datetime(2024, 12, 31, 12, 0, tzinfo=_TZ)  # leap year: 29/02 is valid

@@ -146,9 +146,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         return
     stage = STAGES.get(step.stage)
     if stage and stage.expects == "date":
-        saved = entities.parse_date(text, step.now)
+        saved, problem = entities.parse_answer_date(text, step.now)
         if saved:
             waiting_from(step, saved, purpose=step.state.get("date_purpose", "espera"))
+            return
+        if problem == "invalid":
+            step.say(step.msg("date_invalid"))
             return
         if intents.says_dont_know(text):
             saved_date_unknown(step)

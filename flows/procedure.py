@@ -202,8 +202,13 @@ def waiting_from(step: Step, saved: date, *, purpose: str) -> None:
     values = {"saved": step.date_es(saved), "end": step.date_es(end), "days": step.kb.desk.waiting_days}
     if step.today <= end:
         key = "waiting_until_sin_vigencia" if purpose == "sin_vigencia" else "waiting_until"
+        due = reminder_due(step, end)
+        if due.date() != end:
+            # Told on the last day itself, after the reminder's hour: "hoy", and the next day's reminder.
+            key += "_today"
+            values["next"] = step.date_es(due.date())
         step.say(step.msg(key, **values))
-        step.act(ScheduleReminder(due=reminder_due(step, end)))
+        step.act(ScheduleReminder(due=due))
         step.stage = "waiting_period"
         return
     if purpose == "sin_vigencia":

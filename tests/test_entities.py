@@ -599,3 +599,14 @@ def test_looks_like_first_name(text: str, ok: bool) -> None:
 
 def test_months_and_weekdays_are_not_names() -> None:
     assert not looks_like_name("lunes de febrero")
+
+
+def test_parse_answer_date_reads_a_bare_day_and_spots_impossible_dates() -> None:
+    from flows.entities import parse_answer_date
+
+    now = datetime(2026, 3, 11, 10, 0, tzinfo=ZoneInfo("America/Hermosillo"))
+    assert parse_answer_date("el 9", now) == (date(2026, 3, 9), None)
+    assert parse_answer_date("el 30 de febrero", now) == (None, "invalid")
+    assert parse_answer_date("mañana", now) == (date(2026, 3, 12), None)
+    assert parse_answer_date("esta mañana", now) == (date(2026, 3, 11), None)
+    assert parse_answer_date("hola", now) == (None, None)

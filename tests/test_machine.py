@@ -551,3 +551,24 @@ def test_the_diagram_shows_the_moves_the_machine_makes() -> None:
         assert edge in diagram
     for stage in (*STAGES, *ESCALATION_STAGES):
         assert f" {stage} -->" in diagram or f"--> {stage}" in diagram, stage
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    ("el 9", "lunes 9 de marzo"),
+    ("el 30 de febrero", "esa fecha no existe"),
+    ("31/02", "esa fecha no existe"),
+    ("mañana", "todavía no llega"),
+])
+def test_answers_to_the_saving_day(answer: str, expected: str) -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia", "2026-03-11T10:00")
+    chat.say(answer, "2026-03-11T10:01")
+    assert expected in chat.text and "no te puedo ayudar" not in chat.text
+
+
+def test_told_on_the_last_day_itself_it_says_today_and_when_it_will_write() -> None:
+    chat = Chat()
+    chat.say("no me sale vigente", "2026-02-16T15:00")
+    chat.say("el lunes 9 de febrero", "2026-02-16T15:01")
+    assert "hoy, *lunes 16 de febrero*, es el último día" in chat.text
+    assert "Ese día te escribo" not in chat.text and "martes 17 de febrero te escribo" in chat.text
