@@ -206,6 +206,7 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         match = Match("fuera_de_tema", match.score, match.ranked, match.tokens, True, match.domain)
     topic = match.topic or "fuera_de_tema"
     step.topic = topic
+    before = len(step.replies)
     if aside and kb.topics[topic].kind == "answer":
         # In the middle of something else: answer, and let the caller ask again.
         answer(step, topic)
@@ -248,8 +249,13 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         if not aside:
             resume_prompt(step)
         return
-    if match.secondary and match.secondary != topic and not chosen:
+    if match.secondary and match.secondary != topic and not chosen and kb.topics[match.secondary].kind == "answer":
+        # The second question's answer goes before the question the first one ended with.
+        ended_asking = len(step.replies) - before >= 2 and "?" in step.replies[-1].text
+        last = step.replies.pop() if ended_asking else None
         answer(step, match.secondary)
+        if last is not None:
+            step.replies.append(last)
 
 
 #: A date in a question counts as the day the application was saved only

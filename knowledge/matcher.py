@@ -48,7 +48,11 @@ DOMAIN_STEMS = (
 MANY_WORDS = 4
 
 #: Where one question ends and another starts in a message.
-_CLAUSE = re.compile(r"[?!.;\n]+|\by (?=tmb\b|tambien\b|oye\b|otra\b|ademas\b)|\botra pregunta\b")
+_CLAUSE = re.compile(
+    r"[?!.;\n]+|\by (?=tmb\b|tambien\b|oye\b|otra\b|ademas\b)|\botra pregunta\b"
+    # "…y dónde lo tramito?", "…y cómo checo que ya quedó?": a second question
+    r"|\b(?:y|e) (?=(?:en |a |de )?(?:donde|dnd|adonde|como|cmo|cuando|cuanto|cuantos|cual|cuales|quien|que|q|k)\b)"
+)
 READ = 4000
 _NON_WORD = re.compile(r"[^a-z0-9*]+")
 _TRIPLE = re.compile(r"([a-z])\1{2,}")

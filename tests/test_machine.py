@@ -572,3 +572,15 @@ def test_told_on_the_last_day_itself_it_says_today_and_when_it_will_write() -> N
     chat.say("el lunes 9 de febrero", "2026-02-16T15:01")
     assert "hoy, *lunes 16 de febrero*, es el último día" in chat.text
     assert "Ese día te escribo" not in chat.text and "martes 17 de febrero te escribo" in chat.text
+
+
+@pytest.mark.parametrize(("text", "facts"), [
+    ("q ocupo pa sacar el seguro y donde lo tramito?", ["No contar con otro seguro", "Autoservicio > Seguro Facultativo"]),
+    ("cuanto tarda y como checo q ya quedo?", ["2 y 5 días hábiles", "constancia de vigencia"]),
+])
+def test_two_questions_in_one_message_get_both_answers_and_one_question_last(text: str, facts: list[str]) -> None:
+    chat = Chat()
+    chat.say(text)
+    for fact in facts:
+        assert fact in chat.text
+    assert "Responde *sí* o *no*" in chat.last.replies[-1].text
