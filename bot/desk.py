@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
@@ -55,6 +56,8 @@ if TYPE_CHECKING:
     from knowledge.loader import KnowledgeBase
 
 log = logging.getLogger(__name__)
+
+MESSAGE_TABLE: Table = Message.__table__  # type: ignore[attr-defined]
 
 #: Ticket statuses that still count as open: a new escalation of the same
 #: reason updates such a ticket instead of opening another.
@@ -164,19 +167,18 @@ def handle_message(
     outcome = advance(copy.deepcopy(conversation.state), message, kb)
     new_state: dict[str, Any] = json.loads(json.dumps(outcome.state))  # a private, JSON-safe copy
 
-    session.add(
-        Message(
-            conversation_id=conversation.id,  # type: ignore[arg-type]
-            channel=channel,
-            direction=Direction.IN,
-            author=Author.STUDENT,
-            text=storable(outcome.stored_text),
-            provider_id=provider_id,
-            topic=outcome.topic,
-            attachments=attachments,
-            status=MessageStatus.RECEIVED,
-        )
-    )
+    _insert_messages(session, [_message_row(
+        conversation_id=conversation.id,  # type: ignore[arg-type]
+        channel=channel,
+        direction=Direction.IN,
+        author=Author.STUDENT,
+        text=storable(outcome.stored_text),
+        provider_id=provider_id,
+        topic=outcome.topic,
+        attachments=attachments,
+        status=MessageStatus.RECEIVED,
+        created_at=now,
+    )])
     conversation.state = new_state
     flag_modified(conversation, "state")
 
@@ -192,18 +194,16 @@ def handle_message(
     replies = list(outcome.replies)
     if ticket is not None and ticket.created_at == now:
         replies.append(Reply(kb.message("ticket_number", number=ticket.id)))
-    for reply in replies:
-        session.add(
-            Message(
-                conversation_id=conversation.id,  # type: ignore[arg-type]
-                channel=channel,
-                direction=Direction.OUT,
-                author=Author.BOT,
-                text=storable(reply.plain()),
-                options=reply_options(reply),
-                status=MessageStatus.PENDING,
-            )
-        )
+    _insert_messages(session, [_message_row(
+        conversation_id=conversation.id,  # type: ignore[arg-type]
+        channel=channel,
+        direction=Direction.OUT,
+        author=Author.BOT,
+        text=storable(reply.plain()),
+        options=reply_options(reply),
+        status=MessageStatus.PENDING,
+        created_at=now,
+    ) for reply in replies])
     session.flush()
     log.info(
         "conversation %s: topic=%s stage=%s replies=%d actions=%s",
@@ -295,6 +295,30 @@ def find_conversation(*, session: Session, channel: str, address: str) -> Conver
 
 
 # --- internals ---------------------------------------------------------------
+
+
+def _message_row(*, conversation_id: int, channel: str, direction: str, author: str, text: str,
+                 status: str, created_at: datetime, provider_id: str | None = None, topic: str | None = None,
+                 attachments: list[dict[str, str]] | None = None,
+                 options: list[list[str]] | None = None) -> dict[str, Any]:
+    """A ``message`` row with every column set (a bulk insert applies no model defaults)."""
+    return {
+        "conversation_id": conversation_id, "channel": channel, "direction": direction, "author": author,
+        "text": text, "provider_id": provider_id, "topic": topic, "attachments": attachments or [],
+        "status": status, "created_at": created_at, "options": options or [], "template": False,
+        "attempts": 0, "next_attempt_at": None, "last_error": None, "error_code": None, "sent_at": None,
+    }
+
+
+def _insert_messages(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert message rows in one statement, without building ORM objects.
+
+    Why: this runs for every message the bot reads and every reply, and
+    building a SQLModel instance costs more than the INSERT itself
+    (pydantic resolves each field's default factory per instance).
+    """
+    if rows:
+        session.connection().execute(MESSAGE_TABLE.insert(), rows)
 
 
 def reply_options(reply: Reply) -> list[list[str]]:

@@ -398,14 +398,14 @@ class OutboxWorker(Worker):
 
     def _record_sync(self, job: ClaimedMessage, values: dict[str, Any]) -> None:
         """Write the outcome in its own commit, if the lease is still ours."""
-        with self.services.session() as session:
-            try:
-                with session.begin_nested():
-                    changed = self._finish(session, job.id, job.attempts, MessageStatus.SENDING, values)
-            except IntegrityError:
-                # The provider id is already on another row (a channel returning
-                # ids that are not unique): keep the status, drop the id.
-                log.error("message %s: provider id %r already used; stored without it", job.id, values.get("provider_id"))
+        try:
+            with self.services.session() as session:
+                changed = self._finish(session, job.id, job.attempts, MessageStatus.SENDING, values)
+        except IntegrityError:
+            # The provider id is already on another row (a channel returning
+            # ids that are not unique): keep the status, drop the id.
+            log.error("message %s: provider id %r already used; stored without it", job.id, values.get("provider_id"))
+            with self.services.session() as session:
                 changed = self._finish(session, job.id, job.attempts, MessageStatus.SENDING,
                                        {**values, "provider_id": None})
         if not changed:
