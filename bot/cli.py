@@ -188,7 +188,8 @@ def serve(
         typer.echo(f"seguro-bot: web chat on http://{host}:{port}/chat ({workers} workers)", err=True)
         # Each worker process builds its own app from the environment (bot.web.factory).
         uvicorn.run("bot.web.factory:create_app_from_env", factory=True, workers=workers, host=host, port=port,
-                    log_config=None, proxy_headers=True, server_header=False)
+                    log_config=None, proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
+                    server_header=False)
         return
 
     from bot.web.app import create_app
@@ -196,7 +197,10 @@ def serve(
     app_ = create_app(settings)
     typer.echo(f"seguro-bot: web chat on http://{host}:{port}/chat", err=True)
     # log_config=None keeps our handler (which masks personal data and secrets) in charge.
-    uvicorn.run(app_, host=host, port=port, log_config=None, proxy_headers=True, server_header=False)
+    # X-Forwarded-For is believed only from FORWARDED_ALLOW_IPS (the load balancer): the web chat's
+    # per-address limit and the login throttle key on the client address it gives.
+    uvicorn.run(app_, host=host, port=port, log_config=None, proxy_headers=True,
+                forwarded_allow_ips=settings.forwarded_allow_ips, server_header=False)
 
 
 # --- simulate -------------------------------------------------------------------

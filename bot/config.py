@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     retention_days: int = Field(180, ge=0)
     #: The largest request body accepted, read before any parsing (the console allows 4x).
     max_request_bytes: int = Field(64 * 1024, ge=1024)
+    #: Web chat messages one client address may send per minute (new sessions included),
+    #: across every worker; more get 429 (bot/clientlimit.py). 0 = no limit.
+    webchat_rate_limit: int = Field(60, ge=0)
+    #: Addresses whose X-Forwarded-For / X-Forwarded-Proto uvicorn trusts (the load balancer's),
+    #: comma-separated, or "*" for any; passed to uvicorn by ``seguro-bot serve``.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @property
     def twilio_whatsapp_numbers(self) -> list[str]:

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import update
+from sqlmodel import select
 
 from bot.inbound import enqueue, process_pending
 from bot.limits import NOTICE, THROTTLED
@@ -174,3 +175,93 @@ def test_the_privacy_notice_is_shown_before_data_and_its_acknowledgement_recorde
         assert consent.kind and consent.at is not None
         students = [m for m in rows(services.engine, Message, direction=Direction.IN)]
         assert VALID_CURP in students[-1].text  # stored for staff; masked only in logs and screens
+
+
+# --- the public web chat: a limit per client address ------------------------------------------------
+
+
+def post_from(client: httpx.Client, address: str, sid: str, text: str = "hola") -> httpx.Response:
+    """A web chat POST as a client at ``address`` (through a proxy uvicorn trusts: loopback)."""
+    return client.post("/chat/api/messages", json={"session": sid, "text": text},
+                       headers={"X-Forwarded-For": address})
+
+
+def test_one_address_cannot_open_sessions_without_limit(tmp_path: Path) -> None:
+    from bot.clientlimit import MESSAGE
+    from bot.models import Conversation
+
+    with running_app(settings_for(tmp_path, webchat_rate_limit=5)) as (server, services), \
+            httpx.Client(base_url=server.url, timeout=30) as client:
+        answers = [post_from(client, "203.0.113.7", session_id()) for _ in range(12)]
+        assert [r.status_code for r in answers] == [200] * 5 + [429] * 7
+        refused = answers[-1]
+        assert refused.json() == {"detail": MESSAGE} and "Espera un minuto" in MESSAGE
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert len(rows(services.engine, Conversation)) == 5, "refused messages create nothing"
+        # another address (another student, elsewhere) is answered meanwhile
+        assert post_from(client, "198.51.100.20", session_id()).status_code == 200
+        # and an address that waits is let through at the limit's pace (a minute / 5 = 12 s per message)
+        from bot.clientlimit import key_for
+        from bot.models import SendRate
+        with session_scope(services.engine) as session:
+            row = session.get(SendRate, key_for("203.0.113.7"))
+            row.tat -= 13  # 13 seconds pass
+            session.add(row)
+        assert post_from(client, "203.0.113.7", session_id()).status_code == 200
+        assert post_from(client, "203.0.113.7", session_id()).status_code == 429
+        with session_scope(services.engine) as session:
+            keys = [r.key for r in session.exec(select(SendRate))]
+        assert not any("203.0.113.7" in k for k in keys), "the address itself is not stored"
+
+
+def test_the_web_chat_limit_can_be_switched_off(tmp_path: Path) -> None:
+    with running_app(settings_for(tmp_path, webchat_rate_limit=0)) as (server, _), \
+            httpx.Client(base_url=server.url, timeout=30) as client:
+        assert all(post_from(client, "203.0.113.8", session_id()).status_code == 200 for _ in range(8))
+
+
+@pytest.mark.parametrize("allowed, answered", [("", [200, 200, 200]), ("10.0.0.1", [200, 200, 429])])
+def test_serve_believes_forwarded_addresses_only_from_forwarded_allow_ips(tmp_path: Path, allowed: str,
+                                                                         answered: list[int]) -> None:
+    """``seguro-bot serve`` with ``FORWARDED_ALLOW_IPS`` in ``.env`` (which uvicorn itself never reads).
+
+    Trusted (the default, loopback): three clients behind the proxy are three addresses. A proxy
+    elsewhere (10.0.0.1): a forwarded header from loopback is ignored, all three are one address.
+    """
+    import os
+    import subprocess
+    import time
+
+    from tests import dbs
+    from tests.conftest import seguro_bot
+    from tests.fakes.server import free_port
+    from tests.log_audit import keep_output
+
+    port = free_port()
+    (tmp_path / ".env").write_text(f"WEBCHAT_RATE_LIMIT=2\n{'FORWARDED_ALLOW_IPS=' + allowed if allowed else ''}\n")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TWILIO_", "TELEGRAM_", "FORWARDED_ALLOW_IPS", "WEBCHAT_", "KNOWLEDGE_DIR"))}
+    env.update({"DATABASE_URL": dbs.database_url(tmp_path, "serve.db"), "MEDIA_DIR": str(tmp_path / "media"),
+                "LOG_LEVEL": "WARNING", "PYTHONIOENCODING": "utf-8"})
+    proc = subprocess.Popen([*seguro_bot(), "serve", "--port", str(port)], cwd=tmp_path, env=env, text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            statuses = [post_from(client, f"203.0.113.{i}", session_id()).status_code for i in (1, 2, 3)]
+        assert statuses == answered
+    finally:
+        proc.terminate()
+        try:
+            keep_output(proc.communicate(timeout=30)[1], "serve")
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import re
 import secrets
 from pathlib import Path
@@ -136,6 +137,7 @@ class WebChatChannel:
                 data = ChatIn.model_validate_json(body)
             except ValidationError as exc:
                 raise HTTPException(422, detail=_errors(exc)) from None
+            await _admit_client(request, services)
             address = address_for(data.session)
             # A client id makes a resent POST (flaky mobile network) a duplicate, not a second message.
             nonce = data.client_id or secrets.token_urlsafe(16)
@@ -193,6 +195,26 @@ class WebChatChannel:
             return JSONResponse(await asyncio.to_thread(collect), headers={"Cache-Control": "no-store"})
 
         return router
+
+
+async def _admit_client(request: Request, services: Any) -> None:
+    """429 when the client's address sent more than ``WEBCHAT_RATE_LIMIT`` messages in the last minute."""
+    from bot.clientlimit import MESSAGE, admit
+
+    limit = services.settings.webchat_rate_limit
+    if limit <= 0:
+        return
+    host = request.client.host if request.client else "unknown"
+
+    def check() -> float:
+        with services.session() as session:
+            wait = admit(session, host, limit)
+            session.commit()
+            return wait
+
+    wait = await asyncio.to_thread(check)
+    if wait > 0:
+        raise HTTPException(429, detail=MESSAGE, headers={"Retry-After": str(max(1, math.ceil(wait)))})
 
 
 async def _read_body(request: Request) -> bytes:

@@ -208,6 +208,15 @@
       credentials: "same-origin",
       cache: "no-store"
     }).then(function (response) {
+      if (response.status === 429) {
+        // Too many messages from this connection: the server says what to do, in Spanish.
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          var error = new Error("HTTP 429");
+          error.notice = typeof data.detail === "string" ? data.detail
+            : "Se recibieron demasiados mensajes desde tu conexión. Espera un minuto y vuelve a intentarlo.";
+          throw error;
+        });
+      }
       if (!response.ok) throw new Error("HTTP " + response.status);
       return response.json();
     });
@@ -235,13 +244,17 @@
       return request("POST", { session: session, text: text, after: lastId, client_id: clientId });
     };
     attempt()
-      .catch(function () { return new Promise(function (r) { setTimeout(r, 1500); }).then(attempt); })
+      .catch(function (error) {
+        if (error && error.notice) throw error;  // a retry in 1.5 s would be refused too
+        return new Promise(function (r) { setTimeout(r, 1500); }).then(attempt);
+      })
       .then(function (data) {
         mine.classList.remove("pending");
         if (data.id != null) seen[data.id] = true;
         accept(data);
       })
-      .catch(function () {
+      .catch(function (error) {
+        if (error && error.notice) notice(error.notice);
         mine.classList.remove("pending");
         mine.classList.add("failed");
         var retry = document.createElement("button");
