@@ -234,3 +234,75 @@ def test_the_log_audit_fails_a_run_whose_subprocess_leaks(tmp_path: Path, mode: 
         assert "1 passed" in proc.stdout and "secrets in the test run's log" in proc.stdout
         assert f"{leaked} " in proc.stdout and "inner.log.d" in proc.stdout
     assert VALID_CURP not in proc.stdout and twilio.AUTH_TOKEN not in proc.stdout
+
+
+@pytest.mark.parametrize("line, hidden", [
+    ('POST /chat/api/messages {"text": "mi contrase\\u00f1a es Cajeme2024!"}', "Cajeme2024"),
+    ("mi nss es \uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\uff10\uff13", "\uff11\uff12\uff13\uff14\uff15\uff16"),
+    ("mi nss es \u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660\u0663", "\u0661\u0662\u0663\u0664"),
+    ("CURP BOXW 310820 HNERXN09", "310820"),
+    ("CURP BOXW 310820 HNERXN09", "HNERXN09"),
+    ("CURP boxw-310820-hnerxn09.", "hnerxn"),
+    ("CURP \uff22\uff2f\uff38\uff37\uff13\uff11\uff10\uff18\uff12\uff10\uff28\uff2e\uff25\uff32\uff38\uff2e\uff10\uff19",
+     "\uff13\uff11\uff10"),
+    ('"GET /console/inbox?q=1234+5678+903 HTTP/1.1" 200', "5678"),
+    ('"GET /console/inbox?q=1234%205678%20903 HTTP/1.1" 200', "5678"),
+    ('"GET /console/inbox?q=BOXW%20310820%20HNERXN09 HTTP/1.1" 200', "HNERXN"),
+    ('{"text": "nss 1234\\u200b5678903"}', "5678903"),
+])
+def test_disguised_personal_data_is_masked_too(line: str, hidden: str) -> None:
+    """JSON escapes, fullwidth and Arabic-Indic digits, CURPs in groups, URL encodings."""
+    written = production_line("%s", line)
+    assert hidden not in written and hidden.upper() not in written.upper()
+    plain = "".join(ch for ch in written if ch.isalnum())
+    assert VALID_NSS not in plain and VALID_CURP not in plain.upper(), written
+
+
+def test_a_search_in_a_console_url_never_reaches_the_access_log(tmp_path: Path) -> None:
+    """``serve`` with uvicorn's access log: ``GET /console/inbox?q=<name and NSS>`` works, logged as ``q=***``."""
+    import os
+    import re
+    import subprocess
+    import time
+
+    import httpx
+
+    from bot.cli_staff import add_staff
+    from tests import dbs
+    from tests.conftest import seguro_bot
+    from tests.fakes.server import free_port
+    from tests.log_audit import keep_output
+
+    port, url = free_port(), dbs.database_url(tmp_path, "serve.db")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TELEGRAM_", "KNOWLEDGE_DIR"))}
+    env.update({"DATABASE_URL": url, "MEDIA_DIR": str(tmp_path / "media"), "LOG_LEVEL": "INFO",
+                "PYTHONIOENCODING": "utf-8"})
+    proc = subprocess.Popen([*seguro_bot(), "serve", "--port", str(port)], cwd=tmp_path, env=env, text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    search = f"Juana Pérez {VALID_NSS[:4]} {VALID_NSS[4:]}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
+        add_staff(database_url=url, email="ana@itson.edu.mx", name="Ana Ruiz", role="agent",
+                  password="una-contraseña-larga")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as browser:
+            token = re.search(r'name="csrf" value="([^"]+)"', browser.get("/console/login").text).group(1)  # type: ignore[union-attr]
+            assert browser.post("/console/login", data={"email": "ana@itson.edu.mx", "csrf": token,
+                                                        "password": "una-contraseña-larga"}).status_code == 303
+            page = browser.get("/console/inbox", params={"q": search, "status": "all"})
+            assert page.status_code == 200 and "No hay reportes" in page.text
+            assert browser.get("/console/api/inbox", params={"q": search}).status_code == 200
+    finally:
+        proc.terminate()
+        err = proc.communicate(timeout=30)[1]
+        keep_output(err, "serve")
+    assert '"GET /console/inbox?status=all&q=*** HTTP/1.1" 200' in err, err[-3000:]
+    assert '"GET /console/api/inbox?q=*** HTTP/1.1" 200' in err
+    assert "Juana" not in err and "P%C3%A9rez" not in err and VALID_NSS[4:] not in err
