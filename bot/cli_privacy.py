@@ -25,6 +25,9 @@ AddressOption = Annotated[str | None, typer.Option(
     "--address", help="The student's address on that channel: +52… on WhatsApp, the chat id on Telegram, "
                       "the session id on the web chat.")]
 StudentIdOption = Annotated[str | None, typer.Option("--student-id", help="The ITSON student ID (matrícula).")]
+NssOption = Annotated[str | None, typer.Option(
+    "--nss", help="The student's NSS: finds every contact (other web chat sessions, channels) that gave it.")]
+CurpOption = Annotated[str | None, typer.Option("--curp", help="The student's CURP, the same way as --nss.")]
 
 
 def _open(db: str | None) -> tuple[Any, Any]:
@@ -60,13 +63,32 @@ def purge(
     typer.echo(json.dumps({"older_than_days": age.days, **report.as_dict()}))
 
 
-def _who(channel: str | None, address: str | None, student_id: str | None) -> None:
-    if not student_id and not (channel and address):
-        typer.echo("seguro-bot student: give --channel and --address, or --student-id", err=True)
+def _who(channel: str | None, address: str | None, student_id: str | None, nss: str | None = None,
+         curp: str | None = None) -> None:
+    from flows.entities import curp_problem, nss_problem
+
+    if not (student_id or nss or curp) and not (channel and address):
+        typer.echo("seguro-bot student: give --channel and --address, --student-id, --nss or --curp", err=True)
         raise typer.Exit(2)
     if bool(channel) != bool(address):
         typer.echo("seguro-bot student: --channel and --address go together", err=True)
         raise typer.Exit(2)
+    if nss and nss_problem("".join(ch for ch in nss if ch.isdigit())):
+        typer.echo("seguro-bot student: --nss is not a valid NSS (11 digits, check digit)", err=True)
+        raise typer.Exit(2)
+    if curp and curp_problem("".join(curp.split()).upper()):
+        typer.echo("seguro-bot student: --curp is not a valid CURP", err=True)
+        raise typer.Exit(2)
+
+
+def _included(found: list[tuple[Any, list[str]]]) -> list[dict[str, Any]]:
+    """Which contacts an export or forget covers and what found each (ids only: this goes to the terminal)."""
+    return [{"contact": c.id, "channel": c.channel, "found_by": why} for c, why in found]
+
+
+def _say_included(found: list[tuple[Any, list[str]]]) -> None:
+    lines = [f"  {c.channel} contact {c.id} (by {', '.join(why)})" for c, why in found]
+    typer.echo("contacts included:\n" + "\n".join(lines), err=True)
 
 
 @student_app.command("export")
@@ -74,24 +96,29 @@ def export(
     channel: ChannelOption = None,
     address: AddressOption = None,
     student_id: StudentIdOption = None,
+    nss: NssOption = None,
+    curp: CurpOption = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the JSON here instead of stdout.")] = None,
     db: DbOption = None,
 ) -> None:
     """Everything held about one student, as JSON (the right of access)."""
-    from bot.privacy import export as run_export, find_contacts
+    from bot.privacy import export as run_export, locate_contacts
     from bot.storage import session_scope
 
-    _who(channel, address, student_id)
+    _who(channel, address, student_id, nss, curp)
     engine, media = _open(db)
     try:
         with session_scope(engine) as session:
-            contacts = find_contacts(session, channel=channel, address=address, student_id=student_id)
-            if not contacts:
+            found = locate_contacts(session, channel=channel, address=address, student_id=student_id,
+                                    nss=nss, curp=curp)
+            if not found:
                 typer.echo("seguro-bot student export: no data held for that student", err=True)
                 raise typer.Exit(1)
-            data = run_export(session, contacts, media)
+            data = run_export(session, [c for c, _ in found], media)
+            data["included"] = _included(found)
     finally:
         engine.dispose()
+    _say_included(found)
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     if output is None:
         sys.stdout.write(text + "\n")
@@ -107,21 +134,27 @@ def forget(
     channel: ChannelOption = None,
     address: AddressOption = None,
     student_id: StudentIdOption = None,
+    nss: NssOption = None,
+    curp: CurpOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     db: DbOption = None,
 ) -> None:
     """Delete or anonymise everything held about one student, files too (the right of cancellation)."""
-    from bot.privacy import delete_files, find_contacts, forget as run_forget
+    from bot.privacy import delete_files, forget as run_forget, locate_contacts
     from bot.storage import session_scope
 
-    _who(channel, address, student_id)
+    _who(channel, address, student_id, nss, curp)
     engine, media = _open(db)
     try:
         with session_scope(engine) as session:
-            contacts = find_contacts(session, channel=channel, address=address, student_id=student_id)
-            if not contacts:
+            found = locate_contacts(session, channel=channel, address=address, student_id=student_id,
+                                    nss=nss, curp=curp)
+            if not found:
                 typer.echo("seguro-bot student forget: no data held for that student", err=True)
                 raise typer.Exit(1)
+            contacts = [c for c, _ in found]
+            included = _included(found)
+            _say_included(found)
             summary = ", ".join(f"{c.channel} contact {c.id}" for c in contacts)
             if not yes and not typer.confirm(
                 f"Forget {summary}: messages, tickets' data, payloads and files, irreversibly?", err=True
@@ -133,4 +166,4 @@ def forget(
             delete_files(session, media, report)
     finally:
         engine.dispose()
-    typer.echo(json.dumps({"contacts": len(contacts), **report.as_dict()}))
+    typer.echo(json.dumps({"contacts": len(contacts), **report.as_dict(), "included": included}))

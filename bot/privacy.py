@@ -42,6 +42,7 @@ from bot.models import (
     Consent,
     Contact,
     Conversation,
+    Direction,
     EventStatus,
     Holder,
     InboundEvent,
@@ -64,6 +65,8 @@ UNRESOLVED = (TicketStatus.OPEN, TicketStatus.ASSIGNED)
 #: The server's first purge waits this long after start-up, then runs every day.
 FIRST_RUN_DELAY_SECONDS = 600.0
 INTERVAL_SECONDS = 24 * 3600.0
+#: The largest age ``purge --older-than`` takes (a larger one would run past the calendar).
+MAX_AGE_DAYS = 100 * 365
 
 
 @dataclass
@@ -92,6 +95,8 @@ def parse_age(text: str) -> timedelta:
     number = value[:-1] if value and value[-1] in units else value
     if not number.isdigit() or int(number) <= 0:
         raise ValueError(f"not an age: {text!r} (use e.g. 180d, 26w, 6m, 1y)")
+    if len(number) > 7 or int(number) * units[unit] > MAX_AGE_DAYS:
+        raise ValueError(f"age too large: {text!r} (at most {MAX_AGE_DAYS // 365} years)")
     return timedelta(days=int(number) * units[unit])
 
 
@@ -102,13 +107,32 @@ def is_anonymous(address: str | None) -> bool:
 # --- finding a student ---------------------------------------------------------
 
 
+def mexican_numbers(typed: str) -> list[str]:
+    """The forms a Mexican mobile number is stored in, from however it was typed.
+
+    WhatsApp numbers from Mexico arrive as ``+521…`` (the old mobile "1") or
+    ``+52…`` (since 2020), depending on the phone; ``+52 1 644 555 0003``,
+    ``6445550003`` and ``+526445550003`` are the same student.
+    """
+    digits = "".join(ch for ch in typed if ch.isdigit())
+    if len(digits) == 10:  # a national number without the country code
+        digits = "52" + digits
+    forms = [digits]
+    if len(digits) == 13 and digits.startswith("521"):
+        forms.append("52" + digits[3:])
+    elif len(digits) == 12 and digits.startswith("52"):
+        forms.append("521" + digits[2:])
+    return [f"+{d}" for d in forms]
+
+
 def address_candidates(channel: str, address: str) -> list[str]:
     """The stored forms an address a person types may have (``+52…`` → ``whatsapp:+52…``; a web session → its hash)."""
     address = address.strip()
     found = [address]
     if channel == "whatsapp":
-        bare = address.removeprefix("whatsapp:").replace(" ", "").replace("-", "")
-        found += [bare, f"whatsapp:{bare}"]
+        bare = address.removeprefix("whatsapp:").strip()
+        for number in [bare.replace(" ", "").replace("-", ""), *mexican_numbers(bare)]:
+            found += [number, f"whatsapp:{number}"]
     elif channel == "webchat" and not address.startswith("web-"):
         from bot.channels.webchat import address_for
 
@@ -116,23 +140,69 @@ def address_candidates(channel: str, address: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def find_contacts(session: Session, *, channel: str | None = None, address: str | None = None,
-                  student_id: str | None = None) -> list[Contact]:
-    """The contacts of one student: by channel and address, or by student ID (contact or ticket data)."""
-    ids: set[int] = set()
+def _holds(value: Any, wanted: str) -> bool:
+    """Whether a JSON value (a conversation's state, a ticket's data) holds ``wanted`` anywhere."""
+    if isinstance(value, str):
+        return value.strip().upper() == wanted
+    if isinstance(value, dict):
+        return any(_holds(v, wanted) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds(v, wanted) for v in value)
+    return False
+
+
+def locate_contacts(session: Session, *, channel: str | None = None, address: str | None = None,
+                    student_id: str | None = None, nss: str | None = None,
+                    curp: str | None = None) -> list[tuple[Contact, list[str]]]:
+    """The contacts of one student, each with what found it ("address", "student ID", "NSS", "CURP").
+
+    By channel and address; by student ID (the contact's, or a ticket's data); by NSS or CURP
+    anywhere the bot keeps them (a ticket's data, a conversation's state) or in the text of a
+    message the student sent: the same student's other web chat sessions and channels.
+    """
+    found: dict[int, list[str]] = {}
+
+    def add(contact_id: int | None, why: str) -> None:
+        if contact_id is not None and why not in found.setdefault(contact_id, []):
+            found[contact_id].append(why)
+
     if channel and address:
         stmt = select(Contact).where(Contact.channel == channel,
                                      col(Contact.address).in_(address_candidates(channel, address)))
-        ids |= {c.id for c in session.exec(stmt) if c.id is not None}
+        for contact in session.exec(stmt):
+            add(contact.id, "address")
     if student_id:
         wanted = student_id.strip()
-        ids |= {c.id for c in session.exec(select(Contact).where(Contact.student_id == wanted)) if c.id is not None}
+        for contact in session.exec(select(Contact).where(Contact.student_id == wanted)):
+            add(contact.id, "student ID")
         for ticket in session.exec(select(Ticket)):
             if str((ticket.data or {}).get("student_id") or "") == wanted:
-                ids.add(ticket.contact_id)
-    if not ids:
+                add(ticket.contact_id, "student ID")
+    for label, value in (("NSS", "".join(ch for ch in nss or "" if ch.isdigit())),
+                         ("CURP", "".join((curp or "").split()).upper())):
+        if not value:
+            continue
+        for ticket in session.exec(select(Ticket).where(col(Ticket.data).is_not(None))):
+            if _holds(ticket.data, value):
+                add(ticket.contact_id, label)
+        for conversation in session.exec(select(Conversation).where(col(Conversation.state).is_not(None))):
+            if _holds(conversation.state, value):
+                add(conversation.contact_id, label)
+        typed = select(Message.conversation_id).where(Message.direction == Direction.IN,
+                                                      func.upper(Message.text).contains(value))
+        for conversation in session.exec(select(Conversation).where(col(Conversation.id).in_(typed))):
+            add(conversation.contact_id, label)
+    if not found:
         return []
-    return list(session.exec(select(Contact).where(col(Contact.id).in_(ids)).order_by(col(Contact.id))))
+    contacts = session.exec(select(Contact).where(col(Contact.id).in_(found)).order_by(col(Contact.id)))
+    return [(c, found[c.id]) for c in contacts]  # type: ignore[index]
+
+
+def find_contacts(session: Session, *, channel: str | None = None, address: str | None = None,
+                  student_id: str | None = None, nss: str | None = None, curp: str | None = None) -> list[Contact]:
+    """The contacts of one student (see :func:`locate_contacts`)."""
+    return [c for c, _ in locate_contacts(session, channel=channel, address=address, student_id=student_id,
+                                          nss=nss, curp=curp)]
 
 
 # --- export (right of access) ----------------------------------------------------------

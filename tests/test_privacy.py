@@ -258,3 +258,71 @@ def test_the_app_runs_the_retention_task_unless_switched_off(tmp_path: Path, day
             return {t.get_name() for t in asyncio.all_tasks()}
 
         assert ("retention" in client.portal.call(task_names)) is running  # type: ignore[union-attr]
+
+
+# --- finding the student: absurd ages, Mexican numbers, other sessions by NSS or CURP -----------------
+
+
+@pytest.mark.parametrize("typed", ["99999y", "999999999999d", "9" * 40 + "w", "36501d"])
+def test_purge_refuses_an_absurd_age_cleanly(env: dict[str, str], typed: str) -> None:
+    result = run_cli("purge", "--older-than", typed, env=env)
+    assert result.returncode == 2 and "age too large" in result.stderr and "at most 100 years" in result.stderr
+    assert "Traceback" not in result.stderr and "Overflow" not in result.stderr
+    assert parse_age("100y") == timedelta(days=36500)
+
+
+@pytest.mark.parametrize("stored, typed", [
+    ("whatsapp:+5216445550003", "+526445550003"),
+    ("whatsapp:+5216445550003", "whatsapp:+526445550003"),
+    ("whatsapp:+5216445550003", "644 555 0003"),
+    ("whatsapp:+526445550003", "+52 1 644 555 0003"),
+    ("whatsapp:+526445550003", "whatsapp:+5216445550003"),
+    ("whatsapp:+526445550003", "+52 (644) 555-0003"),
+])
+def test_export_finds_a_mexican_number_with_or_without_the_1(desk: Desk, env: dict[str, str], stored: str,
+                                                             typed: str) -> None:
+    desk.send("hola", address=stored)
+    desk.send("hola", address="whatsapp:+5216445550009")  # somebody else
+    result = run_cli("student", "export", "--channel", "whatsapp", "--address", typed, env=env)
+    assert result.returncode == 0, result.stderr
+    assert [c["address"] for c in json.loads(result.stdout)["contacts"]] == [stored]
+
+
+def test_export_and_forget_by_nss_or_curp_include_the_students_other_sessions(desk: Desk, env: dict[str, str],
+                                                                              tmp_path: Path) -> None:
+    from bot.channels.webchat import address_for
+
+    laptop, phone = address_for("a" * 32), address_for("b" * 32)
+    escalate_web = [t for t in ESCALATION_TURNS]
+    for text in escalate_web:  # the whole escalation on the laptop: NSS and CURP in the ticket's data
+        desk.send(text, address=laptop, channel="webchat")
+    desk.send(f"hola, mi curp es {VALID_CURP.lower()}", address=phone, channel="webchat")  # typed on the phone
+    desk.send("hola", address=address_for("c" * 32), channel="webchat")  # another student
+    escalate(desk, ANA)  # gave the same NSS and CURP on WhatsApp
+
+    by_curp = run_cli("student", "export", "--curp", VALID_CURP, "--output", str(tmp_path / "a.json"), env=env)
+    assert by_curp.returncode == 0, by_curp.stderr
+    data = json.loads((tmp_path / "a.json").read_text())
+    assert sorted(c["address"] for c in data["contacts"]) == sorted([laptop, phone, ANA])
+    assert "contacts included:" in by_curp.stderr and "(by CURP)" in by_curp.stderr
+    assert {i["channel"] for i in data["included"]} == {"webchat", "whatsapp"}
+    assert VALID_CURP not in by_curp.stderr, "the terminal shows ids, not the data"
+
+    by_nss = run_cli("student", "export", "--nss", VALID_NSS, env=env)
+    assert by_nss.returncode == 0, by_nss.stderr
+    assert sorted(c["address"] for c in json.loads(by_nss.stdout)["contacts"]) == sorted([laptop, ANA])
+
+    both = run_cli("student", "export", "--channel", "webchat", "--address", "b" * 32, "--nss", VALID_NSS, env=env)
+    included = {i["contact"]: i["found_by"] for i in json.loads(both.stdout)["included"]}
+    assert sorted(included.values()) == [["NSS"], ["NSS"], ["address"]]
+
+    done = run_cli("student", "forget", "--curp", VALID_CURP, "--yes", env=env)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["contacts"] == 3 and sorted(i["found_by"] for i in report["included"]) == [["CURP"]] * 3
+    assert "webchat contact" in done.stderr and "whatsapp contact" in done.stderr
+    assert run_cli("student", "export", "--curp", VALID_CURP, env=env).returncode == 1
+    assert run_cli("student", "export", "--channel", "webchat", "--address", "c" * 32, env=env).returncode == 0
+
+    assert run_cli("student", "export", "--nss", "123", env=env).returncode == 2
+    assert run_cli("student", "export", "--curp", "NOTACURP", env=env).returncode == 2
