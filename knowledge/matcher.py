@@ -61,9 +61,14 @@ _DOUBLE = re.compile(r"([abdfghijkmpqstuvwxyz])\1")
 
 
 def fold(text: str) -> str:
-    """Lower case without accents; ñ becomes n, emojis and symbols go."""
+    """Lower case without accents; ñ becomes n, emojis and symbols go.
+
+    Invisible format characters (category Cf: zero-width spaces and joiners,
+    bidi marks, soft hyphens) are dropped, as the entity extractor does:
+    copy-paste and keyboards put them inside words ("requi\u200dsitos").
+    """
     decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
     return plain.casefold()
 
 

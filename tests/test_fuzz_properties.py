@@ -15,6 +15,7 @@ import unicodedata
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -70,6 +71,27 @@ def test_emojis_and_invisible_characters_between_words_change_nothing(text: str,
     assert MATCHER.tokens(decorated) == MATCHER.tokens(text)
 
 
+INVISIBLE = st.sampled_from(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u200e", "\u202a"])
+
+
+@BOUNDED
+@given(SPANISH, st.lists(st.tuples(st.integers(0, 200), INVISIBLE), min_size=1, max_size=8))
+def test_invisible_characters_inside_words_change_nothing(text: str, inserts: list[tuple[int, str]]) -> None:
+    decorated = text
+    for at, ch in inserts:
+        at %= len(decorated) + 1
+        decorated = decorated[:at] + ch + decorated[at:]
+    assert MATCHER.tokens(decorated) == MATCHER.tokens(text)
+    assert MATCHER.classify(decorated).topic == MATCHER.classify(text).topic
+
+
+@pytest.mark.parametrize("text, plain", [("requi\u200dsitos", "requisitos"), ("h\u200bo\u200bl\u200ba", "hola"),
+                                         ("vi\u00adgen\u2060cia", "vigencia")])
+def test_a_word_split_by_invisible_characters_finds_its_topic(text: str, plain: str) -> None:
+    match = MATCHER.classify(text)
+    assert match.topic is not None and match.topic == MATCHER.classify(plain).topic
+
+
 # --- masking generated personal data (flows.entities.mask_personal) ---------------------------------
 
 
@@ -111,6 +133,31 @@ def test_separated_or_invisible_split_nss_is_masked_too(nss: str, sep: str) -> N
     masked = entities.mask_personal(f"mi nss es {split}")
     digits = "".join(c for c in masked if c.isdigit())
     assert nss not in digits
+
+
+def _fullwidth(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+@BOUNDED
+@given(nss_numbers(), curps(), st.sampled_from(["json", "fullwidth", "groups", "url", "plus"]))
+def test_disguised_nss_and_curp_never_survive_masking(nss: str, curp: str, disguise: str) -> None:
+    text = f"mi contraseña es Cajeme2024! nss {nss} curp {curp}"
+    if disguise == "json":
+        text = "".join(f"\\u{ord(c):04x}" if c.isdigit() and ord(c) % 2 else c for c in text)
+        text = text.replace("ñ", "\\u00f1")  # as json.dumps (ensure_ascii) writes it
+    elif disguise == "fullwidth":
+        text = _fullwidth(text)
+    elif disguise == "groups":
+        text = text.replace(curp, f"{curp[:4]} {curp[4:10]}-{curp[10:]}")
+    elif disguise == "url":
+        text = "GET /console/inbox?q=" + "".join(f"%{b:02X}" for b in text.encode())
+    else:
+        text = "GET /console/inbox?q=" + text.replace(" ", "+")
+    masked = entities.mask_personal(text)
+    plain = "".join(c for c in masked if c.isalnum()).upper()
+    assert nss not in plain and curp not in plain and "CAJEME2024" not in plain, (text, masked)
+    assert curp[4:10] not in masked and nss[2:] not in masked
 
 
 # --- the state machine (flows.machine.advance) -------------------------------------------------------
