@@ -316,3 +316,25 @@ def test_the_catch_all_answers_a_generic_500_without_details(tmp_path: Path) -> 
         assert response.json() == {"detail": "internal error"}
         assert "12345678903" not in response.text and "secret" not in response.text
         assert exposed.unhandled == 1
+
+
+# --- the web chat's body cap fits its 4,000 characters, however they are encoded ------------------
+
+
+@pytest.mark.parametrize("count, status", [(4000, 200), (4001, 422)])
+def test_4000_emojis_as_ascii_escaped_json_get_an_answer_not_a_413(svc: Exposed, count: int, status: int) -> None:
+    body = json.dumps({"session": session_id(), "text": "😀" * count})  # ensure_ascii: 12 bytes an emoji
+    assert len(body.encode()) > 48_000
+    response = svc.client.post("/chat/api/messages", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == status, response.text[:200]
+    if status == 200:
+        assert [m for m in response.json()["messages"] if m["from"] == "bot"]
+
+
+def test_a_small_max_request_bytes_still_fits_a_full_web_chat_message(tmp_path: Path) -> None:
+    with exposed_app(tmp_path, workers=False, max_request_bytes=16 * 1024) as small:
+        body = json.dumps({"session": session_id(), "text": "😀" * 4000})
+        response = small.client.post("/chat/api/messages", content=body,
+                                     headers={"Content-Type": "application/json"})
+        assert response.status_code == 200
+        assert small.client.post("/healthz", content=b"x" * 20_000).status_code == 413  # elsewhere the cap holds

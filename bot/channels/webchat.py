@@ -38,13 +38,15 @@ from bot.channels.base import Outgoing, Prepared, menu_body
 from bot.inbound import enqueue, find_event
 from bot.models import Author, Conversation, Direction, Message
 from bot.web.deps import ServicesDep
+from bot.web.middleware import WEBCHAT_MAX_BYTES, WEBCHAT_TEXT_CHARS
 
 NAME = "webchat"
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 #: ≥ 16 random bytes, urlsafe base64 (22 characters); the page makes 24 bytes (32 characters).
 SESSION_PATTERN = r"^[A-Za-z0-9_-]{22,128}$"
-MAX_TEXT = 4000
-MAX_BODY = 32 * 1024
+MAX_TEXT = WEBCHAT_TEXT_CHARS
+#: Fits MAX_TEXT characters as ASCII-escaped JSON (up to 12 bytes each): such a message gets 200 or 422, not 413.
+MAX_BODY = WEBCHAT_MAX_BYTES
 PAGE_LIMIT = 200
 #: Message ids are 64-bit integers in every database: a larger cursor is refused (422), not sent to SQL.
 MAX_ID = 2**63 - 1
@@ -108,7 +110,7 @@ class WebChatChannel:
     async def stop(self) -> None:
         return None
 
-    async def prepare(self, payload: dict[str, Any]) -> Prepared:
+    async def prepare(self, payload: dict[str, Any], *, last_try: bool = False) -> Prepared:
         return Prepared(text=str(payload.get("text") or ""))
 
     async def send(self, message: Outgoing) -> str | None:

@@ -55,6 +55,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 DEFAULT_MAX_BYTES = 64 * 1024
 #: The console's forms may carry long replies and canned answers.
 CONSOLE_FACTOR = 4
+#: The web chat's messages: 4,000 characters, each up to 12 bytes as ASCII-escaped JSON (an emoji is
+#: ``\ud83d\ude00``), plus the session and cursor. Its API gets at least this, whatever MAX_REQUEST_BYTES.
+WEBCHAT_TEXT_CHARS = 4000
+WEBCHAT_MAX_BYTES = WEBCHAT_TEXT_CHARS * 12 + 4096
 
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
@@ -97,7 +101,11 @@ class RequestGuard:
         self.types = types
 
     def limit_for(self, path: str) -> int:
-        return self.max_bytes * CONSOLE_FACTOR if path.startswith("/console") else self.max_bytes
+        if path.startswith("/console"):
+            return self.max_bytes * CONSOLE_FACTOR
+        if path.startswith("/chat/api/"):
+            return max(self.max_bytes, WEBCHAT_MAX_BYTES)
+        return self.max_bytes
 
     def allowed_types(self, path: str) -> frozenset[str] | None:
         for prefix, types in self.types:
