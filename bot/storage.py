@@ -3,11 +3,13 @@
 Everything goes through :func:`make_engine` so SQLite gets the settings it
 needs to behave like a server database (foreign keys, WAL, real
 transactions with savepoints, writers queued instead of failing) while
-``postgresql+psycopg://`` URLs get a connection pool checked before use.
+``postgresql+psycopg://`` URLs get a plain connection pool.
 The schema itself is :mod:`bot.schema`'s business (Alembic migrations).
 """
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +21,8 @@ from sqlmodel import Session, SQLModel, create_engine
 from bot import models, staff_models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 SQLITE_BUSY_TIMEOUT_S = 30
+#: The in-process lock each SQLite engine's transactions queue on (see make_engine).
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -27,7 +31,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         # READ COMMITTED (PostgreSQL's default) plus explicit row and advisory
         # locks is what the workers rely on; see bot.inbound and bot.desk.
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        # No pool_pre_ping: it costs a round trip per transaction, and a
+        # connection lost to a database restart is caught where it is used
+        # (the disconnect invalidates the whole pool; a webhook answers 5xx
+        # and the provider retries; the workers retry their writes).
+        return create_engine(url, echo=echo, pool_size=10, max_overflow=10)
 
     engine = create_engine(
         url,
@@ -48,6 +56,12 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
         cur.close()
+
+    # One writer at a time in this process, queued on a lock rather than on
+    # SQLite's busy handler, which polls with sleeps of up to 100 ms: under
+    # load, threads would spend most of their time asleep while the file is
+    # free. Other processes on the same file still wait in busy_timeout.
+    _WRITER_LOCKS[engine] = threading.RLock()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -96,7 +110,14 @@ def missing_columns(bind: Engine | Connection) -> list[str]:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session whose transaction commits on success and rolls back on any error."""
+    """A session whose transaction commits on success and rolls back on any error.
+
+    On SQLite the transaction holds the engine's writer lock (see
+    :func:`make_engine`) from start to end.
+    """
+    lock = _WRITER_LOCKS.get(engine)
+    if lock is not None:
+        lock.acquire()
     session = Session(engine, expire_on_commit=False)
     try:
         yield session
@@ -106,6 +127,8 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+        if lock is not None:
+            lock.release()
 
 
 def lock_key(session: Session, *parts: str) -> None:

@@ -94,9 +94,12 @@ class Worker:
 
     name = "worker"
 
-    def __init__(self, *, poll_interval: float = 0.5, concurrency: int = 8) -> None:
+    def __init__(self, *, poll_interval: float = 0.5, concurrency: int = 8, gather: float = 0.005) -> None:
         self.poll_interval = poll_interval
         self.concurrency = max(1, concurrency)
+        #: After a wake-up, wait this long before claiming, so that the rows stored and the
+        #: jobs finished meanwhile are claimed in one query rather than one query each.
+        self.gather = gather
         self._busy: set[Hashable] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -193,7 +196,9 @@ class Worker:
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
                 except asyncio.TimeoutError:
-                    pass
+                    continue
+            if self.gather > 0 and not self._stopping:
+                await asyncio.sleep(self.gather)
 
     def _spawn(self, job: Any) -> None:
         key = self.job_key(job)
