@@ -173,8 +173,8 @@ class WhatsAppChannel:
         if self._media_http is not None:
             await self._media_http.aclose()
             self._media_http = None
-        if self._http is not None and self._http.session is not None:
-            self._http.session.close()
+        if self._http is not None:
+            await self._http.close()
         self._http = self._client = None
 
     def _rest(self) -> Client:
@@ -287,8 +287,12 @@ class WhatsAppChannel:
 
     # -- inbound processing ------------------------------------------------
 
-    async def prepare(self, payload: dict[str, Any]) -> Prepared:
-        """Text (a quick-reply payload wins over Body), profile name, and the media downloaded."""
+    async def prepare(self, payload: dict[str, Any], *, last_try: bool = False) -> Prepared:
+        """Text (a quick-reply payload wins over Body), profile name, and the media downloaded.
+
+        A download that fails transiently raises RetryLater, except on the
+        ``last_try``: then the file is noted as unavailable and the message answered.
+        """
         text = _first(payload, "ButtonPayload") or _first(payload, "Body") or ""
         display_name = (_first(payload, "ProfileName") or "").strip() or None
         try:
@@ -316,6 +320,11 @@ class WhatsAppChannel:
                 log.info("media %d of %s refused: %s", i, label, exc)
                 notes.append(NOTE_REJECTED.format(why=WHY_TOO_BIG if "exceeds" in str(exc) else WHY_TYPE))
             except _Unavailable:
+                notes.append(NOTE_UNAVAILABLE)
+            except RetryLater as exc:
+                if not last_try:
+                    raise
+                log.warning("media %d of %s still unavailable (%s): answered without it", i, label, exc)
                 notes.append(NOTE_UNAVAILABLE)
         if notes:
             text = "\n".join([text, *notes]) if text else "\n".join(notes)
@@ -397,15 +406,12 @@ class WhatsAppChannel:
         return params
 
     async def send(self, message: Outgoing) -> str | None:
-        """Create the message through Twilio's REST API (blocking client, so in a thread)."""
+        """Create the message through Twilio's REST API (twilio's client, asynchronously)."""
         params = self.message_params(message)
         client = self._rest()
-        return await asyncio.to_thread(self._create, client, params, message.message_id)
-
-    def _create(self, client: Client, params: dict[str, str], message_id: int) -> str:
         http = self._http
         try:
-            created = client.messages.create(**params)
+            created = await client.messages.create_async(**params)
         except SendError:
             raise
         except Exception as exc:
@@ -413,7 +419,7 @@ class WhatsAppChannel:
                 error = map_error(exc, retry_after=http.last_retry_after if http else None)
             except TypeError:
                 raise exc from None
-            log.warning("WhatsApp send of message %s failed: %s", message_id, error)
+            log.warning("WhatsApp send of message %s failed: %s", message.message_id, error)
             raise error from None
         return str(created.sid)
 
