@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 #: How long a claimed event is ours; after that another worker may take it.
 #: Longer than the slowest media download a channel allows.
 DEFAULT_LEASE_SECONDS = 300.0
+#: Tries at downloading a message's files before it is answered without them.
+MEDIA_ATTEMPTS = 4
 #: A channel that is off (no credentials, failed to start) is asked again this late.
 CHANNEL_OFF_RETRY_SECONDS = 60.0
 IN_FLIGHT = (EventStatus.PENDING, EventStatus.PROCESSING)
@@ -233,7 +235,8 @@ class InboundProcessor(Worker):
             await self._retry_later(job, "channel is off", CHANNEL_OFF_RETRY_SECONDS, False)
             return
         try:
-            prepared = await channel.prepare(job.payload)
+            # After a few tries a file that cannot be fetched is left out: the student is answered.
+            prepared = await channel.prepare(job.payload, last_try=job.attempts >= MEDIA_ATTEMPTS)
         except RetryLater as exc:
             log.warning("inbound event %s: %s; retrying later", job.id, exc)
             await self._retry_later(job, f"retry: {exc}", exc.retry_after, True)

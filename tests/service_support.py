@@ -169,7 +169,7 @@ class HttpChannel:
 
         return router
 
-    async def prepare(self, payload: dict[str, Any]) -> Prepared:
+    async def prepare(self, payload: dict[str, Any], *, last_try: bool = False) -> Prepared:
         self.prepared.append(payload)
         if payload.get("prepare") == "retry" and sum(p["id"] == payload["id"] for p in self.prepared) < 3:
             raise RetryLater("media server busy", retry_after=0.1)

@@ -302,6 +302,24 @@ def test_media_download_failure_is_retried_until_the_file_arrives(desk: Desk) ->
     assert len(message.attachments) == 1
 
 
+def test_a_file_that_never_arrives_does_not_leave_the_student_unanswered(desk: Desk) -> None:
+    from bot.inbound import MEDIA_ATTEMPTS
+
+    shot = desk.fake.add_media("gone", PNG_1PX, "image/png")
+    desk.fake.fail_media_next(1000, 503)
+    desk.say("me sale este error al guardar", media=[(shot, "image/png")])
+    desk.settle(timeout=30)
+    [message] = rows(desk.engine, Message, direction=Direction.IN)
+    assert message.attachments == [] and "[archivo no disponible]" in message.text
+    assert desk.fake.messages(STUDENT), "the student got an answer"
+    (event,) = desk.events()
+    assert event.status == "done" and event.attempts == MEDIA_ATTEMPTS
+    desk.fake.recover()
+    desk.say("hola")  # and the conversation goes on
+    desk.settle()
+    assert len(rows(desk.engine, Message, direction=Direction.IN)) == 2
+
+
 # -- status callbacks ------------------------------------------------------------------
 
 

@@ -113,10 +113,12 @@ class Channel(Protocol):
     async def stop(self) -> None:
         ...
 
-    async def prepare(self, payload: dict[str, Any]) -> Prepared:
+    async def prepare(self, payload: dict[str, Any], *, last_try: bool = False) -> Prepared:
         """Turn a stored payload into text and attachments (downloads media).
 
-        Raises RetryLater when a download fails transiently.
+        Raises RetryLater when a download fails transiently; on the
+        ``last_try`` a file that still cannot be fetched becomes a note in the
+        text instead, so the student is answered without it.
         """
         ...
 

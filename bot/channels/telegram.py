@@ -377,7 +377,7 @@ class TelegramChannel:
 
     # --- inbound -----------------------------------------------------------------------
 
-    async def prepare(self, payload: dict[str, Any]) -> Prepared:
+    async def prepare(self, payload: dict[str, Any], *, last_try: bool = False) -> Prepared:
         """Text, files and name of a stored update; answers a button press.
 
         Raises RetryLater when Telegram cannot be reached, so the stored update
@@ -401,6 +401,11 @@ class TelegramChannel:
                 attachments.append(await self._download(file_id, size, name))
             except _Skipped as skipped:
                 notes.append(str(skipped))
+            except RetryLater as exc:
+                if not last_try:
+                    raise
+                log.warning("telegram file of %s still unavailable (%s): answered without it", name, exc)
+                notes.append(_note(name, "no se pudo descargar"))
         if notes:
             text = "\n".join([t for t in (text, *notes) if t])
         return Prepared(text=text, attachments=tuple(attachments), display_name=_first_name(message.get("from")))
