@@ -185,7 +185,8 @@ def serve(
     _load_kb(settings.knowledge_dir)  # fail here, with the problems listed, not inside uvicorn
     _open_database(settings.database_url, migrate=True).dispose()
     if workers > 1:
-        typer.echo(f"seguro-bot: web chat on http://{host}:{port}/chat ({workers} workers)", err=True)
+        typer.echo(f"seguro-bot: web chat on http://{host}:{port}/chat, staff console on http://{host}:{port}/console "
+                   f"({workers} workers)", err=True)
         # Each worker process builds its own app from the environment (bot.web.factory).
         uvicorn.run("bot.web.factory:create_app_from_env", factory=True, workers=workers, host=host, port=port,
                     log_config=None, proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
@@ -195,7 +196,8 @@ def serve(
     from bot.web.app import create_app
 
     app_ = create_app(settings)
-    typer.echo(f"seguro-bot: web chat on http://{host}:{port}/chat", err=True)
+    typer.echo(f"seguro-bot: web chat on http://{host}:{port}/chat, staff console on http://{host}:{port}/console",
+               err=True)
     # log_config=None keeps our handler (which masks personal data and secrets) in charge.
     # X-Forwarded-For is believed only from FORWARDED_ALLOW_IPS (the load balancer): the web chat's
     # per-address limit and the login throttle key on the client address it gives.

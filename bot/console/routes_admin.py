@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
 from bot.console import auth, reports, views
-from bot.console.web import PREFIX, AdminCtx, ConsoleRoute, StaffCtx, field, posted, render
+from bot.console.web import PREFIX, AdminCtx, ConsoleRoute, field, posted, render
 from bot.models import utcnow
 from bot.staff_models import AuditEntry, CannedResponse, Role, StaffSession, StaffUser
 from bot.staffdesk import Action, DeskActionError, audit

@@ -16,7 +16,6 @@ and phone sizes go to ``tests/e2e/screenshots/`` (gitignored) to be looked at.
 """
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,25 +30,14 @@ from tests.e2e.helpers import PASSWORD, all_routes
 from tests.e2e.service import STUDENT, LiveDesk, wait_until, whatsapp_desk
 from tests.fakes.twilio import DESK_NUMBERS
 
+from tests.e2e.browser import LAPTOP, PHONE, SHOTS, requires_chromium
+
 playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parent / "screenshots"
-LAPTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
 #: What a user waits for at most: the console polls every 3 s, the outbox twice a second.
 LIVE = 15_000
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+pytestmark = requires_chromium
 
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ through the inbox, a ticket and the reports. Screenshots go to
 """
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +14,16 @@ import pytest
 
 from tests.e2e.helpers import PASSWORD, add_staff, build_app, escalate, running
 
+from tests.e2e.browser import PHONE, SHOTS, requires_chromium
+
 playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parent / "screenshots"
-PHONE = {"width": 390, "height": 844}
 #: The sticky header may take this much of a phone's height, at most (it was ~200 px).
 MAX_HEADER = 90
 #: The smallest text a chart may show on a phone, in CSS pixels (it was ~4 px).
 MIN_CHART_TEXT = 11
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+pytestmark = requires_chromium
 
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def check_header(page: Any, where: str) -> None:

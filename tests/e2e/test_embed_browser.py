@@ -9,8 +9,6 @@ Screenshots go to ``tests/e2e/screenshots/``.
 """
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +19,11 @@ from fastapi.responses import HTMLResponse
 from tests.fakes.server import serve
 from tests.service_support import running_app, settings_for
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parent / "screenshots"
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 768}
+from tests.e2e.browser import LAPTOP, PHONE, SHOTS, requires_chromium
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = requires_chromium
 
 
 def university_site(bot_url: str) -> FastAPI:
@@ -46,13 +40,6 @@ def university_site(bot_url: str) -> FastAPI:
 
     return site
 
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
