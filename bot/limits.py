@@ -156,30 +156,36 @@ class Budget:
         return True
 
 
-def outgoing_budget(session: Session, settings: Settings, now: datetime | None = None) -> Budget:
+#: Room kept free before claims stop being counted without a lock: more than
+#: the messages other workers could be claiming at the same moment (eight
+#: workers' batches of eight), so counting without the lock cannot overshoot.
+UNLOCKED_MARGIN = 64
+
+
+def outgoing_budget(session: Session, settings: Settings, wanted: int, now: datetime | None = None) -> Budget:
     """The global guard on paid messages, read in the outbox's claim transaction.
 
     Counted: paid messages sent in the last minute plus those being sent now
-    (claimed by any worker and not yet recorded). Claims are serialised
-    while the guard is on (a PostgreSQL advisory lock; SQLite's write lock),
-    so two workers cannot both spend the same room. When the minute is
-    full, ``wait`` is the time until its oldest send leaves the window.
+    (claimed by any worker and not yet recorded). Far from the limit the
+    count needs no lock (concurrent claims together stay within
+    :data:`UNLOCKED_MARGIN`); near it, claims take turns (a PostgreSQL
+    advisory lock; SQLite's write lock) and count again, so two workers
+    cannot both spend the same room. When the minute is full, ``wait`` is
+    the time until its oldest send leaves the window.
     """
     limit = settings.outgoing_rate_limit
     if limit <= 0:
         return Budget(None)
-    from bot.storage import lock_key
-
-    lock_key(session, "outgoing-guard")
     now = now or utcnow()  # sent_at is wall-clock time, whatever clock the service runs on
-    paid = ~col(Message.channel).in_(FREE_CHANNELS)
-    recent = (col(Message.status).in_(SENT_STATUSES)) & (col(Message.sent_at) > now - WINDOW)
-    sending = Message.status == MessageStatus.SENDING
-    stmt = select(func.count()).select_from(Message).where(Message.direction == Direction.OUT, paid,
-                                                           or_(recent, sending))
-    used = int(session.exec(stmt).one())
+    used = _outgoing_used(session, now)
+    if used + wanted > limit - UNLOCKED_MARGIN:
+        from bot.storage import lock_key
+
+        lock_key(session, "outgoing-guard")
+        used = _outgoing_used(session, now)
     if used < limit:
         return Budget(limit - used)
+    paid = ~col(Message.channel).in_(FREE_CHANNELS)
     oldest = session.exec(
         select(func.min(Message.sent_at)).where(Message.direction == Direction.OUT, paid,
                                                 col(Message.status).in_(SENT_STATUSES),
@@ -192,6 +198,16 @@ def outgoing_budget(session: Session, settings: Settings, now: datetime | None =
     wait = (oldest + WINDOW - now).total_seconds() if oldest is not None else WINDOW.total_seconds()
     log.warning("outgoing rate limit (%d a minute) reached: paid messages held %.1f s", limit, wait)
     return Budget(0, max(1.0, wait))
+
+
+def _outgoing_used(session: Session, now: datetime) -> int:
+    """Paid messages sent in the last minute plus those being sent right now."""
+    paid = ~col(Message.channel).in_(FREE_CHANNELS)
+    recent = (col(Message.status).in_(SENT_STATUSES)) & (col(Message.sent_at) > now - WINDOW)
+    sending = Message.status == MessageStatus.SENDING
+    stmt = select(func.count()).select_from(Message).where(Message.direction == Direction.OUT, paid,
+                                                           or_(recent, sending))
+    return int(session.exec(stmt).one())
 
 
 def is_paid(channel: str) -> bool:

@@ -260,8 +260,8 @@ class OutboxWorker(Worker):
                 return []
             ids = {m.conversation_id for m in candidates}
             conversations = {c.id: c for c in session.exec(select(Conversation).where(col(Conversation.id).in_(ids)))}
-            budget = limits.outgoing_budget(session, settings) if any(
-                limits.is_paid(m.channel) for m in candidates) else limits.Budget(None)
+            paid = sum(limits.is_paid(m.channel) for m in candidates)
+            budget = limits.outgoing_budget(session, settings, paid) if paid else limits.Budget(None)
             for message in candidates:
                 if message.attempts >= max_attempts:
                     # Only a message left "sending" by crashes gets here.
