@@ -184,8 +184,12 @@ async def closed_loop(url: str, reqs: list[tuple[bytes, dict[str, str], str]], c
     return Load(seconds, latencies, failures)
 
 
-async def paced(url: str, reqs: list[tuple[bytes, dict[str, str], str]], rate: float) -> dict[str, float]:
-    """Post at ``rate`` per second (open loop); returns when each was posted, by sender."""
+async def paced(url: str, reqs: list[tuple[bytes, dict[str, str], str]], rate: float,
+                refused: list[int] | None = None) -> dict[str, float]:
+    """Post at ``rate`` per second (open loop); returns when each was posted, by sender.
+
+    The status of every webhook that did not get a 200 is appended to ``refused``.
+    """
     posted: dict[str, float] = {}
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
@@ -194,6 +198,8 @@ async def paced(url: str, reqs: list[tuple[bytes, dict[str, str], str]], rate: f
             response = await client.post(WEBHOOK, content=body, headers=headers)
             if response.status_code != 200:
                 posted.pop(sender, None)
+                if refused is not None:
+                    refused.append(response.status_code)
 
         start = time.perf_counter()
         tasks = []
@@ -290,11 +296,18 @@ def run_bot(name: str, args: list[str], env: dict[str, str], workdir: Path, api_
         settle(api_url, {s for *_, s in reqs}, timeout=180)  # the backlog of the burst, before the paced run
         processed = opts.requests / (drained(api_url, before) - start)
         paced_reqs = signed_requests(int(opts.rate * opts.paced_seconds), students=0)
-        posted = asyncio.run(paced(url, paced_reqs, opts.rate))
+        refused: list[int] = []
+        posted = asyncio.run(paced(url, paced_reqs, opts.rate, refused))
         first = settle(api_url, set(posted), timeout=120)
         e2e = [first[s] - t for s, t in posted.items() if s in first]
         rss = [peak_rss_mb(pid) for pid in worker_pids(proc)]
-    return Row(name, load, e2e, len(posted) - len(e2e) + (len(paced_reqs) - len(posted)), rss, processed)
+    unanswered = len(posted) - len(e2e)
+    if refused or unanswered:
+        kept = Path(tempfile.gettempdir()) / f"seguro-bench-{workdir.name}-{os.getpid()}.log"
+        kept.write_bytes((workdir / f"{name.split()[0]}.log").read_bytes())
+        print(f"  ! {name}: paced webhooks refused {sorted(refused)}, {unanswered} unanswered after 120 s; "
+              f"its log is kept at {kept}", file=sys.stderr)
+    return Row(name, load, e2e, unanswered + len(refused), rss, processed)
 
 
 def create_database(name: str) -> str:
