@@ -7,7 +7,6 @@ moments must respect the rate whatever the interleaving.
 from __future__ import annotations
 
 import threading
-import time
 
 from bot import sendrate
 from bot.channels.base import Outgoing

@@ -10,7 +10,7 @@ import time
 from bot.models import Conversation, Message
 from bot.storage import make_engine
 from tests import dbs
-from tests.conftest import ESCALATION_TURNS, VALID_CURP, VALID_NSS, VALID_STUDENT_ID, jsonl, parse_output, rows, run_cli, seguro_bot
+from tests.conftest import ESCALATION_TURNS, jsonl, parse_output, rows, run_cli, seguro_bot
 
 RESULT_KEYS = {"conversation", "topic", "state", "replies", "ticket"}
 
