@@ -69,6 +69,8 @@ WHATSAPP_WINDOW = timedelta(hours=24)
 #: How long a claimed message is ours. Channels must time out their HTTP calls well before.
 DEFAULT_LEASE_SECONDS = 120.0
 IN_FLIGHT = (MessageStatus.PENDING, MessageStatus.SENDING)
+#: Most outcomes written in one transaction.
+RECORD_BATCH = 64
 #: Delivery statuses in order; a status callback may only move a message forward.
 _RANK = {
     MessageStatus.PENDING: 0,
@@ -215,6 +217,9 @@ class OutboxWorker(Worker):
         self.services = services
         self.lease = timedelta(seconds=lease_seconds)
         self._next_prune = 0.0
+        #: Outcomes waiting to be written, and the task writing them (see _record).
+        self._outcomes: list[tuple[ClaimedMessage, dict[str, Any], asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     # --- claiming -----------------------------------------------------------
 
@@ -388,16 +393,53 @@ class OutboxWorker(Worker):
                 "last_error": error[:500]}
 
     async def _record(self, job: ClaimedMessage, values: dict[str, Any]) -> None:
-        """Record the outcome, retrying while the database is unreachable.
+        """Record the outcome; returns once it is committed.
 
-        After a send the provider may already have accepted the message: if
-        this commit were given up, the lease would lapse and the message go
-        out a second time (tests/test_faults.py, the database outage).
+        Outcomes that arrive while another batch is being written are written
+        together, in one transaction (:meth:`_flush_records`): under load one
+        commit serves many sends. Writes are retried while the database is
+        unreachable: after a send the provider may already have accepted the
+        message, and if this commit were given up the lease would lapse and
+        the message go out a second time (tests/test_faults.py, the outage).
         """
-        await until_written(lambda: self._record_sync(job, values), what=f"message {job.id}")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outcomes.append((job, values, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_records(), name="outbox:record")
+        await future
+
+    async def _flush_records(self) -> None:
+        while self._outcomes:
+            batch, self._outcomes = self._outcomes[:RECORD_BATCH], self._outcomes[RECORD_BATCH:]
+            try:
+                await until_written(lambda: self._record_many_sync(batch),
+                                    what=f"outcome of message {batch[0][0].id} (+{len(batch) - 1})")
+            except BaseException as exc:
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+    def _record_many_sync(self, batch: Sequence[tuple[ClaimedMessage, dict[str, Any], Any]]) -> None:
+        """Write a batch of outcomes in one commit; one by one if a provider id clashes."""
+        try:
+            with self.services.session() as session:
+                changed = [self._finish(session, job.id, job.attempts, MessageStatus.SENDING, values)
+                           for job, values, _ in batch]
+        except IntegrityError:
+            for job, values, _ in batch:
+                self._record_sync(job, values)
+            return
+        for (job, values, _), done in zip(batch, changed):
+            self._after_record(job, values, done)
 
     def _record_sync(self, job: ClaimedMessage, values: dict[str, Any]) -> None:
-        """Write the outcome in its own commit, if the lease is still ours."""
+        """Write one outcome in its own commit, if the lease is still ours."""
         try:
             with self.services.session() as session:
                 changed = self._finish(session, job.id, job.attempts, MessageStatus.SENDING, values)
@@ -408,6 +450,9 @@ class OutboxWorker(Worker):
             with self.services.session() as session:
                 changed = self._finish(session, job.id, job.attempts, MessageStatus.SENDING,
                                        {**values, "provider_id": None})
+        self._after_record(job, values, changed)
+
+    def _after_record(self, job: ClaimedMessage, values: dict[str, Any], changed: bool) -> None:
         if not changed:
             log.warning("message %s: lease lost before its outcome was recorded (%s)", job.id, values.get("status"))
         if values.get("status") == MessageStatus.PENDING:
