@@ -157,6 +157,35 @@ def _fill(template: str, values: dict[str, Any]) -> str:
 # --- reading YAML with line numbers -------------------------------------------------
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text: YAML's own date reading raises (not a
+    YAML error) on an impossible date such as 2026-02-30, so dates are checked
+    by us, where the file and line are known."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _as_date(value: Any) -> date | None:
+    """A YYYY-MM-DD value as a date; None when it is not one (or impossible)."""
+    if isinstance(value, datetime):
+        return None
+    if isinstance(value, date):
+        return value
+    text = str(value).strip() if value is not None else ""
+    if not _ISO_DATE.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def _read(path: Path, problems: list[Problem], topic: str = "") -> tuple[Any, dict[str, int]]:
     """Parse one YAML file; return its data and the line of each top-level key."""
     rel = _rel(path)
@@ -166,8 +195,8 @@ def _read(path: Path, problems: list[Problem], topic: str = "") -> tuple[Any, di
         problems.append(Problem(rel, 0, topic, f"cannot read the file: {exc}"))
         return None, {}
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_TextDatesLoader)
+        data = yaml.load(text, Loader=_TextDatesLoader)  # noqa: S506 - a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -305,8 +334,9 @@ def _load_desk(path: Path, problems: list[Problem]) -> Desk | None:
     days: list[date] = []
     for i, item in enumerate(data.get("non_working_days") or []):
         value = item.get("date") if isinstance(item, dict) else item
-        if isinstance(value, date):
-            days.append(value)
+        day = _as_date(value)
+        if day is not None:
+            days.append(day)
         else:
             line = lines.get(f"non_working_days.{i}", lines.get("non_working_days", 1))
             problems.append(Problem(rel, line, "desk", f"non-working day is not a date (YYYY-MM-DD): {value!r}"))

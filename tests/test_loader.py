@@ -81,6 +81,18 @@ def test_a_non_working_day_that_is_not_a_date(kb_dir: Path) -> None:
     assert any("desk.yaml:" in p and "not a date" in p for p in found), found
 
 
+@pytest.mark.parametrize("written", ["2026-02-30", "2026-13-01", '"2026-02-31"'])
+def test_an_impossible_closure_date_is_named_not_a_crash(kb_dir: Path, written: str) -> None:
+    path = kb_dir / "desk.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "non_working_days: []", f"non_working_days:\n  - date: 2026-03-16\n  - date: {written}\n    reason: cierre\n")
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index(f"  - date: {written}") + 1
+    found = problems_of(kb_dir)
+    assert [p for p in found if "not a date" in p] == [p for p in found if f"desk.yaml:{line}:" in p], found
+    assert len([p for p in found if "not a date" in p]) == 1, found
+
+
 def test_extra_closures_move_the_end_of_the_waiting_period(kb_dir: Path) -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
