@@ -583,7 +583,15 @@ _SECRET_FILLER = frozenset(
     """del de la el mi mis tu su cia itson portal correo institucional cuenta actual
     nueva nuevo anterior vieja viejo""".split()
 )
+#: A relative clause between the cue and the value ("la contraseña que tengo es
+#: X", "la contra q uso es X"): skipped like filler, never a value by itself.
+_SECRET_RELATIVE = frozenset(
+    """que q k tengo tenia uso use usaba puse pongo meti tecleo teclee escribo escribi
+    registre elegi escogi cree creo me le dieron asignaron di""".split()
+)
 _SECRET_EXPLICIT = frozenset({"es", "era", "seria", "sera", "is", "queda", "quedo"})
+#: A password written before its cue: "Cocorit88 es mi contraseña".
+_SECRET_BEFORE_CUE = re.compile(r"(?:^|\s)(\S+)\s+(?:es|era|seria|sera)\s+(?:(?:mi|la|tu|su|el)\s+)?$")
 #: A value that is one of these is a sentence going on, not a password.
 _COMMON_WORDS = _FUNCTION_WORDS | _SECRET_FILLER | frozenset(
     """la las los del de y incorrecta incorrecto correcta correcto invalida invalido
@@ -666,6 +674,12 @@ def _secret_spans_clean(cleaned: str, folded: str) -> list[tuple[int, int]]:
     strong = any(c.group() not in _WEAK_SECRET_CUES for c in cues)
     n = len(cleaned)
     for cue in cues:
+        if cue.group() not in _WEAK_SECRET_CUES:
+            before = _SECRET_BEFORE_CUE.search(folded, max(0, cue.start() - 60), cue.start())
+            if before is not None:
+                word = cleaned[before.start(1):before.end(1)]
+                if _password_like(word, explicit=False):
+                    spans.append((before.start(1), before.end(1)))
         pos = cue.end()
         explicit = False
         sep = pos
@@ -686,7 +700,7 @@ def _secret_spans_clean(cleaned: str, folded: str) -> list[tuple[int, int]]:
             word = tok.group()
             key = _fold(word)
             bare = key.rstrip(":=")
-            if bare in _SECRET_FILLER or bare in _SECRET_EXPLICIT or not bare:
+            if bare in _SECRET_FILLER or bare in _SECRET_EXPLICIT or bare in _SECRET_RELATIVE or not bare:
                 if bare in _SECRET_EXPLICIT or key.endswith((":", "=")) or not bare:
                     explicit = True
                 pos = tok.end()
@@ -774,8 +788,12 @@ def find_secrets(text: str) -> list[tuple[int, int]]:
 _SECRET_CLAUSE = re.compile(
     r"(?:(?<![a-z])(?:y|e|,)\s*)?(?:(?<![a-z])(?:mi|la|tu|su|el)\s+)?"
     r"(?<![a-z])(?:contrasenia|contrasena|contrasenna|contra|password|passwd|pass|pwd|psw|clave|nip|pin)"
-    r"(?:\s+(?:" + "|".join(sorted(_SECRET_FILLER)) + r"))*\s*(?:es|era|is|:|=)?\s*"
-    + re.escape(_fold_same_length(REDACTED_SECRET)),
+    r"(?:\s+(?:" + "|".join(sorted(_SECRET_FILLER | _SECRET_RELATIVE)) + r"))*\s*(?:es|era|is|:|=)?\s*"
+    + re.escape(_fold_same_length(REDACTED_SECRET))
+    + r"|" + re.escape(_fold_same_length(REDACTED_SECRET))
+    + r"\s+(?:es|era|seria|sera)\s+(?:(?:mi|la|tu|su|el)\s+)?"
+    r"(?:contrasenia|contrasena|contrasenna|contra|password|passwd|pass|pwd|psw)(?![a-z])"
+    r"(?:\s+(?:" + "|".join(sorted(_SECRET_FILLER)) + r")(?![a-z]))*",
 )
 
 

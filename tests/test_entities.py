@@ -275,6 +275,14 @@ SECRET_POSITIVES = [
     ("nip 4821", "4821"),
     ("la contraseña es \"mi perro 12\"", "\"mi perro 12\""),
     ("te paso mi contraseña por si acaso. Yaqui2024!", "Yaqui2024!"),
+    # a relative clause between the cue and the value
+    ("la contraseña que tengo es Kino4455", "Kino4455"),
+    ("la contraseña que uso es bichi2023 y el id 234567", "bichi2023"),
+    ("la contrasena q uso es Pitahaya12", "Pitahaya12"),
+    ("la contra que me dieron es Navojoa77", "Navojoa77"),
+    # the value before its cue
+    ("Cocorit88 es mi contraseña", "Cocorit88"),
+    ("ya no entro, Etchojoa#1 era mi contraseña del cia", "Etchojoa#1"),
 ]
 
 
@@ -301,6 +309,11 @@ def test_find_secrets_positives(text: str, secret: str) -> None:
         "no me acuerdo de mi contraseña?",
         "Yaqui2024! es mi equipo favorito",  # no cue: not flagged
         "mi nss es 12345678903 y mi curp BOXW310820HNERXN09",
+        "la contraseña que tengo no sirve",
+        "la contraseña que me dieron no funciona",
+        "mi contraseña que puse ayer es incorrecta",
+        "esa es mi contraseña?",
+        "cual es mi contraseña",
         "",
     ],
 )

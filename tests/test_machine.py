@@ -283,6 +283,23 @@ def test_a_password_is_warned_about_and_never_kept() -> None:
     assert "Obregon#2005" not in repr(out.state)
 
 
+@pytest.mark.parametrize(("text", "secret"), [
+    ("la contraseña que tengo es Kino4455", "Kino4455"),
+    ("la contraseña que uso es bichi2023 y el id 234567", "bichi2023"),
+    ("la contrasena q uso es Pitahaya12", "Pitahaya12"),
+    ("Cocorit88 es mi contraseña", "Cocorit88"),
+])
+def test_a_password_in_other_words_is_warned_about_and_never_kept(text: str, secret: str) -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    chat.say("si")
+    out = chat.say(text)
+    assert "Nunca compartas tu contraseña" in chat.text
+    assert secret not in out.stored_text and secret not in repr(out.state)
+    if "234567" in text:
+        assert "234567" in str(chat.state)  # the ID next to it is still read
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts=st.lists(st.text(max_size=300), min_size=1, max_size=6))
 def test_no_input_makes_the_machine_raise_or_stay_silent(texts: list[str]) -> None:
