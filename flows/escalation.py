@@ -436,7 +436,16 @@ def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
     said = intents.yes_no(text)
     field = _field_named(text)
     if said is True and field is None and not _CORRECTION_CUE.search(" ".join(intents.words(text))):
-        _open_ticket(step, esc)
+        # "ya lo encontré, es 02039912346" reads as a yes: new data updates the summary instead.
+        found, problems, _unknown = _read(step, esc, text)
+        found.pop("name", None)
+        changed = {k: v for k, v in found.items() if esc["data"].get(k) != v}
+        if not (changed or problems):
+            _open_ticket(step, esc)
+            return True
+        if changed:
+            step.say(step.msg("fixed"))
+        _accept(step, esc, changed, problems, False)
         return True
     if field in FIELDS:
         # "no, el nombre está mal, es María Fernanda Gómez Ruiz": the new value may come along.

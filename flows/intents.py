@@ -18,13 +18,14 @@ YES_CORE = frozenset({
     "okay", "oki", "okey", "va", "sale", "arre", "dale", "correcto", "exacto", "afirmativo",
     "andale", "listo", "perfecto", "confirmo", "enviar", "envialo", "mandalo", "obvio",
     "efectivamente", "cierto", "vale", "yap", "acuerdo", "seguimos", "continuar", "sigamos",
-    "adelante", "hecho",
+    "adelante", "hecho", "orale", "tabien", "stabien",
 })
 #: Phrases that mean yes as a whole ("está bien", "así es"), whatever their first word.
 YES_PHRASES = (
     "esta bien", "todo bien", "todo esta bien", "asi es", "asi esta bien", "asi esta", "todo correcto",
     "esta correcto", "es correcto", "son correctos", "de acuerdo", "por supuesto", "con gusto", "me parece",
     "sale y vale", "todo ok", "todo en orden", "asi mero", "eso es", "esta perfecto",
+    "ta bien", "sta bien", "ta bueno", "esta bueno", "ta correcto", "esta bn", "ta bn",
 )
 #: Emojis that answer yes on their own.
 YES_EMOJI = frozenset("👍👌✅☑✔🆗🙆")
@@ -56,13 +57,21 @@ def is_menu_command(text: str) -> bool:
     )
 
 
+_REPEATS = re.compile(r"([a-z])\1{2,}")
+
+
+def _squash(word: str) -> str:
+    """A word typed with a letter held down: "siiii" -> "si", "nooo" -> "no"."""
+    return _REPEATS.sub(r"\1", word)
+
+
 def yes_no(text: str) -> bool | None:
     """True for a short yes, False for a short no, None for anything else.
 
     The first word decides ("si, ya quedó", "no, todavía"); a question or a
     thank-you is not an answer ("ok gracias" closes, "¿si la guardo?" asks).
     """
-    folded = " ".join(words(text))
+    folded = " ".join(_squash(x) for x in words(text))
     w = folded.split()
     if not w:
         stripped = "".join(ch for ch in text if not ch.isspace() and ch not in "\ufe0f\u200d")

@@ -419,13 +419,35 @@ def test_a_question_mid_collection_keeps_the_report(question: str) -> None:
 
 
 @pytest.mark.parametrize("yes", ["está bien", "esta bien", "todo bien", "asi es", "👍", "así está bien",
-                                 "ándale, así está bien", "de acuerdo", "simón"])
+                                 "ándale, así está bien", "de acuerdo", "simón",
+                                 "ta bien", "sta bien", "órale", "SIIII", "okkk"])
 def test_the_usual_confirmations_send_the_report(yes: str) -> None:
     chat = Chat()
     chat.say("me equivoque en mi curp")
     chat.say(f"Juan Pérez López {ALL_DATA}")
     out = chat.say(yes)
     assert out.topic is None and chat.tickets() and chat.stage == "ticket_open"
+
+
+def test_data_sent_at_the_summary_updates_it_instead_of_sending_it() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    chat.say("soy Juan Perez Lopez, mi matricula es 234567, no se mi nss, mi curp es BOXW310820HNERXN09")
+    assert "(no lo sabe)" in chat.text and chat.stage == "escalation_confirm"
+    chat.say("ya lo encontre, es 02039912346")
+    assert not chat.tickets() and chat.stage == "escalation_confirm"
+    assert "• NSS: 02039912346" in chat.text and "Revisa tus datos" in chat.text
+    chat.say("si")
+    (ticket,) = chat.tickets()
+    assert ticket.data["nss"] == "02039912346" and "nss_unknown" not in ticket.data
+
+
+def test_a_repeated_letter_no_at_the_summary_is_not_a_yes() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    chat.say(f"Juan Pérez López {ALL_DATA}")
+    chat.say("nooo")
+    assert not chat.tickets() and chat.stage == "escalation_confirm"
 
 
 def test_a_correction_with_its_new_value_in_one_message() -> None:
