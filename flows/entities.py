@@ -879,7 +879,9 @@ _WEEKDAY_DAY = re.compile(
 )
 _DAY_NUMBER = re.compile(r"(?<![a-z])(?:el\s+)?dia\s+([0-9]{1,2})(?![0-9:/])")
 _HACE = re.compile(
-    r"(?<![a-z])hace\s+(?:(?:como|unos|unas|aprox|aproximadamente|mas\s+o\s+menos|casi|"
+    # "hace 15 días", and durations that say the same: "ya van como dos semanas",
+    # "ya tiene como 2 semanas", "llevo 10 días esperando"
+    r"(?<![a-z])(?:hace|ya\s+(?:van|va|tiene|tienen|son|paso|pasaron|llevo|lleva|llevamos|tengo)|van|llevo|lleva|llevamos|pasaron)\s+(?:(?:como|unos|unas|aprox|aproximadamente|mas\s+o\s+menos|casi|"
     rf"ya|al\s+menos|mas\s+de|apenas)\s+)*(un\s+par\s+de|{_NUMWORD})\s+"
     r"(dias?|semanas?|mes(?:es)?)(?![a-z])"
 )
@@ -894,6 +896,9 @@ _TODAY = re.compile(
     r"(?<![a-z])(?:hoy|ahorita|acabo\s+de|acabamos\s+de|hace\s+(?:un\s+)?rato|"
     r"hace\s+(?:un|una|unos|unas|pocos|pocas|\d{1,2})\s+(?:minutos?|horas?|momento)|"
     r"hace\s+un\s+momento|esta\s+(?:manana|tarde|noche))(?![a-z])"
+    # "ahorita que saqué la constancia ...": when they checked, not when they saved
+    r"(?!\s+(?:que|q|k)\s+(?:(?:la|lo|me|le)\s+)?(?:saque|revise|consulte|entre|vi|cheque|checo|busque|descargue|"
+    r"intente|reviso|consulto|saco|veo|busco|descargo|intento|imprimi|imprimo|baje|bajo)(?![a-z]))"
 )
 
 

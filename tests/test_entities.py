@@ -384,6 +384,12 @@ DATE_CASES = [
     ("la semana pasada", date(2026, 2, 5)),
     ("hoy sigo sin vigencia y la guarde ayer", date(2026, 2, 11)),
     ("mi nss 12345678903, lo guarde el 9 de feb", date(2026, 2, 9)),
+    # a duration says the same as "hace …"
+    ("ya van como dos semanas", date(2026, 1, 29)),
+    ("ya tiene como 2 semanas", date(2026, 1, 29)),
+    ("hace como 15 días", date(2026, 1, 28)),
+    ("llevo 10 dias esperando", date(2026, 2, 2)),
+    ("ahorita que saqué la constancia me sale que no y ya van como dos semanas", date(2026, 1, 29)),
 ]
 
 
@@ -407,6 +413,11 @@ def test_parse_date(text: str, expected: date) -> None:
         "dice que 2-5 dias habiles",
         "de 8-10 am",
         "lo hice en diciembre",
+        "ahorita que saqué la constancia me sigue saliendo que no tengo derecho",  # when they checked
+        "hoy que revisé sigo sin vigencia",
+        "son 5 dias habiles",
+        "el imss tiene 5 dias",
+        "tengo 2 semanas para entregarlo",
     ],
 )
 def test_parse_date_none(text: str) -> None:

@@ -429,6 +429,18 @@ def test_the_usual_confirmations_send_the_report(yes: str) -> None:
     assert out.topic is None and chat.tickets() and chat.stage == "ticket_open"
 
 
+def test_a_duration_is_read_as_the_save_date_and_checking_today_is_not() -> None:
+    chat = Chat()
+    chat.say("hola, ahorita que saque la constancia me sigue saliendo que no tengo derecho y ya van como dos "
+             "semanas que la guarde", when="2026-03-10T10:00")
+    assert "martes 24 de febrero" in chat.text and "Ya pasó el tiempo de espera" in chat.text
+    chat = Chat()
+    chat.say("ahorita que saque la constancia me sigue saliendo que no tengo derecho", when="2026-03-10T10:00")
+    assert "martes 10 de marzo" not in chat.text and chat.stage == "waiting_saved_date"
+    chat.say("ya tiene como 2 semanas", when="2026-03-10T10:00")
+    assert "martes 24 de febrero" in chat.text
+
+
 def test_data_sent_at_the_summary_updates_it_instead_of_sending_it() -> None:
     chat = Chat()
     chat.say("me equivoque en mi curp")
