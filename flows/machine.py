@@ -51,6 +51,7 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
     refused = FILE_NOTE.findall(text)
     text = FILE_NOTE.sub(" ", text)
     step = Step(kb, message, st, text, data_text=FILE_NOTE.sub(" ", data_text))
+    collecting = bool(st.get("esc"))
     if had_secret:
         step.say(step.msg("password_warning"))
     if refused:
@@ -69,7 +70,18 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
     if not step.replies:
         step.say(step.msg("footer"))
     st["turns"] = int(st.get("turns", 0)) + 1
+    if not st.get("privacy_ack") and (collecting or st.get("esc")):
+        stored = _without_personal_data(stored)
     return Outcome(state=st, replies=step.replies, actions=step.actions, topic=step.topic, stored_text=stored)
+
+
+def _without_personal_data(stored: str) -> str:
+    """A message for a report sent before the privacy notice is accepted is kept
+    with its NSS, CURP and student ID masked: declining the notice ("no guardé
+    tus datos") stays true."""
+    if any(ch.isdigit() for ch in stored) or entities.find_curp_candidates(stored):
+        return entities.mask_personal(stored)
+    return stored
 
 
 def remind(state: dict[str, Any] | None, kb: KnowledgeBase, at: datetime) -> Outcome:

@@ -374,6 +374,21 @@ def test_refusing_the_privacy_notice_drops_the_data_and_opens_nothing() -> None:
     assert "esc" not in chat.state and "known" not in chat.state and not consents(out) and not chat.tickets()
 
 
+def test_messages_before_the_privacy_notice_is_accepted_are_kept_without_the_data() -> None:
+    chat = Chat()
+    first = chat.say("puse mal mi nss 12345678903")
+    assert chat.stage == "escalation_consent"
+    out = chat.say("no")
+    assert "no guardé tus datos" in chat.text
+    assert "12345678903" not in first.stored_text and "puse mal mi nss" in first.stored_text
+    assert "12345678903" not in repr(out.state)
+    chat = Chat()
+    first = chat.say(f"me equivoque en mi curp, {ALL_DATA}")
+    assert "BOXW310820HNERXN09" not in first.stored_text and "234567" not in first.stored_text
+    out = chat.say("sí acepto, y mi curp correcta es BOXW310820HNERXN09")
+    assert consents(out) and "BOXW310820HNERXN09" in out.stored_text  # said after accepting
+
+
 def test_data_sent_instead_of_the_description_gets_the_notice_first() -> None:
     for reason_text in ("me sale error en la solicitud", "me equivoque en la solicitud", "quiero hablar con una persona"):
         chat = Chat()
