@@ -62,13 +62,6 @@ _NSS_UNKNOWN = re.compile(
     rf" (?:cual es |de )?(?:mi |el |un )?{_NSS_NAME}\b"
     rf"|\b{_NSS_NAME} (?:no (?:me )?(?:lo )?(?:se|tengo|conozco|recuerdo|encuentro)|ni idea)\b"
 )
-#: Cue words left behind once the data they introduced is taken out of a description.
-_DATA_CUE = re.compile(
-    r"(?:(?:\by|\be|,)\s*)?(?:\b(?:mi|el|la|su)\s+)?"
-    r"\b(?:id(?:\s+de\s+estudiante)?|matr[ií]cula|nss|curp|n[uú]mero\s+de\s+seguro\s+social"
-    r"|nombre(?:\s+completo)?|soy|me\s+llamo)\b\s*(?:es|son|:)?\s*\x00",
-    re.IGNORECASE,
-)
 _QUOTE = re.compile(r"[\"'“”‘’«»]")
 
 
@@ -230,24 +223,52 @@ def description_text(text: str) -> str:
     """
     out = text
     for value in entities.find_curp_candidates(out):
-        out = re.sub(re.escape(value), "\x00", out, flags=re.IGNORECASE)
+        out = re.sub(re.escape(value), "\x00curp\x00", out, flags=re.IGNORECASE)
     for value in entities.find_nss_candidates(out):
-        out = _remove_digits(out, value, "\x00")
+        out = _remove_digits(out, value, "\x00nss\x00")
     for value in entities.find_student_id_candidates(out):
-        out = _remove_digits(out, value, "\x00")
-        out = _remove_digits(out, value[5:], "\x00")
-    name = entities.find_name(out) or _residual_name(out)
+        out = _remove_digits(out, value, "\x00id\x00")
+        out = _remove_digits(out, value[5:], "\x00id\x00")
+    name = entities.find_name(out) or _residual_name(out.replace("\x00", " "))
     if name:
         pattern = r"\s+".join(re.escape(w) for w in name.split())
-        out = re.sub(pattern, "\x00", out, flags=re.IGNORECASE)
+        out = re.sub(pattern, "\x00name\x00", out, flags=re.IGNORECASE)
     if "\x00" in out:
-        previous = None
-        while previous != out:
-            previous = out
-            out = _DATA_CUE.sub("\x00", out)
-        out = re.sub(r"\s*\x00[\s\x00,;:.]*", " ", out)
+        out = _data_placeholders(_MARK.sub(lambda m: _MARKERS[m.group(1)], out))
     out = " ".join(out.split()).strip(" ,;:-")
     return entities.mask_personal(out)
+
+
+#: One character per kind of datum while a description is cleaned, and what the reader sees.
+_MARK = re.compile(r"\x00(curp|nss|id|name)\x00")
+_MARKERS = {"curp": "\x01", "nss": "\x02", "id": "\x03", "name": "\x04"}
+_PLACEHOLDERS = {"\x01": "[CURP]", "\x02": "[NSS]", "\x03": "[ID]", "\x04": "[nombre]"}
+_DATA_WORDS = re.compile(
+    r"\b(?:id(?:\s+de\s+estudiante)?|matr[ií]cula|nss|curp|n[uú]mero\s+de\s+seguro\s+social"
+    r"|nombre(?:\s+completo)?|soy|me\s+llamo|es|son|mis?|el|la|su|y|e|datos|aqu[ií]\s+est[aá]n)\b|[\x01-\x04]",
+    re.IGNORECASE,
+)
+
+
+_DATA_TAIL = re.compile(r"(?:\s*(?:" + _DATA_WORDS.pattern + r"))+\s*$", re.IGNORECASE)
+
+
+def _data_placeholders(text: str) -> str:
+    """Clauses that are only data ("…, soy Juan Pérez id 234567") go; data inside
+    a sentence becomes a placeholder, so it still reads ("dice que [NSS] no
+    coincide con [CURP]")."""
+    clauses = re.split(r"([,;.:]+|\n)", text)
+    kept: list[str] = []
+    for i in range(0, len(clauses), 2):
+        clause = clauses[i]
+        sep = clauses[i + 1] if i + 1 < len(clauses) else ""
+        if re.search(r"[\x01-\x04]", clause) and not _DATA_WORDS.sub(" ", clause).strip():
+            continue
+        tail = _DATA_TAIL.search(clause)
+        if tail and len(re.findall(r"[\x01-\x04]", tail.group())) >= 2:
+            clause = clause[:tail.start()]  # "… al guardar soy Juan Pérez id 234567": a data dump at the end
+        kept.append(re.sub(r"[\x01-\x04]", lambda m: _PLACEHOLDERS[m.group()], clause) + sep)
+    return re.sub(r"\s+([,;.:])", r"\1", "".join(kept))
 
 
 def _residual_name(text: str) -> str | None:
@@ -280,14 +301,19 @@ def _read(
         consumed = _remove_digits(consumed, value[5:])
     for value in entities.find_nss_candidates(text):
         problem = entities.nss_problem(value)
-        if problem is None:
+        if problem is None and found.get("nss", value) != value:
+            # "tengo 2 nss, el A y el B": the first one stays, and the student is told.
+            problems.append(step.msg("several_nss", value=found["nss"]))
+        elif problem is None:
             found["nss"] = value
         else:
             problems.append(step.msg(f"nss_{problem}", value=value, n=len(value)))
         consumed = _remove_digits(consumed, value)
     for value in entities.find_curp_candidates(text):
         problem = entities.curp_problem(value)
-        if problem is None:
+        if problem is None and found.get("curp", value.upper()) != value.upper():
+            problems.append(step.msg("several_curp", value=found["curp"]))
+        elif problem is None:
             found["curp"] = value.upper()
         else:
             problems.append(step.msg(f"curp_{problem}", value=value.upper(), n=len(value)))

@@ -444,6 +444,27 @@ def test_the_usual_confirmations_send_the_report(yes: str) -> None:
     assert out.topic is None and chat.tickets() and chat.stage == "ticket_open"
 
 
+def test_data_inside_the_description_leaves_a_placeholder_so_it_still_reads() -> None:
+    chat = Chat()
+    chat.say("me sale error en la solicitud")
+    chat.say("dice que el NSS 12345678903 no coincide con la CURP BOXW310820HNERXN09, que hago")
+    chat.say("si")
+    chat.say("Juan Perez Lopez 234567")
+    assert "• Detalle: dice que el NSS [NSS] no coincide con la CURP [CURP], que hago" in chat.text
+    chat.say("si")
+    (ticket,) = chat.tickets()
+    assert ticket.description == "dice que el NSS [NSS] no coincide con la CURP [CURP], que hago"
+
+
+def test_two_nss_in_one_message_keep_the_first_and_say_so() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi nss")
+    chat.say("tengo 2 nss, el 12345678903 y el 02039912346")
+    assert "más de un NSS" in chat.text and "tomé el primero (12345678903)" in chat.text
+    chat.say("soy Juan Perez Lopez id 234567 curp BOXW310820HNERXN09")
+    assert "• NSS: 12345678903" in chat.text
+
+
 def test_a_duration_is_read_as_the_save_date_and_checking_today_is_not() -> None:
     chat = Chat()
     chat.say("hola, ahorita que saque la constancia me sigue saliendo que no tengo derecho y ya van como dos "
