@@ -845,6 +845,9 @@ _MONTHS = {
     "julio": 7, "jul": 7, "agosto": 8, "ago": 8, "septiembre": 9, "setiembre": 9,
     "sep": 9, "sept": 9, "set": 9, "octubre": 10, "oct": 10, "noviembre": 11,
     "nov": 11, "diciembre": 12, "dic": 12,
+    # how months are shortened by hand
+    "enro": 1, "fbro": 2, "febo": 2, "mzo": 3, "marz": 3, "abl": 4, "abri": 4,
+    "agto": 8, "agos": 8, "octu": 10, "novi": 11, "dici": 12,
 }
 _FULL_MONTHS = [m for m in _MONTHS if len(m) > 4]
 _NUMBER_WORDS = {
@@ -858,6 +861,8 @@ _WEEKDAYS = {
 _WD = r"(lunes|martes|miercoles|jueves|viernes|sabado|domingo)"
 _NUMWORD = r"(?:\d{1,3}|un|una|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez)"
 
+#: 2026-02-09, as a computer writes it (year first: never day/month).
+_DATE_ISO = re.compile(r"(?<![0-9/:.\-])(20[0-9]{2})([/.\-])([0-9]{1,2})\2([0-9]{1,2})(?![0-9/:]|[.\-][0-9])")
 _DATE_NUM3 = re.compile(
     r"(?<![0-9/:.\-])([0-9]{1,2})([/.\-])([0-9]{1,2})\2([0-9]{4}|[0-9]{2})(?![0-9/:]|[.\-][0-9])"
 )
@@ -1000,6 +1005,10 @@ def _previous_weekday(weekday: int, today: date, *, include_today: bool) -> date
 def _explicit_date(folded: str, today: date) -> date | None:
     """Dates that name a month: numeric d/m(/y) or "9 de feb"; first one wins."""
     found: list[tuple[int, date]] = []
+    for m in _DATE_ISO.finditer(folded):
+        d = _safe_date(int(m.group(1)), int(m.group(3)), int(m.group(4)))
+        if d is not None:
+            found.append((m.start(), d))
     for m in _DATE_NUM3.finditer(folded):
         d = _with_year(int(m.group(1)), int(m.group(3)), m.group(4), today)
         if d is not None:
@@ -1159,6 +1168,8 @@ def parse_answer_date(text: str, now: datetime) -> tuple[date | None, str | None
     for dm in _DATE_NUM2.finditer(cleaned):
         if 1 <= int(dm.group(3)) <= 12:
             return None, "invalid"
+    if _DATE_ISO.search(cleaned):
+        return None, "invalid"
     return None, None
 
 

@@ -168,6 +168,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         if intents.says_dont_know(text):
             saved_date_unknown(step)
             return
+        match = step.kb.matcher.classify(text)
+        if not match.confident or match.topic in (None, "fuera_de_tema"):
+            # "a principios de febrero": not a topic either, so the question is asked again, kindly.
+            step.topic = None
+            step.say(step.msg("date_not_understood"))
+            return
     elif stage and stage.expects == "yesno":
         said = intents.yes_no(text)
         if said is False or (said is True and answers_yes(stage, intents.words(text))):

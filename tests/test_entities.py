@@ -384,6 +384,8 @@ DATE_CASES = [
     ("la semana pasada", date(2026, 2, 5)),
     ("hoy sigo sin vigencia y la guarde ayer", date(2026, 2, 11)),
     ("mi nss 12345678903, lo guarde el 9 de feb", date(2026, 2, 9)),
+    ("2026-02-09", date(2026, 2, 9)),
+    ("el 3 de mzo", date(2025, 3, 3)),
     # a duration says the same as "hace …"
     ("ya van como dos semanas", date(2026, 1, 29)),
     ("ya tiene como 2 semanas", date(2026, 1, 29)),

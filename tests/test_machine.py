@@ -465,6 +465,24 @@ def test_two_nss_in_one_message_keep_the_first_and_say_so() -> None:
     assert "• NSS: 12345678903" in chat.text
 
 
+@pytest.mark.parametrize(("answer", "saved"), [("2026-02-09", "lunes 9 de febrero"), ("el 3 de mzo", "martes 3 de marzo")])
+def test_a_written_date_in_other_forms_answers_the_save_date(answer: str, saved: str) -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia", when="2026-03-10T10:00")
+    chat.say(answer, when="2026-03-10T10:00")
+    assert saved in chat.text and chat.stage != "waiting_saved_date"
+
+
+def test_an_unreadable_save_date_is_asked_again_kindly() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia", when="2026-03-10T10:00")
+    out = chat.say("a principios de febrero", when="2026-03-10T10:00")
+    assert out.topic is None and chat.stage == "waiting_saved_date"
+    assert "no alcancé a entender la fecha" in chat.text and "no te puedo ayudar" not in chat.text
+    chat.say("el 2", when="2026-03-10T10:00")
+    assert "lunes 2 de marzo" in chat.text
+
+
 def test_a_duration_is_read_as_the_save_date_and_checking_today_is_not() -> None:
     chat = Chat()
     chat.say("hola, ahorita que saque la constancia me sigue saliendo que no tengo derecho y ya van como dos "
