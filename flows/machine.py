@@ -179,12 +179,29 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         if said is False or (said is True and answers_yes(stage, intents.words(text))):
             follow(step, stage.on_yes if said else stage.on_no)
             return
+    if step.stage == "waiting_period" and step.state.get("saved_on") and _corrects_saved_date(step):
+        return
     if step.stage == "ticket_open" and intents.asks_about_reply(text):
         step.topic = None
         step.say(step.msg("ticket_pending") + " " + escalation.when_seen(step))
         return
     match = step.kb.matcher.classify(text)
     _topic(step, match)
+
+
+def _corrects_saved_date(step: Step) -> bool:
+    """In the waiting period, another date ("perdón, fue el viernes, no el lunes")
+    replaces the one given: the end is computed again and the reminder moves."""
+    saved = entities.parse_date(step.text, step.now)
+    if saved is None or saved.isoformat() == step.state.get("saved_on"):
+        return False
+    match = step.kb.matcher.classify(step.text)
+    if match.confident and match.topic not in (None, "fuera_de_tema"):
+        return False  # a question with a date in it: the topic decides
+    step.topic = None
+    step.say(step.msg("date_corrected"))
+    waiting_from(step, saved, purpose=str(step.state.get("waiting_purpose") or "espera"))
+    return True
 
 
 def _choose(step: Step, target: str) -> None:

@@ -198,6 +198,7 @@ def waiting_from(step: Step, saved: date, *, purpose: str) -> None:
     step.state["saved_on"] = saved.isoformat()
     end = step.calendar.waiting_period_end(saved, step.kb.desk.waiting_days)
     step.state["waiting_end"] = end.isoformat()
+    step.state["waiting_purpose"] = purpose
     step.state.pop("date_purpose", None)
     values = {"saved": step.date_es(saved), "end": step.date_es(end), "days": step.kb.desk.waiting_days}
     if step.today <= end:
@@ -211,6 +212,8 @@ def waiting_from(step: Step, saved: date, *, purpose: str) -> None:
         step.act(ScheduleReminder(due=due))
         step.stage = "waiting_period"
         return
+    if step.stage == "waiting_period":  # a corrected date that is already past: no reminder any more
+        step.act(CancelReminders())
     if purpose == "sin_vigencia":
         description = step.msg("sin_vigencia_description", **values)
         step.say(step.msg("waiting_over_ticket", **values))
@@ -310,6 +313,9 @@ DATE_DEST: tuple[tuple[str, str], ...] = (
 TRANSITIONS: tuple[tuple[str, str, str], ...] = (
     ("menu", "prereq_coverage", "paso a paso"),
     ("waiting_period", "checking_coverage", "reminder on the last day"),
+    ("waiting_period", "waiting_period", "a corrected save date, still within it"),
+    ("waiting_period", "escalation_collect", "a corrected save date, after it (sin_vigencia)"),
+    ("waiting_period", "checking_coverage", "a corrected save date, after it (espera)"),
     ("escalation_describe", "escalation_collect", "description"),
     ("escalation_describe", "escalation_consent", "data before the privacy notice"),
     ("escalation_consent", "escalation_collect", "sí, items missing"),

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.machine import advance, remind
-from flows.messages import Attachment, Incoming, OpenTicket, Outcome, RecordConsent, ScheduleReminder
+from flows.messages import Attachment, CancelReminders, Incoming, OpenTicket, Outcome, RecordConsent, ScheduleReminder
 from knowledge.loader import load
 
 TZ = ZoneInfo("America/Hermosillo")
@@ -471,6 +471,20 @@ def test_a_written_date_in_other_forms_answers_the_save_date(answer: str, saved:
     chat.say("sigo sin vigencia", when="2026-03-10T10:00")
     chat.say(answer, when="2026-03-10T10:00")
     assert saved in chat.text and chat.stage != "waiting_saved_date"
+
+
+def test_a_corrected_save_date_in_the_waiting_period_moves_the_end_and_the_reminder() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia", when="2026-03-10T10:00")
+    chat.say("la guarde el lunes", when="2026-03-10T10:00")
+    assert chat.stage == "waiting_period" and "martes 17 de marzo" in chat.text
+    out = chat.say("perdon, fue el viernes no el lunes", when="2026-03-10T10:00")
+    assert "viernes 6 de marzo" in chat.text and "viernes 13 de marzo" in chat.text
+    (reminder,) = [a for a in out.actions if isinstance(a, ScheduleReminder)]
+    assert reminder.due.date().isoformat() == "2026-03-13" and chat.stage == "waiting_period"
+    out = chat.say("el 2 de noviembre", when="2026-03-10T10:00")
+    assert "Ya pasó el tiempo de espera" in chat.text and chat.stage == "escalation_collect"
+    assert any(isinstance(a, CancelReminders) for a in out.actions)
 
 
 def test_an_unreadable_save_date_is_asked_again_kindly() -> None:
