@@ -110,11 +110,34 @@ def _return_stage(stage: str) -> str:
     return stage
 
 
+#: "no quiero dar mis datos", "prefiero no compartir mi CURP": the student stops the report.
+_REFUSES_DATA = re.compile(
+    r"\b(?:no (?:quiero|kiero|voy a|puedo|deseo|me gustaria|pienso)|prefiero no|mejor no)"
+    r" (?:dar|darte|darles|dar te|compartir|compartirte|pasar|pasarte|mandar|mandarte|enviar|enviarte|proporcionar)"
+    r"(?: (?:mis|mi|los|el|la|esos|esa|ese|tus|ningun|ningunos))?"
+    r" (?:datos|dato|informacion|info|nss|curp|matricula|id|nombre|numero)\b"
+)
+
+
+def _refuses_data(text: str) -> bool:
+    return bool(_REFUSES_DATA.search(" ".join(intents.words(text))))
+
+
+def _stop(step: Step, esc: dict[str, Any]) -> None:
+    """The student does not want to give their data: nothing is sent, and the desk's contact is offered."""
+    step.state.pop("esc", None)
+    step.stage = esc.get("return_stage") or "menu"
+    step.say(step.msg("data_refused" if _consented(step) else "privacy_refused"))
+
+
 def handle(step: Step) -> bool:
     """Take the message as part of the collection; False if it is not."""
     esc = step.state["esc"]
     text = _data_text(step)
     _take_attachments(step, esc)
+    if _refuses_data(text):
+        _stop(step, esc)
+        return True
     if step.stage == "escalation_consent":
         return _consent(step, esc, text)
     if step.stage == "escalation_describe":
@@ -129,6 +152,9 @@ def handle(step: Step) -> bool:
         return True
     expecting = _missing(esc)[:1]
     found, problems, unknown = _read(step, esc, text, expecting=expecting)
+    if (not (found or problems or unknown) and "nss" in _missing(esc) and intents.says_dont_know(text)
+            and len(intents.words(text)) <= 5):
+        unknown = True  # "no lo sé" while the NSS is still missing: the one students do not know
     if found or problems or unknown:
         esc.pop("fixing", None)
         _accept(step, esc, found, problems, unknown)
@@ -145,6 +171,10 @@ def handle(step: Step) -> bool:
         return True
     if _is_aside(step, text):
         return False
+    if _asks_for_person(step):
+        step.say(step.msg("collect_is_for_person"))
+        _continue(step, esc, [])
+        return True
     if expecting == ["name"] and entities.looks_like_first_name(text):
         step.say(step.msg("name_incomplete"))
         return True
@@ -194,6 +224,12 @@ def _is_aside(step: Step, text: str) -> bool:
     match = step.kb.matcher.classify(step.text if step.data_text is not None else text)
     return bool(match.confident and match.topic and step.kb.topics[match.topic].kind == "answer"
                 and match.topic not in ("fuera_de_tema",))
+
+
+def _asks_for_person(step: Step) -> bool:
+    """ "mejor pásame con una persona" while collecting: that is what the report is for."""
+    match = step.kb.matcher.classify(step.text)
+    return bool(match.confident and match.topic == "duda_general")
 
 
 def _describes(reason: str, text: str, attachments: tuple[Attachment, ...]) -> bool:

@@ -322,6 +322,8 @@ TRANSITIONS: tuple[tuple[str, str, str], ...] = (
     ("escalation_consent", "escalation_describe", "sí, no description yet"),
     ("escalation_consent", "escalation_confirm", "sí, all items"),
     ("escalation_consent", "menu", "no (data dropped)"),
+    ("escalation_describe", "menu", "no quiero dar mis datos"),
+    ("escalation_collect", "menu", "no quiero dar mis datos"),
     ("escalation_collect", "escalation_collect", "missing or invalid item"),
     ("escalation_collect", "escalation_describe", "all items, no description yet"),
     ("escalation_collect", "escalation_confirm", "all items"),

@@ -456,6 +456,26 @@ def test_data_inside_the_description_leaves_a_placeholder_so_it_still_reads() ->
     assert ticket.description == "dice que el NSS [NSS] no coincide con la CURP [CURP], que hago"
 
 
+@pytest.mark.parametrize("opening", ["me equivoque en mi curp", "me sale error en la solicitud",
+                                     "quiero hablar con una persona"])
+def test_refusing_to_give_data_stops_the_report_politely(opening: str) -> None:
+    chat = Chat()
+    chat.say(opening)
+    chat.say("no quiero dar mis datos")
+    assert "esc" not in chat.state and chat.stage == "menu" and not chat.tickets()
+    assert "levanté el reporte" in chat.text and "mesadeayuda@itson.edu.mx" in chat.text
+
+
+def test_asking_for_a_person_while_collecting_explains_the_report_is_for_that() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    chat.say("mejor pasame con una persona")
+    assert "no encontré ese dato" not in chat.text and "una persona de la mesa de ayuda" in chat.text
+    assert chat.stage == "escalation_collect"
+    chat.say("no lo se")
+    assert "Tu NSS lo puedes consultar" in chat.text and chat.state["esc"]["nss_unknown"]
+
+
 def test_two_nss_in_one_message_keep_the_first_and_say_so() -> None:
     chat = Chat()
     chat.say("me equivoque en mi nss")
