@@ -75,6 +75,8 @@ class Handled:
     duplicate: bool = False
     conversation_id: int | None = None
     throttled: bool = False
+    #: The student's text as stored (passwords redacted; data masked before consent), None if nothing was stored.
+    stored_text: str | None = None
 
 
 #: Called after the conversation is locked and before the bot runs; False means
@@ -162,6 +164,7 @@ def handle_message(
             ticket=None,
             duplicate=False,
             conversation_id=conversation.id,
+            stored_text=stored_text,
         )
 
     outcome = advance(copy.deepcopy(conversation.state), message, kb)
@@ -220,6 +223,7 @@ def handle_message(
         ticket=ticket,
         duplicate=False,
         conversation_id=conversation.id,
+        stored_text=storable(outcome.stored_text),
     )
 
 

@@ -95,9 +95,10 @@ def enqueue(
     return session.execute(stmt).first() is not None
 
 
-#: The payload fields that carry what a student typed: WhatsApp's ``Body``,
-#: Telegram's ``text`` / ``caption``, the web chat's ``text``.
-TYPED_FIELDS = frozenset({"Body", "text", "caption"})
+#: The payload fields that carry what a student typed or tapped: WhatsApp's ``Body``
+#: and quick-reply ``ButtonText`` / ``ButtonPayload``, Telegram's ``text`` / ``caption``
+#: and a button's callback ``data``, the web chat's ``text``.
+TYPED_FIELDS = frozenset({"Body", "ButtonText", "ButtonPayload", "text", "caption", "data"})
 
 
 def redact_payload(payload: Any, *, typed: bool = False) -> Any:
@@ -116,6 +117,16 @@ def redact_payload(payload: Any, *, typed: bool = False) -> Any:
         return {k: redact_payload(v, typed=k in TYPED_FIELDS) for k, v in payload.items()}
     if isinstance(payload, list):
         return [redact_payload(v, typed=typed) for v in payload]
+    return payload
+
+
+def with_typed_text(payload: Any, text: str) -> Any:
+    """``payload`` with every typed field (:data:`TYPED_FIELDS`) holding ``text`` instead."""
+    if isinstance(payload, dict):
+        return {k: (text if k in TYPED_FIELDS and isinstance(v, str) else with_typed_text(v, text))
+                for k, v in payload.items()}
+    if isinstance(payload, list):
+        return [with_typed_text(v, text) for v in payload]
     return payload
 
 
@@ -266,7 +277,7 @@ class InboundProcessor(Worker):
             attachments=tuple(prepared.attachments),
         )
         with services.session() as session:
-            handle_message(
+            handled = handle_message(
                 session=session,
                 kb=services.kb,
                 channel=job.channel,
@@ -278,11 +289,17 @@ class InboundProcessor(Worker):
                 # The per-student rate limit: over it the message is stored, not answered (bot/limits.py).
                 gate=limits.student_gate(services.settings, utcnow()),
             )
+            done: dict[str, Any] = {"status": EventStatus.DONE, "processed_at": utcnow(), "lease_until": None,
+                                    "last_error": None}
+            if handled.stored_text is not None:
+                # The raw payload keeps no more of what the student typed than the conversation does
+                # (data sent before the privacy notice was accepted is masked there).
+                done["payload"] = with_typed_text(job.payload, handled.stored_text)
             result = session.execute(
                 update(InboundEvent)
                 .where(col(InboundEvent.id) == job.id)
                 .where(InboundEvent.status == EventStatus.PROCESSING, InboundEvent.attempts == job.attempts)
-                .values(status=EventStatus.DONE, processed_at=utcnow(), lease_until=None, last_error=None)
+                .values(**done)
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]

@@ -251,6 +251,27 @@ def test_a_password_is_never_stored_not_even_in_the_raw_webhook_and_the_student_
     assert event.payload["MessageSid"].startswith("SM")  # ids are kept as Twilio sent them
 
 
+def test_data_sent_before_a_declined_privacy_notice_is_kept_nowhere(desk: Desk) -> None:
+    from sqlalchemy import text as sql
+    from sqlmodel import SQLModel
+
+    from tests.conftest import VALID_CURP, VALID_NSS
+
+    desk.say(f"me equivoqué en mi CURP. Mi ID es 00000654321, me llamo María Gómez Ruiz, "
+             f"NSS {VALID_NSS} y CURP {VALID_CURP}")
+    desk.settle()
+    assert "privacidad" in " ".join(m.body or "" for m in desk.fake.messages(STUDENT)).lower()
+    desk.say("no acepto")
+    desk.settle()
+    told = (desk.fake.messages(STUDENT)[-1].body or "").lower()
+    assert "no guardé" in told
+    with desk.engine.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            for row in conn.execute(sql(f'SELECT * FROM "{table.name}"')):
+                dump = repr(tuple(row))
+                assert VALID_NSS not in dump and VALID_CURP not in dump and "00000654321" not in dump, table.name
+
+
 # -- media -----------------------------------------------------------------------------
 
 
