@@ -134,3 +134,22 @@ def asks_about_reply(text: str) -> bool:
     """After a ticket: "¿cuánto tardan en contestarme?", "¿ya vieron mi reporte?"."""
     joined = " " + " ".join(words(text)) + " "
     return any(f" {s}" in joined for s in _REPLY_STEMS)
+
+
+#: Asking to be taken through the procedure ("guíame paso a paso", "¿por dónde empiezo?"):
+#: the main menu's first option, in words.
+_GUIDE = re.compile(r"\b(?:guia(?:me|rme|nos)|me guias|me puedes guiar|me guiarias|guiar(?:me)? paso|paso a paso)\b")
+_START = re.compile(
+    r"\b(?:(?:por|x|pa|para) )?(?:donde|como|quiero|queremos|me ayudas a|ayudame a|voy a)"
+    r" (?:lo |la )?(?:empiezo|empezar|empiezo|comienzo|comenzar|inicio|iniciar|arranco|arrancar)\b"
+)
+_NOT_GUIDE = re.compile(r"\b(?:llen\w*|formulario|campos?|captur\w*)\b")
+
+
+def wants_guide(text: str) -> bool:
+    """ "quiero empezar el trámite", "guíame paso a paso porfa", "x donde empiezo?"."""
+    w = words(text)
+    folded = " ".join(w)
+    if not w or len(w) > 7 or _NOT_GUIDE.search(folded):
+        return False
+    return bool(_GUIDE.search(folded) or _START.search(folded))

@@ -181,6 +181,9 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             return
     if step.stage == "waiting_period" and step.state.get("saved_on") and _corrects_saved_date(step):
         return
+    if intents.wants_guide(text):
+        _choose(step, "guide")
+        return
     if step.stage == "ticket_open" and intents.asks_about_reply(text):
         step.topic = None
         step.say(step.msg("ticket_pending") + " " + escalation.when_seen(step))

@@ -476,6 +476,13 @@ def test_asking_for_a_person_while_collecting_explains_the_report_is_for_that() 
     assert "Tu NSS lo puedes consultar" in chat.text and chat.state["esc"]["nss_unknown"]
 
 
+@pytest.mark.parametrize("text", ["quiero empezar el tramite", "guiame paso a paso porfa", "x donde empiezo?"])
+def test_the_guided_procedure_can_be_asked_for_in_words(text: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert chat.stage == "prereq_coverage" and "Empecemos" in chat.text
+
+
 def test_two_nss_in_one_message_keep_the_first_and_say_so() -> None:
     chat = Chat()
     chat.say("me equivoque en mi nss")
