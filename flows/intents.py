@@ -110,6 +110,15 @@ def option_key(text: str) -> str | None:
     return None
 
 
+def bare_number(text: str) -> str | None:
+    """Only a number ("1", "2.", "opción 3", "la 4"): a menu choice even with no menu on screen."""
+    w = words(text)
+    key = option_key(text)
+    if key is None or len(w) > 2 or any(not x.isdigit() and x not in ("opcion", "la", "el", "numero", "op") for x in w):
+        return None
+    return key
+
+
 #: Words that open a question ("q es el nss", "donde lo tramito").
 QUESTION_WORDS = frozenset({
     "que", "q", "k", "ke", "como", "cmo", "komo", "donde", "dnd", "adonde", "cuando", "cuanto", "cuantos",

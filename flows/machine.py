@@ -26,6 +26,7 @@ from flows.procedure import (
     follow,
     resume_prompt,
     saved_date_unknown,
+    main_menu_options,
     show_menu,
     waiting_from,
 )
@@ -157,6 +158,13 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         _choose(step, options[key])
         return
     stage = STAGES.get(step.stage)
+    if not options and not (stage and stage.expects == "date"):
+        # No numbered question pending: a number is the main menu's option (a first "1" too).
+        main = {str(i): target for i, (target, _) in enumerate(main_menu_options(step), start=1)}
+        number = intents.bare_number(text)
+        if number in main:
+            _choose(step, main[number])
+            return
     if stage and stage.expects == "date":
         saved, problem = entities.parse_answer_date(text, step.now)
         if saved:
@@ -275,7 +283,7 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         return
     elif topic in TOPIC_STAGE and not aside:
         target = STAGES[TOPIC_STAGE[topic]]
-        if target.name == step.stage and target.question and not intents.is_question(step.text):
+        if target.name == step.stage and target.question and not intents.is_question(step.text) and not chosen:
             # News about the step the student is at ("ya salí vigente" while registering at the clinic).
             step.say(step.msg("noted") + " " + step.msg(target.question))
         else:

@@ -145,12 +145,18 @@ def enter(step: Step, name: str, *, show_answer: bool = True) -> None:
     ask(step)
 
 
+def main_menu_options(step: Step) -> list[tuple[str, str]]:
+    """The main menu's (target, label) pairs, in order: "1" is always the guide."""
+    options = [("guide", step.msg("menu_guide"))]
+    options += [(f"topic:{t.id}", t.label) for t in step.kb.menu_topics()]
+    options.append(("person", step.msg("menu_person")))
+    return options
+
+
 def show_menu(step: Step, *, greeting: bool) -> None:
     """The main menu: the guided procedure, the menu topics, a person."""
     kb = step.kb
-    options = [("guide", step.msg("menu_guide"))]
-    options += [(f"topic:{t.id}", t.label) for t in kb.menu_topics()]
-    options.append(("person", step.msg("menu_person")))
+    options = main_menu_options(step)
     intro = kb.topics["saludo"].answers[0] + "\n\n" + step.msg("menu_intro") if greeting else step.msg("menu_intro")
     step.stage = "menu"
     step.say(intro, options)

@@ -483,6 +483,23 @@ def test_the_guided_procedure_can_be_asked_for_in_words(text: str) -> None:
     assert chat.stage == "prereq_coverage" and "Empecemos" in chat.text
 
 
+def test_a_number_with_no_menu_on_screen_is_the_main_menus_option() -> None:
+    chat = Chat()
+    out = chat.say("1")
+    assert chat.stage == "prereq_coverage" and out.topic != "fuera_de_tema"
+    chat = Chat()
+    chat.say("q es el nss")
+    out = chat.say("3")
+    assert out.topic != "fuera_de_tema" and "no te puedo ayudar" not in chat.text
+    chat = Chat()
+    chat.say("tengo 2 dudas")
+    assert chat.stage == "menu" and "Empecemos" not in chat.text  # a number inside a sentence is not a choice
+    chat = Chat()
+    chat.say("sigo sin vigencia", when="2026-03-10T10:00")
+    chat.say("9", when="2026-03-10T10:00")  # a day of the month when the date is asked
+    assert "lunes 9 de marzo" in chat.text
+
+
 def test_two_nss_in_one_message_keep_the_first_and_say_so() -> None:
     chat = Chat()
     chat.say("me equivoque en mi nss")
