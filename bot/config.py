@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     retention_days: int = Field(180, ge=0)
     #: The largest request body accepted, read before any parsing (the console allows 4x).
     max_request_bytes: int = Field(64 * 1024, ge=1024)
+    #: Seconds a client has to send a whole request body (408 after): a trickled body holds no worker.
+    request_body_timeout_seconds: float = Field(15.0, gt=0, le=300)
     #: Web chat messages one client address may send per minute (new sessions included),
     #: across every worker; more get 429 (bot/clientlimit.py). 0 = no limit.
     webchat_rate_limit: int = Field(60, ge=0)

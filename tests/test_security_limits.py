@@ -265,3 +265,21 @@ def test_serve_believes_forwarded_addresses_only_from_forwarded_allow_ips(tmp_pa
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
+
+
+def test_a_trickled_body_is_cut_off_with_408_and_the_service_keeps_answering(tmp_path: Path) -> None:
+    """Slowloris: headers announce 100 bytes, one arrives; the connection must not be held."""
+    import socket
+    import time
+
+    with running_app(settings_for(tmp_path, request_body_timeout_seconds=0.5)) as (server, _services):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(b"POST /chat/api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 100\r\n\r\n{")
+            started = time.monotonic()
+            answer = sock.recv(4096).decode()
+            waited = time.monotonic() - started
+        assert answer.startswith("HTTP/1.1 408"), answer
+        assert waited < 5
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            assert say(client, session_id(), "hola")["messages"]

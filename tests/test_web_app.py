@@ -128,6 +128,15 @@ def test_seguro_bot_serve_starts_with_no_configuration(tmp_path):
         leaked = httpx.get(f"http://127.0.0.1:{port}/chat/api/messages",
                            params={"after": 0, "session": "s" * 32}, timeout=5)
         assert leaked.status_code == 400 and "X-Chat-Session" in leaked.json()["detail"]
+        # ... on a POST and on the page too
+        posted = httpx.post(f"http://127.0.0.1:{port}/chat/api/messages", params={"session": "s" * 32},
+                            json={"session": "s" * 32, "text": "hola"}, timeout=20)
+        assert posted.status_code == 400 and "X-Chat-Session" in posted.json()["detail"]
+        page = httpx.get(f"http://127.0.0.1:{port}/chat", params={"embed": 1, "session": "s" * 32}, timeout=5)
+        assert page.status_code == 400
+        mismatch = httpx.post(f"http://127.0.0.1:{port}/chat/api/messages", headers={"X-Chat-Session": "t" * 32},
+                              json={"session": "s" * 32, "text": "hola"}, timeout=20)
+        assert mismatch.status_code == 400
         polled = httpx.get(f"http://127.0.0.1:{port}/chat/api/messages", headers={"X-Chat-Session": "s" * 32})
         assert polled.status_code == 200 and polled.json()["messages"]
     finally:
@@ -142,6 +151,8 @@ def test_seguro_bot_serve_starts_with_no_configuration(tmp_path):
     assert "WARNING" not in err, "no warning without WhatsApp"
     assert "s" * 32 not in err, "the session id reached the log"
     assert '"GET /chat/api/messages?after=0&session=*** HTTP/1.1" 400' in err, err
+    assert '"POST /chat/api/messages?session=*** HTTP/1.1" 400' in err, err
+    assert '"GET /chat?embed=1&session=*** HTTP/1.1" 400' in err, err
 
 
 def test_whatsapp_without_a_template_warns_at_start_up_and_in_healthz(tmp_path, caplog):

@@ -139,6 +139,9 @@ class WebChatChannel:
                 data = ChatIn.model_validate_json(body)
             except ValidationError as exc:
                 raise HTTPException(422, detail=_errors(exc)) from None
+            header = request.headers.get("x-chat-session")
+            if header is not None and header != data.session:
+                raise HTTPException(400, detail="the X-Chat-Session header and the body name different sessions")
             await _admit_client(request, services)
             address = address_for(data.session)
             # A client id makes a resent POST (flaky mobile network) a duplicate, not a second message.

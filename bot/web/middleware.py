@@ -53,6 +53,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_MAX_BYTES = 64 * 1024
+#: The whole body must arrive within this long (Twilio and Telegram send theirs at once);
+#: ``REQUEST_BODY_TIMEOUT_SECONDS``.
+BODY_TIMEOUT_S = 15.0
 #: The console's forms may carry long replies and canned answers.
 CONSOLE_FACTOR = 4
 #: The web chat's messages: 4,000 characters, each up to 12 bytes as ASCII-escaped JSON (an emoji is
@@ -91,14 +94,30 @@ def _problem(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status, headers={"Cache-Control": "no-store"})
 
 
+def _has_query_key(scope: Scope, key: bytes) -> bool:
+    query: bytes = scope.get("query_string", b"") or b""
+    return any(part.split(b"=", 1)[0] == key for part in query.split(b"&"))
+
+
+def _mask_query_key(scope: Scope, key: str) -> None:
+    """Replace ``key``'s value in the scope's query string, which uvicorn's access log prints."""
+    from urllib.parse import parse_qsl, urlencode
+
+    pairs = parse_qsl((scope.get("query_string", b"") or b"").decode("latin-1"), keep_blank_values=True)
+    scope["query_string"] = urlencode([(k, "***" if k == key else v) for k, v in pairs],
+                                      safe="*").encode("latin-1")
+
+
 class RequestGuard:
     """Pure ASGI middleware: body size cap before parsing, then the content type."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                 types: tuple[tuple[str, frozenset[str]], ...] = WEBCHAT_AND_CONSOLE) -> None:
+                 types: tuple[tuple[str, frozenset[str]], ...] = WEBCHAT_AND_CONSOLE,
+                 body_timeout: float = BODY_TIMEOUT_S) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.types = types
+        self.body_timeout = body_timeout
 
     def limit_for(self, path: str) -> int:
         if path.startswith("/console"):
@@ -118,6 +137,12 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
+        if path.startswith("/chat") and _has_query_key(scope, b"session"):
+            # The web chat's session id is its only credential: never in a URL (history, proxies, logs).
+            _mask_query_key(scope, "session")
+            await _problem(400, "send the session id in the X-Chat-Session header or the body, "
+                                "never in the URL")(scope, receive, send)
+            return
         limit = self.limit_for(path)
         headers = Headers(scope=scope)
         declared = headers.get("content-length")
@@ -131,15 +156,21 @@ class RequestGuard:
 
         body = bytearray()
         more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return  # the client left: nobody to answer
-            body += message.get("body", b"")
-            more = bool(message.get("more_body", False))
-            if len(body) > limit:
-                await _problem(413, f"request body over {limit} bytes")(scope, receive, send)
-                return
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                while more:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return  # the client left: nobody to answer
+                    body += message.get("body", b"")
+                    more = bool(message.get("more_body", False))
+                    if len(body) > limit:
+                        await _problem(413, f"request body over {limit} bytes")(scope, receive, send)
+                        return
+        except TimeoutError:
+            # A client trickling its body (slowloris) must not hold a connection and a worker slot.
+            await _problem(408, f"request body not received within {self.body_timeout:g} s")(scope, receive, send)
+            return
 
         if body:
             allowed = self.allowed_types(path)
@@ -187,7 +218,8 @@ def install(app: FastAPI, services: Services) -> None:
     """Put the request guard, the catch-all handler and the retention task on ``app``."""
     app.state.unhandled_errors = 0
     app.add_middleware(RequestGuard, max_bytes=services.settings.max_request_bytes,
-                       types=body_types(services.channels))
+                       types=body_types(services.channels),
+                       body_timeout=services.settings.request_body_timeout_seconds)
     app.add_exception_handler(OverflowError, out_of_range)
     app.add_exception_handler(DataError, out_of_range)
     app.add_exception_handler(Exception, unhandled_error)
