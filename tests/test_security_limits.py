@@ -283,3 +283,15 @@ def test_a_trickled_body_is_cut_off_with_408_and_the_service_keeps_answering(tmp
         assert waited < 5
         with httpx.Client(base_url=server.url, timeout=30) as client:
             assert say(client, session_id(), "hola")["messages"]
+
+
+@pytest.mark.parametrize("public", ["http://127.0.0.1:8000", "https://bot.itson.mx"])
+def test_every_answer_says_nosniff_and_behind_https_hsts(tmp_path: Path, public: str) -> None:
+    with running_app(settings_for(tmp_path, public_base_url=public)) as (server, _services):
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            answers = [client.get("/static/embed.js"), client.get("/healthz"), client.get("/chat"),
+                       client.post("/chat/api/messages", json={"session": session_id(), "text": "hola"}),
+                       client.get("/chat/api/messages"), client.get("/no-such-page")]
+    for answer in answers:
+        assert answer.headers.get("x-content-type-options") == "nosniff", answer.url
+        assert ("strict-transport-security" in answer.headers) == public.startswith("https"), answer.url

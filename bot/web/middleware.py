@@ -35,7 +35,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DataError
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -53,6 +53,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_MAX_BYTES = 64 * 1024
+#: Behind HTTPS (``PUBLIC_BASE_URL`` is https), browsers must never come back over plain HTTP.
+HSTS = "max-age=31536000; includeSubDomains"
 #: The whole body must arrive within this long (Twilio and Telegram send theirs at once);
 #: ``REQUEST_BODY_TIMEOUT_SECONDS``.
 BODY_TIMEOUT_S = 15.0
@@ -113,11 +115,25 @@ class RequestGuard:
 
     def __init__(self, app: ASGIApp, *, max_bytes: int = DEFAULT_MAX_BYTES,
                  types: tuple[tuple[str, frozenset[str]], ...] = WEBCHAT_AND_CONSOLE,
-                 body_timeout: float = BODY_TIMEOUT_S) -> None:
+                 body_timeout: float = BODY_TIMEOUT_S, hsts: bool = False) -> None:
         self.app = app
+        self.hsts = hsts
         self.max_bytes = max_bytes
         self.types = types
         self.body_timeout = body_timeout
+
+    def _with_headers(self, send: Send) -> Send:
+        """Headers every answer carries, whoever wrote it (routes, static files, errors)."""
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                if self.hsts:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
+            await send(message)
+
+        return sending
 
     def limit_for(self, path: str) -> int:
         if path.startswith("/console"):
@@ -136,6 +152,7 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        send = self._with_headers(send)
         path: str = scope.get("path", "")
         if path.startswith("/chat") and _has_query_key(scope, b"session"):
             # The web chat's session id is its only credential: never in a URL (history, proxies, logs).
@@ -219,7 +236,8 @@ def install(app: FastAPI, services: Services) -> None:
     app.state.unhandled_errors = 0
     app.add_middleware(RequestGuard, max_bytes=services.settings.max_request_bytes,
                        types=body_types(services.channels),
-                       body_timeout=services.settings.request_body_timeout_seconds)
+                       body_timeout=services.settings.request_body_timeout_seconds,
+                       hsts=services.settings.public_base_url.lower().startswith("https://"))
     app.add_exception_handler(OverflowError, out_of_range)
     app.add_exception_handler(DataError, out_of_range)
     app.add_exception_handler(Exception, unhandled_error)
