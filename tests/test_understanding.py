@@ -73,3 +73,18 @@ KB = load()
 )
 def test_a_cue_repeated_by_overlapping_keywords_counts_once(text: str, topic: str) -> None:
     assert KB.matcher.classify(text).topic == topic
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("q papeles ocupo pa la clinica", "alta_umf"),  # papers for the clinic, not for the application
+        ("que papeles llevo para el seguro facultativo", "requisitos"),
+        ("nececito el link del sia", "registro_cia"),  # "sia" is how the CIA sounds
+        ("mi constancia dice q mi ultimo patron es otra empresa", "sin_vigencia"),  # domain.md: a ticket
+        ("tengo imss por otra empresa", "otro_seguro"),
+    ],
+)
+def test_phrasings_from_the_re_audit(text: str, topic: str) -> None:
+    match = KB.matcher.classify(text)
+    assert match.confident and match.topic == topic
