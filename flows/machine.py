@@ -187,6 +187,11 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         if said is False or (said is True and answers_yes(stage, intents.words(text))):
             follow(step, stage.on_yes if said else stage.on_no)
             return
+        if said is True and len(intents.words(text)) < 3 and stage.question:
+            # "ya entré" to "¿ya guardaste tu solicitud?": good news about a step before, same question.
+            step.topic = None
+            step.say(step.msg("noted") + " " + step.msg(stage.question))
+            return
     if step.stage == "waiting_period" and step.state.get("saved_on") and _corrects_saved_date(step):
         return
     if intents.wants_guide(text):

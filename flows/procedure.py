@@ -88,11 +88,20 @@ def answers_yes(stage: Stage, text_words: list[str]) -> bool:
     another step, for the matcher to read.
     """
     rest = [w for w in text_words if w not in ("ya", "y", "pues", "bueno", "oye", "la", "lo", "el", "me", "mi")]
-    if len(text_words) < 3 or not rest:
-        return True
     joined = " " + " ".join(text_words) + " "
     cues = (*stage.subject, *DONE_WORDS)
+    if len(text_words) < 3 or not rest:
+        # "ya entré" to "¿ya guardaste tu solicitud?" is a step behind, not a yes.
+        return not _other_step(stage, joined, cues)
     return any(f" {c}" in joined for c in cues)
+
+
+def _other_step(stage: Stage, joined: str, cues: tuple[str, ...]) -> bool:
+    """A short answer naming what another stage is about, and nothing of this one."""
+    if any(f" {c}" in joined for c in cues):
+        return False
+    others = {c for s in STAGES.values() if s is not stage for c in s.subject if len(c) >= 4}
+    return any(f" {c}" in joined for c in others)
 
 
 #: Topics that are a stage of the procedure: asking about one jumps there.

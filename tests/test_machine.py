@@ -501,6 +501,19 @@ def test_a_number_with_no_menu_on_screen_is_the_main_menus_option() -> None:
     assert "lunes 9 de marzo" in chat.text
 
 
+@pytest.mark.parametrize("text", ["ya entre", "ya entré"])
+def test_logging_in_is_not_saving_the_application(text: str) -> None:
+    chat = Chat()
+    for answer_ in ("1", "no", "si", "si"):
+        chat.say(answer_)
+    assert chat.stage == "filling"
+    chat.say(text)
+    assert chat.stage == "filling" and "¿Ya guardaste tu solicitud?" in chat.text
+    assert "no te puedo ayudar" not in chat.text
+    chat.say("ya")
+    assert chat.stage == "waiting_saved_date"
+
+
 def test_two_nss_in_one_message_keep_the_first_and_say_so() -> None:
     chat = Chat()
     chat.say("me equivoque en mi nss")
