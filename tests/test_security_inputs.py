@@ -216,6 +216,8 @@ def test_malformed_updates_are_a_400(svc: Exposed, raw: bytes, status: int) -> N
     _tg_message(9008, "hola a todos", chat_id=-4242, chat_type="group"),
     {"update_id": 9009, "message": {"message_id": 1, "text": "sin chat"}},
     {"update_id": 9010, "message": "not an object"},
+    _tg_message(9011, "hola", chat_id="abc"),  # type: ignore[arg-type]
+    _tg_message(9012, "hola", chat_id=10**30),
 ])
 def test_updates_we_do_not_handle_are_acknowledged_and_not_stored(svc: Exposed, update: dict) -> None:
     response = svc.telegram_update(update)

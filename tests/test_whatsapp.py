@@ -200,6 +200,15 @@ def test_unknown_and_repeated_parameters_are_accepted(desk: Desk) -> None:
     assert desk.fake.messages(STUDENT)
 
 
+@pytest.mark.parametrize("sender", ["whatsapp:<script>alert(1)</script>", "whatsapp:+" + "5" * 5000,
+                                    "+5216440000001", "sms:+5216440000001", "whatsapp:+52 644"])
+def test_a_sender_that_is_not_a_whatsapp_number_is_acknowledged_and_ignored(desk: Desk, sender: str) -> None:
+    form = dict(inbound_form("hola")) | {"From": sender}
+    assert post_signed(desk.url, INBOUND, form).status_code == 200
+    time.sleep(0.3)
+    assert desk.events() == [] and desk.fake.messages() == []
+
+
 def test_message_to_a_number_that_is_not_the_desk_is_acknowledged_and_ignored(desk: Desk) -> None:
     response = desk.say("hola", to="+5215550000000")
     assert "<Response/>" in response.text

@@ -213,7 +213,12 @@ def _retry_after(exc: RetryAfter) -> float:
 
 def _is_private(chat: Any) -> bool:
     # The desk talks to students one to one: group chats are not processed.
-    return isinstance(chat, dict) and chat.get("type", "private") == "private" and "id" in chat
+    return isinstance(chat, dict) and chat.get("type", "private") == "private" and _is_chat_id(chat.get("id"))
+
+
+def _is_chat_id(value: Any) -> bool:
+    """Telegram ids are integers that fit in 64 bits; anything else is not a chat we can answer."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) < value < 2**63
 
 
 def update_address(update: dict[str, Any]) -> str | None:
@@ -229,7 +234,7 @@ def update_address(update: dict[str, Any]) -> str | None:
             chat = origin.get("chat")
             return str(chat["id"]) if _is_private(chat) else None
         sender = query.get("from")
-        return str(sender["id"]) if isinstance(sender, dict) and "id" in sender else None
+        return str(sender["id"]) if isinstance(sender, dict) and _is_chat_id(sender.get("id")) else None
     return None
 
 

@@ -63,6 +63,8 @@ MAX_BODY = 1600
 MAX_MEDIA = 10
 #: A Twilio webhook form is a few kB; anything far larger is not Twilio.
 MAX_FORM_BYTES = 256 * 1024
+#: A student's WhatsApp address as Twilio writes it: ``whatsapp:+`` and an E.164 number.
+WHATSAPP_ADDRESS = re.compile(r"whatsapp:\+\d{8,15}")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 NOTE_REJECTED = "[archivo no aceptado: {why}]"
@@ -240,6 +242,10 @@ class WhatsAppChannel:
         sid, sender, desk = form.first("MessageSid"), form.first("From"), form.first("To")
         if not sid or not sender:
             raise HTTPException(400, "MessageSid and From are required")
+        if not WHATSAPP_ADDRESS.fullmatch(sender):
+            # Signed, so from Twilio, but not a WhatsApp number we could ever answer.
+            log.warning("WhatsApp message %s from an address that is not whatsapp:+<digits>: ignored", sid)
+            return _twiml()
         if not self.is_desk_number(desk):
             log.warning("WhatsApp message %s to %s, which is not in TWILIO_WHATSAPP_NUMBERS: ignored", sid, desk)
             return _twiml()
@@ -310,6 +316,11 @@ class WhatsAppChannel:
             if claimed.startswith("video/"):
                 log.info("media %d of %s: %s not accepted", i, label, claimed)
                 notes.append(NOTE_REJECTED.format(why=WHY_TYPE))
+                continue
+            if self._auth_for(url) is None:
+                # Twilio's media live on Twilio's hosts: any other address (an internal one, say) is not fetched.
+                log.warning("media %d of %s is not on Twilio's hosts: not fetched", i, label)
+                notes.append(NOTE_UNAVAILABLE)
                 continue
             try:
                 data = await self._download(url, f"{i} of {label}")
