@@ -907,6 +907,10 @@ _TODAY = re.compile(
 )
 
 
+#: "la guardé hoy que entré al CIA": saved today, whatever clause follows.
+_SAVED_TODAY = re.compile(r"(?<![a-z])guard\w*\s+(?:(?:la|lo|mi|solicitud)\s+)*hoy(?![a-z])")
+
+
 def _month_from_word(word: str) -> int | None:
     """Month number from a Spanish name or abbreviation, typos tolerated."""
     month = _MONTHS.get(word)
@@ -1072,7 +1076,7 @@ def _relative_date(folded: str, today: date) -> date | None:
     if m:
         include_today = (m.group(1) or "").strip() == "este"
         return _previous_weekday(_WEEKDAYS[m.group(2)], today, include_today=include_today)
-    if _TODAY.search(folded):
+    if _TODAY.search(folded) or _SAVED_TODAY.search(folded):
         return today
     return None
 

@@ -385,6 +385,7 @@ DATE_CASES = [
     ("hoy sigo sin vigencia y la guarde ayer", date(2026, 2, 11)),
     ("mi nss 12345678903, lo guarde el 9 de feb", date(2026, 2, 9)),
     ("2026-02-09", date(2026, 2, 9)),
+    ("la guarde hoy que entre al cia", date(2026, 2, 12)),
     ("el 3 de mzo", date(2025, 3, 3)),
     # a duration says the same as "hace …"
     ("ya van como dos semanas", date(2026, 1, 29)),
