@@ -10,6 +10,7 @@ except the export, which is the data on purpose (to stdout or a file).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -63,6 +64,21 @@ def purge(
     typer.echo(json.dumps({"older_than_days": age.days, **report.as_dict()}))
 
 
+STUDENT_CHANNELS = ("whatsapp", "telegram", "webchat", "console")
+
+
+def _check_output(output: Path | None) -> None:
+    """Refuse, before any work, an --output that cannot be written."""
+    if output is None:
+        return
+    if output.is_dir():
+        typer.echo(f"seguro-bot student: --output {output} is a folder; give a file name", err=True)
+        raise typer.Exit(2)
+    if not output.parent.is_dir():
+        typer.echo(f"seguro-bot student: the folder of --output ({output.parent}) does not exist", err=True)
+        raise typer.Exit(2)
+
+
 def _who(channel: str | None, address: str | None, student_id: str | None, nss: str | None = None,
          curp: str | None = None) -> None:
     from flows.entities import curp_problem, nss_problem
@@ -72,6 +88,9 @@ def _who(channel: str | None, address: str | None, student_id: str | None, nss: 
         raise typer.Exit(2)
     if bool(channel) != bool(address):
         typer.echo("seguro-bot student: --channel and --address go together", err=True)
+        raise typer.Exit(2)
+    if channel and channel not in STUDENT_CHANNELS:
+        typer.echo(f"seguro-bot student: --channel is one of {', '.join(STUDENT_CHANNELS)}", err=True)
         raise typer.Exit(2)
     if nss and nss_problem("".join(ch for ch in nss if ch.isdigit())):
         typer.echo("seguro-bot student: --nss is not a valid NSS (11 digits, check digit)", err=True)
@@ -106,6 +125,7 @@ def export(
     from bot.storage import session_scope
 
     _who(channel, address, student_id, nss, curp)
+    _check_output(output)
     engine, media = _open(db)
     try:
         with session_scope(engine) as session:
@@ -123,8 +143,11 @@ def export(
     if output is None:
         sys.stdout.write(text + "\n")
     else:
-        output.write_text(text + "\n", encoding="utf-8")
-        output.chmod(0o600)  # it is the student's personal data
+        # Created readable by its owner only: it is the student's personal data.
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+        output.chmod(0o600)  # an existing file keeps its old mode through O_TRUNC
         typer.echo(f"exported {len(data['contacts'])} contact(s), {len(data['messages'])} message(s) to {output}",
                    err=True)
 

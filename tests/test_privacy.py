@@ -116,6 +116,11 @@ def test_export_of_an_unknown_student_or_without_who_fails_cleanly(env: dict[str
     assert run_cli("student", "export", "--channel", "telegram", "--address", "42", env=env).returncode == 1
     assert run_cli("student", "export", env=env).returncode == 2
     assert run_cli("student", "export", "--channel", "telegram", env=env).returncode == 2
+    wrong_channel = run_cli("student", "export", "--channel", "foo", "--address", "x", env=env)
+    assert wrong_channel.returncode == 2 and "--channel is one of" in wrong_channel.stderr
+    for output in ("/nonexistent/dir/x.json", "/tmp"):
+        bad = run_cli("student", "export", "--nss", VALID_NSS, "-o", output, env=env)
+        assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--output" in bad.stderr, bad.stderr
 
 
 def test_forget_asks_first_then_anonymises_everything_files_included(desk: Desk, media: MediaStore,
