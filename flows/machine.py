@@ -205,12 +205,18 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     _topic(step, match)
 
 
+_PLANS = re.compile(r"\b(?:revis\w*|chec\w*|consult\w*|vuelv\w*|escrib\w*|regres\w*|gracias)\b")
+
+
 def _corrects_saved_date(step: Step) -> bool:
     """In the waiting period, another date ("perdón, fue el viernes, no el lunes")
     replaces the one given: the end is computed again and the reminder moves."""
     saved = entities.parse_date(step.text, step.now)
     if saved is None or saved.isoformat() == step.state.get("saved_on"):
         return False
+    folded = " ".join(intents.words(step.text))
+    if intents.is_question(step.text) or _PLANS.search(folded):
+        return False  # "¿el lunes ya puedo revisar?", "ok, el lunes reviso": not a new save date
     match = step.kb.matcher.classify(step.text)
     if match.confident and match.topic not in (None, "fuera_de_tema"):
         return False  # a question with a date in it: the topic decides

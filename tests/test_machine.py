@@ -540,6 +540,9 @@ def test_a_corrected_save_date_in_the_waiting_period_moves_the_end_and_the_remin
     assert "viernes 6 de marzo" in chat.text and "viernes 13 de marzo" in chat.text
     (reminder,) = [a for a in out.actions if isinstance(a, ScheduleReminder)]
     assert reminder.due.date().isoformat() == "2026-03-13" and chat.stage == "waiting_period"
+    chat.say("ok gracias, el lunes reviso", when="2026-03-10T10:00")
+    assert "Va, lo cambio" not in chat.text
+    assert chat.state["saved_on"] == "2026-03-06"
     out = chat.say("el 2 de noviembre", when="2026-03-10T10:00")
     assert "Ya pasó el tiempo de espera" in chat.text and chat.stage == "escalation_collect"
     assert any(isinstance(a, CancelReminders) for a in out.actions)
