@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import logging
 import os
 import re
@@ -53,6 +54,12 @@ _NOT_SECRETS = {"application/json", "X-Telegram-Bot-Api-Secret-Token", "wrong-to
 #: A literal that is nothing but a password (no cue word) counts only if it looks like one:
 #: letters, digits and a symbol, none of the characters of paths, URLs, addresses or code.
 _BARE_PASSWORD = re.compile(r"(?=.*[A-Za-z])(?=.*[0-9])(?=.*[#!$&*@])[A-Za-z0-9#!$&*@_.]{6,40}")
+#: Password words, as students misspell them, for the audit's own (independent) password finder.
+_CUE = re.compile(r"(?i)contra[sc]e?[ñn]i?a|c0ntrase|password|passw|psswd|\bpass\b|\bclave\b|\bnip\b")
+#: Candidate values: letters and digits (and a few symbols), 6 to 40 characters.
+_NEAR_CUE = re.compile(r"(?<![\w/])([A-Za-z0-9][A-Za-z0-9!#$&*@._-]{5,39})(?![\w/])")
+#: Not passwords although they mix letters and digits: ids, NSS/CURP, numbers with units, URL bits.
+_NOT_PASSWORD = re.compile(r"(?i)^(?:[A-Z]{4}\d{6}|\d+[a-z]{0,3}$|SM[0-9a-f]|MM[0-9a-f]|HX|AC[0-9a-f]|whatsapp|https?|www\.)")
 #: Files tests keep a subprocess's stderr in, searched under the run's temp folder.
 OUTPUT_GLOBS = ("serve-*.log",)
 AUDIT_ENV = "SEGURO_BOT_LOG_AUDIT"
@@ -152,6 +159,13 @@ def known_secrets() -> dict[str, str]:
                         continue  # a path, an address, an id: the detector's guess, not a test's password
                     if len(value) >= 6 and " " not in value and re.search(r"[0-9#!.$%&*@_-]", value):
                         found.setdefault(value, "password")
+            # Independently of the bot's detector (which this audit also checks): a word with
+            # letters and digits near a password word is a test's password, found or not.
+            if len(text) < 400 and _CUE.search(text):
+                for value in _NEAR_CUE.findall(text):
+                    if (re.search(r"[A-Za-z]", value) and re.search(r"[0-9]", value)
+                            and not _NOT_PASSWORD.match(value) and not _CUE.search(value)):
+                        found.setdefault(value, "password")
     from tests.fakes import telegram, twilio
 
     found[twilio.AUTH_TOKEN] = "Twilio auth token"
@@ -162,7 +176,8 @@ def known_secrets() -> dict[str, str]:
 def scan(path: Path, secrets: dict[str, str]) -> list[tuple[str, str, int]]:
     """(kind, masked value, first line number) for every secret found in the file."""
     leaks: list[tuple[str, str, int]] = []
-    forms = {form: (kind, value) for value, kind in secrets.items() for form in {value, quote(value, safe="")}}
+    forms = {form: (kind, value) for value, kind in secrets.items()
+             for form in {value, quote(value, safe=""), json.dumps(value)[1:-1]}}
     with path.open(encoding="utf-8", errors="replace") as fh:
         seen: set[str] = set()
         for number, line in enumerate(fh, 1):
