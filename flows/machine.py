@@ -78,8 +78,11 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
 
 def _without_personal_data(stored: str) -> str:
     """A message for a report sent before the privacy notice is accepted is kept
-    with its NSS, CURP and student ID masked: declining the notice ("no guardé
-    tus datos") stays true."""
+    with its name, NSS, CURP and student ID masked: declining the notice ("no
+    guardé tus datos") stays true."""
+    name = entities.find_name(stored)
+    if name:
+        stored = re.sub(r"\s+".join(re.escape(w) for w in name.split()), "[nombre]", stored, flags=re.IGNORECASE)
     if any(ch.isdigit() for ch in stored) or entities.find_curp_candidates(stored):
         return entities.mask_personal(stored)
     return stored

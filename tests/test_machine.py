@@ -384,8 +384,9 @@ def test_messages_before_the_privacy_notice_is_accepted_are_kept_without_the_dat
     assert "12345678903" not in first.stored_text and "puse mal mi nss" in first.stored_text
     assert "12345678903" not in repr(out.state)
     chat = Chat()
-    first = chat.say(f"me equivoque en mi curp, {ALL_DATA}")
+    first = chat.say(f"me equivoque en mi curp, soy Juan Pérez López {ALL_DATA}")
     assert "BOXW310820HNERXN09" not in first.stored_text and "234567" not in first.stored_text
+    assert "Juan" not in first.stored_text and "[nombre]" in first.stored_text
     out = chat.say("sí acepto, y mi curp correcta es BOXW310820HNERXN09")
     assert consents(out) and "BOXW310820HNERXN09" in out.stored_text  # said after accepting
 
