@@ -574,8 +574,8 @@ def find_name(text: str) -> str | None:
 # --------------------------------------------------------------------------
 
 _SECRET_CUE = re.compile(
-    r"(?<![a-z0-9])(?:contrasenia|contrasena|contrasenna|contrasen|contra|password|passwd|"
-    r"pass|pwd|psw|clave|nip|pin)(?![a-z0-9])"
+    r"(?<![a-z0-9])(?:contrasenia|contrasena|contrasenna|contrasen|contracenia|contracena|c0ntrasena|"
+    r"contra|password|passwd|pasword|paswd|passwrd|psswd|pass|pwd|psw|clave|nip|pin)(?![a-z0-9])"
 )
 _WEAK_SECRET_CUES = frozenset({"clave", "nip", "pin"})
 #: Words that may sit between the cue and the value ("contraseña del CIA es X").
@@ -722,9 +722,38 @@ def _secret_spans_clean(cleaned: str, folded: str) -> list[tuple[int, int]]:
         return spans
     for tok in _TOKEN.finditer(cleaned):
         inner = _mixed_token_span(tok.group(), folded[tok.start():tok.end()])
+        if inner is None:
+            inner = _letters_and_digits_span(tok.group())
         if inner is not None:
             spans.append((tok.start() + inner[0], tok.start() + inner[1]))
     return spans
+
+
+#: A word of letters and digits, as passwords usually are ("Sonora2024", "bichi2023").
+_ALNUM_WORD = re.compile(r"[A-Za-zÑñ]+[0-9]+[A-Za-zÑñ0-9]*|[0-9]+[A-Za-zÑñ]+[A-Za-zÑñ0-9]*")
+
+
+def _letters_and_digits_span(token: str) -> tuple[int, int] | None:
+    """Where a word mixing letters and digits sits in ``token``, in a message that talks about a password.
+
+    However the sentence puts it ("me pide contraseña y pongo Sonora2024",
+    "la cambié a Cocorit2024", "ya intenté con Sonora2024 como contraseña"),
+    such a word next to the word "contraseña" is the password. CURPs, ordinal
+    and unit numbers ("2do", "15hrs"), e-mails and links are not.
+    """
+    start, end = 0, len(token)
+    while start < end and token[start] in _LEADING_PUNCT:
+        start += 1
+    while end > start and token[end - 1] in _TRAILING_PUNCT:
+        end -= 1
+    core = token[start:end]
+    if not 6 <= len(core) <= 40 or not _ALNUM_WORD.fullmatch(core):
+        return None
+    if _CURP_START.match(core.upper()) or _TIME_LIKE.fullmatch(core) or re.fullmatch(r"\d+[a-z]{1,4}", core.lower()):
+        return None
+    if _SECRET_CUE.fullmatch(_fold(core)):  # "c0ntraseña" is the word, not the password
+        return None
+    return start, end
 
 
 def _bare_secret(cleaned: str) -> list[tuple[int, int]]:

@@ -283,6 +283,16 @@ SECRET_POSITIVES = [
     # the value before its cue
     ("Cocorit88 es mi contraseña", "Cocorit88"),
     ("ya no entro, Etchojoa#1 era mi contraseña del cia", "Etchojoa#1"),
+    # a word of letters and digits anywhere near the word, however the sentence goes
+    ("me pide contraseña y pongo Sonora2024 y no entra", "Sonora2024"),
+    ("mi contraseña la cambié a Cocorit2024", "Cocorit2024"),
+    ("mi contraseña del CIA la tengo como Sonora2024", "Sonora2024"),
+    ("mi contraseña 👉 Sonora2024", "Sonora2024"),
+    ("Sonora2024\n(es mi contraseña)", "Sonora2024"),
+    # the word misspelt
+    ("mi contraceña es Navojoa2024", "Navojoa2024"),
+    ("mi c0ntraseña es Kino2024", "Kino2024"),
+    ("psswd Sonora2024", "Sonora2024"),
 ]
 
 
@@ -314,6 +324,9 @@ def test_find_secrets_positives(text: str, secret: str) -> None:
         "mi contraseña que puse ayer es incorrecta",
         "esa es mi contraseña?",
         "cual es mi contraseña",
+        "mi contraseña no sirve desde el 2do semestre",
+        "olvidé mi contraseña del cia, mi id es 00000123456 y mi curp BOXW310820HNERXN09",
+        "no me deja entrar con mi contraseña, me sale error 500",
         "",
     ],
 )
@@ -637,3 +650,9 @@ def test_parse_answer_date_reads_a_bare_day_and_spots_impossible_dates() -> None
     assert parse_answer_date("mañana", now) == (date(2026, 3, 12), None)
     assert parse_answer_date("esta mañana", now) == (date(2026, 3, 11), None)
     assert parse_answer_date("hola", now) == (None, None)
+
+
+def test_two_passwords_in_one_message_are_both_hidden() -> None:
+    text = "ya intenté con Sonora2024 y con Sonora2025 como contraseña"
+    assert [text[s:e] for s, e in find_secrets(text)] == ["Sonora2024", "Sonora2025"]
+    assert "Sonora" not in redact_secrets(text)[0]
