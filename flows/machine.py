@@ -71,7 +71,9 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
     if not step.replies:
         step.say(step.msg("footer"))
     st["turns"] = int(st.get("turns", 0)) + 1
-    if not st.get("privacy_ack") and (collecting or st.get("esc")):
+    if not st.get("privacy_ack"):
+        # Before the privacy notice is accepted, nothing personal is kept, asked for or not
+        # (a student may volunteer an NSS in a question): the report collects it after the notice.
         stored = _without_personal_data(stored)
     return Outcome(state=st, replies=step.replies, actions=step.actions, topic=step.topic, stored_text=stored)
 

@@ -391,6 +391,13 @@ def test_messages_before_the_privacy_notice_is_accepted_are_kept_without_the_dat
     assert consents(out) and "BOXW310820HNERXN09" in out.stored_text  # said after accepting
 
 
+def test_data_volunteered_outside_a_report_before_any_notice_is_not_kept() -> None:
+    chat = Chat()
+    out = chat.say("hola, mi nss es 12345678903 y mi curp BOXW310820HNERXN09, cuanto tarda?")
+    assert "12345678903" not in out.stored_text and "BOXW310820HNERXN09" not in out.stored_text
+    assert "cuanto tarda" in out.stored_text  # the question itself is kept for staff
+
+
 def test_data_sent_instead_of_the_description_gets_the_notice_first() -> None:
     for reason_text in ("me sale error en la solicitud", "me equivoque en la solicitud", "quiero hablar con una persona"):
         chat = Chat()
