@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import secrets
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -67,6 +68,22 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
 
 def session_id() -> str:
     return secrets.token_urlsafe(24)
+
+
+def wait_healthy(port: int, proc: subprocess.Popen[Any], timeout: float = 60) -> None:
+    """Wait until a ``seguro-bot serve`` subprocess answers /healthz; fail with its stderr if it died."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            err = proc.communicate(timeout=10)[1] or ""
+            raise AssertionError(f"serve on port {port} did not start: {err[-3000:]}")
+        time.sleep(0.2)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:

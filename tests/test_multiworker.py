@@ -29,6 +29,7 @@ from tests import dbs
 from tests.conftest import seguro_bot
 from tests.fakes import telegram as tg
 from tests.fakes.server import free_port, serve
+from tests.service_support import wait_healthy
 
 pytestmark = pytest.mark.postgres_only("several serve processes need a database server")
 
@@ -53,20 +54,6 @@ def _env(url: str, api_url: str, tmp_path: Path) -> dict[str, str]:
         "PYTHONIOENCODING": "utf-8",
     })
     return env
-
-
-def _wait_healthy(port: int, proc: subprocess.Popen[Any], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"serve on port {port} did not start: {proc.communicate(timeout=10)[1][-3000:]}")
-        time.sleep(0.2)
 
 
 def _start(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.Popen[str]:
@@ -159,7 +146,7 @@ def test_three_serve_processes_answer_every_student_once_and_in_order(tmp_path, 
     engine = make_engine(url)
     try:
         for port, proc in zip(ports, procs):
-            _wait_healthy(port, proc)
+            wait_healthy(port, proc)
         _converse(ports, api, engine)
         _console_on_every_worker(ports, url)
     finally:
@@ -199,7 +186,7 @@ def test_serve_with_two_uvicorn_workers(tmp_path, api):
     procs = [_start(["--port", str(port), "--workers", "2"], env, tmp_path)]
     engine = make_engine(url)
     try:
-        _wait_healthy(port, procs[0])
+        wait_healthy(port, procs[0])
         _converse([port], api, engine)
     finally:
         _stop(procs)

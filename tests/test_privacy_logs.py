@@ -18,7 +18,7 @@ from bot.logging import PersonalDataFilter
 from tests.conftest import VALID_CURP, VALID_NSS, VALID_STUDENT_ID
 from tests.fakes import telegram, twilio
 from tests.log_audit import _Recorder, known_secrets, scan
-from tests.service_support import settings_for
+from tests.service_support import settings_for, wait_healthy
 
 PHONE = "+52 1 644 123 4567"
 PASSWORD_TEXT = "mi contraseña es Tigre.Azul#2024"
@@ -263,7 +263,6 @@ def test_a_search_in_a_console_url_never_reaches_the_access_log(tmp_path: Path) 
     import os
     import re
     import subprocess
-    import time
 
     import httpx
 
@@ -281,15 +280,7 @@ def test_a_search_in_a_console_url_never_reaches_the_access_log(tmp_path: Path) 
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     search = f"Juana Pérez {VALID_NSS[:4]} {VALID_NSS[4:]}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.2)
+        wait_healthy(port, proc)
         add_staff(database_url=url, email="ana@itson.edu.mx", name="Ana Ruiz", role="agent",
                   password="una-contraseña-larga")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as browser:

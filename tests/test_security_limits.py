@@ -24,6 +24,7 @@ from bot.storage import session_scope
 from tests.conftest import ALL_DATA, VALID_CURP, rows
 from tests.service_support import (
     FakeProvider,
+    wait_healthy,
     HttpChannel,
     make_conversation,
     provider_server,
@@ -230,7 +231,6 @@ def test_serve_believes_forwarded_addresses_only_from_forwarded_allow_ips(tmp_pa
     """
     import os
     import subprocess
-    import time
 
     from tests import dbs
     from tests.conftest import seguro_bot
@@ -246,15 +246,7 @@ def test_serve_believes_forwarded_addresses_only_from_forwarded_allow_ips(tmp_pa
     proc = subprocess.Popen([*seguro_bot(), "serve", "--port", str(port)], cwd=tmp_path, env=env, text=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.2)
+        wait_healthy(port, proc)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             statuses = [post_from(client, f"203.0.113.{i}", session_id()).status_code for i in (1, 2, 3)]
         assert statuses == answered
