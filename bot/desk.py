@@ -100,24 +100,19 @@ def handle_message(
 
     A message whose ``(channel, provider_id)`` was already stored is a
     provider's retry: it returns ``Handled(duplicate=True)`` and changes
-    nothing. Two workers racing on the same provider id cannot both store
-    it: the unique constraint fails the second transaction, and its retry
-    finds the first one here. ``gate`` (if any) may keep the bot from
-    answering (it then stores the message itself): ``Handled(throttled=True)``.
+    nothing; the lookup runs under the conversation's lock, so concurrent
+    deliveries of one provider id are handled once. ``gate`` (if any) may
+    keep the bot from answering (it then stores the message itself):
+    ``Handled(throttled=True)``.
 
     The queries are few on purpose (this runs for every message): one
-    dedupe lookup, one locking read of the conversation (creating the
-    contact and conversation only for a first message), the contact only
-    when something needs it.
+    locking read of the conversation (creating the contact and
+    conversation only for a first message), one dedupe lookup, the contact
+    only when something needs it.
     """
     if message.at.tzinfo is None:
         raise InvalidInput("Incoming.at must be timezone-aware")
     address = storable(address)
-
-    if provider_id is not None:
-        seen = _find_provider_message(session, channel, provider_id)
-        if seen is not None:
-            return _duplicate(session, *seen)
 
     conversation = _lock_conversation_at(session, channel, address)
     contact: Contact | None = None
@@ -125,7 +120,15 @@ def handle_message(
         contact = _get_or_create_contact(session, channel=channel, address=address, display_name=display_name)
         conversation = _get_or_create_conversation(session, contact=contact, desk_address=desk_address)
         conversation = _lock_conversation(session, conversation.id)  # type: ignore[arg-type]
-    elif display_name:
+
+    # Looked up under the conversation's lock, so a retry racing the first
+    # delivery on another worker waits for it and then finds it.
+    if provider_id is not None:
+        seen = _find_provider_message(session, channel, provider_id)
+        if seen is not None:
+            return _duplicate(session, *seen)
+
+    if contact is None and display_name:
         contact = session.get(Contact, conversation.contact_id)
         if contact is not None and contact.display_name != display_name:
             contact.display_name = display_name
