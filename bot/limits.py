@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
@@ -139,9 +139,9 @@ def _store_throttled(session: Session, conversation: Conversation, *, channel: s
                 conversation.id, " (notice sent)" if first else "")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Budget:
-    """How many paid messages may be claimed now (None: no limit), and for how long the rest wait."""
+    """How many paid messages one claim may still take (None: no limit), and for how long the rest wait."""
 
     remaining: int | None
     wait: float = 0.0
@@ -152,7 +152,7 @@ class Budget:
             return True
         if self.remaining <= 0:
             return False
-        object.__setattr__(self, "remaining", self.remaining - 1)
+        self.remaining -= 1
         return True
 
 
@@ -185,9 +185,8 @@ def outgoing_budget(session: Session, settings: Settings, wanted: int, now: date
         used = _outgoing_used(session, now)
     if used < limit:
         return Budget(limit - used)
-    paid = ~col(Message.channel).in_(FREE_CHANNELS)
     oldest = session.exec(
-        select(func.min(Message.sent_at)).where(Message.direction == Direction.OUT, paid,
+        select(func.min(Message.sent_at)).where(Message.direction == Direction.OUT, _paid(),
                                                 col(Message.status).in_(SENT_STATUSES),
                                                 col(Message.sent_at) > now - WINDOW)
     ).first()
@@ -202,12 +201,15 @@ def outgoing_budget(session: Session, settings: Settings, wanted: int, now: date
 
 def _outgoing_used(session: Session, now: datetime) -> int:
     """Paid messages sent in the last minute plus those being sent right now."""
-    paid = ~col(Message.channel).in_(FREE_CHANNELS)
     recent = (col(Message.status).in_(SENT_STATUSES)) & (col(Message.sent_at) > now - WINDOW)
     sending = Message.status == MessageStatus.SENDING
-    stmt = select(func.count()).select_from(Message).where(Message.direction == Direction.OUT, paid,
+    stmt = select(func.count()).select_from(Message).where(Message.direction == Direction.OUT, _paid(),
                                                            or_(recent, sending))
     return int(session.exec(stmt).one())
+
+
+def _paid() -> Any:
+    return ~col(Message.channel).in_(FREE_CHANNELS)
 
 
 def is_paid(channel: str) -> bool:

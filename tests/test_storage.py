@@ -182,7 +182,7 @@ def test_a_database_made_by_an_older_version_is_refused_with_the_missing_columns
     engine = make_engine(dbs.database_url(tmp_path, 'old.db'))
     init_db(engine)
     with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE message DROP COLUMN sent_at"))
-    with pytest.raises(SchemaOutdated, match="message.sent_at"):
+        conn.execute(text("ALTER TABLE message DROP COLUMN error_code"))
+    with pytest.raises(SchemaOutdated, match="message.error_code"):
         init_db(engine)
     engine.dispose()
