@@ -9,8 +9,8 @@ One run measures, each against the others in the same run (the machine's
 speed, and whoever else uses it, cancel out in the ratios):
 
 * webhook throughput and latency (p50, p99): ``--requests`` signed WhatsApp
-  webhooks with unique MessageSids, ``--concurrency`` at a time, from an
-  asyncio/httpx client, against (i) a bare FastAPI endpoint that only
+  webhooks with unique MessageSids, ``--concurrency`` at a time, from a
+  client that costs the servers' cores little (``benchmarks/load.py``), against (i) a bare FastAPI endpoint that only
   parses the form (``benchmarks/bare.py``: the ceiling), (ii) ``seguro-bot
   serve`` with 1 worker on SQLite, (iii) ``serve`` with 1 worker and
   (iv) ``serve --workers 2`` on PostgreSQL (each on a database of its own). The bot keeps working in the background (processing the
@@ -46,6 +46,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from benchmarks.load import Load, Request, build, closed_loop, paced
 from tests.fakes import twilio as tw
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,8 +138,8 @@ def worker_pids(proc: subprocess.Popen[bytes]) -> list[int]:
 # --- load ---------------------------------------------------------------------------------
 
 
-def signed_requests(count: int, *, students: int) -> list[tuple[bytes, dict[str, str], str]]:
-    """``count`` signed webhooks (body, headers, sender), made before any clock starts."""
+def signed_requests(count: int, *, students: int) -> list[Request]:
+    """``count`` signed webhooks, written out before any clock starts."""
     out = []
     for i in range(count):
         sender = f"+52164{secrets.randbelow(10**7):07d}" if students == 0 else f"+521644{i % students:06d}"
@@ -146,70 +147,8 @@ def signed_requests(count: int, *, students: int) -> list[tuple[bytes, dict[str,
         pairs = list(form.items())
         headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
                    "X-Twilio-Signature": tw.sign(tw.PUBLIC_BASE_URL + WEBHOOK, pairs)}
-        out.append((urlencode(pairs).encode(), headers, f"whatsapp:{sender}"))
+        out.append(build("http://127.0.0.1", WEBHOOK, urlencode(pairs).encode(), headers, f"whatsapp:{sender}"))
     return out
-
-
-@dataclass
-class Load:
-    seconds: float
-    latencies: list[float]
-    failures: int
-
-    @property
-    def throughput(self) -> float:
-        return len(self.latencies) / self.seconds
-
-
-async def closed_loop(url: str, reqs: list[tuple[bytes, dict[str, str], str]], concurrency: int) -> Load:
-    """Send every request, ``concurrency`` at a time; latency per request, throughput overall."""
-    latencies: list[float] = []
-    failures = 0
-    queue = iter(reqs)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
-        async def worker() -> None:
-            nonlocal failures
-            for body, headers, _ in queue:
-                t0 = time.perf_counter()
-                response = await client.post(WEBHOOK, content=body, headers=headers)
-                if response.status_code != 200:
-                    failures += 1
-                    continue
-                latencies.append(time.perf_counter() - t0)
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        seconds = time.perf_counter() - start
-    return Load(seconds, latencies, failures)
-
-
-async def paced(url: str, reqs: list[tuple[bytes, dict[str, str], str]], rate: float,
-                refused: list[int] | None = None) -> dict[str, float]:
-    """Post at ``rate`` per second (open loop); returns when each was posted, by sender.
-
-    The status of every webhook that did not get a 200 is appended to ``refused``.
-    """
-    posted: dict[str, float] = {}
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
-        async def one(body: bytes, headers: dict[str, str], sender: str) -> None:
-            posted[sender] = time.time()
-            response = await client.post(WEBHOOK, content=body, headers=headers)
-            if response.status_code != 200:
-                posted.pop(sender, None)
-                if refused is not None:
-                    refused.append(response.status_code)
-
-        start = time.perf_counter()
-        tasks = []
-        for i, (body, headers, sender) in enumerate(reqs):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(body, headers, sender)))
-        await asyncio.gather(*tasks)
-    return posted
 
 
 def first_replies(api_url: str) -> dict[str, float]:
@@ -288,12 +227,12 @@ def run_bot(name: str, args: list[str], env: dict[str, str], workdir: Path, api_
                  log=workdir / f"{name.split()[0]}.log") as proc:
         warm = signed_requests(200, students=0)
         asyncio.run(closed_loop(url, warm, opts.concurrency))
-        settle(api_url, {s for *_, s in warm}, timeout=60)
+        settle(api_url, {r.sender for r in warm}, timeout=60)
         before = len(httpx.get(f"{api_url}/_bench/sent", timeout=30).json())
         reqs = signed_requests(opts.requests, students=opts.requests // 4)
         start = time.time()
         load = asyncio.run(closed_loop(url, reqs, opts.concurrency))
-        settle(api_url, {s for *_, s in reqs}, timeout=180)  # the backlog of the burst, before the paced run
+        settle(api_url, {r.sender for r in reqs}, timeout=180)  # the backlog of the burst, before the paced run
         processed = opts.requests / (drained(api_url, before) - start)
         paced_reqs = signed_requests(int(opts.rate * opts.paced_seconds), students=0)
         refused: list[int] = []
