@@ -151,35 +151,46 @@ def signed_requests(count: int, *, students: int) -> list[Request]:
     return out
 
 
-def first_replies(api_url: str) -> dict[str, float]:
-    first: dict[str, float] = {}
-    for at, to, _body in httpx.get(f"{api_url}/_bench/sent", timeout=30).json():
-        first.setdefault(to, at)
-    return first
+class Sent:
+    """What the fake Twilio accepted, fetched a little at a time (``/_bench/sent?since=N``)."""
+
+    def __init__(self, api_url: str) -> None:
+        self.api_url = api_url
+        self.items: list[list] = []
+
+    def fetch(self) -> list[list]:
+        self.items += httpx.get(f"{self.api_url}/_bench/sent", params={"since": len(self.items)}, timeout=30).json()
+        return self.items
+
+    def first_replies(self) -> dict[str, float]:
+        first: dict[str, float] = {}
+        for at, to, _body in self.fetch():
+            first.setdefault(to, at)
+        return first
 
 
-def settle(api_url: str, expected_senders: set[str], timeout: float) -> dict[str, float]:
+def settle(sent: Sent, expected_senders: set[str], timeout: float) -> dict[str, float]:
     """Wait (bounded) until every sender got a reply; returns first reply time by sender."""
     deadline = time.monotonic() + timeout
     while True:
-        first = first_replies(api_url)
+        first = sent.first_replies()
         if expected_senders <= set(first) or time.monotonic() > deadline:
             return first
         time.sleep(0.5)
 
 
-def drained(api_url: str, before: int, quiet: float = 1.5, timeout: float = 60) -> float:
+def drained(sent: Sent, before: int, quiet: float = 1.5, timeout: float = 60) -> float:
     """When the last reply of a burst reached the fake: once no new one came for ``quiet`` seconds."""
     deadline = time.monotonic() + timeout
     count, since = -1, time.monotonic()
     while time.monotonic() < deadline:
-        sent = httpx.get(f"{api_url}/_bench/sent", timeout=30).json()
-        if len(sent) != count:
-            count, since = len(sent), time.monotonic()
+        items = sent.fetch()
+        if len(items) != count:
+            count, since = len(items), time.monotonic()
         elif time.monotonic() - since >= quiet:
             break
         time.sleep(0.3)
-    return max(at for at, *_ in sent[before:])
+    return max(at for at, *_ in items[before:])
 
 
 def pct(values: list[float], q: int) -> float:
@@ -227,17 +238,18 @@ def run_bot(name: str, args: list[str], env: dict[str, str], workdir: Path, api_
                  log=workdir / f"{name.split()[0]}.log") as proc:
         warm = signed_requests(200, students=0)
         asyncio.run(closed_loop(url, warm, opts.concurrency))
-        settle(api_url, {r.sender for r in warm}, timeout=60)
-        before = len(httpx.get(f"{api_url}/_bench/sent", timeout=30).json())
+        sent = Sent(api_url)
+        settle(sent, {r.sender for r in warm}, timeout=60)
+        before = len(sent.fetch())
         reqs = signed_requests(opts.requests, students=opts.requests // 4)
         start = time.time()
         load = asyncio.run(closed_loop(url, reqs, opts.concurrency))
-        settle(api_url, {r.sender for r in reqs}, timeout=180)  # the backlog of the burst, before the paced run
-        processed = opts.requests / (drained(api_url, before) - start)
+        settle(sent, {r.sender for r in reqs}, timeout=180)  # the backlog of the burst, before the paced run
+        processed = opts.requests / (drained(sent, before) - start)
         paced_reqs = signed_requests(int(opts.rate * opts.paced_seconds), students=0)
         refused: list[int] = []
         posted = asyncio.run(paced(url, paced_reqs, opts.rate, refused))
-        first = settle(api_url, set(posted), timeout=120)
+        first = settle(sent, set(posted), timeout=120)
         e2e = [first[s] - t for s, t in posted.items() if s in first]
         rss = [peak_rss_mb(pid) for pid in worker_pids(proc)]
     unanswered = len(posted) - len(e2e)

@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import String, Table, bindparam, func, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
@@ -59,6 +60,48 @@ log = logging.getLogger(__name__)
 
 MESSAGE_TABLE: Table = Message.__table__  # type: ignore[attr-defined]
 
+# Statements that run for every message, built once: constructing a statement
+# and its cache key costs SQLAlchemy more than executing it.
+_PROVIDER_MESSAGE = (
+    select(MESSAGE_TABLE.c.conversation_id, MESSAGE_TABLE.c.topic)
+    .where(MESSAGE_TABLE.c.channel == bindparam("b_channel"), MESSAGE_TABLE.c.provider_id == bindparam("b_provider_id"),
+           MESSAGE_TABLE.c.direction == Direction.IN)
+    .limit(1)
+)
+_CONTACT_TABLE: Table = Contact.__table__  # type: ignore[attr-defined]
+_RENAME_CONTACT = (
+    update(_CONTACT_TABLE)
+    .where(_CONTACT_TABLE.c.id == bindparam("b_id"))
+    .where(or_(_CONTACT_TABLE.c.display_name.is_(None), _CONTACT_TABLE.c.display_name != bindparam("b_name")))
+    .values(display_name=bindparam("b_name"))
+)
+_CONVERSATION_TABLE: Table = Conversation.__table__  # type: ignore[attr-defined]
+_CONTACT_ID = select(_CONTACT_TABLE.c.id).where(_CONTACT_TABLE.c.channel == bindparam("b_channel"),
+                                                _CONTACT_TABLE.c.address == bindparam("b_address"))
+_NEW_CONTACT = {
+    False: sqlite_insert(_CONTACT_TABLE).on_conflict_do_nothing(index_elements=["channel", "address"]),
+    True: pg_insert(_CONTACT_TABLE).on_conflict_do_nothing(index_elements=["channel", "address"]),
+}
+_NEW_CONVERSATION = {
+    False: sqlite_insert(_CONVERSATION_TABLE).on_conflict_do_nothing(index_elements=["channel", "address"]),
+    True: pg_insert(_CONVERSATION_TABLE).on_conflict_do_nothing(index_elements=["channel", "address"]),
+}
+_C = _CONVERSATION_TABLE
+#: Rendered without FOR UPDATE on SQLite, whose BEGIN IMMEDIATE already serialises writers.
+_CONVERSATION_AT_LOCKED = (
+    select(_C.c.id, _C.c.contact_id, _C.c.channel, _C.c.holder, _C.c.state)
+    .where(_C.c.channel == bindparam("b_channel"), _C.c.address == bindparam("b_address"))
+    .with_for_update()
+)
+#: What a message changes on its conversation (the desk number only when the webhook names one).
+_SAVE_CONVERSATION = (
+    update(_C)
+    .where(_C.c.id == bindparam("b_id"))
+    .values(last_inbound_at=bindparam("b_last_inbound_at"), updated_at=bindparam("b_updated_at"),
+            desk_address=func.coalesce(bindparam("b_desk_address", type_=String), _C.c.desk_address))
+)
+_SAVE_CONVERSATION_STATE = _SAVE_CONVERSATION.values(state=bindparam("b_state"))
+
 #: Ticket statuses that still count as open: a new escalation of the same
 #: reason updates such a ticket instead of opening another.
 UNRESOLVED = (TicketStatus.OPEN, TicketStatus.ASSIGNED)
@@ -81,7 +124,23 @@ class Handled:
 
 #: Called after the conversation is locked and before the bot runs; False means
 #: "stored by the gate, do not answer" (the per-student rate limit, bot/limits.py).
-Gate = Callable[[Session, Conversation, Incoming, str | None], bool]
+Gate = Callable[[Session, "ConversationRow", Incoming, str | None], bool]
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    """The conversation as :func:`handle_message` reads it: plain values, not an ORM object.
+
+    Why not the ORM object: loading it (and flushing its changes) cost more
+    than the rest of the message's statements together; the changes are
+    written by one ``UPDATE`` at the end instead (:data:`_SAVE_CONVERSATION`).
+    """
+
+    id: int
+    contact_id: int
+    channel: str
+    holder: str
+    state: dict[str, Any] | None
 
 
 def handle_message(
@@ -117,9 +176,8 @@ def handle_message(
     conversation = _lock_conversation_at(session, channel, address)
     contact: Contact | None = None
     if conversation is None:
-        contact = _get_or_create_contact(session, channel=channel, address=address, display_name=display_name)
-        conversation = _get_or_create_conversation(session, contact=contact, desk_address=desk_address)
-        conversation = _lock_conversation(session, conversation.id)  # type: ignore[arg-type]
+        conversation = _create_conversation(session, channel=channel, address=address, desk_address=desk_address,
+                                            display_name=display_name)
 
     # Looked up under the conversation's lock, so a retry racing the first
     # delivery on another worker waits for it and then finds it.
@@ -129,19 +187,17 @@ def handle_message(
             return _duplicate(session, *seen)
 
     if contact is None and display_name:
-        contact = session.get(Contact, conversation.contact_id)
-        if contact is not None and contact.display_name != display_name:
-            contact.display_name = display_name
+        # One UPDATE that changes nothing when the name is the same (nearly
+        # always), rather than loading the contact to compare.
+        session.connection().execute(_RENAME_CONTACT, {"b_id": conversation.contact_id, "b_name": display_name})
 
     if gate is not None and not gate(session, conversation, message, provider_id):
         return Handled(state=copy.deepcopy(conversation.state or {}), conversation_id=conversation.id,
                        throttled=True)
 
     now = utcnow()
-    conversation.last_inbound_at = message.at
-    conversation.updated_at = now
-    if desk_address:
-        conversation.desk_address = desk_address
+    save = {"b_id": conversation.id, "b_last_inbound_at": message.at, "b_updated_at": now,
+            "b_desk_address": desk_address or None}
     attachments = [_attachment_json(a) for a in message.attachments]
 
     if conversation.holder == Holder.STAFF:
@@ -159,6 +215,7 @@ def handle_message(
             )
         )
         session.flush()
+        session.connection().execute(_SAVE_CONVERSATION, save)
         log.info("conversation %s held by staff: message stored, bot silent", conversation.id)
         return Handled(
             replies=[],
@@ -185,8 +242,7 @@ def handle_message(
         status=MessageStatus.RECEIVED,
         created_at=now,
     )])
-    conversation.state = new_state
-    flag_modified(conversation, "state")
+    session.connection().execute(_SAVE_CONVERSATION_STATE, {**save, "b_state": new_state})
 
     ticket = None
     if outcome.actions:
@@ -269,7 +325,7 @@ def reset_conversation(*, session: Session, conversation_id: int) -> Conversatio
 def perform_actions(
     *,
     session: Session,
-    conversation: Conversation,
+    conversation: Conversation | ConversationRow,
     contact: Contact,
     actions: Iterable[Action],
     now: datetime | None = None,
@@ -349,10 +405,7 @@ def _find_provider_message(session: Session, channel: str, provider_id: str) -> 
 
     Outbound rows hold the provider's ids of sent messages, hence the direction.
     """
-    stmt = select(Message.conversation_id, Message.topic).where(
-        Message.channel == channel, Message.provider_id == provider_id, Message.direction == Direction.IN
-    )
-    row = session.exec(stmt).first()
+    row = session.connection().execute(_PROVIDER_MESSAGE, {"b_channel": channel, "b_provider_id": provider_id}).first()
     return None if row is None else (int(row[0]), row[1])
 
 
@@ -369,58 +422,37 @@ def _duplicate(session: Session, conversation_id: int, topic: str | None) -> Han
     )
 
 
-def _get_or_create_contact(
-    session: Session, *, channel: str, address: str, display_name: str | None
-) -> Contact:
-    stmt = select(Contact).where(Contact.channel == channel, Contact.address == address)
-    contact = session.exec(stmt).first()
-    if contact is None:
-        try:
-            # A savepoint, so losing the race to another worker does not
-            # spoil the caller's transaction.
-            with session.begin_nested():
-                contact = Contact(channel=channel, address=address, display_name=display_name)
-                session.add(contact)
-        except IntegrityError:
-            contact = session.exec(stmt).one()
-    if display_name and contact.display_name != display_name:
-        contact.display_name = display_name
-    return contact
+def _create_conversation(session: Session, *, channel: str, address: str, desk_address: str | None,
+                         display_name: str | None) -> ConversationRow:
+    """A first message's contact and conversation, created unless another worker just did; returned locked.
 
-
-def _get_or_create_conversation(
-    session: Session, *, contact: Contact, desk_address: str | None
-) -> Conversation:
-    stmt = select(Conversation).where(
-        Conversation.channel == contact.channel, Conversation.address == contact.address
-    )
-    conversation = session.exec(stmt).first()
-    if conversation is not None:
-        return conversation
-    try:
-        with session.begin_nested():
-            conversation = Conversation(
-                contact_id=contact.id,  # type: ignore[arg-type]
-                channel=contact.channel,
-                address=contact.address,
-                desk_address=desk_address,
-                holder=Holder.BOT,
-            )
-            session.add(conversation)
-    except IntegrityError:
-        conversation = session.exec(stmt).one()
+    ``INSERT ... ON CONFLICT DO NOTHING`` for both rows: a worker that loses
+    the race to create them inserts nothing and reads the winner's, with
+    no savepoint and no ORM objects to flush (this runs for every new student).
+    A contact that existed already keeps its name here; the caller updates it.
+    """
+    conn = session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    now = utcnow()
+    conn.execute(_NEW_CONTACT[postgres], {"channel": channel, "address": address, "display_name": display_name,
+                                          "created_at": now})
+    contact_id = conn.execute(_CONTACT_ID, {"b_channel": channel, "b_address": address}).scalar_one()
+    conn.execute(_NEW_CONVERSATION[postgres], {
+        "contact_id": contact_id, "channel": channel, "address": address, "desk_address": desk_address,
+        "holder": Holder.BOT, "created_at": now, "updated_at": now,
+    })
+    conversation = _lock_conversation_at(session, channel, address)
+    assert conversation is not None  # inserted above, or by the worker that won the race
     return conversation
 
 
-def _lock_conversation_at(session: Session, channel: str, address: str) -> Conversation | None:
+def _lock_conversation_at(session: Session, channel: str, address: str) -> ConversationRow | None:
     """The conversation of this address, read under ``SELECT ... FOR UPDATE``, or None for a new student."""
-    stmt = (
-        select(Conversation)
-        .where(Conversation.channel == channel, Conversation.address == address)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return session.exec(stmt).first()
+    row = session.connection().execute(_CONVERSATION_AT_LOCKED, {"b_channel": channel, "b_address": address}).first()
+    if row is None:
+        return None
+    return ConversationRow(id=row.id, contact_id=row.contact_id, channel=row.channel, holder=row.holder,
+                           state=row.state)
 
 
 def _lock_conversation(session: Session, conversation_id: int) -> Conversation:
@@ -439,7 +471,8 @@ def _lock_conversation(session: Session, conversation_id: int) -> Conversation:
 
 
 def _perform(
-    session: Session, action: Action, *, conversation: Conversation, contact: Contact, now: datetime
+    session: Session, action: Action, *, conversation: Conversation | ConversationRow, contact: Contact,
+    now: datetime
 ) -> Ticket | None:
     """Carry out one action of the flow; returns the ticket it opened or updated, if any."""
     if isinstance(action, OpenTicket):
@@ -473,7 +506,8 @@ def _perform(
 
 
 def _open_ticket(
-    session: Session, action: OpenTicket, *, conversation: Conversation, contact: Contact, now: datetime
+    session: Session, action: OpenTicket, *, conversation: Conversation | ConversationRow, contact: Contact,
+    now: datetime
 ) -> Ticket:
     attachments = [_attachment_json(a) for a in action.attachments]
     data = {k: storable(v) if isinstance(v, str) else v for k, v in action.data.items() if v not in (None, "")}

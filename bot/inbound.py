@@ -21,17 +21,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, or_, update
+from sqlalchemy import bindparam, exists, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.channels.base import Prepared, RetryLater
 from bot import limits
 from bot.desk import handle_message
 from bot.models import EventStatus, InboundEvent, utcnow
-from bot.storage import lock_key
+from bot.storage import lock_key, unindexed
 from bot.workers import Worker, backoff, until_written
 from flows.entities import redact_secrets
 from flows.messages import Incoming
@@ -75,24 +74,32 @@ def enqueue(
     # two webhooks of one student on two workers could commit in the other
     # order and be claimed out of order. One writer per address at a time.
     lock_key(session, "inbound", channel, address)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    insert = pg_insert if postgres else sqlite_insert
-    stmt = (
-        insert(InboundEvent)
-        .values(
-            channel=channel,
-            provider_id=provider_id,
-            address=address,
-            desk_address=desk_address,
-            payload=redact_payload(payload),
-            received_at=received_at or utcnow(),
-            status=EventStatus.PENDING,
-            attempts=0,
-        )
+    stmt = _ENQUEUE[session.get_bind().dialect.name == "postgresql"]
+    row = session.connection().execute(stmt, {
+        "channel": channel, "provider_id": provider_id, "address": address, "desk_address": desk_address,
+        "payload": redact_payload(payload), "received_at": received_at or utcnow(),
+    }).first()
+    return row is not None
+
+
+def _enqueue_statement(insert: Any) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` with every value a parameter.
+
+    Built once per dialect (below) rather than per webhook: constructing a
+    statement and its cache key cost SQLAlchemy more than running it.
+    """
+    return (
+        insert(InboundEvent.__table__)  # type: ignore[attr-defined]
+        .values(channel=bindparam("channel"), provider_id=bindparam("provider_id"), address=bindparam("address"),
+                desk_address=bindparam("desk_address"), payload=bindparam("payload"),
+                received_at=bindparam("received_at"), status=EventStatus.PENDING, attempts=0)
         .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
-        .returning(InboundEvent.id)
+        .returning(InboundEvent.__table__.c.id)  # type: ignore[attr-defined]
     )
-    return session.execute(stmt).first() is not None
+
+
+#: The webhook's insert, by "is the database PostgreSQL".
+_ENQUEUE = {False: _enqueue_statement(sqlite_insert), True: _enqueue_statement(pg_insert)}
 
 
 #: The payload fields that carry what a student typed or tapped: WhatsApp's ``Body``
@@ -153,6 +160,54 @@ class _LeaseLost(Exception):
     """Another worker re-claimed the event (our lease expired): roll back, leave it to them."""
 
 
+def _claimable(postgres: bool, *, channel: str | None = None, address: str | None = None) -> Any:
+    """Due events, oldest first, none behind an earlier in-flight event of its conversation.
+
+    Parameters: ``now``, ``active`` (the channels that are on), ``limit``,
+    and ``channel`` / ``address`` when those filters are asked for.
+    """
+    E = InboundEvent.__table__  # type: ignore[attr-defined]
+    earlier = E.alias("earlier")
+    blocked = (
+        exists()
+        .where(earlier.c.channel == E.c.channel, earlier.c.address == E.c.address)
+        .where(earlier.c.id < E.c.id, earlier.c.status.in_(IN_FLIGHT))
+    )
+    stmt = (
+        select(E)
+        .where(E.c.status.in_(IN_FLIGHT))
+        .where(or_(E.c.lease_until.is_(None), E.c.lease_until <= bindparam("now")))
+        .where(~blocked, unindexed(E.c.channel).in_(bindparam("active", expanding=True)))
+        .order_by(E.c.id)
+        .limit(bindparam("limit"))
+    )
+    if channel is not None:
+        stmt = stmt.where(E.c.channel == bindparam("channel"))
+    if address is not None:
+        stmt = stmt.where(E.c.address == bindparam("address"))
+    return stmt.with_for_update(skip_locked=True, of=E) if postgres else stmt
+
+
+#: The claim's statements, built once (see :func:`_enqueue_statement`); ``_CLAIMABLE`` by "is PostgreSQL".
+_CLAIMABLE = {False: _claimable(False), True: _claimable(True)}
+_E = InboundEvent.__table__  # type: ignore[attr-defined]
+_TAKE = (
+    update(_E)
+    .where(_E.c.id == bindparam("b_id"), _E.c.status == bindparam("b_status"))
+    .where(or_(_E.c.lease_until.is_(None), _E.c.lease_until <= bindparam("b_now")))
+    .values(status=EventStatus.PROCESSING, attempts=_E.c.attempts + 1, lease_until=bindparam("b_lease"))
+)
+
+#: "Done", if the lease is still ours; the second also replaces the stored payload.
+_DONE = (
+    update(_E)
+    .where(_E.c.id == bindparam("b_id"), _E.c.status == EventStatus.PROCESSING,
+           _E.c.attempts == bindparam("b_attempts"))
+    .values(status=EventStatus.DONE, processed_at=bindparam("b_processed_at"), lease_until=None, last_error=None)
+)
+_DONE_WITH_PAYLOAD = _DONE.values(payload=bindparam("b_payload"))
+
+
 class InboundProcessor(Worker):
     """The asyncio task that feeds stored events to the core (one per process is enough)."""
 
@@ -189,44 +244,26 @@ class InboundProcessor(Worker):
         if not active:
             return []
         now = services.now()
-        E = InboundEvent
-        earlier = aliased(InboundEvent)
-        blocked = (
-            exists()
-            .where(earlier.channel == E.channel, earlier.address == E.address)
-            .where(earlier.id < E.id, col(earlier.status).in_(IN_FLIGHT))
-        )
-        stmt = (
-            select(E)
-            .where(col(E.status).in_(IN_FLIGHT))
-            .where(or_(col(E.lease_until).is_(None), col(E.lease_until) <= now))
-            .where(~blocked, col(E.channel).in_(active))
-            .order_by(col(E.id))
-            .limit(limit + len(busy))
-        )
-        if channel is not None:
-            stmt = stmt.where(E.channel == channel)
-        if address is not None:
-            stmt = stmt.where(E.address == address)
         claimed: list[ClaimedEvent] = []
         with services.session() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True, of=E)
-            for event in session.exec(stmt).all():
+            conn = session.connection()
+            postgres = conn.dialect.name == "postgresql"
+            if channel is None and address is None:
+                stmt = _CLAIMABLE[postgres]
+            else:
+                stmt = _claimable(postgres, channel=channel, address=address)
+            rows = conn.execute(stmt, {"now": now, "active": active, "limit": limit + len(busy),
+                                       "channel": channel, "address": address}).all()
+            for event in rows:
                 if event.id in busy or len(claimed) >= limit:
                     continue
-                result = session.execute(
-                    update(E)
-                    .where(col(E.id) == event.id, col(E.status) == event.status)
-                    .where(or_(col(E.lease_until).is_(None), col(E.lease_until) <= now))
-                    .values(status=EventStatus.PROCESSING, attempts=E.attempts + 1, lease_until=now + self.lease)
-                    .execution_options(synchronize_session=False)
-                )
-                if result.rowcount != 1:  # type: ignore[attr-defined]
+                result = conn.execute(_TAKE, {"b_id": event.id, "b_status": event.status, "b_now": now,
+                                              "b_lease": now + self.lease})
+                if result.rowcount != 1:
                     continue
                 claimed.append(
                     ClaimedEvent(
-                        id=event.id,  # type: ignore[arg-type]
+                        id=event.id,
                         channel=event.channel,
                         provider_id=event.provider_id,
                         address=event.address,
@@ -289,20 +326,15 @@ class InboundProcessor(Worker):
                 # The per-student rate limit: over it the message is stored, not answered (bot/limits.py).
                 gate=limits.student_gate(services.settings, utcnow()),
             )
-            done: dict[str, Any] = {"status": EventStatus.DONE, "processed_at": utcnow(), "lease_until": None,
-                                    "last_error": None}
+            done: dict[str, Any] = {"b_id": job.id, "b_attempts": job.attempts, "b_processed_at": utcnow()}
+            stmt = _DONE
             if handled.stored_text is not None:
                 # The raw payload keeps no more of what the student typed than the conversation does
                 # (data sent before the privacy notice was accepted is masked there).
-                done["payload"] = with_typed_text(job.payload, handled.stored_text)
-            result = session.execute(
-                update(InboundEvent)
-                .where(col(InboundEvent.id) == job.id)
-                .where(InboundEvent.status == EventStatus.PROCESSING, InboundEvent.attempts == job.attempts)
-                .values(**done)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+                done["b_payload"] = with_typed_text(job.payload, handled.stored_text)
+                stmt = _DONE_WITH_PAYLOAD
+            result = session.connection().execute(stmt, done)
+            if result.rowcount != 1:
                 raise _LeaseLost()
 
     async def _retry_later(self, job: ClaimedEvent, error: str, retry_after: float | None, counts: bool) -> None:

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
 from bot.models import Author, Conversation, Direction, Holder, Message, MessageStatus, utcnow
@@ -44,7 +44,7 @@ from flows.entities import redact_secrets
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.desk import Gate
+    from bot.desk import ConversationRow, Gate
     from flows.messages import Incoming
 
 log = logging.getLogger(__name__)
@@ -52,23 +52,41 @@ log = logging.getLogger(__name__)
 WINDOW = timedelta(seconds=60)
 #: Status of a stored inbound message the bot did not answer because of the rate limit.
 THROTTLED = "throttled"
-NOTICE = ("Estás enviando muchos mensajes muy rápido; espera un momento y vuelve a escribir. "
-          "Lo que mandes mientras tanto queda guardado, pero no lo responderé de inmediato.")
+
 #: Channels whose messages cost money or provider quota.
 FREE_CHANNELS = frozenset({"webchat", "console"})
 #: Statuses of a message the provider accepted.
 SENT_STATUSES = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.UNDELIVERED)
 
+_M = Message.__table__  # type: ignore[attr-defined]
+#: :func:`answered_recently`'s count, built once (it runs for every message).
+_ANSWERED = (
+    select(func.count())
+    .select_from(_M)
+    .where(_M.c.conversation_id == bindparam("b_id"), _M.c.direction == Direction.IN)
+    .where(_M.c.created_at > bindparam("b_since"), _M.c.status != THROTTLED)
+)
+#: :func:`_outgoing_used`'s count, built once (it runs at every claim of the outbox).
+_OUTGOING_USED = (
+    select(func.count())
+    .select_from(_M)
+    .where(_M.c.direction == Direction.OUT, ~_M.c.channel.in_(FREE_CHANNELS))
+    .where(or_(_M.c.status.in_(SENT_STATUSES) & (_M.c.sent_at > bindparam("b_since")),
+               _M.c.status == MessageStatus.SENDING))
+)
+
+_C = Conversation.__table__  # type: ignore[attr-defined]
+_TOUCH_CONVERSATION = (
+    update(_C).where(_C.c.id == bindparam("b_id")).values(last_inbound_at=bindparam("b_at"), updated_at=bindparam("b_now"))
+)
+
+NOTICE = ("Estás enviando muchos mensajes muy rápido; espera un momento y vuelve a escribir. "
+          "Lo que mandes mientras tanto queda guardado, pero no lo responderé de inmediato.")
+
 
 def answered_recently(session: Session, conversation_id: int, now: datetime) -> int:
     """The student's messages of the last minute that the bot took (not throttled ones)."""
-    stmt = (
-        select(func.count())
-        .select_from(Message)
-        .where(Message.conversation_id == conversation_id, Message.direction == Direction.IN)
-        .where(col(Message.created_at) > now - WINDOW, Message.status != THROTTLED)
-    )
-    return int(session.exec(stmt).one())
+    return int(session.connection().execute(_ANSWERED, {"b_id": conversation_id, "b_since": now - WINDOW}).scalar_one())
 
 
 def notified_recently(session: Session, conversation_id: int, now: datetime) -> bool:
@@ -94,7 +112,7 @@ def student_gate(settings: Settings, now: datetime) -> Gate | None:
     if limit <= 0:
         return None
 
-    def gate(session: Session, conversation: Conversation, message: Incoming, provider_id: str | None) -> bool:
+    def gate(session: Session, conversation: ConversationRow, message: Incoming, provider_id: str | None) -> bool:
         if conversation.id is None or conversation.holder == Holder.STAFF:
             return True
         if answered_recently(session, conversation.id, now) < limit:
@@ -106,13 +124,12 @@ def student_gate(settings: Settings, now: datetime) -> Gate | None:
     return gate
 
 
-def _store_throttled(session: Session, conversation: Conversation, *, channel: str, provider_id: str | None,
+def _store_throttled(session: Session, conversation: ConversationRow, *, channel: str, provider_id: str | None,
                      message: Incoming, now: datetime) -> None:
     from bot.desk import storable
 
     first = not notified_recently(session, conversation.id, now)  # type: ignore[arg-type]
-    conversation.last_inbound_at = message.at
-    conversation.updated_at = now
+    session.connection().execute(_TOUCH_CONVERSATION, {"b_id": conversation.id, "b_at": message.at, "b_now": now})
     session.add(Message(
         conversation_id=conversation.id,  # type: ignore[arg-type]
         channel=channel,
@@ -201,11 +218,7 @@ def outgoing_budget(session: Session, settings: Settings, wanted: int, now: date
 
 def _outgoing_used(session: Session, now: datetime) -> int:
     """Paid messages sent in the last minute plus those being sent right now."""
-    recent = (col(Message.status).in_(SENT_STATUSES)) & (col(Message.sent_at) > now - WINDOW)
-    sending = Message.status == MessageStatus.SENDING
-    stmt = select(func.count()).select_from(Message).where(Message.direction == Direction.OUT, _paid(),
-                                                           or_(recent, sending))
-    return int(session.exec(stmt).one())
+    return int(session.connection().execute(_OUTGOING_USED, {"b_since": now - WINDOW}).scalar_one())
 
 
 def _paid() -> Any:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
+import functools
 import json
 import logging
 import time
@@ -32,9 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, or_, update
+from sqlalchemy import bindparam, exists, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
@@ -55,6 +55,7 @@ from bot.models import (
     ReminderStatus,
     utcnow,
 )
+from bot.storage import unindexed
 from bot.workers import Worker, backoff, database_unreachable, until_written
 from flows.context import office_hours_for
 from flows.machine import remind
@@ -200,6 +201,57 @@ class ClaimedMessage:
     reserved: bool = True
 
 
+# The claim's statements, built once: constructing a statement and its cache
+# key costs SQLAlchemy more than executing it, and these run for every reply.
+_M = Message.__table__  # type: ignore[attr-defined]
+_C = Conversation.__table__  # type: ignore[attr-defined]
+
+
+def _claimable(postgres: bool) -> Any:
+    """Due outbound messages, oldest first, none behind an earlier one of its conversation still in flight."""
+    earlier = _M.alias("earlier")
+    blocked = (
+        exists()
+        .where(earlier.c.conversation_id == _M.c.conversation_id, earlier.c.direction == Direction.OUT)
+        .where(earlier.c.id < _M.c.id, earlier.c.status.in_(IN_FLIGHT))
+    )
+    stmt = (
+        select(_M)
+        .where(_M.c.status.in_(IN_FLIGHT))
+        .where(or_(_M.c.next_attempt_at.is_(None), _M.c.next_attempt_at <= bindparam("b_now")))
+        .where(_M.c.direction == Direction.OUT, ~blocked,
+               unindexed(_M.c.channel).in_(bindparam("b_active", expanding=True)))
+        .order_by(_M.c.id)
+        .limit(bindparam("b_limit"))
+    )
+    return stmt.with_for_update(skip_locked=True, of=_M) if postgres else stmt
+
+
+_CLAIMABLE = {False: _claimable(False), True: _claimable(True)}
+_CONVERSATIONS = (
+    select(_C.c.id, _C.c.address, _C.c.desk_address, _C.c.last_inbound_at)
+    .where(_C.c.id.in_(bindparam("b_ids", expanding=True)))
+)
+_TAKE = (
+    update(_M)
+    .where(_M.c.id == bindparam("b_id"), _M.c.status == bindparam("b_status"))
+    .where(or_(_M.c.next_attempt_at.is_(None), _M.c.next_attempt_at <= bindparam("b_now")))
+    .values(status=MessageStatus.SENDING, attempts=_M.c.attempts + 1, next_attempt_at=bindparam("b_next"),
+            template=bindparam("b_template"))
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _finish_statement(columns: tuple[str, ...]) -> Any:
+    """The outcome's ``UPDATE``, if the lease is still ours; one per set of columns written."""
+    return (
+        update(_M)
+        .where(_M.c.id == bindparam("b_id"), _M.c.status == bindparam("b_status"),
+               _M.c.attempts == bindparam("b_attempts"))
+        .values({name: bindparam(f"v_{name}") for name in columns})
+    )
+
+
 class OutboxWorker(Worker):
     """The asyncio task that sends outbound messages and due reminders."""
 
@@ -241,30 +293,17 @@ class OutboxWorker(Worker):
             return []
         now = services.now()
         M = Message
-        earlier = aliased(Message)
-        blocked = (
-            exists()
-            .where(earlier.conversation_id == M.conversation_id, earlier.direction == Direction.OUT)
-            .where(earlier.id < M.id, col(earlier.status).in_(IN_FLIGHT))
-        )
-        stmt = (
-            select(M)
-            .where(col(M.status).in_(IN_FLIGHT))
-            .where(or_(col(M.next_attempt_at).is_(None), col(M.next_attempt_at) <= now))
-            .where(M.direction == Direction.OUT, ~blocked, col(M.channel).in_(active))
-            .order_by(col(M.id))
-            .limit(limit + len(busy))
-        )
         claimed: list[ClaimedMessage] = []
         max_attempts = settings.outbox_max_attempts
         with services.session() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True, of=M)
-            candidates = [m for m in session.exec(stmt).all() if m.id not in busy][:limit]
+            conn = session.connection()
+            stmt = _CLAIMABLE[conn.dialect.name == "postgresql"]
+            rows = conn.execute(stmt, {"b_now": now, "b_active": active, "b_limit": limit + len(busy)}).all()
+            candidates = [m for m in rows if m.id not in busy][:limit]
             if not candidates:
                 return []
-            ids = {m.conversation_id for m in candidates}
-            conversations = {c.id: c for c in session.exec(select(Conversation).where(col(Conversation.id).in_(ids)))}
+            ids = list({m.conversation_id for m in candidates})
+            conversations = {c.id: c for c in conn.execute(_CONVERSATIONS, {"b_ids": ids})}
             paid = sum(limits.is_paid(m.channel) for m in candidates)
             budget = limits.outgoing_budget(session, settings, paid) if paid else limits.Budget(None)
             for message in candidates:
@@ -284,18 +323,8 @@ class OutboxWorker(Worker):
                     )
                     continue
                 template = message.template or needs_template(message.channel, conversation.last_inbound_at, now)
-                result = session.execute(
-                    update(M)
-                    .where(col(M.id) == message.id, col(M.status) == message.status)
-                    .where(or_(col(M.next_attempt_at).is_(None), col(M.next_attempt_at) <= now))
-                    .values(
-                        status=MessageStatus.SENDING,
-                        attempts=M.attempts + 1,
-                        next_attempt_at=now + self.lease,
-                        template=template,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
+                result = conn.execute(_TAKE, {"b_id": message.id, "b_status": message.status, "b_now": now,
+                                              "b_next": now + self.lease, "b_template": template})
                 if result.rowcount != 1:  # type: ignore[attr-defined]
                     continue
                 outgoing = Outgoing(
@@ -460,13 +489,10 @@ class OutboxWorker(Worker):
 
     @staticmethod
     def _finish(session: Session, message_id: int, attempts: int, status: str, values: dict[str, Any]) -> bool:
-        result = session.execute(
-            update(Message)
-            .where(col(Message.id) == message_id, Message.status == status, Message.attempts == attempts)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        params = {f"v_{k}": v for k, v in values.items()}
+        params.update(b_id=message_id, b_status=status, b_attempts=attempts)
+        result = session.connection().execute(_finish_statement(tuple(sorted(values))), params)
+        return bool(result.rowcount == 1)
 
     # --- reminders ----------------------------------------------------------
 

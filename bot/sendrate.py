@@ -20,7 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, text
+from sqlalchemy import bindparam, delete, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.models import SendRate
@@ -101,36 +103,46 @@ def reserve_many(session: Session, requests: Sequence[Sequence[Limit]]) -> list[
     away: the rows stay locked until then. Keys are locked in sorted order,
     so two workers reserving overlapping sets of limits cannot deadlock.
     """
-    postgres = session.get_bind().dialect.name == "postgresql"
+    conn = session.connection()
+    postgres = conn.dialect.name == "postgresql"
     by_key = {limit.key: limit for limits in requests for limit in limits}
     if not by_key:
         now = _now(session, postgres)
         return [Reservation(0.0, now) for _ in requests]
     keys = sorted(by_key)
-    _ensure_rows(session, keys, postgres)
+    conn.execute(_ENSURE[postgres], [{"key": k, "tat": 0.0} for k in keys])
     now = _now(session, postgres)
-    stmt = select(SendRate).where(col(SendRate.key).in_(keys)).order_by(col(SendRate.key))
-    if postgres:
-        stmt = stmt.with_for_update()
-    rows = {row.key: row for row in session.exec(stmt.execution_options(populate_existing=True))}
+    tats: dict[str, float] = {key: tat for key, tat in conn.execute(_READ[postgres], {"b_keys": keys})}
+    changed: set[str] = set()
     out: list[Reservation] = []
     for limits in requests:
         if not limits:
             out.append(Reservation(0.0, now))
             continue
-        mine = [(rows[limit.key], limit) for limit in limits]
-        earliest = {row.key: row.tat - limit.tolerance for row, limit in mine}
+        earliest = {limit.key: tats[limit.key] - limit.tolerance for limit in limits}
         start = max([now, *earliest.values()])
-        shared_start = max([now, *(earliest[limit.key] for _, limit in mine if limit.shared)])
+        shared_start = max([now, *(earliest[limit.key] for limit in limits if limit.shared)])
         if start > shared_start:
             out.append(Reservation(start - now, start, reserved=False))
             continue
-        for row, limit in mine:
-            row.tat = max(row.tat, start) + limit.interval
-            session.add(row)
+        for limit in limits:
+            tats[limit.key] = max(tats[limit.key], start) + limit.interval
+            changed.add(limit.key)
         out.append(Reservation(max(0.0, start - now), start))
-    session.flush()
+    if changed:
+        conn.execute(_WRITE, [{"b_key": key, "b_tat": tats[key]} for key in sorted(changed)])
     return out
+
+
+# Built once (they run at every claim of the outbox): constructing a statement
+# costs SQLAlchemy more than executing it.
+_T = SendRate.__table__  # type: ignore[attr-defined]
+#: Create missing rows without failing on a concurrent creator (INSERT ... ON CONFLICT DO NOTHING).
+_ENSURE = {False: sqlite_insert(_T).on_conflict_do_nothing(), True: pg_insert(_T).on_conflict_do_nothing()}
+_READ_ANY = select(_T.c.key, _T.c.tat).where(_T.c.key.in_(bindparam("b_keys", expanding=True))).order_by(_T.c.key)
+#: The rows, locked in key order on PostgreSQL (SQLite's write lock is already held).
+_READ = {False: _READ_ANY, True: _READ_ANY.with_for_update()}
+_WRITE = update(_T).where(_T.c.key == bindparam("b_key")).values(tat=bindparam("b_tat"))
 
 
 def prune(session: Session) -> int:
@@ -138,15 +150,6 @@ def prune(session: Session) -> int:
     cutoff = _now(session, session.get_bind().dialect.name == "postgresql") - IDLE_ROW_SECONDS
     result = session.execute(delete(SendRate).where(col(SendRate.tat) < cutoff))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def _ensure_rows(session: Session, keys: list[str], postgres: bool) -> None:
-    """Create missing rows without failing on a concurrent creator (INSERT ... ON CONFLICT DO NOTHING)."""
-    if postgres:
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    session.execute(insert(SendRate).values([{"key": k, "tat": 0.0} for k in keys]).on_conflict_do_nothing())
 
 
 def _now(session: Session, postgres: bool) -> float:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import ColumnElement, event, inspect, literal_column, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -129,6 +129,18 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         session.close()
         if lock is not None:
             lock.release()
+
+
+def unindexed(column: ColumnElement[str]) -> ColumnElement[str]:
+    """``column || ''``: the same value, in a form no index can serve.
+
+    Why: SQLite has no statistics unless ``ANALYZE`` runs, and without them
+    its planner takes an equality on a column over an ``IN`` on another. The
+    workers' claims filter on status (few rows in flight, indexed) and on
+    channel (nearly every row ever stored); this keeps the channel's index
+    out of the plan, so a claim reads the rows in flight, not the history.
+    """
+    return column.concat(literal_column("''"))
 
 
 def lock_key(session: Session, *parts: str) -> None:
