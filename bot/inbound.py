@@ -160,9 +160,12 @@ class _LeaseLost(Exception):
     """Another worker re-claimed the event (our lease expired): roll back, leave it to them."""
 
 
-def _claimable(postgres: bool, *, channel: str | None = None, address: str | None = None) -> Any:
-    """Due events, oldest first, none behind an earlier in-flight event of its conversation.
+def _claimable(postgres: bool, status: str, *, channel: str | None = None, address: str | None = None) -> Any:
+    """Due events of one status, oldest first, none behind an earlier in-flight event of its conversation.
 
+    One status a query, so that the index on ``(status, id)`` yields them in
+    order and the scan stops at the limit (with ``status IN (...)`` every
+    event in flight, the whole backlog, is read and sorted first).
     Parameters: ``now``, ``active`` (the channels that are on), ``limit``,
     and ``channel`` / ``address`` when those filters are asked for.
     """
@@ -171,13 +174,14 @@ def _claimable(postgres: bool, *, channel: str | None = None, address: str | Non
     blocked = (
         exists()
         .where(earlier.c.channel == E.c.channel, earlier.c.address == E.c.address)
-        .where(earlier.c.id < E.c.id, earlier.c.status.in_(IN_FLIGHT))
+        # Only the conversation's index may serve this (see bot.outbox._claimable).
+        .where(earlier.c.id + 0 < E.c.id, unindexed(earlier.c.status).in_(IN_FLIGHT))
     )
     stmt = (
         select(E)
-        .where(E.c.status.in_(IN_FLIGHT))
+        .where(E.c.status == status)
         .where(or_(E.c.lease_until.is_(None), E.c.lease_until <= bindparam("now")))
-        .where(~blocked, unindexed(E.c.channel).in_(bindparam("active", expanding=True)))
+        .where(~blocked, (E.c.channel if postgres else unindexed(E.c.channel)).in_(bindparam("active", expanding=True)))
         .order_by(E.c.id)
         .limit(bindparam("limit"))
     )
@@ -188,8 +192,9 @@ def _claimable(postgres: bool, *, channel: str | None = None, address: str | Non
     return stmt.with_for_update(skip_locked=True, of=E) if postgres else stmt
 
 
-#: The claim's statements, built once (see :func:`_enqueue_statement`); ``_CLAIMABLE`` by "is PostgreSQL".
-_CLAIMABLE = {False: _claimable(False), True: _claimable(True)}
+#: The claim's statements, built once (see :func:`_enqueue_statement`): by "is
+#: the database PostgreSQL", one per status in flight.
+_CLAIMABLE = {pg: [_claimable(pg, status) for status in IN_FLIGHT] for pg in (False, True)}
 _E = InboundEvent.__table__  # type: ignore[attr-defined]
 _TAKE = (
     update(_E)
@@ -249,11 +254,11 @@ class InboundProcessor(Worker):
             conn = session.connection()
             postgres = conn.dialect.name == "postgresql"
             if channel is None and address is None:
-                stmt = _CLAIMABLE[postgres]
+                statements = _CLAIMABLE[postgres]
             else:
-                stmt = _claimable(postgres, channel=channel, address=address)
-            rows = conn.execute(stmt, {"now": now, "active": active, "limit": limit + len(busy),
-                                       "channel": channel, "address": address}).all()
+                statements = [_claimable(postgres, status, channel=channel, address=address) for status in IN_FLIGHT]
+            params = {"now": now, "active": active, "limit": limit + len(busy), "channel": channel, "address": address}
+            rows = sorted((row for stmt in statements for row in conn.execute(stmt, params)), key=lambda row: row.id)
             for event in rows:
                 if event.id in busy or len(claimed) >= limit:
                     continue

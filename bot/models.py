@@ -160,6 +160,8 @@ class Message(SQLModel, table=True):
         Index("ix_message_status_next_attempt", "status", "next_attempt_at"),
         # The outgoing guard counts sends of the last minute on every claim: a range, not every sent row.
         Index("ix_message_status_sent", "status", "sent_at"),
+        # The outbox claims the oldest due messages of each status, reading no more than it takes.
+        Index("ix_message_status_id", "status", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -207,27 +207,37 @@ _M = Message.__table__  # type: ignore[attr-defined]
 _C = Conversation.__table__  # type: ignore[attr-defined]
 
 
-def _claimable(postgres: bool) -> Any:
-    """Due outbound messages, oldest first, none behind an earlier one of its conversation still in flight."""
+def _claimable(postgres: bool, status: str) -> Any:
+    """Due outbound messages of one status, oldest first, none behind an earlier one of its conversation in flight.
+
+    One status a query, so that the index on ``(status, id)`` yields them in
+    order and the scan stops at the limit (with ``status IN (...)`` every
+    row in flight is read and sorted first). Pending ones are due when their
+    retry time has come; sending ones when their lease has run out.
+    """
     earlier = _M.alias("earlier")
     blocked = (
         exists()
         .where(earlier.c.conversation_id == _M.c.conversation_id, earlier.c.direction == Direction.OUT)
-        .where(earlier.c.id < _M.c.id, earlier.c.status.in_(IN_FLIGHT))
+        # Only the conversation's index may serve this (a conversation has few
+        # messages): without statistics, PostgreSQL would also AND in the
+        # status or id index, a range as long as the backlog, for every row.
+        .where(earlier.c.id + 0 < _M.c.id, unindexed(earlier.c.status).in_(IN_FLIGHT))
     )
     stmt = (
         select(_M)
-        .where(_M.c.status.in_(IN_FLIGHT))
+        .where(_M.c.status == status)
         .where(or_(_M.c.next_attempt_at.is_(None), _M.c.next_attempt_at <= bindparam("b_now")))
         .where(_M.c.direction == Direction.OUT, ~blocked,
-               unindexed(_M.c.channel).in_(bindparam("b_active", expanding=True)))
+               (_M.c.channel if postgres else unindexed(_M.c.channel)).in_(bindparam("b_active", expanding=True)))
         .order_by(_M.c.id)
         .limit(bindparam("b_limit"))
     )
     return stmt.with_for_update(skip_locked=True, of=_M) if postgres else stmt
 
 
-_CLAIMABLE = {False: _claimable(False), True: _claimable(True)}
+#: By "is the database PostgreSQL", one statement per status in flight.
+_CLAIMABLE = {pg: [_claimable(pg, status) for status in IN_FLIGHT] for pg in (False, True)}
 _CONVERSATIONS = (
     select(_C.c.id, _C.c.address, _C.c.desk_address, _C.c.last_inbound_at)
     .where(_C.c.id.in_(bindparam("b_ids", expanding=True)))
@@ -297,8 +307,9 @@ class OutboxWorker(Worker):
         max_attempts = settings.outbox_max_attempts
         with services.session() as session:
             conn = session.connection()
-            stmt = _CLAIMABLE[conn.dialect.name == "postgresql"]
-            rows = conn.execute(stmt, {"b_now": now, "b_active": active, "b_limit": limit + len(busy)}).all()
+            params = {"b_now": now, "b_active": active, "b_limit": limit + len(busy)}
+            rows = sorted((row for stmt in _CLAIMABLE[conn.dialect.name == "postgresql"]
+                           for row in conn.execute(stmt, params)), key=lambda row: row.id)
             candidates = [m for m in rows if m.id not in busy][:limit]
             if not candidates:
                 return []
