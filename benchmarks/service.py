@@ -10,12 +10,15 @@ speed, and whoever else uses it, cancel out in the ratios):
 
 * webhook throughput and latency (p50, p99): ``--requests`` signed WhatsApp
   webhooks with unique MessageSids, ``--concurrency`` at a time, from a
-  client that costs the servers' cores little (``benchmarks/load.py``), against (i) a bare FastAPI endpoint that only
-  parses the form (``benchmarks/bare.py``: the ceiling), (ii) ``seguro-bot
-  serve`` with 1 worker on SQLite, (iii) ``serve`` with 1 worker and
-  (iv) ``serve --workers 2`` on PostgreSQL (each on a database of its own). The bot keeps working in the background (processing the
-  messages, sending the replies to a fake Twilio in its own process) while
-  webhooks arrive, as it would in production;
+  client that costs the servers' cores little (``benchmarks/load.py``),
+  against (i) a bare FastAPI endpoint that only parses the form
+  (``benchmarks/bare.py``: the ceiling), (ii) ``seguro-bot serve`` with
+  1 worker on SQLite, (iii) ``serve`` with 1 worker and (iv) ``serve
+  --workers 2`` on PostgreSQL (each on a database of its own). The bot
+  keeps working in the background (processing the messages, sending the
+  replies to a lean fake Twilio in its own process,
+  ``benchmarks/fake_twilio.py``) while webhooks arrive, as it would in
+  production;
 * end-to-end latency: webhooks paced at ``--rate`` per second, each from a
   new student, and the time until the student's first reply reaches the
   fake Twilio (p50, p99);
