@@ -18,12 +18,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, Table, bindparam, func, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
 from bot.errors import InvalidInput, NotFound
+from bot.storage import insert_ignoring
 from bot.models import (
     Author,
     Consent,
@@ -78,14 +77,8 @@ _RENAME_CONTACT = (
 _CONVERSATION_TABLE: Table = Conversation.__table__  # type: ignore[attr-defined]
 _CONTACT_ID = select(_CONTACT_TABLE.c.id).where(_CONTACT_TABLE.c.channel == bindparam("b_channel"),
                                                 _CONTACT_TABLE.c.address == bindparam("b_address"))
-_NEW_CONTACT = {
-    False: sqlite_insert(_CONTACT_TABLE).on_conflict_do_nothing(index_elements=["channel", "address"]),
-    True: pg_insert(_CONTACT_TABLE).on_conflict_do_nothing(index_elements=["channel", "address"]),
-}
-_NEW_CONVERSATION = {
-    False: sqlite_insert(_CONVERSATION_TABLE).on_conflict_do_nothing(index_elements=["channel", "address"]),
-    True: pg_insert(_CONVERSATION_TABLE).on_conflict_do_nothing(index_elements=["channel", "address"]),
-}
+_NEW_CONTACT = insert_ignoring(_CONTACT_TABLE, conflict=["channel", "address"])
+_NEW_CONVERSATION = insert_ignoring(_CONVERSATION_TABLE, conflict=["channel", "address"])
 _C = _CONVERSATION_TABLE
 #: Rendered without FOR UPDATE on SQLite, whose BEGIN IMMEDIATE already serialises writers.
 _CONVERSATION_AT_LOCKED = (

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, delete, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.models import SendRate
+from bot.storage import insert_ignoring
 
 if TYPE_CHECKING:
     from bot.channels.base import Outgoing
@@ -138,7 +137,7 @@ def reserve_many(session: Session, requests: Sequence[Sequence[Limit]]) -> list[
 # costs SQLAlchemy more than executing it.
 _T = SendRate.__table__  # type: ignore[attr-defined]
 #: Create missing rows without failing on a concurrent creator (INSERT ... ON CONFLICT DO NOTHING).
-_ENSURE = {False: sqlite_insert(_T).on_conflict_do_nothing(), True: pg_insert(_T).on_conflict_do_nothing()}
+_ENSURE = insert_ignoring(_T)
 _READ_ANY = select(_T.c.key, _T.c.tat).where(_T.c.key.in_(bindparam("b_keys", expanding=True))).order_by(_T.c.key)
 #: The rows, locked in key order on PostgreSQL (SQLite's write lock is already held).
 _READ = {False: _READ_ANY, True: _READ_ANY.with_for_update()}

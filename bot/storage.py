@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, inspect, literal_column, text
+from sqlalchemy import ColumnElement, Table, event, inspect, literal_column, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -144,6 +144,20 @@ def unindexed(column: ColumnElement[str]) -> ColumnElement[str]:
     cannot estimate makes it misjudge a query.
     """
     return column.concat(literal_column("''"))
+
+
+def insert_ignoring(table: Table, *, conflict: list[str] | None = None) -> dict[bool, Any]:
+    """``INSERT ... ON CONFLICT DO NOTHING`` into ``table``, by "is the database PostgreSQL".
+
+    Built once by the callers (hot paths): the two dialects spell the
+    statement with different constructs, so both are made up front.
+    ``conflict`` names the unique columns (None: any constraint).
+    """
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return {postgres: insert(table).on_conflict_do_nothing(index_elements=conflict)
+            for postgres, insert in ((False, sqlite_insert), (True, pg_insert))}
 
 
 def lock_key(session: Session, *parts: str) -> None:
