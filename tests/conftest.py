@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +26,15 @@ from sqlalchemy.engine import Engine
 
 from bot.storage import init_db, make_engine, session_scope
 from tests import dbs
+
+# A shell starts its background jobs with SIGINT ignored (no job control), and
+# the processes the tests start inherit that: `seguro-bot telegram poll` and
+# `chat` would then never see the Ctrl-C the tests send them. scripts/test runs
+# its two passes in the background, so the default is restored here, for this
+# process and (through exec, which resets a handler but keeps "ignored") for
+# every process it starts.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # issue 6: the whole run's log is captured and searched for test secrets (tests/log_audit.py)
 pytest_plugins = ["tests.log_audit"]
