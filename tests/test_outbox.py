@@ -113,6 +113,26 @@ def test_a_send_interrupted_by_a_crash_is_retried_after_its_lease(settings, prov
     assert message.status == MessageStatus.SENT and message.attempts == 2
 
 
+def test_a_crashed_send_goes_out_again_before_the_replies_queued_behind_it(settings, provider, db):
+    # The outbox claims pending and crashed ("sending", lease over) messages in
+    # separate queries: the crashed one must still go first in its conversation.
+    a = make_conversation(db, channel="fakechan", address="+5216440000011")
+    b = make_conversation(db, channel="fakechan", address="+5216440000012")
+    (first,) = queue(db, a, "A1")
+    with session_scope(db) as session:  # a worker claimed A1, then the process died
+        message = session.get(Message, first)
+        message.status = MessageStatus.SENDING
+        message.attempts = 1
+        message.next_attempt_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    queue(db, a, "A2", "A3")
+    queue(db, b, "B1")
+    with _app(settings, provider):
+        wait_until(lambda: len(provider.accepted) == 4)
+    assert [t for t in provider.requested_texts() if t.startswith("A")] == ["A1", "A2", "A3"]
+    assert "B1" in provider.accepted_texts()
+    assert {m.text: m.attempts for m in _out(db)} == {"A1": 2, "A2": 1, "A3": 1, "B1": 1}
+
+
 def test_a_message_still_under_lease_is_not_sent_by_another_worker(settings, provider, db):
     conversation = make_conversation(db, channel="fakechan", address="+5216440000010")
     (message_id,) = queue(db, conversation, "en vuelo")
