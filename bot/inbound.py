@@ -29,8 +29,9 @@ from sqlmodel import Session, col, select
 from bot.channels.base import Prepared, RetryLater
 from bot import limits
 from bot.desk import handle_message
+from bot.groups import GroupWriter
 from bot.models import EventStatus, InboundEvent, utcnow
-from bot.storage import lock_key, unindexed
+from bot.storage import lock_keys, unindexed
 from bot.workers import Worker, backoff, until_written
 from flows.entities import redact_secrets
 from flows.messages import Incoming
@@ -50,6 +51,18 @@ CHANNEL_OFF_RETRY_SECONDS = 60.0
 IN_FLIGHT = (EventStatus.PENDING, EventStatus.PROCESSING)
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """One webhook payload to store: what :func:`enqueue_many` inserts as an inbound event."""
+
+    channel: str
+    provider_id: str
+    address: str
+    desk_address: str | None
+    payload: dict[str, Any]
+    received_at: datetime
+
+
 def enqueue(
     *,
     session: Session,
@@ -62,39 +75,64 @@ def enqueue(
 ) -> bool:
     """Store one webhook payload; True if new, False if this provider id was already stored.
 
-    One ``INSERT ... ON CONFLICT DO NOTHING``: a duplicate (a provider's
-    retry, possibly racing the first delivery) inserts nothing and never
-    spoils the caller's transaction. Passwords a student typed are redacted
-    from the payload before it is stored (:func:`redact_payload`). The
-    caller commits, then calls ``services.notify_inbound()``.
+    The caller commits, then calls ``services.notify_inbound()``. See
+    :func:`enqueue_many`, which this is the one-payload case of.
     """
-    if received_at is not None and received_at.tzinfo is None:
-        raise ValueError("received_at must be timezone-aware")
+    return enqueue_many(session, [Arrival(channel, provider_id, address, desk_address, payload,
+                                          received_at or utcnow())])[0]
+
+
+def enqueue_many(session: Session, arrivals: Sequence[Arrival]) -> list[bool]:
+    """Store webhook payloads in arrival order; for each, True if new, False if already stored.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING`` for all of them: a duplicate (a
+    provider's retry, possibly racing the first delivery, or the same id
+    twice in ``arrivals``) inserts nothing and never spoils the caller's
+    transaction. Passwords a student typed are redacted from the payload
+    before it is stored (:func:`redact_payload`). The caller commits, then
+    calls ``services.notify_inbound()``.
+    """
+    if not arrivals:
+        return []
+    for arrival in arrivals:
+        if arrival.received_at.tzinfo is None:
+            raise ValueError("received_at must be timezone-aware")
     # Ids come from a sequence when the row is inserted, not when it commits:
     # two webhooks of one student on two workers could commit in the other
-    # order and be claimed out of order. One writer per address at a time.
-    lock_key(session, "inbound", channel, address)
-    stmt = _ENQUEUE[session.get_bind().dialect.name == "postgresql"]
-    row = session.connection().execute(stmt, {
-        "channel": channel, "provider_id": provider_id, "address": address, "desk_address": desk_address,
-        "payload": redact_payload(payload), "received_at": received_at or utcnow(),
-    }).first()
-    return row is not None
+    # order and be claimed out of order. One writer per address at a time
+    # (the locks taken in one sorted order, so two writers never deadlock).
+    lock_keys(session, sorted({"\x1f".join(("inbound", a.channel, a.address)) for a in arrivals}))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    rows = session.connection().execute(_ENQUEUE[postgres], [
+        {"channel": a.channel, "provider_id": a.provider_id, "address": a.address, "desk_address": a.desk_address,
+         "payload": redact_payload(a.payload), "received_at": a.received_at}
+        for a in arrivals
+    ]).all()
+    inserted = {(row.channel, row.provider_id) for row in rows}
+    new: list[bool] = []
+    for arrival in arrivals:
+        key = (arrival.channel, arrival.provider_id)
+        new.append(key in inserted)
+        inserted.discard(key)  # the same id twice in one batch: only the first is new
+    return new
 
 
 def _enqueue_statement(insert: Any) -> Any:
-    """``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` with every value a parameter.
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING channel, provider_id`` with every value a parameter.
 
     Built once per dialect (below) rather than per webhook: constructing a
-    statement and its cache key cost SQLAlchemy more than running it.
+    statement and its cache key cost SQLAlchemy more than running it. Run
+    with a list of parameter sets, SQLAlchemy sends one multi-row INSERT
+    ("insertmanyvalues"), its rows numbered in the order given.
     """
+    table = InboundEvent.__table__  # type: ignore[attr-defined]
     return (
-        insert(InboundEvent.__table__)  # type: ignore[attr-defined]
+        insert(table)
         .values(channel=bindparam("channel"), provider_id=bindparam("provider_id"), address=bindparam("address"),
                 desk_address=bindparam("desk_address"), payload=bindparam("payload"),
                 received_at=bindparam("received_at"), status=EventStatus.PENDING, attempts=0)
         .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
-        .returning(InboundEvent.__table__.c.id)  # type: ignore[attr-defined]
+        .returning(table.c.channel, table.c.provider_id)
     )
 
 
@@ -229,6 +267,10 @@ class InboundProcessor(Worker):
         super().__init__(poll_interval=poll_interval, concurrency=concurrency)
         self.services = services
         self.lease = timedelta(seconds=lease_seconds)
+        #: Messages prepared together are handled in one transaction (bot/groups.py). Each
+        #: group holds distinct conversations: the claim keeps one message a conversation in flight.
+        self._handling: GroupWriter[tuple[ClaimedEvent, Prepared], None] = GroupWriter(
+            self._handle_group, name="inbound handling", max_group=self.concurrency)
 
     # --- claiming -----------------------------------------------------------
 
@@ -299,7 +341,7 @@ class InboundProcessor(Worker):
             await self._retry_later(job, _describe(exc), None, True)
             return
         try:
-            await asyncio.to_thread(self._handle, job, prepared)
+            await self._handling.submit((job, prepared))
         except _LeaseLost:
             log.warning("inbound event %s: lease lost to another worker; left to it", job.id)
             return
@@ -309,8 +351,15 @@ class InboundProcessor(Worker):
             return
         self.services.notify_outbox()
 
-    def _handle(self, job: ClaimedEvent, prepared: Prepared) -> None:
-        """The core's step and "done" in one transaction: both happen, or neither."""
+    def _handle_group(self, group: Sequence[tuple[ClaimedEvent, Prepared]]) -> list[None]:
+        """Handle each message of ``group`` and mark it done, all in one transaction: all happen, or none."""
+        with self.services.session() as session:
+            for job, prepared in group:
+                self._handle(session, job, prepared)
+        return [None] * len(group)
+
+    def _handle(self, session: Session, job: ClaimedEvent, prepared: Prepared) -> None:
+        """The core's step and "done" in the caller's transaction (raises _LeaseLost if the event is no longer ours)."""
         services = self.services
         message = Incoming(
             text=prepared.text,
@@ -318,29 +367,28 @@ class InboundProcessor(Worker):
             channel=job.channel,
             attachments=tuple(prepared.attachments),
         )
-        with services.session() as session:
-            handled = handle_message(
-                session=session,
-                kb=services.kb,
-                channel=job.channel,
-                address=job.address,
-                provider_id=job.provider_id,
-                message=message,
-                display_name=prepared.display_name,
-                desk_address=job.desk_address,
-                # The per-student rate limit: over it the message is stored, not answered (bot/limits.py).
-                gate=limits.student_gate(services.settings, utcnow()),
-            )
-            done: dict[str, Any] = {"b_id": job.id, "b_attempts": job.attempts, "b_processed_at": utcnow()}
-            stmt = _DONE
-            if handled.stored_text is not None:
-                # The raw payload keeps no more of what the student typed than the conversation does
-                # (data sent before the privacy notice was accepted is masked there).
-                done["b_payload"] = with_typed_text(job.payload, handled.stored_text)
-                stmt = _DONE_WITH_PAYLOAD
-            result = session.connection().execute(stmt, done)
-            if result.rowcount != 1:
-                raise _LeaseLost()
+        handled = handle_message(
+            session=session,
+            kb=services.kb,
+            channel=job.channel,
+            address=job.address,
+            provider_id=job.provider_id,
+            message=message,
+            display_name=prepared.display_name,
+            desk_address=job.desk_address,
+            # The per-student rate limit: over it the message is stored, not answered (bot/limits.py).
+            gate=limits.student_gate(services.settings, utcnow()),
+        )
+        done: dict[str, Any] = {"b_id": job.id, "b_attempts": job.attempts, "b_processed_at": utcnow()}
+        stmt = _DONE
+        if handled.stored_text is not None:
+            # The raw payload keeps no more of what the student typed than the conversation does
+            # (data sent before the privacy notice was accepted is masked there).
+            done["b_payload"] = with_typed_text(job.payload, handled.stored_text)
+            stmt = _DONE_WITH_PAYLOAD
+        result = session.connection().execute(stmt, done)
+        if result.rowcount != 1:
+            raise _LeaseLost()
 
     async def _retry_later(self, job: ClaimedEvent, error: str, retry_after: float | None, counts: bool) -> None:
         """:meth:`_retry`, retrying while the database is unreachable.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -167,6 +167,26 @@ def lock_key(session: Session, *parts: str) -> None:
     that has no row to lock yet (the first webhook of a student). On SQLite
     it does nothing: ``BEGIN IMMEDIATE`` already lets one writer in at a time.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    lock_keys(session, ["\x1f".join(parts)])
+
+
+def lock_keys(session: Session, keys: Sequence[str]) -> None:
+    """Hold the locks named ``keys``, taken in the order given, until the transaction ends (PostgreSQL).
+
+    One round trip for all of them. Callers taking several pass them
+    sorted, so that two transactions never wait for each other's locks.
+    """
+    if not keys or session.get_bind().dialect.name != "postgresql":
         return
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": "\x1f".join(parts)})
+    if len(keys) == 1:
+        session.execute(_LOCK_ONE, {"key": keys[0]})
+    else:
+        session.execute(_LOCK_MANY, {"keys": list(keys)})
+
+
+_LOCK_ONE = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+#: ``WITH ORDINALITY ... ORDER BY``: the locks are taken in the array's order, whatever the plan.
+_LOCK_MANY = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended(k.key, 0)) "
+    "FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS k(key, n) ORDER BY k.n"
+)

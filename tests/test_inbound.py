@@ -162,3 +162,59 @@ def test_process_pending_and_run_once_without_running_workers(settings, provider
     assert (processed, again) == (2, 0)
     assert _inbound_ids(db) == ["p1", "p2"]
     assert sent == len(rows(db, Message, direction="out")) == len(provider.accepted) > 0
+
+
+def _claim_all(services, count):
+    from bot.inbound import InboundProcessor
+
+    processor = InboundProcessor(services)
+    return processor, processor.claim_sync(count)
+
+
+def test_messages_of_several_students_prepared_together_are_handled_in_one_transaction(settings, provider, db):
+    from sqlalchemy import event
+
+    channel = HttpChannel("fakechan", provider)
+    services = build_services(settings, channels={"fakechan": channel})
+    students = [f"+52164400001{i:02d}" for i in range(5)]
+    for i, address in enumerate(students):
+        _store(db, f"g{i}", "hola", address=address)
+    commits: list[int] = []
+    event.listen(services.engine, "commit", lambda conn: commits.append(1))
+    processor, jobs = _claim_all(services, 8)
+    assert len(jobs) == 5
+    commits.clear()
+
+    async def run() -> None:
+        await asyncio.gather(*(processor.run_job(job) for job in jobs))
+
+    asyncio.run(run())
+    services.engine.dispose()
+    assert len(commits) == 1
+    assert all(e.status == EventStatus.DONE for e in rows(db, InboundEvent))
+    answered = {m.conversation_id for m in rows(db, Message, direction="out")}
+    assert len(answered) == 5
+
+
+def test_a_lost_lease_in_a_group_costs_only_its_own_message(settings, provider, db, caplog):
+    channel = HttpChannel("fakechan", provider)
+    services = build_services(settings, channels={"fakechan": channel})
+    students = [f"+52164400002{i:02d}" for i in range(5)]
+    for i, address in enumerate(students):
+        _store(db, f"l{i}", "hola", address=address)
+    processor, jobs = _claim_all(services, 8)
+    # l2's lease ran out and another worker claimed it again meanwhile
+    with session_scope(db) as session:
+        taken = session.exec(select(InboundEvent).where(InboundEvent.provider_id == "l2")).one()
+        taken.attempts += 1
+
+    async def run() -> None:
+        await asyncio.gather(*(processor.run_job(job) for job in jobs))
+
+    asyncio.run(run())
+    services.engine.dispose()
+    status = {e.provider_id: (e.status, e.attempts) for e in rows(db, InboundEvent)}
+    assert status["l2"] == (EventStatus.PROCESSING, 2)  # left to the worker that holds it
+    assert all(status[f"l{i}"] == (EventStatus.DONE, 1) for i in (0, 1, 3, 4))
+    assert sorted(_inbound_ids(db)) == ["l0", "l1", "l3", "l4"]
+    assert "lease lost" in caplog.text

@@ -249,20 +249,12 @@ class WhatsAppChannel:
         if not self.is_desk_number(desk):
             log.warning("WhatsApp message %s to %s, which is not in TWILIO_WHATSAPP_NUMBERS: ignored", sid, desk)
             return _twiml()
+        from bot.inbound import Arrival  # the core's; imported late so this module loads alone
+
         services = request.app.state.services
-        payload = form.payload()
-
-        def store() -> bool:
-            from bot import inbound
-
-            with services.session() as session:
-                return bool(inbound.enqueue(session=session, channel=self.name, provider_id=sid,
-                                            address=sender, desk_address=desk, payload=payload,
-                                            received_at=services.now()))
-
-        if await run_in_threadpool(store):
-            await _maybe_await(services.notify_inbound())
-        else:
+        arrival = Arrival(channel=self.name, provider_id=sid, address=sender, desk_address=desk,
+                          payload=form.payload(), received_at=services.now())
+        if not await services.store_webhook(arrival):
             log.info("WhatsApp message %s already stored (Twilio retry): acknowledged", sid)
         return _twiml()
 

@@ -25,7 +25,8 @@ from bot.storage import init_db, make_engine, session_scope
 if TYPE_CHECKING:
     from bot.channels.base import Channel
     from bot.config import Settings
-    from bot.inbound import InboundProcessor
+    from bot.inbound import Arrival, InboundProcessor
+    from bot.intake import Intake
     from bot.media import MediaStore
     from bot.outbox import OutboxWorker
     from knowledge.loader import KnowledgeBase
@@ -47,6 +48,8 @@ class Services:
     clock: Clock = utcnow
     inbound: InboundProcessor | None = None
     outbox: OutboxWorker | None = None
+    #: Stores webhook payloads in groups while the service runs (see bot.intake).
+    intake: Intake | None = None
     #: Channels that failed to start: name → short reason (shown by /healthz).
     broken: dict[str, str] = field(default_factory=dict)
 
@@ -59,6 +62,26 @@ class Services:
     def now(self) -> datetime:
         """The current time (timezone-aware); tests pass a clock to move it."""
         return self.clock()
+
+    async def store_webhook(self, arrival: Arrival) -> bool:
+        """Store one webhook's payload, committed when this returns; True if new, False if a retry.
+
+        Wakes the inbound processor for a new one. While the service runs,
+        webhooks arriving together share one transaction (:mod:`bot.intake`).
+        """
+        if self.intake is not None:
+            return await self.intake.store(arrival)
+
+        def write() -> bool:
+            from bot.inbound import enqueue_many
+
+            with self.session() as session:
+                return enqueue_many(session, [arrival])[0]
+
+        new = await asyncio.to_thread(write)
+        if new:
+            self.notify_inbound()
+        return new
 
     def notify_inbound(self) -> None:
         """A webhook stored an event: process it now. Safe from any thread."""
@@ -118,7 +141,10 @@ async def running(services: Services, *, workers: bool = True) -> AsyncIterator[
     from bot.inbound import InboundProcessor
     from bot.outbox import OutboxWorker
 
+    from bot.intake import Intake
+
     await asyncio.to_thread(init_db, services.engine)
+    services.intake = Intake.for_services(services)
     started: list[Channel] = []
     for name, channel in list(services.channels.items()):
         try:
@@ -137,6 +163,9 @@ async def running(services: Services, *, workers: bool = True) -> AsyncIterator[
     try:
         yield services
     finally:
+        intake, services.intake = services.intake, None
+        if intake is not None:
+            await intake.drain()
         for worker in (services.inbound, services.outbox):
             if worker is not None:
                 await worker.stop()

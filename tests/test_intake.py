@@ -1,0 +1,126 @@
+"""bot.intake: webhooks that arrive together are stored in one transaction, each answered for itself."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from bot.inbound import Arrival, enqueue_many
+from bot.intake import Intake
+from bot.models import InboundEvent, utcnow
+from bot.storage import init_db, make_engine, session_scope
+from tests.conftest import rows
+from tests.service_support import settings_for
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = make_engine(settings_for(tmp_path).database_url)
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+class Recording:
+    """The real write (one transaction per call), with the groups it was given kept."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.groups: list[list[str]] = []
+
+    def __call__(self, arrivals: Sequence[Arrival]) -> list[bool]:
+        self.groups.append([a.provider_id for a in arrivals])
+        with session_scope(self.engine) as session:
+            return enqueue_many(session, arrivals)
+
+
+def arrival(sid: str, address: str, text: str = "hola", **payload: object) -> Arrival:
+    return Arrival(channel="whatsapp", provider_id=sid, address=address, desk_address="+5216444207351",
+                   payload={"Body": text, **payload}, received_at=utcnow())
+
+
+def student(n: int) -> str:
+    return f"whatsapp:+52164400000{n:02d}"
+
+
+def test_webhooks_arriving_together_share_one_transaction_and_each_gets_its_own_answer(engine):
+    with session_scope(engine) as session:
+        enqueue_many(session, [arrival("SMold", student(1), "ayer")])
+    burst = [arrival(f"SM{s}-{i}", student(s), f"mensaje {i}") for i in range(4) for s in range(10)]
+    burst.insert(7, arrival("SMold", student(1), "Twilio lo reintenta"))  # stored before: a retry
+    burst.append(arrival("SM3-1", student(3), "el mismo SID otra vez"))  # twice in this burst
+    write = Recording(engine)
+    intake = Intake(write)
+
+    async def all_at_once() -> list[bool]:
+        return await asyncio.gather(*(intake.store(a) for a in burst))
+
+    answers = asyncio.run(all_at_once())
+
+    assert len(write.groups) == 1 and len(write.groups[0]) == len(burst)
+    assert answers[7] is False and answers[-1] is False
+    assert answers.count(True) == 40
+    events = sorted(rows(engine, InboundEvent), key=lambda e: e.id)
+    assert len(events) == 41
+    # each student's messages numbered in the order they arrived, the first copy of a repeated SID kept
+    for s in range(10):
+        mine = [e.payload["Body"] for e in events if e.address == student(s) and e.provider_id != "SMold"]
+        assert mine == [f"mensaje {i}" for i in range(4)]
+    assert next(e for e in events if e.provider_id == "SMold").payload["Body"] == "ayer"
+
+
+def test_webhooks_arriving_while_a_group_is_written_form_the_next_group(engine):
+    write = Recording(engine)
+    intake = Intake(write, max_group=8)
+
+    async def arrivals_in_waves() -> list[bool]:
+        first = asyncio.gather(*(intake.store(arrival(f"SMa{i}", student(i))) for i in range(3)))
+        await asyncio.sleep(0)  # the writer has the first wave
+        second = asyncio.gather(*(intake.store(arrival(f"SMb{i}", student(i))) for i in range(20)))
+        return [*await first, *await second]
+
+    answers = asyncio.run(arrivals_in_waves())
+
+    assert answers == [True] * 23
+    assert [len(g) for g in write.groups] == [3, 8, 8, 4]
+    assert len(rows(engine, InboundEvent)) == 23
+
+
+def test_one_payload_that_cannot_be_stored_fails_only_its_own_webhook(engine, caplog):
+    write = Recording(engine)
+    intake = Intake(write)
+    good = [arrival(f"SM{i}", student(i)) for i in range(5)]
+    bad = arrival("SMbad", student(9), weird={"not", "json"})  # a set: the JSON column refuses it
+
+    async def together() -> list[object]:
+        return await asyncio.gather(*(intake.store(a) for a in [*good[:2], bad, *good[2:]]), return_exceptions=True)
+
+    answers = asyncio.run(together())
+
+    assert answers[:2] + answers[3:] == [True] * 5
+    assert isinstance(answers[2], Exception)
+    assert sorted(e.provider_id for e in rows(engine, InboundEvent)) == [f"SM{i}" for i in range(5)]
+    assert "one at a time" in caplog.text
+
+
+def test_an_unreachable_database_fails_every_webhook_of_the_group_at_once(tmp_path):
+    dead = make_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'bot.db'}")
+    calls = []
+
+    def write(arrivals: Sequence[Arrival]) -> list[bool]:
+        calls.append(len(arrivals))
+        with session_scope(dead) as session:
+            return enqueue_many(session, arrivals)
+
+    intake = Intake(write)
+
+    async def together() -> list[object]:
+        return await asyncio.gather(*(intake.store(arrival(f"SM{i}", student(i))) for i in range(6)),
+                                    return_exceptions=True)
+
+    answers = asyncio.run(together())
+
+    assert all(isinstance(a, OperationalError) for a in answers)
+    assert calls == [6]  # not tried again one by one: every webhook answers 5xx and Twilio retries
