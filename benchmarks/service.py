@@ -118,6 +118,13 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def busy_cores() -> float:
+    """The machine's busy CPU time so far, in core-seconds (all processes: /proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     """The process's peak resident set size (VmHWM), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -213,6 +220,7 @@ class Row:
     e2e_missing: int = 0
     rss: list[float] = field(default_factory=list)
     processed: float = float("nan")  # messages answered per second while the burst drained
+    cores: float = float("nan")  # cores the whole machine kept busy during the burst
 
 
 def bot_env(database_url: str, api_url: str, workdir: Path) -> dict[str, str]:
@@ -245,8 +253,9 @@ def run_bot(name: str, args: list[str], env: dict[str, str], workdir: Path, api_
         settle(sent, {r.sender for r in warm}, timeout=60)
         before = len(sent.fetch())
         reqs = signed_requests(opts.requests, students=opts.requests // 4)
-        start = time.time()
+        start, busy = time.time(), busy_cores()
         load = asyncio.run(closed_loop(url, reqs, opts.concurrency))
+        cores = (busy_cores() - busy) / (time.time() - start)
         settle(sent, {r.sender for r in reqs}, timeout=180)  # the backlog of the burst, before the paced run
         processed = opts.requests / (drained(sent, before) - start)
         paced_reqs = signed_requests(int(opts.rate * opts.paced_seconds), students=0)
@@ -261,7 +270,7 @@ def run_bot(name: str, args: list[str], env: dict[str, str], workdir: Path, api_
         kept.write_bytes((workdir / f"{name.split()[0]}.log").read_bytes())
         print(f"  ! {name}: paced webhooks refused {sorted(refused)}, {unanswered} unanswered after 120 s; "
               f"its log is kept at {kept}", file=sys.stderr)
-    return Row(name, load, e2e, unanswered + len(refused), rss, processed)
+    return Row(name, load, e2e, unanswered + len(refused), rss, processed, cores)
 
 
 def create_database(name: str) -> str:
@@ -311,8 +320,10 @@ def main() -> None:
                          port=bare_port, log=work / "bare.log") as bare:
                 url = f"http://127.0.0.1:{bare_port}"
                 asyncio.run(closed_loop(url, signed_requests(200, students=0), opts.concurrency))
-                load = asyncio.run(closed_loop(url, signed_requests(opts.requests, students=500), opts.concurrency))
-                rows.append(Row("bare FastAPI (ceiling)", load, rss=[peak_rss_mb(bare.pid)]))
+                reqs, busy, start = signed_requests(opts.requests, students=500), busy_cores(), time.time()
+                load = asyncio.run(closed_loop(url, reqs, opts.concurrency))
+                cores = (busy_cores() - busy) / (time.time() - start)
+                rows.append(Row("bare FastAPI (ceiling)", load, rss=[peak_rss_mb(bare.pid)], cores=cores))
             sqlite_dir = work / "sqlite"
             sqlite_dir.mkdir()
             env = bot_env(f"sqlite:///{sqlite_dir / 'bench.db'}", api_url, sqlite_dir)
@@ -337,7 +348,7 @@ def report(rows: list[Row], understanding: float, opts: argparse.Namespace) -> N
     print(f"webhooks: {opts.requests} signed WhatsApp messages, unique MessageSids, concurrency {opts.concurrency}; "
           f"end to end: {opts.rate:.0f} msg/s for {opts.paced_seconds:.0f} s; {os.cpu_count()} cores (shared)")
     head = (f"{'':30}{'req/s':>8}{'× ceil':>8}{'p50 ms':>8}{'p99 ms':>8}{'answered/s':>11}"
-            f"{'e2e p50':>9}{'e2e p99':>9}{'RSS MB':>12}")
+            f"{'e2e p50':>9}{'e2e p99':>9}{'RSS MB':>12}{'cores':>7}")
     print(head)
     for row in rows:
         ms = [x * 1000 for x in row.load.latencies]
@@ -345,9 +356,12 @@ def report(rows: list[Row], understanding: float, opts: argparse.Namespace) -> N
         e2e_cols = f"{statistics.median(e2e):>9.1f}{pct(e2e, 99):>9.1f}" if e2e else f"{'-':>9}{'-':>9}"
         rss = "/".join(f"{r:.0f}" for r in row.rss)
         print(f"{row.name:30}{row.load.throughput:>8.0f}{row.load.throughput / ceiling.load.throughput:>8.2f}"
-              f"{statistics.median(ms):>8.1f}{pct(ms, 99):>8.1f}{row.processed:>11.0f}{e2e_cols}{rss:>12}")
+              f"{statistics.median(ms):>8.1f}{pct(ms, 99):>8.1f}{row.processed:>11.0f}{e2e_cols}{rss:>12}"
+              f"{row.cores:>7.2f}")
         if row.load.failures or row.e2e_missing:
             print(f"  ! {row.load.failures} webhooks not 200, {row.e2e_missing} paced messages without a reply")
+    print(f"cores: CPU the whole machine kept busy during the burst (client, fake Twilio, PostgreSQL, workers), "
+          f"of {os.cpu_count()}")
     print(f"{'understanding one message (median)':36}{understanding:.3f} ms")
     scale = two.load.throughput / one.load.throughput
     print(f"2 workers vs 1 on PostgreSQL: webhooks {two.load.throughput / pg_one.load.throughput:.2f}x, "

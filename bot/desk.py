@@ -81,11 +81,18 @@ _NEW_CONTACT = insert_ignoring(_CONTACT_TABLE, conflict=["channel", "address"])
 _NEW_CONVERSATION = insert_ignoring(_CONVERSATION_TABLE, conflict=["channel", "address"])
 _C = _CONVERSATION_TABLE
 #: Rendered without FOR UPDATE on SQLite, whose BEGIN IMMEDIATE already serialises writers.
+#: The contact's name comes along, so an unchanged name (nearly always) costs no statement.
 _CONVERSATION_AT_LOCKED = (
-    select(_C.c.id, _C.c.contact_id, _C.c.channel, _C.c.holder, _C.c.state)
+    select(_C.c.id, _C.c.contact_id, _C.c.channel, _C.c.holder, _C.c.state,
+           _CONTACT_TABLE.c.display_name.label("contact_name"))
+    .join(_CONTACT_TABLE, _CONTACT_TABLE.c.id == _C.c.contact_id)
     .where(_C.c.channel == bindparam("b_channel"), _C.c.address == bindparam("b_address"))
-    .with_for_update()
+    .with_for_update(of=_C)
 )
+#: A first message's rows, inserted unless another worker just did; RETURNING says which happened.
+_NEW_CONTACT_ID = {pg: stmt.returning(_CONTACT_TABLE.c.id) for pg, stmt in _NEW_CONTACT.items()}
+_NEW_CONVERSATION_ROW = {pg: stmt.returning(_C.c.id, _C.c.contact_id, _C.c.channel, _C.c.holder, _C.c.state)
+                         for pg, stmt in _NEW_CONVERSATION.items()}
 #: What a message changes on its conversation (the desk number only when the webhook names one).
 _SAVE_CONVERSATION = (
     update(_C)
@@ -134,6 +141,8 @@ class ConversationRow:
     channel: str
     holder: str
     state: dict[str, Any] | None
+    #: The contact's display name as stored.
+    contact_name: str | None = None
 
 
 def handle_message(
@@ -179,9 +188,8 @@ def handle_message(
         if seen is not None:
             return _duplicate(session, *seen)
 
-    if contact is None and display_name:
-        # One UPDATE that changes nothing when the name is the same (nearly
-        # always), rather than loading the contact to compare.
+    if contact is None and display_name and display_name != conversation.contact_name:
+        # The name was read with the conversation: an UPDATE only when it changed.
         session.connection().execute(_RENAME_CONTACT, {"b_id": conversation.contact_id, "b_name": display_name})
 
     if gate is not None and not gate(session, conversation, message, provider_id):
@@ -223,7 +231,7 @@ def handle_message(
     outcome = advance(copy.deepcopy(conversation.state), message, kb)
     new_state: dict[str, Any] = json.loads(json.dumps(outcome.state))  # a private, JSON-safe copy
 
-    _insert_messages(session, [_message_row(
+    inbound_row = _message_row(
         conversation_id=conversation.id,  # type: ignore[arg-type]
         channel=channel,
         direction=Direction.IN,
@@ -234,11 +242,16 @@ def handle_message(
         attachments=attachments,
         status=MessageStatus.RECEIVED,
         created_at=now,
-    )])
+    )
     session.connection().execute(_SAVE_CONVERSATION_STATE, {**save, "b_state": new_state})
 
     ticket = None
+    rows: list[dict[str, Any]] = [inbound_row]
     if outcome.actions:
+        # The student's message is stored before the actions run (a ticket lists it); without
+        # actions (nearly always) it goes in with the replies, one INSERT for all.
+        _insert_messages(session, rows)
+        rows = []
         if contact is None:
             contact = session.get(Contact, conversation.contact_id)
         assert contact is not None  # the foreign key guarantees it
@@ -249,7 +262,7 @@ def handle_message(
     replies = list(outcome.replies)
     if ticket is not None and ticket.created_at == now:
         replies.append(Reply(kb.message("ticket_number", number=ticket.id)))
-    _insert_messages(session, [_message_row(
+    _insert_messages(session, rows + [_message_row(
         conversation_id=conversation.id,  # type: ignore[arg-type]
         channel=channel,
         direction=Direction.OUT,
@@ -427,15 +440,23 @@ def _create_conversation(session: Session, *, channel: str, address: str, desk_a
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
     now = utcnow()
-    conn.execute(_NEW_CONTACT[postgres], {"channel": channel, "address": address, "display_name": display_name,
-                                          "created_at": now})
-    contact_id = conn.execute(_CONTACT_ID, {"b_channel": channel, "b_address": address}).scalar_one()
-    conn.execute(_NEW_CONVERSATION[postgres], {
+    contact_id = conn.execute(_NEW_CONTACT_ID[postgres], {
+        "channel": channel, "address": address, "display_name": display_name, "created_at": now,
+    }).scalar()
+    name = display_name  # the stored name, when the contact is ours
+    if contact_id is None:  # it existed already (another worker created it meanwhile): its name is unknown here
+        name = None
+        contact_id = conn.execute(_CONTACT_ID, {"b_channel": channel, "b_address": address}).scalar_one()
+    row = conn.execute(_NEW_CONVERSATION_ROW[postgres], {
         "contact_id": contact_id, "channel": channel, "address": address, "desk_address": desk_address,
         "holder": Holder.BOT, "created_at": now, "updated_at": now,
-    })
+    }).first()
+    if row is not None:
+        # Ours until this transaction ends: nobody else sees it, and another insert of it waits for us.
+        return ConversationRow(id=row.id, contact_id=row.contact_id, channel=row.channel, holder=row.holder,
+                               state=row.state, contact_name=name)
     conversation = _lock_conversation_at(session, channel, address)
-    assert conversation is not None  # inserted above, or by the worker that won the race
+    assert conversation is not None  # inserted by the worker that won the race
     return conversation
 
 
@@ -445,7 +466,7 @@ def _lock_conversation_at(session: Session, channel: str, address: str) -> Conve
     if row is None:
         return None
     return ConversationRow(id=row.id, contact_id=row.contact_id, channel=row.channel, holder=row.holder,
-                           state=row.state)
+                           state=row.state, contact_name=row.contact_name)
 
 
 def _lock_conversation(session: Session, conversation_id: int) -> Conversation:

@@ -29,6 +29,27 @@ SECRET = "Tigre.Azul#2024"
 # --- the ordinary path ------------------------------------------------------------
 
 
+def test_a_student_who_changes_their_whatsapp_name_is_shown_by_the_new_one(desk, engine):
+    desk.send("hola", display_name="Ana")
+    desk.send("1", display_name="Ana")
+    assert [c.display_name for c in rows(engine, Contact)] == ["Ana"]
+    desk.send("2", display_name="Ana María")
+    assert [c.display_name for c in rows(engine, Contact)] == ["Ana María"]
+    desk.send("menu")  # a message without a name keeps the one known
+    assert [c.display_name for c in rows(engine, Contact)] == ["Ana María"]
+
+
+def test_the_students_message_is_stored_before_the_replies_it_got(desk, engine):
+    desk.send("hola")
+    desk.send("quiero hablar con una persona")
+    ordered = [(m.direction, m.author) for m in sorted(rows(engine, Message), key=lambda m: m.id)]
+    assert ordered[0] == ("in", "student")
+    inbound_at = [i for i, (direction, _) in enumerate(ordered) if direction == "in"]
+    assert len(inbound_at) == 2 and ordered[inbound_at[1] + 1:] and all(
+        d == "out" for d, _ in ordered[inbound_at[1] + 1:])
+    assert all(d == "out" for d, _ in ordered[1:inbound_at[1]])
+
+
 def test_first_message_creates_contact_conversation_and_messages(desk, engine):
     handled = desk.send("hola", display_name="Ana", desk_address="+5216444207351")
 
