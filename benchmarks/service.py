@@ -23,6 +23,8 @@ speed, and whoever else uses it, cancel out in the ratios):
   new student, and the time until the student's first reply reaches the
   fake Twilio (p50, p99);
 * peak RSS (``VmHWM``) of every worker process;
+* the cores the whole machine kept busy during each burst (``/proc/stat``):
+  whether a configuration was bound by the machine or by itself;
 * the understanding benchmark's median (``benchmarks.understanding``).
 
 The provider send-rate limits are set out of the way (Twilio's is 80
