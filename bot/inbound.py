@@ -180,17 +180,11 @@ def find_event(*, session: Session, channel: str, provider_id: str) -> InboundEv
     return session.exec(stmt).first()
 
 
-@dataclass(frozen=True)
-class ClaimedEvent:
-    """An event this worker holds under a lease; ``attempts`` proves the lease is still ours."""
+@dataclass(frozen=True, kw_only=True)
+class ClaimedEvent(Arrival):
+    """A stored arrival this worker holds under a lease; ``attempts`` proves the lease is still ours."""
 
     id: int
-    channel: str
-    provider_id: str
-    address: str
-    desk_address: str | None
-    payload: dict[str, Any]
-    received_at: datetime
     attempts: int
 
 
@@ -296,7 +290,7 @@ class InboundProcessor(Worker):
             conn = session.connection()
             postgres = conn.dialect.name == "postgresql"
             if channel is None and address is None:
-                statements = _CLAIMABLE[postgres]
+                statements = self.claim_statements(_CLAIMABLE[postgres])
             else:
                 statements = [_claimable(postgres, status, channel=channel, address=address) for status in IN_FLIGHT]
             params = {"now": now, "active": active, "limit": limit + len(busy), "channel": channel, "address": address}
@@ -472,6 +466,7 @@ async def process_pending(
     processor = services.inbound or InboundProcessor(services)
     count = 0
     while count < limit:
+        processor.look_for_expired()
         jobs = await asyncio.to_thread(
             processor.claim_sync, 1, frozenset(processor._busy), channel=channel, address=address
         )

@@ -225,7 +225,10 @@ def _claimable(postgres: bool, status: str) -> Any:
         .where(earlier.c.id + 0 < _M.c.id, unindexed(earlier.c.status).in_(IN_FLIGHT))
     )
     stmt = (
-        select(_M)
+        # The conversation's columns come along (not locked; as the claim read them before).
+        select(_M, _C.c.address.label("conv_address"), _C.c.desk_address.label("conv_desk_address"),
+               _C.c.last_inbound_at.label("conv_last_inbound_at"))
+        .join(_C, _C.c.id == _M.c.conversation_id)
         .where(_M.c.status == status)
         .where(or_(_M.c.next_attempt_at.is_(None), _M.c.next_attempt_at <= bindparam("b_now")))
         .where(_M.c.direction == Direction.OUT, ~blocked,
@@ -238,10 +241,6 @@ def _claimable(postgres: bool, status: str) -> Any:
 
 #: By "is the database PostgreSQL", one statement per status in flight.
 _CLAIMABLE = {pg: [_claimable(pg, status) for status in IN_FLIGHT] for pg in (False, True)}
-_CONVERSATIONS = (
-    select(_C.c.id, _C.c.address, _C.c.desk_address, _C.c.last_inbound_at)
-    .where(_C.c.id.in_(bindparam("b_ids", expanding=True)))
-)
 _TAKE = (
     update(_M)
     .where(_M.c.id == bindparam("b_id"), _M.c.status == bindparam("b_status"))
@@ -308,22 +307,17 @@ class OutboxWorker(Worker):
         with services.session() as session:
             conn = session.connection()
             params = {"b_now": now, "b_active": active, "b_limit": limit + len(busy)}
-            rows = sorted((row for stmt in _CLAIMABLE[conn.dialect.name == "postgresql"]
-                           for row in conn.execute(stmt, params)), key=lambda row: row.id)
+            statements = self.claim_statements(_CLAIMABLE[conn.dialect.name == "postgresql"])
+            rows = sorted((row for stmt in statements for row in conn.execute(stmt, params)), key=lambda row: row.id)
             candidates = [m for m in rows if m.id not in busy][:limit]
             if not candidates:
                 return []
-            ids = list({m.conversation_id for m in candidates})
-            conversations = {c.id: c for c in conn.execute(_CONVERSATIONS, {"b_ids": ids})}
             paid = sum(limits.is_paid(m.channel) for m in candidates)
             budget = limits.outgoing_budget(session, settings, paid) if paid else limits.Budget(None)
             for message in candidates:
                 if message.attempts >= max_attempts:
                     # Only a message left "sending" by crashes gets here.
                     self._finish(session, message.id, message.attempts, message.status, _failed("too many attempts"))  # type: ignore[arg-type]
-                    continue
-                conversation = conversations.get(message.conversation_id)
-                if conversation is None:  # pragma: no cover - the foreign key forbids it
                     continue
                 if limits.is_paid(message.channel) and not budget.take():
                     # Over the global guard: it waits, unclaimed and with its attempts intact.
@@ -333,7 +327,7 @@ class OutboxWorker(Worker):
                         .execution_options(synchronize_session=False)
                     )
                     continue
-                template = message.template or needs_template(message.channel, conversation.last_inbound_at, now)
+                template = message.template or needs_template(message.channel, message.conv_last_inbound_at, now)
                 result = conn.execute(_TAKE, {"b_id": message.id, "b_status": message.status, "b_now": now,
                                               "b_next": now + self.lease, "b_template": template})
                 if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -342,13 +336,13 @@ class OutboxWorker(Worker):
                     message_id=message.id,  # type: ignore[arg-type]
                     conversation_id=message.conversation_id,
                     channel=message.channel,
-                    address=conversation.address,
+                    address=message.conv_address,
                     text=message.text,
-                    desk_address=conversation.desk_address,
+                    desk_address=message.conv_desk_address,
                     options=tuple((str(k), str(v)) for k, v in (message.options or [])),
                     template=template,
                     template_variables={"1": message.text} if template else {},
-                    last_inbound_at=conversation.last_inbound_at,
+                    last_inbound_at=message.conv_last_inbound_at,
                 )
                 claimed.append(ClaimedMessage(id=message.id, attempts=message.attempts + 1, outgoing=outgoing))  # type: ignore[arg-type]
             if claimed:
@@ -604,6 +598,7 @@ class OutboxWorker(Worker):
         await self.tick()
         count = 0
         while True:
+            self.look_for_expired()
             jobs = await self.claim(self.concurrency, frozenset(self._busy))
             if not jobs:
                 return count

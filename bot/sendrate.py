@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, delete, text, update
+from sqlalchemy import bindparam, delete, literal_column, text, update
 from sqlmodel import Session, col, select
 
 from bot.models import SendRate
@@ -96,9 +96,9 @@ def reserve_many(session: Session, requests: Sequence[Sequence[Limit]]) -> list[
     """Reserve, in order, the next send of each message under every limit that applies to it.
 
     One round of statements for a whole batch (the outbox reserves in the
-    transaction that claims the messages): the rows are created if missing,
-    read under a row lock, advanced in memory message by message, and
-    written back. Runs in the caller's transaction, which must commit right
+    transaction that claims the messages): the rows are read under a row
+    lock (with PostgreSQL's clock) and created first if missing, advanced
+    in memory message by message, and written back. Runs in the caller's transaction, which must commit right
     away: the rows stay locked until then. Keys are locked in sorted order,
     so two workers reserving overlapping sets of limits cannot deadlock.
     """
@@ -109,9 +109,16 @@ def reserve_many(session: Session, requests: Sequence[Sequence[Limit]]) -> list[
         now = _now(session, postgres)
         return [Reservation(0.0, now) for _ in requests]
     keys = sorted(by_key)
-    conn.execute(_ENSURE[postgres], [{"key": k, "tat": 0.0} for k in keys])
-    now = _now(session, postgres)
-    tats: dict[str, float] = {key: tat for key, tat in conn.execute(_READ[postgres], {"b_keys": keys})}
+    rows = conn.execute(_READ[postgres], {"b_keys": keys}).all()
+    if len(rows) < len(keys):
+        # A limit used for the first time (or pruned): create its row, then read them all again,
+        # locked in key order. Nearly always every row exists and this costs nothing.
+        found = {row.key for row in rows}
+        conn.execute(_ENSURE[postgres], [{"key": k, "tat": 0.0} for k in keys if k not in found])
+        rows = conn.execute(_READ[postgres], {"b_keys": keys}).all()
+    tats: dict[str, float] = {row.key: row.tat for row in rows}
+    # PostgreSQL's clock came with the rows (one statement fewer); SQLite's is this machine's.
+    now = max(float(row.now) for row in rows) if postgres and rows else _now(session, postgres)
     changed: set[str] = set()
     out: list[Reservation] = []
     for limits in requests:
@@ -138,9 +145,12 @@ def reserve_many(session: Session, requests: Sequence[Sequence[Limit]]) -> list[
 _T = SendRate.__table__  # type: ignore[attr-defined]
 #: Create missing rows without failing on a concurrent creator (INSERT ... ON CONFLICT DO NOTHING).
 _ENSURE = insert_ignoring(_T)
-_READ_ANY = select(_T.c.key, _T.c.tat).where(_T.c.key.in_(bindparam("b_keys", expanding=True))).order_by(_T.c.key)
-#: The rows, locked in key order on PostgreSQL (SQLite's write lock is already held).
-_READ = {False: _READ_ANY, True: _READ_ANY.with_for_update()}
+#: The rows, locked in key order on PostgreSQL (SQLite's write lock is already held), with the server's clock.
+_READ = {
+    False: select(_T.c.key, _T.c.tat).where(_T.c.key.in_(bindparam("b_keys", expanding=True))).order_by(_T.c.key),
+    True: select(_T.c.key, _T.c.tat, literal_column("extract(epoch FROM clock_timestamp())").label("now"))
+    .where(_T.c.key.in_(bindparam("b_keys", expanding=True))).order_by(_T.c.key).with_for_update(of=_T),
+}
 _WRITE = update(_T).where(_T.c.key == bindparam("b_key")).values(tat=bindparam("b_tat"))
 
 

@@ -133,6 +133,40 @@ def test_a_crashed_send_goes_out_again_before_the_replies_queued_behind_it(setti
     assert {m.text: m.attempts for m in _out(db)} == {"A1": 2, "A2": 1, "A3": 1, "B1": 1}
 
 
+def test_a_one_shot_run_sends_every_crashed_message_even_more_than_one_claim_takes(settings, provider, db):
+    # The running worker looks for expired leases once every poll interval, not at every claim;
+    # run_once ("everything due now", used by telegram poll) must still find them all.
+    import asyncio
+
+    from bot.outbox import OutboxWorker
+    from bot.web.services import build_services
+
+    for i in range(12):
+        conversation = make_conversation(db, channel="fakechan", address=f"+52164400003{i:02d}")
+        (message_id,) = queue(db, conversation, f"C{i}")
+        with session_scope(db) as session:  # claimed by a worker that then died
+            message = session.get(Message, message_id)
+            message.status = MessageStatus.SENDING
+            message.attempts = 1
+            message.next_attempt_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    channel = HttpChannel("fakechan", provider)
+    services = build_services(settings, channels={"fakechan": channel})
+    worker = OutboxWorker(services)
+    assert worker.concurrency < 12
+
+    async def run() -> int:
+        await channel.start()
+        try:
+            return await worker.run_once()
+        finally:
+            await channel.stop()
+
+    sent = asyncio.run(run())
+    services.engine.dispose()
+    assert sent == 12
+    assert sorted(provider.accepted_texts()) == sorted(f"C{i}" for i in range(12))
+
+
 def test_a_message_still_under_lease_is_not_sent_by_another_worker(settings, provider, db):
     conversation = make_conversation(db, channel="fakechan", address="+5216440000010")
     (message_id,) = queue(db, conversation, "en vuelo")
