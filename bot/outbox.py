@@ -278,6 +278,7 @@ class OutboxWorker(Worker):
         self.services = services
         self.lease = timedelta(seconds=lease_seconds)
         self._next_prune = 0.0
+        self._next_reminders = 0.0
         #: Outcomes waiting to be written, and the task writing them (see _record).
         self._outcomes: list[tuple[ClaimedMessage, dict[str, Any], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -502,7 +503,11 @@ class OutboxWorker(Worker):
     # --- reminders ----------------------------------------------------------
 
     async def tick(self) -> None:
-        await asyncio.to_thread(self.send_due_reminders)
+        # Once every poll interval, not at every turn of the loop (several a second under load, each a
+        # transaction): a reminder is due at a day and hour, half a second late changes nothing.
+        if time.monotonic() >= self._next_reminders:
+            self._next_reminders = time.monotonic() + self.poll_interval
+            await asyncio.to_thread(self.send_due_reminders)
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + sendrate.IDLE_ROW_SECONDS / 6
             await asyncio.to_thread(self._prune_rates)
@@ -595,6 +600,7 @@ class OutboxWorker(Worker):
 
         For tests and ``seguro-bot telegram poll`` when no worker task runs.
         """
+        self._next_reminders = 0.0  # everything due now, reminders included
         await self.tick()
         count = 0
         while True:
