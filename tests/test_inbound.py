@@ -121,6 +121,24 @@ def test_an_event_left_processing_by_a_crash_is_claimed_again_after_its_lease(se
     assert rows(db, InboundEvent)[0].attempts == 2
 
 
+def test_an_event_left_by_a_crash_is_handled_before_the_students_later_messages(settings, provider, db):
+    # Pending events and expired ones are claimed by separate queries (the expired ones only
+    # once every poll interval): the crashed event must still be answered first.
+    _store(db, "c1", "hola")
+    with session_scope(db) as session:  # a worker claimed c1, then the process died
+        event = session.exec(select(InboundEvent)).one()
+        event.status = EventStatus.PROCESSING
+        event.attempts = 1
+        event.lease_until = datetime.now(timezone.utc) - timedelta(seconds=1)
+    _store(db, "c2", "2")
+    _store(db, "c3", "menu")
+    _store(db, "x1", "hola", address="+5216440000009")
+    with running_app(settings, channels={"fakechan": HttpChannel("fakechan", provider)}):
+        wait_until(lambda: all(e.status == EventStatus.DONE for e in rows(db, InboundEvent)))
+    assert [p for p in _inbound_ids(db) if p.startswith("c")] == ["c1", "c2", "c3"]
+    assert {e.provider_id: e.attempts for e in rows(db, InboundEvent)} == {"c1": 2, "c2": 1, "c3": 1, "x1": 1}
+
+
 def test_an_event_under_a_live_lease_is_left_to_its_worker(settings, provider, db):
     _store(db, "busy", "hola")
     with session_scope(db) as session:
