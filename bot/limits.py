@@ -1,8 +1,7 @@
 """Rate limits: one student cannot flood the desk, and the desk cannot run up the provider's bill.
 
 Two guards, both counted in the database, so they hold across every worker
-process and restart without a table of their own (the rows they count are
-the messages themselves):
+process and restart:
 
 * **Per student** (``STUDENT_RATE_LIMIT`` messages a minute, per channel +
   address). :func:`student_gate` runs in the inbound path, in the transaction that
@@ -19,13 +18,15 @@ the messages themselves):
 * **Outgoing, global** (``OUTGOING_RATE_LIMIT`` messages a minute on paid
   channels, WhatsApp and Telegram; the web chat costs nothing and is not
   counted). :func:`outgoing_budget` is read when the outbox claims messages:
-  messages sent in the last 60 s plus those being sent right now (claimed by
-  any worker) must stay under the limit; messages over it are not claimed
-  but wait in the queue until the window has room, without using up an
-  attempt. Claims take turns while the guard is on, oldest messages first.
+  the paid messages claimed for sending in the last 60 s, by any worker (a
+  retry counts again), must stay under the limit; messages over it are not
+  claimed but wait in the queue until the window has room, without using up
+  an attempt. Claims take turns near the limit, oldest messages first. The
+  claims are tallied a row a second (:class:`bot.models.OutgoingTally`),
+  so the guard adds up sixty rows rather than counting the thousands of
+  messages a busy minute sends.
 
-Because both read the messages' own timestamps, a flood from one number
-costs the others nothing but the time to store it: the inbound processor
+A flood from one number costs the others nothing but the time to store it: the inbound processor
 already takes one event per conversation at a time, and throttled events
 are settled without running the flow.
 """
@@ -36,10 +37,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
-from bot.models import Author, Conversation, Direction, Holder, Message, MessageStatus, utcnow
+from bot.models import Author, Conversation, Direction, Holder, Message, MessageStatus, OutgoingTally, utcnow
 from flows.entities import redact_secrets
 
 if TYPE_CHECKING:
@@ -55,8 +56,6 @@ THROTTLED = "throttled"
 
 #: Channels whose messages cost money or provider quota.
 FREE_CHANNELS = frozenset({"webchat", "console"})
-#: Statuses of a message the provider accepted.
-SENT_STATUSES = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.UNDELIVERED)
 
 _M = Message.__table__  # type: ignore[attr-defined]
 #: :func:`answered_recently`'s count, built once (it runs for every message).
@@ -66,14 +65,26 @@ _ANSWERED = (
     .where(_M.c.conversation_id == bindparam("b_id"), _M.c.direction == Direction.IN)
     .where(_M.c.created_at > bindparam("b_since"), _M.c.status != THROTTLED)
 )
-#: :func:`_outgoing_used`'s count, built once (it runs at every claim of the outbox).
-_OUTGOING_USED = (
-    select(func.count())
-    .select_from(_M)
-    .where(_M.c.direction == Direction.OUT, ~_M.c.channel.in_(FREE_CHANNELS))
-    .where(or_(_M.c.status.in_(SENT_STATUSES) & (_M.c.sent_at > bindparam("b_since")),
-               _M.c.status == MessageStatus.SENDING))
-)
+_T = OutgoingTally.__table__  # type: ignore[attr-defined]
+#: :func:`_outgoing_used`'s sum, built once (it runs at every claim of the outbox).
+_OUTGOING_USED = select(func.coalesce(func.sum(_T.c.count), 0)).where(_T.c.second > bindparam("b_since"))
+_OUTGOING_OLDEST = select(func.min(_T.c.second)).where(_T.c.second > bindparam("b_since"), _T.c.count > 0)
+
+
+def _tally_statement(insert: Any) -> Any:
+    stmt = insert(_T).values(second=bindparam("b_second"), count=bindparam("b_count"))
+    return stmt.on_conflict_do_update(index_elements=[_T.c.second], set_={"count": _T.c.count + stmt.excluded.count})
+
+
+def _tally_statements() -> dict[bool, Any]:
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return {False: _tally_statement(sqlite_insert), True: _tally_statement(pg_insert)}
+
+
+#: Add to this second's tally, by "is the database PostgreSQL".
+_TALLY = _tally_statements()
 
 _C = Conversation.__table__  # type: ignore[attr-defined]
 _TOUCH_CONVERSATION = (
@@ -182,18 +193,18 @@ UNLOCKED_MARGIN = 64
 def outgoing_budget(session: Session, settings: Settings, wanted: int, now: datetime | None = None) -> Budget:
     """The global guard on paid messages, read in the outbox's claim transaction.
 
-    Counted: paid messages sent in the last minute plus those being sent now
-    (claimed by any worker and not yet recorded). Far from the limit the
+    Counted: paid messages claimed for sending in the last minute by any
+    worker, sent or not yet (a retry counts again). Far from the limit the
     count needs no lock (concurrent claims together stay within
     :data:`UNLOCKED_MARGIN`); near it, claims take turns (a PostgreSQL
     advisory lock; SQLite's write lock) and count again, so two workers
     cannot both spend the same room. When the minute is full, ``wait`` is
-    the time until its oldest send leaves the window.
+    the time until the oldest second of the window leaves it.
     """
     limit = settings.outgoing_rate_limit
     if limit <= 0:
         return Budget(None)
-    now = now or utcnow()  # sent_at is wall-clock time, whatever clock the service runs on
+    now = now or utcnow()  # the tally is wall-clock time, whatever clock the service runs on
     used = _outgoing_used(session, now)
     if used + wanted > limit - UNLOCKED_MARGIN:
         from bot.storage import lock_key
@@ -202,23 +213,43 @@ def outgoing_budget(session: Session, settings: Settings, wanted: int, now: date
         used = _outgoing_used(session, now)
     if used < limit:
         return Budget(limit - used)
-    oldest = session.exec(
-        select(func.min(Message.sent_at)).where(Message.direction == Direction.OUT, _paid(),
-                                                col(Message.status).in_(SENT_STATUSES),
-                                                col(Message.sent_at) > now - WINDOW)
-    ).first()
-    if oldest is not None and oldest.tzinfo is None:
-        from datetime import timezone
-
-        oldest = oldest.replace(tzinfo=timezone.utc)
-    wait = (oldest + WINDOW - now).total_seconds() if oldest is not None else WINDOW.total_seconds()
+    oldest = session.connection().execute(_OUTGOING_OLDEST, {"b_since": _since(now)}).scalar()
+    # The oldest second leaves the window when the window's start passes its end.
+    wait = oldest + 1 + WINDOW.total_seconds() - now.timestamp() if oldest is not None else WINDOW.total_seconds()
     log.warning("outgoing rate limit (%d a minute) reached: paid messages held %.1f s", limit, wait)
     return Budget(0, max(1.0, wait))
 
 
 def _outgoing_used(session: Session, now: datetime) -> int:
-    """Paid messages sent in the last minute plus those being sent right now."""
-    return int(session.connection().execute(_OUTGOING_USED, {"b_since": now - WINDOW}).scalar_one())
+    """Paid messages claimed for sending in the last minute (each try counts), from the tally."""
+    return int(session.connection().execute(_OUTGOING_USED, {"b_since": _since(now)}).scalar_one())
+
+
+def _since(now: datetime) -> int:
+    """The tally's seconds after this one are in the window (a second partly in it counts: the guard errs low)."""
+    return int(now.timestamp()) - int(WINDOW.total_seconds()) - 1
+
+
+def count_outgoing(session: Session, claimed: int, now: datetime | None = None) -> None:
+    """Add ``claimed`` paid messages to the guard's tally, in the claim's transaction.
+
+    One row a second; it is only locked while a claim of this second
+    commits, and claims already take turns on the send-rate rows.
+    """
+    if claimed <= 0:
+        return
+    now = now or utcnow()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    session.connection().execute(_TALLY[postgres], {"b_second": int(now.timestamp()), "b_count": claimed})
+
+
+def prune_outgoing(session: Session, now: datetime | None = None) -> int:
+    """Delete tally rows long out of the window; returns how many."""
+    from sqlalchemy import delete
+
+    now = now or utcnow()
+    result = session.execute(delete(OutgoingTally).where(col(OutgoingTally.second) < _since(now) - 60))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _paid() -> Any:

@@ -347,6 +347,7 @@ class OutboxWorker(Worker):
                 )
                 claimed.append(ClaimedMessage(id=message.id, attempts=message.attempts + 1, outgoing=outgoing))  # type: ignore[arg-type]
             if claimed:
+                limits.count_outgoing(session, sum(limits.is_paid(c.outgoing.channel) for c in claimed))
                 slots = sendrate.reserve_many(session, [sendrate.limits_for(c.outgoing, settings) for c in claimed])
                 claimed = [dataclasses.replace(c, wait=slot.wait, reserved=slot.reserved)
                            for c, slot in zip(claimed, slots)]
@@ -513,10 +514,12 @@ class OutboxWorker(Worker):
             await asyncio.to_thread(self._prune_rates)
 
     def _prune_rates(self) -> None:
-        """Forget send-rate rows of chats idle for an hour (one per Telegram chat would pile up)."""
+        """Forget send-rate rows of chats idle for an hour (one per Telegram chat would pile up),
+        and the outgoing guard's tally of seconds long past."""
         try:
             with self.services.session() as session:
                 sendrate.prune(session)
+                limits.prune_outgoing(session)
         except Exception:
             log.exception("pruning send-rate rows failed; trying again later")
 

@@ -8,7 +8,7 @@ paid channels, across processes sharing the database.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +161,35 @@ def test_outgoing_messages_per_minute_are_capped_across_processes(tmp_path: Path
                         if m.status == MessageStatus.PENDING]
                 assert len(held) == 5
                 assert all(m.attempts == 0 and m.next_attempt_at > utcnow() + timedelta(seconds=30) for m in held)
+
+
+def test_the_outgoing_guard_counts_a_sliding_minute_of_claims(tmp_path: Path) -> None:
+    from bot import limits
+    from bot.models import OutgoingTally
+    from bot.storage import init_db, make_engine, session_scope
+
+    settings = settings_for(tmp_path, outgoing_rate_limit=100)
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    t0 = datetime(2026, 2, 10, 17, 0, 0, tzinfo=timezone.utc)
+
+    def budget(at: datetime) -> limits.Budget:
+        with session_scope(engine) as session:
+            return limits.outgoing_budget(session, settings, 1, now=at)
+
+    with session_scope(engine) as session:
+        limits.count_outgoing(session, 30, now=t0)
+        limits.count_outgoing(session, 30, now=t0 + timedelta(seconds=0.5))  # the same second
+        limits.count_outgoing(session, 40, now=t0 + timedelta(seconds=20))
+    assert budget(t0 + timedelta(seconds=21)).remaining == 0
+    full = budget(t0 + timedelta(seconds=30))
+    assert full.remaining == 0 and 30 <= full.wait <= 31  # until t0's second leaves the minute
+    assert budget(t0 + timedelta(seconds=62)).remaining == 60  # t0's 60 are out, the 40 still in
+    assert budget(t0 + timedelta(seconds=82)).remaining == 100
+    with session_scope(engine) as session:
+        assert limits.prune_outgoing(session, now=t0 + timedelta(seconds=200)) == 2
+        assert session.exec(select(OutgoingTally)).all() == []
+    engine.dispose()
 
 
 def test_the_privacy_notice_is_shown_before_data_and_its_acknowledgement_recorded(tmp_path: Path) -> None:
