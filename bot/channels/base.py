@@ -9,8 +9,9 @@ tickets, retries) is the core's.
 The path of a message:
 
 1. webhook route (the channel's ``router()``): verify the signature or
-   secret (403 otherwise), then ``bot.inbound.enqueue(...)`` the raw payload
-   in the database (unique per channel + provider id), then answer 2xx.
+   secret (403 otherwise), then ``services.store_webhook(Arrival(...))`` the
+   raw payload in the database (unique per channel + provider id; webhooks
+   arriving together share a transaction, ``bot.intake``), then answer 2xx.
 2. the inbound processor (``bot.inbound``) claims stored events in arrival
    order per conversation, calls ``prepare(payload)`` (media downloaded
    here, so the webhook answers fast), then ``bot.desk.handle_message``.

@@ -362,7 +362,8 @@ class TelegramChannel:
     def store_update(self, services: Any, update_id: int, address: str, update: dict[str, Any]) -> bool:
         """Store the update in the inbound queue; False when this update_id was already stored.
 
-        Used by the webhook and by ``seguro-bot telegram poll`` alike. Blocking
+        Used by ``seguro-bot telegram poll`` (the webhook goes through
+        ``services.store_webhook``, which groups webhooks). Blocking
         (database): call it from a thread.
         """
         from bot.inbound import enqueue  # the core's; imported late so this module loads alone
