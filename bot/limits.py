@@ -26,9 +26,9 @@ process and restart:
   so the guard adds up sixty rows rather than counting the thousands of
   messages a busy minute sends.
 
-A flood from one number costs the others nothing but the time to store it: the inbound processor
-already takes one event per conversation at a time, and throttled events
-are settled without running the flow.
+A flood from one number costs the others nothing but the time to store
+it: the inbound processor already takes one event per conversation at a
+time, and throttled events are settled without running the flow.
 """
 from __future__ import annotations
 

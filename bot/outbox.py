@@ -56,7 +56,8 @@ from bot.models import (
     utcnow,
 )
 from bot.storage import unindexed
-from bot.workers import Worker, backoff, database_unreachable, until_written
+from bot.groups import GroupWriter
+from bot.workers import Worker, backoff, database_unreachable, until_done
 from flows.context import office_hours_for
 from flows.machine import remind
 
@@ -279,9 +280,9 @@ class OutboxWorker(Worker):
         self.lease = timedelta(seconds=lease_seconds)
         self._next_prune = 0.0
         self._next_reminders = 0.0
-        #: Outcomes waiting to be written, and the task writing them (see _record).
-        self._outcomes: list[tuple[ClaimedMessage, dict[str, Any], asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        #: Outcomes that arrive together are written in one transaction (see _record).
+        self._records: GroupWriter[tuple[ClaimedMessage, dict[str, Any]], None] = GroupWriter(
+            self._record_group, name="outbox:record", max_group=RECORD_BATCH)
 
     # --- claiming -----------------------------------------------------------
 
@@ -431,62 +432,38 @@ class OutboxWorker(Worker):
     async def _record(self, job: ClaimedMessage, values: dict[str, Any]) -> None:
         """Record the outcome; returns once it is committed.
 
-        Outcomes that arrive while another batch is being written are written
-        together, in one transaction (:meth:`_flush_records`): under load one
-        commit serves many sends. Writes are retried while the database is
-        unreachable: after a send the provider may already have accepted the
-        message, and if this commit were given up the lease would lapse and
-        the message go out a second time (tests/test_faults.py, the outage).
+        Outcomes that arrive while others are being written are written
+        together, in one transaction (:class:`bot.groups.GroupWriter`): under
+        load one commit serves many sends. Writes are retried while the
+        database is unreachable: after a send the provider may already have
+        accepted the message, and if this commit were given up the lease would
+        lapse and the message go out a second time (tests/test_faults.py, the outage).
         """
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._outcomes.append((job, values, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_records(), name="outbox:record")
-        await future
+        await until_done(lambda: self._records.submit((job, values)), what=f"outcome of message {job.id}")
 
-    async def _flush_records(self) -> None:
-        while self._outcomes:
-            batch, self._outcomes = self._outcomes[:RECORD_BATCH], self._outcomes[RECORD_BATCH:]
-            try:
-                await until_written(lambda: self._record_many_sync(batch),
-                                    what=f"outcome of message {batch[0][0].id} (+{len(batch) - 1})")
-            except BaseException as exc:
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
-                continue
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_result(None)
+    def _record_group(self, group: Sequence[tuple[ClaimedMessage, dict[str, Any]]]) -> list[None]:
+        """Write outcomes in one commit, each only if the lease is still ours.
 
-    def _record_many_sync(self, batch: Sequence[tuple[ClaimedMessage, dict[str, Any], Any]]) -> None:
-        """Write a batch of outcomes in one commit; one by one if a provider id clashes."""
+        A provider id already on another row (a channel returning ids that
+        are not unique) fails the group, which the group writer then writes
+        one outcome at a time; alone, that outcome keeps its status and
+        drops the id.
+        """
         try:
             with self.services.session() as session:
                 changed = [self._finish(session, job.id, job.attempts, MessageStatus.SENDING, values)
-                           for job, values, _ in batch]
+                           for job, values in group]
         except IntegrityError:
-            for job, values, _ in batch:
-                self._record_sync(job, values)
-            return
-        for (job, values, _), done in zip(batch, changed):
-            self._after_record(job, values, done)
-
-    def _record_sync(self, job: ClaimedMessage, values: dict[str, Any]) -> None:
-        """Write one outcome in its own commit, if the lease is still ours."""
-        try:
-            with self.services.session() as session:
-                changed = self._finish(session, job.id, job.attempts, MessageStatus.SENDING, values)
-        except IntegrityError:
-            # The provider id is already on another row (a channel returning
-            # ids that are not unique): keep the status, drop the id.
+            if len(group) > 1:
+                raise
+            ((job, values),) = group
             log.error("message %s: provider id %r already used; stored without it", job.id, values.get("provider_id"))
             with self.services.session() as session:
-                changed = self._finish(session, job.id, job.attempts, MessageStatus.SENDING,
-                                       {**values, "provider_id": None})
-        self._after_record(job, values, changed)
+                changed = [self._finish(session, job.id, job.attempts, MessageStatus.SENDING,
+                                        {**values, "provider_id": None})]
+        for (job, values), done in zip(group, changed):
+            self._after_record(job, values, done)
+        return [None] * len(group)
 
     def _after_record(self, job: ClaimedMessage, values: dict[str, Any], changed: bool) -> None:
         if not changed:

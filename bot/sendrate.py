@@ -98,9 +98,10 @@ def reserve_many(session: Session, requests: Sequence[Sequence[Limit]]) -> list[
     One round of statements for a whole batch (the outbox reserves in the
     transaction that claims the messages): the rows are read under a row
     lock (with PostgreSQL's clock) and created first if missing, advanced
-    in memory message by message, and written back. Runs in the caller's transaction, which must commit right
-    away: the rows stay locked until then. Keys are locked in sorted order,
-    so two workers reserving overlapping sets of limits cannot deadlock.
+    in memory message by message, and written back. Runs in the caller's
+    transaction, which must commit right away: the rows stay locked until
+    then. Keys are locked in sorted order, so two workers reserving
+    overlapping sets of limits cannot deadlock.
     """
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
@@ -48,11 +48,16 @@ async def until_written(write: Callable[[], T], *, what: str, within: float = DB
     (a database restart, a failover, a network blip) records it instead.
     Other errors, and the last one after ``within`` seconds, are raised.
     """
+    return await until_done(lambda: asyncio.to_thread(write), what=what, within=within)
+
+
+async def until_done(attempt: Callable[[], Awaitable[T]], *, what: str, within: float = DB_RETRY_SECONDS) -> T:
+    """:func:`until_written` for a write that is already asynchronous (handed to a group writer, say)."""
     delay = 0.2
     deadline = time.monotonic() + within
     while True:
         try:
-            return await asyncio.to_thread(write)
+            return await attempt()
         except Exception as exc:
             if not database_unreachable(exc) or time.monotonic() + delay > deadline:
                 raise

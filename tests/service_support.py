@@ -108,6 +108,8 @@ class FakeProvider:
     default: str = "ok"
     #: Answers for messages with this exact text, consumed first (order-independent scripts).
     per_text: dict[str, list[str]] = field(default_factory=dict)
+    #: The id of every accepted message, when set (a provider whose ids are not unique).
+    fixed_sid: str | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     accepted: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -127,7 +129,7 @@ class FakeProvider:
                 else:
                     answer = self.script.pop(0) if self.script else self.default
                 if answer == "ok":
-                    sid = f"SM{len(self.accepted) + 1:04d}{secrets.token_hex(4)}"
+                    sid = self.fixed_sid or f"SM{len(self.accepted) + 1:04d}{secrets.token_hex(4)}"
                     self.accepted.append({**body, "sid": sid})
                     return JSONResponse({"sid": sid})
             if answer == "429":

@@ -55,6 +55,16 @@ def _out(engine) -> list[Message]:
     return rows(engine, Message, direction="out")
 
 
+def _claimed(engine, message_id: int, *, lease: timedelta = timedelta(seconds=-1)) -> None:
+    """As a worker leaves a message it claimed: "sending", one attempt, a lease ``lease`` from now
+    (over already by default: the worker died)."""
+    with session_scope(engine) as session:
+        message = session.get(Message, message_id)
+        message.status = MessageStatus.SENDING
+        message.attempts = 1
+        message.next_attempt_at = datetime.now(timezone.utc) + lease
+
+
 def test_a_failing_send_is_retried_with_backoff_and_delivered_once(settings, provider, db):
     provider.script = ["503", "503", "503"]
     with _app(settings, provider) as (server, _):
@@ -102,11 +112,7 @@ def test_pending_messages_survive_a_restart_and_are_delivered_exactly_once(setti
 def test_a_send_interrupted_by_a_crash_is_retried_after_its_lease(settings, provider, db):
     conversation = make_conversation(db, channel="fakechan", address="+5216440000009")
     (message_id,) = queue(db, conversation, "¿Sigues ahí?")
-    with session_scope(db) as session:  # a worker claimed it, then the process died
-        message = session.get(Message, message_id)
-        message.status = MessageStatus.SENDING
-        message.attempts = 1
-        message.next_attempt_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    _claimed(db, message_id)  # a worker claimed it, then the process died
     with _app(settings, provider):
         wait_until(lambda: provider.accepted)
     (message,) = _out(db)
@@ -119,11 +125,7 @@ def test_a_crashed_send_goes_out_again_before_the_replies_queued_behind_it(setti
     a = make_conversation(db, channel="fakechan", address="+5216440000011")
     b = make_conversation(db, channel="fakechan", address="+5216440000012")
     (first,) = queue(db, a, "A1")
-    with session_scope(db) as session:  # a worker claimed A1, then the process died
-        message = session.get(Message, first)
-        message.status = MessageStatus.SENDING
-        message.attempts = 1
-        message.next_attempt_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    _claimed(db, first)  # a worker claimed A1, then the process died
     queue(db, a, "A2", "A3")
     queue(db, b, "B1")
     with _app(settings, provider):
@@ -144,11 +146,7 @@ def test_a_one_shot_run_sends_every_crashed_message_even_more_than_one_claim_tak
     for i in range(12):
         conversation = make_conversation(db, channel="fakechan", address=f"+52164400003{i:02d}")
         (message_id,) = queue(db, conversation, f"C{i}")
-        with session_scope(db) as session:  # claimed by a worker that then died
-            message = session.get(Message, message_id)
-            message.status = MessageStatus.SENDING
-            message.attempts = 1
-            message.next_attempt_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+        _claimed(db, message_id)  # claimed by a worker that then died
     channel = HttpChannel("fakechan", provider)
     services = build_services(settings, channels={"fakechan": channel})
     worker = OutboxWorker(services)
@@ -167,14 +165,22 @@ def test_a_one_shot_run_sends_every_crashed_message_even_more_than_one_claim_tak
     assert sorted(provider.accepted_texts()) == sorted(f"C{i}" for i in range(12))
 
 
+def test_a_provider_id_used_twice_is_kept_once_and_every_message_is_recorded_sent(settings, provider, db):
+    # Outcomes are written in groups; the clash fails the group, which is then written one by one.
+    provider.fixed_sid = "SMsame"
+    for i in range(4):
+        conversation = make_conversation(db, channel="fakechan", address=f"+52164400004{i:02d}")
+        queue(db, conversation, f"D{i}")
+    with _app(settings, provider):
+        wait_until(lambda: len(provider.accepted) == 4 and all(m.status == MessageStatus.SENT for m in _out(db)))
+    assert len(provider.requests) == 4  # none sent twice
+    assert sorted(m.provider_id or "" for m in _out(db)) == ["", "", "", "SMsame"]
+
+
 def test_a_message_still_under_lease_is_not_sent_by_another_worker(settings, provider, db):
     conversation = make_conversation(db, channel="fakechan", address="+5216440000010")
     (message_id,) = queue(db, conversation, "en vuelo")
-    with session_scope(db) as session:
-        message = session.get(Message, message_id)
-        message.status = MessageStatus.SENDING
-        message.attempts = 1
-        message.next_attempt_at = datetime.now(timezone.utc) + timedelta(minutes=5)
+    _claimed(db, message_id, lease=timedelta(minutes=5))
     with _app(settings, provider):
         time.sleep(1.2)
     assert provider.requests == []
