@@ -143,6 +143,8 @@ class ConversationRow:
     state: dict[str, Any] | None
     #: The contact's display name as stored.
     contact_name: str | None = None
+    #: Created by this transaction (a student's first message): it has no messages yet.
+    new: bool = False
 
 
 def handle_message(
@@ -168,8 +170,8 @@ def handle_message(
 
     The queries are few on purpose (this runs for every message): one
     locking read of the conversation (creating the contact and
-    conversation only for a first message), one dedupe lookup, the contact
-    only when something needs it.
+    conversation only for a first message), one dedupe lookup (none for a
+    first message), the contact only when something needs it.
     """
     if message.at.tzinfo is None:
         raise InvalidInput("Incoming.at must be timezone-aware")
@@ -182,8 +184,11 @@ def handle_message(
                                             display_name=display_name)
 
     # Looked up under the conversation's lock, so a retry racing the first
-    # delivery on another worker waits for it and then finds it.
-    if provider_id is not None:
+    # delivery on another worker waits for it and then finds it. A conversation
+    # created just now has no messages to find (and the message table's unique
+    # (channel, provider_id) still refuses a second row): one query less for
+    # every new student.
+    if provider_id is not None and not conversation.new:
         seen = _find_provider_message(session, channel, provider_id)
         if seen is not None:
             return _duplicate(session, *seen)
@@ -454,7 +459,7 @@ def _create_conversation(session: Session, *, channel: str, address: str, desk_a
     if row is not None:
         # Ours until this transaction ends: nobody else sees it, and another insert of it waits for us.
         return ConversationRow(id=row.id, contact_id=row.contact_id, channel=row.channel, holder=row.holder,
-                               state=row.state, contact_name=name)
+                               state=row.state, contact_name=name, new=True)
     conversation = _lock_conversation_at(session, channel, address)
     assert conversation is not None  # inserted by the worker that won the race
     return conversation

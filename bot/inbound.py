@@ -228,11 +228,15 @@ def _claimable(postgres: bool, status: str, *, channel: str | None = None, addre
 #: the database PostgreSQL", one per status in flight.
 _CLAIMABLE = {pg: [_claimable(pg, status) for status in IN_FLIGHT] for pg in (False, True)}
 _E = InboundEvent.__table__  # type: ignore[attr-defined]
+#: The claim takes every event it picked with one statement (a round trip on
+#: PostgreSQL, SQLAlchemy's overhead on both, per event before); the events
+#: taken, with their new attempt count, come back.
 _TAKE = (
     update(_E)
-    .where(_E.c.id == bindparam("b_id"), _E.c.status == bindparam("b_status"))
+    .where(_E.c.id.in_(bindparam("b_ids", expanding=True)), _E.c.status.in_(IN_FLIGHT))
     .where(or_(_E.c.lease_until.is_(None), _E.c.lease_until <= bindparam("b_now")))
     .values(status=EventStatus.PROCESSING, attempts=_E.c.attempts + 1, lease_until=bindparam("b_lease"))
+    .returning(_E.c.id, _E.c.attempts)
 )
 
 #: "Done", if the lease is still ours; the second also replaces the stored payload.
@@ -285,7 +289,6 @@ class InboundProcessor(Worker):
         if not active:
             return []
         now = services.now()
-        claimed: list[ClaimedEvent] = []
         with services.session() as session:
             conn = session.connection()
             postgres = conn.dialect.name == "postgresql"
@@ -295,26 +298,26 @@ class InboundProcessor(Worker):
                 statements = [_claimable(postgres, status, channel=channel, address=address) for status in IN_FLIGHT]
             params = {"now": now, "active": active, "limit": limit + len(busy), "channel": channel, "address": address}
             rows = sorted((row for stmt in statements for row in conn.execute(stmt, params)), key=lambda row: row.id)
-            for event in rows:
-                if event.id in busy or len(claimed) >= limit:
-                    continue
-                result = conn.execute(_TAKE, {"b_id": event.id, "b_status": event.status, "b_now": now,
-                                              "b_lease": now + self.lease})
-                if result.rowcount != 1:
-                    continue
-                claimed.append(
-                    ClaimedEvent(
-                        id=event.id,
-                        channel=event.channel,
-                        provider_id=event.provider_id,
-                        address=event.address,
-                        desk_address=event.desk_address,
-                        payload=dict(event.payload or {}),
-                        received_at=event.received_at,
-                        attempts=event.attempts + 1,
-                    )
+            picked = [event for event in rows if event.id not in busy][:limit]
+            if not picked:
+                return []
+            # Locked by the claim (PostgreSQL) or under the writer lock (SQLite): nobody else
+            # can have taken them since; the statement's conditions say so once more.
+            taken = dict(conn.execute(_TAKE, {"b_ids": [event.id for event in picked], "b_now": now,
+                                              "b_lease": now + self.lease}).tuples().all())
+            return [
+                ClaimedEvent(
+                    id=event.id,
+                    channel=event.channel,
+                    provider_id=event.provider_id,
+                    address=event.address,
+                    desk_address=event.desk_address,
+                    payload=dict(event.payload or {}),
+                    received_at=event.received_at,
+                    attempts=taken[event.id],
                 )
-        return claimed
+                for event in picked if event.id in taken
+            ]
 
     # --- working ------------------------------------------------------------
 

@@ -115,7 +115,8 @@ def student_gate(settings: Settings, now: datetime) -> Gate | None:
     """The per-student limit as a :data:`bot.desk.Gate` for ``handle_message`` (None when switched off).
 
     It runs after the conversation is locked and the provider id was found
-    new, so it costs one count: a chat staff hold is never throttled; under
+    new, so it costs one count (none for a conversation's first message): a
+    chat staff hold is never throttled; under
     the limit the bot answers; over it the message is stored as throttled
     (and the first one in a minute gets the notice) and the bot stays quiet.
     """
@@ -124,8 +125,8 @@ def student_gate(settings: Settings, now: datetime) -> Gate | None:
         return None
 
     def gate(session: Session, conversation: ConversationRow, message: Incoming, provider_id: str | None) -> bool:
-        if conversation.id is None or conversation.holder == Holder.STAFF:
-            return True
+        if conversation.id is None or conversation.holder == Holder.STAFF or conversation.new:
+            return True  # (a conversation created by this transaction has no earlier messages to count)
         if answered_recently(session, conversation.id, now) < limit:
             return True
         _store_throttled(session, conversation, channel=conversation.channel, provider_id=provider_id,

@@ -242,12 +242,15 @@ def _claimable(postgres: bool, status: str) -> Any:
 
 #: By "is the database PostgreSQL", one statement per status in flight.
 _CLAIMABLE = {pg: [_claimable(pg, status) for status in IN_FLIGHT] for pg in (False, True)}
+#: The messages a claim sends take one statement (per template flag; the
+#: flag is nearly always the same for all), not one each; the ids taken come back.
 _TAKE = (
     update(_M)
-    .where(_M.c.id == bindparam("b_id"), _M.c.status == bindparam("b_status"))
+    .where(_M.c.id.in_(bindparam("b_ids", expanding=True)), _M.c.status.in_(IN_FLIGHT))
     .where(or_(_M.c.next_attempt_at.is_(None), _M.c.next_attempt_at <= bindparam("b_now")))
     .values(status=MessageStatus.SENDING, attempts=_M.c.attempts + 1, next_attempt_at=bindparam("b_next"),
             template=bindparam("b_template"))
+    .returning(_M.c.id)
 )
 
 
@@ -316,6 +319,8 @@ class OutboxWorker(Worker):
                 return []
             paid = sum(limits.is_paid(m.channel) for m in candidates)
             budget = limits.outgoing_budget(session, settings, paid) if paid else limits.Budget(None)
+            taking: list[Any] = []
+            templates: dict[int, bool] = {}
             for message in candidates:
                 if message.attempts >= max_attempts:
                     # Only a message left "sending" by crashes gets here.
@@ -329,11 +334,20 @@ class OutboxWorker(Worker):
                         .execution_options(synchronize_session=False)
                     )
                     continue
-                template = message.template or needs_template(message.channel, message.conv_last_inbound_at, now)
-                result = conn.execute(_TAKE, {"b_id": message.id, "b_status": message.status, "b_now": now,
-                                              "b_next": now + self.lease, "b_template": template})
-                if result.rowcount != 1:  # type: ignore[attr-defined]
+                templates[message.id] = message.template or needs_template(
+                    message.channel, message.conv_last_inbound_at, now)
+                taking.append(message)
+            # Locked by the claim (PostgreSQL) or under the writer lock (SQLite): nobody else
+            # can have taken them since; the statement's conditions say so once more.
+            taken: set[int] = set()
+            for template in {templates[m.id] for m in taking}:
+                ids = [m.id for m in taking if templates[m.id] == template]
+                taken.update(conn.execute(_TAKE, {"b_ids": ids, "b_now": now, "b_next": now + self.lease,
+                                                  "b_template": template}).scalars())
+            for message in taking:
+                if message.id not in taken:
                     continue
+                template = templates[message.id]
                 outgoing = Outgoing(
                     message_id=message.id,  # type: ignore[arg-type]
                     conversation_id=message.conversation_id,
