@@ -25,7 +25,12 @@ speed, and whoever else uses it, cancel out in the ratios):
 * peak RSS (``VmHWM``) of every worker process;
 * the cores the whole machine kept busy during each burst (``/proc/stat``):
   whether a configuration was bound by the machine or by itself;
-* the understanding benchmark's median (``benchmarks.understanding``).
+* the webhook path alone, on SQLite: ``--requests`` retries of one stored
+  MessageSid (signature, parse, the insert that finds it stored, commit,
+  answer; nothing to process), against the same ceiling;
+* the understanding benchmark's median (``benchmarks.understanding``);
+* a reference loop timed before and after the run: the machine's speed
+  drifts on a shared host, and this says by how much.
 
 The provider send-rate limits are set out of the way (Twilio's is 80
 messages/s per sender by default, below the 200 messages/s measured here),
@@ -223,6 +228,7 @@ class Row:
     rss: list[float] = field(default_factory=list)
     processed: float = float("nan")  # messages answered per second while the burst drained
     cores: float = float("nan")  # cores the whole machine kept busy during the burst
+    retries: Load | None = None  # one stored MessageSid posted again and again: the webhook path alone
 
 
 def bot_env(database_url: str, api_url: str, workdir: Path) -> dict[str, str]:
@@ -244,7 +250,7 @@ def bot_env(database_url: str, api_url: str, workdir: Path) -> dict[str, str]:
 
 
 def run_bot(name: str, args: list[str], env: dict[str, str], workdir: Path, api_url: str,
-            opts: argparse.Namespace) -> Row:
+            opts: argparse.Namespace, *, measure_retries: bool = False) -> Row:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with process([SEGURO_BOT, "serve", "--port", str(port), *args], env=env, cwd=workdir, port=port,
@@ -260,6 +266,11 @@ def run_bot(name: str, args: list[str], env: dict[str, str], workdir: Path, api_
         cores = (busy_cores() - busy) / (time.time() - start)
         settle(sent, {r.sender for r in reqs}, timeout=180)  # the backlog of the burst, before the paced run
         processed = opts.requests / (drained(sent, before) - start)
+        retries = None
+        if measure_retries:
+            # Twilio's retries of one stored message: signature, parse, the insert that finds it
+            # stored, the commit, the answer; no message to process. What the webhook path costs alone.
+            retries = asyncio.run(closed_loop(url, [reqs[0]] * opts.requests, opts.concurrency))
         paced_reqs = signed_requests(int(opts.rate * opts.paced_seconds), students=0)
         refused: list[int] = []
         posted = asyncio.run(paced(url, paced_reqs, opts.rate, refused))
@@ -272,7 +283,7 @@ def run_bot(name: str, args: list[str], env: dict[str, str], workdir: Path, api_
         kept.write_bytes((workdir / f"{name.split()[0]}.log").read_bytes())
         print(f"  ! {name}: paced webhooks refused {sorted(refused)}, {unanswered} unanswered after 120 s; "
               f"its log is kept at {kept}", file=sys.stderr)
-    return Row(name, load, e2e, unanswered + len(refused), rss, processed, cores)
+    return Row(name, load, e2e, unanswered + len(refused), rss, processed, cores, retries)
 
 
 def create_database(name: str) -> str:
@@ -288,6 +299,24 @@ def drop_database(name: str) -> None:
 
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def reference_loop_ms() -> float:
+    """A fixed pure-Python loop's time, best of three: how fast this machine's cores are just now.
+
+    On a shared virtual machine the same code runs 20-30 % faster or slower
+    from one minute to the next; the loop, timed before and after the run,
+    shows whether figures of different runs (or of the first and last
+    configuration of one run) can be compared.
+    """
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
 
 
 def understanding_median() -> float:
@@ -311,6 +340,7 @@ def main() -> None:
     assert opts.requests <= 20_000 and opts.paced_seconds <= 60, "keep the load bounded (shared machine)"
 
     rows: list[Row] = []
+    speed = [reference_loop_ms()]
     with tempfile.TemporaryDirectory(prefix="seguro-bench-") as tmp:
         work = Path(tmp)
         api_port = free_port()
@@ -329,7 +359,7 @@ def main() -> None:
             sqlite_dir = work / "sqlite"
             sqlite_dir.mkdir()
             env = bot_env(f"sqlite:///{sqlite_dir / 'bench.db'}", api_url, sqlite_dir)
-            rows.append(run_bot("serve 1 worker, SQLite", [], env, sqlite_dir, api_url, opts))
+            rows.append(run_bot("serve 1 worker, SQLite", [], env, sqlite_dir, api_url, opts, measure_retries=True))
             for workers in (1, 2):
                 name = f"seguro_bench_{os.getpid()}_{workers}"
                 pg_dir = work / f"pg{workers}"
@@ -342,10 +372,11 @@ def main() -> None:
                 finally:
                     drop_database(name)
     understanding = understanding_median()
-    report(rows, understanding, opts)
+    speed.append(reference_loop_ms())
+    report(rows, understanding, opts, speed)
 
 
-def report(rows: list[Row], understanding: float, opts: argparse.Namespace) -> None:
+def report(rows: list[Row], understanding: float, opts: argparse.Namespace, speed: list[float]) -> None:
     ceiling, one, pg_one, two = rows[0], rows[1], rows[2], rows[3]
     print(f"webhooks: {opts.requests} signed WhatsApp messages, unique MessageSids, concurrency {opts.concurrency}; "
           f"end to end: {opts.rate:.0f} msg/s for {opts.paced_seconds:.0f} s; {os.cpu_count()} cores (shared)")
@@ -364,7 +395,13 @@ def report(rows: list[Row], understanding: float, opts: argparse.Namespace) -> N
             print(f"  ! {row.load.failures} webhooks not 200, {row.e2e_missing} paced messages without a reply")
     print(f"cores: CPU the whole machine kept busy during the burst (client, fake Twilio, PostgreSQL, workers), "
           f"of {os.cpu_count()}")
+    if one.retries is not None:
+        print(f"webhook path alone ({opts.requests} retries of one stored MessageSid, nothing to process), "
+              f"1 worker SQLite: {one.retries.throughput:.0f}/s, "
+              f"{one.retries.throughput / ceiling.load.throughput:.2f}x the ceiling, "
+              f"p99 {pct([x * 1000 for x in one.retries.latencies], 99):.1f} ms")
     print(f"{'understanding one message (median)':36}{understanding:.3f} ms")
+    print(f"machine speed (reference loop, lower is faster): {speed[0]:.0f} ms before the run, {speed[1]:.0f} ms after")
     scale = two.load.throughput / one.load.throughput
     print(f"2 workers vs 1 on PostgreSQL: webhooks {two.load.throughput / pg_one.load.throughput:.2f}x, "
           f"answered {two.processed / pg_one.processed:.2f}x")
