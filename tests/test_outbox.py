@@ -177,6 +177,45 @@ def test_a_provider_id_used_twice_is_kept_once_and_every_message_is_recorded_sen
     assert sorted(m.provider_id or "" for m in _out(db)) == ["", "", "", "SMsame"]
 
 
+def test_an_outcome_whose_lease_was_lost_is_not_written_and_the_rest_of_its_group_is(settings, provider, db, caplog):
+    # Outcomes are written together (one executemany); one of them finds its message claimed
+    # again by another worker (its lease ran out during the send): that row is left to the other
+    # worker, the others are recorded sent, and the log names only the lost one.
+    import asyncio
+
+    from bot.outbox import OutboxWorker
+    from bot.web.services import build_services
+
+    channel = HttpChannel("fakechan", provider)
+    services = build_services(settings, channels={"fakechan": channel})
+    ids = []
+    for i in range(4):
+        conversation = make_conversation(db, channel="fakechan", address=f"+52164400005{i:02d}")
+        ids += queue(db, conversation, f"E{i}")
+    worker = OutboxWorker(services)
+    jobs = worker.claim_sync(8)
+    assert sorted(job.id for job in jobs) == sorted(ids)
+    lost = ids[2]
+    with session_scope(db) as session:  # what another worker's claim after the lease leaves
+        session.get(Message, lost).attempts += 1
+
+    async def run() -> None:
+        await channel.start()
+        try:
+            await asyncio.gather(*(worker.run_job(job) for job in jobs))
+        finally:
+            await channel.stop()
+
+    with caplog.at_level("WARNING", logger="bot.outbox"):
+        asyncio.run(run())
+    services.engine.dispose()
+    state = {m.id: (m.status, m.attempts) for m in _out(db)}
+    assert state[lost] == (MessageStatus.SENDING, 2)
+    assert all(state[i] == (MessageStatus.SENT, 1) for i in ids if i != lost)
+    lease_lines = [r.getMessage() for r in caplog.records if "lease lost" in r.getMessage()]
+    assert lease_lines == [f"message {lost}: lease lost before its outcome was recorded (sent)"]
+
+
 def test_a_message_still_under_lease_is_not_sent_by_another_worker(settings, provider, db):
     conversation = make_conversation(db, channel="fakechan", address="+5216440000010")
     (message_id,) = queue(db, conversation, "en vuelo")
