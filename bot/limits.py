@@ -115,10 +115,10 @@ def student_gate(settings: Settings, now: datetime) -> Gate | None:
     """The per-student limit as a :data:`bot.desk.Gate` for ``handle_message`` (None when switched off).
 
     It runs after the conversation is locked and the provider id was found
-    new, so it costs one count (none for a conversation's first message): a
-    chat staff hold is never throttled; under
-    the limit the bot answers; over it the message is stored as throttled
-    (and the first one in a minute gets the notice) and the bot stays quiet.
+    new, so it costs one count (none for a conversation's first message):
+    a chat staff hold is never throttled; under the limit the bot answers;
+    over it the message is stored as throttled (and the first one in a
+    minute gets the notice) and the bot stays quiet.
     """
     limit = settings.student_rate_limit
     if limit <= 0:
