@@ -46,6 +46,7 @@ from flows.messages import (
     CancelReminders,
     Incoming,
     OpenTicket,
+    Outcome,
     RecordConsent,
     Reply,
     RequestHuman,
@@ -170,8 +171,9 @@ def handle_message(
 
     The queries are few on purpose (this runs for every message): one
     locking read of the conversation (creating the contact and
-    conversation only for a first message), one dedupe lookup (none for a
-    first message), the contact only when something needs it.
+    conversation, already with its state, only for a first message), one
+    dedupe lookup (none for a first message), the contact only when
+    something needs it.
     """
     if message.at.tzinfo is None:
         raise InvalidInput("Incoming.at must be timezone-aware")
@@ -179,9 +181,18 @@ def handle_message(
 
     conversation = _lock_conversation_at(session, channel, address)
     contact: Contact | None = None
+    first: tuple[Outcome, dict[str, Any]] | None = None
+    new_state: dict[str, Any]
     if conversation is None:
+        # A first message: the flow runs from its start before the conversation exists, so
+        # the conversation is inserted with its state (no UPDATE after). Should another
+        # worker have created it meanwhile, that outcome is dropped and the flow runs on theirs.
+        outcome = advance(None, message, kb)
+        first = (outcome, json.loads(json.dumps(outcome.state)))
         conversation = _create_conversation(session, channel=channel, address=address, desk_address=desk_address,
-                                            display_name=display_name)
+                                            display_name=display_name, state=first[1], last_inbound_at=message.at)
+        if not conversation.new:
+            first = None
 
     # Looked up under the conversation's lock, so a retry racing the first
     # delivery on another worker waits for it and then finds it. A conversation
@@ -233,8 +244,12 @@ def handle_message(
             stored_text=stored_text,
         )
 
-    outcome = advance(copy.deepcopy(conversation.state), message, kb)
-    new_state: dict[str, Any] = json.loads(json.dumps(outcome.state))  # a private, JSON-safe copy
+    if first is not None:
+        outcome, new_state = first  # stored with the conversation already
+    else:
+        outcome = advance(copy.deepcopy(conversation.state), message, kb)
+        new_state = json.loads(json.dumps(outcome.state))  # a private, JSON-safe copy
+        session.connection().execute(_SAVE_CONVERSATION_STATE, {**save, "b_state": new_state})
 
     inbound_row = _message_row(
         conversation_id=conversation.id,  # type: ignore[arg-type]
@@ -248,7 +263,6 @@ def handle_message(
         status=MessageStatus.RECEIVED,
         created_at=now,
     )
-    session.connection().execute(_SAVE_CONVERSATION_STATE, {**save, "b_state": new_state})
 
     ticket = None
     rows: list[dict[str, Any]] = [inbound_row]
@@ -434,8 +448,11 @@ def _duplicate(session: Session, conversation_id: int, topic: str | None) -> Han
 
 
 def _create_conversation(session: Session, *, channel: str, address: str, desk_address: str | None,
-                         display_name: str | None) -> ConversationRow:
+                         display_name: str | None, state: dict[str, Any], last_inbound_at: datetime) -> ConversationRow:
     """A first message's contact and conversation, created unless another worker just did; returned locked.
+
+    The conversation goes in with ``state`` (its first flow step's, run by
+    the caller beforehand) and ``last_inbound_at``: no ``UPDATE`` follows.
 
     ``INSERT ... ON CONFLICT DO NOTHING`` for both rows: a worker that loses
     the race to create them inserts nothing and reads the winner's, with
@@ -454,7 +471,7 @@ def _create_conversation(session: Session, *, channel: str, address: str, desk_a
         contact_id = conn.execute(_CONTACT_ID, {"b_channel": channel, "b_address": address}).scalar_one()
     row = conn.execute(_NEW_CONVERSATION_ROW[postgres], {
         "contact_id": contact_id, "channel": channel, "address": address, "desk_address": desk_address,
-        "holder": Holder.BOT, "created_at": now, "updated_at": now,
+        "holder": Holder.BOT, "state": state, "last_inbound_at": last_inbound_at, "created_at": now, "updated_at": now,
     }).first()
     if row is not None:
         # Ours until this transaction ends: nobody else sees it, and another insert of it waits for us.

@@ -152,6 +152,36 @@ def test_concurrent_retries_of_one_message_are_processed_once(desk, engine):
     assert len(rows(engine, Contact)) == 1
 
 
+def test_first_messages_of_a_new_student_arriving_together_are_all_answered_in_one_conversation(desk, engine):
+    # A first message's flow step runs before its conversation exists (the conversation is
+    # inserted with its state). On PostgreSQL these race to create it: the losers drop the
+    # step they ran and run it again on the winner's conversation, under its lock.
+    results: list[Handled] = []
+    errors: list[BaseException] = []
+    alone = desk.send("hola", address="+5216440009999")
+
+    def deliver(i: int) -> None:
+        try:
+            results.append(desk.send("hola", provider_id=f"SM-first-{i}"))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert len(results) == 5 and not any(r.duplicate for r in results)
+    assert all(r.replies == alone.replies for r in results)
+    (conversation,) = rows(engine, Conversation, address="+5216440000001")
+    assert len(rows(engine, Contact, address="+5216440000001")) == 1
+    inbound = rows(engine, Message, conversation_id=conversation.id, direction="in")
+    assert sorted(m.provider_id for m in inbound) == [f"SM-first-{i}" for i in range(5)]
+    # Each step ran on the state the previous one left, the race's losers included.
+    assert conversation.state == {**alone.state, "turns": 5} and conversation.last_inbound_at is not None
+
+
 # --- staff holding the chat -----------------------------------------------------------
 
 
