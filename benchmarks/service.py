@@ -28,9 +28,9 @@ speed, and whoever else uses it, cancel out in the ratios):
 * the webhook path alone, on SQLite: ``--requests`` retries of one stored
   MessageSid (signature, parse, the insert that finds it stored, commit,
   answer; nothing to process), against the same ceiling;
-* the understanding benchmark's median (``benchmarks.understanding``);
-* a reference loop timed before and after the run: the machine's speed
-  drifts on a shared host, and this says by how much.
+* the understanding benchmark's median (``benchmarks.understanding``):
+  pure CPU in this process, it also shows how fast the machine was just
+  then (on a shared host its speed drifts, by half from one hour to the next).
 
 The provider send-rate limits are set out of the way (Twilio's is 80
 messages/s per sender by default, below the 200 messages/s measured here),
@@ -301,24 +301,6 @@ def drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def reference_loop_ms() -> float:
-    """A fixed pure-Python loop's time, best of three: how fast this machine's cores are just now.
-
-    On a shared virtual machine the same code runs 20-30 % faster or slower
-    from one minute to the next; the loop, timed before and after the run,
-    shows whether figures of different runs (or of the first and last
-    configuration of one run) can be compared.
-    """
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        total = 0
-        for i in range(2_000_000):
-            total += i
-        best = min(best, time.perf_counter() - start)
-    return best * 1000
-
-
 def understanding_median() -> float:
     from benchmarks import understanding
     from knowledge.loader import load
@@ -340,7 +322,6 @@ def main() -> None:
     assert opts.requests <= 20_000 and opts.paced_seconds <= 60, "keep the load bounded (shared machine)"
 
     rows: list[Row] = []
-    speed = [reference_loop_ms()]
     with tempfile.TemporaryDirectory(prefix="seguro-bench-") as tmp:
         work = Path(tmp)
         api_port = free_port()
@@ -372,11 +353,10 @@ def main() -> None:
                 finally:
                     drop_database(name)
     understanding = understanding_median()
-    speed.append(reference_loop_ms())
-    report(rows, understanding, opts, speed)
+    report(rows, understanding, opts)
 
 
-def report(rows: list[Row], understanding: float, opts: argparse.Namespace, speed: list[float]) -> None:
+def report(rows: list[Row], understanding: float, opts: argparse.Namespace) -> None:
     ceiling, one, pg_one, two = rows[0], rows[1], rows[2], rows[3]
     print(f"webhooks: {opts.requests} signed WhatsApp messages, unique MessageSids, concurrency {opts.concurrency}; "
           f"end to end: {opts.rate:.0f} msg/s for {opts.paced_seconds:.0f} s; {os.cpu_count()} cores (shared)")
@@ -401,7 +381,6 @@ def report(rows: list[Row], understanding: float, opts: argparse.Namespace, spee
               f"{one.retries.throughput / ceiling.load.throughput:.2f}x the ceiling, "
               f"p99 {pct([x * 1000 for x in one.retries.latencies], 99):.1f} ms")
     print(f"{'understanding one message (median)':36}{understanding:.3f} ms")
-    print(f"machine speed (reference loop, lower is faster): {speed[0]:.0f} ms before the run, {speed[1]:.0f} ms after")
     scale = two.load.throughput / one.load.throughput
     print(f"2 workers vs 1 on PostgreSQL: webhooks {two.load.throughput / pg_one.load.throughput:.2f}x, "
           f"answered {two.processed / pg_one.processed:.2f}x")
