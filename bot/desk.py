@@ -181,18 +181,15 @@ def handle_message(
 
     conversation = _lock_conversation_at(session, channel, address)
     contact: Contact | None = None
-    first: tuple[Outcome, dict[str, Any]] | None = None
-    new_state: dict[str, Any]
+    first: Outcome | None = None
     if conversation is None:
         # A first message: the flow runs from its start before the conversation exists, so
         # the conversation is inserted with its state (no UPDATE after). Should another
-        # worker have created it meanwhile, that outcome is dropped and the flow runs on theirs.
-        outcome = advance(None, message, kb)
-        first = (outcome, json.loads(json.dumps(outcome.state)))
+        # worker have created it meanwhile (conversation.new is then False), that step is
+        # dropped and the flow runs on theirs.
+        first = advance(None, message, kb)
         conversation = _create_conversation(session, channel=channel, address=address, desk_address=desk_address,
-                                            display_name=display_name, state=first[1], last_inbound_at=message.at)
-        if not conversation.new:
-            first = None
+                                            display_name=display_name, state=first.state, last_inbound_at=message.at)
 
     # Looked up under the conversation's lock, so a retry racing the first
     # delivery on another worker waits for it and then finds it. A conversation
@@ -244,8 +241,8 @@ def handle_message(
             stored_text=stored_text,
         )
 
-    if first is not None:
-        outcome, new_state = first  # stored with the conversation already
+    if conversation.new and first is not None:
+        outcome, new_state = first, conversation.state or {}  # as stored (and read back) with the conversation
     else:
         outcome = advance(copy.deepcopy(conversation.state), message, kb)
         new_state = json.loads(json.dumps(outcome.state))  # a private, JSON-safe copy

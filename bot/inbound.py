@@ -364,7 +364,7 @@ class InboundProcessor(Worker):
                 done.setdefault(stmt, []).append(params)
             conn = session.connection()
             for stmt, rows in done.items():
-                if conn.execute(stmt, rows if len(rows) > 1 else rows[0]).rowcount != len(rows):
+                if conn.execute(stmt, rows).rowcount != len(rows):
                     raise _LeaseLost()
         return [None] * len(group)
 

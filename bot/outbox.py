@@ -265,6 +265,11 @@ def _finish_statement(columns: tuple[str, ...]) -> Any:
     )
 
 
+def _finish_params(message_id: int, attempts: int, status: str, values: dict[str, Any]) -> dict[str, Any]:
+    """:func:`_finish_statement`'s parameters: the values written, and the lease that must still be ours."""
+    return {**{f"v_{k}": v for k, v in values.items()}, "b_id": message_id, "b_status": status, "b_attempts": attempts}
+
+
 class OutboxWorker(Worker):
     """The asyncio task that sends outbound messages and due reminders."""
 
@@ -319,8 +324,7 @@ class OutboxWorker(Worker):
                 return []
             paid = sum(limits.is_paid(m.channel) for m in candidates)
             budget = limits.outgoing_budget(session, settings, paid) if paid else limits.Budget(None)
-            taking: list[Any] = []
-            templates: dict[int, bool] = {}
+            taking: list[tuple[Any, bool]] = []  # (the row, whether it goes as a template)
             for message in candidates:
                 if message.attempts >= max_attempts:
                     # Only a message left "sending" by crashes gets here.
@@ -334,20 +338,18 @@ class OutboxWorker(Worker):
                         .execution_options(synchronize_session=False)
                     )
                     continue
-                templates[message.id] = message.template or needs_template(
-                    message.channel, message.conv_last_inbound_at, now)
-                taking.append(message)
+                taking.append((message, bool(message.template or needs_template(
+                    message.channel, message.conv_last_inbound_at, now))))
             # Locked by the claim (PostgreSQL) or under the writer lock (SQLite): nobody else
             # can have taken them since; the statement's conditions say so once more.
             taken: set[int] = set()
-            for template in {templates[m.id] for m in taking}:
-                ids = [m.id for m in taking if templates[m.id] == template]
+            for template in {template for _, template in taking}:
+                ids = [m.id for m, t in taking if t == template]
                 taken.update(conn.execute(_TAKE, {"b_ids": ids, "b_now": now, "b_next": now + self.lease,
                                                   "b_template": template}).scalars())
-            for message in taking:
+            for message, template in taking:
                 if message.id not in taken:
                     continue
-                template = templates[message.id]
                 outgoing = Outgoing(
                     message_id=message.id,  # type: ignore[arg-type]
                     conversation_id=message.conversation_id,
@@ -494,20 +496,14 @@ class OutboxWorker(Worker):
         lost to another worker, rare), the rows say which: those written
         have our attempt count and the outcome's status.
         """
-        if len(group) == 1:
-            ((job, values),) = group
-            return [cls._finish(session, job.id, job.attempts, MessageStatus.SENDING, values)]
         by_columns: dict[tuple[str, ...], list[int]] = {}
         for i, (_, values) in enumerate(group):
             by_columns.setdefault(tuple(sorted(values)), []).append(i)
         changed = [True] * len(group)
         conn = session.connection()
         for columns, indexes in by_columns.items():
-            rows = []
-            for i in indexes:
-                job, values = group[i]
-                rows.append({**{f"v_{k}": v for k, v in values.items()},
-                             "b_id": job.id, "b_status": MessageStatus.SENDING, "b_attempts": job.attempts})
+            rows = [_finish_params(group[i][0].id, group[i][0].attempts, MessageStatus.SENDING, group[i][1])
+                    for i in indexes]
             if conn.execute(_finish_statement(columns), rows).rowcount == len(rows):
                 continue
             ids = [group[i][0].id for i in indexes]
@@ -521,8 +517,7 @@ class OutboxWorker(Worker):
 
     @staticmethod
     def _finish(session: Session, message_id: int, attempts: int, status: str, values: dict[str, Any]) -> bool:
-        params = {f"v_{k}": v for k, v in values.items()}
-        params.update(b_id=message_id, b_status=status, b_attempts=attempts)
+        params = _finish_params(message_id, attempts, status, values)
         result = session.connection().execute(_finish_statement(tuple(sorted(values))), params)
         return bool(result.rowcount == 1)
 
