@@ -33,11 +33,11 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
-from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot.channels.base import Outgoing, PermanentFailure, Prepared, RetryLater, SendError
 from bot.channels.twilio_http import DEFAULT_API_BASE_URL, RewritingHttpClient, map_error
+from bot.channels.twilio_signature import SignatureChecker
 from bot.media import MAX_BYTES, MediaRejected, MediaStore
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ class WhatsAppChannel:
         self.public_base_url = settings.public_base_url.rstrip("/")
         self.send_timeout = send_timeout
         self.media_timeout = media_timeout
-        self._validator = RequestValidator(self._token)
+        self._signatures = SignatureChecker(self._token)
         self._http: RewritingHttpClient | None = None
         self._client: Client | None = None
         self._media_http: httpx.AsyncClient | None = None
@@ -204,8 +204,10 @@ class WhatsAppChannel:
 
     def signed_url(self, request: Request) -> str:
         """The URL Twilio signed: the public base URL, not what the app sees behind a proxy."""
-        query = request.scope.get("query_string", b"").decode("latin-1")
-        return self.public_base_url + request.url.path + (f"?{query}" if query else "")
+        scope = request.scope  # what request.url.path is, without building the whole URL
+        path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+        query = scope.get("query_string", b"").decode("latin-1")
+        return self.public_base_url + path + (f"?{query}" if query else "")
 
     async def _verified_form(self, request: Request) -> _Form:
         """The raw form, after checking X-Twilio-Signature over all of it (403 otherwise)."""
@@ -225,9 +227,7 @@ class WhatsAppChannel:
         settings_header = request.headers.get(SIGNATURE_SETTINGS_HEADER)
         algorithm = get_signature_algorithm(settings_header)
         url = self.signed_url(request)
-        valid = (self._validator.validate(url, form, signature, algorithm)
-                 if algorithm else self._validator.validate(url, form, signature))
-        if not valid:
+        if not self._signatures.valid(url, form, signature, algorithm):
             hint = (" (signed with a Webhooks SharedKey, which this service does not use)"
                     if settings_header else "; is PUBLIC_BASE_URL the address configured in Twilio?")
             log.warning("WhatsApp webhook with a bad signature for %s: refused%s", url, hint)
