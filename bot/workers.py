@@ -112,6 +112,10 @@ class Worker:
         self._inflight: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._next_expired_check = 0.0
+        #: Whether the last claim was limited by free slots rather than by the rows due.
+        self._saturated = False
+        #: The look scheduled after a job finished (see :meth:`_finished`), if any.
+        self._soon: asyncio.TimerHandle | None = None
 
     # --- to implement -------------------------------------------------------
 
@@ -176,6 +180,7 @@ class Worker:
                 task.cancel()
             if late:
                 await asyncio.wait(late, timeout=2)
+        self._cancel_soon()
         self._loop = None
 
     @property
@@ -209,11 +214,14 @@ class Worker:
             try:
                 await self.tick()
                 free = self.concurrency - len(self._inflight)
+                self._saturated = free <= 0
                 if free > 0:
+                    self._cancel_soon()  # this claim sees every job finished before it
                     jobs = await self.claim(free, frozenset(self._busy))
                     for job in jobs:
                         self._spawn(job)
                     idle = len(jobs) < free
+                    self._saturated = not idle
             except asyncio.CancelledError:
                 raise
             except Exception:  # a database hiccup must not end the loop
@@ -235,10 +243,40 @@ class Worker:
         def done(t: asyncio.Task[None]) -> None:
             self._inflight.discard(t)
             self._busy.discard(key)
-            if self._wake is not None:
-                self._wake.set()  # a slot is free, and the next row of that conversation may be claimable
+            self._finished()
 
         task.add_done_callback(done)
+
+    #: After a job finishes, look again within this many seconds (unless a claim happens anyway).
+    RECHECK_AFTER_DONE = 0.02
+
+    def _finished(self) -> None:
+        """A job finished: its slot is free, and the next row of its conversation may be claimable.
+
+        When the last claim filled every slot, rows are waiting for one: look
+        now. Otherwise a look soon is enough, and under load it never costs a
+        query of its own: the claim that the next notify starts, a few
+        milliseconds later, sees the finished job too and cancels it. (Looking
+        at once after every job made one claim in seven that found nothing:
+        PostgreSQL, 2 workers, 200 new students a second.)
+        """
+        wake, loop = self._wake, self._loop
+        if wake is None or loop is None:
+            return
+        if self._saturated:
+            wake.set()
+        elif self._soon is None:
+            self._soon = loop.call_later(self.RECHECK_AFTER_DONE, self._look_soon)
+
+    def _look_soon(self) -> None:
+        self._soon = None
+        if self._wake is not None:
+            self._wake.set()
+
+    def _cancel_soon(self) -> None:
+        if self._soon is not None:
+            self._soon.cancel()
+            self._soon = None
 
     async def _guarded(self, job: Any) -> None:
         try:

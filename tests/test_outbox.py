@@ -241,6 +241,20 @@ def test_messages_of_a_conversation_go_out_in_order_and_others_are_not_held_up(s
     assert [t for t in provider.accepted_texts() if t.startswith("A")] == ["A1", "A2", "A3"]
 
 
+def test_a_conversations_queued_messages_go_out_one_after_another_without_waiting_for_the_poll(
+        settings, provider, db):
+    """One message of a conversation is in flight at a time: the next is claimed soon after the previous one
+    is sent (the look a finished job schedules), not at the next poll of the database."""
+    c = make_conversation(db, channel="fakechan", address="+5216440000003")
+    with _app(settings, provider) as (_server, services):
+        services.outbox.poll_interval = 60  # the poll would come far too late
+        time.sleep(0.7)  # the wait begun with the old interval ends; the next one lasts a minute
+        queue(db, c, "M1", "M2", "M3", "M4")
+        services.notify_outbox()  # as the core does after queueing a reply
+        wait_until(lambda: len(provider.accepted) == 4, timeout=5)
+    assert provider.accepted_texts() == ["M1", "M2", "M3", "M4"]
+
+
 def test_two_workers_on_one_database_send_each_message_once_and_in_order(settings, provider, db):
     conversations = [make_conversation(db, channel="fakechan", address=f"+52164400001{i:02d}") for i in range(5)]
     expected = {}
