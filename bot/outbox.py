@@ -228,7 +228,7 @@ def _claimable(postgres: bool, status: str) -> Any:
     stmt = (
         # The conversation's columns come along (not locked; as the claim read them before).
         select(_M, _C.c.address.label("conv_address"), _C.c.desk_address.label("conv_desk_address"),
-               _C.c.last_inbound_at.label("conv_last_inbound_at"))
+               _C.c.last_inbound_at.label("conv_last_inbound_at"), limits.outgoing_used_column())
         .join(_C, _C.c.id == _M.c.conversation_id)
         .where(_M.c.status == status)
         .where(or_(_M.c.next_attempt_at.is_(None), _M.c.next_attempt_at <= bindparam("b_now")))
@@ -314,16 +314,18 @@ class OutboxWorker(Worker):
         M = Message
         claimed: list[ClaimedMessage] = []
         max_attempts = settings.outbox_max_attempts
+        wall = utcnow()  # the outgoing guard's tally counts wall-clock seconds, whatever clock the service runs on
         with services.session() as session:
             conn = session.connection()
-            params = {"b_now": now, "b_active": active, "b_limit": limit + len(busy)}
+            params = {"b_now": now, "b_active": active, "b_limit": limit + len(busy), **limits.outgoing_used_params(wall)}
             statements = self.claim_statements(_CLAIMABLE[conn.dialect.name == "postgresql"])
             rows = sorted((row for stmt in statements for row in conn.execute(stmt, params)), key=lambda row: row.id)
             candidates = [m for m in rows if m.id not in busy][:limit]
             if not candidates:
                 return []
             paid = sum(limits.is_paid(m.channel) for m in candidates)
-            budget = limits.outgoing_budget(session, settings, paid) if paid else limits.Budget(None)
+            budget = (limits.outgoing_budget(session, settings, paid, wall, used=max(m.guard_used for m in rows))
+                      if paid else limits.Budget(None))
             taking: list[tuple[Any, bool]] = []  # (the row, whether it goes as a template)
             for message in candidates:
                 if message.attempts >= max_attempts:
@@ -364,7 +366,7 @@ class OutboxWorker(Worker):
                 )
                 claimed.append(ClaimedMessage(id=message.id, attempts=message.attempts + 1, outgoing=outgoing))  # type: ignore[arg-type]
             if claimed:
-                limits.count_outgoing(session, sum(limits.is_paid(c.outgoing.channel) for c in claimed))
+                limits.count_outgoing(session, sum(limits.is_paid(c.outgoing.channel) for c in claimed), wall)
                 slots = sendrate.reserve_many(session, [sendrate.limits_for(c.outgoing, settings) for c in claimed])
                 claimed = [dataclasses.replace(c, wait=slot.wait, reserved=slot.reserved)
                            for c, slot in zip(claimed, slots)]

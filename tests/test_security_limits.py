@@ -163,6 +163,31 @@ def test_outgoing_messages_per_minute_are_capped_across_processes(tmp_path: Path
                 assert all(m.attempts == 0 and m.next_attempt_at > utcnow() + timedelta(seconds=30) for m in held)
 
 
+def test_a_claim_counts_what_the_minute_already_sent_before_taking_more(tmp_path: Path) -> None:
+    """Far from the limit a claim trusts the count its own query read; near it, it counts again under a lock.
+    Here the minute already holds 196 of 200: of 8 replies, 4 go out and 4 wait."""
+    from bot import limits
+
+    provider = FakeProvider()
+    with provider_server(provider):
+        settings = settings_for(tmp_path, outgoing_rate_limit=200)
+        with running_app(settings, channels={"sms": HttpChannel("sms", provider)}) as (_, services):
+            with session_scope(services.engine) as session:
+                limits.count_outgoing(session, 196)  # this second: 196 claimed by the deployment
+            for n in range(8):
+                conversation = make_conversation(services.engine, channel="sms", address=f"+52164410{n:04d}")
+                queue(services.engine, conversation, f"mensaje {n}")
+            services.notify_outbox()
+            wait_until(lambda: len(provider.accepted) >= 4)
+            import time
+
+            time.sleep(1.0)
+            assert len(provider.accepted) == 4
+            held = [m for m in rows(services.engine, Message, direction=Direction.OUT)
+                    if m.status == MessageStatus.PENDING]
+            assert len(held) == 4 and all(m.attempts == 0 for m in held)
+
+
 def test_the_outgoing_guard_counts_a_sliding_minute_of_claims(tmp_path: Path) -> None:
     from bot import limits
     from bot.models import OutgoingTally
