@@ -155,11 +155,27 @@ def worker_pids(proc: subprocess.Popen[bytes]) -> list[int]:
 # --- load ---------------------------------------------------------------------------------
 
 
+_NEW_STUDENTS: set[int] = set()
+
+
+def _new_student() -> str:
+    """A number no request of this run has used (``+52165…``; returning students are ``+521644…``).
+
+    Why: a "new" student who had written before would be answered as a
+    returning one, and timed from an earlier reply (the end-to-end figure
+    takes each student's first reply).
+    """
+    while (n := secrets.randbelow(10**7)) in _NEW_STUDENTS:
+        pass
+    _NEW_STUDENTS.add(n)
+    return f"+52165{n:07d}"
+
+
 def signed_requests(count: int, *, students: int) -> list[Request]:
-    """``count`` signed webhooks, written out before any clock starts."""
+    """``count`` signed webhooks, written out before any clock starts; ``students=0``: each from a new student."""
     out = []
     for i in range(count):
-        sender = f"+52164{secrets.randbelow(10**7):07d}" if students == 0 else f"+521644{i % students:06d}"
+        sender = _new_student() if students == 0 else f"+521644{i % students:06d}"
         form = tw.inbound_form("hola", sender=sender, sid=tw.new_sid("SM"))
         pairs = list(form.items())
         headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
