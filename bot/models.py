@@ -158,8 +158,6 @@ class Message(SQLModel, table=True):
         UniqueConstraint("channel", "provider_id", name="uq_message_channel_provider_id"),
         Index("ix_message_conversation_created", "conversation_id", "created_at"),
         Index("ix_message_status_next_attempt", "status", "next_attempt_at"),
-        # The outgoing guard counts sends of the last minute on every claim: a range, not every sent row.
-        Index("ix_message_status_sent", "status", "sent_at"),
         # The outbox claims the oldest due messages of each status, reading no more than it takes.
         Index("ix_message_status_id", "status", "id"),
     )
