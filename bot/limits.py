@@ -41,6 +41,7 @@ from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from bot.models import Author, Conversation, Direction, Holder, Message, MessageStatus, OutgoingTally, utcnow
+from bot.storage import on_conflict_statements
 from flows.entities import redact_secrets
 
 if TYPE_CHECKING:
@@ -76,15 +77,8 @@ def _tally_statement(insert: Any) -> Any:
     return stmt.on_conflict_do_update(index_elements=[_T.c.second], set_={"count": _T.c.count + stmt.excluded.count})
 
 
-def _tally_statements() -> dict[bool, Any]:
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return {False: _tally_statement(sqlite_insert), True: _tally_statement(pg_insert)}
-
-
 #: Add to this second's tally, by "is the database PostgreSQL".
-_TALLY = _tally_statements()
+_TALLY = on_conflict_statements(_tally_statement)
 
 _C = Conversation.__table__  # type: ignore[attr-defined]
 _TOUCH_CONVERSATION = (

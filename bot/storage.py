@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -146,18 +146,25 @@ def unindexed(column: ColumnElement[str]) -> ColumnElement[str]:
     return column.concat(literal_column("''"))
 
 
-def insert_ignoring(table: Table, *, conflict: list[str] | None = None) -> dict[bool, Any]:
-    """``INSERT ... ON CONFLICT DO NOTHING`` into ``table``, by "is the database PostgreSQL".
+def on_conflict_statements(build: Callable[[Any], Any]) -> dict[bool, Any]:
+    """``build(insert)`` with each dialect's ``insert`` (the one that knows ``ON CONFLICT``),
+    by "is the database PostgreSQL".
 
     Built once by the callers (hot paths): the two dialects spell the
     statement with different constructs, so both are made up front.
-    ``conflict`` names the unique columns (None: any constraint).
     """
     from sqlalchemy.dialects.postgresql import insert as pg_insert
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return {postgres: insert(table).on_conflict_do_nothing(index_elements=conflict)
-            for postgres, insert in ((False, sqlite_insert), (True, pg_insert))}
+    return {False: build(sqlite_insert), True: build(pg_insert)}
+
+
+def insert_ignoring(table: Table, *, conflict: list[str] | None = None) -> dict[bool, Any]:
+    """``INSERT ... ON CONFLICT DO NOTHING`` into ``table`` (see :func:`on_conflict_statements`).
+
+    ``conflict`` names the unique columns (None: any constraint).
+    """
+    return on_conflict_statements(lambda insert: insert(table).on_conflict_do_nothing(index_elements=conflict))
 
 
 def lock_key(session: Session, *parts: str) -> None:
