@@ -168,6 +168,16 @@ def test_signature_is_checked_against_the_public_url_not_the_proxied_one(desk: D
     assert [e.provider_id for e in desk.events()] == [form["MessageSid"]]
 
 
+def test_a_signature_over_the_url_with_its_default_port_is_accepted(desk: Desk) -> None:
+    """Twilio signs ``https://host/…`` or ``https://host:443/…`` depending on its side; both are the same URL."""
+    form = inbound_form("hola")
+    with_port = PUBLIC_BASE_URL.replace("bot.example.mx", "bot.example.mx:443") + INBOUND
+    assert post_signed(desk.url, INBOUND, form, signed_url=with_port).status_code == 200
+    other_port = PUBLIC_BASE_URL.replace("bot.example.mx", "bot.example.mx:8443") + INBOUND
+    assert post_signed(desk.url, INBOUND, inbound_form("hola"), signed_url=other_port).status_code == 403
+    assert [e.provider_id for e in desk.events()] == [form["MessageSid"]]
+
+
 def test_query_string_is_part_of_the_signed_url(desk: Desk) -> None:
     form = inbound_form("hola")
     signature = sign(f"{PUBLIC_BASE_URL}{INBOUND}?desk=itson", form)
