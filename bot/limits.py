@@ -80,6 +80,28 @@ def _tally_statement(insert: Any) -> Any:
 #: Add to this second's tally, by "is the database PostgreSQL".
 _TALLY = on_conflict_statements(_tally_statement)
 
+
+def counting_paid(taken: Any) -> Any:
+    """PostgreSQL: the rows of ``taken`` (a data-modifying CTE returning ``id`` and ``channel``), adding
+    its paid ones to this second's tally in the same statement (a round trip fewer a claim).
+
+    Parameter ``b_second``: the second, as :func:`count_outgoing` would write it.
+    PostgreSQL runs every data-modifying ``WITH`` once, whether or not the
+    main query reads it.
+    """
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    paid = (select(bindparam("b_second", type_=_T.c.second.type), func.count())
+            .select_from(taken).where(taken.c.channel.not_in(FREE_CHANNELS)).having(func.count() > 0))
+    stmt = pg_insert(_T).from_select(["second", "count"], paid)
+    tally = stmt.on_conflict_do_update(index_elements=[_T.c.second], set_={"count": _T.c.count + stmt.excluded.count})
+    return select(taken.c.id).add_cte(tally.cte("tally"))
+
+
+def tally_params(now: datetime) -> dict[str, Any]:
+    """:func:`counting_paid`'s parameter."""
+    return {"b_second": int(now.timestamp())}
+
 _C = Conversation.__table__  # type: ignore[attr-defined]
 _TOUCH_CONVERSATION = (
     update(_C).where(_C.c.id == bindparam("b_id")).values(last_inbound_at=bindparam("b_at"), updated_at=bindparam("b_now"))

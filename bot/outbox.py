@@ -252,6 +252,9 @@ _TAKE = (
             template=bindparam("b_template"))
     .returning(_M.c.id)
 )
+#: By "is the database PostgreSQL": on PostgreSQL the same statement also adds the paid
+#: messages taken to the outgoing guard's tally (:func:`bot.limits.counting_paid`).
+_TAKE_COUNTING = {False: _TAKE, True: limits.counting_paid(_TAKE.returning(_M.c.channel).cte("taken"))}
 
 
 @functools.lru_cache(maxsize=64)
@@ -344,11 +347,13 @@ class OutboxWorker(Worker):
                     message.channel, message.conv_last_inbound_at, now))))
             # Locked by the claim (PostgreSQL) or under the writer lock (SQLite): nobody else
             # can have taken them since; the statement's conditions say so once more.
+            postgres = conn.dialect.name == "postgresql"
             taken: set[int] = set()
             for template in {template for _, template in taking}:
                 ids = [m.id for m, t in taking if t == template]
-                taken.update(conn.execute(_TAKE, {"b_ids": ids, "b_now": now, "b_next": now + self.lease,
-                                                  "b_template": template}).scalars())
+                taken.update(conn.execute(_TAKE_COUNTING[postgres], {
+                    "b_ids": ids, "b_now": now, "b_next": now + self.lease, "b_template": template,
+                    **limits.tally_params(wall)}).scalars())
             for message, template in taking:
                 if message.id not in taken:
                     continue
@@ -366,7 +371,8 @@ class OutboxWorker(Worker):
                 )
                 claimed.append(ClaimedMessage(id=message.id, attempts=message.attempts + 1, outgoing=outgoing))  # type: ignore[arg-type]
             if claimed:
-                limits.count_outgoing(session, sum(limits.is_paid(c.outgoing.channel) for c in claimed), wall)
+                if not postgres:  # there the take counted them
+                    limits.count_outgoing(session, sum(limits.is_paid(c.outgoing.channel) for c in claimed), wall)
                 slots = sendrate.reserve_many(session, [sendrate.limits_for(c.outgoing, settings) for c in claimed])
                 claimed = [dataclasses.replace(c, wait=slot.wait, reserved=slot.reserved)
                            for c, slot in zip(claimed, slots)]
