@@ -94,6 +94,32 @@ _CONVERSATION_AT_LOCKED = (
 _NEW_CONTACT_ID = {pg: stmt.returning(_CONTACT_TABLE.c.id) for pg, stmt in _NEW_CONTACT.items()}
 _NEW_CONVERSATION_ROW = {pg: stmt.returning(_C.c.id, _C.c.contact_id, _C.c.channel, _C.c.holder, _C.c.state)
                          for pg, stmt in _NEW_CONVERSATION.items()}
+
+
+def _new_contact_and_conversation() -> Any:
+    """PostgreSQL: a first message's contact and conversation in one statement (a data-modifying WITH).
+
+    Inserts nothing when the contact exists already (another worker's race,
+    or a contact left without a conversation): the caller then takes the
+    two-statement path, which handles those.
+    """
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    contact = (pg_insert(_CONTACT_TABLE)
+               .values(channel=bindparam("channel"), address=bindparam("address"),
+                       display_name=bindparam("display_name"), created_at=bindparam("created_at"))
+               .on_conflict_do_nothing(index_elements=["channel", "address"])
+               .returning(_CONTACT_TABLE.c.id)
+               .cte("new_contact"))
+    names = ["contact_id", "channel", "address", "desk_address", "holder", "state", "last_inbound_at",
+             "created_at", "updated_at"]
+    values = select(contact.c.id, *(bindparam(name, type_=_C.c[name].type) for name in names[1:]))
+    return (pg_insert(_C).from_select(names, values)
+            .on_conflict_do_nothing(index_elements=["channel", "address"])
+            .returning(_C.c.id, _C.c.contact_id, _C.c.channel, _C.c.holder, _C.c.state))
+
+
+_NEW_CONTACT_AND_CONVERSATION = _new_contact_and_conversation()
 #: What a message changes on its conversation (the desk number only when the webhook names one).
 _SAVE_CONVERSATION = (
     update(_C)
@@ -459,6 +485,15 @@ def _create_conversation(session: Session, *, channel: str, address: str, desk_a
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
     now = utcnow()
+    if postgres:
+        row = conn.execute(_NEW_CONTACT_AND_CONVERSATION, {
+            "channel": channel, "address": address, "display_name": display_name, "desk_address": desk_address,
+            "holder": Holder.BOT, "state": state, "last_inbound_at": last_inbound_at, "created_at": now,
+            "updated_at": now,
+        }).first()
+        if row is not None:  # both ours (nearly always): the rest of this function is the race's path
+            return ConversationRow(id=row.id, contact_id=row.contact_id, channel=row.channel, holder=row.holder,
+                                   state=row.state, contact_name=display_name, new=True)
     contact_id = conn.execute(_NEW_CONTACT_ID[postgres], {
         "channel": channel, "address": address, "display_name": display_name, "created_at": now,
     }).scalar()
