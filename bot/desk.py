@@ -78,8 +78,6 @@ _RENAME_CONTACT = (
 _CONVERSATION_TABLE: Table = Conversation.__table__  # type: ignore[attr-defined]
 _CONTACT_ID = select(_CONTACT_TABLE.c.id).where(_CONTACT_TABLE.c.channel == bindparam("b_channel"),
                                                 _CONTACT_TABLE.c.address == bindparam("b_address"))
-_NEW_CONTACT = insert_ignoring(_CONTACT_TABLE, conflict=["channel", "address"])
-_NEW_CONVERSATION = insert_ignoring(_CONVERSATION_TABLE, conflict=["channel", "address"])
 _C = _CONVERSATION_TABLE
 #: Rendered without FOR UPDATE on SQLite, whose BEGIN IMMEDIATE already serialises writers.
 #: The contact's name comes along, so an unchanged name (nearly always) costs no statement.
@@ -91,32 +89,25 @@ _CONVERSATION_AT_LOCKED = (
     .with_for_update(of=_C)
 )
 #: A first message's rows, inserted unless another worker just did; RETURNING says which happened.
-_NEW_CONTACT_ID = {pg: stmt.returning(_CONTACT_TABLE.c.id) for pg, stmt in _NEW_CONTACT.items()}
-_NEW_CONVERSATION_ROW = {pg: stmt.returning(_C.c.id, _C.c.contact_id, _C.c.channel, _C.c.holder, _C.c.state)
-                         for pg, stmt in _NEW_CONVERSATION.items()}
+_CONVERSATION_ROW = (_C.c.id, _C.c.contact_id, _C.c.channel, _C.c.holder, _C.c.state)
+_NEW_CONTACT_ID = {pg: stmt.returning(_CONTACT_TABLE.c.id)
+                   for pg, stmt in insert_ignoring(_CONTACT_TABLE, conflict=["channel", "address"]).items()}
+_NEW_CONVERSATION_ROW = {pg: stmt.returning(*_CONVERSATION_ROW)
+                         for pg, stmt in insert_ignoring(_CONVERSATION_TABLE, conflict=["channel", "address"]).items()}
 
 
 def _new_contact_and_conversation() -> Any:
-    """PostgreSQL: a first message's contact and conversation in one statement (a data-modifying WITH).
+    """PostgreSQL: :data:`_NEW_CONTACT_ID` and :data:`_NEW_CONVERSATION_ROW` in one statement (a data-modifying WITH).
 
     Inserts nothing when the contact exists already (another worker's race,
     or a contact left without a conversation): the caller then takes the
     two-statement path, which handles those.
     """
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-    contact = (pg_insert(_CONTACT_TABLE)
-               .values(channel=bindparam("channel"), address=bindparam("address"),
-                       display_name=bindparam("display_name"), created_at=bindparam("created_at"))
-               .on_conflict_do_nothing(index_elements=["channel", "address"])
-               .returning(_CONTACT_TABLE.c.id)
-               .cte("new_contact"))
-    names = ["contact_id", "channel", "address", "desk_address", "holder", "state", "last_inbound_at",
-             "created_at", "updated_at"]
-    values = select(contact.c.id, *(bindparam(name, type_=_C.c[name].type) for name in names[1:]))
-    return (pg_insert(_C).from_select(names, values)
-            .on_conflict_do_nothing(index_elements=["channel", "address"])
-            .returning(_C.c.id, _C.c.contact_id, _C.c.channel, _C.c.holder, _C.c.state))
+    contact = _NEW_CONTACT_ID[True].values(
+        {name: bindparam(name) for name in ("channel", "address", "display_name", "created_at")}).cte("new_contact")
+    names = ["channel", "address", "desk_address", "holder", "state", "last_inbound_at", "created_at", "updated_at"]
+    values = select(contact.c.id, *(bindparam(name, type_=_C.c[name].type) for name in names))
+    return _NEW_CONVERSATION_ROW[True].from_select(["contact_id", *names], values)
 
 
 _NEW_CONTACT_AND_CONVERSATION = _new_contact_and_conversation()
@@ -485,26 +476,22 @@ def _create_conversation(session: Session, *, channel: str, address: str, desk_a
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
     now = utcnow()
-    if postgres:
-        row = conn.execute(_NEW_CONTACT_AND_CONVERSATION, {
-            "channel": channel, "address": address, "display_name": display_name, "desk_address": desk_address,
-            "holder": Holder.BOT, "state": state, "last_inbound_at": last_inbound_at, "created_at": now,
-            "updated_at": now,
-        }).first()
-        if row is not None:  # both ours (nearly always): the rest of this function is the race's path
-            return ConversationRow(id=row.id, contact_id=row.contact_id, channel=row.channel, holder=row.holder,
-                                   state=row.state, contact_name=display_name, new=True)
-    contact_id = conn.execute(_NEW_CONTACT_ID[postgres], {
-        "channel": channel, "address": address, "display_name": display_name, "created_at": now,
-    }).scalar()
+    contact_values = {"channel": channel, "address": address, "display_name": display_name, "created_at": now}
+    conversation_values = {"channel": channel, "address": address, "desk_address": desk_address,
+                           "holder": Holder.BOT, "state": state, "last_inbound_at": last_inbound_at,
+                           "created_at": now, "updated_at": now}
     name = display_name  # the stored name, when the contact is ours
-    if contact_id is None:  # it existed already (another worker created it meanwhile): its name is unknown here
-        name = None
-        contact_id = conn.execute(_CONTACT_ID, {"b_channel": channel, "b_address": address}).scalar_one()
-    row = conn.execute(_NEW_CONVERSATION_ROW[postgres], {
-        "contact_id": contact_id, "channel": channel, "address": address, "desk_address": desk_address,
-        "holder": Holder.BOT, "state": state, "last_inbound_at": last_inbound_at, "created_at": now, "updated_at": now,
-    }).first()
+    if postgres:  # both rows in one statement; none when the contact existed already
+        row = conn.execute(_NEW_CONTACT_AND_CONVERSATION, {**contact_values, **conversation_values}).first()
+        contact_id = None
+    else:
+        row = None
+        contact_id = conn.execute(_NEW_CONTACT_ID[False], contact_values).scalar()
+    if row is None:
+        if contact_id is None:  # it existed already (another worker created it meanwhile): its name is unknown here
+            name = None
+            contact_id = conn.execute(_CONTACT_ID, {"b_channel": channel, "b_address": address}).scalar_one()
+        row = conn.execute(_NEW_CONVERSATION_ROW[postgres], {**conversation_values, "contact_id": contact_id}).first()
     if row is not None:
         # Ours until this transaction ends: nobody else sees it, and another insert of it waits for us.
         return ConversationRow(id=row.id, contact_id=row.contact_id, channel=row.channel, holder=row.holder,

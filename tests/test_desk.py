@@ -152,6 +152,22 @@ def test_concurrent_retries_of_one_message_are_processed_once(desk, engine):
     assert len(rows(engine, Contact)) == 1
 
 
+def test_a_first_message_whose_contact_exists_already_gets_a_conversation_of_that_contact(desk, engine):
+    # What a worker that lost the race to create a student sees (deterministically here): the
+    # contact is there, the conversation is not. The one-statement insert (PostgreSQL) inserts
+    # nothing; the two-statement path makes the conversation on the existing contact.
+    alone = desk.send("hola", address="+5216440009998")
+    with session_scope(engine) as session:
+        session.add(Contact(channel="whatsapp", address="+5216440000001", display_name="Ana"))
+    handled = desk.send("hola", display_name="Ana")
+    assert handled.replies == alone.replies and not handled.duplicate
+    (contact,) = rows(engine, Contact, address="+5216440000001")
+    (conversation,) = rows(engine, Conversation, address="+5216440000001")
+    assert conversation.contact_id == contact.id and contact.display_name == "Ana"
+    assert conversation.state == alone.state
+    assert [m.text for m in rows(engine, Message, conversation_id=conversation.id, direction="in")] == ["hola"]
+
+
 def test_first_messages_of_a_new_student_arriving_together_are_all_answered_in_one_conversation(desk, engine):
     # A first message's flow step runs before its conversation exists (the conversation is
     # inserted with its state). On PostgreSQL these race to create it: the losers drop the
