@@ -72,9 +72,13 @@ _OUTGOING_USED = select(func.coalesce(func.sum(_T.c.count), 0)).where(_T.c.secon
 _OUTGOING_OLDEST = select(func.min(_T.c.second)).where(_T.c.second > bindparam("b_since"), _T.c.count > 0)
 
 
-def _tally_statement(insert: Any) -> Any:
-    stmt = insert(_T).values(second=bindparam("b_second"), count=bindparam("b_count"))
+def _adding(stmt: Any) -> Any:
+    """An ``INSERT`` into the tally that adds to the second's row when it exists already."""
     return stmt.on_conflict_do_update(index_elements=[_T.c.second], set_={"count": _T.c.count + stmt.excluded.count})
+
+
+def _tally_statement(insert: Any) -> Any:
+    return _adding(insert(_T).values(second=bindparam("b_second"), count=bindparam("b_count")))
 
 
 #: Add to this second's tally, by "is the database PostgreSQL".
@@ -93,13 +97,11 @@ def counting_paid(taken: Any) -> Any:
 
     paid = (select(bindparam("b_second", type_=_T.c.second.type), func.count())
             .select_from(taken).where(taken.c.channel.not_in(FREE_CHANNELS)).having(func.count() > 0))
-    stmt = pg_insert(_T).from_select(["second", "count"], paid)
-    tally = stmt.on_conflict_do_update(index_elements=[_T.c.second], set_={"count": _T.c.count + stmt.excluded.count})
-    return select(taken.c.id).add_cte(tally.cte("tally"))
+    return select(taken.c.id).add_cte(_adding(pg_insert(_T).from_select(["second", "count"], paid)).cte("tally"))
 
 
 def tally_params(now: datetime) -> dict[str, Any]:
-    """:func:`counting_paid`'s parameter."""
+    """The tally's second for ``now`` (the parameter of :func:`counting_paid` and :data:`_TALLY`)."""
     return {"b_second": int(now.timestamp())}
 
 _C = Conversation.__table__  # type: ignore[attr-defined]
@@ -264,16 +266,16 @@ def _since(now: datetime) -> int:
 
 
 def count_outgoing(session: Session, claimed: int, now: datetime | None = None) -> None:
-    """Add ``claimed`` paid messages to the guard's tally, in the claim's transaction.
+    """Add ``claimed`` paid messages to the guard's tally, in the claim's transaction (SQLite's
+    claims; on PostgreSQL the claim's take adds them itself, :func:`counting_paid`).
 
     One row a second; it is only locked while a claim of this second
     commits, and claims already take turns on the send-rate rows.
     """
     if claimed <= 0:
         return
-    now = now or utcnow()
     postgres = session.get_bind().dialect.name == "postgresql"
-    session.connection().execute(_TALLY[postgres], {"b_second": int(now.timestamp()), "b_count": claimed})
+    session.connection().execute(_TALLY[postgres], {**tally_params(now or utcnow()), "b_count": claimed})
 
 
 def prune_outgoing(session: Session, now: datetime | None = None) -> int:

@@ -320,8 +320,9 @@ class OutboxWorker(Worker):
         wall = utcnow()  # the outgoing guard's tally counts wall-clock seconds, whatever clock the service runs on
         with services.session() as session:
             conn = session.connection()
+            postgres = conn.dialect.name == "postgresql"
             params = {"b_now": now, "b_active": active, "b_limit": limit + len(busy), **limits.outgoing_used_params(wall)}
-            statements = self.claim_statements(_CLAIMABLE[conn.dialect.name == "postgresql"])
+            statements = self.claim_statements(_CLAIMABLE[postgres])
             rows = sorted((row for stmt in statements for row in conn.execute(stmt, params)), key=lambda row: row.id)
             candidates = [m for m in rows if m.id not in busy][:limit]
             if not candidates:
@@ -347,7 +348,6 @@ class OutboxWorker(Worker):
                     message.channel, message.conv_last_inbound_at, now))))
             # Locked by the claim (PostgreSQL) or under the writer lock (SQLite): nobody else
             # can have taken them since; the statement's conditions say so once more.
-            postgres = conn.dialect.name == "postgresql"
             taken: set[int] = set()
             for template in {template for _, template in taking}:
                 ids = [m.id for m, t in taking if t == template]
