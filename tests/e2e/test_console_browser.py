@@ -287,3 +287,37 @@ def assert_logged_out_gets_nothing(desk: LiveDesk, chromium: Any, ticket_id: int
         page.screenshot(path=str(SHOTS / "login-phone.png"))
     finally:
         anon_ctx.close()
+
+
+def test_resolving_shows_its_confirmation_when_a_live_update_sees_the_change_first(desk: LiveDesk,
+                                                                                    chromium: Any) -> None:
+    """The server has resolved the ticket, but its answer reaches the browser only after a poll has
+    seen the change (a loaded server): the page must not reload over the answer, or Ana is never told
+    that the report was resolved."""
+    import time
+
+    from bot.cli_staff import add_staff as cli_add_staff
+
+    cli_add_staff(database_url=desk.settings.database_url, email="ana@itson.edu.mx", name="Ana López",
+                  role="admin", password=PASSWORD)
+    ticket = escalate_on_whatsapp(desk)
+    ctx = chromium.new_context(viewport=LAPTOP, locale="es-MX")
+    try:
+        page = ctx.new_page()
+        login(page, desk.url, "ana@itson.edu.mx")
+        page.goto(f"{desk.url}/console/tickets/{ticket.id}")
+        page.click("#take")
+        page.locator("#reply-text").wait_for()
+
+        def slow_answer(route: Any) -> None:
+            answer = route.fetch()  # the server resolves the ticket now
+            time.sleep(4.5)  # longer than a poll (3 s): the page's poll sees it resolved first
+            route.fulfill(response=answer)
+
+        page.route("**/resolve", slow_answer)
+        page.once("dialog", lambda d: d.accept())
+        page.click("button:has-text('Resolver')")
+        page.locator(".alert.ok", has_text="Reporte resuelto").wait_for(timeout=LIVE)
+        assert desk.tickets()[0].status == "resolved"
+    finally:
+        ctx.close()

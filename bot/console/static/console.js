@@ -24,10 +24,15 @@
       });
   }
 
+  // A form on its way to the server means the page is leaving: live updates stop. Otherwise a
+  // poll that sees the change this very form made (a ticket resolved, a chat taken) reloads the
+  // page over the form's answer, and the confirmation ("Reporte resuelto…") never shows.
+  var leaving = false;
+
   function every(fn) {
     var running = false;
     function tick() {
-      if (running || document.hidden) return;
+      if (running || leaving || document.hidden) return;
       running = true;
       fn().catch(function () {}).then(function () { running = false; });
     }
@@ -68,6 +73,9 @@
         form.remove();
       }).catch(function () { form.submit(); });
   });
+
+  // After the handlers above, so a submission they took over (reveal) does not count as leaving.
+  document.addEventListener("submit", function (ev) { if (!ev.defaultPrevented) leaving = true; });
 
   // Send the reply with Ctrl/Cmd+Enter.
   var reply = document.getElementById("reply-text");
