@@ -178,6 +178,22 @@ def test_a_signature_over_the_url_with_its_default_port_is_accepted(desk: Desk) 
     assert [e.provider_id for e in desk.events()] == [form["MessageSid"]]
 
 
+def test_the_webhooks_answer_errors_as_the_rest_of_the_api_does(desk: Desk) -> None:
+    """The webhooks are plain routes (bot.channels.base.WebhookRoute); what a caller sees of their errors is
+    still the API's JSON ``detail`` (an engineer reading Twilio's debugger sees why), and only POST is served."""
+    refused = post_signed(desk.url, INBOUND, inbound_form("hola"), token="not-our-token")
+    assert (refused.status_code, refused.json()) == (403, {"detail": "bad signature"})
+    unsigned = post_signed(desk.url, STATUS, {"MessageSid": "SM1", "MessageStatus": "read"}, unsigned=True)
+    assert (unsigned.status_code, unsigned.json()) == (403, {"detail": "missing signature"})
+    incomplete = {k: v for k, v in inbound_form("hola").items() if k != "MessageSid"}
+    missing = post_signed(desk.url, INBOUND, incomplete)
+    assert (missing.status_code, missing.json()) == (400, {"detail": "MessageSid and From are required"})
+    wrong_method = httpx.get(desk.url + INBOUND)
+    assert (wrong_method.status_code, wrong_method.json()) == (405, {"detail": "Method Not Allowed"})
+    assert wrong_method.headers["X-Content-Type-Options"] == "nosniff"  # the middleware saw it too
+    assert desk.events() == []
+
+
 def test_query_string_is_part_of_the_signed_url(desk: Desk) -> None:
     form = inbound_form("hola")
     signature = sign(f"{PUBLIC_BASE_URL}{INBOUND}?desk=itson", form)

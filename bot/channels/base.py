@@ -8,7 +8,7 @@ tickets, retries) is the core's.
 
 The path of a message:
 
-1. webhook route (the channel's ``router()``): verify the signature or
+1. webhook route (a :class:`WebhookRoute` in the channel's ``router()``): verify the signature or
    secret (403 otherwise), then ``services.store_webhook(Arrival(...))`` the
    raw payload in the database (unique per channel + provider id; webhooks
    arriving together share a transaction, ``bot.intake``), then answer 2xx.
@@ -20,15 +20,39 @@ The path of a message:
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
+
+from starlette.routing import Route
 
 from flows.messages import Attachment
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+
+class WebhookRoute(Route):
+    """A provider's webhook: a plain Starlette route (POST only) in a channel's router.
+
+    Why not ``router.post``: a webhook reads and verifies its own body, so
+    FastAPI's per-request machinery (dependency solving, parameter
+    validation, its route context) does nothing for it, yet it cost a
+    fifth of the webhook path's CPU, on the route every student message
+    takes. The app puts these routes first, on itself rather than inside
+    an included router (``bot.web.app``): routes are matched in order, and
+    each included router adds a layer of matching. Measured together, the
+    webhook path alone: 0.29-0.38 → 0.24-0.28 ms of CPU a webhook.
+    Errors are unchanged: an ``HTTPException`` the endpoint raises goes
+    through the app's exception handlers (``{"detail": ...}``), and the
+    middleware sees these routes like any other.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        super().__init__(path, endpoint, methods=["POST"], include_in_schema=False)
 
 
 @dataclass(frozen=True)

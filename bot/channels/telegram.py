@@ -38,7 +38,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channels.base import Outgoing, PermanentFailure, Prepared, RetryLater
+from bot.channels.base import Outgoing, PermanentFailure, Prepared, RetryLater, WebhookRoute
 from bot.media import MAX_BYTES, MediaRejected
 from flows.messages import Attachment
 
@@ -322,7 +322,6 @@ class TelegramChannel:
     def router(self) -> APIRouter:
         router = APIRouter()
 
-        @router.post(WEBHOOK_PATH, include_in_schema=False)
         async def telegram_webhook(request: Request) -> JSONResponse:
             """Check the secret, store the update (once per update_id), answer 200 fast."""
             given = request.headers.get(SECRET_HEADER)
@@ -357,6 +356,7 @@ class TelegramChannel:
                 log.info("telegram update %s already stored (Telegram retried it)", update_id)
             return JSONResponse({})
 
+        router.routes.append(WebhookRoute(WEBHOOK_PATH, telegram_webhook))
         return router
 
     def store_update(self, services: Any, update_id: int, address: str, update: dict[str, Any]) -> bool:

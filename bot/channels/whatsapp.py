@@ -35,7 +35,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 from twilio.rest import Client
 
-from bot.channels.base import Outgoing, PermanentFailure, Prepared, RetryLater, SendError
+from bot.channels.base import Outgoing, PermanentFailure, Prepared, RetryLater, SendError, WebhookRoute
 from bot.channels.twilio_http import DEFAULT_API_BASE_URL, RewritingHttpClient, map_error
 from bot.channels.twilio_signature import SignatureChecker
 from bot.media import MAX_BYTES, MediaRejected, MediaStore
@@ -198,8 +198,7 @@ class WhatsAppChannel:
 
     def router(self) -> APIRouter:
         router = APIRouter(tags=["whatsapp"])
-        router.add_api_route(INBOUND_PATH, self._inbound, methods=["POST"], include_in_schema=False)
-        router.add_api_route(STATUS_PATH, self._status, methods=["POST"], include_in_schema=False)
+        router.routes.extend([WebhookRoute(INBOUND_PATH, self._inbound), WebhookRoute(STATUS_PATH, self._status)])
         return router
 
     def signed_url(self, request: Request) -> str:

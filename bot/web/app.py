@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from bot.channels import KNOWN_CHANNELS
+from bot.channels.base import WebhookRoute
 from bot.web.deps import ServicesDep
 from bot.web.services import Clock, Services, build_services, running
 
@@ -72,7 +73,12 @@ def create_app(
     app = FastAPI(title="seguro-bot", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.services = services
     for channel in services.channels.values():
-        app.include_router(channel.router())
+        router = channel.router()
+        # Webhooks first, on the app itself (every student message takes one; see WebhookRoute).
+        webhooks = [route for route in router.routes if isinstance(route, WebhookRoute)]
+        app.router.routes[0:0] = webhooks
+        router.routes = [route for route in router.routes if route not in webhooks]
+        app.include_router(router)
     _include_console(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # issue 6: body limit, content types, catch-all 500, retention task (bot/web/middleware.py)
