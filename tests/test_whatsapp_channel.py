@@ -139,12 +139,14 @@ def test_media_server_errors_and_unreachable_hosts_mean_retry_later(fake_twilio:
 
 def test_free_form_reply_goes_from_the_desk_number_the_student_wrote_to(
         fake_twilio: FakeTwilio, tmp_path: Path) -> None:
-    sid = run(send(make_channel(fake_twilio, tmp_path), outgoing("Hola, ¿en qué te ayudo?")))
+    # The characters a form body must escape (the client encodes it itself) arrive as written.
+    text = "Hola, ¿en qué te ayudo? 👋\nCURP & NSS = 100% + fácil; ver https://x.mx/?a=1&b=2#c"
+    sid = run(send(make_channel(fake_twilio, tmp_path), outgoing(text)))
     [sent] = fake_twilio.messages()
     assert sid == sent.sid and sid.startswith("SM")
     assert sent.to == f"whatsapp:{STUDENT}"
     assert sent.from_ == f"whatsapp:{DESK_NUMBERS[1]}"
-    assert sent.body == "Hola, ¿en qué te ayudo?" and sent.content_sid is None
+    assert sent.body == text and sent.content_sid is None
     assert sent.status_callback == "https://bot.example.mx/webhooks/whatsapp/status"
 
 

@@ -232,7 +232,10 @@ class FakeTwilio:
                              "status": status}, status_code=status, headers=headers)
 
     async def _create_message(self, request: Request) -> Response:
-        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        # Twilio reads only a form body (anything else: no parameters at all, so "To" is missing).
+        is_form = request.headers.get("content-type", "").split(";")[0].strip() == "application/x-www-form-urlencoded"
+        raw = (await request.body()).decode() if is_form else ""
+        form = dict(parse_qsl(raw, keep_blank_values=True, strict_parsing=False))
         with self._lock:
             self.attempts += 1
             delay, accept = self._slow.pop(0) if self._slow else (0.0, True)
