@@ -367,10 +367,17 @@ class Matcher:
         strong: dict[str, int] = defaultdict(int)
         weak: dict[str, float] = defaultdict(float)
         counted: set[int] = set()
+        longer: list[set[int]] = []  # spans of strong phrases of two words or more, any topic
         for kw, start, end in found:
             span = set(range(start, end + 1))
             if id(kw) in counted or any(span <= other for other in taken[kw.topic]):
                 continue
+            if len(span) == 1 and any(span < other for other in longer):
+                # One word read inside another topic's strong phrase ("cubre" in "ya me
+                # cubre"): the phrase says what the word means there.
+                continue
+            if len(span) > 1 and kw.weight >= STRONG:
+                longer.append(span)
             taken[kw.topic].append(span)
             counted.add(id(kw))
             if kw.weight >= STRONG:
@@ -450,8 +457,13 @@ class Matcher:
             top, top_score = social[0]
         if (top is not None and top not in SOCIAL and not domain and kw.get(top, 0.0) < STRONG
                 and not self.topics[top].standalone):
-            # Nothing of the insurance and no clear cue: it is about something else.
-            top, top_score = "fuera_de_tema", max(top_score, CONFIDENT)
+            clear_social = [(t, sc) for t, sc in social if kw.get(t, 0.0) >= STRONG]
+            if clear_social:
+                # "opciones": a clear greeting or goodbye, and only echoes of a topic.
+                top, top_score = clear_social[0]
+            else:
+                # Nothing of the insurance and no clear cue: it is about something else.
+                top, top_score = "fuera_de_tema", max(top_score, CONFIDENT)
         confident = top_score >= CONFIDENT
         secondary = self._second_question(text, top) if top and top not in SOCIAL and confident else None
         return Match(

@@ -43,9 +43,10 @@ def test_development_set_meets_the_bar() -> None:
 
 
 @pytest.mark.skipif(not EVALUATE.exists(), reason="shared/ is not beside the project")
-@pytest.mark.parametrize(("name", "bar"), [("heldout.jsonl", 92.0), ("heldout_b.jsonl", 87.0)])
+@pytest.mark.parametrize(("name", "bar"), [("heldout.jsonl", 95.0), ("heldout_b.jsonl", 95.0),
+                                           ("heldout_c.jsonl", 95.0), ("heldout_d.jsonl", 90.0)])
 def test_held_out_sets_do_not_regress(name: str, bar: float) -> None:
-    """Sets written by people who never saw the knowledge base's examples."""
+    """Sets written without the knowledge base's examples at hand (see tests/heldout/README.md)."""
     got = score(ROOT / "tests" / "heldout" / name)
     assert got["topic"] >= bar, got
     assert got["silent"] == 0, got
@@ -88,3 +89,23 @@ def test_a_cue_repeated_by_overlapping_keywords_counts_once(text: str, topic: st
 def test_phrasings_from_the_re_audit(text: str, topic: str) -> None:
     match = KB.matcher.classify(text)
     assert match.confident and match.topic == topic
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        # "cubre" alone asks what the insurance covers (a person answers); inside "ya me cubre" it
+        # asks whether the coverage is active
+        ("como confirmo q el facultativo ya me cubre?", "vigencia"),
+        ("el seguro cubre lentes?", "duda_general"),
+        ("que cubre el seguro facultativo?", "duda_general"),
+    ],
+)
+def test_a_word_inside_another_topics_phrase_is_read_as_that_phrase(text: str, topic: str) -> None:
+    assert KB.matcher.classify(text).topic == topic
+
+
+@pytest.mark.parametrize(("text", "topic"), [("opciones", "saludo"), ("menu porfa", "saludo"), ("gracias!!", "despedida")])
+def test_a_clear_greeting_with_only_echoes_of_a_topic_is_a_greeting(text: str, topic: str) -> None:
+    """Not "off topic": the student asked for the menu (a topic's weak echo of the word must not win)."""
+    assert KB.matcher.classify(text).topic == topic
