@@ -52,7 +52,6 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
     refused = FILE_NOTE.findall(text)
     text = FILE_NOTE.sub(" ", text)
     step = Step(kb, message, st, text, data_text=FILE_NOTE.sub(" ", data_text))
-    collecting = bool(st.get("esc"))
     if had_secret:
         step.say(step.msg("password_warning"))
     if refused:

@@ -1,6 +1,6 @@
 """Property-based tests (hypothesis, bounded) on normalisation, masking and the flow's state machine.
 
-They extend ``test_entities.py`` (no extraction function raises; candidates
+They extend ``test_entities.py`` (``flows.entities``) (no extraction function raises; candidates
 are well formed) and ``test_machine.py`` (random texts never make the
 machine raise): here the matcher's normalisation, the log masking of
 generated personal data, and conversations built from the words that move

@@ -1,0 +1,361 @@
+"""Dates as students write them ("el viernes", "el 3 de marzo", "hace 2 dias").
+
+Part of :mod:`flows.entities` (its docstring has the design rules).
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flows.entities.text import _clean, _fold_same_length
+
+_TZ = ZoneInfo("America/Hermosillo")
+
+
+_MONTHS = {
+    "enero": 1, "ene": 1, "febrero": 2, "feb": 2, "febr": 2, "marzo": 3, "mar": 3,
+    "abril": 4, "abr": 4, "mayo": 5, "may": 5, "junio": 6, "jun": 6,
+    "julio": 7, "jul": 7, "agosto": 8, "ago": 8, "septiembre": 9, "setiembre": 9,
+    "sep": 9, "sept": 9, "set": 9, "octubre": 10, "oct": 10, "noviembre": 11,
+    "nov": 11, "diciembre": 12, "dic": 12,
+    # how months are shortened by hand
+    "enro": 1, "fbro": 2, "febo": 2, "mzo": 3, "marz": 3, "abl": 4, "abri": 4,
+    "agto": 8, "agos": 8, "octu": 10, "novi": 11, "dici": 12,
+}
+_FULL_MONTHS = [m for m in _MONTHS if len(m) > 4]
+_NUMBER_WORDS = {
+    "un": 1, "una": 1, "uno": 1, "primero": 1, "dos": 2, "tres": 3, "cuatro": 4,
+    "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9, "diez": 10,
+}
+_WEEKDAYS = {
+    "lunes": 0, "martes": 1, "miercoles": 2, "jueves": 3, "viernes": 4,
+    "sabado": 5, "domingo": 6,
+}
+_WD = r"(lunes|martes|miercoles|jueves|viernes|sabado|domingo)"
+_NUMWORD = r"(?:\d{1,3}|un|una|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez)"
+
+#: 2026-02-09, as a computer writes it (year first: never day/month).
+_DATE_ISO = re.compile(r"(?<![0-9/:.\-])(20[0-9]{2})([/.\-])([0-9]{1,2})\2([0-9]{1,2})(?![0-9/:]|[.\-][0-9])")
+_DATE_NUM3 = re.compile(
+    r"(?<![0-9/:.\-])([0-9]{1,2})([/.\-])([0-9]{1,2})\2([0-9]{4}|[0-9]{2})(?![0-9/:]|[.\-][0-9])"
+)
+_DATE_NUM2 = re.compile(
+    r"(?<![0-9/:.\-])([0-9]{1,2})([/\-])([0-9]{1,2})(?![0-9/:]|[.\-][0-9])"
+    # "de 2-5 días hábiles", "de 8-10 am" are ranges, not dates
+    r"(?!\s*(?:a\.?\s?m|p\.?\s?m|hrs?|horas?|dias?|semanas?|mes|meses|min|minutos?)(?![a-z]))"
+)
+_DATE_DAY_MONTH = re.compile(
+    r"(?<![0-9a-z:])([0-9]{1,2}|primero|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez)"
+    r"(?:ro|ero|er|do|o|°|º)?\s*(?:de\s+|del\s+|-|/)?([a-z]{3,11})(?![a-z])\.?"
+    r"(?:\s*(?:de|del|,)?\s*([0-9]{4})(?![0-9]))?"
+)
+_DATE_MONTH_DAY = re.compile(
+    r"(?<![a-z])([a-z]{3,11})\.?\s+([0-9]{1,2})(?![0-9:/])(?:\s*(?:de|del|,)?\s*([0-9]{4})(?![0-9]))?"
+)
+_WEEKDAY_DAY = re.compile(
+    rf"(?<![a-z]){_WD}(?:\s+pasado)?\s+([0-9]{{1,2}})(?![0-9:/])"
+)
+_DAY_NUMBER = re.compile(r"(?<![a-z])(?:el\s+)?dia\s+([0-9]{1,2})(?![0-9:/])")
+_HACE = re.compile(
+    # "hace 15 días", and durations that say the same: "ya van como dos semanas",
+    # "ya tiene como 2 semanas", "llevo 10 días esperando"
+    r"(?<![a-z])(?:hace|ya\s+(?:van|va|tiene|tienen|son|paso|pasaron|llevo|lleva|llevamos|tengo)|van|llevo|lleva|llevamos|pasaron)\s+(?:(?:como|unos|unas|aprox|aproximadamente|mas\s+o\s+menos|casi|"
+    rf"ya|al\s+menos|mas\s+de|apenas)\s+)*(un\s+par\s+de|{_NUMWORD})\s+"
+    r"(dias?|semanas?|mes(?:es)?)(?![a-z])"
+)
+_ANTIER = re.compile(
+    r"(?<![a-z])(?:antier|antiayer|anteayer|antes\s+de\s+ayer|antes\s+de\s+antier)(?![a-z])"
+)
+_AYER = re.compile(r"(?<![a-z])ayer(?![a-z])")
+_LAST_WEEK = re.compile(r"(?<![a-z])(?:la\s+)?semana\s+pasada(?![a-z])")
+_LAST_MONTH = re.compile(r"(?<![a-z])(?:el\s+)?mes\s+pasado(?![a-z])")
+_WEEKDAY = re.compile(rf"(?<![a-z])(?:(el|este|el\s+pasado)\s+)?{_WD}(?![a-z])")
+_TODAY = re.compile(
+    r"(?<![a-z])(?:hoy|ahorita|acabo\s+de|acabamos\s+de|hace\s+(?:un\s+)?rato|"
+    r"hace\s+(?:un|una|unos|unas|pocos|pocas|\d{1,2})\s+(?:minutos?|horas?|momento)|"
+    r"hace\s+un\s+momento|esta\s+(?:manana|tarde|noche))(?![a-z])"
+    # "ahorita que saqué la constancia ...": when they checked, not when they saved
+    r"(?!\s+(?:que|q|k)\s+(?:(?:la|lo|me|le)\s+)?(?:saque|revise|consulte|entre|vi|cheque|checo|busque|descargue|"
+    r"intente|reviso|consulto|saco|veo|busco|descargo|intento|imprimi|imprimo|baje|bajo)(?![a-z]))"
+)
+
+
+#: "la guardé hoy que entré al CIA": saved today, whatever clause follows.
+_SAVED_TODAY = re.compile(r"(?<![a-z])guard\w*\s+(?:(?:la|lo|mi|solicitud)\s+)*hoy(?![a-z])")
+
+
+def _month_from_word(word: str) -> int | None:
+    """Month number from a Spanish name or abbreviation, typos tolerated."""
+    month = _MONTHS.get(word)
+    if month is not None or len(word) < 5:
+        return month
+    close = difflib.get_close_matches(word, _FULL_MONTHS, n=1, cutoff=0.8)
+    return _MONTHS[close[0]] if close else None
+
+
+def _day_from_word(word: str) -> int | None:
+    if word.isascii() and word.isdigit():
+        return int(word)
+    return _NUMBER_WORDS.get(word)
+
+
+def _local_today(now: datetime) -> date:
+    if now.tzinfo is None or now.utcoffset() is None:
+        return now.date()
+    return now.astimezone(_TZ).date()
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _infer_year(day: int, month: int, today: date) -> date | None:
+    """Day-month without year: this year, unless that is > 2 days ahead.
+
+    Students talk about when they applied, which is in the past; two days of
+    slack absorb a time-zone or typing slip without jumping back a year.
+    """
+    this_year = _safe_date(today.year, month, day)
+    if this_year is not None and this_year <= today + timedelta(days=2):
+        return this_year
+    return _safe_date(today.year - 1, month, day)
+
+
+def _with_year(day: int, month: int, year_text: str | None, today: date) -> date | None:
+    if not 1 <= month <= 12 or not 1 <= day <= 31:
+        return None
+    if year_text:
+        year = int(year_text)
+        if year < 100:
+            year += 2000
+        if not 1900 <= year <= 2100:
+            return None
+        return _safe_date(year, month, day)
+    return _infer_year(day, month, today)
+
+
+def _minus_months(today: date, months: int) -> date:
+    index = today.year * 12 + today.month - 1 - months
+    year, month = divmod(index, 12)
+    day = today.day
+    while day > 28 and _safe_date(year, month + 1, day) is None:
+        day -= 1
+    return date(year, month + 1, day)
+
+
+def _recent_day_number(day: int, weekday: int | None, today: date) -> date | None:
+    """Most recent date <= today with that day of month.
+
+    With a weekday ("el viernes 11"), the one of the two most recent that
+    falls on it wins; if neither does, the student probably mistyped the
+    weekday and the most recent date is kept.
+    """
+    if not 1 <= day <= 31:
+        return None
+    found: list[date] = []
+    for back in range(0, 14):
+        start = _minus_months(today.replace(day=1), back)
+        candidate = _safe_date(start.year, start.month, day)
+        if candidate is not None and candidate <= today:
+            found.append(candidate)
+            if len(found) == 2:
+                break
+    if not found:
+        return None
+    if weekday is not None:
+        for candidate in found:
+            if candidate.weekday() == weekday:
+                return candidate
+    return found[0]
+
+
+def _previous_weekday(weekday: int, today: date, *, include_today: bool) -> date:
+    back = (today.weekday() - weekday) % 7
+    if back == 0 and not include_today:
+        back = 7
+    return today - timedelta(days=back)
+
+
+def _explicit_date(folded: str, today: date) -> date | None:
+    """Dates that name a month: numeric d/m(/y) or "9 de feb"; first one wins."""
+    found: list[tuple[int, date]] = []
+    for m in _DATE_ISO.finditer(folded):
+        d = _safe_date(int(m.group(1)), int(m.group(3)), int(m.group(4)))
+        if d is not None:
+            found.append((m.start(), d))
+    for m in _DATE_NUM3.finditer(folded):
+        d = _with_year(int(m.group(1)), int(m.group(3)), m.group(4), today)
+        if d is not None:
+            found.append((m.start(), d))
+    for m in _DATE_NUM2.finditer(folded):
+        d = _with_year(int(m.group(1)), int(m.group(3)), None, today)
+        if d is not None:
+            found.append((m.start(), d))
+    for m in _DATE_DAY_MONTH.finditer(folded):
+        day = _day_from_word(m.group(1))
+        month = _month_from_word(m.group(2))
+        if day is None or month is None:
+            continue
+        d = _with_year(day, month, m.group(3), today)
+        if d is not None:
+            found.append((m.start(), d))
+    for m in _DATE_MONTH_DAY.finditer(folded):
+        month = _month_from_word(m.group(1))
+        if month is None:
+            continue
+        d = _with_year(int(m.group(2)), month, m.group(3), today)
+        if d is not None:
+            found.append((m.start(), d))
+    if not found:
+        return None
+    return min(found, key=lambda item: item[0])[1]
+
+
+def _relative_date(folded: str, today: date) -> date | None:
+    """Relative phrases, most specific first ("hoy" is often just "now")."""
+    m = _HACE.search(folded)
+    if m:
+        amount_text = m.group(1)
+        amount = 2 if amount_text.startswith("un par") else _day_from_word(amount_text)
+        unit = m.group(2)
+        if amount is not None and amount <= 400:
+            if unit.startswith("dia"):
+                return today - timedelta(days=amount)
+            if unit.startswith("semana"):
+                return today - timedelta(days=7 * amount)
+            return _minus_months(today, min(amount, 24))
+    m = _WEEKDAY_DAY.search(folded)
+    if m:
+        d = _recent_day_number(int(m.group(2)), _WEEKDAYS[m.group(1)], today)
+        if d is not None:
+            return d
+    m = _DAY_NUMBER.search(folded)
+    if m:
+        d = _recent_day_number(int(m.group(1)), None, today)
+        if d is not None:
+            return d
+    if _ANTIER.search(folded):
+        return today - timedelta(days=2)
+    if _AYER.search(folded):
+        return today - timedelta(days=1)
+    if _LAST_WEEK.search(folded):
+        return today - timedelta(days=7)
+    if _LAST_MONTH.search(folded):
+        return _minus_months(today, 1)
+    m = _WEEKDAY.search(folded)
+    if m:
+        include_today = (m.group(1) or "").strip() == "este"
+        return _previous_weekday(_WEEKDAYS[m.group(2)], today, include_today=include_today)
+    if _TODAY.search(folded) or _SAVED_TODAY.search(folded):
+        return today
+    return None
+
+
+_EN_NUMBERS = {"a": "1", "an": "1", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+               "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10", "couple": "2"}
+_EN_WEEKDAYS = {"monday": "lunes", "tuesday": "martes", "wednesday": "miercoles", "thursday": "jueves",
+                "friday": "viernes", "saturday": "sabado", "sunday": "domingo"}
+_DATE_WORDS: tuple[tuple[re.Pattern[str], Any], ...] = (
+    # Spanish diminutives and colloquial forms
+    (re.compile(r"\bsemanita(s)?\b", re.I), r"semana\1"),
+    (re.compile(r"\bdiit(a|o)s\b", re.I), "dias"),
+    (re.compile(r"\bahorit(a|ita)\b", re.I), "hoy"),
+    (re.compile(r"\bhoy(?:\s+mismo)?\b", re.I), "hoy"),
+    # English, for Spanglish messages
+    (re.compile(r"\bthe day before yesterday\b", re.I), "antier"),
+    (re.compile(r"\byesterday\b", re.I), "ayer"),
+    (re.compile(r"\b(?:just\s+)?today\b|\bthis morning\b|\btonight\b", re.I), "hoy"),
+    (re.compile(r"\b(?:like\s+|about\s+)?(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|couple)"
+                r"(?:\s+of)?\s+days?\s+ago\b", re.I),
+     lambda m: f"hace {_EN_NUMBERS.get(m.group(1).lower(), m.group(1))} dias"),
+    (re.compile(r"\b(?:like\s+|about\s+)?(\d+|an?|one|two|three|couple)(?:\s+of)?\s+weeks?\s+ago\b", re.I),
+     lambda m: f"hace {_EN_NUMBERS.get(m.group(1).lower(), m.group(1))} semanas"),
+    (re.compile(r"\blast week\b", re.I), "hace una semana"),
+    (re.compile(r"\blast (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I),
+     lambda m: f"el {_EN_WEEKDAYS[m.group(1).lower()]} pasado"),
+    (re.compile(r"\b(?:on\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I),
+     lambda m: f"el {_EN_WEEKDAYS[m.group(1).lower()]}"),
+)
+
+
+def _spanish_date_words(text: str) -> str:
+    """Diminutives ("una semanita") and English ("4 days ago") in plain Spanish."""
+    for pattern, replacement in _DATE_WORDS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def parse_date(text: str, now: datetime) -> date | None:
+    """The date a student refers to ("el 9 de feb", "antier", "el lunes"), or None.
+
+    ``now`` is the moment of the message; its local date in
+    America/Hermosillo is "hoy". An explicit day and month wins over any
+    relative word ("el lunes pasado 9 de feb"). Numeric dates are day/month,
+    Mexican order. A bare weekday is the most recent one strictly before
+    today (students talk about the past); "este lunes" may be today.
+    """
+    cleaned = _clean(text)
+    if not cleaned:
+        return None
+    cleaned = _spanish_date_words(cleaned)
+    folded = _fold_same_length(cleaned)
+    today = _local_today(now)
+    try:
+        explicit = _explicit_date(folded, today)
+        if explicit is not None:
+            return explicit
+        return _relative_date(folded, today)
+    except (ValueError, OverflowError):  # dates at the edge of the calendar
+        return None
+
+
+_BARE_DAY = re.compile(r"\s*(?:el\s+)?(?:dia\s+)?([0-9]{1,2})\s*(?:de\s+este\s+mes|de\s+este)?\s*[.!]*\s*")
+_TOMORROW = re.compile(
+    r"(?<![a-z])(?<!esta )(?<!la )(?<!en la )(?:(pasado\s+)?manana)(?![a-z])|(?<![a-z])tomorrow(?![a-z])"
+)
+
+
+def parse_answer_date(text: str, now: datetime) -> tuple[date | None, str | None]:
+    """The answer to "¿qué día guardaste tu solicitud?": (date, None) or (None, problem).
+
+    Besides :func:`parse_date`, a bare day of the month ("el 9") is read
+    as its most recent date. Problems: "invalid" for a date that does not
+    exist ("el 30 de febrero"), "future" comes back as the date itself
+    ("mañana" is tomorrow), for the caller to say it has not come yet.
+    """
+    found = parse_date(text, now)
+    if found is not None:
+        return found, None
+    cleaned = _fold_same_length(_clean(text))
+    today = _local_today(now)
+    m = _BARE_DAY.fullmatch(cleaned)
+    if m:
+        day = _recent_day_number(int(m.group(1)), None, today)
+        return (day, None) if day is not None else (None, "invalid")
+    m = _TOMORROW.search(cleaned)
+    if m:
+        return today + timedelta(days=2 if m.group(1) else 1), None
+    for dm in _DATE_DAY_MONTH.finditer(cleaned):
+        day, month = _day_from_word(dm.group(1)), _month_from_word(dm.group(2))
+        if day is not None and month is not None:
+            return None, "invalid"
+    for dm in _DATE_NUM2.finditer(cleaned):
+        if 1 <= int(dm.group(3)) <= 12:
+            return None, "invalid"
+    if _DATE_ISO.search(cleaned):
+        return None, "invalid"
+    return None, None
+
+
+_MENTION_NOW = datetime(2024, 12, 31, 12, 0, tzinfo=_TZ)  # leap year: 29/02 is valid
+
+
+def mentions_date(text: str) -> bool:
+    """Whether ``text`` contains a date :func:`parse_date` can read."""
+    return parse_date(text, _MENTION_NOW) is not None
