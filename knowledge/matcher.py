@@ -434,6 +434,18 @@ class Matcher:
                 return best
         return None
 
+    def _asked_first(self, text: str, one: str, other: str) -> str | None:
+        """Which of two topics the student asked first: the first clause that is clearly about one of them."""
+        for clause in _CLAUSE.split(fold(text[:READ])):
+            words = self.tokens(clause) if clause and len(clause.split()) >= 2 else []
+            if not words:
+                continue
+            scores, kw = self._score(words)
+            best = max(scores, key=lambda t: scores[t])
+            if best in (one, other) and kw.get(best, 0) >= STRONG:
+                return best
+        return None
+
     def classify(self, text: str) -> Match:
         words = self.tokens(text)
         if not words:
@@ -466,6 +478,11 @@ class Matcher:
                 top, top_score = "fuera_de_tema", max(top_score, CONFIDENT)
         confident = top_score >= CONFIDENT
         secondary = self._second_question(text, top) if top and top not in SOCIAL and confident else None
+        if secondary and self.topics[top].kind == "answer" and self._asked_first(text, top, secondary) == secondary:
+            # Two questions: answered in the order they were asked ("¿cuánto tarda y cómo
+            # checo mi vigencia?"). A reported problem (an escalation) still comes first.
+            top, secondary = secondary, top
+            top_score = max(top_score, scores.get(top, 0.0))
         return Match(
             topic=top, score=top_score, ranked=ranked, tokens=words, confident=confident,
             domain=domain, secondary=secondary, keyword_scores=dict(kw),

@@ -762,13 +762,19 @@ def test_told_on_the_last_day_itself_it_says_today_and_when_it_will_write() -> N
     assert "Ese día te escribo" not in chat.text and "martes 17 de febrero te escribo" in chat.text
 
 
-@pytest.mark.parametrize(("text", "facts"), [
-    ("q ocupo pa sacar el seguro y donde lo tramito?", ["No contar con otro seguro", "Autoservicio > Seguro Facultativo"]),
-    ("cuanto tarda y como checo q ya quedo?", ["2 y 5 días hábiles", "constancia de vigencia"]),
+@pytest.mark.parametrize(("text", "facts", "question"), [
+    ("q ocupo pa sacar el seguro y donde lo tramito?", ["No contar con otro seguro", "Autoservicio > Seguro Facultativo"],
+     "Responde *sí* o *no*"),
+    # answered in the order asked: the wait first, so its question (the day it was saved) closes the turn
+    ("cuanto tarda y como checo q ya quedo?", ["2 y 5 días hábiles", "constancia de vigencia"],
+     "¿Qué día guardaste tu solicitud?"),
 ])
-def test_two_questions_in_one_message_get_both_answers_and_one_question_last(text: str, facts: list[str]) -> None:
+def test_two_questions_in_one_message_get_both_answers_and_one_question_last(
+        text: str, facts: list[str], question: str) -> None:
     chat = Chat()
     chat.say(text)
     for fact in facts:
         assert fact in chat.text
-    assert "Responde *sí* o *no*" in chat.last.replies[-1].text
+    replies = [r.text for r in chat.last.replies]
+    assert question in replies[-1] and not any(question in r for r in replies[:-1])
+    assert facts[0] in replies[0]  # the question asked first is answered first

@@ -44,7 +44,8 @@ def test_development_set_meets_the_bar() -> None:
 
 @pytest.mark.skipif(not EVALUATE.exists(), reason="shared/ is not beside the project")
 @pytest.mark.parametrize(("name", "bar"), [("heldout.jsonl", 95.0), ("heldout_b.jsonl", 95.0),
-                                           ("heldout_c.jsonl", 95.0), ("heldout_d.jsonl", 90.0)])
+                                           ("heldout_c.jsonl", 95.0), ("heldout_d.jsonl", 90.0),
+                                           ("heldout_e.jsonl", 95.0)])
 def test_held_out_sets_do_not_regress(name: str, bar: float) -> None:
     """Sets written without the knowledge base's examples at hand (see tests/heldout/README.md)."""
     got = score(ROOT / "tests" / "heldout" / name)
@@ -109,3 +110,23 @@ def test_a_word_inside_another_topics_phrase_is_read_as_that_phrase(text: str, t
 def test_a_clear_greeting_with_only_echoes_of_a_topic_is_a_greeting(text: str, topic: str) -> None:
     """Not "off topic": the student asked for the menu (a topic's weak echo of the word must not win)."""
     assert KB.matcher.classify(text).topic == topic
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "then"),
+    [
+        ("cuanto tarda en activarse y como checo si ya estoy vigente", "espera", "vigencia"),
+        ("como checo si ya estoy vigente y cuanto tarda en activarse", "vigencia", "espera"),
+        ("que requisitos piden y donde hago la solicitud", "requisitos", "registro_cia"),
+        ("donde hago la solicitud y que requisitos piden", "registro_cia", "requisitos"),
+        # a reported problem comes first, wherever it is in the message
+        ("cual es su horario? me sale error al guardar", "error_solicitud", "contacto"),
+    ],
+)
+def test_two_questions_are_answered_in_the_order_they_were_asked(text: str, first: str, then: str) -> None:
+    match = KB.matcher.classify(text)
+    assert (match.topic, match.secondary) == (first, then)
+
+
+def test_strong_pain_is_an_emergency_even_when_the_student_has_no_coverage_yet() -> None:
+    assert KB.matcher.classify("ayuda me duele mucho el estomago y no tengo seguro todavia").topic == "urgencia"
