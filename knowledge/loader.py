@@ -109,6 +109,8 @@ class Lexicon:
     stopwords: frozenset[str]
     ignore: frozenset[str] = frozenset()
     phrases: dict[str, str] = field(default_factory=dict)
+    #: Words spelled right (``words_es.txt``): never "corrected" into a word of the knowledge base.
+    known: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -376,7 +378,20 @@ def _load_lexicon(path: Path, problems: list[Problem]) -> Lexicon:
         stopwords=frozenset(str(w).lower() for w in data.get("stopwords") or []),
         ignore=frozenset(str(w).lower() for w in data.get("ignore") or []),
         phrases=mapping("phrases"),
+        known=_known_words(path.with_name(KNOWN_WORDS)),
     )
+
+
+#: One correctly spelled word a line, beside lexicon.yaml (comments start with #).
+KNOWN_WORDS = "words_es.txt"
+
+
+def _known_words(path: Path) -> frozenset[str]:
+    """The words the spelling correction leaves alone; none when the file is missing."""
+    if not path.exists():
+        return frozenset()
+    words = (line.strip().lower() for line in path.read_text(encoding="utf-8").splitlines())
+    return frozenset(w for w in words if w and not w.startswith("#"))
 
 
 def _collect(root: Path) -> tuple[KnowledgeBase | None, list[Problem]]:

@@ -169,6 +169,10 @@ class Matcher:
         """Map an unknown word to the knowledge base's spelling of it."""
         if token in self.vocabulary or token.isdigit() or any(c.isdigit() for c in token):
             return token
+        if token in self.lexicon.known:
+            # A real word is not a typo of a similar one ("maria" is not "marina", "recuerdo" is
+            # not "recupero", "color" is not "dolor"): only unknown words are corrected.
+            return token
         abbreviations = self.lexicon.abbreviations
         squeezed = _TRIPLE.sub(r"\1", token)
         for candidate in (squeezed, _DOUBLE.sub(r"\1", squeezed)):

@@ -130,3 +130,22 @@ def test_two_questions_are_answered_in_the_order_they_were_asked(text: str, firs
 
 def test_strong_pain_is_an_emergency_even_when_the_student_has_no_coverage_yet() -> None:
     assert KB.matcher.classify("ayuda me duele mucho el estomago y no tengo seguro todavia").topic == "urgencia"
+
+
+@pytest.mark.parametrize(("word", "not_read_as"), [
+    ("maria", "marina"),  # a name, not the Navy (otro_seguro)
+    ("recuerdo", "recupero"), ("color", "dolor"), ("violencia", "vigencia"), ("abril", "habil"),
+    ("marzo", "marco"), ("perdon", "pierdo"), ("seguir", "seguro"), ("pecho", "hecho"),
+])
+def test_a_real_word_is_not_corrected_into_another(word: str, not_read_as: str) -> None:
+    assert KB.matcher.tokens(word) == [word] != [not_read_as]
+
+
+@pytest.mark.parametrize(("typo", "word"), [("reqisitos", "requisitos"), ("vigensia", "vigencia"),
+                                            ("solicitu", "solicitud"), ("nesecito", "necesito")])
+def test_typos_are_still_corrected(typo: str, word: str) -> None:
+    assert KB.matcher.tokens(typo) == [word]
+
+
+def test_a_student_named_maria_is_not_asked_about_other_insurance() -> None:
+    assert KB.matcher.classify("hola me llamo maria y quiero sacar mi seguro").topic != "otro_seguro"
