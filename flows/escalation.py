@@ -178,7 +178,11 @@ def handle(step: Step) -> bool:
     if expecting == ["name"] and entities.looks_like_first_name(text):
         step.say(step.msg("name_incomplete"))
         return True
-    step.say(step.msg("collect_not_understood"))
+    if intents.yes_no(text) is True:
+        # "sí, acepto", "ok" after the privacy notice or a request for data: agreed, not a datum.
+        step.say(step.msg("collect_yes"))
+    else:
+        step.say(step.msg("collect_not_understood"))
     _continue(step, esc, [])
     return True
 

@@ -18,7 +18,7 @@ YES_CORE = frozenset({
     "okay", "oki", "okey", "va", "sale", "arre", "dale", "correcto", "exacto", "afirmativo",
     "andale", "listo", "perfecto", "confirmo", "enviar", "envialo", "mandalo", "obvio",
     "efectivamente", "cierto", "vale", "yap", "acuerdo", "seguimos", "continuar", "sigamos",
-    "adelante", "hecho", "orale", "tabien", "stabien",
+    "adelante", "hecho", "orale", "tabien", "stabien", "acepto", "aceptado",
 })
 #: Phrases that mean yes as a whole ("está bien", "así es"), whatever their first word.
 YES_PHRASES = (
@@ -84,6 +84,9 @@ def yes_no(text: str) -> bool | None:
         return None
     if any(folded.startswith(p) or f" {p}" in folded for p in NOT_YET):
         return False
+    if len(w) >= 3 and w[0] == "no" and w[1] in ("se", "sabo") and w[2] in QUESTION_WORDS:
+        # "no sé cuál es mi NSS", "no sé cómo llenarla": a question of its own, not a no.
+        return None
     if w[0] in NO or (len(w) <= 3 and any(x in NO for x in w)):
         return False
     if any(t in folded for t in THANKS) and w[0] not in ("si", "yes", "claro"):

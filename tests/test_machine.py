@@ -778,3 +778,27 @@ def test_two_questions_in_one_message_get_both_answers_and_one_question_last(
     replies = [r.text for r in chat.last.replies]
     assert question in replies[-1] and not any(question in r for r in replies[:-1])
     assert facts[0] in replies[0]  # the question asked first is answered first
+
+
+# --- answers that are not what the question expected (stop 13's conversation walk-through) ---
+
+
+def test_not_knowing_the_nss_when_asked_to_go_on_is_answered_as_the_nss_question() -> None:
+    """ "no sé cuál es mi NSS" after "¿Seguimos con el trámite? Responde sí o no" is not a "no"."""
+    chat = Chat()
+    chat.say("hola")
+    chat.say("1")
+    chat.say("si")  # already covered elsewhere: the bot explains, then asks whether to go on
+    assert "Responde *sí* o *no*" in chat.text
+    chat.say("no se cual es mi nss")
+    assert "11 dígitos" in chat.text and "Asignación o localización" in chat.text
+    assert chat.stage != "menu"
+
+
+def test_agreeing_to_the_privacy_notice_is_thanked_not_taken_for_missing_data() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp al llenar la solicitud")
+    assert "Aviso de privacidad" in chat.text
+    chat.say("si acepto")
+    assert "Gracias" in chat.text and "no encontré" not in chat.text
+    assert "ID de estudiante" in chat.text and chat.stage == "escalation_collect"
