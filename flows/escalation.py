@@ -169,6 +169,11 @@ def handle(step: Step) -> bool:
         esc["data"].pop(field)
         _continue(step, esc, [])
         return True
+    if _asks_when_answered(text):
+        # "¿cuánto tardan en contestarme?" before the report exists: when a person will see it.
+        step.say(step.msg("collect_reply_when") + " " + when_seen(step))
+        _continue(step, esc, [])
+        return True
     if _is_aside(step, text):
         return False
     if _asks_for_person(step):
@@ -177,6 +182,13 @@ def handle(step: Step) -> bool:
         return True
     if expecting == ["name"] and entities.looks_like_first_name(text):
         step.say(step.msg("name_incomplete"))
+        return True
+    if _adds_detail(text):
+        # "puse un número de más": more about what went wrong, not a datum; it goes to the report.
+        addition = description_text(text)
+        esc["description"] = f"{esc.get('description') or ''} / {addition}".strip(" /")
+        step.say(step.msg("added_to_description"))
+        _continue(step, esc, [])
         return True
     if intents.yes_no(text) is True:
         # "sí, acepto", "ok" after the privacy notice or a request for data: agreed, not a datum.
@@ -221,6 +233,21 @@ def _meaningful(text: str) -> bool:
     if len(words) <= 2 and (intents.yes_no(text) is not None or intents.says_dont_know(text)):
         return False
     return any(len(w) > 2 or w.isdigit() for w in words)
+
+
+_ANSWER_WAIT = re.compile(r"\b(?:contest\w*|respond\w*|respuesta\w*|me (?:hablan|marcan|escriben|llaman))\b")
+
+
+def _asks_when_answered(text: str) -> bool:
+    """A question about when the desk will answer ("¿en cuánto me contestan?")."""
+    return intents.is_question(text) and bool(_ANSWER_WAIT.search(" ".join(intents.words(text))))
+
+
+def _adds_detail(text: str) -> bool:
+    """A statement of a few words with no datum in it: more detail for the report, not a failed datum."""
+    words = intents.words(text)
+    return (len(words) >= 3 and not any(ch.isdigit() for ch in text) and not intents.is_question(text)
+            and intents.yes_no(text) is None and _meaningful(text) and not entities.looks_like_name(text))
 
 
 def _is_aside(step: Step, text: str) -> bool:

@@ -802,3 +802,25 @@ def test_agreeing_to_the_privacy_notice_is_thanked_not_taken_for_missing_data() 
     chat.say("si acepto")
     assert "Gracias" in chat.text and "no encontré" not in chat.text
     assert "ID de estudiante" in chat.text and chat.stage == "escalation_collect"
+
+
+def test_more_detail_while_data_is_collected_goes_into_the_report() -> None:
+    """ "puse un número de más" after "puse mal mi NSS" is what staff need to know, not a datum that failed."""
+    chat = Chat()
+    chat.say("puse mal mi nss")
+    chat.say("puse un numero de mas")
+    assert "lo agregué al detalle de tu reporte" in chat.text and "no encontré" not in chat.text
+    assert "ID de estudiante" in chat.text  # and the collection goes on
+    chat.say(DATA)
+    chat.say("si")
+    (ticket,) = chat.tickets()
+    assert "puse un numero de mas" in ticket.description
+
+
+def test_asking_when_the_desk_answers_while_data_is_collected_says_when_not_the_waiting_period() -> None:
+    chat = Chat()
+    chat.say("me sale error al guardar", "2026-02-10T10:00")
+    chat.say("no me deja guardar dice error 500", "2026-02-10T10:01")
+    chat.say("cuanto tarda en que me contesten?", "2026-02-10T10:02")
+    assert "contestar por este mismo chat" in chat.text and "días hábiles" not in chat.text
+    assert "ID de estudiante" in chat.text and chat.stage == "escalation_collect"
