@@ -655,6 +655,25 @@ def test_parse_answer_date_reads_a_bare_day_and_spots_impossible_dates() -> None
     assert parse_answer_date("hola", now) == (None, None)
 
 
+@pytest.mark.parametrize(("text", "day"), [
+    ("la guarde el 2", 2), ("fue el 3", 3), ("creo que el 5", 5), ("la mandé el día 4", 4),
+    ("ya la guardé el 9", 9), ("guardé mi solicitud el 6", 6),
+])
+def test_a_day_of_the_month_after_the_verb_that_answers_the_question_is_read(text: str, day: int) -> None:
+    from flows.entities import parse_answer_date
+
+    now = datetime(2026, 3, 11, 10, 0, tzinfo=ZoneInfo("America/Hermosillo"))
+    assert parse_answer_date(text, now) == (date(2026, 3, day), None)
+
+
+@pytest.mark.parametrize("text", ["tengo 2", "el 2 gatos", "son 2 dias"])
+def test_a_number_that_is_not_a_day_is_not_read_as_one(text: str) -> None:
+    from flows.entities import parse_answer_date
+
+    now = datetime(2026, 3, 11, 10, 0, tzinfo=ZoneInfo("America/Hermosillo"))
+    assert parse_answer_date(text, now)[0] is None
+
+
 def test_two_passwords_in_one_message_are_both_hidden() -> None:
     text = "ya intenté con Sonora2024 y con Sonora2025 como contraseña"
     assert [text[s:e] for s, e in find_secrets(text)] == ["Sonora2024", "Sonora2025"]
