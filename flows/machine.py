@@ -267,6 +267,13 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         match = Match("fuera_de_tema", match.score, match.ranked, match.tokens, True, match.domain)
     topic = match.topic or "fuera_de_tema"
     step.topic = topic
+    if topic == "nss" and not aside and _checked_nss(step):
+        # "mi NSS es 4317051234 5, ¿así está bien?": checked, and what an NSS is; they have one.
+        answer(step, "nss")
+        if match.secondary and match.secondary != topic:
+            answer(step, match.secondary)
+        resume_prompt(step)
+        return
     before = len(step.replies)
     if aside and kb.topics[topic].kind == "answer":
         # In the middle of something else: answer, and let the caller ask again.
@@ -317,6 +324,20 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         answer(step, match.secondary)
         if last is not None:
             step.replies.append(last)
+
+
+def _checked_nss(step: Step) -> bool:
+    """An NSS the student sent unasked: say whether it is valid; True when it is."""
+    candidates = entities.find_nss_candidates(step.data_text if step.data_text is not None else step.text)
+    if len(candidates) != 1:
+        return False
+    value = candidates[0]
+    problem = entities.nss_problem(value)
+    if problem is None:
+        step.say(step.msg("nss_valid", value=value))
+        return True
+    step.say(step.msg(f"nss_{problem}", value=value, n=len(value)))
+    return False
 
 
 #: A date in a question counts as the day the application was saved only

@@ -824,3 +824,20 @@ def test_asking_when_the_desk_answers_while_data_is_collected_says_when_not_the_
     chat.say("cuanto tarda en que me contesten?", "2026-02-10T10:02")
     assert "contestar por este mismo chat" in chat.text and "días hábiles" not in chat.text
     assert "ID de estudiante" in chat.text and chat.stage == "escalation_collect"
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("mi nss es 12345678903", "está bien escrito"),
+    ("mi nss es 1234567890", "tiene 10"),
+    ("mi nss es 12345678901", "el último dígito no corresponde"),
+])
+def test_an_nss_sent_unasked_is_checked(text: str, said: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert said in chat.text and "11 dígitos" in chat.text
+
+
+def test_a_valid_nss_sent_unasked_does_not_ask_for_the_nss_again() -> None:
+    chat = Chat()
+    chat.say("mi nss es 12345678903")
+    assert "Cuando ya tengas tu NSS" not in chat.text
