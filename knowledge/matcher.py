@@ -376,9 +376,10 @@ class Matcher:
             span = set(range(start, end + 1))
             if id(kw) in counted or any(span <= other for other in taken[kw.topic]):
                 continue
-            if len(span) == 1 and any(span < other for other in longer):
-                # One word read inside another topic's strong phrase ("cubre" in "ya me
-                # cubre"): the phrase says what the word means there.
+            if any(span < other for other in longer):
+                # A cue read inside another topic's longer strong phrase ("cubre" in "ya me
+                # cubre", "baja del seguro" in "dar de baja del seguro"): the phrase says
+                # what its words mean there.
                 continue
             if len(span) > 1 and kw.weight >= STRONG:
                 longer.append(span)

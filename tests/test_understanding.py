@@ -100,6 +100,12 @@ def test_phrasings_from_the_re_audit(text: str, topic: str) -> None:
         ("como confirmo q el facultativo ya me cubre?", "vigencia"),
         ("el seguro cubre lentes?", "duda_general"),
         ("que cubre el seguro facultativo?", "duda_general"),
+        # asking to be dropped from the insurance is a question for a person; having been dropped
+        # is a coverage problem; dropping courses is another matter
+        ("me pueden dar de baja del seguro?", "duda_general"),
+        ("me dieron de baja del seguro", "sin_vigencia"),
+        ("cuando es el ultimo dia pa dar de baja materias", "fuera_de_tema"),
+        ("no me llega el correo de la constancia", "vigencia"),  # not the desk's e-mail address
     ],
 )
 def test_a_word_inside_another_topics_phrase_is_read_as_that_phrase(text: str, topic: str) -> None:
