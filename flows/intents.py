@@ -84,7 +84,7 @@ def yes_no(text: str) -> bool | None:
         return None
     if any(folded.startswith(p) or f" {p}" in folded for p in NOT_YET):
         return False
-    if len(w) >= 3 and w[0] == "no" and w[1] in ("se", "sabo") and w[2] in QUESTION_WORDS:
+    if len(w) >= 3 and w[0] == "no" and w[1] == "se" and w[2] in QUESTION_WORDS:
         # "no sé cuál es mi NSS", "no sé cómo llenarla": a question of its own, not a no.
         return None
     if w[0] in NO or (len(w) <= 3 and any(x in NO for x in w)):
