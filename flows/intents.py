@@ -99,6 +99,28 @@ def yes_no(text: str) -> bool | None:
     return None
 
 
+#: "todavía no la he revisado", "no he checado": the student has not looked yet.
+_NOT_CHECKED = re.compile(
+    r"\b(?:no|aun no|todavia no)\s+(?:la\s+|lo\s+)?(?:he|e)\s+(?:revisado|checado|visto|sacado|consultado|"
+    r"descargado|bajado|entrado)\b|\b(?:aun|todavia)\s+no\s+(?:la\s+|lo\s+)?(?:reviso|checo|veo|saco|consulto)\b"
+)
+#: "no encuentro mi clínica", "no me deja", "no pude": trying did not work.
+_FAILED = re.compile(
+    r"\bno\s+(?:me\s+|la\s+|lo\s+)?(?:puedo|pude|pudimos|encuentro|encontre|deja|dejo|sale|salio|aparece|"
+    r"aparecio|carga|abre|funciona|jala)\b"
+)
+
+
+def not_checked_yet(text: str) -> bool:
+    """The student has not looked yet ("todavía no la he revisado"): neither yes nor no."""
+    return bool(_NOT_CHECKED.search(" ".join(words(text))))
+
+
+def reports_failure(text: str) -> bool:
+    """An attempt that did not work ("no encuentro mi clínica en la lista")."""
+    return bool(_FAILED.search(" ".join(words(text))))
+
+
 def says_dont_know(text: str) -> bool:
     folded = " " + " ".join(words(text)) + " "
     return any(f" {p} " in folded for p in DONT_KNOW)

@@ -187,6 +187,11 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             step.say(step.msg("date_not_understood"))
             return
     elif stage and stage.expects == "yesno":
+        if stage.name == "checking_coverage" and intents.not_checked_yet(text):
+            # "todavía no la he revisado": not a "no" (that opens a report), a reason to look first.
+            step.topic = None
+            step.say(step.msg("check_first") + " " + step.msg(stage.question))
+            return
         said = intents.yes_no(text)
         if said is False or (said is True and answers_yes(stage, intents.words(text))):
             follow(step, stage.on_yes if said else stage.on_no)
@@ -305,7 +310,11 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         return
     elif topic in TOPIC_STAGE and not aside:
         target = STAGES[TOPIC_STAGE[topic]]
-        if target.name == step.stage and target.question and not intents.is_question(step.text) and not chosen:
+        if (target.name == step.stage and target.question and target.on_no and not chosen
+                and intents.reports_failure(step.text)):
+            # "no encuentro mi clínica en la lista" to "¿pudiste darte de alta?": a no, however long.
+            follow(step, target.on_no)
+        elif target.name == step.stage and target.question and not intents.is_question(step.text) and not chosen:
             # News about the step the student is at ("ya salí vigente" while registering at the clinic).
             step.say(step.msg("noted") + " " + step.msg(target.question))
         else:

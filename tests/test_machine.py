@@ -841,3 +841,22 @@ def test_a_valid_nss_sent_unasked_does_not_ask_for_the_nss_again() -> None:
     chat = Chat()
     chat.say("mi nss es 12345678903")
     assert "Cuando ya tengas tu NSS" not in chat.text
+
+
+def test_not_having_checked_the_constancia_yet_is_not_a_no() -> None:
+    """ "todavía no la he revisado" to "¿Ya apareces vigente?" must not open a report."""
+    chat = Chat()
+    chat.say("la guarde el 27 de octubre", "2026-11-10T09:00")
+    assert "Responde *sí* o *no*" in chat.text and chat.stage == "checking_coverage"
+    chat.say("todavia no la he revisado", "2026-11-10T09:01")
+    assert "serviciosdigitales.imss.gob.mx" in chat.text and "Aviso de privacidad" not in chat.text
+    assert chat.stage == "checking_coverage"
+
+
+def test_a_failed_attempt_at_the_clinic_is_a_no_however_long() -> None:
+    """ "no encuentro mi clínica en la lista" to "¿Pudiste darte de alta?" is not good news."""
+    chat = Chat()
+    chat.say("8")
+    chat.say("no encuentro mi clinica en la lista")
+    assert "¡Qué bien!" not in chat.text and "alta en la clínica" in chat.text
+    assert chat.stage.startswith("escalation")
