@@ -121,6 +121,17 @@ def reports_failure(text: str) -> bool:
     return bool(_FAILED.search(" ".join(words(text))))
 
 
+#: Words that may follow a "no" that only closes the conversation ("no, gracias", "no, es todo").
+_CLOSING = frozenset({"gracias", "grax", "es", "todo", "eso", "era", "seria", "mas", "asi", "esta", "bien", "ya",
+                      "por", "ahora", "el", "momento", "muchas", "ok", "nada", "nel", "nop", "nope", "no"})
+
+
+def closes(text: str) -> bool:
+    """ "no", "no gracias", "nada más", "no, es todo": nothing more to ask."""
+    w = [_squash(x) for x in words(text)]
+    return bool(w) and w[0] in NO and len(w) <= 4 and all(x in _CLOSING or x in NO for x in w)
+
+
 def says_dont_know(text: str) -> bool:
     folded = " " + " ".join(words(text)) + " "
     return any(f" {p} " in folded for p in DONT_KNOW)

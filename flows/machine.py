@@ -210,6 +210,11 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.topic = None
         step.say(step.msg("ticket_pending") + " " + escalation.when_seen(step))
         return
+    if not (stage and stage.expects) and step.state.get("turns", 0) >= 1 and intents.closes(text):
+        # "no", "no gracias" to "¿Algo más?" (no question of a stage pending): a goodbye.
+        step.topic = "despedida"
+        answer(step, "despedida")
+        return
     match = step.kb.matcher.classify(text)
     _topic(step, match)
 

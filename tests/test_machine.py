@@ -860,3 +860,20 @@ def test_a_failed_attempt_at_the_clinic_is_a_no_however_long() -> None:
     chat.say("no encuentro mi clinica en la lista")
     assert "¡Qué bien!" not in chat.text and "alta en la clínica" in chat.text
     assert chat.stage.startswith("escalation")
+
+
+@pytest.mark.parametrize("text", ["no", "no gracias", "no, es todo", "nop"])
+def test_no_to_anything_else_is_a_goodbye(text: str) -> None:
+    """After an answer the bot asks "¿Algo más?"; "no" closes, it is not an off-topic message."""
+    chat = Chat()
+    chat.say("cual es el horario")
+    assert "¿Algo más?" in chat.text
+    chat.say(text)
+    assert chat.last.topic == "despedida" and "con eso no te puedo ayudar" not in chat.text
+
+
+def test_a_no_that_says_something_is_still_understood() -> None:
+    chat = Chat()
+    chat.say("hola")
+    chat.say("NO APAREZCO VIGENTE")
+    assert chat.last.topic == "sin_vigencia"
