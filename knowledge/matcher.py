@@ -470,7 +470,11 @@ class Matcher:
         # "Buenas tardes, ¿cuál es el procedimiento para consultar mi vigencia?" is
         # a question wrapped in courtesy: the courtesy wins only when it is most of it.
         wrapped = domain and self._content_words(words) >= MANY_WORDS
-        if social and not wrapped and (top_score < SUBSTANTIVE and social[0][1] >= top_score or top_score < 0.5):
+        if social and not wrapped and (top_score < SUBSTANTIVE and social[0][1] >= top_score or top_score < 0.5
+                                       or (kw.get(social[0][0], 0.0) >= STRONG
+                                           and not any(kw.get(t, 0.0) for t, _ in substantive))):
+            # A clear greeting ("tengo una duda") and no cue of any topic, only a resemblance to
+            # an example: the greeting (the menu asks what the doubt is).
             top, top_score = social[0]
         if (top is not None and top not in SOCIAL and not domain and kw.get(top, 0.0) < STRONG
                 and not self.topics[top].standalone):

@@ -877,3 +877,12 @@ def test_a_no_that_says_something_is_still_understood() -> None:
     chat.say("hola")
     chat.say("NO APAREZCO VIGENTE")
     assert chat.last.topic == "sin_vigencia"
+
+
+def test_having_a_question_gets_the_menu_and_the_question_is_answered_without_a_report() -> None:
+    """ "tengo una duda" announces a question; it is not yet a case for a person."""
+    chat = Chat()
+    chat.say("tengo una duda")
+    assert chat.last.topic == "saludo" and "Te paso con una persona" not in chat.text
+    chat.say("cuanto tarda en activarse?")
+    assert "2 y 5 días hábiles" in chat.text and "reporte" not in chat.text
