@@ -319,6 +319,11 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
                 and intents.reports_failure(step.text)):
             # "no encuentro mi clínica en la lista" to "¿pudiste darte de alta?": a no, however long.
             follow(step, target.on_no)
+        elif (target.expects == "yesno" and target.on_yes == "done" and not chosen
+              and not intents.is_question(step.text) and intents.words(step.text)[:1] == ["ya"]
+              and answers_yes(target, intents.words(step.text)) and not intents.reports_failure(step.text)):
+            # "ya me dieron de alta en la clínica, gracias": the last step is done, not to be explained.
+            follow(step, target.on_yes)
         elif target.name == step.stage and target.question and not intents.is_question(step.text) and not chosen:
             # News about the step the student is at ("ya salí vigente" while registering at the clinic).
             step.say(step.msg("noted") + " " + step.msg(target.question))

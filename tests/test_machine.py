@@ -886,3 +886,17 @@ def test_having_a_question_gets_the_menu_and_the_question_is_answered_without_a_
     assert chat.last.topic == "saludo" and "Te paso con una persona" not in chat.text
     chat.say("cuanto tarda en activarse?")
     assert "2 y 5 días hábiles" in chat.text and "reporte" not in chat.text
+
+
+@pytest.mark.parametrize("text", ["ya me dieron de alta en la clinica, gracias por todo", "ya me registre en mi umf"])
+def test_saying_the_clinic_registration_is_done_finishes_the_procedure(text: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert "terminaste tu trámite" in chat.text and "¿Pudiste darte de alta" not in chat.text
+    assert chat.stage == "done"
+
+
+def test_being_covered_still_gets_the_clinic_step() -> None:
+    chat = Chat()
+    chat.say("ya estoy vigente")
+    assert "Alta en clínica o UMF con CURP" in chat.text and chat.stage == "umf_registration"
