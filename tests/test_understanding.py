@@ -107,6 +107,8 @@ def test_phrasings_from_the_re_audit(text: str, topic: str) -> None:
         ("cuando es el ultimo dia pa dar de baja materias", "fuera_de_tema"),
         ("no me llega el correo de la constancia", "vigencia"),  # not the desk's e-mail address
         ("guarde la solicitud hace una semana y no me sale, que hago", "sin_vigencia"),  # not a data mistake
+        ("qué es el seguro facultativo?", "requisitos"),  # its answer says what it is and what it asks
+        ("para que sirve el seguro facultativo", "requisitos"),  # not the NSS
     ],
 )
 def test_a_word_inside_another_topics_phrase_is_read_as_that_phrase(text: str, topic: str) -> None:
