@@ -109,6 +109,11 @@ def test_phrasings_from_the_re_audit(text: str, topic: str) -> None:
         ("guarde la solicitud hace una semana y no me sale, que hago", "sin_vigencia"),  # not a data mistake
         ("qué es el seguro facultativo?", "requisitos"),  # its answer says what it is and what it asks
         ("para que sirve el seguro facultativo", "requisitos"),  # not the NSS
+        # falling ill before the coverage shows: the insurance is preventive (urgencia); whether it
+        # covers an illness during an internship is a question for a person
+        ("y si me enfermo antes?", "urgencia"),
+        ("estoy enfermo y no tengo seguro", "urgencia"),
+        ("me sirve el seguro si me enfermo mientras hago mis practicas profesionales en una empresa?", "duda_general"),
     ],
 )
 def test_a_word_inside_another_topics_phrase_is_read_as_that_phrase(text: str, topic: str) -> None:
