@@ -114,6 +114,10 @@ def test_phrasings_from_the_re_audit(text: str, topic: str) -> None:
         ("y si me enfermo antes?", "urgencia"),
         ("estoy enfermo y no tengo seguro", "urgencia"),
         ("me sirve el seguro si me enfermo mientras hago mis practicas profesionales en una empresa?", "duda_general"),
+        ("donde descargo mi nss", "nss"),  # not the constancia
+        ("me salio que mi nss esta duplicado", "duda_general"),  # domain.md: solved in person at the IMSS
+        ("el imss me pide un correo, cual pongo", "alta_umf"),  # not the desk's address
+        ("cual es su correo", "contacto"),
     ],
 )
 def test_a_word_inside_another_topics_phrase_is_read_as_that_phrase(text: str, topic: str) -> None:
