@@ -123,13 +123,13 @@ def reports_failure(text: str) -> bool:
 
 #: Words that may follow a "no" that only closes the conversation ("no, gracias", "no, es todo").
 _CLOSING = frozenset({"gracias", "grax", "es", "todo", "eso", "era", "seria", "mas", "asi", "esta", "bien", "ya",
-                      "por", "ahora", "el", "momento", "muchas", "ok", "nada", "nel", "nop", "nope", "no"})
+                      "por", "ahora", "el", "momento", "muchas", "ok"}) | NO
 
 
 def closes(text: str) -> bool:
     """ "no", "no gracias", "nada más", "no, es todo": nothing more to ask."""
     w = [_squash(x) for x in words(text)]
-    return bool(w) and w[0] in NO and len(w) <= 4 and all(x in _CLOSING or x in NO for x in w)
+    return bool(w) and w[0] in NO and len(w) <= 4 and all(x in _CLOSING for x in w)
 
 
 def says_dont_know(text: str) -> bool:

@@ -277,8 +277,8 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         match = Match("fuera_de_tema", match.score, match.ranked, match.tokens, True, match.domain)
     topic = match.topic or "fuera_de_tema"
     step.topic = topic
-    if topic == "nss" and not aside and _checked_nss(step):
-        # "mi NSS es 4317051234 5, ¿así está bien?": checked, and what an NSS is; they have one.
+    if topic == "nss" and not aside and _said_nss_is_valid(step):
+        # "mi NSS es 12345678903": said valid, then what an NSS is; no stage asking them to find one.
         answer(step, "nss")
         if match.secondary and match.secondary != topic:
             answer(step, match.secondary)
@@ -345,8 +345,9 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
             step.replies.append(last)
 
 
-def _checked_nss(step: Step) -> bool:
-    """An NSS the student sent unasked: say whether it is valid; True when it is."""
+def _said_nss_is_valid(step: Step) -> bool:
+    """Check an NSS the student sent unasked and say what is wrong with it, or that it is valid
+    (then True)."""
     candidates = entities.find_nss_candidates(step.data_text if step.data_text is not None else step.text)
     if len(candidates) != 1:
         return False

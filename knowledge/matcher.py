@@ -423,33 +423,22 @@ class Matcher:
         social = self._social_words
         return sum(1 for w in words if w not in self.lexicon.stopwords and w not in social)
 
-    def _second_question(self, text: str, primary: str) -> str | None:
-        """An answer topic asked in another clause ("…y tmb cuál es su horario?")."""
+    def _clause_topics(self, text: str) -> list[str]:
+        """In order, the topic of each clause that a strong cue names ("cuánto tarda | y cómo checo
+        mi vigencia"); empty for a message of one clause."""
         clauses = [c for c in _CLAUSE.split(fold(text[:READ])) if c and len(c.split()) >= 2]
         if len(clauses) < 2:
-            return None
+            return []
+        named: list[str] = []
         for clause in clauses:
             words = self.tokens(clause)
             if not words:
                 continue
             scores, kw = self._score(words)
             best = max(scores, key=lambda t: scores[t])
-            topic = self.topics[best]
-            if best != primary and topic.kind == "answer" and best != "fuera_de_tema" and kw.get(best, 0) >= STRONG:
-                return best
-        return None
-
-    def _asked_first(self, text: str, one: str, other: str) -> str | None:
-        """Which of two topics the student asked first: the first clause that is clearly about one of them."""
-        for clause in _CLAUSE.split(fold(text[:READ])):
-            words = self.tokens(clause) if clause and len(clause.split()) >= 2 else []
-            if not words:
-                continue
-            scores, kw = self._score(words)
-            best = max(scores, key=lambda t: scores[t])
-            if best in (one, other) and kw.get(best, 0) >= STRONG:
-                return best
-        return None
+            if kw.get(best, 0) >= STRONG:
+                named.append(best)
+        return named
 
     def classify(self, text: str) -> Match:
         words = self.tokens(text)
@@ -486,8 +475,11 @@ class Matcher:
                 # Nothing of the insurance and no clear cue: it is about something else.
                 top, top_score = "fuera_de_tema", max(top_score, CONFIDENT)
         confident = top_score >= CONFIDENT
-        secondary = self._second_question(text, top) if top and top not in SOCIAL and confident else None
-        if secondary and self.topics[top].kind == "answer" and self._asked_first(text, top, secondary) == secondary:
+        named = self._clause_topics(text) if top and top not in SOCIAL and confident else []
+        # An answer topic asked in another clause ("…y tmb cuál es su horario?").
+        secondary = next((t for t in named if t != top and t != "fuera_de_tema"
+                          and self.topics[t].kind == "answer"), None)
+        if secondary and self.topics[top].kind == "answer" and next(t for t in named if t in (top, secondary)) == secondary:
             # Two questions: answered in the order they were asked ("¿cuánto tarda y cómo
             # checo mi vigencia?"). A reported problem (an escalation) still comes first.
             top, secondary = secondary, top

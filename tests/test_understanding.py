@@ -156,7 +156,8 @@ def test_strong_pain_is_an_emergency_even_when_the_student_has_no_coverage_yet()
     ("marzo", "marco"), ("perdon", "pierdo"), ("seguir", "seguro"), ("pecho", "hecho"),
 ])
 def test_a_real_word_is_not_corrected_into_another(word: str, not_read_as: str) -> None:
-    assert KB.matcher.tokens(word) == [word] != [not_read_as]
+    assert KB.matcher.tokens(word) == [word]
+    assert not_read_as not in KB.matcher.tokens(f"hola {word} gracias")
 
 
 @pytest.mark.parametrize(("typo", "word"), [("reqisitos", "requisitos"), ("vigensia", "vigencia"),

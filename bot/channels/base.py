@@ -44,8 +44,9 @@ class WebhookRoute(Route):
     fifth of the webhook path's CPU, on the route every student message
     takes. The app puts these routes first, on itself rather than inside
     an included router (``bot.web.app``): routes are matched in order, and
-    each included router adds a layer of matching. Measured together, the
-    webhook path alone: 0.29-0.38 → 0.24-0.28 ms of CPU a webhook.
+    each included router adds a layer of matching. Measured together, back
+    to back, the webhook path alone: 3,278-3,420 → 4,793-4,925 webhooks/s
+    (README, "Performance").
     Errors are unchanged: an ``HTTPException`` the endpoint raises goes
     through the app's exception handlers (``{"detail": ...}``), and the
     middleware sees these routes like any other.
