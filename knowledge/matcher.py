@@ -51,7 +51,7 @@ MANY_WORDS = 4
 _CLAUSE = re.compile(
     r"[?!.;\n]+|\by (?=tmb\b|tambien\b|oye\b|otra\b|ademas\b)|\botra pregunta\b"
     # "…y dónde lo tramito?", "…y cómo checo que ya quedó?": a second question
-    r"|\b(?:y|e) (?=(?:en |a |de )?(?:donde|dnd|adonde|como|cmo|cuando|cuanto|cuantos|cual|cuales|quien|que|q|k)\b)"
+    r"|\b(?:y|e) (?=(?:luego |despues |ya )?(?:en |a |de )?(?:donde|dnd|adonde|como|cmo|cuando|cuanto|cuantos|cual|cuales|quien|que|q|k)\b)"
 )
 READ = 4000
 _NON_WORD = re.compile(r"[^a-z0-9*]+")
@@ -423,6 +423,34 @@ class Matcher:
         social = self._social_words
         return sum(1 for w in words if w not in self.lexicon.stopwords and w not in social)
 
+    def _opening(self, words: list[str]) -> int:
+        """Where the message proper starts: after the greetings and announcements it opens with.
+
+        "Buenas tardes, tengo una duda sobre el NSS": the courtesy says a question
+        follows, the rest is the question. Only an opening counts: a cue of a
+        greeting later in the message is read with the rest.
+        """
+        stopwords = self.lexicon.stopwords
+        i = opening = 0
+        while i < len(words):
+            ends = [end for kw in self._starting_at(words[i])
+                    if kw.topic in SOCIAL and kw.weight >= STRONG
+                    and (end := self._phrase_at(kw.parts, words, i)) is not None]
+            if ends and not self._runs_past(words, i, max(ends)):
+                i = opening = max(ends) + 1
+            elif words[i] in stopwords and not ends:
+                i += 1
+            else:
+                break
+        return opening
+
+    def _runs_past(self, words: list[str], start: int, end: int) -> bool:
+        """Whether a topic's strong phrase starts inside words[start:end + 1] and ends after it
+        ("tengo una pregunta diferente": the question is the desk's, not a greeting's)."""
+        return any(kw.topic not in SOCIAL and kw.weight >= STRONG
+                   and (stop := self._phrase_at(kw.parts, words, j)) is not None and stop > end
+                   for j in range(start, end + 1) for kw in self._starting_at(words[j]))
+
     def _clause_topics(self, text: str) -> list[str]:
         """In order, the topic of each clause that a strong cue names ("cuánto tarda | y cómo checo
         mi vigencia"); empty for a message of one clause."""
@@ -445,6 +473,16 @@ class Matcher:
         if not words:
             return Match(None, 0.0, [], [], confident=False, domain=False)
         scores, kw = self._score(words)
+        opening = self._opening(words)
+        if 0 < opening < len(words):
+            # The question after the courtesy decides the substantive topics: the
+            # courtesy's words ("tengo una duda") do not make it resemble a topic.
+            rest_scores, rest_kw = self._score(words[opening:])
+            for t in self.topics:
+                if t not in SOCIAL:
+                    scores[t] = rest_scores[t]
+                    kw.pop(t, None)
+            kw.update({t: v for t, v in rest_kw.items() if t not in SOCIAL})
         domain = any(w.startswith(DOMAIN_STEMS) for w in words) or "mesa de ayuda" in " ".join(words)
         # An emergency is never off-topic, even "en la biblioteca": a standalone topic
         # with a priority (urgencia) keeps its chance against a named campus place.
@@ -459,6 +497,9 @@ class Matcher:
         # "Buenas tardes, ¿cuál es el procedimiento para consultar mi vigencia?" is
         # a question wrapped in courtesy: the courtesy wins only when it is most of it.
         wrapped = domain and self._content_words(words) >= MANY_WORDS
+        if domain and 0 < opening < len(words) and top is not None and kw.get(top, 0.0) > 0:
+            # "Una pregunta sobre el NSS": what follows the announcement names its subject.
+            wrapped = True
         if social and not wrapped and (top_score < SUBSTANTIVE and social[0][1] >= top_score or top_score < 0.5
                                        or (kw.get(social[0][0], 0.0) >= STRONG
                                            and not any(kw.get(t, 0.0) for t, _ in substantive))):
@@ -474,6 +515,11 @@ class Matcher:
             else:
                 # Nothing of the insurance and no clear cue: it is about something else.
                 top, top_score = "fuera_de_tema", max(top_score, CONFIDENT)
+        if (top in SOCIAL and not domain and not urgent and 0 < opening < len(words)
+                and self._content_words(words[opening:]) >= MANY_WORDS):
+            # "Alguien sabe una receta de chilaquiles…": a question follows the
+            # courtesy, and it is not about the insurance.
+            top, top_score = "fuera_de_tema", max(top_score, CONFIDENT)
         confident = top_score >= CONFIDENT
         named = self._clause_topics(text) if top and top not in SOCIAL and confident else []
         # An answer topic asked in another clause ("…y tmb cuál es su horario?").
