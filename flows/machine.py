@@ -278,8 +278,8 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
     topic = match.topic or "fuera_de_tema"
     step.topic = topic
     if topic == "nss" and not aside and _said_nss_is_valid(step):
-        # "mi NSS es 12345678903": said valid, then what an NSS is; no stage asking them to find one.
-        answer(step, "nss")
+        # "mi NSS es 12345678903": said valid and what it is for next; neither what an NSS is
+        # nor where to find one (they have it), nor a stage asking them to find one.
         if match.secondary and match.secondary != topic:
             answer(step, match.secondary)
         resume_prompt(step)

@@ -843,6 +843,14 @@ def test_a_valid_nss_sent_unasked_does_not_ask_for_the_nss_again() -> None:
     assert "Cuando ya tengas tu NSS" not in chat.text
 
 
+def test_a_valid_nss_is_not_followed_by_where_to_find_one() -> None:
+    """The student has their NSS: the bot says it is right and what it is for, not how to get one."""
+    chat = Chat()
+    chat.say("mi nss es 12345678903 esta bien?")
+    assert "está bien escrito" in chat.text and "solicitud" in chat.text
+    assert "Asignación o localización" not in chat.text
+
+
 def test_not_having_checked_the_constancia_yet_is_not_a_no() -> None:
     """ "todavía no la he revisado" to "¿Ya apareces vigente?" must not open a report."""
     chat = Chat()
