@@ -163,10 +163,22 @@ def test_curp_century_comes_from_the_differentiator() -> None:
         ("HOLAMUNDOCOMOESTAS", []),
         ("12345678903", []),
         ("", []),
+        # Typed in pieces, as read out loud.
+        ("BOXW-310820-HNERXN09", ["BOXW310820HNERXN09"]),
+        ("mi curp: BOXW 310820 HNERXN 09 gracias", ["BOXW310820HNERXN09"]),
+        ("boxw.310820.hnerxn09", ["BOXW310820HNERXN09"]),
+        ("soy Pedro Gomez BOXW 310820 HNERXN09", ["BOXW310820HNERXN09"]),
+        ("hola como estas yo bien gracias", []),
     ],
 )
 def test_find_curp_candidates(text: str, expected: list[str]) -> None:
     assert find_curp_candidates(text) == expected
+
+
+@pytest.mark.parametrize("text", ["BOXW 310820 HNERXN09", "BOXW-310820-HNERXN09", "Pedro BOXW 310820 HNERXN09"])
+def test_the_birth_date_inside_a_curp_in_pieces_is_not_a_student_id(text: str) -> None:
+    assert ent.find_student_id_candidates(text) == []
+    assert ent.find_nss_candidates(text) == []
 
 
 # ================================================================= student ID

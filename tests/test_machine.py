@@ -908,3 +908,14 @@ def test_being_covered_still_gets_the_clinic_step() -> None:
     chat = Chat()
     chat.say("ya estoy vigente")
     assert "Alta en clínica o UMF con CURP" in chat.text and chat.stage == "umf_registration"
+
+
+@pytest.mark.parametrize("curp", ["BOXW-310820-HNERXN09", "BOXW 310820 HNERXN09"])
+def test_a_curp_typed_in_pieces_is_taken_and_does_not_replace_the_student_id(curp: str) -> None:
+    """Its birth date ("310820") used to be read as a 6-digit student ID and replace the real one."""
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    chat.say("Pedro Gomez Soto 00000123456 12345678903")
+    chat.say(curp)
+    assert "CURP: BOXW310820HNERXN09" in chat.text and "ID: 00000123456" in chat.text
+    assert chat.stage == "escalation_confirm"

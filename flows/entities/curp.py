@@ -22,6 +22,11 @@ _CURP_FORMAT = re.compile(
 )
 _CURP_TOKEN = re.compile(r"[A-Za-zÑñ0-9]+")
 _CURP_START = re.compile(r"[A-ZÑ]{4}[0-9]{6}")
+#: 18 letters and digits with spaces, dots or dashes between them ("BOXW-310820-HNERXN09").
+#: Found at every start: a run of words that fails the shape must not hide the CURP after it.
+_SPACED_CURP_AT = re.compile(r"(?<![A-Za-zÑñ0-9])(?=([A-Za-zÑñ](?:[ .\-]{0,2}[A-Za-zÑñ0-9]){17})(?![A-Za-zÑñ0-9]))")
+_CURP_SHAPE = re.compile(r"[A-ZÑ]{4}[0-9]{6}[HMX][A-ZÑ]{5}[0-9A-Z][0-9]")
+_CURP_SEPARATORS = re.compile(r"[ .\-]")
 
 
 def curp_check_digit(first17: str) -> str:
@@ -80,12 +85,34 @@ def find_curp_candidates(text: str) -> list[str]:
     tiene 17 caracteres" instead of ignoring it.
     """
     cleaned = _clean(text)
-    out: list[str] = []
+    found: list[tuple[int, str]] = []
     for m in _CURP_TOKEN.finditer(cleaned):
         token = m.group().upper()
         if 16 <= len(token) <= 20 and _CURP_START.match(token):
-            out.append(token)
-    return _dedupe(out)
+            found.append((m.start(), token))
+    # Typed in pieces, as it is often read out: "BOXW 310820 HNERXN09".
+    found += [(s, cleaned[s:e].upper().translate(_NO_SEPARATORS)) for s, e in spaced_curp_spans(cleaned)]
+    return _dedupe([token for _, token in sorted(found)])
+
+
+_NO_SEPARATORS = str.maketrans("", "", " .-")
+
+
+def spaced_curp_spans(cleaned: str) -> list[tuple[int, int]]:
+    """Where ``cleaned`` holds a CURP typed in pieces (with spaces, dots or dashes), as (start, end).
+
+    Only the exact shape counts (4 letters, 6 digits, sex, 5 letters, 2
+    characters), so a run of words is never taken for one.
+    """
+    spans: list[tuple[int, int]] = []
+    for m in _SPACED_CURP_AT.finditer(cleaned):
+        start, end = m.start(1), m.end(1)
+        if spans and start < spans[-1][1]:
+            continue
+        piece = cleaned[start:end]
+        if _CURP_SEPARATORS.search(piece) and _CURP_SHAPE.fullmatch(piece.upper().translate(_NO_SEPARATORS)):
+            spans.append((start, end))
+    return spans
 
 
 def _curp_spans(cleaned: str) -> list[tuple[int, int]]:

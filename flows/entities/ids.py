@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flows.entities.curp import spaced_curp_spans
 from flows.entities.text import _clean, _dedupe, _fold_same_length, _is_ascii_digits
 
 
@@ -157,9 +158,17 @@ def find_nss_candidates(text: str) -> list[str]:
     Student IDs (11 digits starting 00000) and phone numbers ("+52 ...",
     "cel 644 ...") are not candidates. Repeats are returned once.
     """
-    cleaned = _clean(text)
+    cleaned = _without_spaced_curps(_clean(text))
     folded = _fold_same_length(cleaned)
     return _dedupe([n.digits for n in _scan_numbers(cleaned, folded) if n.kind == "nss"])
+
+
+def _without_spaced_curps(cleaned: str) -> str:
+    """``cleaned`` with each CURP typed in pieces blanked out: "BOXW 310820 HNERXN09" holds
+    a 6-digit group that is its birth date, not a student ID."""
+    for start, end in spaced_curp_spans(cleaned):
+        cleaned = cleaned[:start] + " " * (end - start) + cleaned[end:]
+    return cleaned
 
 
 # --------------------------------------------------------------------------
@@ -196,7 +205,7 @@ def find_student_id_candidates(text: str) -> list[str]:
     "00000" + 6 digits, or a lone 6-digit number that is not part of a
     longer number, a date, an amount, a CURP or a postal code.
     """
-    cleaned = _clean(text)
+    cleaned = _without_spaced_curps(_clean(text))
     folded = _fold_same_length(cleaned)
     out: list[str] = []
     for n in _scan_numbers(cleaned, folded):

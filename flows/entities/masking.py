@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from flows.entities.curp import _CURP_START, _curp_spans
+from flows.entities.curp import _curp_spans, spaced_curp_spans
 from flows.entities.ids import _scan_numbers
 from flows.entities.passwords import redact_secrets
 from flows.entities.text import _clean, _fold_same_length
@@ -31,7 +31,6 @@ _PERCENT = re.compile(r"(?:%[0-9a-fA-F]{2})+")
 _PLUS_BETWEEN = re.compile(r"(?<=[0-9A-Za-z])\+(?=[0-9A-Za-z])")
 #: A CURP written in groups ("BOXW 310820 HNERXN09", "BOXW-310820-H-NE-RXN-09"): its 18 characters
 #: with at most two of space, dot or dash between them. Checked afterwards against the CURP's shape.
-_SPACED_CURP = re.compile(r"(?<![A-Za-zÑñ0-9])[A-Za-zÑñ](?:[ .\-]{0,2}[A-Za-zÑñ0-9]){17}(?![A-Za-zÑñ0-9])")
 
 
 def _unescape(match: re.Match[str]) -> str:
@@ -75,15 +74,6 @@ def _unhide(text: str) -> str:
     return "".join(out)
 
 
-def _spaced_curp_spans(text: str) -> list[tuple[int, int]]:
-    spans = []
-    for m in _SPACED_CURP.finditer(text):
-        compact = re.sub(r"[ .\-]", "", m.group()).upper()
-        if _CURP_START.match(compact) and re.fullmatch(r"[A-ZÑ]{4}[0-9]{6}[HMX][A-ZÑ]{5}[0-9A-Z][0-9]", compact):
-            spans.append((m.start(), m.end()))
-    return spans
-
-
 def _mask_after_four(text: str) -> str:
     """A CURP's first four characters kept, every other letter or digit a ``*``, separators kept."""
     kept = 0
@@ -113,7 +103,7 @@ def mask_personal(text: str) -> str:
     replacements: list[tuple[int, int, str]] = []
     for s, e in _curp_spans(redacted):
         replacements.append((s, e, redacted[s:s + 4] + "*" * (e - s - 4)))
-    for s, e in _spaced_curp_spans(redacted):  # the same span as a whole CURP is applied once
+    for s, e in spaced_curp_spans(redacted):  # the same span as a whole CURP is applied once
         replacements.append((s, e, _mask_after_four(redacted[s:e])))
     if replacements:
         redacted = _apply(redacted, replacements)
