@@ -58,7 +58,7 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
         step.say(step.msg("file_refused"))
     try:
         _remember(step)
-        if had_secret and not intents.words(step.data_text or "") and not message.attachments:
+        if had_secret and not message.attachments and _only_the_secret(step):
             _after_secret_only(step, options)
         else:
             _dispatch(step, options)
@@ -120,6 +120,25 @@ def _remember(step: Step) -> None:
             known["curp"] = value.upper()
     if not known:
         step.state.pop("known")
+
+
+def _only_the_secret(step: Step) -> bool:
+    """Whether a message with a password says nothing else to act on: no words left, or,
+    outside a report, a few words that are neither the answer to a yes-or-no question
+    pending nor a question of a topic ("ya me acordé, es …")."""
+    rest = step.data_text or ""
+    words = intents.words(rest)
+    if not words:
+        return True
+    if escalation.active(step.state) or len(words) > 4:
+        return False
+    stage = STAGES.get(step.stage)
+    if stage and stage.expects == "yesno":
+        said = intents.yes_no(rest)
+        if said is False or (said is True and answers_yes(stage, words)):
+            return False  # "sí, es …": the answer to the question, read as the dispatch reads it
+    match = step.kb.matcher.classify(rest)
+    return not match.confident or match.topic in (None, "fuera_de_tema", "saludo")
 
 
 def _after_secret_only(step: Step, options: dict[str, str]) -> None:

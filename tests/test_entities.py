@@ -305,6 +305,10 @@ SECRET_POSITIVES = [
     ("mi contraceña es Navojoa2024", "Navojoa2024"),
     ("mi c0ntraseña es Kino2024", "Kino2024"),
     ("psswd Sonora2024", "Sonora2024"),
+    # no word "contraseña": a message about logging in, and a value that can only be one
+    ("no puedo entrar al cia, ya intente con Tigre#99 y no me deja", "Tigre#99"),
+    ("ya me acorde, es Tigre#99", "Tigre#99"),
+    ("intente con Sonora2024 y no entra", "Sonora2024"),
 ]
 
 
@@ -339,6 +343,14 @@ def test_find_secrets_positives(text: str, secret: str) -> None:
         "mi contraseña no sirve desde el 2do semestre",
         "olvidé mi contraseña del cia, mi id es 00000123456 y mi curp BOXW310820HNERXN09",
         "no me deja entrar con mi contraseña, me sale error 500",
+        # about logging in, and nothing that can only be a password
+        "no puedo entrar, me sale ERR-500",
+        "no puedo entrar al cia desde el celular, son las 10:30am",
+        "no puedo entrar a www.itson.mx/cia",
+        "ingrese con mi correo juan.perez2@itson.edu.mx",
+        "entre al cia con mi curp boxw310820hnerxn09",
+        "ya entre, voy en el 2do paso",
+        "ya entre al cia, mi id es 123456 y mi nss 1234-567-8903",
         "",
     ],
 )

@@ -919,3 +919,23 @@ def test_a_curp_typed_in_pieces_is_taken_and_does_not_replace_the_student_id(cur
     chat.say(curp)
     assert "CURP: BOXW310820HNERXN09" in chat.text and "ID: 00000123456" in chat.text
     assert chat.stage == "escalation_confirm"
+
+
+def test_a_password_in_a_report_without_the_word_contrasena_is_hidden_and_warned_about() -> None:
+    chat = Chat()
+    chat.say("quiero hablar con una persona")
+    chat.say("no puedo entrar al cia, ya intente con Tigre#99 y no me deja")
+    assert "Nunca compartas tu contraseña" in chat.text and "Tigre#99" not in chat.text
+    assert "Tigre#99" not in chat.last.stored_text
+    chat.say("Diana Lopez Perez 00000198765 12345678903 BOXW310820HNERXN09")
+    chat.say("si")
+    (ticket,) = chat.tickets()
+    assert "Tigre#99" not in ticket.description and "no puedo entrar al cia" in ticket.description
+
+
+def test_a_password_with_nothing_else_to_act_on_gets_the_warning_and_the_question_again() -> None:
+    chat = Chat()
+    chat.say("donde hago la solicitud")
+    chat.say("ya me acorde, es Tigre#99")
+    assert "Nunca compartas tu contraseña" in chat.text
+    assert "no te puedo ayudar" not in chat.text

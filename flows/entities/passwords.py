@@ -224,6 +224,39 @@ def _bare_secret(cleaned: str) -> list[tuple[int, int]]:
     return [(start, start + len(stripped))]
 
 
+#: A message about logging in, or about remembering a value: no word "contraseña", but the
+#: value typed next to it is the password ("ya intenté con Tigre#99 y no me deja entrar").
+_LOGIN_CONTEXT = re.compile(
+    r"(?<![a-z])(?:entr(?:o|e|ar|a|ando)|ingres\w*|acced\w*|acceso|inici\w* (?:de )?sesion|login|logue\w*"
+    r"|intente con|probe con|me acorde|ya me acorde|recorde)(?![a-z])"
+)
+#: The words that introduce the value typed: "intenté *con* X", "*es* X", "*puse* X".
+_TYPED_WITH = re.compile(r"(?<![a-z])(?:con|es|era|puse|pongo|meti|tecle\w*)\s+$")
+
+
+def _login_secret(cleaned: str, folded: str) -> list[tuple[int, int]]:
+    """In a message about logging in, a value that can only be a password.
+
+    A token with a lower-case letter, a digit and a symbol ("Tigre#99"), or
+    letters and digits right after "con", "es" or "puse" ("intenté con
+    Sonora2024"). Error codes ("ERR-500", upper case), e-mails, links, times
+    and CURPs are not.
+    """
+    if not _LOGIN_CONTEXT.search(folded):
+        return []
+    spans: list[tuple[int, int]] = []
+    for tok in _TOKEN.finditer(cleaned):
+        word = tok.group()
+        if not any(ch.islower() for ch in word):
+            continue
+        inner = _mixed_token_span(word, folded[tok.start():tok.end()])
+        if inner is None and _TYPED_WITH.search(folded, max(0, tok.start() - 12), tok.start()):
+            inner = _letters_and_digits_span(word)
+        if inner is not None:
+            spans.append((tok.start() + inner[0], tok.start() + inner[1]))
+    return spans
+
+
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for s, e in sorted(spans):
@@ -243,13 +276,15 @@ def find_secrets(text: str) -> list[tuple[int, int]]:
     "olvidé la contraseña de mi correo" and "mi contraseña del cia no sirve"
     are left alone. When a cue is present, any token mixing letters, digits
     and a symbol ("Yaqui2024!") is caught too, unless the only cues are
-    "clave"/"nip"/"pin", which also name error codes. Without a cue nothing
-    is flagged: ordinary messages must reach the bot unchanged.
+    "clave"/"nip"/"pin", which also name error codes. Without a cue word,
+    only a message that is nothing but a password (:func:`_bare_secret`) or a
+    value that can only be one in a message about logging in
+    (:func:`_login_secret`): ordinary messages must reach the bot unchanged.
     """
     cleaned, index = _clean_with_map(text)
     folded = _fold_same_length(cleaned)
     out: list[tuple[int, int]] = []
-    spans = _secret_spans_clean(cleaned, folded) or _bare_secret(cleaned)
+    spans = _secret_spans_clean(cleaned, folded) or _bare_secret(cleaned) or _login_secret(cleaned, folded)
     for s, e in _merge(spans):
         out.append((index[s], index[e - 1] + 1))
     return out
