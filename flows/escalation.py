@@ -215,7 +215,9 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
         esc["description"] = clean if _meaningful(clean) else step.msg("description_attachment")
         _continue(step, esc, [])
         return True
-    if _is_aside(step, text):
+    aside = _aside_topic(step, text)
+    if aside and not _tells_the_case(esc, text, aside):
+        esc["aside"] = aside
         return False
     if not _meaningful(clean):
         step.say(step.msg("description_needed") + " " + step.msg(f"ask_description_{esc['reason']}"))
@@ -252,9 +254,28 @@ def _adds_detail(text: str) -> bool:
 
 def _is_aside(step: Step, text: str) -> bool:
     """A question about something else in the middle of collecting (read with any password cue kept)."""
+    return _aside_topic(step, text) is not None
+
+
+def _aside_topic(step: Step, text: str) -> str | None:
+    """The answer topic of a question about something else asked in the middle of a report, or None."""
     match = step.kb.matcher.classify(step.text if step.data_text is not None else text)
-    return bool(match.confident and match.topic and step.kb.topics[match.topic].kind == "answer"
-                and match.topic not in ("fuera_de_tema",))
+    if (match.confident and match.topic and step.kb.topics[match.topic].kind == "answer"
+            and match.topic not in ("fuera_de_tema",)):
+        return match.topic
+    return None
+
+
+def _tells_the_case(esc: dict[str, Any], text: str, topic: str) -> bool:
+    """Whether a message that names a topic is the case itself, asked for by "¿cuál es tu duda?".
+
+    A statement of several words tells the case ("es sobre mi clínica, me asignaron una muy
+    lejos y quiero cambiarla"); so does the same topic a second time, after its answer did
+    not settle it ("ya te dije, quiero cambiar mi clínica"). A question is answered first.
+    """
+    if esc.get("aside") == topic:
+        return True
+    return not intents.is_question(text) and len(intents.words(text)) >= 6
 
 
 def _asks_for_person(step: Step) -> bool:

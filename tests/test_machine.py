@@ -939,3 +939,20 @@ def test_a_password_with_nothing_else_to_act_on_gets_the_warning_and_the_questio
     chat.say("ya me acorde, es Tigre#99")
     assert "Nunca compartas tu contraseña" in chat.text
     assert "no te puedo ayudar" not in chat.text
+
+
+def test_the_case_told_to_what_is_your_question_is_taken_even_when_it_names_a_topic() -> None:
+    """It used to get the topic's answer and "¿Cuál es tu duda?" again, forever."""
+    chat = Chat()
+    chat.say("quiero hablar con una persona")
+    chat.say("es sobre mi clinica, me asignaron una muy lejos y quiero cambiarla")
+    assert chat.stage == "escalation_collect" and "ID de estudiante" in chat.text
+
+
+def test_a_topic_asked_twice_to_what_is_your_question_becomes_the_case() -> None:
+    chat = Chat()
+    chat.say("quiero hablar con una persona")
+    chat.say("como me doy de alta en la clinica?")
+    assert chat.stage == "escalation_describe" and "Alta en clínica" in chat.text
+    chat.say("ya se eso, quiero cambiar mi clinica umf?")
+    assert chat.stage == "escalation_collect"
