@@ -17,6 +17,7 @@ from flows.context import Step
 from flows.messages import FILE_NOTE, Incoming, OpenTicket, Outcome
 from flows.procedure import (
     PROCEDURE_STAGES,
+    Stage,
     STAGES,
     TOPIC_STAGE,
     answer,
@@ -181,6 +182,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         _choose(step, options[key])
         return
     stage = STAGES.get(step.stage)
+    if _only_an_id(step, stage):
+        return
     if not options and not (stage and stage.expects == "date"):
         # No numbered question pending: a number is the main menu's option (a first "1" too).
         main = {str(i): target for i, (target, _) in enumerate(main_menu_options(step), start=1)}
@@ -362,6 +365,53 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         answer(step, match.secondary)
         if last is not None:
             step.replies.append(last)
+
+
+#: The stages that ask whether the student knows their NSS: sending it is a yes.
+_ASKS_FOR_NSS = ("prereq_nss", "nss_lookup")
+
+
+def _only_an_id(step: Step, stage: Stage | None) -> bool:
+    """A message that is just an NSS or a CURP ("12345678903", "ya lo encontré, es …"):
+    checked, and the procedure goes on (to "¿ya conoces tu NSS?", a valid NSS is a yes)."""
+    nss = entities.find_nss_candidates(step.text)
+    curp = entities.find_curp_candidates(step.text)
+    if len(nss) + len(curp) != 1:
+        return False
+    rest = re.sub(r"\d", " ", step.text)
+    for value in curp:
+        rest = re.sub(re.escape(value), " ", rest, flags=re.IGNORECASE)
+    words = intents.words(rest)
+    if len(words) > 4:
+        return False
+    if words:
+        match = step.kb.matcher.classify(rest)
+        if match.confident and match.topic not in (None, "fuera_de_tema", "saludo"):
+            return False  # "puse mal mi NSS …", "mi NSS es …": the topic's own handling
+    step.topic = None
+    if curp:
+        value = curp[0]
+        problem = entities.curp_problem(value)
+        step.say(step.msg("curp_valid", value=value) if problem is None
+                 else step.msg(f"curp_{problem}", value=value, n=len(value)))
+        if problem is None:
+            resume_prompt(step)
+        return True
+    value = nss[0]
+    problem = entities.nss_problem(value)
+    if problem is not None:
+        step.say(step.msg(f"nss_{problem}", value=value, n=len(value)))
+        return True
+    if stage is not None and stage.name in _ASKS_FOR_NSS:
+        step.say(step.msg("nss_valid_short", value=value))
+        follow(step, stage.on_yes)
+    elif stage is None or not stage.question:
+        step.say(step.msg("nss_valid", value=value))
+        resume_prompt(step)
+    else:
+        step.say(step.msg("nss_valid_short", value=value))
+        resume_prompt(step)
+    return True
 
 
 def _said_nss_is_valid(step: Step) -> bool:

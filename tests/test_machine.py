@@ -956,3 +956,32 @@ def test_a_topic_asked_twice_to_what_is_your_question_becomes_the_case() -> None
     assert chat.stage == "escalation_describe" and "Alta en clínica" in chat.text
     chat.say("ya se eso, quiero cambiar mi clinica umf?")
     assert chat.stage == "escalation_collect"
+
+
+def test_the_nss_itself_answers_do_you_know_your_nss() -> None:
+    chat = Chat()
+    chat.say("1")
+    chat.say("no")
+    assert chat.stage == "prereq_nss"
+    chat.say("12345678903")
+    assert "está bien escrito" in chat.text and chat.stage == "cia_route"
+
+
+def test_a_wrong_nss_sent_to_do_you_know_your_nss_is_said_wrong() -> None:
+    chat = Chat()
+    chat.say("1")
+    chat.say("no")
+    chat.say("12345678904")
+    assert "el último dígito no corresponde" in chat.text and chat.stage == "prereq_nss"
+    assert "no te puedo ayudar" not in chat.text
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("12345678903", "está bien escrito"),
+    ("BOXW310820HNERXN09", "está bien escrita"),
+    ("BOXW310820HNERXN08", "el último dígito no corresponde"),
+])
+def test_an_nss_or_curp_sent_alone_is_checked_not_called_off_topic(text: str, said: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert said in chat.text and "no te puedo ayudar" not in chat.text
