@@ -72,6 +72,8 @@ def yes_no(text: str) -> bool | None:
     thank-you is not an answer ("ok gracias" closes, "¿si la guardo?" asks).
     """
     folded = " ".join(_squash(x) for x in words(text))
+    if folded == "nose" or folded.startswith("nose "):
+        folded = "no se" + folded[4:]  # "nose" is how "no sé" is typed
     w = folded.split()
     if not w:
         stripped = "".join(ch for ch in text if not ch.isspace() and ch not in "\ufe0f\u200d")

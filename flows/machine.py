@@ -214,6 +214,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             step.topic = None
             step.say(step.msg("check_first") + " " + step.msg(stage.question))
             return
+        if stage.dont_know and intents.says_dont_know(text) and len(intents.words(text)) <= 4:
+            # "no sé" / "nose": not a no; what helps them find out, and the question again.
+            step.topic = None
+            answer(step, stage.dont_know)
+            step.say(step.msg(stage.question))
+            return
         said = intents.yes_no(text)
         if said is False or (said is True and answers_yes(stage, intents.words(text))):
             follow(step, stage.on_yes if said else stage.on_no)
@@ -447,6 +453,11 @@ def _espera(step: Step) -> None:
     saved = _saved_date(step)
     if saved:
         waiting_from(step, saved, purpose="espera")
+        return
+    if step.stage == "waiting_period" and step.state.get("waiting_end"):
+        # The day is known ("ok, ¿y qué hago mientras?"): the date again, not the question.
+        end = date.fromisoformat(step.state["waiting_end"])
+        step.say(step.msg("resume_waiting", end=step.date_es(end)) + " " + step.msg("waiting_meanwhile"))
         return
     answer(step, "espera")
     ask_saved_date(step, "espera")

@@ -39,6 +39,9 @@ class Stage:
     #: yes only when it is about that ("ya me di de alta" to "¿pudiste darte
     #: de alta?"); "ya salí vigente" to it says something else.
     subject: tuple[str, ...] = ()
+    #: The topic whose answer helps a student who does not know ("no sé" to "¿ya tienes
+    #: servicio médico?": how to check it); the question is asked again after it.
+    dont_know: str | None = None
 
 
 STAGES: dict[str, Stage] = {s.name: s for s in (
@@ -47,7 +50,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           ("gui", "quiero", "paso", "empez", "ayud", "dale")),
     Stage("prereq_coverage", "q_prereq_coverage", "yesno", "prereq_other", "prereq_nss", "los requisitos",
           ("tengo", "imss", "issste", "seguro", "servicio", "trabaj", "papa", "mama", "pemex", "sedena", "semar",
-           "cuento", "tiene", "derecho", "asegur", "afili")),
+           "cuento", "tiene", "derecho", "asegur", "afili"), "otro_seguro"),
     Stage("prereq_other", "q_prereq_other", "yesno", "prereq_nss", "menu", "los requisitos",
           ("segu", "tramit", "sin derecho", "solicit", "continu", "sigamos")),
     Stage("prereq_nss", "q_prereq_nss", "yesno", "cia_route", "nss_lookup", "tu NSS",
@@ -63,7 +66,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("waiting_period"),
     Stage("checking_coverage", "q_checking", "yesno", "umf_registration", "!not_covered", "revisar tu vigencia",
           ("vigen", "derecho", "aparezco", "aparece", "sale", "sali", "salgo", "activ", "patron", "itson",
-           "constancia", "cubiert", "asegur")),
+           "constancia", "cubiert", "asegur"), "vigencia"),
     Stage("umf_registration", "q_umf", "yesno", "done", "!umf_problem", "tu alta en la clínica",
           ("alta", "clinica", "umf", "registr", "consultorio", "pude", "inscrib", "quede en", "asign")),
     Stage("done"),

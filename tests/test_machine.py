@@ -985,3 +985,28 @@ def test_an_nss_or_curp_sent_alone_is_checked_not_called_off_topic(text: str, sa
     chat = Chat()
     chat.say(text)
     assert said in chat.text and "no te puedo ayudar" not in chat.text
+
+
+def test_what_to_do_meanwhile_in_the_waiting_period_gets_the_known_date_not_the_question_again() -> None:
+    chat = Chat()
+    chat.say("no me sale la vigencia y ya la guarde desde el viernes", "2026-11-24T10:00")
+    chat.say("ok y que hago mientras", "2026-11-24T10:01")
+    assert "viernes 27 de noviembre" in chat.text and "¿Qué día guardaste" not in chat.text
+    assert "Con gusto" not in chat.text  # not a goodbye
+
+
+@pytest.mark.parametrize("text", ["nose", "no se"])
+def test_not_knowing_whether_one_has_other_insurance_gets_how_to_check_and_the_question_again(text: str) -> None:
+    chat = Chat()
+    chat.say("1")
+    chat.say(text)
+    assert "constancia de vigencia" in chat.text and chat.stage == "prereq_coverage"
+    assert "no te puedo ayudar" not in chat.text
+
+
+@pytest.mark.parametrize("text", ["eres un bot?", "oye bot eres una persona o una maquina?", "quien me contesta?"])
+def test_asking_whether_the_bot_is_a_bot_is_answered_not_handed_to_a_person(text: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert "asistente virtual (automático)" in chat.text and chat.stage == "menu"
+    assert not chat.tickets() and "Aviso de privacidad" not in chat.text
