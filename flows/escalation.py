@@ -97,7 +97,20 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
         clean = description_text(text)
         if _describes(reason, clean, step.message.attachments):
             esc["description"] = clean or step.msg("description_attachment")
+        elif _meaningful(clean) and len(intents.words(clean)) >= 3:
+            # Not enough alone ("Error: no es posible procesar…" asked "¿qué dice?"), but what
+            # comes next may point back at it ("eso dice"): staff get both.
+            esc["opening"] = clean
     _accept(step, esc, found, problems, unknown)
+
+
+def _with_opening(esc: dict[str, Any], description: str) -> str:
+    """The description, after the first message when the description is a few words that
+    lean on it ("eso dice", "lo de arriba"); a description of its own stands alone."""
+    opening = esc.pop("opening", None)
+    if opening and len(intents.words(description)) <= 4 and opening.casefold() not in description.casefold():
+        return f"{opening} — {description}"
+    return description
 
 
 def _data_text(step: Step) -> str:
@@ -208,7 +221,7 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
     clean = description_text(text)
     if found or problems or unknown:
         if _meaningful(clean):
-            esc["description"] = clean
+            esc["description"] = _with_opening(esc, clean)
         _accept(step, esc, found, problems, unknown)
         return True
     if step.message.attachments:
@@ -222,17 +235,27 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
     if not _meaningful(clean):
         step.say(step.msg("description_needed") + " " + step.msg(f"ask_description_{esc['reason']}"))
         return True
-    esc["description"] = clean
+    esc["description"] = _with_opening(esc, clean)
     _continue(step, esc, [])
     return True
 
 
+#: Words that say nothing of a case: thanks, laughter, promises to send something later.
+_FILLER = frozenset(
+    """gracias grax muchas mil ok okey okay va vale sale sip si no bueno pues jaja jajaja jeje
+    ahorita luego despues al rato te los mando lo mando mando paso ya listo perfecto
+    nada mas esta bien entendido de acuerdo igualmente""".split()
+)
+
+
 def _meaningful(text: str) -> bool:
-    """A description says something: not a bare yes/no, thanks or an emoji."""
+    """A description says something: not a bare yes/no, thanks, filler or an emoji."""
     words = intents.words(text)
     if not words:
         return False
     if len(words) <= 2 and (intents.yes_no(text) is not None or intents.says_dont_know(text)):
+        return False
+    if all(w in _FILLER or w.startswith("jaj") for w in words):
         return False
     return any(len(w) > 2 or w.isdigit() for w in words)
 
@@ -464,6 +487,12 @@ def _consent(step: Step, esc: dict[str, Any], text: str) -> bool:
         return True
     if _is_aside(step, text):
         return False
+    clean = description_text(text)
+    if esc.get("description") is None and _meaningful(clean) and len(intents.words(clean)) >= 3:
+        # "puse mal mi fecha de nacimiento": what went wrong, told before the notice is answered.
+        esc["description"] = _with_opening(esc, clean)
+        step.say(step.msg("description_noted") + " " + step.msg("privacy_consent_again"))
+        return True
     step.say(step.msg("privacy_consent_again"))
     return True
 

@@ -1010,3 +1010,30 @@ def test_asking_whether_the_bot_is_a_bot_is_answered_not_handed_to_a_person(text
     chat.say(text)
     assert "asistente virtual (automático)" in chat.text and chat.stage == "menu"
     assert not chat.tickets() and "Aviso de privacidad" not in chat.text
+
+
+def test_what_went_wrong_told_at_the_privacy_question_is_kept_and_not_asked_again() -> None:
+    chat = Chat()
+    chat.say("me equivoque al llenar la solicitud")
+    chat.say("soy Ana Karen Valenzuela Mendivil, id 00000234567, nss 12345678903, curp BOXW310820HNERXN09")
+    chat.say("puse mal mi fecha de nacimiento")
+    assert "Anotado" in chat.text and chat.stage == "escalation_consent"
+    chat.say("si")
+    assert chat.stage == "escalation_confirm" and "puse mal mi fecha de nacimiento" in chat.text
+
+
+def test_an_answer_pointing_back_at_the_error_keeps_the_error() -> None:
+    """ "eso dice" after the error's text used to become the whole detail of the report."""
+    chat = Chat()
+    chat.say("Error: no es posible procesar su solicitud", "2026-12-01T12:00")
+    chat.say("eso dice", "2026-12-01T12:01")
+    chat.say("Rosa Elena Soto Leyva 00000456789 12345678903 BOXW310820HNERXN09", "2026-12-01T12:02")
+    assert "no es posible procesar su solicitud" in chat.text and chat.stage == "escalation_confirm"
+
+
+@pytest.mark.parametrize("filler", ["gracias", "ok jaja", "luego te los mando"])
+def test_thanks_and_filler_are_not_the_description_of_a_report(filler: str) -> None:
+    chat = Chat()
+    chat.say("quiero hablar con una persona")
+    chat.say(filler)
+    assert chat.stage == "escalation_describe"
