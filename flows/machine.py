@@ -224,6 +224,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         if said is False or (said is True and answers_yes(stage, intents.words(text))):
             follow(step, stage.on_yes if said else stage.on_no)
             return
+        if said is None and stage.yes_topic and not intents.is_question(text):
+            match = step.kb.matcher.classify(text)
+            if match.confident and match.topic == stage.yes_topic:
+                step.topic = match.topic
+                follow(step, stage.on_yes)
+                return
         if said is True and len(intents.words(text)) < 3 and stage.question:
             # "ya entré" to "¿ya guardaste tu solicitud?": good news about a step before, same question.
             step.topic = None

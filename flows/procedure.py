@@ -42,6 +42,9 @@ class Stage:
     #: The topic whose answer helps a student who does not know ("no sé" to "¿ya tienes
     #: servicio médico?": how to check it); the question is asked again after it.
     dont_know: str | None = None
+    #: A statement of this topic answers yes ("tengo ISSSTE por mi mamá" to "¿ya tienes
+    #: servicio médico por otro lado?").
+    yes_topic: str | None = None
 
 
 STAGES: dict[str, Stage] = {s.name: s for s in (
@@ -50,9 +53,9 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           ("gui", "quiero", "paso", "empez", "ayud", "dale")),
     Stage("prereq_coverage", "q_prereq_coverage", "yesno", "prereq_other", "prereq_nss", "los requisitos",
           ("tengo", "imss", "issste", "seguro", "servicio", "trabaj", "papa", "mama", "pemex", "sedena", "semar",
-           "cuento", "tiene", "derecho", "asegur", "afili"), "otro_seguro"),
+           "cuento", "tiene", "derecho", "asegur", "afili"), "otro_seguro", "otro_seguro"),
     Stage("prereq_other", "q_prereq_other", "yesno", "prereq_nss", "menu", "los requisitos",
-          ("segu", "tramit", "sin derecho", "solicit", "continu", "sigamos")),
+          ("segu", "tramit", "sin derecho", "solicit", "continu", "sigamos"), "otro_seguro"),
     Stage("prereq_nss", "q_prereq_nss", "yesno", "cia_route", "nss_lookup", "tu NSS",
           ("nss", "numero", "conozco", "tengo", "lo se", "me lo se", "sabe")),
     Stage("nss_lookup", "q_nss_lookup", "yesno", "cia_route", "!nss_help", "tu NSS",

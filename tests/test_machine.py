@@ -1037,3 +1037,20 @@ def test_thanks_and_filler_are_not_the_description_of_a_report(filler: str) -> N
     chat.say("quiero hablar con una persona")
     chat.say(filler)
     assert chat.stage == "escalation_describe"
+
+
+@pytest.mark.parametrize("text", ["tengo issste por mi mama", "si, tengo imss por el trabajo de mi papa"])
+def test_naming_the_insurance_one_has_answers_do_you_have_other_coverage(text: str) -> None:
+    """It used to get the other-insurance answer and the same question again."""
+    chat = Chat()
+    chat.say("1")
+    chat.say(text)
+    assert chat.stage == "prereq_other" and "¿Seguimos con el trámite?" in chat.text
+
+
+def test_not_knowing_whether_one_is_still_covered_is_not_a_no() -> None:
+    chat = Chat()
+    chat.say("1")
+    chat.say("tengo issste por mi mama")
+    chat.say("nose si sigo activa")
+    assert chat.stage == "prereq_other" and "constancia de vigencia" in chat.text
