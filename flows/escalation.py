@@ -190,7 +190,13 @@ def handle(step: Step) -> bool:
     if _is_aside(step, text):
         return False
     if _asks_for_person(step):
-        step.say(step.msg("collect_is_for_person"))
+        if len([w for w in intents.words(text) if w not in PERSON_WORDS]) >= 3:
+            # "¿cubre a mis hijos?": another question for the person, who gets it with the report.
+            addition = description_text(text)
+            esc["description"] = f"{esc.get('description') or ''} / {addition}".strip(" /")
+            step.say(step.msg("added_to_description"))
+        else:
+            step.say(step.msg("collect_is_for_person"))
         _continue(step, esc, [])
         return True
     if expecting == ["name"] and entities.looks_like_first_name(text):
@@ -260,7 +266,10 @@ def _meaningful(text: str) -> bool:
     return any(len(w) > 2 or w.isdigit() for w in words)
 
 
-_ANSWER_WAIT = re.compile(r"\b(?:contest\w*|respond\w*|respuesta\w*|me (?:hablan|marcan|escriben|llaman))\b")
+_ANSWER_WAIT = re.compile(
+    r"\b(?:contest\w*|respond\w*|respuesta\w*|me (?:hablan|marcan|escriben|llaman)"
+    r"|corrig\w*|correg\w*|arregl\w*|resuelv\w*|resolv\w*|solucion\w*|atiend\w*)\b"
+)
 
 
 def _asks_when_answered(text: str) -> bool:

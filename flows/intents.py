@@ -86,6 +86,9 @@ def yes_no(text: str) -> bool | None:
         return None
     if any(folded.startswith(p) or f" {p}" in folded for p in NOT_YET):
         return False
+    if w[:2] == ["ya", "no"]:
+        # "ya no trabajo ahí" (no longer): news, not an answer; "ya no" alone is a no.
+        return False if len(w) == 2 else None
     if len(w) >= 3 and w[0] == "no" and w[1] == "se" and (w[2] in QUESTION_WORDS or w[2] == "si"):
         # "no sé cuál es mi NSS", "no sé cómo llenarla", "no sé si sigo activa": a question
         # of its own, not a no.

@@ -334,6 +334,8 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         step.say(step.msg("offer_person"), [("menu", step.msg("opt_menu")), ("person", step.msg("menu_person"))])
     elif topic == "espera":
         _espera(step)
+    elif topic in ("sin_vigencia", "vigencia") and _other_employer(step):
+        pass
     elif topic == "sin_vigencia":
         _sin_vigencia(step)
     elif kb.topics[topic].kind == "escalation":
@@ -467,6 +469,24 @@ def _espera(step: Step) -> None:
         return
     answer(step, "espera")
     ask_saved_date(step, "espera")
+
+
+#: The constancia shows a job as the last employer, or a baja: not the waiting period.
+_OTHER_EMPLOYER = re.compile(
+    r"\b(?:otro patron|otra empresa|otro empleador|el patron de (?:mi|una|un|otra|otro)|una empresa donde"
+    r"|me dieron de baja|me dio de baja|dado de baja|dada de baja)\b"
+)
+
+
+def _other_employer(step: Step) -> bool:
+    """ "Me aparece otro patrón en la constancia": a job registered the student (domain.md),
+    which the help desk solves; no waiting period to compute. The report starts with it."""
+    if not _OTHER_EMPLOYER.search(" ".join(intents.words(step.text))):
+        return False
+    step.topic = "sin_vigencia"
+    step.say(step.msg("other_employer"))
+    escalation.start(step, "sin_vigencia", description=escalation.description_text(step.text), intro=False)
+    return True
 
 
 def _sin_vigencia(step: Step) -> None:

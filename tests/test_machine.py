@@ -1054,3 +1054,30 @@ def test_not_knowing_whether_one_is_still_covered_is_not_a_no() -> None:
     chat.say("tengo issste por mi mama")
     chat.say("nose si sigo activa")
     assert chat.stage == "prereq_other" and "constancia de vigencia" in chat.text
+
+
+@pytest.mark.parametrize("text", ["me aparece otro patron en la constancia, una empresa donde trabaje en verano",
+                                  "sigo sin vigencia, me dieron de baja"])
+def test_another_employer_on_the_constancia_goes_to_the_desk_without_a_waiting_period(text: str) -> None:
+    """domain.md: a job registered the student; the help desk solves it (it used to ask the saved date)."""
+    chat = Chat()
+    chat.say(text, "2026-12-09T10:00")
+    assert "otro patrón" in chat.text and chat.stage == "escalation_collect"
+    assert "¿Qué día guardaste" not in chat.text
+    chat.say("ya no trabajo ahi", "2026-12-09T10:01")
+    assert "lo agregué al detalle" in chat.text
+
+
+def test_another_question_for_the_person_while_collecting_goes_into_the_report() -> None:
+    chat = Chat()
+    chat.say("cuanto cuesta el seguro facultativo")
+    assert chat.stage == "escalation_collect"
+    chat.say("cubre a mis hijos?")
+    assert "lo agregué al detalle" in chat.text
+
+
+def test_how_long_the_correction_takes_is_told_when_the_desk_answers_not_the_waiting_period() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi nss")
+    chat.say("cuanto tardan en corregirlo?")
+    assert "horario de atención" in chat.text and "días hábiles" not in chat.text
