@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from flows import escalation
+from flows import entities, escalation
 from flows.context import Step
 from flows.messages import CancelReminders, ScheduleReminder
 
@@ -222,6 +222,9 @@ def waiting_from(step: Step, saved: date, *, purpose: str) -> None:
     step.state["waiting_purpose"] = purpose
     step.state.pop("date_purpose", None)
     values = {"saved": step.date_es(saved), "end": step.date_es(end), "days": step.kb.desk.waiting_days}
+    if entities.is_approximate_date(step.text):
+        # "la semana pasada": the day taken is said first, so a wrong guess can be corrected.
+        step.say(step.msg("date_approximate", saved=values["saved"]))
     if step.today <= end:
         key = "waiting_until_sin_vigencia" if purpose == "sin_vigencia" else "waiting_until"
         due = reminder_due(step, end)

@@ -390,7 +390,8 @@ DATE_CASES = [
     ("el 9 de febero", date(2026, 2, 9)),
     ("feb 9", date(2026, 2, 9)),
     ("el 14 de feb", date(2026, 2, 14)),  # two days ahead: still this year
-    ("el 15 de feb", date(2025, 2, 15)),  # more: last year
+    ("el 15 de feb", date(2026, 2, 15)),  # up to a month ahead: this year, for the flow to say it has not come
+    ("el 20 de mar", date(2025, 3, 20)),  # more than a month ahead: last year
     ("9 de febrero de 2025", date(2025, 2, 9)),
     ("el lunes", date(2026, 2, 9)),
     ("el jueves", date(2026, 2, 5)),  # today is Thursday: the previous one
@@ -423,7 +424,7 @@ DATE_CASES = [
     ("mi nss 12345678903, lo guarde el 9 de feb", date(2026, 2, 9)),
     ("2026-02-09", date(2026, 2, 9)),
     ("la guarde hoy que entre al cia", date(2026, 2, 12)),
-    ("el 3 de mzo", date(2025, 3, 3)),
+    ("el 3 de mzo", date(2026, 3, 3)),
     # a duration says the same as "hace …"
     ("ya van como dos semanas", date(2026, 1, 29)),
     ("ya tiene como 2 semanas", date(2026, 1, 29)),

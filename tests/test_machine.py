@@ -1081,3 +1081,18 @@ def test_how_long_the_correction_takes_is_told_when_the_desk_answers_not_the_wai
     chat.say("me equivoque en mi nss")
     chat.say("cuanto tardan en corregirlo?")
     assert "horario de atención" in chat.text and "días hábiles" not in chat.text
+
+
+def test_a_save_date_some_days_ahead_is_said_not_to_have_come_not_read_as_last_year() -> None:
+    """ "el 20 de diciembre" on the 10th used to be 20 December of the year before: a report."""
+    chat = Chat()
+    chat.say("sigo sin vigencia la guarde el 20 de diciembre", "2026-12-10T10:00")
+    assert "todavía no llega" in chat.text and not chat.tickets() and chat.stage == "waiting_saved_date"
+
+
+def test_a_rough_save_date_is_said_back_so_it_can_be_corrected() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia la guarde la semana pasada", "2026-12-08T10:00")
+    assert "Tomé como fecha el *martes 1 de diciembre*" in chat.text
+    chat.say("no, fue el lunes 30", "2026-12-08T10:01")
+    assert "lunes 30 de noviembre" in chat.text

@@ -34,7 +34,7 @@ from flows.entities.curp import (
     curp_problem,
     find_curp_candidates,
 )
-from flows.entities.dates import mentions_date, parse_answer_date, parse_date
+from flows.entities.dates import is_approximate_date, mentions_date, parse_answer_date, parse_date
 from flows.entities.ids import (
     find_nss_candidates,
     find_student_id_candidates,
@@ -70,6 +70,7 @@ __all__ = [
     "normalise_student_id",
     "nss_check_digit",
     "nss_problem",
+    "is_approximate_date",
     "parse_answer_date",
     "parse_date",
     "redact_secrets",

@@ -116,13 +116,16 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
 
 
 def _infer_year(day: int, month: int, today: date) -> date | None:
-    """Day-month without year: this year, unless that is > 2 days ahead.
+    """Day-month without year: this year, unless that is more than a month ahead.
 
-    Students talk about when they applied, which is in the past; two days of
-    slack absorb a time-zone or typing slip without jumping back a year.
+    Students talk about when they applied, which is in the past: "el 28 de
+    diciembre" said in January is last year's. A date up to a month ahead
+    ("el 20 de diciembre" on the 10th) is this year's, in the future, for the
+    caller to say it has not come yet, rather than a save a year ago that
+    would open a report.
     """
     this_year = _safe_date(today.year, month, day)
-    if this_year is not None and this_year <= today + timedelta(days=2):
+    if this_year is not None and this_year <= today + timedelta(days=31):
         return this_year
     return _safe_date(today.year - 1, month, day)
 
@@ -357,6 +360,16 @@ def parse_answer_date(text: str, now: datetime) -> tuple[date | None, str | None
     if _DATE_ISO.search(cleaned):
         return None, "invalid"
     return None, None
+
+
+def is_approximate_date(text: str) -> bool:
+    """Whether the date in ``text`` is a rough one ("la semana pasada", "hace 2 semanas",
+    "el mes pasado"): read as a day, which the student should hear and may correct."""
+    folded = _fold_same_length(_spanish_date_words(_clean(text)))
+    if _LAST_WEEK.search(folded) or _LAST_MONTH.search(folded):
+        return True
+    m = _HACE.search(folded)
+    return bool(m and not m.group(2).startswith("dia"))
 
 
 _MENTION_NOW = datetime(2024, 12, 31, 12, 0, tzinfo=_TZ)  # leap year: 29/02 is valid
