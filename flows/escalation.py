@@ -163,6 +163,10 @@ def handle(step: Step) -> bool:
         esc.pop("fixing", None)
         _continue(step, esc, [])
         return True
+    if _tells_typed_value(esc, text):
+        _add_typed_value(step, esc, text)
+        _continue(step, esc, [])
+        return True
     expecting = _missing(esc)[:1]
     found, problems, unknown = _read(step, esc, text, expecting=expecting)
     if (not (found or problems or unknown) and "nss" in _missing(esc) and intents.says_dont_know(text)
@@ -583,8 +587,38 @@ def _short(text: str, limit: int = 280) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+#: "puse …", "en vez de …": what the student typed in the application, not a datum for the report.
+_TYPED = re.compile(r"\b(?:puse|escribi|capture|meti|teclee|tenia|estaba|aparecia|salia|en vez de|en lugar de)\b")
+
+
+def _tells_typed_value(esc: dict[str, Any], text: str) -> bool:
+    """Whether ``text`` says which wrong NSS or CURP went into the application
+    ("puse mal una letra, puse BOXW310820HNERXN08") while the report holds the right ones:
+    that value is the mistake to describe, not a correction of the report's data."""
+    if not esc["data"] or not _TYPED.search(" ".join(intents.words(text))):
+        return False
+    held = esc["data"]
+    values = [("nss", v) for v in entities.find_nss_candidates(text)]
+    values += [("curp", v.upper()) for v in entities.find_curp_candidates(text)]
+    other = [(f, v) for f, v in values if held.get(f) != v]
+    valid_new = [(f, v) for f, v in other
+                 if (entities.nss_problem(v) if f == "nss" else entities.curp_problem(v)) is None and f not in held]
+    return bool(other) and not valid_new
+
+
+def _add_typed_value(step: Step, esc: dict[str, Any], text: str) -> None:
+    """The wrong value goes into the detail as typed, for staff to see what to fix."""
+    addition = " ".join(text.split())
+    esc["description"] = f"{esc.get('description') or ''} / {addition}".strip(" /")
+    step.say(step.msg("added_to_description"))
+
+
 def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
     """The answer to the summary: send it, or correct something."""
+    if _tells_typed_value(esc, text):
+        _add_typed_value(step, esc, text)
+        _summary(step, esc)
+        return True
     said = intents.yes_no(text)
     field = _field_named(text)
     if said is True and field is None and not _CORRECTION_CUE.search(" ".join(intents.words(text))):

@@ -1096,3 +1096,17 @@ def test_a_rough_save_date_is_said_back_so_it_can_be_corrected() -> None:
     assert "Tomé como fecha el *martes 1 de diciembre*" in chat.text
     chat.say("no, fue el lunes 30", "2026-12-08T10:01")
     assert "lunes 30 de noviembre" in chat.text
+
+
+def test_the_wrong_value_typed_in_the_application_goes_to_the_detail_and_keeps_the_right_one() -> None:
+    """It used to be read as a correction: the report's valid CURP was dropped and asked for again."""
+    chat = Chat()
+    chat.say("me equivoque en mi curp al llenar la solicitud")
+    chat.say(f"Maria Fernanda Lopez Ruiz {ALL_DATA}")
+    assert chat.stage == "escalation_confirm"
+    chat.say("puse mal una letra de la curp, puse BOXW310820HNERXN08")
+    assert "CURP: BOXW310820HNERXN09" in chat.text and "puse BOXW310820HNERXN08" in chat.text
+    assert chat.stage == "escalation_confirm"
+    chat.say("si")
+    (ticket,) = chat.tickets()
+    assert "BOXW310820HNERXN08" in ticket.description
