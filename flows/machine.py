@@ -18,6 +18,7 @@ from flows.messages import FILE_NOTE, Incoming, OpenTicket, Outcome
 from flows.procedure import (
     PROCEDURE_STAGES,
     Stage,
+    STAGE_TOPIC,
     STAGES,
     TOPIC_STAGE,
     answer,
@@ -32,7 +33,7 @@ from flows.procedure import (
     waiting_from,
 )
 from knowledge.loader import KnowledgeBase
-from knowledge.matcher import Match
+from knowledge.matcher import STRONG, Match
 
 #: Longer messages are read only this far (a 10,000-character paste still gets an answer).
 READ_LIMIT = 4000
@@ -121,6 +122,14 @@ def _remember(step: Step) -> None:
             known["curp"] = value.upper()
     if not known:
         step.state.pop("known")
+
+
+def _short_follow_up(text: str) -> bool:
+    """A short question of a few words ("¿cómo que ruta?", "y eso cómo?", "entonces cómo entro")."""
+    words = intents.words(text)
+    if not words or len(words) > 6:
+        return False
+    return intents.is_question(text) or any(w in intents.QUESTION_WORDS for w in words[:3])
 
 
 def _only_the_secret(step: Step) -> bool:
@@ -300,6 +309,15 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         else:
             step.topic = "saludo"
             show_menu(step, greeting=True)
+        return
+    follow_up = STAGE_TOPIC.get(step.stage)
+    vague = not match.confident or (match.topic == "fuera_de_tema"
+                                    and match.keyword_scores.get("fuera_de_tema", 0.0) < STRONG)
+    if follow_up and not aside and not chosen and vague and _short_follow_up(step.text):
+        # "¿cómo que ruta?", "¿entonces cómo entro?" right after a step's explanation: about that step.
+        step.topic = follow_up
+        answer(step, follow_up)
+        step.say(step.msg(STAGES[step.stage].question))
         return
     if not match.confident:
         candidates = match.candidates(3)

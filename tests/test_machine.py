@@ -1110,3 +1110,19 @@ def test_the_wrong_value_typed_in_the_application_goes_to_the_detail_and_keeps_t
     chat.say("si")
     (ticket,) = chat.tickets()
     assert "BOXW310820HNERXN08" in ticket.description
+
+
+@pytest.mark.parametrize("text", ["como que ruta?", "entonces como entro"])
+def test_a_short_vague_question_right_after_a_step_is_about_that_step(text: str) -> None:
+    chat = Chat()
+    chat.say("donde hago la solicitud")
+    assert chat.stage == "cia_route"
+    chat.say(text)
+    assert "Autoservicio > Seguro Facultativo > Solicitud Seguro" in chat.text and "no te puedo ayudar" not in chat.text
+
+
+def test_something_else_named_after_a_step_is_still_off_topic() -> None:
+    chat = Chat()
+    chat.say("donde hago la solicitud")
+    chat.say("y el wifi?")
+    assert "no te puedo ayudar" in chat.text
