@@ -645,6 +645,11 @@ def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
         return True
     found, problems, unknown = _read(step, esc, text)
     found.pop("name", None)  # a name without its field named is not a correction
+    if found and not problems and not unknown and all(esc["data"].get(k) == v for k, v in found.items()):
+        # The same value sent again: nothing was corrected, and saying so would confuse.
+        step.say(step.msg("same_data"))
+        _summary(step, esc)
+        return True
     if found or problems or unknown:
         if found:
             step.say(step.msg("fixed"))

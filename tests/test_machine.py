@@ -1126,3 +1126,12 @@ def test_something_else_named_after_a_step_is_still_off_topic() -> None:
     chat.say("donde hago la solicitud")
     chat.say("y el wifi?")
     assert "no te puedo ayudar" in chat.text
+
+
+def test_the_same_value_sent_again_at_the_summary_is_not_called_a_correction() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    chat.say(f"Pedro Gomez Soto {ALL_DATA}")
+    assert chat.stage == "escalation_confirm"
+    chat.say("BOXW310820HNERXN09")
+    assert "ya lo tengo así" in chat.text and "ya lo corregí" not in chat.text
