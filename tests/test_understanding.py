@@ -208,6 +208,9 @@ def test_a_parent_asking_for_their_child_is_answered_and_insuring_a_child_goes_t
     ("donde veo mi nss", "nss"),
     ("el profe de futbol pide un comprobante de q tengo seguro vigente, de donde lo saco?", "vigencia"),
     ("me torci el tobillo y me duele un buen, puedo ir al imss?", "urgencia"),
+    ("como me doy de alta en el imss", "registro_cia"),  # getting the insurance: the application
+    ("como me doy de alta en la clinica del imss", "alta_umf"),
+    ("whats my nss? where can i find it", "nss"),
 ])
 def test_phrasings_of_stop_14(text: str, topic: str) -> None:
     assert KB.matcher.classify(text).topic == topic
