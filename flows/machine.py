@@ -352,8 +352,8 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         step.say(step.msg("offer_person"), [("menu", step.msg("opt_menu")), ("person", step.msg("menu_person"))])
     elif topic == "espera":
         _espera(step)
-    elif topic in ("sin_vigencia", "vigencia") and _other_employer(step):
-        pass
+    elif topic in ("sin_vigencia", "vigencia") and _names_other_employer(step.text):
+        _other_employer(step)
     elif topic == "sin_vigencia":
         _sin_vigencia(step)
     elif kb.topics[topic].kind == "escalation":
@@ -434,14 +434,12 @@ def _only_an_id(step: Step, stage: Stage | None) -> bool:
     if problem is not None:
         step.say(step.msg(f"nss_{problem}", value=value, n=len(value)))
         return True
+    in_procedure = stage is not None and bool(stage.question)
+    # Outside the procedure, what the NSS is for next; inside it, the procedure says that.
+    step.say(step.msg("nss_valid_short" if in_procedure else "nss_valid", value=value))
     if stage is not None and stage.name in _ASKS_FOR_NSS:
-        step.say(step.msg("nss_valid_short", value=value))
         follow(step, stage.on_yes)
-    elif stage is None or not stage.question:
-        step.say(step.msg("nss_valid", value=value))
-        resume_prompt(step)
     else:
-        step.say(step.msg("nss_valid_short", value=value))
         resume_prompt(step)
     return True
 
@@ -496,15 +494,16 @@ _OTHER_EMPLOYER = re.compile(
 )
 
 
-def _other_employer(step: Step) -> bool:
+def _names_other_employer(text: str) -> bool:
+    return bool(_OTHER_EMPLOYER.search(" ".join(intents.words(text))))
+
+
+def _other_employer(step: Step) -> None:
     """ "Me aparece otro patrón en la constancia": a job registered the student (domain.md),
     which the help desk solves; no waiting period to compute. The report starts with it."""
-    if not _OTHER_EMPLOYER.search(" ".join(intents.words(step.text))):
-        return False
     step.topic = "sin_vigencia"
     step.say(step.msg("other_employer"))
     escalation.start(step, "sin_vigencia", description=escalation.description_text(step.text), intro=False)
-    return True
 
 
 def _sin_vigencia(step: Step) -> None:
