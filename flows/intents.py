@@ -29,7 +29,7 @@ YES_PHRASES = (
 )
 #: Emojis that answer yes on their own.
 YES_EMOJI = frozenset("👍👌✅☑✔🆗🙆")
-NO = frozenset({"no", "nel", "nop", "nope", "nah", "negativo", "nada", "tampoco", "nunca"})
+NO = frozenset({"no", "nel", "nop", "nope", "nah", "negativo", "nada", "tampoco", "nunca", "ninguno", "ninguna"})
 NOT_YET = ("todavia no", "aun no", "aun tampoco", "no todavia", "ni idea", "todavia nada")
 MENU = frozenset({"menu", "inicio", "0", "regresar", "volver", "principal", "start", "empezar"})
 DONT_KNOW = (
@@ -95,14 +95,27 @@ def yes_no(text: str) -> bool | None:
         return None
     if w[0] in NO or (len(w) <= 3 and any(x in NO for x in w)):
         return False
+    padded = f" {folded} "
+    if w[0] in YES_CORE and any(f" {p} " in padded for p in _NEGATIVE_NEWS):
+        # "ya revisé, sin derecho", "ya, y no salgo": "ya" says they looked, the rest is a no.
+        return False
     if any(t in folded for t in THANKS) and w[0] not in ("si", "yes", "claro"):
         return None
     if w[0] in YES_CORE or (len(w) <= 3 and any(x in YES_CORE for x in w)):
         return True
-    padded = f" {folded} "
     if any(f" {p} " in padded for p in YES_PHRASES) and "?" not in text and not any(x in NO for x in w):
         return True
     return None
+
+
+def long_yes(text: str) -> bool:
+    """A yes of more words than :func:`yes_no` reads ("ya la saqué y sí salgo con derecho y con
+    el ITSON"): it starts with "sí" or "ya", asks nothing, and no "no" follows."""
+    w = [_squash(x) for x in words(text)]
+    if len(w) <= 6 or w[0] not in ("si", "ya", "claro") or is_question(text):
+        return False
+    padded = " " + " ".join(w) + " "
+    return not any(x in NO for x in w) and not any(f" {p} " in padded for p in _NEGATIVE_NEWS)
 
 
 #: "todavía no la he revisado", "no he checado": the student has not looked yet.
@@ -136,6 +149,21 @@ def closes(text: str) -> bool:
     """ "no", "no gracias", "nada más", "no, es todo": nothing more to ask."""
     w = [_squash(x) for x in words(text)]
     return bool(w) and w[0] in NO and len(w) <= 4 and all(x in _CLOSING for x in w)
+
+
+#: What, after a "ya", makes the answer a no.
+_NEGATIVE_NEWS = ("sin derecho", "no tengo", "no salgo", "no sale", "no me sale", "no aparezco", "no aparece",
+                  "que no", "y no", "no hay", "todavia no", "aun no", "no estoy")
+
+#: Not knowing, as opposed to not having ("no tengo" is a no).
+NOT_SURE = ("no se", "no lo se", "nose", "ni idea", "ni se", "no sabria", "idk", "dont know", "no estoy segur",
+            "no tengo idea", "no me acuerdo")
+
+
+def says_not_sure(text: str) -> bool:
+    """ "no sé", "nose", "ni idea": the student does not know the answer (not a no)."""
+    folded = " " + " ".join(words(text)) + " "
+    return any(f" {p}" in folded for p in NOT_SURE)
 
 
 def says_dont_know(text: str) -> bool:

@@ -124,6 +124,20 @@ def _remember(step: Step) -> None:
         step.state.pop("known")
 
 
+def _names_subject(stage: Stage, words: list[str]) -> bool:
+    """Whether the words are about the stage's own step ("ya me di de alta en la clínica"),
+    not only a "ya" of another step ("ya la saqué y salgo con derecho")."""
+    joined = " " + " ".join(words)
+    return any(f" {cue}" in joined for cue in stage.subject)
+
+
+def _asked_as_dont_know(step: Step, stage: Stage) -> bool:
+    if not stage.asked_as_dont_know or not intents.is_question(step.text):
+        return False
+    match = step.kb.matcher.classify(step.text)
+    return match.topic in stage.asked_as_dont_know
+
+
 def _short_follow_up(text: str) -> bool:
     """A short question of a few words ("¿cómo que ruta?", "y eso cómo?", "entonces cómo entro")."""
     words = intents.words(text)
@@ -223,13 +237,17 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             step.topic = None
             step.say(step.msg("check_first") + " " + step.msg(stage.question))
             return
-        if stage.dont_know and intents.says_dont_know(text) and len(intents.words(text)) <= 4:
+        if stage.dont_know and (intents.says_not_sure(text) and len(intents.words(text)) <= 4
+                                or _asked_as_dont_know(step, stage)):
             # "no sé" / "nose": not a no; what helps them find out, and the question again.
             step.topic = None
             answer(step, stage.dont_know)
             step.say(step.msg(stage.question))
             return
         said = intents.yes_no(text)
+        if said is None and intents.long_yes(text) and _names_subject(stage, intents.words(text)):
+            # "ya la saqué y sí salgo con derecho y con el ITSON": a yes told at length.
+            said = True
         if said is False or (said is True and answers_yes(stage, intents.words(text))):
             follow(step, stage.on_yes if said else stage.on_no)
             return
@@ -375,7 +393,8 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
             follow(step, target.on_no)
         elif (target.expects == "yesno" and target.on_yes == "done" and not chosen
               and not intents.is_question(step.text) and intents.words(step.text)[:1] == ["ya"]
-              and answers_yes(target, intents.words(step.text)) and not intents.reports_failure(step.text)):
+              and answers_yes(target, intents.words(step.text)) and not intents.reports_failure(step.text)
+              and _names_subject(target, intents.words(step.text))):
             # "ya me dieron de alta en la clínica, gracias": the last step is done, not to be explained.
             follow(step, target.on_yes)
         elif target.name == step.stage and target.question and not intents.is_question(step.text) and not chosen:

@@ -45,6 +45,9 @@ class Stage:
     #: A statement of this topic answers yes ("tengo ISSSTE por mi mamá" to "¿ya tienes
     #: servicio médico por otro lado?").
     yes_topic: str | None = None
+    #: Questions of these topics, asked here, mean "how do I find out?" ("¿cómo sé si tengo?" to
+    #: "¿ya tienes servicio médico?" is not about checking the new coverage): ``dont_know``'s answer.
+    asked_as_dont_know: tuple[str, ...] = ()
 
 
 STAGES: dict[str, Stage] = {s.name: s for s in (
@@ -53,7 +56,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           ("gui", "quiero", "paso", "empez", "ayud", "dale")),
     Stage("prereq_coverage", "q_prereq_coverage", "yesno", "prereq_other", "prereq_nss", "los requisitos",
           ("tengo", "imss", "issste", "seguro", "servicio", "trabaj", "papa", "mama", "pemex", "sedena", "semar",
-           "cuento", "tiene", "derecho", "asegur", "afili"), "otro_seguro", "otro_seguro"),
+           "cuento", "tiene", "derecho", "asegur", "afili"), "otro_seguro", "otro_seguro", ("vigencia",)),
     Stage("prereq_other", "q_prereq_other", "yesno", "prereq_nss", "menu", "los requisitos",
           ("segu", "tramit", "sin derecho", "solicit", "continu", "sigamos"), "otro_seguro"),
     Stage("prereq_nss", "q_prereq_nss", "yesno", "cia_route", "nss_lookup", "tu NSS",

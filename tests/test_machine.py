@@ -1135,3 +1135,42 @@ def test_the_same_value_sent_again_at_the_summary_is_not_called_a_correction() -
     assert chat.stage == "escalation_confirm"
     chat.say("BOXW310820HNERXN09")
     assert "ya lo tengo así" in chat.text and "ya lo corregí" not in chat.text
+
+
+@pytest.mark.parametrize("text", ["ya revisé, sin derecho", "ya, y no salgo", "ok ya vi que no tengo"])
+def test_a_ya_followed_by_a_no_is_a_no_to_are_you_covered(text: str) -> None:
+    """ "ya revisé, sin derecho" used to be a yes: the student was sent to the clinic step."""
+    chat = Chat()
+    chat.say("7", "2026-11-24T10:00")
+    assert chat.stage == "checking_coverage"
+    chat.say(text, "2026-11-24T10:01")
+    assert chat.stage != "umf_registration" and "Alta en clínica" not in chat.text
+
+
+def test_a_yes_told_at_length_moves_to_the_clinic_step_not_past_it() -> None:
+    chat = Chat()
+    chat.say("7", "2026-11-24T10:00")
+    chat.say("ya la saqué y sí salgo con derecho y con el itson", "2026-11-24T10:01")
+    assert chat.stage == "umf_registration" and "Felicidades" not in chat.text
+
+
+def test_good_news_after_the_waiting_period_is_not_a_missing_coverage_report() -> None:
+    chat = Chat()
+    chat.say("ya guardé hoy mi solicitud", "2026-11-09T09:00")
+    chat.say("ya salgo vigente!", "2026-11-18T09:00")
+    assert chat.stage == "umf_registration" and "reporte" not in chat.text
+
+
+def test_how_to_know_whether_one_has_coverage_is_asked_at_the_first_step_not_the_new_coverage_check() -> None:
+    chat = Chat()
+    chat.say("1")
+    chat.say("cómo sé si tengo?")
+    assert chat.stage == "prereq_coverage" and "constancia de vigencia" in chat.text
+
+
+@pytest.mark.parametrize("text", ["no tengo", "NO TENGO", "ninguno"])
+def test_not_having_other_coverage_moves_on_to_the_nss(text: str) -> None:
+    chat = Chat()
+    chat.say("1")
+    chat.say(text)
+    assert chat.stage == "prereq_nss"
