@@ -295,6 +295,10 @@ def handle_message(
     replies = list(outcome.replies)
     if ticket is not None and ticket.created_at == now:
         replies.append(Reply(kb.message("ticket_number", number=ticket.id)))
+    if ticket is not None and new_state.get("ticket_number") != ticket.id:
+        # The flow tells the student their report's number when they ask about it later.
+        new_state["ticket_number"] = ticket.id
+        session.connection().execute(_SAVE_CONVERSATION_STATE, {**save, "b_state": new_state})
     _insert_messages(session, rows + [_message_row(
         conversation_id=conversation.id,  # type: ignore[arg-type]
         channel=channel,

@@ -332,5 +332,6 @@ def _resume_flow(conversation: Conversation) -> None:
     if state.get("stage") == "ticket_open":
         state["stage"] = state.get("return_stage") or "menu"
         state.pop("ticket_reason", None)
+        state.pop("ticket_number", None)
         conversation.state = state
         flag_modified(conversation, "state")

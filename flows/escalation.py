@@ -132,6 +132,25 @@ _REFUSES_DATA = re.compile(
 )
 
 
+#: The student calls the report off.
+_CANCELS = re.compile(
+    r"^(?:(?:no|mejor no|ya no|ok|bueno|pues|sabes que|oye)\s+)*"
+    r"(?:cancel\w*|olvidalo|olvidelo|olvida(?:lo)? eso|ya no (?:importa|es necesario|hace falta|lo necesito|quiero)"
+    r"|dejalo(?: asi)?|mejor dejalo|ya no hagas nada|no hagas (?:el|ningun) reporte|ya se resolvio|ya lo resolvi)"
+    r"(?:\s+(?:el|mi)\s+reporte)?(?:\s+(?:gracias|porfa|por favor|ya))*$"
+)
+
+
+#: Said outright anywhere in a message: "ya lo resolví yo, cancela el reporte".
+_CANCEL_REPORT = re.compile(r"\b(?:cancel\w*|borr\w*|quit\w*|elimin\w*) (?:el |mi |ese |este )?(?:reporte|ticket|caso)\b")
+
+
+def cancels(text: str) -> bool:
+    """ "cancelar", "olvídalo", "ya no importa", "ya lo resolví": the student calls the report off."""
+    folded = " ".join(intents.words(text))
+    return bool(_CANCELS.match(folded) or _CANCEL_REPORT.search(folded))
+
+
 def _refuses_data(text: str) -> bool:
     return bool(_REFUSES_DATA.search(" ".join(intents.words(text))))
 
@@ -150,6 +169,12 @@ def handle(step: Step) -> bool:
     _take_attachments(step, esc)
     if _refuses_data(text):
         _stop(step, esc)
+        return True
+    if cancels(text):
+        # "cancelar", "olvídalo", "ya no importa": nothing is sent, and the way back is said.
+        step.state.pop("esc", None)
+        step.stage = esc.get("return_stage") or "menu"
+        step.say(step.msg("report_cancelled"))
         return True
     if step.stage == "escalation_consent":
         return _consent(step, esc, text)

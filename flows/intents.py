@@ -206,7 +206,8 @@ def is_question(text: str) -> bool:
 
 #: Stems of asking when the desk will answer a report ("¿cuándo me contestan?").
 _REPLY_STEMS = ("contest", "respond", "respuest", "atiend", "atiende", "escrib", "revis", "reporte", "ticket",
-                "me hablan", "me marcan", "resuelv")
+                "me hablan", "me marcan", "resuelv", "resolvi", "sigo esperando", "nadie", "folio", "avance",
+                "novedad", "me llaman", "me pueden llamar")
 
 
 def asks_about_reply(text: str) -> bool:

@@ -267,9 +267,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     if intents.wants_guide(text):
         _choose(step, "guide")
         return
-    if step.stage == "ticket_open" and intents.asks_about_reply(text):
-        step.topic = None
-        step.say(step.msg("ticket_pending") + " " + escalation.when_seen(step))
+    if step.stage == "ticket_open" and _ticket_follow_up(step):
         return
     if not (stage and stage.expects) and step.state.get("turns", 0) >= 1 and intents.closes(text):
         # "no", "no gracias" to "¿Algo más?" (no question of a stage pending): a goodbye.
@@ -539,9 +537,41 @@ def _sin_vigencia(step: Step) -> None:
 
 
 def _escalate(step: Step, reason: str) -> None:
-    if step.stage == "ticket_open" and step.state.get("ticket_reason") == reason:
-        step.act(OpenTicket(reason=reason, description=escalation.description_text(step.text),
-                            attachments=step.message.attachments))
-        step.say(step.msg("ticket_updated"))
+    if step.stage == "ticket_open":
+        # One case at a time: another problem told while a report is open goes to that report.
+        _add_to_ticket(step)
         return
     escalation.start(step, reason)
+
+
+def _add_to_ticket(step: Step, note: str | None = None) -> None:
+    reason = str(step.state.get("ticket_reason") or "duda_general")
+    text = escalation.description_text(step.text)
+    step.act(OpenTicket(reason=reason, description=f"{note}: {text}" if note else text,
+                        attachments=step.message.attachments))
+    step.topic = None
+    step.say(step.msg("ticket_updated"))
+
+
+def _ticket_follow_up(step: Step) -> bool:
+    """While a report is open: calling it off, asking about it, or telling more for it."""
+    text = step.text
+    if escalation.cancels(text):
+        _add_to_ticket(step, note=step.msg("ticket_cancel_note"))
+        step.replies.pop()
+        step.say(step.msg("ticket_cancel_asked"))
+        return True
+    if intents.asks_about_reply(text):
+        step.topic = None
+        number = step.state.get("ticket_number")
+        pending = step.msg("ticket_pending_number", number=number) if number else step.msg("ticket_pending")
+        step.say(pending + " " + escalation.when_seen(step))
+        return True
+    match = step.kb.matcher.classify(text)
+    vague = not match.confident or (match.topic == "fuera_de_tema"
+                                    and match.keyword_scores.get("fuera_de_tema", 0.0) < STRONG)
+    if vague and not intents.is_question(text) and len(intents.words(text)) >= 3 and intents.yes_no(text) is None:
+        # "también intenté en otra compu y sale igual": more for the person who has the case.
+        _add_to_ticket(step)
+        return True
+    return False

@@ -433,3 +433,15 @@ def test_a_new_ticket_tells_the_student_its_number_and_a_recent_resolved_one_is_
     assert again.ticket.status == "open"
     assert not any(f"#{number}" in r.plain() for r in again.replies)  # not announced as new
     assert len(rows(engine, Ticket)) == 1
+
+
+def test_a_student_asking_about_their_open_report_is_told_its_number(desk, engine):
+    for i, text in enumerate(ESCALATION_TURNS):
+        handled = desk.send(text, at=T0 + timedelta(minutes=i))
+        if handled.ticket is not None:
+            number = handled.ticket.id
+            break
+    else:
+        raise AssertionError("no ticket after the escalation")
+    later = desk.send("cual es mi numero de reporte?", at=T0 + timedelta(days=1))
+    assert any(f"*#{number}* sigue abierto" in r.plain() for r in later.replies)

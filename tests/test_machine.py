@@ -1174,3 +1174,47 @@ def test_not_having_other_coverage_moves_on_to_the_nss(text: str) -> None:
     chat.say("1")
     chat.say(text)
     assert chat.stage == "prereq_nss"
+
+
+def _open_ticket(chat: Chat) -> None:
+    chat.say("me sale un error en la solicitud", "2026-11-20T10:00")
+    chat.say('dice "Error: NSS inválido"', "2026-11-20T10:01")
+    chat.say(f"Laura García Ruiz {ALL_DATA}", "2026-11-20T10:02")
+    chat.say("sí", "2026-11-20T10:03")
+    assert chat.stage == "ticket_open" and chat.tickets()
+
+
+@pytest.mark.parametrize("text", ["cancelar", "olvidalo", "ya no importa, gracias", "mejor no, cancela"])
+def test_a_report_being_collected_can_be_called_off(text: str) -> None:
+    chat = Chat()
+    chat.say("me equivoqué al llenar la solicitud")
+    chat.say("puse mal mi apellido")
+    chat.say(text)
+    assert "cancelé tu reporte" in chat.text and chat.stage == "menu" and not chat.tickets()
+
+
+def test_calling_off_an_open_report_tells_the_desk() -> None:
+    chat = Chat()
+    _open_ticket(chat)
+    chat.say("ya lo resolví yo, cancela el reporte", "2026-11-20T11:00")
+    (ticket,) = chat.tickets()
+    assert "cancelar" in ticket.description and "ya no lo necesitas" in chat.text
+
+
+@pytest.mark.parametrize("text", ["también intenté en otra compu y sale igual",
+                                  "te mando captura, dice que el NSS no corresponde",
+                                  "mi NSS correcto es 12345678903, el que te di estaba mal"])
+def test_more_told_while_a_report_is_open_goes_to_that_report(text: str) -> None:
+    chat = Chat()
+    _open_ticket(chat)
+    chat.say(text, "2026-11-20T11:00")
+    (ticket,) = chat.tickets()
+    assert ticket.reason == "error_solicitud" and "Lo agregué a tu reporte" in chat.text
+
+
+@pytest.mark.parametrize("text", ["ya me resolvieron?", "sigo esperando", "nadie me contesta"])
+def test_asking_about_an_open_report_is_answered_as_such(text: str) -> None:
+    chat = Chat()
+    _open_ticket(chat)
+    chat.say(text, "2026-11-21T11:00")
+    assert "Tu reporte" in chat.text and "no te puedo ayudar" not in chat.text
