@@ -612,6 +612,8 @@ def _short(text: str, limit: int = 280) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+#: More, not instead: "también …", "además …", "otro mensaje …".
+_ADDS = re.compile(r"\b(?:tambien|ademas|aparte|otro|otra|igual)\b")
 #: "puse …", "en vez de …": what the student typed in the application, not a datum for the report.
 _TYPED = re.compile(r"\b(?:puse|escribi|capture|meti|teclee|tenia|estaba|aparecia|salia|en vez de|en lugar de)\b")
 
@@ -684,8 +686,13 @@ def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
         rest = [w for w in intents.words(text) if w not in CORRECTION_WORDS and w not in FIELD_WORDS["description"]
                 and w not in ("el", "la", "mi", "es", "y", "corregir", "de")]
         if len(rest) >= 3:
-            esc["description"] = description_text(text)
-            step.say(step.msg("fixed"))
+            if _ADDS.search(" ".join(intents.words(text))):
+                # "también sale abajo otro mensaje: …": more detail, the first stays.
+                esc["description"] = f"{esc.get('description') or ''} / {description_text(text)}".strip(" /")
+                step.say(step.msg("added_to_description"))
+            else:
+                esc["description"] = description_text(text)
+                step.say(step.msg("fixed"))
             _summary(step, esc)
             return True
         esc["fixing"] = "description"

@@ -1218,3 +1218,13 @@ def test_asking_about_an_open_report_is_answered_as_such(text: str) -> None:
     _open_ticket(chat)
     chat.say(text, "2026-11-21T11:00")
     assert "Tu reporte" in chat.text and "no te puedo ayudar" not in chat.text
+
+
+def test_more_detail_at_the_summary_is_added_to_the_first() -> None:
+    chat = Chat()
+    chat.say("me sale un error en la solicitud")
+    chat.say('dice "Error: NSS inválido"')
+    chat.say(f"Laura García Ruiz {ALL_DATA}")
+    assert chat.stage == "escalation_confirm"
+    chat.say("también sale abajo otro mensaje: intente más tarde")
+    assert "Error: NSS inválido" in chat.text and "intente más tarde" in chat.text
