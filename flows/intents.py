@@ -108,6 +108,21 @@ def yes_no(text: str) -> bool | None:
     return None
 
 
+#: "ahorita lo hago", "al rato lo reviso y te aviso", "todavía no, ahorita entro": the student will do it soon.
+_SOON = re.compile(
+    r"^(?:(?:ok|okey|va|sale|bueno|si|ah|ya|pues|todavia no|aun no|no)(?: (?:lo|la) (?:hago|he hecho))?\s+)*"
+    r"(?:ahorita|al rato|mas al rato|luego|mas tarde|en un rato|en rato|despues|orita|horita)(?: mismo)?"
+    r"(?: (?:lo|la|le|me|te))?"
+    r"(?: (?:hago|reviso|checo|entro|intento|veo|saco|mando|busco|lleno|guardo|hare|meto|consigo|termino|sigo))?"
+    r"(?: (?:y )?(?:te |les )?(?:aviso|digo|escribo|cuento))?$"
+)
+
+
+def will_do_soon(text: str) -> bool:
+    """ "ahorita lo hago", "al rato lo reviso y te aviso": not an answer yet, nor a question."""
+    return bool(_SOON.match(" ".join(_squash(x) for x in words(text))))
+
+
 def long_yes(text: str) -> bool:
     """A yes of more words than :func:`yes_no` reads ("ya la saqué y sí salgo con derecho y con
     el ITSON"): it starts with "sí" or "ya", asks nothing, and no "no" follows."""

@@ -231,7 +231,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             step.topic = None
             step.say(step.msg("date_not_understood"))
             return
-    elif stage and stage.expects == "yesno":
+    if stage and stage.question and intents.will_do_soon(text):
+        # "ahorita lo hago": nothing to answer yet; the question stays open.
+        step.topic = None
+        step.say(step.msg("waiting_for_you"))
+        return
+    if stage and stage.expects == "yesno":
         if stage.name == "checking_coverage" and intents.not_checked_yet(text):
             # "todavía no la he revisado": not a "no" (that opens a report), a reason to look first.
             step.topic = None

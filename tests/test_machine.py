@@ -1228,3 +1228,14 @@ def test_more_detail_at_the_summary_is_added_to_the_first() -> None:
     assert chat.stage == "escalation_confirm"
     chat.say("también sale abajo otro mensaje: intente más tarde")
     assert "Error: NSS inválido" in chat.text and "intente más tarde" in chat.text
+
+
+@pytest.mark.parametrize("text", ["ahorita lo hago", "todavía no lo hago, ahorita lo hago", "al rato lo reviso y te aviso"])
+def test_saying_one_will_do_it_soon_keeps_the_question_open(text: str) -> None:
+    """ "ahorita lo hago" used to get the desk's contact card, or the emergency answer."""
+    chat = Chat()
+    chat.say("ya estoy vigente")
+    stage = chat.stage
+    chat.say(text)
+    assert "aquí te espero" in chat.text and chat.stage == stage
+    assert "911" not in chat.text and "6444-20-73-51" not in chat.text
