@@ -1239,3 +1239,10 @@ def test_saying_one_will_do_it_soon_keeps_the_question_open(text: str) -> None:
     chat.say(text)
     assert "aquí te espero" in chat.text and chat.stage == stage
     assert "911" not in chat.text and "6444-20-73-51" not in chat.text
+
+
+def test_within_the_waiting_period_the_report_is_offered_for_after_the_last_day_not_on_it() -> None:
+    """On the last day itself there is no report (topics.md): the message must not promise one then."""
+    chat = Chat()
+    chat.say("sigo sin vigencia, la guardé el 31 de diciembre", "2027-01-02T11:00")
+    assert "Si pasado el viernes 8 de enero sigues sin derecho" in chat.text
