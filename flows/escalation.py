@@ -61,6 +61,7 @@ _NSS_UNKNOWN = re.compile(
     r"\b(?:no (?:me )?(?:se|lo se|tengo|conozco|recuerdo|acuerdo de)|ni idea de|desconozco|nose|olvide)"
     rf" (?:cual es |de )?(?:mi |el |un )?{_NSS_NAME}\b"
     rf"|\b{_NSS_NAME} (?:no (?:me )?(?:lo )?(?:se|tengo|conozco|recuerdo|encuentro)|ni idea)\b"
+    rf"|\b(?:i )?(?:don ?t|do not) (?:know|have|remember) (?:my |an |the )?{_NSS_NAME}\b"
 )
 _QUOTE = re.compile(r"[\"'“”‘’«»]")
 
@@ -471,7 +472,7 @@ def _read(
     if not name and (expecting == ["name"] or "name" not in data):
         residual = _residual(consumed, extra=CORRECTION_WORDS if correcting else frozenset())
         if residual and entities.looks_like_name(residual) and (expecting == ["name"] or len(residual.split()) >= 3):
-            name = residual.title()
+            name = entities.title_name(residual)
     if name:
         found["name"] = name
     if expecting == ["student_id"] and not problems and "student_id" not in found and re.search(r"\d", consumed):

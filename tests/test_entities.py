@@ -703,3 +703,17 @@ def test_two_passwords_in_one_message_are_both_hidden() -> None:
     text = "ya intenté con Sonora2024 y con Sonora2025 como contraseña"
     assert [text[s:e] for s, e in find_secrets(text)] == ["Sonora2024", "Sonora2025"]
     assert "Sonora" not in redact_secrets(text)[0]
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Su matrícula es 234567, se llama Carlos Méndez Ruiz", "Carlos Méndez Ruiz"),
+    ("mi hijo se llama Carlos Méndez Ruiz", "Carlos Méndez Ruiz"),
+    ("I don't know my NSS", None),
+])
+def test_names_told_by_a_parent_and_english_sentences(text: str, name: str | None) -> None:
+    assert ent.find_name(text) == name
+    assert not ent.looks_like_name("I don't know my")
+
+
+def test_a_name_is_written_with_its_particles_in_lower_case() -> None:
+    assert ent.title_name("laura garcia ruiz de leon") == "Laura Garcia Ruiz de Leon"

@@ -1246,3 +1246,13 @@ def test_within_the_waiting_period_the_report_is_offered_for_after_the_last_day_
     chat = Chat()
     chat.say("sigo sin vigencia, la guardé el 31 de diciembre", "2027-01-02T11:00")
     assert "Si pasado el viernes 8 de enero sigues sin derecho" in chat.text
+
+
+def test_i_dont_know_my_nss_in_english_is_not_taken_for_a_name() -> None:
+    chat = Chat()
+    chat.say("quiero hablar con una persona")
+    chat.say("Hi, I'm an exchange student, can I get the insurance?")
+    chat.say("I don't know my NSS")
+    assert "Tu NSS lo puedes consultar" in chat.text and "Don" not in chat.text
+    chat.say("laura garcia ruiz de leon 234567 BOXW310820HNERXN09")
+    assert "Nombre: Laura Garcia Ruiz de Leon" in chat.text

@@ -44,7 +44,7 @@ from flows.entities.ids import (
     student_id_problem,
 )
 from flows.entities.masking import mask_personal
-from flows.entities.names import find_name, looks_like_first_name, looks_like_name
+from flows.entities.names import find_name, looks_like_first_name, looks_like_name, title_name
 from flows.entities.passwords import (
     REDACTED_SECRET,
     find_secrets,
@@ -65,6 +65,7 @@ __all__ = [
     "find_student_id_candidates",
     "looks_like_first_name",
     "looks_like_name",
+    "title_name",
     "mask_personal",
     "mentions_date",
     "normalise_student_id",

@@ -28,6 +28,8 @@ _FUNCTION_WORDS = frozenset(
     ver vi guarde registre envie mande saber sabe
     ayuda ayudar ayudame apoyo favor gracias muchas buenas buenos buen buena dia dias
     tardes noches saludos ok okay oki vale claro bien mal gusto perdon disculpa
+    i im i'm dont don't know my the is am are you your do does what how where when can hi hello
+    thanks please
     """.split()
 )
 
@@ -52,7 +54,7 @@ _NOT_NAME = _FUNCTION_WORDS | frozenset(
 _LETTERS = "A-Za-zÀ-ÖØ-öø-ÿĀ-ž"
 _NAME_WORD = re.compile(rf"[{_LETTERS}]+(?:['’\-][{_LETTERS}]+)*")
 _NAME_CUE = re.compile(
-    r"(?<![a-z])(?:me\s+llamo|mi\s+nombre\s+completo\s+es|mi\s+nombre\s+es|"
+    r"(?<![a-z])(?:me\s+llamo|se\s+llama|su\s+nombre\s+(?:completo\s+)?es|mi\s+nombre\s+completo\s+es|mi\s+nombre\s+es|"
     r"nombre\s+completo\s*(?:es\s*)?[:=]?|mi\s+nombre\s*[:=]|nombre\s*[:=]|"
     r"(?:el\s+)?nombre\s+(?:correcto\s+)?es|(soy))"
     r"(?![a-z])\s*[:=]?\s*"
@@ -88,6 +90,11 @@ def _name_words(words: list[str]) -> list[str] | None:
     if not 2 <= core <= 6:
         return None
     return words
+
+
+def title_name(text: str) -> str:
+    """A name written the way it is spelled: "laura garcia ruiz de leon" → "Laura Garcia Ruiz de Leon"."""
+    return " ".join(_title_word(w, i == 0) for i, w in enumerate(text.split()))
 
 
 def looks_like_name(text: str) -> bool:
