@@ -171,11 +171,17 @@ def main_menu_options(step: Step) -> list[tuple[str, str]]:
     return options
 
 
+#: Channels that show a reply's options as buttons rather than a numbered list.
+BUTTON_CHANNELS = frozenset({"telegram", "webchat"})
+
+
 def show_menu(step: Step, *, greeting: bool) -> None:
     """The main menu: the guided procedure, the menu topics, a person."""
     kb = step.kb
     options = main_menu_options(step)
-    intro = kb.topics["saludo"].answers[0] + "\n\n" + step.msg("menu_intro") if greeting else step.msg("menu_intro")
+    # Telegram and the web chat show the options as buttons: nothing to type there.
+    ask = step.msg("menu_intro_buttons" if step.message.channel in BUTTON_CHANNELS else "menu_intro")
+    intro = kb.topics["saludo"].answers[0] + "\n\n" + ask if greeting else ask
     step.stage = "menu"
     step.say(intro, options)
 

@@ -1256,3 +1256,14 @@ def test_i_dont_know_my_nss_in_english_is_not_taken_for_a_name() -> None:
     assert "Tu NSS lo puedes consultar" in chat.text and "Don" not in chat.text
     chat.say("laura garcia ruiz de leon 234567 BOXW310820HNERXN09")
     assert "Nombre: Laura Garcia Ruiz de Leon" in chat.text
+
+
+@pytest.mark.parametrize(("channel", "said", "not_said"), [
+    ("telegram", "Elige una opción", "Escribe el número"),
+    ("whatsapp", "Escribe el número", "Elige una opción"),
+])
+def test_the_menu_asks_to_type_a_number_only_where_options_are_a_numbered_list(
+        channel: str, said: str, not_said: str) -> None:
+    out = advance(None, Incoming(text="hola", at=at("2026-02-10T10:00"), channel=channel), KB)
+    text = "\n".join(r.text for r in out.replies)
+    assert said in text and not_said not in text
