@@ -118,6 +118,18 @@ _SOON = re.compile(
 )
 
 
+#: "¿y ahora qué sigue?", "¿qué hago ahora?", "siguiente paso": where the procedure goes next.
+_NEXT = re.compile(
+    r"\b(?:que (?:mas )?sigue|y ahora que|ahora que (?:hago|sigue)|que hago ahora|que debo hacer ahora"
+    r"|siguiente paso|cual es el siguiente|y luego que|y despues que|que toca)\b"
+)
+
+
+def asks_next(text: str) -> bool:
+    """ "¿y ahora qué sigue?": the student asks for the next step of the procedure."""
+    return bool(_NEXT.search(" ".join(_squash(x) for x in words(text))))
+
+
 def will_do_soon(text: str) -> bool:
     """ "ahorita lo hago", "al rato lo reviso y te aviso": not an answer yet, nor a question."""
     return bool(_SOON.match(" ".join(_squash(x) for x in words(text))))

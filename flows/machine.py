@@ -269,6 +269,10 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             return
     if step.stage == "waiting_period" and step.state.get("saved_on") and _corrects_saved_date(step):
         return
+    if step.stage == "waiting_period" and step.state.get("waiting_end") and (
+            (intents.asks_next(text) and not _names_a_topic(step)) or _repeats_saved_date(step)):
+        _waiting_next(step)
+        return
     if intents.wants_guide(text):
         _choose(step, "guide")
         return
@@ -284,6 +288,30 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
 
 
 _PLANS = re.compile(r"\b(?:revis\w*|chec\w*|consult\w*|vuelv\w*|escrib\w*|regres\w*|gracias)\b")
+
+
+def _names_a_topic(step: Step) -> bool:
+    """Whether the message is about a topic of its own ("ya estoy vigente, ¿qué sigue?")."""
+    match = step.kb.matcher.classify(step.text)
+    return bool(match.confident and match.topic not in (None, "fuera_de_tema", "saludo", "despedida"))
+
+
+def _repeats_saved_date(step: Step) -> bool:
+    """ "hoy" after "acabo de guardar la solicitud": the day already known, said again."""
+    saved = entities.parse_date(step.text, step.now)
+    return (saved is not None and saved.isoformat() == step.state.get("saved_on")
+            and len(intents.words(step.text)) <= 3)
+
+
+def _waiting_next(step: Step) -> None:
+    """In the waiting period, what comes next: wait until the date, or, once it has passed,
+    check the constancia."""
+    step.topic = None
+    end = date.fromisoformat(step.state["waiting_end"])
+    if step.today <= end:
+        step.say(step.msg("resume_waiting", end=step.date_es(end)) + " " + step.msg("waiting_meanwhile"))
+    else:
+        enter(step, "checking_coverage")
 
 
 def _corrects_saved_date(step: Step) -> bool:

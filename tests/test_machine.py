@@ -1267,3 +1267,26 @@ def test_the_menu_asks_to_type_a_number_only_where_options_are_a_numbered_list(
     out = advance(None, Incoming(text="hola", at=at("2026-02-10T10:00"), channel=channel), KB)
     text = "\n".join(r.text for r in out.replies)
     assert said in text and not_said not in text
+
+
+@pytest.mark.parametrize(("when", "said"), [("2026-11-10T09:00", "Sigues en tu tiempo de espera"),
+                                            ("2026-11-18T09:00", "¿Ya apareces vigente")])
+def test_whats_next_in_the_waiting_period_is_the_wait_or_once_over_the_check(when: str, said: str) -> None:
+    chat = Chat()
+    chat.say("ya guardé hoy mi solicitud", "2026-11-09T09:00")
+    chat.say("y ahora qué sigue?", when)
+    assert said in chat.text and "no te puedo ayudar" not in chat.text
+
+
+def test_the_save_day_said_again_is_acknowledged_not_called_off_topic() -> None:
+    chat = Chat()
+    chat.say("acabo de guardar la solicitud", "2026-11-09T09:00")
+    chat.say("hoy", "2026-11-09T09:01")
+    assert "Sigues en tu tiempo de espera" in chat.text
+
+
+def test_good_news_of_coverage_in_the_waiting_period_moves_to_the_clinic() -> None:
+    chat = Chat()
+    chat.say("ya guardé hoy mi solicitud", "2026-11-09T09:00")
+    chat.say("ya me aparece con derecho", "2026-11-18T09:00")
+    assert chat.stage == "umf_registration"
