@@ -146,6 +146,17 @@ _CANCELS = re.compile(
 _CANCEL_REPORT = re.compile(r"\b(?:cancel\w*|borr\w*|quit\w*|elimin\w*) (?:el |mi |ese |este )?(?:reporte|ticket|caso)\b")
 
 
+def _only_courtesy(step: Step, text: str) -> str | None:
+    """ "saludo" or "despedida" when the message is only a greeting or a thank-you."""
+    if len(intents.words(text)) > 4 or intents.yes_no(text) is not None:
+        return None
+    match = step.kb.matcher.classify(text)
+    if match.topic in ("saludo", "despedida") and match.keyword_scores.get(match.topic, 0.0) >= 3.0 and not any(
+            v for t, v in match.keyword_scores.items() if t not in ("saludo", "despedida")):
+        return match.topic
+    return None
+
+
 def cancels(text: str) -> bool:
     """ "cancelar", "olvídalo", "ya no importa", "ya lo resolví": the student calls the report off."""
     folded = " ".join(intents.words(text))
@@ -176,6 +187,16 @@ def handle(step: Step) -> bool:
         step.state.pop("esc", None)
         step.stage = esc.get("return_stage") or "menu"
         step.say(step.msg("report_cancelled"))
+        return True
+    social = _only_courtesy(step, text)
+    if social:
+        # "hola" days later, "gracias" mid-way: a courtesy back, and where the report stands.
+        step.topic = social
+        step.say(step.msg("report_welcome_back" if social == "saludo" else "report_thanks"))
+        if social == "saludo" and step.stage == "escalation_confirm":
+            _summary(step, esc)  # back after a while: the whole summary, not only "¿lo envío?"
+        else:
+            reprompt(step)
         return True
     if step.stage == "escalation_consent":
         return _consent(step, esc, text)

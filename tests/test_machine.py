@@ -1290,3 +1290,20 @@ def test_good_news_of_coverage_in_the_waiting_period_moves_to_the_clinic() -> No
     chat.say("ya guardé hoy mi solicitud", "2026-11-09T09:00")
     chat.say("ya me aparece con derecho", "2026-11-18T09:00")
     assert chat.stage == "umf_registration"
+
+
+def test_a_greeting_days_later_at_the_summary_welcomes_back_and_shows_it_again() -> None:
+    chat = Chat()
+    chat.say("me sale un error en la solicitud", "2026-11-20T10:00")
+    chat.say('dice "Error: NSS inválido"', "2026-11-20T10:01")
+    chat.say(f"Laura García Ruiz {ALL_DATA}", "2026-11-20T10:02")
+    chat.say("hola", "2026-11-23T10:00")
+    assert "Hola de nuevo" in chat.text and "Revisa tus datos" in chat.text and chat.stage == "escalation_confirm"
+
+
+def test_thanks_while_data_is_collected_is_answered_warmly() -> None:
+    chat = Chat()
+    chat.say("quiero hablar con una persona")
+    chat.say("quiero saber si cubre lentes")
+    chat.say("gracias")
+    assert "De nada" in chat.text and "no encontré ese dato" not in chat.text
