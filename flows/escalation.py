@@ -216,8 +216,14 @@ def handle(step: Step) -> bool:
         return True
     expecting = _missing(esc)[:1]
     found, problems, unknown = _read(step, esc, text, expecting=expecting)
+    named = _field_named(text)
+    if (not (found or problems or unknown) and "curp" in _missing(esc) and named == "curp"
+            and intents.says_dont_know(text)):
+        # "no me acuerdo de mi CURP": where to look it up (not "no NSS").
+        step.say(step.msg("curp_unknown"))
+        return True
     if (not (found or problems or unknown) and "nss" in _missing(esc) and intents.says_dont_know(text)
-            and len(intents.words(text)) <= 5):
+            and len(intents.words(text)) <= 5 and named in (None, "nss")):
         unknown = True  # "no lo sé" while the NSS is still missing: the one students do not know
     if found or problems or unknown:
         esc.pop("fixing", None)

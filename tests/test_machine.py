@@ -1307,3 +1307,13 @@ def test_thanks_while_data_is_collected_is_answered_warmly() -> None:
     chat.say("quiero saber si cubre lentes")
     chat.say("gracias")
     assert "De nada" in chat.text and "no encontré ese dato" not in chat.text
+
+
+def test_not_remembering_the_curp_is_told_where_to_find_it_and_does_not_mark_the_nss_unknown() -> None:
+    chat = Chat()
+    chat.say("quiero hablar con una persona")
+    chat.say("quiero saber si cubre lentes")
+    chat.say("Laura Garcia Ruiz 234567")
+    chat.say("no me acuerdo de mi curp")
+    assert "gob.mx/curp" in chat.text and "seguimos sin él" not in chat.text
+    assert not chat.state["esc"].get("nss_unknown")
