@@ -507,7 +507,8 @@ def _read(
     unknown = False
     if "nss" not in found and "nss" not in data:
         folded = " ".join(intents.words(text))
-        unknown = bool(_NSS_UNKNOWN.search(folded)) or (expecting == ["nss"] and intents.says_dont_know(text))
+        unknown = bool(_NSS_UNKNOWN.search(folded)) or (expecting == ["nss"] and intents.says_dont_know(text)
+                                                        and _field_named(text) in (None, "nss"))
     return found, problems, unknown
 
 
