@@ -13,7 +13,8 @@ describing the problem) gets the notice and is asked to accept it
 (``escalation_consent``); the data waits in the state until they do, and
 is dropped if they do not. Either way the acknowledgement is recorded as
 a RecordConsent action. Personal data never becomes the description: it is
-taken out of the text first.
+taken out of the text first. How the text of a message is read (is it a
+description, a correction, a thank-you, a refusal) is :mod:`flows.report_text`.
 """
 from __future__ import annotations
 
@@ -23,47 +24,30 @@ from typing import Any
 from flows import entities, intents
 from flows.context import Step
 from flows.messages import Attachment, OpenTicket, RecordConsent
+from flows.report_text import (
+    ADDS,
+    CORRECTION_CUE,
+    CORRECTION_WORDS,
+    FIELD_WORDS,
+    NSS_UNKNOWN,
+    PERSON_WORDS,
+    TYPED,
+    adds_detail,
+    asks_when_answered,
+    cancels,
+    describes,
+    description_text,
+    field_named,
+    join,
+    leftover,
+    meaningful,
+    refuses_data,
+    remove_digits,
+)
 
 FIELDS = ("student_id", "name", "nss", "curp")
 #: The stages of the collection, in order (``escalation_consent`` only when data came before the notice).
 ESCALATION_STAGES = ("escalation_describe", "escalation_consent", "escalation_collect", "escalation_confirm")
-#: Words that name a field, to understand "corregir el nss" or "la curp esta mal".
-FIELD_WORDS = {
-    "student_id": ("id", "matricula", "expediente", "estudiante"),
-    "name": ("nombre", "apellido", "apellidos", "name"),
-    "nss": ("nss", "seguro social", "seguridad social", "numero del imss"),
-    "curp": ("curp",),
-    "description": ("detalle", "descripcion", "problema", "duda", "mensaje"),
-}
-#: Words of a bare request for a person: without more, there is no question yet.
-PERSON_WORDS = frozenset({
-    "quiero", "hablar", "con", "una", "un", "persona", "humano", "asesor", "asesora", "alguien",
-    "real", "agente", "pasame", "pasa", "comunicame", "me", "atienda", "porfa", "por", "favor",
-    "ya", "ayuda", "necesito", "talk", "to", "a", "person", "human", "pls", "please", "hay",
-    "ahi", "alguno", "operador", "gente", "de", "verdad", "la", "mesa", "q", "que", "can", "i",
-    "ocupo", "hola", "buenas", "tardes", "dias", "noches", "oye", "el", "en", "contacto",
-})
-#: Words of a correction ("no, el nombre está mal, es …"): not part of the new value.
-CORRECTION_WORDS = frozenset({
-    "no", "esta", "estan", "mal", "bien", "equivocado", "equivocada", "incorrecto", "incorrecta",
-    "corrige", "corrigelo", "corrigela", "corregir", "cambia", "cambialo", "cambiala", "cambiar",
-    "pon", "ponle", "ponlo", "ponla", "seria", "correcto", "correcta", "perdon", "oops", "ups",
-    "en", "realidad", "bueno", "mejor", "porfa", "por", "favor", "lo", "le", "puse", "escribi",
-    "que", "a", "al", "del", "los", "las",
-})
-#: A correction that names no field of the summary ("el correo lo puse mal") goes to the detail.
-_CORRECTION_CUE = re.compile(
-    r"\b(mal|equivoc\w*|incorrect\w*|error\w*|cambi\w*|correg\w*|corrij\w*|falt\w*|tambien|ademas|otra cosa)\b"
-)
-#: "no sé mi NSS", "mi nss no lo tengo", "no tengo nss" inside a longer message.
-_NSS_NAME = r"(?:nss|numero de (?:seguro|seguridad) social|seguro social|numero del imss)"
-_NSS_UNKNOWN = re.compile(
-    r"\b(?:no (?:me )?(?:se|lo se|tengo|conozco|recuerdo|acuerdo de)|ni idea de|desconozco|nose|olvide)"
-    rf" (?:cual es |de )?(?:mi |el |un )?{_NSS_NAME}\b"
-    rf"|\b{_NSS_NAME} (?:no (?:me )?(?:lo )?(?:se|tengo|conozco|recuerdo|encuentro)|ni idea)\b"
-    rf"|\b(?:i )?(?:don ?t|do not) (?:know|have|remember) (?:my |an |the )?{_NSS_NAME}\b"
-)
-_QUOTE = re.compile(r"[\"'“”‘’«»]")
 
 
 def active(state: dict[str, Any]) -> bool:
@@ -96,9 +80,9 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
     found, problems, unknown = _read(step, esc, text)
     if esc["description"] is None:
         clean = description_text(text)
-        if _describes(reason, clean, step.message.attachments):
+        if describes(reason, clean, step.message.attachments):
             esc["description"] = clean or step.msg("description_attachment")
-        elif _meaningful(clean) and len(intents.words(clean)) >= 3:
+        elif meaningful(clean) and len(intents.words(clean)) >= 3:
             # Not enough alone ("Error: no es posible procesar…" asked "¿qué dice?"), but what
             # comes next may point back at it ("eso dice"): staff get both.
             esc["opening"] = clean
@@ -124,28 +108,6 @@ def _return_stage(stage: str) -> str:
     return stage
 
 
-#: "no quiero dar mis datos", "prefiero no compartir mi CURP": the student stops the report.
-_REFUSES_DATA = re.compile(
-    r"\b(?:no (?:quiero|kiero|voy a|puedo|deseo|me gustaria|pienso)|prefiero no|mejor no)"
-    r" (?:dar|darte|darles|dar te|compartir|compartirte|pasar|pasarte|mandar|mandarte|enviar|enviarte|proporcionar)"
-    r"(?: (?:mis|mi|los|el|la|esos|esa|ese|tus|ningun|ningunos))?"
-    r" (?:datos|dato|informacion|info|nss|curp|matricula|id|nombre|numero)\b"
-)
-
-
-#: The student calls the report off.
-_CANCELS = re.compile(
-    r"^(?:(?:no|mejor no|ya no|ok|bueno|pues|sabes que|oye)\s+)*"
-    r"(?:cancel\w*|olvidalo|olvidelo|olvida(?:lo)? eso|ya no (?:importa|es necesario|hace falta|lo necesito|quiero)"
-    r"|dejalo(?: asi)?|mejor dejalo|ya no hagas nada|no hagas (?:el|ningun) reporte|ya se resolvio|ya lo resolvi)"
-    r"(?:\s+(?:el|mi)\s+reporte)?(?:\s+(?:gracias|porfa|por favor|ya))*$"
-)
-
-
-#: Said outright anywhere in a message: "ya lo resolví yo, cancela el reporte".
-_CANCEL_REPORT = re.compile(r"\b(?:cancel\w*|borr\w*|quit\w*|elimin\w*) (?:el |mi |ese |este )?(?:reporte|ticket|caso)\b")
-
-
 def _only_courtesy(step: Step, text: str) -> str | None:
     """ "saludo" or "despedida" when the message is only a greeting or a thank-you."""
     if len(intents.words(text)) > 4 or intents.yes_no(text) is not None:
@@ -155,16 +117,6 @@ def _only_courtesy(step: Step, text: str) -> str | None:
             v for t, v in match.keyword_scores.items() if t not in ("saludo", "despedida")):
         return match.topic
     return None
-
-
-def cancels(text: str) -> bool:
-    """ "cancelar", "olvídalo", "ya no importa", "ya lo resolví": the student calls the report off."""
-    folded = " ".join(intents.words(text))
-    return bool(_CANCELS.match(folded) or _CANCEL_REPORT.search(folded))
-
-
-def _refuses_data(text: str) -> bool:
-    return bool(_REFUSES_DATA.search(" ".join(intents.words(text))))
 
 
 def _stop(step: Step, esc: dict[str, Any]) -> None:
@@ -179,7 +131,7 @@ def handle(step: Step) -> bool:
     esc = step.state["esc"]
     text = _data_text(step)
     _take_attachments(step, esc)
-    if _refuses_data(text):
+    if refuses_data(text):
         _stop(step, esc)
         return True
     if cancels(text):
@@ -216,7 +168,7 @@ def handle(step: Step) -> bool:
         return True
     expecting = _missing(esc)[:1]
     found, problems, unknown = _read(step, esc, text, expecting=expecting)
-    named = _field_named(text)
+    named = field_named(text)
     if (not (found or problems or unknown) and "curp" in _missing(esc) and named == "curp"
             and intents.says_dont_know(text)):
         # "no me acuerdo de mi CURP": where to look it up (not "no NSS").
@@ -233,13 +185,13 @@ def handle(step: Step) -> bool:
         step.say(step.msg("attachment_received"))
         _continue(step, esc, [], quiet=True)
         return True
-    field = _field_named(text)
-    if field in esc["data"] and _CORRECTION_CUE.search(" ".join(intents.words(text))):
+    field = field_named(text)
+    if field in esc["data"] and CORRECTION_CUE.search(" ".join(intents.words(text))):
         # "corregir el nombre" before the summary: ask for it again.
         esc["data"].pop(field)
         _continue(step, esc, [])
         return True
-    if _asks_when_answered(text):
+    if asks_when_answered(text):
         # "¿cuánto tardan en contestarme?" before the report exists: when a person will see it.
         step.say(step.msg("collect_reply_when") + " " + when_seen(step))
         _continue(step, esc, [])
@@ -259,7 +211,7 @@ def handle(step: Step) -> bool:
     if expecting == ["name"] and entities.looks_like_first_name(text):
         step.say(step.msg("name_incomplete"))
         return True
-    if _adds_detail(text):
+    if adds_detail(text):
         # "puse un número de más": more about what went wrong, not a datum; it goes to the report.
         addition = description_text(text)
         esc["description"] = f"{esc.get('description') or ''} / {addition}".strip(" /")
@@ -283,62 +235,24 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
     found, problems, unknown = _read(step, esc, text)
     clean = description_text(text)
     if found or problems or unknown:
-        if _meaningful(clean):
+        if meaningful(clean):
             esc["description"] = _with_opening(esc, clean)
         _accept(step, esc, found, problems, unknown)
         return True
     if step.message.attachments:
-        esc["description"] = clean if _meaningful(clean) else step.msg("description_attachment")
+        esc["description"] = clean if meaningful(clean) else step.msg("description_attachment")
         _continue(step, esc, [])
         return True
     aside = _aside_topic(step, text)
     if aside and not _tells_the_case(esc, text, aside):
         esc["aside"] = aside
         return False
-    if not _meaningful(clean):
+    if not meaningful(clean):
         step.say(step.msg("description_needed") + " " + step.msg(f"ask_description_{esc['reason']}"))
         return True
     esc["description"] = _with_opening(esc, clean)
     _continue(step, esc, [])
     return True
-
-
-#: Words that say nothing of a case: thanks, laughter, promises to send something later.
-_FILLER = frozenset(
-    """gracias grax muchas mil ok okey okay va vale sale sip si no bueno pues jaja jajaja jeje
-    ahorita luego despues al rato te los mando lo mando mando paso ya listo perfecto
-    nada mas esta bien entendido de acuerdo igualmente""".split()
-)
-
-
-def _meaningful(text: str) -> bool:
-    """A description says something: not a bare yes/no, thanks, filler or an emoji."""
-    words = intents.words(text)
-    if not words:
-        return False
-    if len(words) <= 2 and (intents.yes_no(text) is not None or intents.says_dont_know(text)):
-        return False
-    if all(w in _FILLER or w.startswith("jaj") for w in words):
-        return False
-    return any(len(w) > 2 or w.isdigit() for w in words)
-
-
-_ANSWER_WAIT = re.compile(
-    r"\b(?:contest\w*|respond\w*|respuesta\w*|me (?:hablan|marcan|escriben|llaman)"
-    r"|corrig\w*|correg\w*|arregl\w*|resuelv\w*|resolv\w*|solucion\w*|atiend\w*)\b"
-)
-
-
-def _asks_when_answered(text: str) -> bool:
-    """A question about when the desk will answer ("¿en cuánto me contestan?")."""
-    return intents.is_question(text) and bool(_ANSWER_WAIT.search(" ".join(intents.words(text))))
-
-
-def _adds_detail(text: str) -> bool:
-    """A statement of a few words with no datum in it: more detail for the report, not a failed datum."""
-    words = intents.words(text)
-    return (len(words) >= 3 and not any(ch.isdigit() for ch in text) and not intents.is_question(text)
-            and intents.yes_no(text) is None and _meaningful(text) and not entities.looks_like_name(text))
 
 
 def _is_aside(step: Step, text: str) -> bool:
@@ -373,88 +287,6 @@ def _asks_for_person(step: Step) -> bool:
     return bool(match.confident and match.topic == "duda_general")
 
 
-def _describes(reason: str, text: str, attachments: tuple[Attachment, ...]) -> bool:
-    """Did the first message already say enough for staff to understand it?"""
-    words = intents.words(text)
-    if attachments:
-        return True
-    if reason == "duda_general":
-        rest = [w for w in words if w not in PERSON_WORDS]
-        return len(rest) >= 3
-    if reason == "error_solicitud":
-        return bool(_QUOTE.search(text)) or len(words) >= 10
-    if reason == "datos_erroneos":
-        folded = " ".join(words)
-        named = any(w in folded for ws in FIELD_WORDS.values() for w in ws if w not in ("problema", "duda", "mensaje"))
-        return named or any(w in folded for w in ("fecha", "correo", "sexo", "domicilio", "telefono"))
-    return len(words) >= 6
-
-
-def description_text(text: str) -> str:
-    """What the student wrote, without the personal data in it.
-
-    The ID, name, NSS and CURP go to the ticket's own fields; the description
-    keeps the words about the problem ("me sale error al guardar, soy Juan
-    Pérez id 234567 …" → "me sale error al guardar"). Whatever still looks
-    like personal data is masked.
-    """
-    out = text
-    for value in entities.find_curp_candidates(out):
-        out = re.sub(re.escape(value), "\x00curp\x00", out, flags=re.IGNORECASE)
-    for value in entities.find_nss_candidates(out):
-        out = _remove_digits(out, value, "\x00nss\x00")
-    for value in entities.find_student_id_candidates(out):
-        out = _remove_digits(out, value, "\x00id\x00")
-        out = _remove_digits(out, value[5:], "\x00id\x00")
-    name = entities.find_name(out) or _residual_name(out.replace("\x00", " "))
-    if name:
-        pattern = r"\s+".join(re.escape(w) for w in name.split())
-        out = re.sub(pattern, "\x00name\x00", out, flags=re.IGNORECASE)
-    if "\x00" in out:
-        out = _data_placeholders(_MARK.sub(lambda m: _MARKERS[m.group(1)], out))
-    out = " ".join(out.split()).strip(" ,;:-")
-    return entities.mask_personal(out)
-
-
-#: One character per kind of datum while a description is cleaned, and what the reader sees.
-_MARK = re.compile(r"\x00(curp|nss|id|name)\x00")
-_MARKERS = {"curp": "\x01", "nss": "\x02", "id": "\x03", "name": "\x04"}
-_PLACEHOLDERS = {"\x01": "[CURP]", "\x02": "[NSS]", "\x03": "[ID]", "\x04": "[nombre]"}
-_DATA_WORDS = re.compile(
-    r"\b(?:id(?:\s+de\s+estudiante)?|matr[ií]cula|nss|curp|n[uú]mero\s+de\s+seguro\s+social"
-    r"|nombre(?:\s+completo)?|soy|me\s+llamo|es|son|mis?|el|la|su|y|e|datos|aqu[ií]\s+est[aá]n)\b|[\x01-\x04]",
-    re.IGNORECASE,
-)
-
-
-_DATA_TAIL = re.compile(r"(?:\s*(?:" + _DATA_WORDS.pattern + r"))+\s*$", re.IGNORECASE)
-
-
-def _data_placeholders(text: str) -> str:
-    """Clauses that are only data ("…, soy Juan Pérez id 234567") go; data inside
-    a sentence becomes a placeholder, so it still reads ("dice que [NSS] no
-    coincide con [CURP]")."""
-    clauses = re.split(r"([,;.:]+|\n)", text)
-    kept: list[str] = []
-    for i in range(0, len(clauses), 2):
-        clause = clauses[i]
-        sep = clauses[i + 1] if i + 1 < len(clauses) else ""
-        if re.search(r"[\x01-\x04]", clause) and not _DATA_WORDS.sub(" ", clause).strip():
-            continue
-        tail = _DATA_TAIL.search(clause)
-        if tail and len(re.findall(r"[\x01-\x04]", tail.group())) >= 2:
-            clause = clause[:tail.start()]  # "… al guardar soy Juan Pérez id 234567": a data dump at the end
-        kept.append(re.sub(r"[\x01-\x04]", lambda m: _PLACEHOLDERS[m.group()], clause) + sep)
-    return re.sub(r"\s+([,;.:])", r"\1", "".join(kept))
-
-
-def _residual_name(text: str) -> str | None:
-    residual = _residual(re.sub(r"\x00", " ", text))
-    if residual and entities.looks_like_name(residual) and len(residual.split()) >= 3:
-        return residual
-    return None
-
-
 def _take_attachments(step: Step, esc: dict[str, Any]) -> None:
     for a in step.message.attachments:
         esc["attachments"].append({"ref": a.ref, "content_type": a.content_type, "name": a.name})
@@ -474,8 +306,8 @@ def _read(
     consumed = text
     for value in entities.find_student_id_candidates(text):
         found["student_id"] = value
-        consumed = _remove_digits(consumed, value)
-        consumed = _remove_digits(consumed, value[5:])
+        consumed = remove_digits(consumed, value)
+        consumed = remove_digits(consumed, value[5:])
     for value in entities.find_nss_candidates(text):
         problem = entities.nss_problem(value)
         if problem is None and found.get("nss", value) != value:
@@ -485,7 +317,7 @@ def _read(
             found["nss"] = value
         else:
             problems.append(step.msg(f"nss_{problem}", value=value, n=len(value)))
-        consumed = _remove_digits(consumed, value)
+        consumed = remove_digits(consumed, value)
     for value in entities.find_curp_candidates(text):
         problem = entities.curp_problem(value)
         if problem is None and found.get("curp", value.upper()) != value.upper():
@@ -497,7 +329,7 @@ def _read(
         consumed = re.sub(re.escape(value), " ", consumed, flags=re.IGNORECASE)
     name = entities.find_name(consumed)
     if not name and (expecting == ["name"] or "name" not in data):
-        residual = _residual(consumed, extra=CORRECTION_WORDS if correcting else frozenset())
+        residual = leftover(consumed, extra=CORRECTION_WORDS if correcting else frozenset())
         if residual and entities.looks_like_name(residual) and (expecting == ["name"] or len(residual.split()) >= 3):
             name = entities.title_name(residual)
     if name:
@@ -507,8 +339,8 @@ def _read(
     unknown = False
     if "nss" not in found and "nss" not in data:
         folded = " ".join(intents.words(text))
-        unknown = bool(_NSS_UNKNOWN.search(folded)) or (expecting == ["nss"] and intents.says_dont_know(text)
-                                                        and _field_named(text) in (None, "nss"))
+        unknown = bool(NSS_UNKNOWN.search(folded)) or (expecting == ["nss"] and intents.says_dont_know(text)
+                                                        and field_named(text) in (None, "nss"))
     return found, problems, unknown
 
 
@@ -555,34 +387,13 @@ def _consent(step: Step, esc: dict[str, Any], text: str) -> bool:
     if _is_aside(step, text):
         return False
     clean = description_text(text)
-    if esc.get("description") is None and _meaningful(clean) and len(intents.words(clean)) >= 3:
+    if esc.get("description") is None and meaningful(clean) and len(intents.words(clean)) >= 3:
         # "puse mal mi fecha de nacimiento": what went wrong, told before the notice is answered.
         esc["description"] = _with_opening(esc, clean)
         step.say(step.msg("description_noted") + " " + step.msg("privacy_consent_again"))
         return True
     step.say(step.msg("privacy_consent_again"))
     return True
-
-
-def _remove_digits(text: str, digits: str, by: str = " ") -> str:
-    pattern = r"[\s.-]*".join(re.escape(d) for d in digits)
-    return re.sub(rf"(?<!\d){pattern}(?!\d)", by, text)
-
-
-_CUES = re.compile(
-    r"\b(mi|nombre|completo|es|soy|me|llamo|id|nss|curp|y|el|la|de estudiante|matricula|:)\b",
-    re.IGNORECASE,
-)
-
-
-def _residual(text: str, extra: frozenset[str] = frozenset()) -> str:
-    """What is left of the message once numbers, codes and cue words go."""
-    rest = re.sub(r"[\d,;:/()\[\]#*_.!?¡¿]+", " ", text)
-    rest = _CUES.sub(" ", rest)
-    words = rest.split()
-    if extra:
-        words = [w for w in words if " ".join(intents.words(w)) not in extra]
-    return " ".join(words)
 
 
 def _missing(esc: dict[str, Any]) -> list[str]:
@@ -618,11 +429,7 @@ def _continue(step: Step, esc: dict[str, Any], problems: list[str], *, quiet: bo
     elif len(missing) == len(FIELDS) and not esc["data"]:
         step.say(step.msg("ask_all"))
     else:
-        step.say(step.msg("ask_missing", fields=_join(labels)))
-
-
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " y " + items[-1]
+        step.say(step.msg("ask_missing", fields=join(labels)))
 
 
 def _summary(step: Step, esc: dict[str, Any]) -> None:
@@ -641,17 +448,11 @@ def _short(text: str, limit: int = 280) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-#: More, not instead: "también …", "además …", "otro mensaje …".
-_ADDS = re.compile(r"\b(?:tambien|ademas|aparte|otro|otra|igual)\b")
-#: "puse …", "en vez de …": what the student typed in the application, not a datum for the report.
-_TYPED = re.compile(r"\b(?:puse|escribi|capture|meti|teclee|tenia|estaba|aparecia|salia|en vez de|en lugar de)\b")
-
-
 def _tells_typed_value(esc: dict[str, Any], text: str) -> bool:
     """Whether ``text`` says which wrong NSS or CURP went into the application
     ("puse mal una letra, puse BOXW310820HNERXN08") while the report holds the right ones:
     that value is the mistake to describe, not a correction of the report's data."""
-    if not esc["data"] or not _TYPED.search(" ".join(intents.words(text))):
+    if not esc["data"] or not TYPED.search(" ".join(intents.words(text))):
         return False
     held = esc["data"]
     values = [("nss", v) for v in entities.find_nss_candidates(text)]
@@ -676,8 +477,8 @@ def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
         _summary(step, esc)
         return True
     said = intents.yes_no(text)
-    field = _field_named(text)
-    if said is True and field is None and not _CORRECTION_CUE.search(" ".join(intents.words(text))):
+    field = field_named(text)
+    if said is True and field is None and not CORRECTION_CUE.search(" ".join(intents.words(text))):
         # "ya lo encontré, es 02039912346" reads as a yes: new data updates the summary instead.
         found, problems, _unknown = _read(step, esc, text)
         found.pop("name", None)
@@ -715,7 +516,7 @@ def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
         rest = [w for w in intents.words(text) if w not in CORRECTION_WORDS and w not in FIELD_WORDS["description"]
                 and w not in ("el", "la", "mi", "es", "y", "corregir", "de")]
         if len(rest) >= 3:
-            if _ADDS.search(" ".join(intents.words(text))):
+            if ADDS.search(" ".join(intents.words(text))):
                 # "también sale abajo otro mensaje: …": more detail, the first stays.
                 esc["description"] = f"{esc.get('description') or ''} / {description_text(text)}".strip(" /")
                 step.say(step.msg("added_to_description"))
@@ -736,7 +537,7 @@ def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
         step.say(step.msg("ask_which_fix"))
         return True
     folded = " ".join(intents.words(text))
-    if _CORRECTION_CUE.search(folded) and len(folded.split()) >= 3:
+    if CORRECTION_CUE.search(folded) and len(folded.split()) >= 3:
         # "el correo lo puse mal": something the summary has no line for goes to the detail.
         addition = description_text(text)
         esc["description"] = f"{esc.get('description') or ''} / {addition}".strip(" /")
@@ -747,14 +548,6 @@ def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
         return False
     step.say(step.msg("confirm_not_understood"))
     return True
-
-
-def _field_named(text: str) -> str | None:
-    folded = " " + " ".join(intents.words(text)) + " "
-    for field, names in FIELD_WORDS.items():
-        if any(f" {n} " in folded for n in names):
-            return field
-    return None
 
 
 def _open_ticket(step: Step, esc: dict[str, Any]) -> None:
@@ -794,4 +587,4 @@ def reprompt(step: Step) -> None:
     else:
         labels = [step.msg(f"field_{f}") for f in _missing(esc)]
         if labels:
-            step.say(step.msg("resume_escalation") + " " + step.msg("resume_missing", fields=_join(labels)))
+            step.say(step.msg("resume_escalation") + " " + step.msg("resume_missing", fields=join(labels)))

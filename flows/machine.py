@@ -12,7 +12,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from flows import entities, escalation, intents
+from flows import entities, escalation, intents, report_text
 from flows.context import Step
 from flows.messages import FILE_NOTE, Incoming, OpenTicket, Outcome
 from flows.procedure import (
@@ -196,7 +196,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         return
     if step.stage == "ticket_open" and step.message.attachments:
         reason = str(step.state.get("ticket_reason") or "duda_general")
-        step.act(OpenTicket(reason=reason, description=escalation.description_text(text),
+        step.act(OpenTicket(reason=reason, description=report_text.description_text(text),
                             attachments=step.message.attachments))
         step.say(step.msg("ticket_updated"))
         return
@@ -553,7 +553,7 @@ def _other_employer(step: Step) -> None:
     which the help desk solves; no waiting period to compute. The report starts with it."""
     step.topic = "sin_vigencia"
     step.say(step.msg("other_employer"))
-    escalation.start(step, "sin_vigencia", description=escalation.description_text(step.text), intro=False)
+    escalation.start(step, "sin_vigencia", description=report_text.description_text(step.text), intro=False)
 
 
 def _sin_vigencia(step: Step) -> None:
@@ -579,7 +579,7 @@ def _escalate(step: Step, reason: str) -> None:
 
 def _add_to_ticket(step: Step, note: str | None = None) -> None:
     reason = str(step.state.get("ticket_reason") or "duda_general")
-    text = escalation.description_text(step.text)
+    text = report_text.description_text(step.text)
     step.act(OpenTicket(reason=reason, description=f"{note}: {text}" if note else text,
                         attachments=step.message.attachments))
     step.topic = None
@@ -589,7 +589,7 @@ def _add_to_ticket(step: Step, note: str | None = None) -> None:
 def _ticket_follow_up(step: Step) -> bool:
     """While a report is open: calling it off, asking about it, or telling more for it."""
     text = step.text
-    if escalation.cancels(text):
+    if report_text.cancels(text):
         _add_to_ticket(step, note=step.msg("ticket_cancel_note"))
         step.replies.pop()
         step.say(step.msg("ticket_cancel_asked"))

@@ -1,0 +1,263 @@
+"""How a report reads what a student writes: descriptions, corrections, refusals, fillers.
+
+Pure functions of the text, used by :mod:`flows.escalation` while it
+collects a report: whether a message describes the case or only thanks,
+what of it is the description once the personal data is taken out, which
+field a correction names, whether the student calls the report off.
+"""
+from __future__ import annotations
+
+import re
+
+from flows import entities, intents
+from flows.messages import Attachment
+
+
+#: Words that name a field, to understand "corregir el nss" or "la curp esta mal".
+FIELD_WORDS = {
+    "student_id": ("id", "matricula", "expediente", "estudiante"),
+    "name": ("nombre", "apellido", "apellidos", "name"),
+    "nss": ("nss", "seguro social", "seguridad social", "numero del imss"),
+    "curp": ("curp",),
+    "description": ("detalle", "descripcion", "problema", "duda", "mensaje"),
+}
+
+
+#: Words of a bare request for a person: without more, there is no question yet.
+PERSON_WORDS = frozenset({
+    "quiero", "hablar", "con", "una", "un", "persona", "humano", "asesor", "asesora", "alguien",
+    "real", "agente", "pasame", "pasa", "comunicame", "me", "atienda", "porfa", "por", "favor",
+    "ya", "ayuda", "necesito", "talk", "to", "a", "person", "human", "pls", "please", "hay",
+    "ahi", "alguno", "operador", "gente", "de", "verdad", "la", "mesa", "q", "que", "can", "i",
+    "ocupo", "hola", "buenas", "tardes", "dias", "noches", "oye", "el", "en", "contacto",
+})
+
+
+#: Words of a correction ("no, el nombre está mal, es …"): not part of the new value.
+CORRECTION_WORDS = frozenset({
+    "no", "esta", "estan", "mal", "bien", "equivocado", "equivocada", "incorrecto", "incorrecta",
+    "corrige", "corrigelo", "corrigela", "corregir", "cambia", "cambialo", "cambiala", "cambiar",
+    "pon", "ponle", "ponlo", "ponla", "seria", "correcto", "correcta", "perdon", "oops", "ups",
+    "en", "realidad", "bueno", "mejor", "porfa", "por", "favor", "lo", "le", "puse", "escribi",
+    "que", "a", "al", "del", "los", "las",
+})
+
+
+#: A correction that names no field of the summary ("el correo lo puse mal") goes to the detail.
+CORRECTION_CUE = re.compile(
+    r"\b(mal|equivoc\w*|incorrect\w*|error\w*|cambi\w*|correg\w*|corrij\w*|falt\w*|tambien|ademas|otra cosa)\b"
+)
+
+
+#: "no sé mi NSS", "mi nss no lo tengo", "no tengo nss" inside a longer message.
+_NSS_NAME = r"(?:nss|numero de (?:seguro|seguridad) social|seguro social|numero del imss)"
+
+
+NSS_UNKNOWN = re.compile(
+    r"\b(?:no (?:me )?(?:se|lo se|tengo|conozco|recuerdo|acuerdo de)|ni idea de|desconozco|nose|olvide)"
+    rf" (?:cual es |de )?(?:mi |el |un )?{_NSS_NAME}\b"
+    rf"|\b{_NSS_NAME} (?:no (?:me )?(?:lo )?(?:se|tengo|conozco|recuerdo|encuentro)|ni idea)\b"
+    rf"|\b(?:i )?(?:don ?t|do not) (?:know|have|remember) (?:my |an |the )?{_NSS_NAME}\b"
+)
+
+
+_QUOTE = re.compile(r"[\"'“”‘’«»]")
+
+
+#: "no quiero dar mis datos", "prefiero no compartir mi CURP": the student stops the report.
+_REFUSES_DATA = re.compile(
+    r"\b(?:no (?:quiero|kiero|voy a|puedo|deseo|me gustaria|pienso)|prefiero no|mejor no)"
+    r" (?:dar|darte|darles|dar te|compartir|compartirte|pasar|pasarte|mandar|mandarte|enviar|enviarte|proporcionar)"
+    r"(?: (?:mis|mi|los|el|la|esos|esa|ese|tus|ningun|ningunos))?"
+    r" (?:datos|dato|informacion|info|nss|curp|matricula|id|nombre|numero)\b"
+)
+
+
+#: The student calls the report off.
+_CANCELS = re.compile(
+    r"^(?:(?:no|mejor no|ya no|ok|bueno|pues|sabes que|oye)\s+)*"
+    r"(?:cancel\w*|olvidalo|olvidelo|olvida(?:lo)? eso|ya no (?:importa|es necesario|hace falta|lo necesito|quiero)"
+    r"|dejalo(?: asi)?|mejor dejalo|ya no hagas nada|no hagas (?:el|ningun) reporte|ya se resolvio|ya lo resolvi)"
+    r"(?:\s+(?:el|mi)\s+reporte)?(?:\s+(?:gracias|porfa|por favor|ya))*$"
+)
+
+
+#: Said outright anywhere in a message: "ya lo resolví yo, cancela el reporte".
+_CANCEL_REPORT = re.compile(r"\b(?:cancel\w*|borr\w*|quit\w*|elimin\w*) (?:el |mi |ese |este )?(?:reporte|ticket|caso)\b")
+
+
+def cancels(text: str) -> bool:
+    """ "cancelar", "olvídalo", "ya no importa", "ya lo resolví": the student calls the report off."""
+    folded = " ".join(intents.words(text))
+    return bool(_CANCELS.match(folded) or _CANCEL_REPORT.search(folded))
+
+
+def refuses_data(text: str) -> bool:
+    return bool(_REFUSES_DATA.search(" ".join(intents.words(text))))
+
+
+#: Words that say nothing of a case: thanks, laughter, promises to send something later.
+_FILLER = frozenset(
+    """gracias grax muchas mil ok okey okay va vale sale sip si no bueno pues jaja jajaja jeje
+    ahorita luego despues al rato te los mando lo mando mando paso ya listo perfecto
+    nada mas esta bien entendido de acuerdo igualmente""".split()
+)
+
+
+def meaningful(text: str) -> bool:
+    """A description says something: not a bare yes/no, thanks, filler or an emoji."""
+    words = intents.words(text)
+    if not words:
+        return False
+    if len(words) <= 2 and (intents.yes_no(text) is not None or intents.says_dont_know(text)):
+        return False
+    if all(w in _FILLER or w.startswith("jaj") for w in words):
+        return False
+    return any(len(w) > 2 or w.isdigit() for w in words)
+
+
+_ANSWER_WAIT = re.compile(
+    r"\b(?:contest\w*|respond\w*|respuesta\w*|me (?:hablan|marcan|escriben|llaman)"
+    r"|corrig\w*|correg\w*|arregl\w*|resuelv\w*|resolv\w*|solucion\w*|atiend\w*)\b"
+)
+
+
+def asks_when_answered(text: str) -> bool:
+    """A question about when the desk will answer ("¿en cuánto me contestan?")."""
+    return intents.is_question(text) and bool(_ANSWER_WAIT.search(" ".join(intents.words(text))))
+
+
+def adds_detail(text: str) -> bool:
+    """A statement of a few words with no datum in it: more detail for the report, not a failed datum."""
+    words = intents.words(text)
+    return (len(words) >= 3 and not any(ch.isdigit() for ch in text) and not intents.is_question(text)
+            and intents.yes_no(text) is None and meaningful(text) and not entities.looks_like_name(text))
+
+
+def describes(reason: str, text: str, attachments: tuple[Attachment, ...]) -> bool:
+    """Did the first message already say enough for staff to understand it?"""
+    words = intents.words(text)
+    if attachments:
+        return True
+    if reason == "duda_general":
+        rest = [w for w in words if w not in PERSON_WORDS]
+        return len(rest) >= 3
+    if reason == "error_solicitud":
+        return bool(_QUOTE.search(text)) or len(words) >= 10
+    if reason == "datos_erroneos":
+        folded = " ".join(words)
+        named = any(w in folded for ws in FIELD_WORDS.values() for w in ws if w not in ("problema", "duda", "mensaje"))
+        return named or any(w in folded for w in ("fecha", "correo", "sexo", "domicilio", "telefono"))
+    return len(words) >= 6
+
+
+def description_text(text: str) -> str:
+    """What the student wrote, without the personal data in it.
+
+    The ID, name, NSS and CURP go to the ticket's own fields; the description
+    keeps the words about the problem ("me sale error al guardar, soy Juan
+    Pérez id 234567 …" → "me sale error al guardar"). Whatever still looks
+    like personal data is masked.
+    """
+    out = text
+    for value in entities.find_curp_candidates(out):
+        out = re.sub(re.escape(value), "\x00curp\x00", out, flags=re.IGNORECASE)
+    for value in entities.find_nss_candidates(out):
+        out = remove_digits(out, value, "\x00nss\x00")
+    for value in entities.find_student_id_candidates(out):
+        out = remove_digits(out, value, "\x00id\x00")
+        out = remove_digits(out, value[5:], "\x00id\x00")
+    name = entities.find_name(out) or residual_name(out.replace("\x00", " "))
+    if name:
+        pattern = r"\s+".join(re.escape(w) for w in name.split())
+        out = re.sub(pattern, "\x00name\x00", out, flags=re.IGNORECASE)
+    if "\x00" in out:
+        out = _data_placeholders(_MARK.sub(lambda m: _MARKERS[m.group(1)], out))
+    out = " ".join(out.split()).strip(" ,;:-")
+    return entities.mask_personal(out)
+
+
+#: One character per kind of datum while a description is cleaned, and what the reader sees.
+_MARK = re.compile(r"\x00(curp|nss|id|name)\x00")
+
+
+_MARKERS = {"curp": "\x01", "nss": "\x02", "id": "\x03", "name": "\x04"}
+
+
+_PLACEHOLDERS = {"\x01": "[CURP]", "\x02": "[NSS]", "\x03": "[ID]", "\x04": "[nombre]"}
+
+
+_DATA_WORDS = re.compile(
+    r"\b(?:id(?:\s+de\s+estudiante)?|matr[ií]cula|nss|curp|n[uú]mero\s+de\s+seguro\s+social"
+    r"|nombre(?:\s+completo)?|soy|me\s+llamo|es|son|mis?|el|la|su|y|e|datos|aqu[ií]\s+est[aá]n)\b|[\x01-\x04]",
+    re.IGNORECASE,
+)
+
+
+_DATA_TAIL = re.compile(r"(?:\s*(?:" + _DATA_WORDS.pattern + r"))+\s*$", re.IGNORECASE)
+
+
+def _data_placeholders(text: str) -> str:
+    """Clauses that are only data ("…, soy Juan Pérez id 234567") go; data inside
+    a sentence becomes a placeholder, so it still reads ("dice que [NSS] no
+    coincide con [CURP]")."""
+    clauses = re.split(r"([,;.:]+|\n)", text)
+    kept: list[str] = []
+    for i in range(0, len(clauses), 2):
+        clause = clauses[i]
+        sep = clauses[i + 1] if i + 1 < len(clauses) else ""
+        if re.search(r"[\x01-\x04]", clause) and not _DATA_WORDS.sub(" ", clause).strip():
+            continue
+        tail = _DATA_TAIL.search(clause)
+        if tail and len(re.findall(r"[\x01-\x04]", tail.group())) >= 2:
+            clause = clause[:tail.start()]  # "… al guardar soy Juan Pérez id 234567": a data dump at the end
+        kept.append(re.sub(r"[\x01-\x04]", lambda m: _PLACEHOLDERS[m.group()], clause) + sep)
+    return re.sub(r"\s+([,;.:])", r"\1", "".join(kept))
+
+
+def residual_name(text: str) -> str | None:
+    residual = leftover(re.sub(r"\x00", " ", text))
+    if residual and entities.looks_like_name(residual) and len(residual.split()) >= 3:
+        return residual
+    return None
+
+
+def remove_digits(text: str, digits: str, by: str = " ") -> str:
+    pattern = r"[\s.-]*".join(re.escape(d) for d in digits)
+    return re.sub(rf"(?<!\d){pattern}(?!\d)", by, text)
+
+
+_CUES = re.compile(
+    r"\b(mi|nombre|completo|es|soy|me|llamo|id|nss|curp|y|el|la|de estudiante|matricula|:)\b",
+    re.IGNORECASE,
+)
+
+
+def leftover(text: str, extra: frozenset[str] = frozenset()) -> str:
+    """What is left of the message once numbers, codes and cue words go."""
+    rest = re.sub(r"[\d,;:/()\[\]#*_.!?¡¿]+", " ", text)
+    rest = _CUES.sub(" ", rest)
+    words = rest.split()
+    if extra:
+        words = [w for w in words if " ".join(intents.words(w)) not in extra]
+    return " ".join(words)
+
+
+def join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " y " + items[-1]
+
+
+#: More, not instead: "también …", "además …", "otro mensaje …".
+ADDS = re.compile(r"\b(?:tambien|ademas|aparte|otro|otra|igual)\b")
+
+
+#: "puse …", "en vez de …": what the student typed in the application, not a datum for the report.
+TYPED = re.compile(r"\b(?:puse|escribi|capture|meti|teclee|tenia|estaba|aparecia|salia|en vez de|en lugar de)\b")
+
+
+def field_named(text: str) -> str | None:
+    folded = " " + " ".join(intents.words(text)) + " "
+    for field, names in FIELD_WORDS.items():
+        if any(f" {n} " in folded for n in names):
+            return field
+    return None
