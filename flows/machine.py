@@ -8,11 +8,10 @@ answers: no input makes it raise or stay silent.
 """
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Any
 
-from flows import entities, escalation, intents, report_text
+from flows import entities, escalation, intents, report_text, volunteered, waiting
 from flows.context import Step
 from flows.messages import FILE_NOTE, Incoming, OpenTicket, Outcome
 from flows.procedure import (
@@ -23,7 +22,6 @@ from flows.procedure import (
     TOPIC_STAGE,
     answer,
     answers_yes,
-    ask_saved_date,
     enter,
     follow,
     resume_prompt,
@@ -59,9 +57,9 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
     if refused:
         step.say(step.msg("file_refused"))
     try:
-        _remember(step)
-        if had_secret and not message.attachments and _only_the_secret(step):
-            _after_secret_only(step, options)
+        volunteered.remember(step)
+        if had_secret and not message.attachments and volunteered.only_the_secret(step):
+            volunteered.after_secret_only(step, options)
         else:
             _dispatch(step, options)
     except Exception:  # noqa: BLE001 - a student must get an answer whatever breaks
@@ -75,20 +73,8 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
     if not st.get("privacy_ack"):
         # Before the privacy notice is accepted, nothing personal is kept, asked for or not
         # (a student may volunteer an NSS in a question): the report collects it after the notice.
-        stored = _without_personal_data(stored)
+        stored = volunteered.without_personal_data(stored)
     return Outcome(state=st, replies=step.replies, actions=step.actions, topic=step.topic, stored_text=stored)
-
-
-def _without_personal_data(stored: str) -> str:
-    """A message for a report sent before the privacy notice is accepted is kept
-    with its name, NSS, CURP and student ID masked: declining the notice ("no
-    guardé tus datos") stays true."""
-    name = entities.find_name(stored)
-    if name:
-        stored = re.sub(r"\s+".join(re.escape(w) for w in name.split()), "[nombre]", stored, flags=re.IGNORECASE)
-    if any(ch.isdigit() for ch in stored) or entities.find_curp_candidates(stored):
-        return entities.mask_personal(stored)
-    return stored
 
 
 def remind(state: dict[str, Any] | None, kb: KnowledgeBase, at: datetime) -> Outcome:
@@ -101,27 +87,6 @@ def remind(state: dict[str, Any] | None, kb: KnowledgeBase, at: datetime) -> Out
     step.say(step.msg(key, end=step.date_es(end)))
     step.stage = "checking_coverage"
     return Outcome(state=st, replies=step.replies, actions=[], topic=None, stored_text="")
-
-
-def _remember(step: Step) -> None:
-    """Keep valid IDs, NSS and CURP the student mentions, so nobody asks twice.
-
-    Only once the student has accepted the privacy notice: before it, data
-    is taken only by the escalation, which asks first.
-    """
-    if not step.state.get("privacy_ack"):
-        return
-    known = step.state.setdefault("known", {})
-    for value in entities.find_student_id_candidates(step.text)[-1:]:
-        known["student_id"] = value
-    for value in entities.find_nss_candidates(step.text):
-        if entities.nss_problem(value) is None:
-            known["nss"] = value
-    for value in entities.find_curp_candidates(step.text):
-        if entities.curp_problem(value) is None:
-            known["curp"] = value.upper()
-    if not known:
-        step.state.pop("known")
 
 
 def _names_subject(stage: Stage, words: list[str]) -> bool:
@@ -144,35 +109,6 @@ def _short_follow_up(text: str) -> bool:
     if not words or len(words) > 6:
         return False
     return intents.is_question(text) or any(w in intents.QUESTION_WORDS for w in words[:3])
-
-
-def _only_the_secret(step: Step) -> bool:
-    """Whether a message with a password says nothing else to act on: no words left, or,
-    outside a report, a few words that are neither the answer to a yes-or-no question
-    pending nor a question of a topic ("ya me acordé, es …")."""
-    rest = step.data_text or ""
-    words = intents.words(rest)
-    if not words:
-        return True
-    if escalation.active(step.state) or len(words) > 4:
-        return False
-    stage = STAGES.get(step.stage)
-    if stage and stage.expects == "yesno":
-        said = intents.yes_no(rest)
-        if said is False or (said is True and answers_yes(stage, words)):
-            return False  # "sí, es …": the answer to the question, read as the dispatch reads it
-    match = step.kb.matcher.classify(rest)
-    return not match.confident or match.topic in (None, "fuera_de_tema", "saludo")
-
-
-def _after_secret_only(step: Step, options: dict[str, str]) -> None:
-    """The message was only a password: the warning, then back to where we were."""
-    if options:
-        step.state["options"] = options
-    if escalation.active(step.state):
-        escalation.reprompt(step)
-    else:
-        resume_prompt(step)
 
 
 def _dispatch(step: Step, options: dict[str, str]) -> None:
@@ -205,7 +141,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         _choose(step, options[key])
         return
     stage = STAGES.get(step.stage)
-    if _only_an_id(step, stage):
+    if volunteered.only_an_id(step, stage):
         return
     if not options and not (stage and stage.expects == "date"):
         # No numbered question pending: a number is the main menu's option (a first "1" too).
@@ -267,11 +203,11 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             step.topic = None
             step.say(step.msg("noted") + " " + step.msg(stage.question))
             return
-    if step.stage == "waiting_period" and step.state.get("saved_on") and _corrects_saved_date(step):
+    if step.stage == "waiting_period" and step.state.get("saved_on") and waiting.corrects_saved_date(step):
         return
     if step.stage == "waiting_period" and step.state.get("waiting_end") and (
-            (intents.asks_next(text) and not _names_a_topic(step)) or _repeats_saved_date(step)):
-        _waiting_next(step)
+            (intents.asks_next(text) and not waiting.names_a_topic(step)) or waiting.repeats_saved_date(step)):
+        waiting.next_step(step)
         return
     if intents.wants_guide(text):
         _choose(step, "guide")
@@ -285,51 +221,6 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         return
     match = step.kb.matcher.classify(text)
     _topic(step, match)
-
-
-_PLANS = re.compile(r"\b(?:revis\w*|chec\w*|consult\w*|vuelv\w*|escrib\w*|regres\w*|gracias)\b")
-
-
-def _names_a_topic(step: Step) -> bool:
-    """Whether the message is about a topic of its own ("ya estoy vigente, ¿qué sigue?")."""
-    match = step.kb.matcher.classify(step.text)
-    return bool(match.confident and match.topic not in (None, "fuera_de_tema", "saludo", "despedida"))
-
-
-def _repeats_saved_date(step: Step) -> bool:
-    """ "hoy" after "acabo de guardar la solicitud": the day already known, said again."""
-    saved = entities.parse_date(step.text, step.now)
-    return (saved is not None and saved.isoformat() == step.state.get("saved_on")
-            and len(intents.words(step.text)) <= 3)
-
-
-def _waiting_next(step: Step) -> None:
-    """In the waiting period, what comes next: wait until the date, or, once it has passed,
-    check the constancia."""
-    step.topic = None
-    end = date.fromisoformat(step.state["waiting_end"])
-    if step.today <= end:
-        step.say(step.msg("resume_waiting", end=step.date_es(end)) + " " + step.msg("waiting_meanwhile"))
-    else:
-        enter(step, "checking_coverage")
-
-
-def _corrects_saved_date(step: Step) -> bool:
-    """In the waiting period, another date ("perdón, fue el viernes, no el lunes")
-    replaces the one given: the end is computed again and the reminder moves."""
-    saved = entities.parse_date(step.text, step.now)
-    if saved is None or saved.isoformat() == step.state.get("saved_on"):
-        return False
-    folded = " ".join(intents.words(step.text))
-    if intents.is_question(step.text) or _PLANS.search(folded):
-        return False  # "¿el lunes ya puedo revisar?", "ok, el lunes reviso": not a new save date
-    match = step.kb.matcher.classify(step.text)
-    if match.confident and match.topic not in (None, "fuera_de_tema"):
-        return False  # a question with a date in it: the topic decides
-    step.topic = None
-    step.say(step.msg("date_corrected"))
-    waiting_from(step, saved, purpose=str(step.state.get("waiting_purpose") or "espera"))
-    return True
 
 
 def _choose(step: Step, target: str) -> None:
@@ -378,7 +269,7 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         match = Match("fuera_de_tema", match.score, match.ranked, match.tokens, True, match.domain)
     topic = match.topic or "fuera_de_tema"
     step.topic = topic
-    if topic == "nss" and not aside and _said_nss_is_valid(step):
+    if topic == "nss" and not aside and volunteered.said_nss_is_valid(step):
         # "mi NSS es 12345678903": said valid and what it is for next; neither what an NSS is
         # nor where to find one (they have it), nor a stage asking them to find one.
         if match.secondary and match.secondary != topic:
@@ -400,11 +291,11 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         answer(step, topic)
         step.say(step.msg("offer_person"), [("menu", step.msg("opt_menu")), ("person", step.msg("menu_person"))])
     elif topic == "espera":
-        _espera(step)
-    elif topic in ("sin_vigencia", "vigencia") and _names_other_employer(step.text):
-        _other_employer(step)
+        waiting.espera(step)
+    elif topic in ("sin_vigencia", "vigencia") and waiting.names_other_employer(step.text):
+        waiting.other_employer(step)
     elif topic == "sin_vigencia":
-        _sin_vigencia(step)
+        waiting.sin_vigencia(step)
     elif kb.topics[topic].kind == "escalation":
         _escalate(step, topic)
     elif (topic in TOPIC_STAGE and step.stage in PROCEDURE_STAGES and intents.is_question(step.text)
@@ -447,126 +338,6 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         answer(step, match.secondary)
         if last is not None:
             step.replies.append(last)
-
-
-#: The stages that ask whether the student knows their NSS: sending it is a yes.
-_ASKS_FOR_NSS = ("prereq_nss", "nss_lookup")
-
-
-def _only_an_id(step: Step, stage: Stage | None) -> bool:
-    """A message that is just an NSS or a CURP ("12345678903", "ya lo encontré, es …"):
-    checked, and the procedure goes on (to "¿ya conoces tu NSS?", a valid NSS is a yes)."""
-    nss = entities.find_nss_candidates(step.text)
-    curp = entities.find_curp_candidates(step.text)
-    if len(nss) + len(curp) != 1:
-        return False
-    rest = re.sub(r"\d", " ", step.text)
-    for value in curp:
-        rest = re.sub(re.escape(value), " ", rest, flags=re.IGNORECASE)
-    words = intents.words(rest)
-    if len(words) > 4:
-        return False
-    if words:
-        match = step.kb.matcher.classify(rest)
-        if match.confident and match.topic not in (None, "fuera_de_tema", "saludo"):
-            return False  # "puse mal mi NSS …", "mi NSS es …": the topic's own handling
-    step.topic = None
-    if curp:
-        value = curp[0]
-        problem = entities.curp_problem(value)
-        step.say(step.msg("curp_valid", value=value) if problem is None
-                 else step.msg(f"curp_{problem}", value=value, n=len(value)))
-        if problem is None:
-            resume_prompt(step)
-        return True
-    value = nss[0]
-    problem = entities.nss_problem(value)
-    if problem is not None:
-        step.say(step.msg(f"nss_{problem}", value=value, n=len(value)))
-        return True
-    in_procedure = stage is not None and bool(stage.question)
-    # Outside the procedure, what the NSS is for next; inside it, the procedure says that.
-    step.say(step.msg("nss_valid_short" if in_procedure else "nss_valid", value=value))
-    if stage is not None and stage.name in _ASKS_FOR_NSS:
-        follow(step, stage.on_yes)
-    else:
-        resume_prompt(step)
-    return True
-
-
-def _said_nss_is_valid(step: Step) -> bool:
-    """Check an NSS the student sent unasked and say what is wrong with it, or that it is valid
-    (then True)."""
-    candidates = entities.find_nss_candidates(step.data_text if step.data_text is not None else step.text)
-    if len(candidates) != 1:
-        return False
-    value = candidates[0]
-    problem = entities.nss_problem(value)
-    if problem is None:
-        step.say(step.msg("nss_valid", value=value))
-        return True
-    step.say(step.msg(f"nss_{problem}", value=value, n=len(value)))
-    return False
-
-
-#: A date in a question counts as the day the application was saved only
-#: next to a verb of saving: "necesito ir al doctor hoy" says nothing of it.
-_SAVED_CUE = re.compile(
-    r"\b(guard\w*|hice|hizo|hicimos|mande|mandamos|envie|registre|solicite|llene|acabo de|la di|le di"
-    r"|saved|submitted|sent|applied|did)\b"
-)
-
-
-def _saved_date(step: Step) -> date | None:
-    if not _SAVED_CUE.search(" ".join(intents.words(step.text))):
-        return None
-    return entities.parse_date(step.text, step.now)
-
-
-def _espera(step: Step) -> None:
-    saved = _saved_date(step)
-    if saved:
-        waiting_from(step, saved, purpose="espera")
-        return
-    if step.stage == "waiting_period" and step.state.get("waiting_end"):
-        # The day is known ("ok, ¿y qué hago mientras?"): the date again, not the question.
-        end = date.fromisoformat(step.state["waiting_end"])
-        step.say(step.msg("resume_waiting", end=step.date_es(end)) + " " + step.msg("waiting_meanwhile"))
-        return
-    answer(step, "espera")
-    ask_saved_date(step, "espera")
-
-
-#: The constancia shows a job as the last employer, or a baja: not the waiting period.
-_OTHER_EMPLOYER = re.compile(
-    r"\b(?:otro patron|otra empresa|otro empleador|el patron de (?:mi|una|un|otra|otro)|una empresa donde"
-    r"|me dieron de baja|me dio de baja|dado de baja|dada de baja)\b"
-)
-
-
-def _names_other_employer(text: str) -> bool:
-    return bool(_OTHER_EMPLOYER.search(" ".join(intents.words(text))))
-
-
-def _other_employer(step: Step) -> None:
-    """ "Me aparece otro patrón en la constancia": a job registered the student (domain.md),
-    which the help desk solves; no waiting period to compute. The report starts with it."""
-    step.topic = "sin_vigencia"
-    step.say(step.msg("other_employer"))
-    escalation.start(step, "sin_vigencia", description=report_text.description_text(step.text), intro=False)
-
-
-def _sin_vigencia(step: Step) -> None:
-    saved = _saved_date(step)
-    if saved:
-        waiting_from(step, saved, purpose="sin_vigencia")
-        return
-    known = step.state.get("saved_on")
-    if known:
-        waiting_from(step, datetime.fromisoformat(known).date(), purpose="sin_vigencia")
-        return
-    answer(step, "sin_vigencia")
-    ask_saved_date(step, "sin_vigencia")
 
 
 def _escalate(step: Step, reason: str) -> None:

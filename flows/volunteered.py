@@ -1,0 +1,142 @@
+"""What a student sends unasked: an NSS, a CURP, a student ID, a password.
+
+Part of the conversation (:mod:`flows.machine` dispatches here). Valid data
+is remembered once the privacy notice is accepted (before it, it is masked
+in what is stored); an NSS or CURP sent alone is checked; a message that is
+only a password gets the warning and the pending question again.
+"""
+from __future__ import annotations
+
+import re
+
+from flows import entities, escalation, intents
+from flows.context import Step
+from flows.procedure import STAGES, Stage, answers_yes, follow, resume_prompt
+
+
+def without_personal_data(stored: str) -> str:
+    """A message for a report sent before the privacy notice is accepted is kept
+    with its name, NSS, CURP and student ID masked: declining the notice ("no
+    guardé tus datos") stays true."""
+    name = entities.find_name(stored)
+    if name:
+        stored = re.sub(r"\s+".join(re.escape(w) for w in name.split()), "[nombre]", stored, flags=re.IGNORECASE)
+    if any(ch.isdigit() for ch in stored) or entities.find_curp_candidates(stored):
+        return entities.mask_personal(stored)
+    return stored
+
+
+
+def remember(step: Step) -> None:
+    """Keep valid IDs, NSS and CURP the student mentions, so nobody asks twice.
+
+    Only once the student has accepted the privacy notice: before it, data
+    is taken only by the escalation, which asks first.
+    """
+    if not step.state.get("privacy_ack"):
+        return
+    known = step.state.setdefault("known", {})
+    for value in entities.find_student_id_candidates(step.text)[-1:]:
+        known["student_id"] = value
+    for value in entities.find_nss_candidates(step.text):
+        if entities.nss_problem(value) is None:
+            known["nss"] = value
+    for value in entities.find_curp_candidates(step.text):
+        if entities.curp_problem(value) is None:
+            known["curp"] = value.upper()
+    if not known:
+        step.state.pop("known")
+
+
+
+def only_the_secret(step: Step) -> bool:
+    """Whether a message with a password says nothing else to act on: no words left, or,
+    outside a report, a few words that are neither the answer to a yes-or-no question
+    pending nor a question of a topic ("ya me acordé, es …")."""
+    rest = step.data_text or ""
+    words = intents.words(rest)
+    if not words:
+        return True
+    if escalation.active(step.state) or len(words) > 4:
+        return False
+    stage = STAGES.get(step.stage)
+    if stage and stage.expects == "yesno":
+        said = intents.yes_no(rest)
+        if said is False or (said is True and answers_yes(stage, words)):
+            return False  # "sí, es …": the answer to the question, read as the dispatch reads it
+    match = step.kb.matcher.classify(rest)
+    return not match.confident or match.topic in (None, "fuera_de_tema", "saludo")
+
+
+
+def after_secret_only(step: Step, options: dict[str, str]) -> None:
+    """The message was only a password: the warning, then back to where we were."""
+    if options:
+        step.state["options"] = options
+    if escalation.active(step.state):
+        escalation.reprompt(step)
+    else:
+        resume_prompt(step)
+
+
+
+#: The stages that ask whether the student knows their NSS: sending it is a yes.
+_ASKS_FOR_NSS = ("prereq_nss", "nss_lookup")
+
+
+
+def only_an_id(step: Step, stage: Stage | None) -> bool:
+    """A message that is just an NSS or a CURP ("12345678903", "ya lo encontré, es …"):
+    checked, and the procedure goes on (to "¿ya conoces tu NSS?", a valid NSS is a yes)."""
+    nss = entities.find_nss_candidates(step.text)
+    curp = entities.find_curp_candidates(step.text)
+    if len(nss) + len(curp) != 1:
+        return False
+    rest = re.sub(r"\d", " ", step.text)
+    for value in curp:
+        rest = re.sub(re.escape(value), " ", rest, flags=re.IGNORECASE)
+    words = intents.words(rest)
+    if len(words) > 4:
+        return False
+    if words:
+        match = step.kb.matcher.classify(rest)
+        if match.confident and match.topic not in (None, "fuera_de_tema", "saludo"):
+            return False  # "puse mal mi NSS …", "mi NSS es …": the topic's own handling
+    step.topic = None
+    if curp:
+        value = curp[0]
+        problem = entities.curp_problem(value)
+        step.say(step.msg("curp_valid", value=value) if problem is None
+                 else step.msg(f"curp_{problem}", value=value, n=len(value)))
+        if problem is None:
+            resume_prompt(step)
+        return True
+    value = nss[0]
+    problem = entities.nss_problem(value)
+    if problem is not None:
+        step.say(step.msg(f"nss_{problem}", value=value, n=len(value)))
+        return True
+    in_procedure = stage is not None and bool(stage.question)
+    # Outside the procedure, what the NSS is for next; inside it, the procedure says that.
+    step.say(step.msg("nss_valid_short" if in_procedure else "nss_valid", value=value))
+    if stage is not None and stage.name in _ASKS_FOR_NSS:
+        follow(step, stage.on_yes)
+    else:
+        resume_prompt(step)
+    return True
+
+
+
+def said_nss_is_valid(step: Step) -> bool:
+    """Check an NSS the student sent unasked and say what is wrong with it, or that it is valid
+    (then True)."""
+    candidates = entities.find_nss_candidates(step.data_text if step.data_text is not None else step.text)
+    if len(candidates) != 1:
+        return False
+    value = candidates[0]
+    problem = entities.nss_problem(value)
+    if problem is None:
+        step.say(step.msg("nss_valid", value=value))
+        return True
+    step.say(step.msg(f"nss_{problem}", value=value, n=len(value)))
+    return False

@@ -1,0 +1,132 @@
+"""The waiting period and missing coverage: the save date, what comes next, another employer.
+
+Part of the conversation (:mod:`flows.machine` dispatches here): "¿cuánto
+tarda?" and "sigo sin vigencia" need the day the application was saved
+(topics.md's business-day rule, :func:`flows.procedure.waiting_from`);
+during the wait the student may correct that day, repeat it or ask what
+comes next; a constancia showing another employer goes to the desk at once.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from flows import entities, escalation, intents, report_text
+from flows.context import Step
+from flows.procedure import answer, ask_saved_date, enter, waiting_from
+
+
+_PLANS = re.compile(r"\b(?:revis\w*|chec\w*|consult\w*|vuelv\w*|escrib\w*|regres\w*|gracias)\b")
+
+
+
+def names_a_topic(step: Step) -> bool:
+    """Whether the message is about a topic of its own ("ya estoy vigente, ¿qué sigue?")."""
+    match = step.kb.matcher.classify(step.text)
+    return bool(match.confident and match.topic not in (None, "fuera_de_tema", "saludo", "despedida"))
+
+
+
+def repeats_saved_date(step: Step) -> bool:
+    """ "hoy" after "acabo de guardar la solicitud": the day already known, said again."""
+    saved = entities.parse_date(step.text, step.now)
+    return (saved is not None and saved.isoformat() == step.state.get("saved_on")
+            and len(intents.words(step.text)) <= 3)
+
+
+
+def next_step(step: Step) -> None:
+    """In the waiting period, what comes next: wait until the date, or, once it has passed,
+    check the constancia."""
+    step.topic = None
+    end = date.fromisoformat(step.state["waiting_end"])
+    if step.today <= end:
+        step.say(step.msg("resume_waiting", end=step.date_es(end)) + " " + step.msg("waiting_meanwhile"))
+    else:
+        enter(step, "checking_coverage")
+
+
+
+def corrects_saved_date(step: Step) -> bool:
+    """In the waiting period, another date ("perdón, fue el viernes, no el lunes")
+    replaces the one given: the end is computed again and the reminder moves."""
+    saved = entities.parse_date(step.text, step.now)
+    if saved is None or saved.isoformat() == step.state.get("saved_on"):
+        return False
+    folded = " ".join(intents.words(step.text))
+    if intents.is_question(step.text) or _PLANS.search(folded):
+        return False  # "¿el lunes ya puedo revisar?", "ok, el lunes reviso": not a new save date
+    match = step.kb.matcher.classify(step.text)
+    if match.confident and match.topic not in (None, "fuera_de_tema"):
+        return False  # a question with a date in it: the topic decides
+    step.topic = None
+    step.say(step.msg("date_corrected"))
+    waiting_from(step, saved, purpose=str(step.state.get("waiting_purpose") or "espera"))
+    return True
+
+
+
+#: A date in a question counts as the day the application was saved only
+#: next to a verb of saving: "necesito ir al doctor hoy" says nothing of it.
+_SAVED_CUE = re.compile(
+    r"\b(guard\w*|hice|hizo|hicimos|mande|mandamos|envie|registre|solicite|llene|acabo de|la di|le di"
+    r"|saved|submitted|sent|applied|did)\b"
+)
+
+
+
+def _saved_date(step: Step) -> date | None:
+    if not _SAVED_CUE.search(" ".join(intents.words(step.text))):
+        return None
+    return entities.parse_date(step.text, step.now)
+
+
+
+def espera(step: Step) -> None:
+    saved = _saved_date(step)
+    if saved:
+        waiting_from(step, saved, purpose="espera")
+        return
+    if step.stage == "waiting_period" and step.state.get("waiting_end"):
+        # The day is known ("ok, ¿y qué hago mientras?"): the date again, not the question.
+        end = date.fromisoformat(step.state["waiting_end"])
+        step.say(step.msg("resume_waiting", end=step.date_es(end)) + " " + step.msg("waiting_meanwhile"))
+        return
+    answer(step, "espera")
+    ask_saved_date(step, "espera")
+
+
+
+#: The constancia shows a job as the last employer, or a baja: not the waiting period.
+_OTHER_EMPLOYER = re.compile(
+    r"\b(?:otro patron|otra empresa|otro empleador|el patron de (?:mi|una|un|otra|otro)|una empresa donde"
+    r"|me dieron de baja|me dio de baja|dado de baja|dada de baja)\b"
+)
+
+
+
+def names_other_employer(text: str) -> bool:
+    return bool(_OTHER_EMPLOYER.search(" ".join(intents.words(text))))
+
+
+
+def other_employer(step: Step) -> None:
+    """ "Me aparece otro patrón en la constancia": a job registered the student (domain.md),
+    which the help desk solves; no waiting period to compute. The report starts with it."""
+    step.topic = "sin_vigencia"
+    step.say(step.msg("other_employer"))
+    escalation.start(step, "sin_vigencia", description=report_text.description_text(step.text), intro=False)
+
+
+
+def sin_vigencia(step: Step) -> None:
+    saved = _saved_date(step)
+    if saved:
+        waiting_from(step, saved, purpose="sin_vigencia")
+        return
+    known = step.state.get("saved_on")
+    if known:
+        waiting_from(step, datetime.fromisoformat(known).date(), purpose="sin_vigencia")
+        return
+    answer(step, "sin_vigencia")
+    ask_saved_date(step, "sin_vigencia")
