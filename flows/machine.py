@@ -27,6 +27,7 @@ from flows.procedure import (
     resume_prompt,
     saved_date_unknown,
     main_menu_options,
+    question_again,
     show_menu,
     waiting_from,
 )
@@ -176,14 +177,14 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         if stage.name == "checking_coverage" and intents.not_checked_yet(text):
             # "todavía no la he revisado": not a "no" (that opens a report), a reason to look first.
             step.topic = None
-            step.say(step.msg("check_first") + " " + step.msg(stage.question))
+            step.say(step.msg("check_first") + " " + question_again(step, stage))
             return
         if stage.dont_know and (intents.says_not_sure(text) and len(intents.words(text)) <= 4
                                 or _asked_as_dont_know(step, stage)):
             # "no sé" / "nose": not a no; what helps them find out, and the question again.
             step.topic = None
             answer(step, stage.dont_know)
-            step.say(step.msg(stage.question))
+            step.say(question_again(step, stage))
             return
         said = intents.yes_no(text)
         if said is None and intents.long_yes(text) and _names_subject(stage, intents.words(text)):
@@ -201,7 +202,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         if said is True and len(intents.words(text)) < 3 and stage.question:
             # "ya entré" to "¿ya guardaste tu solicitud?": good news about a step before, same question.
             step.topic = None
-            step.say(step.msg("noted") + " " + step.msg(stage.question))
+            step.say(step.msg("noted") + " " + question_again(step, stage))
             return
     if step.stage == "waiting_period" and step.state.get("saved_on") and waiting.corrects_saved_date(step):
         return
@@ -257,7 +258,7 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         # "¿cómo que ruta?", "¿entonces cómo entro?" right after a step's explanation: about that step.
         step.topic = follow_up
         answer(step, follow_up)
-        step.say(step.msg(STAGES[step.stage].question))
+        step.say(question_again(step, STAGES[step.stage]))
         return
     if not match.confident:
         candidates = match.candidates(3)

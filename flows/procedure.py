@@ -186,11 +186,19 @@ def show_menu(step: Step, *, greeting: bool) -> None:
     step.say(intro, options)
 
 
+def question_again(step: Step, stage: Stage) -> str:
+    """The stage's question, asked a second time: its ``<question>_again`` wording where the
+    first one opens the step ("Empecemos 💪 Primero: …" is not said twice)."""
+    assert stage.question is not None
+    again = stage.question + "_again"
+    return step.msg(again if again in step.kb.messages else stage.question)
+
+
 def resume_prompt(step: Step) -> None:
     """After an aside, offer to go back to where the procedure was."""
     stage = STAGES.get(step.stage)
     if stage and stage.question:
-        step.say(step.msg("resume", where=stage.label) + "\n" + step.msg(stage.question))
+        step.say(step.msg("resume", where=stage.label) + "\n" + question_again(step, stage))
     elif step.stage == "waiting_period" and step.state.get("waiting_end"):
         end = date.fromisoformat(step.state["waiting_end"])
         step.say(step.msg("resume_waiting", end=step.date_es(end)))

@@ -1002,6 +1002,7 @@ def test_not_knowing_whether_one_has_other_insurance_gets_how_to_check_and_the_q
     chat.say(text)
     assert "constancia de vigencia" in chat.text and chat.stage == "prereq_coverage"
     assert "no te puedo ayudar" not in chat.text
+    assert "Empecemos" not in chat.text  # the question again, not the step's opening
 
 
 @pytest.mark.parametrize("text", ["eres un bot?", "oye bot eres una persona o una maquina?", "quien me contesta?"])
