@@ -140,6 +140,10 @@ def handle(step: Step) -> bool:
         step.stage = esc.get("return_stage") or "menu"
         step.say(step.msg("report_cancelled"))
         return True
+    if intents.will_do_soon(text):
+        # "ahorita no tengo mis datos, luego te los paso": the report waits, nothing changes.
+        step.say(step.msg("report_waits"))
+        return True
     social = _only_courtesy(step, text)
     if social:
         # "hola" days later, "gracias" mid-way: a courtesy back, and where the report stands.
@@ -276,6 +280,8 @@ def _tells_the_case(esc: dict[str, Any], text: str, topic: str) -> bool:
     lejos y quiero cambiarla"); so does the same topic a second time, after its answer did
     not settle it ("ya te dije, quiero cambiar mi clínica"). A question is answered first.
     """
+    if topic == "urgencia":
+        return False  # an emergency is answered first, whatever else the report is about
     if esc.get("aside") == topic:
         return True
     return not intents.is_question(text) and len(intents.words(text)) >= 6

@@ -130,9 +130,20 @@ def asks_next(text: str) -> bool:
     return bool(_NEXT.search(" ".join(_squash(x) for x in words(text))))
 
 
+#: The same said inside a longer message: "ahorita estoy en clase, al rato te escribo".
+_LATER = re.compile(
+    r"\b(?:al rato|mas tarde|luego|despues|en un rato|ahorita) (?:te |les )?(?:escribo|aviso|mando|paso|los mando"
+    r"|los paso|lo hago|lo reviso|sigo|regreso|contesto)\b"
+    r"|\bahorita no (?:puedo|tengo (?:tiempo|mis datos|los datos|a la mano))\b|\bestoy en clase\b"
+    r"|\bno tengo (?:mis datos|los datos|tiempo) (?:ahorita|ahora|aqui|a la mano)\b"
+)
+
+
 def will_do_soon(text: str) -> bool:
-    """ "ahorita lo hago", "al rato lo reviso y te aviso": not an answer yet, nor a question."""
-    return bool(_SOON.match(" ".join(_squash(x) for x in words(text))))
+    """ "ahorita lo hago", "al rato lo reviso y te aviso", "ahorita no tengo mis datos": not an
+    answer yet, nor a question (nor an emergency: "ahorita" is also a cue of one)."""
+    folded = " ".join(_squash(x) for x in words(text))
+    return bool(_SOON.match(folded)) or (not is_question(text) and bool(_LATER.search(folded)))
 
 
 def long_yes(text: str) -> bool:
@@ -155,6 +166,18 @@ _FAILED = re.compile(
     r"\bno\s+(?:me\s+|la\s+|lo\s+)?(?:puedo|pude|pudimos|encuentro|encontre|deja|dejo|sale|salio|aparece|"
     r"aparecio|carga|abre|funciona|jala)\b"
 )
+
+
+#: "todavía no lo intento", "aún no lo hago", "no lo he intentado": not tried yet.
+_NOT_TRIED = re.compile(
+    r"\b(?:todavia|aun) no (?:lo |la |me )?(?:intento|hago|he intentado|he hecho|trato|entro|doy de alta)\b"
+    r"|\bno lo he (?:intentado|hecho)\b|\bno (?:me )?he dado de alta\b"
+)
+
+
+def not_tried_yet(text: str) -> bool:
+    """The student has not tried the step yet ("todavía no lo intento"): neither yes nor no."""
+    return bool(_NOT_TRIED.search(" ".join(words(text))))
 
 
 def not_checked_yet(text: str) -> bool:
@@ -232,7 +255,7 @@ def is_question(text: str) -> bool:
 
 
 #: Stems of asking when the desk will answer a report ("¿cuándo me contestan?").
-_REPLY_STEMS = ("contest", "respond", "respuest", "atiend", "atiende", "escrib", "revis", "reporte", "ticket",
+_REPLY_STEMS = ("contest", "respond", "respuest", "atiend", "atiende", "escrib", "revisaron", "reporte", "ticket",
                 "me hablan", "me marcan", "resuelv", "resolvi", "sigo esperando", "nadie", "folio", "avance",
                 "novedad", "me llaman", "me pueden llamar")
 

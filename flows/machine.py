@@ -168,16 +168,18 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             step.topic = None
             step.say(step.msg("date_not_understood"))
             return
-    if stage and stage.question and intents.will_do_soon(text):
-        # "ahorita lo hago": nothing to answer yet; the question stays open.
+    if intents.will_do_soon(text):
+        # "ahorita lo hago", "ahorita no tengo tiempo": nothing to answer yet; a question stays open.
         step.topic = None
-        step.say(step.msg("waiting_for_you"))
+        step.say(step.msg("waiting_for_you" if stage and stage.question else "whenever_you_want"))
         return
     if stage and stage.expects == "yesno":
-        if stage.name == "checking_coverage" and intents.not_checked_yet(text):
-            # "todavía no la he revisado": not a "no" (that opens a report), a reason to look first.
+        if stage.not_yet_waits and (intents.not_checked_yet(text) or intents.not_tried_yet(text)):
+            # "todavía no la he revisado", "todavía no lo intento": not a "no" (that opens a
+            # report), a reason to try first.
             step.topic = None
-            step.say(step.msg("check_first") + " " + question_again(step, stage))
+            step.say(step.msg("check_first" if stage.name == "checking_coverage" else "try_first")
+                     + " " + question_again(step, stage))
             return
         if stage.dont_know and (intents.says_not_sure(text) and len(intents.words(text)) <= 4
                                 or _asked_as_dont_know(step, stage)):
@@ -373,6 +375,12 @@ def _ticket_follow_up(step: Step) -> bool:
         step.say(pending + " " + escalation.when_seen(step))
         return True
     match = step.kb.matcher.classify(text)
+    if (intents.is_question(text) and match.confident and match.topic
+            and step.kb.topics[match.topic].kind == "answer" and match.topic not in ("fuera_de_tema", "saludo")):
+        # "¿cómo reviso mi vigencia?": answered, and the report stays open (no step of the
+        # procedure is entered while a person has the case).
+        _topic(step, match, aside=True)
+        return True
     vague = not match.confident or (match.topic == "fuera_de_tema"
                                     and match.keyword_scores.get("fuera_de_tema", 0.0) < STRONG)
     if vague and not intents.is_question(text) and len(intents.words(text)) >= 3 and intents.yes_no(text) is None:

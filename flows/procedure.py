@@ -48,6 +48,9 @@ class Stage:
     #: Questions of these topics, asked here, mean "how do I find out?" ("¿cómo sé si tengo?" to
     #: "¿ya tienes servicio médico?" is not about checking the new coverage): ``dont_know``'s answer.
     asked_as_dont_know: tuple[str, ...] = ()
+    #: "Todavía no" here means "I have not looked / tried yet", not "no": the no of this
+    #: question opens a report, which would be premature.
+    not_yet_waits: bool = False
 
 
 STAGES: dict[str, Stage] = {s.name: s for s in (
@@ -72,9 +75,10 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("waiting_period"),
     Stage("checking_coverage", "q_checking", "yesno", "umf_registration", "!not_covered", "revisar tu vigencia",
           ("vigen", "derecho", "aparezco", "aparece", "sale", "sali", "salgo", "activ", "patron", "itson",
-           "constancia", "cubiert", "asegur"), "vigencia"),
+           "constancia", "cubiert", "asegur"), "vigencia", not_yet_waits=True),
     Stage("umf_registration", "q_umf", "yesno", "done", "!umf_problem", "tu alta en la clínica",
-          ("alta", "clinica", "umf", "registr", "consultorio", "pude", "inscrib", "quede en", "asign")),
+          ("alta", "clinica", "umf", "registr", "consultorio", "pude", "inscrib", "quede en", "asign"),
+          not_yet_waits=True),
     Stage("done"),
     Stage("ticket_open"),
 )}

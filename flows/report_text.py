@@ -75,9 +75,10 @@ _REFUSES_DATA = re.compile(
 
 #: The student calls the report off.
 _CANCELS = re.compile(
-    r"^(?:(?:no|mejor no|ya no|ok|bueno|pues|sabes que|oye)\s+)*"
+    r"^(?:(?:no|mejor no|ya no|ok|bueno|pues|sabes que|oye|ah|a)\s+)*"
     r"(?:cancel\w*|olvidalo|olvidelo|olvida(?:lo)? eso|ya no (?:importa|es necesario|hace falta|lo necesito|quiero)"
-    r"|dejalo(?: asi)?|mejor dejalo|ya no hagas nada|no hagas (?:el|ningun) reporte|ya se resolvio|ya lo resolvi)"
+    r"|dejalo(?: asi)?|mejor dejalo|ya no hagas nada|no hagas (?:el|ningun) reporte|ya se resolvio|ya lo resolvi"
+    r"|ya (?:lo |me lo |me )?resolvieron|ya se soluciono(?: solo)?|ya vi que si (?:me )?(?:la )?guardo)"
     r"(?:\s+(?:el|mi)\s+reporte)?(?:\s+(?:gracias|porfa|por favor|ya))*$"
 )
 
@@ -89,7 +90,9 @@ _CANCEL_REPORT = re.compile(r"\b(?:cancel\w*|borr\w*|quit\w*|elimin\w*) (?:el |m
 def cancels(text: str) -> bool:
     """ "cancelar", "olvídalo", "ya no importa", "ya lo resolví": the student calls the report off."""
     folded = " ".join(intents.words(text))
-    return bool(_CANCELS.match(folded) or _CANCEL_REPORT.search(folded))
+    if _CANCEL_REPORT.search(folded):
+        return True
+    return not intents.is_question(text) and bool(_CANCELS.match(folded))  # "¿ya me resolvieron?" asks
 
 
 def refuses_data(text: str) -> bool:

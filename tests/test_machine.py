@@ -1318,3 +1318,54 @@ def test_not_remembering_the_curp_is_told_where_to_find_it_and_does_not_mark_the
     chat.say("no me acuerdo de mi curp")
     assert "gob.mx/curp" in chat.text and "seguimos sin él" not in chat.text
     assert not chat.state["esc"].get("nss_unknown")
+
+
+@pytest.mark.parametrize("text", ["tengo covid y todavía no tengo el seguro, qué hago?", "me siento re mal", "tengo covid"])
+def test_casual_emergencies_get_the_emergency_answer(text: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert "911" in chat.text
+
+
+def test_an_emergency_told_during_a_report_is_answered_first_and_is_not_its_description() -> None:
+    chat = Chat()
+    chat.say("me equivoqué en la solicitud")
+    chat.say("tengo una urgencia, me corté la mano bien feo")
+    assert "911" in chat.text and chat.stage == "escalation_describe"
+
+
+@pytest.mark.parametrize(("opening", "text"), [
+    (None, "ahorita no tengo tiempo"),
+    ("hola", "ahorita estoy en clase, al rato te escribo"),
+])
+def test_putting_it_off_is_neither_an_emergency_nor_a_contact_question(opening: str | None, text: str) -> None:
+    chat = Chat()
+    if opening:
+        chat.say(opening)
+    chat.say(text)
+    assert "Aquí estoy cuando quieras" in chat.text and "911" not in chat.text and "6444-20-73-51" not in chat.text
+
+
+def test_not_having_the_data_at_hand_during_a_report_changes_nothing() -> None:
+    chat = Chat()
+    chat.say("me sale error al guardar la solicitud")
+    chat.say("dice error inesperado")
+    chat.say("ahorita no tengo mis datos")
+    assert "queda a medias" in chat.text and not chat.state["esc"].get("nss_unknown")
+
+
+def test_a_question_while_a_report_is_open_is_answered_and_the_report_stays_open() -> None:
+    chat = Chat()
+    _open_ticket(chat)
+    chat.say("cómo reviso mi vigencia?", "2026-11-20T11:00")
+    assert "constancia de vigencia" in chat.text and chat.stage == "ticket_open"
+    chat.say("ya lo resolvieron, gracias", "2026-11-20T11:05")
+    assert "ya no lo necesitas" in chat.text
+
+
+def test_not_having_tried_the_clinic_step_yet_is_not_a_no() -> None:
+    chat = Chat()
+    chat.say("8")
+    assert chat.stage == "umf_registration"
+    chat.say("todavía no lo intento")
+    assert chat.stage == "umf_registration" and "inténtalo" in chat.text
