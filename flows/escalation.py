@@ -173,6 +173,13 @@ def handle(step: Step) -> bool:
     expecting = _missing(esc)[:1]
     found, problems, unknown = _read(step, esc, text, expecting=expecting)
     named = field_named(text)
+    if not (found or problems or unknown) and "curp" in _missing(esc) and _WITHOUT_CURP.search(
+            " ".join(intents.words(text))):
+        # "soy extranjera, no tengo CURP": the report goes without it, as without an NSS.
+        esc["curp_missing"] = True
+        step.say(step.msg("curp_none"))
+        _continue(step, esc, [])
+        return True
     if (not (found or problems or unknown) and "curp" in _missing(esc) and named == "curp"
             and intents.says_dont_know(text)):
         # "no me acuerdo de mi CURP": where to look it up (not "no NSS").
@@ -333,6 +340,8 @@ def _read(
         else:
             problems.append(step.msg(f"curp_{problem}", value=value.upper(), n=len(value)))
         consumed = re.sub(re.escape(value), " ", consumed, flags=re.IGNORECASE)
+    for start, end in reversed(entities.spaced_curp_spans(consumed)):
+        consumed = consumed[:start] + " " + consumed[end:]  # "BOXW 3108 20HN ERXN09" is not part of the name
     name = entities.find_name(consumed)
     if not name and (expecting == ["name"] or "name" not in data):
         residual = leftover(consumed, extra=CORRECTION_WORDS if correcting else frozenset())
@@ -404,7 +413,8 @@ def _consent(step: Step, esc: dict[str, Any], text: str) -> bool:
 
 def _missing(esc: dict[str, Any]) -> list[str]:
     data = esc["data"]
-    return [f for f in FIELDS if f not in data and not (f == "nss" and esc.get("nss_unknown"))]
+    return [f for f in FIELDS if f not in data and not (f == "nss" and esc.get("nss_unknown"))
+            and not (f == "curp" and esc.get("curp_missing"))]
 
 
 def _continue(step: Step, esc: dict[str, Any], problems: list[str], *, quiet: bool = False) -> None:
@@ -438,13 +448,18 @@ def _continue(step: Step, esc: dict[str, Any], problems: list[str], *, quiet: bo
         step.say(step.msg("ask_missing", fields=join(labels)))
 
 
+#: "no tengo CURP" (a foreign student): not "I don't remember it".
+_WITHOUT_CURP = re.compile(r"\bno tengo (?:una |la |mi )?curp\b|\bextranjer[oa]\b|\bsin curp\b")
+
+
 def _summary(step: Step, esc: dict[str, Any]) -> None:
     data = esc["data"]
     nss = data.get("nss") or step.msg("summary_nss_unknown")
+    curp = data.get("curp") or (step.msg("summary_curp_none") if esc.get("curp_missing") else "")
     step.say(step.msg(
         "summary",
         student_id=data.get("student_id", ""), name=data.get("name", ""), nss=nss,
-        curp=data.get("curp", ""), description=_short(esc.get("description") or ""),
+        curp=curp, description=_short(esc.get("description") or ""),
         attachments=len(esc["attachments"]),
     ))
 
@@ -560,6 +575,8 @@ def _open_ticket(step: Step, esc: dict[str, Any]) -> None:
     data = {k: v for k, v in esc["data"].items() if v}
     if esc.get("nss_unknown") and "nss" not in data:
         data["nss_unknown"] = "sí"
+    if esc.get("curp_missing") and "curp" not in data:
+        data["curp_missing"] = "sí"
     attachments = tuple(Attachment(a["ref"], a["content_type"], a.get("name", "")) for a in esc["attachments"])
     step.act(OpenTicket(reason=esc["reason"], description=esc.get("description") or "", data=data,
                         attachments=attachments))

@@ -717,3 +717,13 @@ def test_names_told_by_a_parent_and_english_sentences(text: str, name: str | Non
 
 def test_a_name_is_written_with_its_particles_in_lower_case() -> None:
     assert ent.title_name("laura garcia ruiz de leon") == "Laura Garcia Ruiz de Leon"
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("mi mamá se llama Rosa Martínez pero yo soy Luis Gómez Martínez", "Luis Gómez Martínez"),
+    ("soy su mamá, mi hijo se llama Carlos Méndez Ruiz", "Carlos Méndez Ruiz"),
+    ("my name is John Smith Pérez", "John Smith Pérez"),
+    ("Hi, I'm an exchange student", None),
+])
+def test_the_students_own_name_is_preferred_to_a_relatives(text: str, name: str | None) -> None:
+    assert ent.find_name(text) == name

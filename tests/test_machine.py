@@ -1369,3 +1369,30 @@ def test_not_having_tried_the_clinic_step_yet_is_not_a_no() -> None:
     assert chat.stage == "umf_registration"
     chat.say("todavía no lo intento")
     assert chat.stage == "umf_registration" and "inténtalo" in chat.text
+
+
+def test_a_foreign_student_without_a_curp_can_send_the_report_without_it() -> None:
+    """ "no tengo curp, soy extranjera" used to get "¿Cuál es tu CURP?" forever."""
+    chat = Chat()
+    chat.say("me sale error en la solicitud")
+    chat.say("dice error de sistema")
+    chat.say("123456 Maria Perez Rodriguez 12345678903")
+    chat.say("no tengo curp, soy extranjera")
+    assert "sin CURP también se puede" in chat.text and chat.stage == "escalation_confirm"
+    chat.say("si")
+    (ticket,) = chat.tickets()
+    assert ticket.data.get("curp_missing") == "sí"
+
+
+def test_the_name_is_kept_when_the_curp_comes_in_chunks_and_a_relatives_name_is_not_taken() -> None:
+    chat = Chat()
+    chat.say("me equivoqué en mi nombre en la solicitud")
+    chat.say("00000123456 Ana Sofía Ruiz Mendoza 12345678903 BOXW 3108 20HN ERXN09")
+    assert "Nombre: Ana Sofía Ruiz Mendoza" in chat.text and "CURP: BOXW310820HNERXN09" in chat.text
+    chat = Chat()
+    chat.say("me equivoque en la solicitud")
+    chat.say("puse mal el nss")
+    chat.say("123456")
+    chat.say("mi mamá se llama Rosa Martínez pero yo soy Luis Gómez Martínez")
+    chat.say("12345678903 BOXW310820HNERXN09")
+    assert "Nombre: Luis Gómez Martínez" in chat.text

@@ -33,6 +33,7 @@ from flows.entities.curp import (
     curp_check_digit,
     curp_problem,
     find_curp_candidates,
+    spaced_curp_spans,
 )
 from flows.entities.dates import is_approximate_date, mentions_date, parse_answer_date, parse_date
 from flows.entities.ids import (
@@ -66,6 +67,7 @@ __all__ = [
     "looks_like_first_name",
     "looks_like_name",
     "title_name",
+    "spaced_curp_spans",
     "mask_personal",
     "mentions_date",
     "normalise_student_id",

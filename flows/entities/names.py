@@ -29,7 +29,7 @@ _FUNCTION_WORDS = frozenset(
     ayuda ayudar ayudame apoyo favor gracias muchas buenas buenos buen buena dia dias
     tardes noches saludos ok okay oki vale claro bien mal gusto perdon disculpa
     i im i'm dont don't know my the is am are you your do does what how where when can hi hello
-    thanks please
+    thanks please an from at in student exchange
     """.split()
 )
 
@@ -54,9 +54,10 @@ _NOT_NAME = _FUNCTION_WORDS | frozenset(
 _LETTERS = "A-Za-zÀ-ÖØ-öø-ÿĀ-ž"
 _NAME_WORD = re.compile(rf"[{_LETTERS}]+(?:['’\-][{_LETTERS}]+)*")
 _NAME_CUE = re.compile(
-    r"(?<![a-z])(?:me\s+llamo|se\s+llama|su\s+nombre\s+(?:completo\s+)?es|mi\s+nombre\s+completo\s+es|mi\s+nombre\s+es|"
+    r"(?<![a-z])(?:me\s+llamo|(?P<third>se\s+llama|su\s+nombre\s+(?:completo\s+)?es)|my\s+name\s+is|"
+    r"mi\s+nombre\s+completo\s+es|mi\s+nombre\s+es|"
     r"nombre\s+completo\s*(?:es\s*)?[:=]?|mi\s+nombre\s*[:=]|nombre\s*[:=]|"
-    r"(?:el\s+)?nombre\s+(?:correcto\s+)?es|(soy))"
+    r"(?:el\s+)?nombre\s+(?:correcto\s+)?es|(?P<soy>soy|i\s+am|im))"
     r"(?![a-z])\s*[:=]?\s*"
 )
 _NAME_STOP = re.compile(
@@ -130,7 +131,15 @@ def find_name(text: str) -> str | None:
     """
     cleaned = _clean(text)
     folded = _fold_same_length(cleaned)
+    found: list[tuple[int, str]] = []
     for cue in _NAME_CUE.finditer(folded):
+        rank = 1
+        if cue.group("third"):
+            # "se llama …": the student's name after "mi hijo", a relative's after "mi mamá".
+            kin = [m.group() for m in _KIN.finditer(folded[max(0, cue.start() - 24):cue.start()])]
+            if kin and kin[-1] not in ("hijo", "hija"):
+                continue
+            rank = 0 if kin else 2
         start = cue.end()
         window_end = min(len(cleaned), start + 200)
         stop = _NAME_STOP.search(folded, start, window_end)
@@ -145,9 +154,14 @@ def find_name(text: str) -> str | None:
             words.pop()
         if _name_words(words) is None:
             continue
-        if cue.group(1):  # "soy": stricter, it also introduces non-names
+        if cue.group("soy"):  # "soy": stricter, it also introduces non-names
             core = sum(1 for w in words if _fold(w) not in _CONNECTORS)
             if core > 5:
                 continue
-        return " ".join(_title_word(w, i == 0) for i, w in enumerate(words))
-    return None
+        found.append((rank, " ".join(_title_word(w, i == 0) for i, w in enumerate(words))))
+    return min(found, key=lambda f: f[0])[1] if found else None
+
+
+#: Who a third-person "se llama" is about: the nearest of these before it (a child is the student).
+_KIN = re.compile(r"(?<![a-z])(?:hijo|hija|mama|papa|madre|padre|hermano|hermana|esposo|esposa|novio|novia|tio|tia|"
+                  r"abuelo|abuela|primo|prima|amigo|amiga|maestro|maestra)(?![a-z])")
