@@ -139,9 +139,22 @@ STAGE_TOPIC = {
 
 
 def answer(step: Step, topic_id: str) -> None:
-    """Say a topic's answer, every message of it."""
+    """Say a topic's answer, every message of it (the contact card with whether the desk is open now)."""
     for text in step.kb.topics[topic_id].answers:
         step.say(text)
+    if topic_id == "contacto" and not step.hours.is_open(step.now):
+        step.say(office_closed_now(step))
+
+
+def office_closed_now(step: Step) -> str:
+    """ "Ahorita estamos cerrados (hoy es día de descanso: …); abrimos mañana … a las 8:00 a.m."."""
+    from flows.calendar import format_opening_es
+
+    opening = format_opening_es(step.hours.next_opening(step.now), step.now, tz=step.kb.desk.timezone)
+    rest = step.calendar.rest_day_name(step.today)
+    if rest:
+        return step.msg("office_closed_rest_day", rest=rest, when=opening)
+    return step.msg("office_closed_now", when=opening)
 
 
 def ask(step: Step) -> None:

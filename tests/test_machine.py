@@ -1396,3 +1396,19 @@ def test_the_name_is_kept_when_the_curp_comes_in_chunks_and_a_relatives_name_is_
     chat.say("mi mamá se llama Rosa Martínez pero yo soy Luis Gómez Martínez")
     chat.say("12345678903 BOXW310820HNERXN09")
     assert "Nombre: Luis Gómez Martínez" in chat.text
+
+
+@pytest.mark.parametrize(("when", "said"), [
+    ("2026-09-16T09:00", "Hoy la mesa de ayuda no atiende (Día de la Independencia)"),
+    ("2026-11-24T22:00", "Ahorita la mesa de ayuda está cerrada; vuelve a atender mañana miércoles 25 de noviembre"),
+])
+def test_the_contact_card_says_when_the_desk_is_closed_now_and_when_it_opens(when: str, said: str) -> None:
+    chat = Chat()
+    chat.say("puedo llamar hoy a la mesa de ayuda?", when)
+    assert said in chat.text
+
+
+def test_the_contact_card_in_office_hours_says_nothing_of_being_closed() -> None:
+    chat = Chat()
+    chat.say("cual es el telefono de la mesa de ayuda", "2026-11-24T10:00")
+    assert "6444-410-90-04" in chat.text and "cerrada" not in chat.text
