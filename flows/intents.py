@@ -146,6 +146,17 @@ def will_do_soon(text: str) -> bool:
     return bool(_SOON.match(folded)) or (not is_question(text) and bool(_LATER.search(folded)))
 
 
+#: "antes sí pero ya no", "ya no, renuncié al trabajo", "tenía pero me dieron de baja": no longer.
+_NO_LONGER = re.compile(
+    r"^ya no\b|\b(?:pero|y) ya no\b|\bya no (?:tengo|trabajo|estoy|cuento)\b|\bme dieron de baja\b|\brenuncie\b"
+)
+
+
+def no_longer(text: str) -> bool:
+    """The student had it and no longer does: a no to "¿ya tienes …?"."""
+    return not is_question(text) and bool(_NO_LONGER.search(" ".join(_squash(x) for x in words(text))))
+
+
 def long_yes(text: str) -> bool:
     """A yes of more words than :func:`yes_no` reads ("ya la saqué y sí salgo con derecho y con
     el ITSON"): it starts with "sí" or "ya", asks nothing, and no "no" follows."""

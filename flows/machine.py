@@ -185,10 +185,20 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
                                 or _asked_as_dont_know(step, stage)):
             # "no sé" / "nose": not a no; what helps them find out, and the question again.
             step.topic = None
+            here = f"{stage.name}:{step.state.get('turns', 0)}"
+            if step.state.get("dont_know_at") == f"{stage.name}:{int(step.state.get('turns', 0)) - 1}":
+                # Said again: the help was given; go on, and they check the constancia meanwhile.
+                step.state.pop("dont_know_at", None)
+                step.say(step.msg("dont_know_go_on"))
+                follow(step, stage.on_no)
+                return
+            step.state["dont_know_at"] = here  # the next message only
             answer(step, stage.dont_know)
             step.say(question_again(step, stage))
             return
         said = intents.yes_no(text)
+        if said is None and stage.yes_topic and intents.no_longer(text):
+            said = False  # "antes sí pero ya no": no other coverage now
         if said is None and intents.long_yes(text) and _names_subject(stage, intents.words(text)):
             # "ya la saqué y sí salgo con derecho y con el ITSON": a yes told at length.
             said = True

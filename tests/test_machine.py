@@ -1412,3 +1412,20 @@ def test_the_contact_card_in_office_hours_says_nothing_of_being_closed() -> None
     chat = Chat()
     chat.say("cual es el telefono de la mesa de ayuda", "2026-11-24T10:00")
     assert "6444-410-90-04" in chat.text and "cerrada" not in chat.text
+
+
+@pytest.mark.parametrize("text", ["antes sí pero ya no", "ya no, renuncié al trabajo"])
+def test_no_longer_having_other_coverage_is_a_no(text: str) -> None:
+    chat = Chat()
+    chat.say("1")
+    chat.say(text)
+    assert chat.stage == "prereq_nss"
+
+
+def test_not_knowing_twice_moves_on_instead_of_repeating_the_same_help() -> None:
+    chat = Chat()
+    chat.say("1")
+    chat.say("nose")
+    assert chat.stage == "prereq_coverage"
+    chat.say("nose")
+    assert chat.stage == "prereq_nss" and "sigamos" in chat.text
