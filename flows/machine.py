@@ -152,7 +152,10 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             _choose(step, main[number])
             return
     if stage and stage.expects == "date":
-        saved, problem = entities.parse_answer_date(text, step.now)
+        clause = entities.saved_clause(text)  # "la guardé el viernes, hace como 3 días": the day named with it
+        saved, problem = entities.parse_answer_date(clause, step.now) if clause else (None, None)
+        if saved is None:
+            saved, problem = entities.parse_answer_date(text, step.now)
         if saved:
             waiting_from(step, saved, purpose=step.state.get("date_purpose", "espera"))
             return

@@ -256,7 +256,7 @@ def waiting_from(step: Step, saved: date, *, purpose: str) -> None:
     step.state["waiting_purpose"] = purpose
     step.state.pop("date_purpose", None)
     values = {"saved": step.date_es(saved), "end": step.date_es(end), "days": step.kb.desk.waiting_days}
-    if entities.is_approximate_date(step.text):
+    if entities.is_approximate_date(entities.saved_clause(step.text) or step.text):
         # "la semana pasada": the day taken is said first, so a wrong guess can be corrected.
         step.say(step.msg("date_approximate", saved=values["saved"]))
     if step.today <= end:

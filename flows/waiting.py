@@ -19,12 +19,10 @@ from flows.procedure import answer, ask_saved_date, enter, waiting_from
 _PLANS = re.compile(r"\b(?:revis\w*|chec\w*|consult\w*|vuelv\w*|escrib\w*|regres\w*|gracias)\b")
 
 
-
 def names_a_topic(step: Step) -> bool:
     """Whether the message is about a topic of its own ("ya estoy vigente, ¿qué sigue?")."""
     match = step.kb.matcher.classify(step.text)
     return bool(match.confident and match.topic not in (None, "fuera_de_tema", "saludo", "despedida"))
-
 
 
 def repeats_saved_date(step: Step) -> bool:
@@ -32,7 +30,6 @@ def repeats_saved_date(step: Step) -> bool:
     saved = entities.parse_date(step.text, step.now)
     return (saved is not None and saved.isoformat() == step.state.get("saved_on")
             and len(intents.words(step.text)) <= 3)
-
 
 
 def next_step(step: Step) -> None:
@@ -44,7 +41,6 @@ def next_step(step: Step) -> None:
         step.say(step.msg("resume_waiting", end=step.date_es(end)) + " " + step.msg("waiting_meanwhile"))
     else:
         enter(step, "checking_coverage")
-
 
 
 def corrects_saved_date(step: Step) -> bool:
@@ -65,21 +61,13 @@ def corrects_saved_date(step: Step) -> bool:
     return True
 
 
-
-#: A date in a question counts as the day the application was saved only
-#: next to a verb of saving: "necesito ir al doctor hoy" says nothing of it.
-_SAVED_CUE = re.compile(
-    r"\b(guard\w*|hice|hizo|hicimos|mande|mandamos|envie|registre|solicite|llene|acabo de|la di|le di"
-    r"|saved|submitted|sent|applied|did)\b"
-)
-
-
-
 def _saved_date(step: Step) -> date | None:
-    if not _SAVED_CUE.search(" ".join(intents.words(step.text))):
+    """The day the application was saved, when the message says so: a date counts only next to
+    a verb of saving ("necesito ir al doctor hoy" says nothing of it)."""
+    if not entities.mentions_saving(step.text):
         return None
-    return entities.parse_date(step.text, step.now)
-
+    clause = entities.saved_clause(step.text)
+    return (entities.parse_date(clause, step.now) if clause else None) or entities.parse_date(step.text, step.now)
 
 
 def espera(step: Step) -> None:
@@ -96,7 +84,6 @@ def espera(step: Step) -> None:
     ask_saved_date(step, "espera")
 
 
-
 #: The constancia shows a job as the last employer, or a baja: not the waiting period.
 _OTHER_EMPLOYER = re.compile(
     r"\b(?:otro patron|otra empresa|otro empleador|el patron de (?:mi|una|un|otra|otro)|una empresa donde"
@@ -104,10 +91,8 @@ _OTHER_EMPLOYER = re.compile(
 )
 
 
-
 def names_other_employer(text: str) -> bool:
     return bool(_OTHER_EMPLOYER.search(" ".join(intents.words(text))))
-
 
 
 def other_employer(step: Step) -> None:
@@ -116,7 +101,6 @@ def other_employer(step: Step) -> None:
     step.topic = "sin_vigencia"
     step.say(step.msg("other_employer"))
     escalation.start(step, "sin_vigencia", description=report_text.description_text(step.text), intro=False)
-
 
 
 def sin_vigencia(step: Step) -> None:

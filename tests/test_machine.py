@@ -1429,3 +1429,13 @@ def test_not_knowing_twice_moves_on_instead_of_repeating_the_same_help() -> None
     assert chat.stage == "prereq_coverage"
     chat.say("nose")
     assert chat.stage == "prereq_nss" and "sigamos" in chat.text
+
+
+def test_the_save_day_is_the_one_named_with_saving_not_another_date_in_the_message() -> None:
+    chat = Chat()
+    chat.say("cuánto tarda? lo guardé el viernes pasado, y traigo tos desde hace como una semana", "2026-11-24T10:00")
+    assert "viernes 20 de noviembre" in chat.text and "Tomé como fecha" not in chat.text
+    chat = Chat()
+    chat.say("sigo sin vigencia", "2026-11-24T10:00")
+    chat.say("la guardé el viernes, hace como 3 días", "2026-11-24T10:01")
+    assert "viernes 20 de noviembre" in chat.text

@@ -35,7 +35,14 @@ from flows.entities.curp import (
     find_curp_candidates,
     spaced_curp_spans,
 )
-from flows.entities.dates import is_approximate_date, mentions_date, parse_answer_date, parse_date
+from flows.entities.dates import (
+    is_approximate_date,
+    mentions_date,
+    mentions_saving,
+    parse_answer_date,
+    parse_date,
+    saved_clause,
+)
 from flows.entities.ids import (
     find_nss_candidates,
     find_student_id_candidates,
@@ -75,6 +82,8 @@ __all__ = [
     "nss_problem",
     "is_approximate_date",
     "parse_answer_date",
+    "mentions_saving",
+    "saved_clause",
     "parse_date",
     "redact_secrets",
     "student_id_problem",

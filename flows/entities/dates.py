@@ -378,3 +378,26 @@ _MENTION_NOW = datetime(2024, 12, 31, 12, 0, tzinfo=_TZ)  # leap year: 29/02 is 
 def mentions_date(text: str) -> bool:
     """Whether ``text`` contains a date :func:`parse_date` can read."""
     return parse_date(text, _MENTION_NOW) is not None
+
+
+#: A verb of saving the application: a date next to it is the day it was saved.
+_SAVED_CUE = re.compile(
+    r"\b(guard\w*|hice|hizo|hicimos|mande|mandamos|envie|registre|solicite|llene|acabo de|la di|le di"
+    r"|saved|submitted|sent|applied|did)\b"
+)
+#: Where one statement ends and another starts in a message.
+_CLAUSES = re.compile(r"[,;.!?\n]+|\s+y\s+|\s+pero\s+")
+
+
+def mentions_saving(text: str) -> bool:
+    """Whether ``text`` speaks of saving the application ("la guardé", "ya la mandé")."""
+    return bool(_SAVED_CUE.search(_fold_same_length(_clean(text))))
+
+
+def saved_clause(text: str) -> str | None:
+    """The part of a message that says when the application was saved ("… lo guardé el viernes
+    pasado, y traigo tos desde hace una semana": the first part; the cough's week is not the day)."""
+    for clause in _CLAUSES.split(text):
+        if mentions_saving(clause) and parse_date(clause, _MENTION_NOW) is not None:
+            return clause
+    return None
