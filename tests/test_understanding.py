@@ -211,6 +211,9 @@ def test_a_parent_asking_for_their_child_is_answered_and_insuring_a_child_goes_t
     ("como me doy de alta en el imss", "registro_cia"),  # getting the insurance: the application
     ("como me doy de alta en la clinica del imss", "alta_umf"),
     ("whats my nss? where can i find it", "nss"),
+    ("soy de posgrado, maestría, aplica para mi?", "requisitos"),
+    ("y si lo saco pierdo el de mi papá?", "otro_seguro"),
+    ("tengo covid", "urgencia"),
 ])
 def test_phrasings_of_stop_14(text: str, topic: str) -> None:
     assert KB.matcher.classify(text).topic == topic
