@@ -26,7 +26,6 @@ def without_personal_data(stored: str) -> str:
     return stored
 
 
-
 def remember(step: Step) -> None:
     """Keep valid IDs, NSS and CURP the student mentions, so nobody asks twice.
 
@@ -48,7 +47,6 @@ def remember(step: Step) -> None:
         step.state.pop("known")
 
 
-
 def only_the_secret(step: Step) -> bool:
     """Whether a message with a password says nothing else to act on: no words left, or,
     outside a report, a few words that are neither the answer to a yes-or-no question
@@ -68,7 +66,6 @@ def only_the_secret(step: Step) -> bool:
     return not match.confident or match.topic in (None, "fuera_de_tema", "saludo")
 
 
-
 def after_secret_only(step: Step, options: dict[str, str]) -> None:
     """The message was only a password: the warning, then back to where we were."""
     if options:
@@ -79,10 +76,8 @@ def after_secret_only(step: Step, options: dict[str, str]) -> None:
         resume_prompt(step)
 
 
-
 #: The stages that ask whether the student knows their NSS: sending it is a yes.
 _ASKS_FOR_NSS = ("prereq_nss", "nss_lookup")
-
 
 
 def only_an_id(step: Step, stage: Stage | None) -> bool:
@@ -124,7 +119,6 @@ def only_an_id(step: Step, stage: Stage | None) -> bool:
     else:
         resume_prompt(step)
     return True
-
 
 
 def said_nss_is_valid(step: Step) -> bool:
