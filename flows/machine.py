@@ -188,14 +188,14 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
                                 or _asked_as_dont_know(step, stage)):
             # "no sé" / "nose": not a no; what helps them find out, and the question again.
             step.topic = None
-            here = f"{stage.name}:{step.state.get('turns', 0)}"
-            if step.state.get("dont_know_at") == f"{stage.name}:{int(step.state.get('turns', 0)) - 1}":
+            turn = int(step.state.get("turns", 0))
+            if step.state.get("dont_know_at") == f"{stage.name}:{turn - 1}":
                 # Said again: the help was given; go on, and they check the constancia meanwhile.
                 step.state.pop("dont_know_at", None)
                 step.say(step.msg("dont_know_go_on"))
                 follow(step, stage.on_no)
                 return
-            step.state["dont_know_at"] = here  # the next message only
+            step.state["dont_know_at"] = f"{stage.name}:{turn}"  # counts for the next message only
             answer(step, stage.dont_know)
             step.say(question_again(step, stage))
             return
@@ -267,9 +267,7 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
             show_menu(step, greeting=True)
         return
     follow_up = STAGE_TOPIC.get(step.stage)
-    vague = not match.confident or (match.topic == "fuera_de_tema"
-                                    and match.keyword_scores.get("fuera_de_tema", 0.0) < STRONG)
-    if follow_up and not aside and not chosen and vague and _short_follow_up(step.text):
+    if follow_up and not aside and not chosen and _vague(match) and _short_follow_up(step.text):
         # "¿cómo que ruta?", "¿entonces cómo entro?" right after a step's explanation: about that step.
         step.topic = follow_up
         answer(step, follow_up)
@@ -364,22 +362,28 @@ def _escalate(step: Step, reason: str) -> None:
     escalation.start(step, reason)
 
 
-def _add_to_ticket(step: Step, note: str | None = None) -> None:
+def _add_to_ticket(step: Step, note: str | None = None, reply: str = "ticket_updated") -> None:
+    """The message goes to the open ticket (after ``note`` for staff), and the student is told."""
     reason = str(step.state.get("ticket_reason") or "duda_general")
     text = report_text.description_text(step.text)
     step.act(OpenTicket(reason=reason, description=f"{note}: {text}" if note else text,
                         attachments=step.message.attachments))
     step.topic = None
-    step.say(step.msg("ticket_updated"))
+    step.say(step.msg(reply))
+
+
+def _vague(match: Match) -> bool:
+    """Not understood, or off-topic without naming anything else ("¿cómo que ruta?" is vague,
+    "¿y el wifi?" is not)."""
+    return not match.confident or (match.topic == "fuera_de_tema"
+                                   and match.keyword_scores.get("fuera_de_tema", 0.0) < STRONG)
 
 
 def _ticket_follow_up(step: Step) -> bool:
     """While a report is open: calling it off, asking about it, or telling more for it."""
     text = step.text
     if report_text.cancels(text):
-        _add_to_ticket(step, note=step.msg("ticket_cancel_note"))
-        step.replies.pop()
-        step.say(step.msg("ticket_cancel_asked"))
+        _add_to_ticket(step, note=step.msg("ticket_cancel_note"), reply="ticket_cancel_asked")
         return True
     if intents.asks_about_reply(text):
         step.topic = None
@@ -394,9 +398,7 @@ def _ticket_follow_up(step: Step) -> bool:
         # procedure is entered while a person has the case).
         _topic(step, match, aside=True)
         return True
-    vague = not match.confident or (match.topic == "fuera_de_tema"
-                                    and match.keyword_scores.get("fuera_de_tema", 0.0) < STRONG)
-    if vague and not intents.is_question(text) and len(intents.words(text)) >= 3 and intents.yes_no(text) is None:
+    if _vague(match) and not intents.is_question(text) and len(intents.words(text)) >= 3 and intents.yes_no(text) is None:
         # "también intenté en otra compu y sale igual": more for the person who has the case.
         _add_to_ticket(step)
         return True
