@@ -89,6 +89,11 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
     _accept(step, esc, found, problems, unknown)
 
 
+def _append_description(esc: dict[str, Any], addition: str) -> None:
+    """More detail for the report: after what it already says, never in its place."""
+    esc["description"] = f"{esc.get('description') or ''} / {addition}".strip(" /")
+
+
 def _with_opening(esc: dict[str, Any], description: str) -> str:
     """The description, after the first message when the description is a few words that
     lean on it ("eso dice", "lo de arriba"); a description of its own stands alone."""
@@ -213,7 +218,7 @@ def handle(step: Step) -> bool:
         if len([w for w in intents.words(text) if w not in PERSON_WORDS]) >= 3:
             # "¿cubre a mis hijos?": another question for the person, who gets it with the report.
             addition = description_text(text)
-            esc["description"] = f"{esc.get('description') or ''} / {addition}".strip(" /")
+            _append_description(esc, addition)
             step.say(step.msg("added_to_description"))
         else:
             step.say(step.msg("collect_is_for_person"))
@@ -225,7 +230,7 @@ def handle(step: Step) -> bool:
     if adds_detail(text):
         # "puse un número de más": more about what went wrong, not a datum; it goes to the report.
         addition = description_text(text)
-        esc["description"] = f"{esc.get('description') or ''} / {addition}".strip(" /")
+        _append_description(esc, addition)
         step.say(step.msg("added_to_description"))
         _continue(step, esc, [])
         return True
@@ -487,7 +492,7 @@ def _tells_typed_value(esc: dict[str, Any], text: str) -> bool:
 def _add_typed_value(step: Step, esc: dict[str, Any], text: str) -> None:
     """The wrong value goes into the detail as typed, for staff to see what to fix."""
     addition = " ".join(text.split())
-    esc["description"] = f"{esc.get('description') or ''} / {addition}".strip(" /")
+    _append_description(esc, addition)
     step.say(step.msg("added_to_description"))
 
 
@@ -539,7 +544,7 @@ def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
         if len(rest) >= 3:
             if ADDS.search(" ".join(intents.words(text))):
                 # "también sale abajo otro mensaje: …": more detail, the first stays.
-                esc["description"] = f"{esc.get('description') or ''} / {description_text(text)}".strip(" /")
+                _append_description(esc, description_text(text))
                 step.say(step.msg("added_to_description"))
             else:
                 esc["description"] = description_text(text)
@@ -561,7 +566,7 @@ def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
     if CORRECTION_CUE.search(folded) and len(folded.split()) >= 3:
         # "el correo lo puse mal": something the summary has no line for goes to the detail.
         addition = description_text(text)
-        esc["description"] = f"{esc.get('description') or ''} / {addition}".strip(" /")
+        _append_description(esc, addition)
         step.say(step.msg("added_to_description"))
         _summary(step, esc)
         return True
