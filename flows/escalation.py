@@ -143,7 +143,7 @@ def handle(step: Step) -> bool:
         # "cancelar", "olvídalo", "ya no importa": nothing is sent, and the way back is said.
         step.state.pop("esc", None)
         step.stage = esc.get("return_stage") or "menu"
-        step.say(step.msg("report_cancelled"))
+        step.say(step.msg("escalation_cancelled"))
         return True
     if intents.will_do_soon(text):
         # "ahorita no tengo mis datos, luego te los paso": the report waits, nothing changes.

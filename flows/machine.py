@@ -8,6 +8,7 @@ answers: no input makes it raise or stay silent.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -120,6 +121,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.state.pop("esc", None)
         step.topic = "saludo"
         show_menu(step, greeting=True)
+        return
+    if escalation.active(step.state) and _changes_mind(step):
         return
     if escalation.active(step.state):
         if escalation.handle(step):
@@ -352,6 +355,26 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         answer(step, match.secondary)
         if last is not None:
             step.replies.append(last)
+
+
+#: "mejor no, primero …", "ah no, …": the student turns away from the report.
+_TURNS_AWAY = re.compile(r"^(?:ah |oh |ay )?(?:mejor no|no mejor|ah no|no no|mejor primero|primero quiero)\b")
+
+
+def _changes_mind(step: Step) -> bool:
+    """ "mejor no, primero quiero saber cuánto tarda": the report is set aside and the question
+    answered (the student can start it again any time)."""
+    if not _TURNS_AWAY.match(" ".join(intents.words(step.text))):
+        return False
+    match = step.kb.matcher.classify(step.text)
+    if not (match.confident and match.topic and step.kb.topics[match.topic].kind == "answer"
+            and match.topic not in ("fuera_de_tema", "saludo", "despedida")):
+        return False
+    esc = step.state.pop("esc")
+    step.stage = esc.get("return_stage") or "menu"
+    step.say(step.msg("escalation_cancelled"))
+    _topic(step, match)
+    return True
 
 
 def _escalate(step: Step, reason: str) -> None:

@@ -1191,7 +1191,7 @@ def test_a_report_being_collected_can_be_called_off(text: str) -> None:
     chat.say("me equivoqué al llenar la solicitud")
     chat.say("puse mal mi apellido")
     chat.say(text)
-    assert "cancelé tu reporte" in chat.text and chat.stage == "menu" and not chat.tickets()
+    assert "dejé tu reporte sin enviar" in chat.text and chat.stage == "menu" and not chat.tickets()
 
 
 def test_calling_off_an_open_report_tells_the_desk() -> None:
@@ -1439,3 +1439,11 @@ def test_the_save_day_is_the_one_named_with_saving_not_another_date_in_the_messa
     chat.say("sigo sin vigencia", "2026-11-24T10:00")
     chat.say("la guardé el viernes, hace como 3 días", "2026-11-24T10:01")
     assert "viernes 20 de noviembre" in chat.text
+
+
+def test_turning_away_from_a_report_to_ask_something_sets_it_aside_and_answers() -> None:
+    chat = Chat()
+    chat.say("tengo un error en la solicitud")
+    chat.say("mejor no, primero quiero saber cuánto tarda en activarse")
+    assert "dejé tu reporte sin enviar" in chat.text and "entre 2 y 5 días hábiles" in chat.text
+    assert "esc" not in chat.state
