@@ -89,6 +89,28 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
     _accept(step, esc, found, problems, unknown)
 
 
+#: The first half of a CURP (4 letters and the birth date) sent alone, and a second half.
+_CURP_FIRST_HALF = re.compile(r"^(?:mi curp(?: es)?:?\s*)?([A-Za-zÑñ]{4}[0-9]{6})$", re.IGNORECASE)
+_CURP_SECOND_HALF = re.compile(r"([HMXhmx][A-Za-zÑñ]{5}[0-9A-Za-z][0-9])\s*$")
+
+
+def _joined_curp_halves(step: Step, esc: dict[str, Any], text: str) -> str | None:
+    """A CURP sent in two messages ("BOXW310820", then "HNERXN09"): the first half is kept
+    (None: nothing else to do now), the second completes it."""
+    if "curp" not in _missing(esc):
+        return text
+    first = _CURP_FIRST_HALF.match(" ".join(text.split()).strip(" .,"))
+    if first:
+        esc["curp_half"] = first.group(1).upper()
+        step.say(step.msg("curp_half"))
+        return None
+    half = esc.pop("curp_half", None)
+    second = _CURP_SECOND_HALF.search(text) if half else None
+    if second:
+        return half + second.group(1).upper()
+    return text
+
+
 def _append_description(esc: dict[str, Any], addition: str) -> None:
     """More detail for the report: after what it already says, never in its place."""
     esc["description"] = f"{esc.get('description') or ''} / {addition}".strip(" /")
@@ -174,6 +196,9 @@ def handle(step: Step) -> bool:
     if _tells_typed_value(esc, text):
         _add_typed_value(step, esc, text)
         _continue(step, esc, [])
+        return True
+    text = _joined_curp_halves(step, esc, text)
+    if text is None:
         return True
     expecting = _missing(esc)[:1]
     found, problems, unknown = _read(step, esc, text, expecting=expecting)

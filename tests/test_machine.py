@@ -1447,3 +1447,13 @@ def test_turning_away_from_a_report_to_ask_something_sets_it_aside_and_answers()
     chat.say("mejor no, primero quiero saber cuánto tarda en activarse")
     assert "dejé tu reporte sin enviar" in chat.text and "entre 2 y 5 días hábiles" in chat.text
     assert "esc" not in chat.state
+
+
+def test_a_curp_sent_in_two_halves_is_joined() -> None:
+    chat = Chat()
+    chat.say("me equivoque en el curp al llenar la solicitud")
+    chat.say("123456 Juan Pérez López 12345678903")
+    chat.say("BOXW310820")
+    assert "resto de tu CURP" in chat.text
+    chat.say("HNERXN09")
+    assert "CURP: BOXW310820HNERXN09" in chat.text and chat.stage == "escalation_confirm"
