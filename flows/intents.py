@@ -99,8 +99,9 @@ def yes_no(text: str) -> bool | None:
     if w[0] in YES_CORE and any(f" {p} " in padded for p in _NEGATIVE_NEWS):
         # "ya revisé, sin derecho", "ya, y no salgo": "ya" says they looked, the rest is a no.
         return False
-    if any(t in folded for t in THANKS) and w[0] not in ("si", "yes", "claro"):
-        return None
+    if (any(t in folded for t in THANKS) and w[0] not in ("si", "yes", "claro")
+            and not any(f" {p} " in padded for p in YES_PHRASES)):
+        return None  # "ok gracias" closes; "todo bien, gracias" is still a yes
     if w[0] in YES_CORE or (len(w) <= 3 and any(x in YES_CORE for x in w)):
         return True
     if any(f" {p} " in padded for p in YES_PHRASES) and "?" not in text and not any(x in NO for x in w):
@@ -134,7 +135,8 @@ def asks_next(text: str) -> bool:
 _LATER = re.compile(
     r"\b(?:al rato|mas tarde|luego|despues|en un rato|ahorita) (?:te |les )?(?:escribo|aviso|mando|paso|los mando"
     r"|los paso|lo hago|lo reviso|sigo|regreso|contesto)\b"
-    r"|\bahorita no (?:puedo|tengo (?:tiempo|mis datos|los datos|a la mano))\b|\bestoy en clase\b"
+    r"|\bahorita no (?:puedo|estoy|tengo (?:tiempo|mis datos|los datos|a la mano|la compu))\b"
+    r"|\bestoy en (?:clase|el trabajo|la chamba|el camion|la calle)\b|\bno estoy en (?:la compu|mi casa|casa)\b"
     r"|\bno tengo (?:mis datos|los datos|tiempo) (?:ahorita|ahora|aqui|a la mano)\b"
 )
 
@@ -184,6 +186,13 @@ _NOT_TRIED = re.compile(
     r"\b(?:todavia|aun) no (?:lo |la |me )?(?:intento|hago|he intentado|he hecho|trato|entro|doy de alta)\b"
     r"|\bno lo he (?:intentado|hecho)\b|\bno (?:me )?he dado de alta\b"
 )
+
+
+def bare_not_yet(text: str) -> bool:
+    """ "todavía no", "no, aún no", "aún no": nothing more."""
+    folded = " ".join(_squash(x) for x in words(text))
+    return folded in ("todavia no", "aun no", "no todavia", "no todavia no", "no aun no", "aun no todavia",
+                      "todavia no gracias", "no aun")
 
 
 def not_tried_yet(text: str) -> bool:

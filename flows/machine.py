@@ -98,6 +98,15 @@ def _names_subject(stage: Stage, words: list[str]) -> bool:
     return any(f" {cue}" in joined for cue in stage.subject)
 
 
+def _reports_a_problem(step: Step) -> bool:
+    """Whether a message of a few words names a problem for the desk ("no, me salió error")."""
+    if len(intents.words(step.text)) < 3:
+        return False
+    match = step.kb.matcher.classify(step.text)
+    return bool(match.confident and match.topic and step.kb.topics[match.topic].kind == "escalation"
+                and match.keyword_scores.get(match.topic, 0.0) >= STRONG and match.topic != "duda_general")
+
+
 def _asked_as_dont_know(step: Step, stage: Stage) -> bool:
     if not stage.asked_as_dont_know or not intents.is_question(step.text):
         return False
@@ -180,7 +189,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.say(step.msg("waiting_for_you" if stage and stage.question else "whenever_you_want"))
         return
     if stage and stage.expects == "yesno":
-        if stage.not_yet_waits and (intents.not_checked_yet(text) or intents.not_tried_yet(text)):
+        if stage.not_yet_waits and (intents.not_checked_yet(text) or intents.not_tried_yet(text)
+                                    or (stage.bare_not_yet_waits and intents.bare_not_yet(text))):
             # "todavía no la he revisado", "todavía no lo intento": not a "no" (that opens a
             # report), a reason to try first.
             step.topic = None
@@ -203,6 +213,10 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             step.say(question_again(step, stage))
             return
         said = intents.yes_no(text)
+        if said is None and stage.not_sure_is_no and intents.says_not_sure(text):
+            said = False  # "no sé cuál es" to "¿ya conoces tu NSS?"
+        if said is False and not stage.not_yet_waits and _reports_a_problem(step):
+            said = None  # "no, me salió error" to "¿ya guardaste?": the error, not a "not yet"
         if said is None and stage.yes_topic and intents.no_longer(text):
             said = False  # "antes sí pero ya no": no other coverage now
         if said is None and intents.long_yes(text) and _names_subject(stage, intents.words(text)):
@@ -227,6 +241,13 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     if step.stage == "waiting_period" and step.state.get("waiting_end") and (
             (intents.asks_next(text) and not waiting.names_a_topic(step)) or waiting.repeats_saved_date(step)):
         waiting.next_step(step)
+        return
+    if step.stage == "waiting_period" and waiting.is_over(step) and (
+            intents.yes_no(text) is not None or intents.long_yes(text)):
+        # Past the last day, "sí" / "no" / "ya revisé y sí salgo con derecho" answer the
+        # question the reminder asks ("¿ya apareces vigente?").
+        step.stage = "checking_coverage"
+        _dispatch(step, options)
         return
     if intents.wants_guide(text):
         _choose(step, "guide")
@@ -402,19 +423,31 @@ def _vague(match: Match) -> bool:
                                    and match.keyword_scores.get("fuera_de_tema", 0.0) < STRONG)
 
 
+#: "¿ya quedó?", "¿ya está?": whether the open report is done.
+_IS_IT_DONE = re.compile(r"^(?:y )?ya (?:quedo|esta|lo arreglaron|lo corrigieron|salio)\b")
+
+
 def _ticket_follow_up(step: Step) -> bool:
     """While a report is open: calling it off, asking about it, or telling more for it."""
     text = step.text
     if report_text.cancels(text):
         _add_to_ticket(step, note=step.msg("ticket_cancel_note"), reply="ticket_cancel_asked")
         return True
-    if intents.asks_about_reply(text):
-        step.topic = None
+    match = step.kb.matcher.classify(text)
+    greets = match.topic == "saludo" and not intents.is_question(text) and len(intents.words(text)) <= 4
+    if greets or intents.asks_about_reply(text) or (intents.is_question(text) and _IS_IT_DONE.search(
+            " ".join(intents.words(text)))):
+        # "hola" days later, "¿ya quedó?": the report is still open, and when a person sees it.
+        step.topic = "saludo" if greets else None
         number = step.state.get("ticket_number")
         pending = step.msg("ticket_pending_number", number=number) if number else step.msg("ticket_pending")
-        step.say(pending + " " + escalation.when_seen(step))
+        step.say((step.msg("report_welcome_back_open") + " " if greets else "") + pending + " "
+                 + escalation.when_seen(step))
         return True
-    match = step.kb.matcher.classify(text)
+    if intents.yes_no(text) is True and len(intents.words(text)) <= 2:
+        step.topic = None  # "va", "ok": an acknowledgement
+        step.say(step.msg("ticket_ack"))
+        return True
     if (intents.is_question(text) and match.confident and match.topic
             and step.kb.topics[match.topic].kind == "answer" and match.topic not in ("fuera_de_tema", "saludo")):
         # "¿cómo reviso mi vigencia?": answered, and the report stays open (no step of the

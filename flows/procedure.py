@@ -51,6 +51,11 @@ class Stage:
     #: "Todavía no" here means "I have not looked / tried yet", not "no": the no of this
     #: question opens a report, which would be premature.
     not_yet_waits: bool = False
+    #: Even a bare "todavía no" means "not tried yet" ("¿pudiste darte de alta?"; to "¿ya
+    #: apareces vigente?" it is a no).
+    bare_not_yet_waits: bool = False
+    #: "No sé cuál es" is a no here ("¿ya conoces tu NSS?").
+    not_sure_is_no: bool = False
 
 
 STAGES: dict[str, Stage] = {s.name: s for s in (
@@ -63,7 +68,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("prereq_other", "q_prereq_other", "yesno", "prereq_nss", "menu", "los requisitos",
           ("segu", "tramit", "sin derecho", "solicit", "continu", "sigamos"), "otro_seguro"),
     Stage("prereq_nss", "q_prereq_nss", "yesno", "cia_route", "nss_lookup", "tu NSS",
-          ("nss", "numero", "conozco", "tengo", "lo se", "me lo se", "sabe")),
+          ("nss", "numero", "conozco", "tengo", "lo se", "me lo se", "sabe"), not_sure_is_no=True),
     Stage("nss_lookup", "q_nss_lookup", "yesno", "cia_route", "!nss_help", "tu NSS",
           ("nss", "numero", "tengo", "encontre", "saque", "llego", "lleg", "consegui")),
     Stage("cia_route", "q_cia_route", "yesno", "filling", "!cia_help", "la solicitud en el CIA",
@@ -78,7 +83,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
            "constancia", "cubiert", "asegur"), "vigencia", not_yet_waits=True),
     Stage("umf_registration", "q_umf", "yesno", "done", "!umf_problem", "tu alta en la clínica",
           ("alta", "clinica", "umf", "registr", "consultorio", "pude", "inscrib", "quede en", "asign"),
-          not_yet_waits=True),
+          not_yet_waits=True, bare_not_yet_waits=True),
     Stage("done"),
     Stage("ticket_open"),
 )}

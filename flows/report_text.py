@@ -78,13 +78,16 @@ _CANCELS = re.compile(
     r"^(?:(?:no|mejor no|ya no|ok|bueno|pues|sabes que|oye|ah|a)\s+)*"
     r"(?:cancel\w*|olvidalo|olvidelo|olvida(?:lo)? eso|ya no (?:importa|es necesario|hace falta|lo necesito|quiero)"
     r"|dejalo(?: asi)?|mejor dejalo|ya no hagas nada|no hagas (?:el|ningun) reporte|ya se resolvio|ya lo resolvi"
-    r"|ya (?:lo |me lo |me )?resolvieron|ya se soluciono(?: solo)?|ya vi que si (?:me )?(?:la )?guardo)"
+    r"|ya (?:lo |me lo |me )?resolvieron|ya se soluciono(?: solo)?|ya vi que si (?:me )?(?:la )?guardo"
+    r"|ya no quiero (?:seguir|continuar)(?: con esto| con el reporte)?|(?:mejor )?lo dejo asi)"
     r"(?:\s+(?:el|mi)\s+reporte)?(?:\s+(?:gracias|porfa|por favor|ya))*$"
 )
 
 
 #: Said outright anywhere in a message: "ya lo resolví yo, cancela el reporte".
-_CANCEL_REPORT = re.compile(r"\b(?:cancel\w*|borr\w*|quit\w*|elimin\w*) (?:el |mi |ese |este )?(?:reporte|ticket|caso)\b")
+_CANCEL_REPORT = re.compile(
+    r"\b(?:cancel\w*|borr\w*|quit\w*|elimin\w*) (?:el |mi |ese |este )?(?:reporte|ticket|caso)\b|\bcancel\w* (?:esto|eso)\b"
+)
 
 
 def cancels(text: str) -> bool:
@@ -236,11 +239,17 @@ _CUES = re.compile(
 )
 
 
+#: Words a message may open with before the data it brings.
+_LEADING_FILLER = frozenset("ok okey va sale si ya bueno listo perfecto aqui estan los tengo son mis datos".split())
+
+
 def leftover(text: str, extra: frozenset[str] = frozenset()) -> str:
     """What is left of the message once numbers, codes and cue words go."""
     rest = re.sub(r"[\d,;:/()\[\]#*_.!?¡¿]+", " ", text)
     rest = _CUES.sub(" ", rest)
     words = rest.split()
+    while words and " ".join(intents.words(words[0])) in _LEADING_FILLER:
+        words.pop(0)  # "ok, Luis García Pérez", "ya los tengo: …"
     if extra:
         words = [w for w in words if " ".join(intents.words(w)) not in extra]
     return " ".join(words)

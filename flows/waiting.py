@@ -32,6 +32,12 @@ def repeats_saved_date(step: Step) -> bool:
             and len(intents.words(step.text)) <= 3)
 
 
+def is_over(step: Step) -> bool:
+    """Whether the waiting period has ended (the day after its last day)."""
+    end = step.state.get("waiting_end")
+    return bool(end) and step.today > date.fromisoformat(end)
+
+
 def next_step(step: Step) -> None:
     """In the waiting period, what comes next: wait until the date, or, once it has passed,
     check the constancia."""

@@ -1457,3 +1457,81 @@ def test_a_curp_sent_in_two_halves_is_joined() -> None:
     assert "resto de tu CURP" in chat.text
     chat.say("HNERXN09")
     assert "CURP: BOXW310820HNERXN09" in chat.text and chat.stage == "escalation_confirm"
+
+
+def test_a_greeting_while_a_report_is_open_keeps_it_open_and_more_detail_goes_into_it() -> None:
+    """ "hola" used to drop the open report (the menu), and the next detail opened a second one."""
+    chat = Chat()
+    _open_ticket(chat)
+    chat.say("hola", "2026-11-20T11:04")
+    assert "Hola de nuevo" in chat.text and chat.stage == "ticket_open"
+    chat.say("tambien puse mal mi correo, es ana@gmail.com", "2026-11-20T11:05")
+    (ticket,) = chat.tickets()
+    assert ticket.reason == "error_solicitud" and "Lo agregué a tu reporte" in chat.text
+    chat.say("ya quedo?", "2026-11-20T11:06")
+    assert "Tu reporte ya está con la mesa de ayuda" in chat.text  # with its number once the desk has one
+    chat.say("va", "2026-11-20T11:07")
+    assert "Aquí sigo" in chat.text and chat.stage == "ticket_open"
+
+
+def test_an_error_told_as_the_answer_to_have_you_saved_it_is_the_error_report() -> None:
+    chat = Chat()
+    for text in ("hola", "1", "no", "si", "si"):
+        chat.say(text)
+    assert chat.stage == "filling"
+    chat.say("no, me salio error")
+    assert chat.stage == "escalation_describe" and "mensaje de error" in chat.text
+
+
+@pytest.mark.parametrize("text", ["todavia no", "no, todavía no"])
+def test_not_yet_at_the_clinic_step_waits(text: str) -> None:
+    chat = Chat()
+    chat.say("como me doy de alta en mi clinica")
+    chat.say(text)
+    assert chat.stage == "umf_registration" and "inténtalo" in chat.text
+
+
+def test_not_knowing_which_is_ones_nss_is_a_no_to_do_you_know_it() -> None:
+    chat = Chat()
+    for text in ("hola", "1", "no"):
+        chat.say(text)
+    chat.say("no se cual es")
+    assert chat.stage == "nss_lookup"
+
+
+def test_all_fine_with_thanks_at_the_summary_sends_the_report() -> None:
+    chat = Chat()
+    chat.say("me sale error")
+    chat.say("error 500")
+    chat.say(f"Rosa Elena Diaz Luna {ALL_DATA}")
+    chat.say("todo bien, gracias")
+    assert chat.tickets() and chat.stage == "ticket_open"
+
+
+@pytest.mark.parametrize("text", ["ya no quiero seguir con esto", "ya no, mejor lo dejo asi"])
+def test_more_ways_of_calling_a_report_off(text: str) -> None:
+    chat = Chat()
+    chat.say("me sale error")
+    chat.say("dice error 500")
+    chat.say(text)
+    assert "dejé tu reporte sin enviar" in chat.text and not chat.tickets()
+
+
+def test_a_name_after_a_filler_word_is_taken() -> None:
+    chat = Chat()
+    chat.say("me sale error")
+    chat.say("error 500")
+    chat.say("ok, Luis Garcia Perez")
+    chat.say("123456 12345678903 BOXW310820HNERXN09")
+    assert "Nombre: Luis Garcia Perez" in chat.text
+
+
+def test_after_the_waiting_period_a_yes_or_no_answers_whether_one_is_covered() -> None:
+    chat = Chat()
+    chat.say("ya guarde ayer mi solicitud", "2026-11-24T10:00")
+    chat.say("ya revise y si salgo con derecho", "2026-12-01T09:30")
+    assert chat.stage == "umf_registration"
+    chat = Chat()
+    chat.say("ya guarde ayer mi solicitud", "2026-11-24T10:00")
+    chat.say("no", "2026-12-01T09:30")
+    assert chat.stage == "escalation_collect" and "Ya pasó el tiempo de espera" in chat.text
