@@ -478,6 +478,17 @@ def _continue(step: Step, esc: dict[str, Any], problems: list[str], *, quiet: bo
         step.say(step.msg("ask_missing", fields=join(labels)))
 
 
+def _with_surnames(new: str, old: str, text: str) -> str:
+    """ "el nombre es Rosa Helena" for "Rosa Elena Díaz Luna": the given names change and the
+    two surnames stay (the summary shows the result, to correct again if need be)."""
+    new_words, old_words = new.split(), old.split()
+    folded = " ".join(intents.words(text))
+    if (len(new_words) <= 2 and len(old_words) >= 3 and "apellido" not in folded
+            and not {w.casefold() for w in new_words} & {w.casefold() for w in old_words[-2:]}):
+        return " ".join(new_words + old_words[-2:])
+    return new
+
+
 #: "no tengo CURP" (a foreign student): not "I don't remember it".
 _WITHOUT_CURP = re.compile(r"\bno tengo (?:una |la |mi )?curp\b|\bextranjer[oa]\b|\bsin curp\b")
 
@@ -543,8 +554,10 @@ def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
         return True
     if field in FIELDS:
         # "no, el nombre está mal, es María Fernanda Gómez Ruiz": the new value may come along.
-        esc["data"].pop(field, None)
+        before = esc["data"].pop(field, None)
         found, problems, unknown = _read(step, esc, text, expecting=[field], correcting=True)
+        if field == "name" and before and "name" in found:
+            found["name"] = _with_surnames(found["name"], before, text)
         if field in found:
             step.say(step.msg("fixed"))
         else:

@@ -1535,3 +1535,16 @@ def test_after_the_waiting_period_a_yes_or_no_answers_whether_one_is_covered() -
     chat.say("ya guarde ayer mi solicitud", "2026-11-24T10:00")
     chat.say("no", "2026-12-01T09:30")
     assert chat.stage == "escalation_collect" and "Ya pasó el tiempo de espera" in chat.text
+
+
+@pytest.mark.parametrize(("fix", "name"), [
+    ("si pero el nombre es Rosa Helena", "Rosa Helena Diaz Luna"),
+    ("el nombre esta mal, es Rosa Helena Díaz Luna", "Rosa Helena Díaz Luna"),
+])
+def test_correcting_the_given_names_keeps_the_surnames(fix: str, name: str) -> None:
+    chat = Chat()
+    chat.say("me sale error")
+    chat.say("error 500")
+    chat.say(f"Rosa Elena Diaz Luna {ALL_DATA}")
+    chat.say(fix)
+    assert f"Nombre: {name}" in chat.text
