@@ -216,8 +216,15 @@ def handle(step: Step) -> bool:
         step.say(step.msg("curp_unknown"))
         return True
     if (not (found or problems or unknown) and "nss" in _missing(esc) and intents.says_dont_know(text)
-            and len(intents.words(text)) <= 5 and named in (None, "nss")):
+            and len(intents.words(text)) <= 5 and named in (None, "nss")
+            and not _NAMES_SCREENSHOT.search(" ".join(intents.words(text)))):
         unknown = True  # "no lo sé" while the NSS is still missing: the one students do not know
+    if not (found or problems or unknown) and _NAMES_SCREENSHOT.search(" ".join(intents.words(text))) and (
+            intents.yes_no(text) is False or intents.says_dont_know(text)):
+        # "no tengo captura": it is not needed.
+        step.say(step.msg("no_screenshot"))
+        _continue(step, esc, [])
+        return True
     if found or problems or unknown:
         esc.pop("fixing", None)
         _accept(step, esc, found, problems, unknown)
@@ -285,6 +292,8 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
         _continue(step, esc, [])
         return True
     aside = _aside_topic(step, text)
+    if aside and esc["reason"] == "datos_erroneos" and aside != "urgencia" and describes(esc["reason"], clean, ()):
+        aside = None  # "en mi CURP" to "¿qué dato quedó mal?": the answer, not a question about the CURP
     if aside and not _tells_the_case(esc, text, aside):
         esc["aside"] = aside
         return False
@@ -385,7 +394,8 @@ def _read(
     if "nss" not in found and "nss" not in data:
         folded = " ".join(intents.words(text))
         unknown = bool(NSS_UNKNOWN.search(folded)) or (expecting == ["nss"] and intents.says_dont_know(text)
-                                                        and field_named(text) in (None, "nss"))
+                                                        and field_named(text) in (None, "nss")
+                                                        and not _NAMES_SCREENSHOT.search(folded))
     return found, problems, unknown
 
 
@@ -489,6 +499,8 @@ def _with_surnames(new: str, old: str, text: str) -> str:
     return new
 
 
+#: "no tengo captura": about the screenshot, not about the NSS.
+_NAMES_SCREENSHOT = re.compile(r"\b(?:captura\w*|pantallazo\w*|screenshot\w*|foto\w*|imagen\w*)\b")
 #: "no tengo CURP" (a foreign student): not "I don't remember it".
 _WITHOUT_CURP = re.compile(r"\bno tengo (?:una |la |mi )?curp\b|\bextranjer[oa]\b|\bsin curp\b")
 

@@ -133,6 +133,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         return
     if escalation.active(step.state) and _changes_mind(step):
         return
+    if escalation.active(step.state) and _corrects_date_of_report(step):
+        return
     if escalation.active(step.state):
         if escalation.handle(step):
             return
@@ -170,6 +172,17 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             saved, problem = entities.parse_answer_date(text, step.now)
         if saved:
             waiting_from(step, saved, purpose=step.state.get("date_purpose", "espera"))
+            return
+        if intents.bare_not_yet(text) or intents.yes_no(text) is False:
+            # "aún no" to "¿qué día guardaste?": not saved yet; nothing to compute until then.
+            step.topic = None
+            step.stage = "filling"
+            step.say(step.msg("filling_wait"))
+            return
+        if intents.yes_no(text) is True or (entities.mentions_saving(text) and len(intents.words(text)) <= 4):
+            # "listo", "ya", "ya lo guardé": saved, but the day is the question.
+            step.topic = None
+            step.say(step.msg("date_which_day"))
             return
         if problem == "invalid":
             step.say(step.msg("date_invalid"))
@@ -258,6 +271,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         # "no", "no gracias" to "¿Algo más?" (no question of a stage pending): a goodbye.
         step.topic = "despedida"
         answer(step, "despedida")
+        return
+    if (not (stage and stage.expects) and step.stage not in ("ticket_open", "waiting_period")
+            and step.state.get("turns", 0) >= 1 and intents.yes_no(text) is True and len(intents.words(text)) <= 2):
+        # "sí" to "¿Algo más?": the menu, to say what else.
+        step.topic = "saludo"
+        show_menu(step, greeting=False)
         return
     match = step.kb.matcher.classify(text)
     _topic(step, match)
@@ -395,6 +414,25 @@ def _changes_mind(step: Step) -> bool:
     step.stage = esc.get("return_stage") or "menu"
     step.say(step.msg("escalation_cancelled"))
     _topic(step, match)
+    return True
+
+
+def _corrects_date_of_report(step: Step) -> bool:
+    """ "no, fue el 5 de agosto" while the data of a "sin vigencia" report is collected (the
+    report came from the day given before): the waiting period is computed again, and within
+    it there is no report (topics.md)."""
+    esc = step.state["esc"]
+    if esc.get("reason") != "sin_vigencia" or not step.state.get("saved_on"):
+        return False
+    if entities.find_nss_candidates(step.text) or entities.find_student_id_candidates(step.text):
+        return False
+    saved = entities.parse_date(step.text, step.now)
+    if saved is None or saved.isoformat() == step.state["saved_on"] or len(intents.words(step.text)) > 8:
+        return False
+    step.state.pop("esc")
+    step.topic = None
+    step.say(step.msg("date_corrected"))
+    waiting_from(step, saved, purpose="sin_vigencia")
     return True
 
 

@@ -1548,3 +1548,49 @@ def test_correcting_the_given_names_keeps_the_surnames(fix: str, name: str) -> N
     chat.say(f"Rosa Elena Diaz Luna {ALL_DATA}")
     chat.say(fix)
     assert f"Nombre: {name}" in chat.text
+
+
+def test_naming_the_wrong_field_answers_which_datum_was_wrong() -> None:
+    """ "en mi curp" used to get the NSS explainer and the same question again."""
+    chat = Chat()
+    chat.say("me equivoque")
+    chat.say("en mi curp")
+    assert chat.stage == "escalation_collect" and "ID de estudiante" in chat.text
+
+
+def test_a_corrected_save_date_while_the_report_is_collected_computes_the_wait_again() -> None:
+    chat = Chat()
+    chat.say("ya me registre y no me sale", "2026-08-11T12:00")
+    chat.say("hace dos semanas", "2026-08-11T12:01")
+    assert chat.stage == "escalation_collect"
+    chat.say("no, fue el 5 de agosto", "2026-08-11T12:02")
+    assert chat.stage == "waiting_period" and "miércoles 12 de agosto" in chat.text and "esc" not in chat.state
+
+
+def test_yes_to_anything_else_shows_the_menu() -> None:
+    chat = Chat()
+    chat.say("necesito el numero de la mesa de ayuda")
+    chat.say("si")
+    assert "¿En qué te ayudo?" in chat.text and "no te puedo ayudar" not in chat.text
+
+
+@pytest.mark.parametrize(("text", "said", "stage"), [
+    ("listo", "¿Y qué día la guardaste?", "waiting_saved_date"),
+    ("ya lo guarde", "¿Y qué día la guardaste?", "waiting_saved_date"),
+    ("aun no", "Cuando la guardes", "filling"),
+])
+def test_answers_to_which_day_that_are_not_a_day(text: str, said: str, stage: str) -> None:
+    chat = Chat()
+    chat.say("cuanto tarda")
+    assert chat.stage == "waiting_saved_date"
+    chat.say(text)
+    assert said in chat.text and chat.stage == stage
+
+
+def test_not_having_a_screenshot_does_not_mark_the_nss_unknown() -> None:
+    chat = Chat()
+    chat.say("me sale un error al guardar")
+    chat.say("dice que el nss no es valido")
+    chat.say("Rosa Mendez Paz 123456")
+    chat.say("no tengo captura")
+    assert not chat.state["esc"].get("nss_unknown") and "sin captura también" in chat.text
