@@ -98,6 +98,10 @@ def _names_subject(stage: Stage, words: list[str]) -> bool:
     return any(f" {cue}" in joined for cue in stage.subject)
 
 
+#: Acknowledgements: "understood", not "done".
+_ACKS = frozenset({"ok", "okey", "okay", "oki", "va", "sale", "vale", "ok gracias", "va gracias", "entendido", "de acuerdo"})
+
+
 def _reports_a_problem(step: Step) -> bool:
     """Whether a message of a few words names a problem for the desk ("no, me salió error")."""
     if len(intents.words(step.text)) < 3:
@@ -224,6 +228,10 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             step.state["dont_know_at"] = f"{stage.name}:{turn}"  # counts for the next message only
             answer(step, stage.dont_know)
             step.say(question_again(step, stage))
+            return
+        if stage.ok_is_ack and " ".join(intents.words(text)) in _ACKS:
+            step.topic = None  # "ok" to "escríbeme *listo* cuando lo tengas": understood, not done
+            step.say(step.msg("waiting_for_you"))
             return
         said = intents.yes_no(text)
         if said is None and stage.not_sure_is_no and intents.says_not_sure(text):

@@ -56,6 +56,9 @@ class Stage:
     bare_not_yet_waits: bool = False
     #: "No sé cuál es" is a no here ("¿ya conoces tu NSS?").
     not_sure_is_no: bool = False
+    #: The question asks to be told when something is done ("escríbeme *listo*"): "ok" is
+    #: only an acknowledgement.
+    ok_is_ack: bool = False
 
 
 STAGES: dict[str, Stage] = {s.name: s for s in (
@@ -70,12 +73,12 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("prereq_nss", "q_prereq_nss", "yesno", "cia_route", "nss_lookup", "tu NSS",
           ("nss", "numero", "conozco", "tengo", "lo se", "me lo se", "sabe"), not_sure_is_no=True),
     Stage("nss_lookup", "q_nss_lookup", "yesno", "cia_route", "!nss_help", "tu NSS",
-          ("nss", "numero", "tengo", "encontre", "saque", "llego", "lleg", "consegui")),
+          ("nss", "numero", "tengo", "encontre", "saque", "llego", "lleg", "consegui"), ok_is_ack=True),
     Stage("cia_route", "q_cia_route", "yesno", "filling", "!cia_help", "la solicitud en el CIA",
           ("estoy", "entre", "solicitud seguro", "encontre", "ahi", "aparece", "veo", "abri", "dentro", "explica",
            "llen", "cia", "pantalla")),
     Stage("filling", "q_filling", "yesno", "waiting_saved_date", "!filling_wait", "el llenado de tu solicitud",
-          ("guard", "mande", "envie", "hice", "llene", "termine", "quedo", "solicitud")),
+          ("guard", "mande", "envie", "hice", "llene", "termine", "quedo", "solicitud"), ok_is_ack=True),
     Stage("waiting_saved_date", "q_saved_date", "date", None, None, "la fecha en que guardaste tu solicitud"),
     Stage("waiting_period"),
     Stage("checking_coverage", "q_checking", "yesno", "umf_registration", "!not_covered", "revisar tu vigencia",

@@ -1594,3 +1594,13 @@ def test_not_having_a_screenshot_does_not_mark_the_nss_unknown() -> None:
     chat.say("Rosa Mendez Paz 123456")
     chat.say("no tengo captura")
     assert not chat.state["esc"].get("nss_unknown") and "sin captura también" in chat.text
+
+
+def test_ok_to_tell_me_when_you_have_it_is_an_acknowledgement_not_done() -> None:
+    chat = Chat()
+    chat.say("3")
+    assert chat.stage == "nss_lookup"
+    chat.say("ok")
+    assert chat.stage == "nss_lookup" and "aquí te espero" in chat.text
+    chat.say("listo")
+    assert chat.stage == "cia_route"
