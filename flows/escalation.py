@@ -360,9 +360,13 @@ def _read(
         found["student_id"] = value
         consumed = remove_digits(consumed, value)
         consumed = remove_digits(consumed, value[5:])
+    right = _said_right_value(text, entities.find_nss_candidates(text))
     for value in entities.find_nss_candidates(text):
         problem = entities.nss_problem(value)
-        if problem is None and found.get("nss", value) != value:
+        if right is not None and problem is None:
+            # "puse 1234… y el bueno es 9876…": the right one; the wrong one goes into the detail.
+            found["nss"] = right
+        elif problem is None and found.get("nss", value) != value:
             # "tengo 2 nss, el A y el B": the first one stays, and the student is told.
             problems.append(step.msg("several_nss", value=found["nss"]))
         elif problem is None:
@@ -497,6 +501,36 @@ def _with_surnames(new: str, old: str, text: str) -> str:
             and not {w.casefold() for w in new_words} & {w.casefold() for w in old_words[-2:]}):
         return " ".join(new_words + old_words[-2:])
     return new
+
+
+#: "el bueno es …", "el correcto es …": the value after it is the right one.
+_RIGHT_VALUE = re.compile(r"(?:el|la|mi)?\s*(?:bueno|buena|correcto|correcta|real|verdadero|verdadera)\s*(?:es|:)\s*$")
+
+
+def _said_right_value(text: str, values: list[str]) -> str | None:
+    """Of several values, the one the student calls the right one, or None."""
+    if len(values) < 2:
+        return None
+    for value in values:
+        at = re.sub(r"\D", "", text).find(value)
+        position = _digit_position(text, at)
+        if position is not None and _RIGHT_VALUE.search(" ".join(intents.words(text[max(0, position - 30):position]))
+                                                        + " "):
+            return value
+    return None
+
+
+def _digit_position(text: str, nth: int) -> int | None:
+    """Where in ``text`` its ``nth`` digit is."""
+    if nth < 0:
+        return None
+    seen = -1
+    for i, ch in enumerate(text):
+        if ch.isdigit():
+            seen += 1
+            if seen == nth:
+                return i
+    return None
 
 
 #: "no tengo captura": about the screenshot, not about the NSS.

@@ -1604,3 +1604,11 @@ def test_ok_to_tell_me_when_you_have_it_is_an_acknowledgement_not_done() -> None
     assert chat.stage == "nss_lookup" and "aquí te espero" in chat.text
     chat.say("listo")
     assert chat.stage == "cia_route"
+
+
+def test_of_a_wrong_and_a_right_nss_the_report_keeps_the_right_one() -> None:
+    chat = Chat()
+    chat.say("me equivoque")
+    chat.say("puse mal el nss, puse 12345678903 y el bueno es 98765432103")
+    chat.say("123456 Rosa Mendez Paz BOXW310820HNERXN09")
+    assert "NSS: 98765432103" in chat.text and "tomé el primero" not in chat.text
