@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from flows.calendar import BusinessCalendar, OfficeHours, format_date_es
 from flows.messages import Action, Incoming, Option, Reply
 from knowledge.loader import KnowledgeBase
+from knowledge.matcher import Match
 
 
 def calendar_for(kb: KnowledgeBase) -> BusinessCalendar:
@@ -47,6 +48,15 @@ class Step:
     replies: list[Reply] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     topic: str | None = None
+    _matches: dict[str, Match] = field(default_factory=dict, repr=False)
+
+    def classify(self, text: str) -> Match:
+        """The matcher's reading of ``text``, read once a step: several checks of one message
+        ask about the same words."""
+        match = self._matches.get(text)
+        if match is None:
+            match = self._matches[text] = self.kb.matcher.classify(text)
+        return match
 
     @property
     def now(self) -> datetime:

@@ -139,7 +139,7 @@ def _only_courtesy(step: Step, text: str) -> str | None:
     """ "saludo" or "despedida" when the message is only a greeting or a thank-you."""
     if len(intents.words(text)) > 4 or intents.yes_no(text) is not None:
         return None
-    match = step.kb.matcher.classify(text)
+    match = step.classify(text)
     if match.topic in ("saludo", "despedida") and match.keyword_scores.get(match.topic, 0.0) >= 3.0 and not any(
             v for t, v in match.keyword_scores.items() if t not in ("saludo", "despedida")):
         return match.topic
@@ -312,7 +312,7 @@ def _is_aside(step: Step, text: str) -> bool:
 
 def _aside_topic(step: Step, text: str) -> str | None:
     """The answer topic of a question about something else asked in the middle of a report, or None."""
-    match = step.kb.matcher.classify(step.text if step.data_text is not None else text)
+    match = step.classify(step.text if step.data_text is not None else text)
     if (match.confident and match.topic and step.kb.topics[match.topic].kind == "answer"
             and match.topic not in ("fuera_de_tema",)):
         return match.topic
@@ -335,7 +335,7 @@ def _tells_the_case(esc: dict[str, Any], text: str, topic: str) -> bool:
 
 def _asks_for_person(step: Step) -> bool:
     """ "mejor pásame con una persona" while collecting: that is what the report is for."""
-    match = step.kb.matcher.classify(step.text)
+    match = step.classify(step.text)
     return bool(match.confident and match.topic == "duda_general")
 
 

@@ -106,7 +106,7 @@ def _reports_a_problem(step: Step) -> bool:
     """Whether a message of a few words names a problem for the desk ("no, me salió error")."""
     if len(intents.words(step.text)) < 3:
         return False
-    match = step.kb.matcher.classify(step.text)
+    match = step.classify(step.text)
     return bool(match.confident and match.topic and step.kb.topics[match.topic].kind == "escalation"
                 and match.keyword_scores.get(match.topic, 0.0) >= STRONG and match.topic != "duda_general")
 
@@ -114,7 +114,7 @@ def _reports_a_problem(step: Step) -> bool:
 def _asked_as_dont_know(step: Step, stage: Stage) -> bool:
     if not stage.asked_as_dont_know or not intents.is_question(step.text):
         return False
-    match = step.kb.matcher.classify(step.text)
+    match = step.classify(step.text)
     return match.topic in stage.asked_as_dont_know
 
 
@@ -144,7 +144,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             return
         # A question in the middle: answered, and the report stays where it was.
         stage, esc = step.stage, step.state["esc"]
-        match = step.kb.matcher.classify(text)
+        match = step.classify(text)
         _topic(step, match, aside=True)
         step.stage, step.state["esc"] = stage, esc
         escalation.reprompt(step)
@@ -194,7 +194,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         if intents.says_dont_know(text):
             saved_date_unknown(step)
             return
-        match = step.kb.matcher.classify(text)
+        match = step.classify(text)
         if not match.confident or match.topic in (None, "fuera_de_tema"):
             # "a principios de febrero": not a topic either, so the question is asked again, kindly.
             step.topic = None
@@ -247,7 +247,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             follow(step, stage.on_yes if said else stage.on_no)
             return
         if said is None and stage.yes_topic and not intents.is_question(text):
-            match = step.kb.matcher.classify(text)
+            match = step.classify(text)
             if match.confident and match.topic == stage.yes_topic:
                 step.topic = match.topic
                 follow(step, stage.on_yes)
@@ -286,7 +286,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.topic = "saludo"
         show_menu(step, greeting=False)
         return
-    match = step.kb.matcher.classify(text)
+    match = step.classify(text)
     _topic(step, match)
 
 
@@ -414,7 +414,7 @@ def _changes_mind(step: Step) -> bool:
     answered (the student can start it again any time)."""
     if not _TURNS_AWAY.match(" ".join(intents.words(step.text))):
         return False
-    match = step.kb.matcher.classify(step.text)
+    match = step.classify(step.text)
     if not (match.confident and match.topic and step.kb.topics[match.topic].kind == "answer"
             and match.topic not in ("fuera_de_tema", "saludo", "despedida")):
         return False
@@ -479,7 +479,7 @@ def _ticket_follow_up(step: Step) -> bool:
     if report_text.cancels(text):
         _add_to_ticket(step, note=step.msg("ticket_cancel_note"), reply="ticket_cancel_asked")
         return True
-    match = step.kb.matcher.classify(text)
+    match = step.classify(text)
     greets = match.topic == "saludo" and not intents.is_question(text) and len(intents.words(text)) <= 4
     if greets or intents.asks_about_reply(text) or (intents.is_question(text) and _IS_IT_DONE.search(
             " ".join(intents.words(text)))):

@@ -62,7 +62,7 @@ def only_the_secret(step: Step) -> bool:
         said = intents.yes_no(rest)
         if said is False or (said is True and answers_yes(stage, words)):
             return False  # "sí, es …": the answer to the question, read as the dispatch reads it
-    match = step.kb.matcher.classify(rest)
+    match = step.classify(rest)
     return not match.confident or match.topic in (None, "fuera_de_tema", "saludo")
 
 
@@ -94,7 +94,7 @@ def only_an_id(step: Step, stage: Stage | None) -> bool:
     if len(words) > 4:
         return False
     if words:
-        match = step.kb.matcher.classify(rest)
+        match = step.classify(rest)
         if match.confident and match.topic not in (None, "fuera_de_tema", "saludo"):
             return False  # "puse mal mi NSS …", "mi NSS es …": the topic's own handling
     step.topic = None

@@ -21,7 +21,7 @@ _PLANS = re.compile(r"\b(?:revis\w*|chec\w*|consult\w*|vuelv\w*|escrib\w*|regres
 
 def names_a_topic(step: Step) -> bool:
     """Whether the message is about a topic of its own ("ya estoy vigente, ¿qué sigue?")."""
-    match = step.kb.matcher.classify(step.text)
+    match = step.classify(step.text)
     return bool(match.confident and match.topic not in (None, "fuera_de_tema", "saludo", "despedida"))
 
 
@@ -58,7 +58,7 @@ def corrects_saved_date(step: Step) -> bool:
     folded = " ".join(intents.words(step.text))
     if intents.is_question(step.text) or _PLANS.search(folded):
         return False  # "¿el lunes ya puedo revisar?", "ok, el lunes reviso": not a new save date
-    match = step.kb.matcher.classify(step.text)
+    match = step.classify(step.text)
     if match.confident and match.topic not in (None, "fuera_de_tema"):
         return False  # a question with a date in it: the topic decides
     step.topic = None
