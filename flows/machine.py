@@ -325,7 +325,8 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         step.say(question_again(step, STAGES[step.stage]))
         return
     if not match.confident:
-        candidates = match.candidates(3)
+        # A person is always offered last: not also as a candidate ("Hablar con una persona" twice).
+        candidates = [t for t in match.candidates(4) if t != "duda_general"][:3]
         if match.domain and candidates:
             step.topic = None
             opts = [(f"topic:{t}", kb.topics[t].label) for t in candidates]

@@ -79,7 +79,8 @@ _CANCELS = re.compile(
     r"(?:cancel\w*|olvidalo|olvidelo|olvida(?:lo)? eso|ya no (?:importa|es necesario|hace falta|lo necesito|quiero)"
     r"|dejalo(?: asi)?|mejor dejalo|ya no hagas nada|no hagas (?:el|ningun) reporte|ya se resolvio|ya lo resolvi"
     r"|ya (?:lo |me lo |me )?resolvieron|ya se soluciono(?: solo)?|ya vi que si (?:me )?(?:la )?guardo"
-    r"|ya no quiero (?:seguir|continuar)(?: con esto| con el reporte)?|(?:mejor )?lo dejo asi)"
+    r"|ya no quiero (?:seguir|continuar)(?: con esto| con el reporte)?|(?:mejor )?lo dejo asi"
+    r"|no quiero (?:el |un |ningun |ese )?reporte|no quiero hablar con nadie)"
     r"(?:\s+(?:el|mi)\s+reporte)?(?:\s+(?:gracias|porfa|por favor|ya))*$"
 )
 
@@ -90,10 +91,14 @@ _CANCEL_REPORT = re.compile(
 )
 
 
+#: "no quiero reporte, nomás dime si lo pierdo": anywhere in the message.
+_NO_REPORT = re.compile(r"\bno quiero (?:el |un |ningun |ese )?reporte\b|\bno quiero hablar con nadie\b")
+
+
 def cancels(text: str) -> bool:
     """ "cancelar", "olvídalo", "ya no importa", "ya lo resolví": the student calls the report off."""
     folded = " ".join(intents.words(text))
-    if _CANCEL_REPORT.search(folded):
+    if _CANCEL_REPORT.search(folded) or _NO_REPORT.search(folded):
         return True
     return not intents.is_question(text) and bool(_CANCELS.match(folded))  # "¿ya me resolvieron?" asks
 

@@ -1612,3 +1612,22 @@ def test_of_a_wrong_and_a_right_nss_the_report_keeps_the_right_one() -> None:
     chat.say("puse mal el nss, puse 12345678903 y el bueno es 98765432103")
     chat.say("123456 Rosa Mendez Paz BOXW310820HNERXN09")
     assert "NSS: 98765432103" in chat.text and "tomé el primero" not in chat.text
+
+
+def test_not_wanting_a_report_calls_it_off() -> None:
+    chat = Chat()
+    chat.say("si me gradúo pierdo el seguro?")
+    assert escalation_started(chat)
+    chat.say("no quiero reporte, nomas dime si lo pierdo")
+    assert "dejé tu reporte sin enviar" in chat.text and "esc" not in chat.state
+
+
+def test_the_clarifying_question_offers_a_person_once() -> None:
+    """A person used to be offered twice: as a candidate topic and as the last option."""
+    chat = Chat()
+    chat.say("es sobre el seguro de mi hijo")
+    assert "Quiero entenderte bien" in chat.text and chat.text.count("Hablar con una persona") == 1
+
+
+def escalation_started(chat: Chat) -> bool:
+    return chat.stage.startswith("escalation_")

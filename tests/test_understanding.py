@@ -214,6 +214,17 @@ def test_a_parent_asking_for_their_child_is_answered_and_insuring_a_child_goes_t
     ("soy de posgrado, maestría, aplica para mi?", "requisitos"),
     ("y si lo saco pierdo el de mi papá?", "otro_seguro"),
     ("tengo covid", "urgencia"),
+    # the sixth walk-through's first messages
+    ("buenos dias joven, mi hijo entra al itson y quiero saber si le toca seguro", "requisitos"),
+    ("mi hija va a entrar a la universidad, ¿cómo le hace para tener seguro médico?", "requisitos"),
+    ("how do i sign up for the seguro facultativo?", "registro_cia"),
+    ("how do i register at my clinic (UMF)?", "alta_umf"),
+    ("mi hijo ya hizo la solicitud pero en el IMSS le dicen que no está dado de alta", "sin_vigencia"),
+    ("ya pasaron 3 dias habiles, es normal q todavia no salga?", "sin_vigencia"),
+    ("estoy embarazada y ocupo consulta ya, sirve el seguro?", "urgencia"),
+    ("puse mi correo mal en la solicitud y ya le di guardar", "datos_erroneos"),
+    ("me equivoque de clinica al darme de alta, como la cambio", "duda_general"),
+    ("el boton de guardar no funciona", "error_solicitud"),
 ])
 def test_phrasings_of_stop_14(text: str, topic: str) -> None:
     assert KB.matcher.classify(text).topic == topic
