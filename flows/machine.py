@@ -382,7 +382,8 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         elif (target.expects == "yesno" and target.on_yes == "done" and not chosen
               and not intents.is_question(step.text) and intents.words(step.text)[:1] == ["ya"]
               and answers_yes(target, intents.words(step.text)) and not intents.reports_failure(step.text)
-              and _names_subject(target, intents.words(step.text))):
+              and _names_subject(target, intents.words(step.text))
+              and not any(w in intents.QUESTION_WORDS for w in intents.words(step.text))):
             # "ya me dieron de alta en la clínica, gracias": the last step is done, not to be explained.
             follow(step, target.on_yes)
         elif target.name == step.stage and target.question and not intents.is_question(step.text) and not chosen:
@@ -413,8 +414,8 @@ _TURNS_AWAY = re.compile(r"^(?:ah |oh |ay )?(?:mejor no|no mejor|ah no|no no|mej
 def _changes_mind(step: Step) -> bool:
     """ "mejor no, primero quiero saber cuánto tarda": the report is set aside and the question
     answered (the student can start it again any time)."""
-    if not _TURNS_AWAY.match(" ".join(intents.words(step.text))):
-        return False
+    if not (_TURNS_AWAY.match(" ".join(intents.words(step.text))) or report_text.cancels(step.text)):
+        return False  # ("no quiero reporte, solo dime dónde saco mi NSS": called off, and asked)
     match = step.classify(step.text)
     if not (match.confident and match.topic and step.kb.topics[match.topic].kind == "answer"
             and match.topic not in ("fuera_de_tema", "saludo", "despedida")):

@@ -1631,3 +1631,17 @@ def test_the_clarifying_question_offers_a_person_once() -> None:
 
 def escalation_started(chat: Chat) -> bool:
     return chat.stage.startswith("escalation_")
+
+
+def test_a_question_with_ya_estoy_vigente_is_the_clinic_step_not_done() -> None:
+    """ "ya estoy vigente, ¿cómo saco cita en la UMF?" used to be told the procedure was finished."""
+    chat = Chat()
+    chat.say("ya estoy vigente como saco cita en la umf")
+    assert chat.stage == "umf_registration" and "Felicidades" not in chat.text
+
+
+def test_calling_off_a_report_with_a_question_answers_it() -> None:
+    chat = Chat()
+    chat.say("me sale error en la pagina del imss cuando busco mi nss")
+    chat.say("no quiero reporte, solo dime donde saco mi nss")
+    assert "dejé tu reporte sin enviar" in chat.text and "Asignación o localización" in chat.text

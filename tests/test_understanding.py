@@ -225,6 +225,15 @@ def test_a_parent_asking_for_their_child_is_answered_and_insuring_a_child_goes_t
     ("puse mi correo mal en la solicitud y ya le di guardar", "datos_erroneos"),
     ("me equivoque de clinica al darme de alta, como la cambio", "duda_general"),
     ("el boton de guardar no funciona", "error_solicitud"),
+    # the seventh walk-through's first messages
+    ("no es urgente, pero q requisitos hay pal seguro?", "requisitos"),
+    ("sin prisa, no es una emergencia: como saco mi nss?", "nss"),
+    ("para no cometer errores, como se llena la solicitud?", "llenado"),
+    ("Buenas noches, le escribo porque mi hijo entra a ITSON", "requisitos"),
+    ("Buenas tardes joven, soy mamá de un alumno", "saludo"),
+    ("me confundi y puse el correo de mi mama en la solicitud", "datos_erroneos"),
+    ("me pasas el correo pa mandarles un mail", "contacto"),
+    ("oye y si no tengo ningun seguro si puedo?", "requisitos"),
 ])
 def test_phrasings_of_stop_14(text: str, topic: str) -> None:
     assert KB.matcher.classify(text).topic == topic
