@@ -24,6 +24,7 @@ from typing import Any
 from flows import entities, intents
 from flows.context import Step
 from flows.messages import Attachment, OpenTicket, RecordConsent
+from knowledge.matcher import STRONG
 from flows.report_text import (
     ADDS,
     CORRECTION_CUE,
@@ -140,7 +141,7 @@ def _only_courtesy(step: Step, text: str) -> str | None:
     if len(intents.words(text)) > 4 or intents.yes_no(text) is not None:
         return None
     match = step.classify(text)
-    if match.topic in ("saludo", "despedida") and match.keyword_scores.get(match.topic, 0.0) >= 3.0 and not any(
+    if match.topic in ("saludo", "despedida") and match.keyword_scores.get(match.topic, 0.0) >= STRONG and not any(
             v for t, v in match.keyword_scores.items() if t not in ("saludo", "despedida")):
         return match.topic
     return None
@@ -504,33 +505,17 @@ def _with_surnames(new: str, old: str, text: str) -> str:
 
 
 #: "el bueno es …", "el correcto es …": the value after it is the right one.
-_RIGHT_VALUE = re.compile(r"(?:el|la|mi)?\s*(?:bueno|buena|correcto|correcta|real|verdadero|verdadera)\s*(?:es|:)\s*$")
+_RIGHT_VALUE = re.compile(r"\b(?:bueno|buena|correcto|correcta|real|verdadero|verdadera)\s*(?:es\b|:)", re.IGNORECASE)
 
 
 def _said_right_value(text: str, values: list[str]) -> str | None:
-    """Of several values, the one the student calls the right one, or None."""
-    if len(values) < 2:
+    """Of several values, the one the student calls the right one ("puse 1234… y el bueno es
+    9876…"), or None."""
+    cue = _RIGHT_VALUE.search(text) if len(values) >= 2 else None
+    if cue is None:
         return None
-    for value in values:
-        at = re.sub(r"\D", "", text).find(value)
-        position = _digit_position(text, at)
-        if position is not None and _RIGHT_VALUE.search(" ".join(intents.words(text[max(0, position - 30):position]))
-                                                        + " "):
-            return value
-    return None
-
-
-def _digit_position(text: str, nth: int) -> int | None:
-    """Where in ``text`` its ``nth`` digit is."""
-    if nth < 0:
-        return None
-    seen = -1
-    for i, ch in enumerate(text):
-        if ch.isdigit():
-            seen += 1
-            if seen == nth:
-                return i
-    return None
+    after = re.sub(r"\D", "", text[cue.end():])
+    return next((v for v in values if after.startswith(v)), None)
 
 
 #: "no tengo captura": about the screenshot, not about the NSS.

@@ -417,8 +417,7 @@ def _changes_mind(step: Step) -> bool:
     if not (_TURNS_AWAY.match(" ".join(intents.words(step.text))) or report_text.cancels(step.text)):
         return False  # ("no quiero reporte, solo dime dónde saco mi NSS": called off, and asked)
     match = step.classify(step.text)
-    if not (match.confident and match.topic and step.kb.topics[match.topic].kind == "answer"
-            and match.topic not in ("fuera_de_tema", "saludo", "despedida")):
+    if not _answer_topic(step, match):
         return False
     esc = step.state.pop("esc")
     step.stage = esc.get("return_stage") or "menu"
@@ -464,6 +463,13 @@ def _add_to_ticket(step: Step, note: str | None = None, reply: str = "ticket_upd
     step.say(step.msg(reply))
 
 
+def _answer_topic(step: Step, match: Match) -> bool:
+    """Whether the matcher confidently read a question the bot answers (not a greeting, a
+    goodbye, the off-topic answer or a report)."""
+    return bool(match.confident and match.topic and step.kb.topics[match.topic].kind == "answer"
+                and match.topic not in ("fuera_de_tema", "saludo", "despedida"))
+
+
 def _vague(match: Match) -> bool:
     """Not understood, or off-topic without naming anything else ("¿cómo que ruta?" is vague,
     "¿y el wifi?" is not)."""
@@ -496,8 +502,7 @@ def _ticket_follow_up(step: Step) -> bool:
         step.topic = None  # "va", "ok": an acknowledgement
         step.say(step.msg("ticket_ack"))
         return True
-    if (intents.is_question(text) and match.confident and match.topic
-            and step.kb.topics[match.topic].kind == "answer" and match.topic not in ("fuera_de_tema", "saludo")):
+    if intents.is_question(text) and _answer_topic(step, match):
         # "¿cómo reviso mi vigencia?": answered, and the report stays open (no step of the
         # procedure is entered while a person has the case).
         _topic(step, match, aside=True)

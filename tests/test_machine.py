@@ -1177,6 +1177,16 @@ def test_not_having_other_coverage_moves_on_to_the_nss(text: str) -> None:
     assert chat.stage == "prereq_nss"
 
 
+def _at_summary(name: str) -> Chat:
+    """A student who reported an error and sent all their data: the summary is shown."""
+    chat = Chat()
+    chat.say("me sale error")
+    chat.say("error 500")
+    chat.say(f"{name} {ALL_DATA}")
+    assert chat.stage == "escalation_confirm"
+    return chat
+
+
 def _open_ticket(chat: Chat) -> None:
     chat.say("me sale un error en la solicitud", "2026-11-20T10:00")
     chat.say('dice "Error: NSS inválido"', "2026-11-20T10:01")
@@ -1500,10 +1510,7 @@ def test_not_knowing_which_is_ones_nss_is_a_no_to_do_you_know_it() -> None:
 
 
 def test_all_fine_with_thanks_at_the_summary_sends_the_report() -> None:
-    chat = Chat()
-    chat.say("me sale error")
-    chat.say("error 500")
-    chat.say(f"Rosa Elena Diaz Luna {ALL_DATA}")
+    chat = _at_summary("Rosa Elena Diaz Luna")
     chat.say("todo bien, gracias")
     assert chat.tickets() and chat.stage == "ticket_open"
 
@@ -1542,10 +1549,7 @@ def test_after_the_waiting_period_a_yes_or_no_answers_whether_one_is_covered() -
     ("el nombre esta mal, es Rosa Helena Díaz Luna", "Rosa Helena Díaz Luna"),
 ])
 def test_correcting_the_given_names_keeps_the_surnames(fix: str, name: str) -> None:
-    chat = Chat()
-    chat.say("me sale error")
-    chat.say("error 500")
-    chat.say(f"Rosa Elena Diaz Luna {ALL_DATA}")
+    chat = _at_summary("Rosa Elena Diaz Luna")
     chat.say(fix)
     assert f"Nombre: {name}" in chat.text
 
