@@ -168,6 +168,8 @@ def handle(step: Step) -> bool:
         step.stage = esc.get("return_stage") or "menu"
         step.say(step.msg("escalation_cancelled"))
         return True
+    if esc.get("answered") and step.stage == "escalation_describe" and _settled(step, esc, text):
+        return True
     if intents.will_do_soon(text):
         # "ahorita no tengo mis datos, luego te los paso": the report waits, nothing changes.
         step.say(step.msg("report_waits"))
@@ -303,6 +305,39 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
         return True
     esc["description"] = _with_opening(esc, clean)
     _continue(step, esc, [])
+    return True
+
+
+def answered_as_the_doubt(step: Step) -> bool:
+    """After the answer to a question asked where "¿cuál es tu duda?" was awaited: whether that
+    question was the doubt itself, so that the answer may settle it and no person is needed.
+
+    "Quiero hablar con alguien" → "¿cuál es tu duda?" → "¿cómo saco mi vigencia?": the bot
+    knows that one; the student is asked whether it settles the doubt, not asked for the
+    doubt again as if nothing had been said.
+    """
+    esc = step.state.get("esc") or {}
+    if step.stage != "escalation_describe" or esc.get("reason") != "duda_general" or esc.get("description"):
+        return False
+    esc["answered"] = True
+    return True
+
+
+def _settled(step: Step, esc: dict[str, Any], text: str) -> bool:
+    """The reply to "¿con eso queda resuelta tu duda?": yes or thanks ends the report unsent,
+    no asks for what is still missing; anything else is read as the doubt (False)."""
+    verdict = intents.yes_no(text)
+    if verdict is None and _only_courtesy(step, text) == "despedida":
+        verdict = True
+    if verdict is None or len(intents.words(text)) > 6:
+        return False
+    esc.pop("answered", None)
+    if verdict:
+        step.state.pop("esc", None)
+        step.stage = esc.get("return_stage") or "menu"
+        step.say(step.msg("doubt_settled"))
+    else:
+        step.say(step.msg("doubt_not_settled"))
     return True
 
 

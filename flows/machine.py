@@ -147,7 +147,10 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         match = step.classify(text)
         _topic(step, match, aside=True)
         step.stage, step.state["esc"] = stage, esc
-        escalation.reprompt(step)
+        if escalation.answered_as_the_doubt(step):
+            step.say(step.msg("doubt_answered"))
+        else:
+            escalation.reprompt(step)
         return
     if step.stage == "ticket_open" and step.message.attachments:
         reason = str(step.state.get("ticket_reason") or "duda_general")
@@ -244,7 +247,14 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             # "ya la saqué y sí salgo con derecho y con el ITSON": a yes told at length.
             said = True
         if said is False or (said is True and answers_yes(stage, intents.words(text))):
-            follow(step, stage.on_yes if said else stage.on_no)
+            target = stage.on_yes if said else stage.on_no
+            follow(step, target)
+            if target and STAGE_TOPIC.get(target) and len(intents.words(text)) >= 4:
+                match = step.classify(text)
+                if match.confident and match.topic == STAGE_TOPIC[target]:
+                    # "¡ya lo tengo! ahora, ¿dónde hago la solicitud?": the yes, and the question
+                    # the step it leads to answers.
+                    step.topic = match.topic
             return
         if said is None and stage.yes_topic and not intents.is_question(text):
             match = step.classify(text)

@@ -70,6 +70,9 @@ class Topic:
     strong: tuple[str, ...]
     weak: tuple[str, ...]
     menu: int | None = None
+    #: Strong cues that only announce a question ("otra pregunta"): alone they are the
+    #: topic; followed by the question, the question decides, as after a greeting.
+    announces: tuple[str, ...] = ()
     priority: float = 0.0
     standalone: bool = False
     file: str = ""
@@ -313,6 +316,7 @@ def _load_topic(path: Path, desk_values: dict[str, str], problems: list[Problem]
         examples=tuple(_strings(data.get("examples"))),
         strong=tuple(_strings(keywords.get("strong"))),
         weak=tuple(_strings(keywords.get("weak"))),
+        announces=tuple(_strings(keywords.get("announces"))),
         menu=menu,
         priority=float(priority),
         standalone=bool(data.get("standalone", False)),

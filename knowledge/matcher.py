@@ -113,6 +113,7 @@ class _Keyword:
     topic: str
     parts: tuple[str, ...]  # a part ending in "*" is a prefix
     weight: float
+    announces: bool = False  # a strong cue that may open a message, like a greeting (``Topic.announces``)
 
 
 class Matcher:
@@ -224,7 +225,8 @@ class Matcher:
     def _compile_keywords(self) -> list[_Keyword]:
         compiled: list[_Keyword] = []
         for topic in self.topics.values():
-            for weight, items in ((STRONG, topic.strong), (WEAK, topic.weak)):
+            for weight, items, announces in ((STRONG, topic.strong, False), (WEAK, topic.weak, False),
+                                             (STRONG, topic.announces, True)):
                 for item in items:
                     parts = []
                     for word in item.split():
@@ -236,7 +238,7 @@ class Matcher:
                             toks[-1] = toks[-1] + "*"
                         parts.extend(toks)
                     if parts:
-                        compiled.append(_Keyword(topic.id, tuple(parts), weight))
+                        compiled.append(_Keyword(topic.id, tuple(parts), weight, announces))
         return compiled
 
     @staticmethod
@@ -434,7 +436,7 @@ class Matcher:
         i = opening = 0
         while i < len(words):
             ends = [end for kw in self._starting_at(words[i])
-                    if kw.topic in SOCIAL and kw.weight >= STRONG
+                    if (kw.topic in SOCIAL or kw.announces) and kw.weight >= STRONG
                     and (end := self._phrase_at(kw.parts, words, i)) is not None]
             if ends and not self._runs_past(words, i, max(ends)):
                 i = opening = max(ends) + 1
@@ -447,7 +449,7 @@ class Matcher:
     def _runs_past(self, words: list[str], start: int, end: int) -> bool:
         """Whether a topic's strong phrase starts inside words[start:end + 1] and ends after it
         ("tengo una pregunta diferente": the question is the desk's, not a greeting's)."""
-        return any(kw.topic not in SOCIAL and kw.weight >= STRONG
+        return any(kw.topic not in SOCIAL and not kw.announces and kw.weight >= STRONG
                    and (stop := self._phrase_at(kw.parts, words, j)) is not None and stop > end
                    for j in range(start, end + 1) for kw in self._starting_at(words[j]))
 
@@ -520,6 +522,11 @@ class Matcher:
             # "Alguien sabe una receta de chilaquiles…": a question follows the
             # courtesy, and it is not about the insurance.
             top, top_score = "fuera_de_tema", max(top_score, CONFIDENT)
+        if (top is not None and top not in SOCIAL and top_score < CONFIDENT and social
+                and kw.get(social[0][0], 0.0) >= STRONG):
+            # "HOLA NECESITO AYUDA CON LO DEL SEGURO": a clear greeting and nothing clear after
+            # it: the greeting's menu, rather than a guess among topics.
+            top, top_score = social[0]
         confident = top_score >= CONFIDENT
         named = self._clause_topics(text) if top and top not in SOCIAL and confident else []
         # An answer topic asked in another clause ("…y tmb cuál es su horario?").

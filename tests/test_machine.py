@@ -1649,3 +1649,49 @@ def test_calling_off_a_report_with_a_question_answers_it() -> None:
     chat.say("me sale error en la pagina del imss cuando busco mi nss")
     chat.say("no quiero reporte, solo dime donde saco mi nss")
     assert "dejé tu reporte sin enviar" in chat.text and "Asignación o localización" in chat.text
+
+
+def test_a_doubt_for_a_person_that_the_bot_can_answer_is_answered_and_may_settle_it() -> None:
+    """ "quiero hablar con una persona" → "¿cuál es tu duda?" → a question the bot knows: the answer,
+    and whether it settles the doubt (not "¿cuál es tu duda?" again as if nothing had been said)."""
+    chat = Chat()
+    chat.say("quiero hablar con una persona")
+    assert chat.stage == "escalation_describe"
+    chat.say("cual es el horario de la mesa de ayuda?")
+    assert "mesadeayuda@itson.edu.mx" in chat.text
+    assert "¿Con eso queda resuelta tu duda?" in chat.text and "¿Cuál es tu duda?" not in chat.text
+    chat.say("si gracias")
+    assert chat.stage == "menu" and "esc" not in chat.state and not chat.tickets()
+    assert "Qué bueno" in chat.text
+
+    chat = Chat()
+    chat.say("asesor")
+    chat.say("cuanto tarda en salir vigente?")
+    chat.say("no")
+    assert chat.stage == "escalation_describe" and "qué te falta saber" in chat.text
+    chat.say("me dijeron que eran 10 dias y ya pasaron 8, quiero que alguien lo revise")
+    assert chat.stage in ("escalation_consent", "escalation_collect")
+    assert "ID de estudiante" in chat.text
+
+
+def test_a_report_of_a_mistake_keeps_asking_for_its_data_after_an_aside() -> None:
+    """Only a doubt for a person can be settled by an answer: a mistake in the application still
+    needs the desk, so after the aside the report goes on."""
+    chat = Chat()
+    chat.say("me equivoque en mi curp al llenar la solicitud")
+    chat.say("otra pregunta, como saco mi vigencia")
+    assert "constancia de vigencia" in chat.text
+    assert "Sigamos con tu reporte" in chat.text and "queda resuelta" not in chat.text
+    assert chat.stage == "escalation_collect"
+
+
+def test_a_done_that_also_asks_the_next_step_is_named_by_that_step() -> None:
+    chat = Chat()
+    chat.say("donde saco mi numero de seguro social? nunca he trabajado")
+    out = chat.say("ya lo tengo!! ahora donde hago la solicitud")
+    assert chat.stage == "cia_route" and "https://www.itson.mx/cia" in chat.text
+    assert out.topic == "registro_cia"
+    chat = Chat()
+    chat.say("donde saco mi numero de seguro social?")
+    out = chat.say("listo")
+    assert chat.stage == "cia_route" and out.topic is None  # only the answer to "escríbeme listo"

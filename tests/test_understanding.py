@@ -46,7 +46,7 @@ def test_development_set_meets_the_bar() -> None:
 @pytest.mark.parametrize(("name", "bar"), [("heldout.jsonl", 95.0), ("heldout_b.jsonl", 95.0),
                                            ("heldout_c.jsonl", 95.0), ("heldout_d.jsonl", 90.0),
                                            ("heldout_e.jsonl", 95.0), ("heldout_f.jsonl", 90.0),
-                                           ("heldout_g.jsonl", 95.0)])
+                                           ("heldout_g.jsonl", 95.0), ("heldout_h.jsonl", 95.0)])
 def test_held_out_sets_do_not_regress(name: str, bar: float) -> None:
     """Sets written without the knowledge base's examples at hand (see tests/heldout/README.md)."""
     got = score(ROOT / "tests" / "heldout" / name)
@@ -237,4 +237,20 @@ def test_a_parent_asking_for_their_child_is_answered_and_insuring_a_child_goes_t
     ("no me deja entrar al cia con mi contraseña, la olvide", "fuera_de_tema"),  # like dev d117: not an application error
 ])
 def test_phrasings_of_stop_14(text: str, topic: str) -> None:
+    assert KB.matcher.classify(text).topic == topic
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    # set H's misses (stop 15)
+    ("tienen correo? tengo q mandar unas capturas", "contacto"),
+    ("HOLA NECESITO AYUDA CON LO DEL SEGURO", "saludo"),  # a greeting and nothing clear: the menu
+    ("buenas tardes, le escribo por mi hijo, se equivoco en un numero de su nss y ya la guardo, como se corrige?",
+     "datos_erroneos"),
+    # "otra pregunta" announces the question that follows; alone it is a doubt for a person
+    ("buenas tardes, tengo otra duda, ¿cómo saco mi vigencia?", "vigencia"),
+    ("otra pregunta, cuanto tarda en salir", "espera"),
+    ("tengo otra duda", "duda_general"),
+    ("tengo otra pregunta diferente", "duda_general"),
+])
+def test_phrasings_of_stop_15(text: str, topic: str) -> None:
     assert KB.matcher.classify(text).topic == topic
