@@ -236,6 +236,18 @@ def says_not_sure(text: str) -> bool:
     return any(f" {p}" in folded for p in NOT_SURE)
 
 
+#: "más o menos", "a medias": a step half done, which is not done.
+PARTLY = ("mas o menos", "a medias", "no del todo", "no completamente", "no completo", "no bien del todo",
+          "masomenos", "mas menos", "medio medio", "no muy bien")
+
+
+def says_partly(text: str) -> bool:
+    """ "más o menos" to "¿pudiste…?": half of it, so not yet (the no's help is what it needs)."""
+    w = words(text)
+    folded = " " + " ".join(w) + " "
+    return len(w) <= 6 and any(f" {p} " in folded for p in PARTLY)
+
+
 def says_dont_know(text: str) -> bool:
     folded = " " + " ".join(words(text)) + " "
     return any(f" {p} " in folded for p in DONT_KNOW)

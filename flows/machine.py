@@ -237,6 +237,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             step.say(step.msg("waiting_for_you"))
             return
         said = intents.yes_no(text)
+        if said is None and intents.says_partly(text):
+            said = False  # "más o menos" to "¿pudiste darte de alta?": not done, what a no gets
         if said is None and stage.not_sure_is_no and intents.says_not_sure(text):
             said = False  # "no sé cuál es" to "¿ya conoces tu NSS?"
         if said is False and not stage.not_yet_waits and _reports_a_problem(step):

@@ -1695,3 +1695,14 @@ def test_a_done_that_also_asks_the_next_step_is_named_by_that_step() -> None:
     chat.say("donde saco mi numero de seguro social?")
     out = chat.say("listo")
     assert chat.stage == "cia_route" and out.topic is None  # only the answer to "escríbeme listo"
+
+
+@pytest.mark.parametrize("answer", ["mas o menos", "masomenos", "pues a medias"])
+def test_a_step_half_done_is_not_done(answer: str) -> None:
+    """ "más o menos" to "¿pudiste darte de alta en tu clínica?" is what a no gets (help from a
+    person), not "con eso no te puedo ayudar"."""
+    chat = Chat()
+    chat.say("como me doy de alta en la clinica")
+    chat.say(answer)
+    assert chat.stage in ("escalation_consent", "escalation_collect")
+    assert "alta en la clínica" in chat.text and "no te puedo ayudar" not in chat.text
