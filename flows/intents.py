@@ -283,11 +283,17 @@ def is_question(text: str) -> bool:
     if "?" in text or "¿" in text:
         return True
     w = words(text)
+    if len(w) > 2 and w[0] in _ACK_FIRST and w[1] in ("y", "pero", "entonces", "oye", "ahora"):
+        w = w[1:]  # "ok y cómo me doy de alta?": an acknowledgement, then the question
     return bool(w) and (w[0] in QUESTION_WORDS or (len(w) > 1 and w[0] in ("y", "oye", "pero") and w[1] in QUESTION_WORDS))
 
 
+#: Acknowledgements a question may start with ("ok y …", "va, pero …").
+_ACK_FIRST = frozenset({"ok", "oki", "okey", "okay", "va", "bueno", "ah", "aja", "sale", "listo", "perfecto", "entendido"})
+
+
 #: Stems of asking when the desk will answer a report ("¿cuándo me contestan?").
-_REPLY_STEMS = ("contest", "respond", "respuest", "atiend", "atiende", "escrib", "revisaron", "reporte", "ticket",
+_REPLY_STEMS = ("contest", "respond", "respuest", "atiend", "atiende", "atendieron", "atendio", "escrib", "revisaron", "reporte", "ticket",
                 "me hablan", "me marcan", "resuelv", "resolvi", "sigo esperando", "nadie", "folio", "avance",
                 "novedad", "me llaman", "me pueden llamar")
 

@@ -1706,3 +1706,13 @@ def test_a_step_half_done_is_not_done(answer: str) -> None:
     chat.say(answer)
     assert chat.stage in ("escalation_consent", "escalation_collect")
     assert "alta en la clínica" in chat.text and "no te puedo ayudar" not in chat.text
+
+
+def test_with_a_report_open_a_question_after_an_ok_is_answered_and_the_report_stays_open() -> None:
+    chat = Chat()
+    _open_ticket(chat)
+    chat.say("ok y como me doy de alta en la clinica", "2026-11-20T12:00")
+    assert "Alta en clínica o UMF con CURP" in chat.text
+    assert chat.stage == "ticket_open" and "¿Pudiste darte de alta" not in chat.text
+    chat.say("ya me atendieron?", "2026-11-20T12:05")
+    assert chat.stage == "ticket_open" and "Tu reporte ya está con la mesa de ayuda" in chat.text
