@@ -674,6 +674,15 @@ def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
         step.say(step.msg("added_to_description"))
         _summary(step, esc)
         return True
+    if asks_when_answered(text):
+        # "antes de enviarlo, ¿cuánto tardan en contestar?": when a person sees it once sent.
+        step.say(step.msg("confirm_reply_when") + " " + when_seen(step))
+        step.say(step.msg("confirm_again"))
+        return True
+    if _asks_for_person(step):
+        # "quiero hablar con una persona": sending the report is how one gets the case.
+        step.say(step.msg("confirm_is_for_person"))
+        return True
     if _is_aside(step, text):
         return False
     step.say(step.msg("confirm_not_understood"))

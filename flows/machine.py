@@ -489,6 +489,18 @@ def _vague(match: Match) -> bool:
                                    and match.keyword_scores.get("fuera_de_tema", 0.0) < STRONG)
 
 
+#: "nadie me contesta", "ya pasaron 3 días y nada": the open report has waited too long.
+_WAITED_TOO_LONG = re.compile(
+    r"\b(?:nadie (?:me )?(?:contesta|responde|hace caso|ha contestado|ha respondido)|no me (?:han )?(?:contestado|respondido)"
+    r"|no me (?:contestan|responden|hacen caso)|sigo esperando|ya pasaron \w+ dias? y (?:nada|nadie|no))\b"
+)
+
+
+def _asks_for_person_only(text: str) -> bool:
+    """ "quiero hablar con una persona", "asesor": a person asked for, and nothing else said."""
+    return len([w for w in intents.words(text) if w not in report_text.PERSON_WORDS]) <= 2
+
+
 #: "¿ya quedó?", "¿ya está?": whether the open report is done.
 _IS_IT_DONE = re.compile(r"^(?:y )?ya (?:quedo|esta|lo arreglaron|lo corrigieron|salio)\b")
 
@@ -500,6 +512,11 @@ def _ticket_follow_up(step: Step) -> bool:
         _add_to_ticket(step, note=step.msg("ticket_cancel_note"), reply="ticket_cancel_asked")
         return True
     match = step.classify(text)
+    if _WAITED_TOO_LONG.search(" ".join(intents.words(text))):
+        # "ya pasaron 3 días y nadie me contesta": sorry, the case is flagged again for the
+        # person who has it, and the desk's direct lines are given.
+        _add_to_ticket(step, note=step.msg("ticket_overdue_note"), reply="ticket_overdue")
+        return True
     greets = match.topic == "saludo" and not intents.is_question(text) and len(intents.words(text)) <= 4
     if greets or intents.asks_about_reply(text) or (intents.is_question(text) and _IS_IT_DONE.search(
             " ".join(intents.words(text)))):
@@ -513,6 +530,19 @@ def _ticket_follow_up(step: Step) -> bool:
     if intents.yes_no(text) is True and len(intents.words(text)) <= 2:
         step.topic = None  # "va", "ok": an acknowledgement
         step.say(step.msg("ticket_ack"))
+        return True
+    if match.confident and match.topic and step.kb.topics[match.topic].kind == "escalation":
+        if match.topic == "duda_general" and _asks_for_person_only(text):
+            # "quiero hablar con una persona": the report is already with one.
+            number = step.state.get("ticket_number")
+            step.topic = "duda_general"
+            step.say((step.msg("ticket_pending_number", number=number) if number else step.msg("ticket_pending"))
+                     + " " + escalation.when_seen(step))
+            return True
+        # "sigo sin vigencia", "también me sale otro patrón": the same case, or more of it; it goes
+        # to the open report, not to a second one (the person who has it sees it there).
+        _add_to_ticket(step)
+        step.topic = match.topic
         return True
     if intents.is_question(text) and _answer_topic(step, match):
         # "¿cómo reviso mi vigencia?": answered, and the report stays open (no step of the

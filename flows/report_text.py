@@ -81,7 +81,7 @@ _CANCELS = re.compile(
     r"|ya (?:lo |me lo |me )?resolvieron|ya se soluciono(?: solo)?|ya vi que si (?:me )?(?:la )?guardo"
     r"|ya no quiero (?:seguir|continuar)(?: con esto| con el reporte)?|(?:mejor )?lo dejo asi"
     r"|no quiero (?:el |un |ningun |ese )?reporte|no quiero hablar con nadie)"
-    r"(?:\s+(?:el|mi)\s+reporte)?(?:\s+(?:gracias|porfa|por favor|ya))*$"
+    r"(?:\s+(?:el|mi)\s+reporte)?(?:\s+(?:gracias|porfa|por favor|ya|solo|sola))*$"
 )
 
 

@@ -1228,7 +1228,7 @@ def test_asking_about_an_open_report_is_answered_as_such(text: str) -> None:
     chat = Chat()
     _open_ticket(chat)
     chat.say(text, "2026-11-21T11:00")
-    assert "Tu reporte" in chat.text and "no te puedo ayudar" not in chat.text
+    assert "tu reporte" in chat.text.lower() and "no te puedo ayudar" not in chat.text
 
 
 def test_more_detail_at_the_summary_is_added_to_the_first() -> None:
@@ -1716,3 +1716,41 @@ def test_with_a_report_open_a_question_after_an_ok_is_answered_and_the_report_st
     assert chat.stage == "ticket_open" and "¿Pudiste darte de alta" not in chat.text
     chat.say("ya me atendieron?", "2026-11-20T12:05")
     assert chat.stage == "ticket_open" and "Tu reporte ya está con la mesa de ayuda" in chat.text
+
+
+def test_with_a_report_open_the_same_case_goes_to_it_not_to_a_second_report() -> None:
+    """Walk-through 8: "sigo sin vigencia" or "también me sale otro patrón" days after the report
+    used to start a second one and leave the chat on its summary, "No te entendí" to everything."""
+    chat = Chat()
+    _open_ticket(chat)
+    chat.say("tambien en la constancia me sale otro patron, una tienda donde trabaje en verano", "2026-11-20T11:00")
+    assert chat.stage == "ticket_open" and "Lo agregué a tu reporte" in chat.text
+    assert [t.description for t in chat.tickets()] == [
+        "tambien en la constancia me sale otro patron, una tienda donde trabaje en verano"]
+    chat.say("sigo sin vigencia", "2026-11-23T09:00")
+    assert chat.stage == "ticket_open" and "Lo agregué a tu reporte" in chat.text
+    chat.say("quiero hablar con una persona", "2026-11-23T09:05")
+    assert chat.stage == "ticket_open" and "Tu reporte ya está con la mesa de ayuda" in chat.text
+    assert not chat.tickets() and "necesito" not in chat.text
+
+
+def test_with_a_report_open_waiting_too_long_is_apologised_for_and_flagged() -> None:
+    chat = Chat()
+    _open_ticket(chat)
+    chat.say("ya pasaron 3 dias y nadie me contesta", "2026-11-25T11:00")
+    assert "Perdón por la espera" in chat.text and "6444-410-90-04" in chat.text
+    [ticket] = chat.tickets()
+    assert ticket.description.startswith("El estudiante avisa que sigue esperando respuesta")
+    chat.say("ya se resolvio solo, gracias", "2026-11-26T11:00")
+    assert "ya no lo necesitas" in chat.text
+
+
+def test_on_the_summary_asking_for_a_person_or_when_they_answer_is_understood() -> None:
+    chat = _at_summary("Laura García Ruiz")
+    chat.say("espera, antes de enviarlo: cuanto tardan en contestar?")
+    assert "En cuanto lo envíes" in chat.text and chat.stage == "escalation_confirm"
+    assert "días hábiles" not in chat.text
+    chat.say("quiero hablar con una persona")
+    assert "Justo para eso es tu reporte" in chat.text and chat.stage == "escalation_confirm"
+    chat.say("si")
+    assert chat.stage == "ticket_open" and chat.tickets()
