@@ -172,6 +172,13 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         if number in main:
             _choose(step, main[number])
             return
+    if stage and stage.expects == "date" and _urgent(step):
+        # "oye, ¿y si tengo una emergencia ahorita?": the emergency first ("ahorita" is no date).
+        match = step.classify(text)
+        _topic(step, match, aside=True)
+        step.stage = stage.name
+        step.say(step.msg("resume_saved_date"))
+        return
     if stage and stage.expects == "date":
         clause = entities.saved_clause(text)  # "la guardé el viernes, hace como 3 días": the day named with it
         saved, problem = entities.parse_answer_date(clause, step.now) if clause else (None, None)
@@ -180,8 +187,13 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         if saved:
             waiting_from(step, saved, purpose=step.state.get("date_purpose", "espera"))
             return
-        if intents.bare_not_yet(text) or intents.yes_no(text) is False:
-            # "aún no" to "¿qué día guardaste?": not saved yet; nothing to compute until then.
+        if intents.says_dont_know(text) or intents.says_not_sure(text):
+            # "no sé", "no me acuerdo" (not a "no": the question suggests "no sé" itself).
+            saved_date_unknown(step)
+            return
+        if intents.bare_not_yet(text) or (intents.yes_no(text) is False and len(intents.words(text)) <= 3):
+            # "aún no" to "¿qué día guardaste?": not saved yet; nothing to compute until then
+            # ("no me aparece la vigencia" is not a "no": it is the complaint again).
             step.topic = None
             step.stage = "filling"
             step.say(step.msg("filling_wait"))
@@ -193,9 +205,6 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             return
         if problem == "invalid":
             step.say(step.msg("date_invalid"))
-            return
-        if intents.says_dont_know(text):
-            saved_date_unknown(step)
             return
         match = step.classify(text)
         if not match.confident or match.topic in (None, "fuera_de_tema"):
@@ -473,6 +482,12 @@ def _add_to_ticket(step: Step, note: str | None = None, reply: str = "ticket_upd
                         attachments=step.message.attachments))
     step.topic = None
     step.say(step.msg(reply))
+
+
+def _urgent(step: Step) -> bool:
+    """Whether the message is an emergency (urgencia named by a strong cue)."""
+    match = step.classify(step.text)
+    return match.topic == "urgencia" and match.keyword_scores.get("urgencia", 0.0) >= STRONG
 
 
 def _answer_topic(step: Step, match: Match) -> bool:

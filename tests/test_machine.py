@@ -559,7 +559,7 @@ def test_a_corrected_save_date_in_the_waiting_period_moves_the_end_and_the_remin
 def test_an_unreadable_save_date_is_asked_again_kindly() -> None:
     chat = Chat()
     chat.say("sigo sin vigencia", when="2026-03-10T10:00")
-    out = chat.say("a principios de febrero", when="2026-03-10T10:00")
+    out = chat.say("cuando me dieron la ficha", when="2026-03-10T10:00")
     assert out.topic is None and chat.stage == "waiting_saved_date"
     assert "no alcancé a entender la fecha" in chat.text and "no te puedo ayudar" not in chat.text
     chat.say("el 2", when="2026-03-10T10:00")
@@ -1754,3 +1754,42 @@ def test_on_the_summary_asking_for_a_person_or_when_they_answer_is_understood() 
     assert "Justo para eso es tu reporte" in chat.text and chat.stage == "escalation_confirm"
     chat.say("si")
     assert chat.stage == "ticket_open" and chat.tickets()
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("a principios de octubre", "lunes 5 de octubre"),   # the latest day it may mean
+    ("como a mediados de septiembre", "viernes 18 de septiembre"),
+    ("a finales del mes pasado", "miércoles 30 de septiembre"),
+])
+def test_a_part_of_a_month_is_read_as_its_latest_day_and_said(text: str, said: str) -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia", "2026-10-22T10:00")
+    chat.say(text, "2026-10-22T10:01")
+    assert f"Tomé como fecha el *{said}*" in chat.text
+    assert chat.stage in ("escalation_consent", "escalation_collect")  # long past: a report
+
+
+@pytest.mark.parametrize("text", ["no sé", "no se", "no me acuerdo", "ya la guarde desde hace rato!! no me acuerdo el dia"])
+def test_not_knowing_the_save_date_is_not_having_saved_yet(text: str) -> None:
+    """Walk-through 8: "no sé" (which the question itself suggests) was read as "no, not yet"."""
+    chat = Chat()
+    chat.say("sigo sin vigencia", "2026-10-22T10:00")
+    chat.say(text, "2026-10-22T10:01")
+    assert chat.stage in ("escalation_consent", "escalation_collect") and "Cuando la guardes" not in chat.text
+
+
+def test_an_emergency_while_the_save_date_is_asked_is_answered_and_ahorita_is_no_date() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia", "2026-10-22T10:00")
+    out = chat.say("oye y si tengo una emergencia ahorita que hago", "2026-10-22T10:01")
+    assert out.topic == "urgencia" and "911" in chat.text and chat.stage == "waiting_saved_date"
+    assert "22 de octubre" not in chat.text
+    chat.say("el 5 de octubre", "2026-10-22T10:02")
+    assert "lunes 12 de octubre" in chat.text
+
+
+def test_the_complaint_said_again_is_not_a_no() -> None:
+    chat = Chat()
+    chat.say("no me aparece la vigencia", "2026-10-21T10:00")
+    chat.say("no me aparece la vigencia", "2026-10-21T10:01")
+    assert chat.stage == "waiting_saved_date" and "Cuando la guardes" not in chat.text

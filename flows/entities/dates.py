@@ -74,7 +74,7 @@ _LAST_WEEK = re.compile(r"(?<![a-z])(?:la\s+)?semana\s+pasada(?![a-z])")
 _LAST_MONTH = re.compile(r"(?<![a-z])(?:el\s+)?mes\s+pasado(?![a-z])")
 _WEEKDAY = re.compile(rf"(?<![a-z])(?:(el|este|el\s+pasado)\s+)?{_WD}(?![a-z])")
 _TODAY = re.compile(
-    r"(?<![a-z])(?:hoy|ahorita|acabo\s+de|acabamos\s+de|hace\s+(?:un\s+)?rato|"
+    r"(?<![a-z])(?:hoy|ahorita|acabo\s+de|acabamos\s+de|(?<!desde )hace\s+(?:un\s+)?rato|"
     r"hace\s+(?:un|una|unos|unas|pocos|pocas|\d{1,2})\s+(?:minutos?|horas?|momento)|"
     r"hace\s+un\s+momento|esta\s+(?:manana|tarde|noche))(?![a-z])"
     # "ahorita que saqué la constancia ...": when they checked, not when they saved
@@ -220,8 +220,42 @@ def _explicit_date(folded: str, today: date) -> date | None:
     return min(found, key=lambda item: item[0])[1]
 
 
+#: "a principios de octubre", "a mediados del mes pasado", "a finales de mes": a part of a month.
+_MONTH_PART = re.compile(
+    r"(?<![a-z])(?:a\s+)?(principios?|inicios?|mediados|medio|finales|fines|fin)\s+(?:de|del)\s+"
+    r"(?:(este\s+mes|mes\s+pasado|mes)|([a-z]+))(?![a-z])"
+)
+#: The latest day each part can mean: a rough date is read as late as it can be, so that a
+#: waiting period is never taken as over before it is.
+_PART_DAY = {"principio": 5, "inicio": 5, "mediados": 18, "medio": 18, "finales": 31, "fines": 31, "fin": 31}
+
+
+def _month_part(folded: str, today: date) -> date | None:
+    """ "a principios de octubre" → 5 October (the latest day it may mean), never after today."""
+    m = _MONTH_PART.search(folded)
+    if not m:
+        return None
+    part = m.group(1).rstrip("s") if m.group(1).startswith(("principio", "inicio")) else m.group(1)
+    if m.group(2):
+        back = 1 if "pasado" in m.group(2) else 0
+        if m.group(2) == "mes" and today.day < _PART_DAY[part]:
+            back = 1  # "a finales de mes" on the 22nd: the month before, whose end has come
+        month_start = _minus_months(today, back).replace(day=1)
+    else:
+        month = _month_from_word(m.group(3))
+        if month is None:
+            return None
+        year = today.year if month <= today.month else today.year - 1
+        month_start = date(year, month, 1)
+    last = (month_start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return min(month_start.replace(day=min(_PART_DAY[part], last.day)), today)
+
+
 def _relative_date(folded: str, today: date) -> date | None:
     """Relative phrases, most specific first ("hoy" is often just "now")."""
+    d = _month_part(folded, today)
+    if d is not None:
+        return d
     m = _HACE.search(folded)
     if m:
         amount_text = m.group(1)
@@ -366,7 +400,7 @@ def is_approximate_date(text: str) -> bool:
     """Whether the date in ``text`` is a rough one ("la semana pasada", "hace 2 semanas",
     "el mes pasado"): read as a day, which the student should hear and may correct."""
     folded = _fold_same_length(_spanish_date_words(_clean(text)))
-    if _LAST_WEEK.search(folded) or _LAST_MONTH.search(folded):
+    if _LAST_WEEK.search(folded) or _LAST_MONTH.search(folded) or _MONTH_PART.search(folded):
         return True
     m = _HACE.search(folded)
     return bool(m and not m.group(2).startswith("dia"))
