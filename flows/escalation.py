@@ -121,9 +121,10 @@ def _with_opening(esc: dict[str, Any], description: str) -> str:
     """The description, after the first message when the description is a few words that
     lean on it ("eso dice", "lo de arriba"); a description of its own stands alone."""
     opening = esc.pop("opening", None)
+    question = esc.pop("question", None)
     if opening and len(intents.words(description)) <= 4 and opening.casefold() not in description.casefold():
-        return f"{opening} — {description}"
-    return description
+        description = f"{opening} — {description}"
+    return f"{description} / Pregunta: {question}" if question else description
 
 
 def _data_text(step: Step) -> str:
@@ -300,12 +301,28 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
     if aside and not _tells_the_case(esc, text, aside):
         esc["aside"] = aside
         return False
+    if (esc["reason"] in ("datos_erroneos", "error_solicitud", "sin_vigencia") and intents.is_question(text)
+            and not describes(esc["reason"], clean, ())):
+        if _CLARIFY.search(" ".join(intents.words(text))) and len(intents.words(text)) <= 6:
+            # "¿cómo que texto?": what the question asks for, in other words.
+            step.say(step.msg(f"explain_description_{esc['reason']}"))
+            return True
+        # "¿y eso afecta en algo? ¿se cancela mi seguro?" to "¿qué dato quedó mal?": a question
+        # for the person, kept for the report; what went wrong is still what the report needs.
+        esc["question"] = f"{esc['question']} / {clean}" if esc.get("question") else clean
+        step.say(step.msg("question_kept") + " " + step.msg(f"ask_description_{esc['reason']}"))
+        return True
     if not meaningful(clean):
         step.say(step.msg("description_needed") + " " + step.msg(f"ask_description_{esc['reason']}"))
         return True
     esc["description"] = _with_opening(esc, clean)
     _continue(step, esc, [])
     return True
+
+
+#: "¿cómo que texto?", "¿a qué te refieres?": the question asked was not understood.
+_CLARIFY = re.compile(r"^(?:y |pero )?(?:como que|a que te refieres|que es eso|que texto|cual texto|cual mensaje"
+                      r"|que mensaje|como cual|que dato|cual dato|que quieres decir|no entiendo)\b")
 
 
 def answered_as_the_doubt(step: Step) -> bool:

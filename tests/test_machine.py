@@ -1793,3 +1793,25 @@ def test_the_complaint_said_again_is_not_a_no() -> None:
     chat.say("no me aparece la vigencia", "2026-10-21T10:00")
     chat.say("no me aparece la vigencia", "2026-10-21T10:01")
     assert chat.stage == "waiting_saved_date" and "Cuando la guardes" not in chat.text
+
+
+def test_a_question_asked_back_to_what_went_wrong_is_kept_for_the_person_and_the_question_stays() -> None:
+    """Walk-through 8: "¿y eso afecta en algo?" to "¿qué dato quedó mal?" became the report's whole detail."""
+    chat = Chat()
+    chat.say("me equivoque al llenar la solicitud")
+    chat.say("y eso afecta en algo? se cancela mi seguro?")
+    assert chat.stage == "escalation_describe" and "la anoto en tu reporte" in chat.text
+    assert "¿Qué dato quedó mal" in chat.text
+    chat.say("puse mal mi correo, le falto una letra")
+    chat.say(f"Ana Sofía López Ruiz {ALL_DATA}")
+    assert chat.stage == "escalation_confirm"
+    assert "Detalle: puse mal mi correo, le falto una letra / Pregunta: y eso afecta en algo? se cancela mi seguro?" in chat.text
+
+
+def test_asking_what_the_question_means_gets_it_in_other_words() -> None:
+    chat = Chat()
+    chat.say("me sale un error en la solicitud")
+    chat.say("como que texto?")
+    assert chat.stage == "escalation_describe" and "Me refiero al texto" in chat.text
+    chat.say('dice "NSS no valido"')
+    assert chat.stage in ("escalation_consent", "escalation_collect")
