@@ -73,6 +73,15 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
         "return_stage": step.state.get("return_stage") or _return_stage(step.stage),
     }
     step.state["esc"] = esc
+    known = step.kb.matcher.known_answer(reason, step.text) if description is None and intro else None
+    if known:
+        # "¿el seguro cubre a mis hijos?": the desk's facts answer it; a person is still offered.
+        step.say(known)
+        step.say(step.msg("doubt_answered"))
+        esc["answered"] = True
+        esc["held"] = description_text(_data_text(step))
+        step.stage = "escalation_describe"
+        return
     if intro:
         for text in step.kb.topics[reason].answers:
             step.say(text)
@@ -353,6 +362,11 @@ def _settled(step: Step, esc: dict[str, Any], text: str) -> bool:
         step.state.pop("esc", None)
         step.stage = esc.get("return_stage") or "menu"
         step.say(step.msg("doubt_settled"))
+    elif esc.get("held"):
+        # The known answer did not settle it: the first question is the doubt for the person.
+        esc["description"] = esc.pop("held")
+        step.say(step.msg("doubt_to_person"))
+        _continue(step, esc, [])
     else:
         step.say(step.msg("doubt_not_settled"))
     return True

@@ -73,9 +73,20 @@ class Topic:
     #: Strong cues that only announce a question ("otra pregunta"): alone they are the
     #: topic; followed by the question, the question decides, as after a greeting.
     announces: tuple[str, ...] = ()
+    known: tuple[KnownAnswer, ...] = ()
     priority: float = 0.0
     standalone: bool = False
     file: str = ""
+
+
+@dataclass(frozen=True)
+class KnownAnswer:
+    """A question of an escalation topic that the desk's facts answer (``known:`` in its file):
+    said first, with a person still offered."""
+
+    when: tuple[str, ...]  # phrases, as keywords are written; any one of them
+    answer: str
+    source: str
 
 
 @dataclass(frozen=True)
@@ -258,6 +269,27 @@ def _check_text(
             problems.append(Problem(rel, line, topic, f"unknown placeholder {{{name}}}"))
 
 
+def _load_known(items: Any, desk_values: dict[str, str], *, rel: str, line: int, topic: str,
+                problems: list[Problem]) -> tuple[KnownAnswer, ...]:
+    """The ``known:`` list: each item ``when`` (phrases), ``answer`` and ``source``."""
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        problems.append(Problem(rel, line, topic, "known must be a list of when/answer/source"))
+        return ()
+    known: list[KnownAnswer] = []
+    for item in items:
+        when = _strings(item.get("when")) if isinstance(item, dict) else []
+        answer = str(item.get("answer") or "").strip() if isinstance(item, dict) else ""
+        source = str(item.get("source") or "").strip() if isinstance(item, dict) else ""
+        if not (when and answer and source):
+            problems.append(Problem(rel, line, topic, "each known answer needs when (phrases), answer and source"))
+            continue
+        _check_text(answer, rel=rel, line=line, topic=topic, problems=problems)
+        known.append(KnownAnswer(tuple(when), _fill(answer, desk_values), source))
+    return tuple(known)
+
+
 def _load_topic(path: Path, desk_values: dict[str, str], problems: list[Problem]) -> Topic | None:
     rel = _rel(path)
     data, lines = _read(path, problems, path.stem)
@@ -306,6 +338,8 @@ def _load_topic(path: Path, desk_values: dict[str, str], problems: list[Problem]
     if not isinstance(priority, (int, float)):
         problems.append(Problem(rel, lines.get("priority", 1), tid, "priority must be a number"))
         priority = 0.0
+    known = _load_known(data.get("known"), desk_values, rel=rel, line=lines.get("known", 1), topic=tid,
+                        problems=problems)
     rendered = tuple(_fill(a.strip(), desk_values) for a in answers)
     return Topic(
         id=tid,
@@ -317,6 +351,7 @@ def _load_topic(path: Path, desk_values: dict[str, str], problems: list[Problem]
         strong=tuple(_strings(keywords.get("strong"))),
         weak=tuple(_strings(keywords.get("weak"))),
         announces=tuple(_strings(keywords.get("announces"))),
+        known=known,
         menu=menu,
         priority=float(priority),
         standalone=bool(data.get("standalone", False)),

@@ -470,6 +470,19 @@ class Matcher:
                 named.append(best)
         return named
 
+    def known_answer(self, topic_id: str, text: str) -> str | None:
+        """The first of a topic's known answers (``Topic.known``) whose phrases the text has."""
+        topic = self.topics.get(topic_id)
+        if topic is None or not topic.known:
+            return None
+        words = self.tokens(text)
+        for known in topic.known:
+            for phrase in known.when:
+                parts = tuple(self.tokens(phrase))
+                if parts and self._phrase_in(parts, words):
+                    return known.answer
+        return None
+
     def classify(self, text: str) -> Match:
         words = self.tokens(text)
         if not words:
@@ -509,7 +522,9 @@ class Matcher:
             # an example: the greeting (the menu asks what the doubt is).
             top, top_score = social[0]
         if (top is not None and top not in SOCIAL and not domain and kw.get(top, 0.0) < STRONG
-                and not self.topics[top].standalone):
+                and (not self.topics[top].standalone or (self.topics[top].kind == "escalation" and kw.get(top, 0.0) < WEAK * 2))):
+            # A standalone escalation (asking for a person) still needs a clear cue, or two weak ones:
+            # "¿cuánto cuesta un boleto a Cancún?" only resembles "¿cuánto cuesta el seguro?".
             clear_social = [(t, sc) for t, sc in social if kw.get(t, 0.0) >= STRONG]
             if clear_social:
                 # "opciones": a clear greeting or goodbye, and only echoes of a topic.

@@ -142,3 +142,23 @@ def test_the_conversation_tests_are_checked_too(kb_dir: Path) -> None:
     assert any("needs a name" in p for p in bad)
     # A broken test never stops the bot from loading.
     assert load(kb_dir).topics
+
+
+def test_a_known_answer_without_its_source_is_named(kb_dir: Path) -> None:
+    path = kb_dir / "topics" / "duda_general.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("    source: ")
+    path.write_text(text[:start] + text[text.index("\n", start) + 1:], encoding="utf-8")
+    found = problems_of(kb_dir)
+    assert any("duda_general.yaml:" in p and "each known answer needs when (phrases), answer and source" in p
+               for p in found), found
+
+
+def test_a_known_answer_staff_add_is_given(kb_dir: Path) -> None:
+    path = kb_dir / "topics" / "duda_general.yaml"
+    text = path.read_text(encoding="utf-8").replace("known:\n", (
+        "known:\n  - when: [cubre lentes]\n    answer: Los lentes no los cubre, pregunta en tu UMF.\n"
+        "    source: prueba\n"), 1)
+    path.write_text(text, encoding="utf-8")
+    assert load(kb_dir).matcher.known_answer("duda_general", "el seguro cubre lentes?") == (
+        "Los lentes no los cubre, pregunta en tu UMF.")

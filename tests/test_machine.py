@@ -1815,3 +1815,35 @@ def test_asking_what_the_question_means_gets_it_in_other_words() -> None:
     assert chat.stage == "escalation_describe" and "Me refiero al texto" in chat.text
     chat.say('dice "NSS no valido"')
     assert chat.stage in ("escalation_consent", "escalation_collect")
+
+
+@pytest.mark.parametrize(("text", "fact"), [
+    ("el seguro cubre a mis papás?", "no cubre a tu familia"),
+    ("puedo meter a mi hijo al seguro?", "no cubre a tu familia"),
+    ("ya me gradué, sigo teniendo el seguro?", "mientras seas estudiante"),
+    ("me di de baja temporal, pierdo el seguro?", "mientras seas estudiante"),
+    ("tengo dos nss que hago", "subdelegación del IMSS"),
+])
+def test_a_doubt_the_desks_facts_answer_is_answered_first_and_a_person_still_offered(text: str, fact: str) -> None:
+    """domain.md answers these; they used to go straight to "necesito tu ID, nombre, NSS y CURP"."""
+    chat = Chat()
+    chat.say(text)
+    assert fact in chat.text and "¿Con eso queda resuelta tu duda?" in chat.text
+    assert "ID de estudiante" not in chat.text and chat.stage == "escalation_describe"
+    chat.say("no")
+    assert "te paso con una persona" in chat.text and "ID de estudiante" in chat.text
+    chat.say(f"Laura García Ruiz {ALL_DATA}")
+    assert chat.stage == "escalation_confirm" and f"Detalle: {text}" in chat.text
+
+
+def test_a_known_answer_that_settles_the_doubt_opens_nothing() -> None:
+    chat = Chat()
+    chat.say("mi esposa puede usar mi seguro facultativo?")
+    chat.say("ok gracias")
+    assert chat.stage == "menu" and "esc" not in chat.state and not chat.tickets()
+
+
+def test_a_doubt_with_no_known_answer_still_goes_to_a_person() -> None:
+    chat = Chat()
+    chat.say("el seguro cubre el dentista?")
+    assert "Te paso con una persona" in chat.text and "ID de estudiante" in chat.text

@@ -251,6 +251,9 @@ def test_phrasings_of_stop_14(text: str, topic: str) -> None:
     ("otra pregunta, cuanto tarda en salir", "espera"),
     ("tengo otra duda", "duda_general"),
     ("tengo otra pregunta diferente", "duda_general"),
+    # the eighth walk-through
+    ("cuanto cuesta un boleto de avion a cancun", "fuera_de_tema"),  # only resembles "cuánto cuesta el seguro"
+    ("Soy papá de Juan, él no sabe su NSS, ¿me lo pueden dar?", "nss"),
 ])
 def test_phrasings_of_stop_15(text: str, topic: str) -> None:
     assert KB.matcher.classify(text).topic == topic
