@@ -87,16 +87,19 @@ def only_an_id(step: Step, stage: Stage | None) -> bool:
     curp = entities.find_curp_candidates(step.text)
     if len(nss) + len(curp) != 1:
         return False
-    rest = re.sub(r"\d", " ", step.text)
+    rest = step.text
     for value in curp:
         rest = re.sub(re.escape(value), " ", rest, flags=re.IGNORECASE)
+    rest = re.sub(r"\d", " ", rest)  # after the CURP, whose digits are inside it
     words = intents.words(rest)
-    if len(words) > 4:
+    if len(words) > (6 if curp and "curp" in words else 4):  # "mi curp es …, ¿está bien?"
         return False
     if words:
         match = step.classify(rest)
-        if match.confident and match.topic not in (None, "fuera_de_tema", "saludo"):
+        about_the_curp = bool(curp) and match.topic == "nss" and "curp" in words
+        if match.confident and match.topic not in (None, "fuera_de_tema", "saludo") and not about_the_curp:
             return False  # "puse mal mi NSS …", "mi NSS es …": the topic's own handling
+        # ("mi curp es …, ¿está bien?": the CURP is what the student asks about, not the NSS)
     step.topic = None
     if curp:
         value = curp[0]

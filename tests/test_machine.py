@@ -1847,3 +1847,10 @@ def test_a_doubt_with_no_known_answer_still_goes_to_a_person() -> None:
     chat = Chat()
     chat.say("el seguro cubre el dentista?")
     assert "Te paso con una persona" in chat.text and "ID de estudiante" in chat.text
+
+
+@pytest.mark.parametrize("text", ["mi curp es BOXW310820HNERXN09 esta bien?", "curp: BOXW310820HNERXN09"])
+def test_a_curp_in_a_sentence_is_checked_not_taken_for_the_nss(text: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert "Revisé tu CURP BOXW310820HNERXN09" in chat.text and "11 dígitos" not in chat.text
