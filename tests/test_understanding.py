@@ -254,6 +254,8 @@ def test_phrasings_of_stop_14(text: str, topic: str) -> None:
     # the eighth walk-through
     ("cuanto cuesta un boleto de avion a cancun", "fuera_de_tema"),  # only resembles "cuánto cuesta el seguro"
     ("Soy papá de Juan, él no sabe su NSS, ¿me lo pueden dar?", "nss"),
+    ("no tengo otro seguro, puedo sacarlo?", "requisitos"),  # not the lecture for those who have one
+    ("no cuento con otro seguro puedo tramitarlo", "requisitos"),
 ])
 def test_phrasings_of_stop_15(text: str, topic: str) -> None:
     assert KB.matcher.classify(text).topic == topic
