@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from flows import entities, escalation
 from flows.context import Step
@@ -200,12 +200,24 @@ def main_menu_options(step: Step) -> list[tuple[str, str]]:
 BUTTON_CHANNELS = frozenset({"telegram", "webchat"})
 
 
+#: How long after the bot introduced itself a greeting gets the menu alone.
+REGREET_AFTER = timedelta(hours=1)
+
+
 def show_menu(step: Step, *, greeting: bool) -> None:
     """The main menu: the guided procedure, the menu topics, a person."""
     kb = step.kb
     options = main_menu_options(step)
     # Telegram and the web chat show the options as buttons: nothing to type there.
     ask = step.msg("menu_intro_buttons" if step.message.channel in BUTTON_CHANNELS else "menu_intro")
+    if greeting:
+        # "hola" again a few minutes later: the menu, not the whole introduction a second time.
+        last = step.state.get("greeted_at")
+        if last and timedelta(0) <= step.now - datetime.fromisoformat(last) < REGREET_AFTER:
+            greeting = False
+            ask = step.msg("hello_again") + " " + ask
+        else:
+            step.state["greeted_at"] = step.now.isoformat()
     intro = kb.topics["saludo"].answers[0] + "\n\n" + ask if greeting else ask
     step.stage = "menu"
     step.say(intro, options)

@@ -1854,3 +1854,14 @@ def test_a_curp_in_a_sentence_is_checked_not_taken_for_the_nss(text: str) -> Non
     chat = Chat()
     chat.say(text)
     assert "Revisé tu CURP BOXW310820HNERXN09" in chat.text and "11 dígitos" not in chat.text
+
+
+def test_a_greeting_again_within_the_hour_gets_the_menu_without_the_introduction() -> None:
+    chat = Chat()
+    chat.say("hola", "2026-10-21T10:00")
+    assert "Soy el asistente virtual" in chat.text
+    chat.say("hola", "2026-10-21T10:01")
+    assert "Soy el asistente virtual" not in chat.text
+    assert "¡Hola de nuevo! 👋 ¿En qué te ayudo?" in chat.text and "1. Hacer el trámite paso a paso" in chat.text
+    chat.say("hola", "2026-10-21T13:00")
+    assert "Soy el asistente virtual" in chat.text  # hours later: introduced again
