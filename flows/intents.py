@@ -159,11 +159,23 @@ def no_longer(text: str) -> bool:
     return not is_question(text) and bool(_NO_LONGER.search(" ".join(_squash(x) for x in words(text))))
 
 
+#: "¡ya salí vigente!", "ya aparezco con derecho": the student tells they are covered.
+_COVERED = re.compile(
+    r"^(?:(?:ya|por fin|al fin|listo|yei|siii*|si)\s+)+(?:me\s+)?(?:sali|salio|salgo|sale|aparezco|aparece|estoy|quede|soy)"
+    r"\s+(?:vigente|con derecho|activ[oa]|asegurad[oa])\b|^(?:ya\s+)?tengo\s+(?:mi\s+)?vigencia\b"
+)
+
+
+def tells_covered(text: str) -> bool:
+    """ "¡ya salí vigente!": news that the coverage is active (not a question about it)."""
+    return not is_question(text) and bool(_COVERED.search(" ".join(words(text))))
+
+
 def long_yes(text: str) -> bool:
     """A yes of more words than :func:`yes_no` reads ("ya la saqué y sí salgo con derecho y con
     el ITSON"): it starts with "sí" or "ya", asks nothing, and no "no" follows."""
     w = [_squash(x) for x in words(text)]
-    if len(w) <= 6 or w[0] not in ("si", "ya", "claro") or is_question(text):
+    if len(w) <= 6 or w[0] not in ("si", "ya", "claro", "listo", "lista") or is_question(text):
         return False
     padded = " " + " ".join(w) + " "
     return not any(x in NO for x in w) and not any(f" {p} " in padded for p in _NEGATIVE_NEWS)

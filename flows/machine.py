@@ -401,7 +401,7 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
             # "no encuentro mi clínica en la lista" to "¿pudiste darte de alta?": a no, however long.
             follow(step, target.on_no)
         elif (target.expects == "yesno" and target.on_yes == "done" and not chosen
-              and not intents.is_question(step.text) and intents.words(step.text)[:1] == ["ya"]
+              and not intents.is_question(step.text) and intents.words(step.text)[:1] in (["ya"], ["listo"], ["lista"])
               and answers_yes(target, intents.words(step.text)) and not intents.reports_failure(step.text)
               and _names_subject(target, intents.words(step.text))
               and not any(w in intents.QUESTION_WORDS for w in intents.words(step.text))):
@@ -411,6 +411,8 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
             # News about the step the student is at ("ya salí vigente" while registering at the clinic).
             step.say(step.msg("noted") + " " + step.msg(target.question))
         else:
+            if target.name == "umf_registration" and intents.tells_covered(step.text):
+                step.say(step.msg("covered_news"))  # "¡ya salí vigente!": glad news first
             enter(step, target.name)
     else:
         answer(step, topic)

@@ -1865,3 +1865,14 @@ def test_a_greeting_again_within_the_hour_gets_the_menu_without_the_introduction
     assert "¡Hola de nuevo! 👋 ¿En qué te ayudo?" in chat.text and "1. Hacer el trámite paso a paso" in chat.text
     chat.say("hola", "2026-10-21T13:00")
     assert "Soy el asistente virtual" in chat.text  # hours later: introduced again
+
+
+def test_news_of_being_covered_is_welcomed_and_the_clinic_done_ends_the_procedure() -> None:
+    chat = Chat()
+    chat.say("ya sali vigente!!", "2026-10-19T17:10")
+    assert chat.text.startswith("¡Qué bien, ya estás vigente! 🎉") and chat.stage == "umf_registration"
+    chat.say("listo ya me di de alta en la umf 26", "2026-10-19T17:30")
+    assert chat.stage == "done" and "¿Pudiste darte de alta" not in chat.text
+    chat = Chat()
+    chat.say("¿ya salí vigente?", "2026-10-19T17:10")
+    assert "¡Qué bien, ya estás vigente!" not in chat.text  # a question is no news
