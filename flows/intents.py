@@ -266,12 +266,25 @@ def says_dont_know(text: str) -> bool:
 
 
 def option_key(text: str) -> str | None:
-    """A menu choice typed as a number ("2", "2.", "opcion 2", "la 2")."""
+    """A menu choice typed as a number ("2", "2.", "opcion 2", "la 2", "dos", "la tercera")."""
     w = words(text)
     digits = [x for x in w if x.isdigit()]
     if len(digits) == 1 and len(w) <= 3 and len(digits[0]) <= 2:
         return str(int(digits[0]))
+    spelled = [_OPTION_WORDS[x] for x in w if x in _OPTION_WORDS]
+    if len(spelled) == 1 and len(w) <= 3 and all(x in _OPTION_WORDS or x in _OPTION_FILLERS for x in w):
+        return str(spelled[0])
     return None
+
+
+#: Options written out: "dos", "la tercera", "el quinto" ("una" is left out: "la una" is an hour).
+_OPTION_WORDS = {
+    "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9,
+    "diez": 10, "once": 11, "primera": 1, "primero": 1, "segunda": 2, "segundo": 2, "tercera": 3,
+    "tercero": 3, "cuarta": 4, "cuarto": 4, "quinta": 5, "quinto": 5, "sexta": 6, "sexto": 6,
+    "septima": 7, "septimo": 7, "octava": 8, "octavo": 8, "novena": 9, "noveno": 9, "decima": 10, "decimo": 10,
+}
+_OPTION_FILLERS = frozenset({"opcion", "la", "el", "numero", "op", "quiero", "dame", "porfa"})
 
 
 def bare_number(text: str) -> str | None:

@@ -162,6 +162,11 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     if key and key in options:
         _choose(step, options[key])
         return
+    if key and options and intents.bare_number(text) and all(k.isdigit() for k in options):
+        # "12" to a menu of 11: no such option (not "con eso no te puedo ayudar").
+        step.topic = None
+        step.say(step.msg("option_out_of_range", n=len(options)))
+        return
     stage = STAGES.get(step.stage)
     if volunteered.only_an_id(step, stage):
         return
@@ -400,6 +405,12 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
                 and intents.reports_failure(step.text)):
             # "no encuentro mi clínica en la lista" to "¿pudiste darte de alta?": a no, however long.
             follow(step, target.on_no)
+        elif target.name == "umf_registration" and not chosen and intents.reports_failure(step.text):
+            # "no me deja registrar la clínica": what usually causes it (domain.md), then whether
+            # it worked; a no still reaches a person.
+            step.stage = target.name
+            step.say(step.msg("umf_trouble"))
+            step.say(step.msg("q_umf_after_trouble"))
         elif (target.expects == "yesno" and target.on_yes == "done" and not chosen
               and not intents.is_question(step.text) and intents.words(step.text)[:1] in (["ya"], ["listo"], ["lista"])
               and answers_yes(target, intents.words(step.text)) and not intents.reports_failure(step.text)

@@ -78,10 +78,11 @@ _CANCELS = re.compile(
     r"^(?:(?:no|mejor no|ya no|ok|bueno|pues|sabes que|oye|ah|a)\s+)*"
     r"(?:cancel\w*|olvidalo|olvidelo|olvida(?:lo)? eso|ya no (?:importa|es necesario|hace falta|lo necesito|quiero)"
     r"|dejalo(?: asi)?|mejor dejalo|ya no hagas nada|no hagas (?:el|ningun) reporte|ya se resolvio|ya lo resolvi"
+    r"|ya lo (?:corregi|arregle|solucione|pude corregir|pude arreglar)"
     r"|ya (?:lo |me lo |me )?resolvieron|ya se soluciono(?: solo)?|ya vi que si (?:me )?(?:la )?guardo"
     r"|ya no quiero (?:seguir|continuar)(?: con esto| con el reporte)?|(?:mejor )?lo dejo asi"
     r"|no quiero (?:el |un |ningun |ese )?reporte|no quiero hablar con nadie)"
-    r"(?:\s+(?:el|mi)\s+reporte)?(?:\s+(?:gracias|porfa|por favor|ya|solo|sola))*$"
+    r"(?:\s+(?:el|mi)\s+reporte)?(?:\s+(?:gracias|porfa|por favor|ya|solo|sola|yo|yo solo|yo sola))*$"
 )
 
 

@@ -1876,3 +1876,34 @@ def test_news_of_being_covered_is_welcomed_and_the_clinic_done_ends_the_procedur
     chat = Chat()
     chat.say("¿ya salí vigente?", "2026-10-19T17:10")
     assert "¡Qué bien, ya estás vigente!" not in chat.text  # a question is no news
+
+
+def test_the_clinic_refusing_the_registration_gets_its_usual_causes_then_a_person_if_it_persists() -> None:
+    chat = Chat()
+    chat.say("no me deja registrar la clinica")
+    assert "Todavía no estás vigente" in chat.text and "no coinciden con los del IMSS" in chat.text
+    assert "\n2. Tus datos" in chat.text and chat.stage == "umf_registration"
+    chat.say("no")
+    assert chat.stage in ("escalation_consent", "escalation_collect")
+
+
+@pytest.mark.parametrize(("text", "stage"), [("dos", "offer_guide"), ("la tercera", "nss_lookup"), ("opcion dos", "offer_guide")])
+def test_a_menu_option_written_out_is_chosen(text: str, stage: str) -> None:
+    chat = Chat()
+    chat.say("hola")
+    chat.say(text)
+    assert chat.stage == stage
+
+
+def test_a_number_past_the_menu_says_the_range() -> None:
+    chat = Chat()
+    chat.say("hola")
+    chat.say("12")
+    assert "Elige un número del 1 al 11" in chat.text and "no te puedo ayudar" not in chat.text
+
+
+def test_having_fixed_it_oneself_calls_the_report_off() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi solicitud, puse mal mi correo")
+    chat.say("ah no, mejor no, ya lo corregi yo")
+    assert "dejé tu reporte sin enviar" in chat.text and "esc" not in chat.state
