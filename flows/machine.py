@@ -8,6 +8,8 @@ answers: no input makes it raise or stay silent.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import re
 from datetime import date, datetime
 from typing import Any
@@ -382,6 +384,13 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
     elif topic == "fuera_de_tema":
         answer(step, topic)
         step.say(step.msg("offer_person"), [("menu", step.msg("opt_menu")), ("person", step.msg("menu_person"))])
+    elif topic == "urgencia" and not aside and (reported := _reported_too(step, match)):
+        # "…me sale otro patrón, y ahorita me siento mal y necesito ir al doctor": the emergency
+        # first, then the problem told with it (not left behind "¡afíliate con tiempo!").
+        answer(step, "urgencia")
+        _topic(step, replace(match, topic=reported, secondary=None))
+        step.topic = "urgencia"
+        return
     elif topic == "espera":
         waiting.espera(step)
     elif topic in ("sin_vigencia", "vigencia") and waiting.names_other_employer(step.text):
@@ -495,6 +504,13 @@ def _add_to_ticket(step: Step, note: str | None = None, reply: str = "ticket_upd
                         attachments=step.message.attachments))
     step.topic = None
     step.say(step.msg(reply))
+
+
+def _reported_too(step: Step, match: Match) -> str | None:
+    """A problem for the desk (not a mere request for a person) told clearly in the same message."""
+    reported = [(score, t) for t, score in match.keyword_scores.items()
+                if score >= STRONG and t != "duda_general" and step.kb.topics[t].kind == "escalation"]
+    return max(reported)[1] if reported else None
 
 
 def _urgent(step: Step) -> bool:

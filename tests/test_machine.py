@@ -1907,3 +1907,13 @@ def test_having_fixed_it_oneself_calls_the_report_off() -> None:
     chat.say("me equivoque en mi solicitud, puse mal mi correo")
     chat.say("ah no, mejor no, ya lo corregi yo")
     assert "dejé tu reporte sin enviar" in chat.text and "esc" not in chat.state
+
+
+def test_an_emergency_told_with_a_problem_for_the_desk_answers_both_emergency_first() -> None:
+    """Walk-through 8: the emergency came last, or the problem was left behind."""
+    chat = Chat()
+    out = chat.say("hice mi solicitud hace dos semanas y en la constancia me sale otro patron de un trabajo del "
+                   "verano y ahorita me siento muy mal y necesito ir al doctor que hago", "2026-10-21T10:00")
+    assert out.topic == "urgencia"
+    assert chat.text.index("911") < chat.text.index("otro patrón")
+    assert chat.stage in ("escalation_consent", "escalation_collect")
