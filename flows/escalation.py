@@ -284,7 +284,7 @@ def handle(step: Step) -> bool:
         step.say(step.msg("collect_yes"))
     else:
         step.say(step.msg("collect_not_understood"))
-    _continue(step, esc, [])
+    _continue(step, esc, [], got=False)
     return True
 
 
@@ -321,12 +321,18 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
         esc["question"] = f"{esc['question']} / {clean}" if esc.get("question") else clean
         step.say(step.msg("question_kept") + " " + step.msg(f"ask_description_{esc['reason']}"))
         return True
-    if not meaningful(clean):
+    if not meaningful(clean) or all(w in _PLEAS for w in intents.words(clean)):
+        # "ayuda", "porfa": a plea, not what went wrong.
         step.say(step.msg("description_needed") + " " + step.msg(f"ask_description_{esc['reason']}"))
         return True
     esc["description"] = _with_opening(esc, clean)
     _continue(step, esc, [])
     return True
+
+
+#: Words that ask for help and say nothing of the case.
+_PLEAS = frozenset({"ayuda", "ayudame", "ayudenme", "auxilio", "porfa", "por", "favor", "plis", "pls", "please",
+                    "help", "urge", "urgente", "ya", "rapido", "necesito", "ocupo", "me", "la", "una"})
 
 
 #: "¿cómo que texto?", "¿a qué te refieres?": the question asked was not understood.
@@ -528,8 +534,10 @@ def _missing(esc: dict[str, Any]) -> list[str]:
             and not (f == "curp" and esc.get("curp_missing"))]
 
 
-def _continue(step: Step, esc: dict[str, Any], problems: list[str], *, quiet: bool = False) -> None:
-    """Report problems, then ask for what is missing or show the summary."""
+def _continue(step: Step, esc: dict[str, Any], problems: list[str], *, quiet: bool = False,
+              got: bool = True) -> None:
+    """Report problems, then ask for what is missing or show the summary (``got``: the message
+    brought something, so the request for the rest thanks for it)."""
     for problem in problems:
         step.say(problem)
     missing = _missing(esc)
@@ -556,7 +564,7 @@ def _continue(step: Step, esc: dict[str, Any], problems: list[str], *, quiet: bo
     elif len(missing) == len(FIELDS) and not esc["data"]:
         step.say(step.msg("ask_all"))
     else:
-        step.say(step.msg("ask_missing", fields=join(labels)))
+        step.say(step.msg("ask_missing" if got else "ask_missing_again", fields=join(labels)))
 
 
 def _with_surnames(new: str, old: str, text: str) -> str:

@@ -1917,3 +1917,15 @@ def test_an_emergency_told_with_a_problem_for_the_desk_answers_both_emergency_fi
     assert out.topic == "urgencia"
     assert chat.text.index("911") < chat.text.index("otro patrón")
     assert chat.stage in ("escalation_consent", "escalation_collect")
+
+
+def test_a_plea_is_not_what_went_wrong_and_nothing_received_is_not_thanked_for() -> None:
+    chat = Chat()
+    chat.say("me equivoque en la solicitud")
+    chat.say("ayuda")
+    assert chat.stage == "escalation_describe" and "Cuéntame en unas palabras qué pasa" in chat.text
+    chat.say("puse mal mi correo")
+    chat.say("234567")
+    chat.say("🤷")
+    assert "no encontré ese dato" in chat.text and "Gracias" not in chat.text
+    assert "Me falta tu nombre completo, tu NSS y tu CURP." in chat.text
