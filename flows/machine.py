@@ -191,6 +191,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         saved, problem = entities.parse_answer_date(clause, step.now) if clause else (None, None)
         if saved is None:
             saved, problem = entities.parse_answer_date(text, step.now)
+        if saved is None and problem is None:
+            # "la guardé el 8, mi curp es …": the day in a clause of its own (the data is read next).
+            for part in _CLAUSES.split(text):
+                saved, problem = entities.parse_answer_date(part, step.now)
+                if saved or problem:
+                    break
         if saved:
             waiting_from(step, saved, purpose=step.state.get("date_purpose", "espera"))
             return
@@ -504,6 +510,10 @@ def _add_to_ticket(step: Step, note: str | None = None, reply: str = "ticket_upd
                         attachments=step.message.attachments))
     step.topic = None
     step.say(step.msg(reply))
+
+
+#: Where a message's clauses part: commas, semicolons, full stops, "y".
+_CLAUSES = re.compile(r"[,;.\n]+|\s+y\s+")
 
 
 def _reported_too(step: Step, match: Match) -> str | None:

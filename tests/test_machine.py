@@ -1929,3 +1929,12 @@ def test_a_plea_is_not_what_went_wrong_and_nothing_received_is_not_thanked_for()
     chat.say("🤷")
     assert "no encontré ese dato" in chat.text and "Gracias" not in chat.text
     assert "Me falta tu nombre completo, tu NSS y tu CURP." in chat.text
+
+
+def test_a_save_day_in_a_clause_beside_data_is_read() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia", "2026-10-22T10:00")
+    chat.say("la guarde el 8, mi curp es BOXW310820HNERXN09", "2026-10-22T10:01")
+    assert "jueves 8 de octubre" in chat.text and chat.stage == "escalation_consent"
+    chat.say("si", "2026-10-22T10:02")
+    assert "Me falta tu ID de estudiante, tu nombre completo y tu NSS." in chat.text  # the CURP was kept
