@@ -114,8 +114,8 @@ def _reports_a_problem(step: Step) -> bool:
 
 
 def _asked_as_dont_know(step: Step, stage: Stage) -> bool:
-    if not stage.asked_as_dont_know or not intents.is_question(step.text):
-        return False
+    if not stage.asked_as_dont_know or not (intents.is_question(step.text) or intents.says_not_sure(step.text)):
+        return False  # ("no sé, cómo lo checo": not sure, and how to find out)
     match = step.classify(step.text)
     return match.topic in stage.asked_as_dont_know
 
@@ -401,6 +401,15 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         waiting.espera(step)
     elif topic in ("sin_vigencia", "vigencia") and waiting.names_other_employer(step.text):
         waiting.other_employer(step)
+    elif topic == "sin_vigencia" and step.stage in _BEFORE_APPLYING and not aside:
+        # "ya revisé y salgo sin derecho" while the requirements are checked: no other coverage,
+        # so they can apply (it is not the complaint of someone who applied).
+        step.say(step.msg("no_coverage_can_apply"))
+        if step.stage == "prereq_nss":
+            step.say(question_again(step, STAGES["prereq_nss"]))
+        else:
+            enter(step, "prereq_nss")
+        return
     elif topic == "sin_vigencia":
         waiting.sin_vigencia(step)
     elif kb.topics[topic].kind == "escalation":
@@ -511,6 +520,9 @@ def _add_to_ticket(step: Step, note: str | None = None, reply: str = "ticket_upd
     step.topic = None
     step.say(step.msg(reply))
 
+
+#: The guide's stages before the application exists: "sin derecho" there is good news.
+_BEFORE_APPLYING = ("prereq_coverage", "prereq_other", "prereq_nss")
 
 #: Where a message's clauses part: commas, semicolons, full stops, "y".
 _CLAUSES = re.compile(r"[,;.\n]+|\s+y\s+")

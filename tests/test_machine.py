@@ -1938,3 +1938,13 @@ def test_a_save_day_in_a_clause_beside_data_is_read() -> None:
     assert "jueves 8 de octubre" in chat.text and chat.stage == "escalation_consent"
     chat.say("si", "2026-10-22T10:02")
     assert "Me falta tu ID de estudiante, tu nombre completo y tu NSS." in chat.text  # the CURP was kept
+
+
+def test_before_applying_no_coverage_on_the_constancia_is_good_news_not_the_complaint() -> None:
+    chat = Chat()
+    chat.say("1", "2026-10-12T09:01")
+    chat.say("no se, como lo checo", "2026-10-12T09:02")
+    assert chat.stage == "prereq_coverage" and "constancia de vigencia" in chat.text
+    chat.say("ya revise y salgo sin derecho", "2026-10-12T09:20")
+    assert "sí puedes solicitar el Seguro Facultativo" in chat.text
+    assert chat.stage == "prereq_nss" and "¿Qué día guardaste" not in chat.text
