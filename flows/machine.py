@@ -412,6 +412,13 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         return
     elif topic == "sin_vigencia":
         waiting.sin_vigencia(step)
+    elif (topic == "duda_general" and match.secondary and match.secondary != topic
+          and kb.topics[match.secondary].kind == "answer"):
+        # "¿a qué hora atienden? ¿puedo hablar con alguien ahorita?": what the bot knows first
+        # (the hours, whether it is open now), then the way to a person.
+        answer(step, match.secondary)
+        _escalate(step, topic)
+        return
     elif kb.topics[topic].kind == "escalation":
         _escalate(step, topic)
     elif (topic in TOPIC_STAGE and step.stage in PROCEDURE_STAGES and intents.is_question(step.text)

@@ -1948,3 +1948,10 @@ def test_before_applying_no_coverage_on_the_constancia_is_good_news_not_the_comp
     chat.say("ya revise y salgo sin derecho", "2026-10-12T09:20")
     assert "sí puedes solicitar el Seguro Facultativo" in chat.text
     assert chat.stage == "prereq_nss" and "¿Qué día guardaste" not in chat.text
+
+
+def test_asking_the_hours_and_for_a_person_gets_the_hours_first() -> None:
+    chat = Chat()
+    chat.say("a que hora atienden? puedo hablar con alguien ahorita?", "2026-10-23T17:30")
+    assert chat.text.index("Mesa de ayuda del Seguro Facultativo") < chat.text.index("Te paso con una persona")
+    assert "está cerrada" in chat.text and chat.stage in ("escalation_describe", "escalation_collect")
