@@ -293,6 +293,12 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
     if not text.strip() and not step.message.attachments:
         step.say(step.msg(f"ask_description_{esc['reason']}"))
         return True
+    if _tells_wrong_value_typed(text):
+        # "puse mal mi nss, puse 12345678901" to "¿qué dato quedó mal?": the wrong value is the
+        # mistake itself; staff need it as typed (it is not the student's data, nor invalid input).
+        esc["description"] = _with_opening(esc, " ".join(text.split()))
+        _continue(step, esc, [])
+        return True
     found, problems, unknown = _read(step, esc, text)
     clean = description_text(text)
     if found or problems or unknown:
@@ -628,6 +634,16 @@ def _tells_typed_value(esc: dict[str, Any], text: str) -> bool:
     valid_new = [(f, v) for f, v in other
                  if (entities.nss_problem(v) if f == "nss" else entities.curp_problem(v)) is None and f not in held]
     return bool(other) and not valid_new
+
+
+def _tells_wrong_value_typed(text: str) -> bool:
+    """ "puse 12345678901" with only NSS or CURP values that are not valid: what was typed wrong."""
+    if not TYPED.search(" ".join(intents.words(text))):
+        return False
+    nss = entities.find_nss_candidates(text)
+    curp = entities.find_curp_candidates(text)
+    return bool(nss or curp) and all(entities.nss_problem(v) for v in nss) and all(
+        entities.curp_problem(v) for v in curp)
 
 
 def _add_typed_value(step: Step, esc: dict[str, Any], text: str) -> None:

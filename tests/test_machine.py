@@ -1955,3 +1955,12 @@ def test_asking_the_hours_and_for_a_person_gets_the_hours_first() -> None:
     chat.say("a que hora atienden? puedo hablar con alguien ahorita?", "2026-10-23T17:30")
     assert chat.text.index("Mesa de ayuda del Seguro Facultativo") < chat.text.index("Te paso con una persona")
     assert "está cerrada" in chat.text and chat.stage in ("escalation_describe", "escalation_collect")
+
+
+def test_the_wrong_value_typed_is_kept_as_typed_for_staff() -> None:
+    chat = Chat()
+    chat.say("me equivoque al llenar la solicitud")
+    chat.say("puse mal mi nss, puse 12345678901")
+    assert "no es válido" not in chat.text and chat.stage == "escalation_collect"
+    chat.say(f"Ana Sofía López Ruiz {ALL_DATA}")
+    assert "Detalle: puse mal mi nss, puse 12345678901" in chat.text
