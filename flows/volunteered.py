@@ -104,19 +104,20 @@ def only_an_id(step: Step, stage: Stage | None) -> bool:
     if curp:
         value = curp[0]
         problem = entities.curp_problem(value)
-        step.say(step.msg("curp_valid", value=value) if problem is None
-                 else step.msg(f"curp_{problem}", value=value, n=len(value)))
+        shown = _shown(step, value)
+        step.say(step.msg("curp_valid", value=shown) if problem is None
+                 else step.msg(f"curp_{problem}", value=shown, n=len(value)))
         if problem is None:
             resume_prompt(step)
         return True
     value = nss[0]
     problem = entities.nss_problem(value)
     if problem is not None:
-        step.say(step.msg(f"nss_{problem}", value=value, n=len(value)))
+        step.say(step.msg(f"nss_{problem}", value=_shown(step, value), n=len(value)))
         return True
     in_procedure = stage is not None and bool(stage.question)
     # Outside the procedure, what the NSS is for next; inside it, the procedure says that.
-    step.say(step.msg("nss_valid_short" if in_procedure else "nss_valid", value=value))
+    step.say(step.msg("nss_valid_short" if in_procedure else "nss_valid", value=_shown(step, value)))
     if stage is not None and stage.name in _ASKS_FOR_NSS:
         follow(step, stage.on_yes)
     else:
@@ -133,7 +134,13 @@ def said_nss_is_valid(step: Step) -> bool:
     value = candidates[0]
     problem = entities.nss_problem(value)
     if problem is None:
-        step.say(step.msg("nss_valid", value=value))
+        step.say(step.msg("nss_valid", value=_shown(step, value)))
         return True
-    step.say(step.msg(f"nss_{problem}", value=value, n=len(value)))
+    step.say(step.msg(f"nss_{problem}", value=_shown(step, value), n=len(value)))
     return False
+
+
+def _shown(step: Step, value: str) -> str:
+    """An NSS or CURP as the reply repeats it: masked until the privacy notice is accepted, since
+    replies are kept like the student's own message (whose copy is masked then too)."""
+    return value if step.state.get("privacy_ack") else entities.mask_personal(value)
