@@ -376,6 +376,7 @@ class InboundProcessor(Worker):
             at=job.received_at,
             channel=job.channel,
             attachments=tuple(prepared.attachments),
+            button_label=prepared.button_label,
         )
         handled = handle_message(
             session=session,

@@ -50,6 +50,8 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
     st.setdefault("stage", "menu")
     options = st.pop("options", None) or {}
     raw = (message.text or "").replace("\x00", "")
+    if message.button_label and raw.strip() not in options:
+        raw = message.button_label  # a button of an earlier menu: what it said, not its number
     stored, had_secret = entities.redact_secrets(raw[:STORE_LIMIT])
     text = stored[:READ_LIMIT].replace(SECRET, " ")
     data_text = entities.without_secret_phrases(stored[:READ_LIMIT])

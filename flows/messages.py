@@ -40,6 +40,9 @@ class Incoming:
     at: datetime
     channel: str = "console"
     attachments: tuple[Attachment, ...] = ()
+    #: A button pressed (Telegram): its label, while ``text`` is the key it sends. An old
+    #: button pressed after the menu changed is read by its label, not as "11".
+    button_label: str | None = None
 
 
 @dataclass(frozen=True)

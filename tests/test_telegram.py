@@ -212,6 +212,22 @@ def test_a_retried_update_is_processed_once(service: Service):
     assert [m.text for m in rows(service.engine, Message) if m.direction == Direction.IN] == ["hola", "requisitos"]
 
 
+def test_a_button_of_an_earlier_menu_pressed_later_is_read_by_its_label_not_as_a_date(service: Service):
+    """Walk-through 9: "11" (Hablar con una persona) pressed on the first menu while the bot asked
+    for the save date was read as "the 11th"."""
+    greeting = service.say(tg.message_update("/start", first_name="Ana"))
+    menu = next(m for m in greeting if m["reply_markup"])
+    keyboard = menu["reply_markup"]["inline_keyboard"]
+    person = next(row[0] for row in keyboard if row[0]["text"].endswith("Hablar con una persona"))
+    service.say(tg.message_update("sigo sin vigencia"))
+    assert (rows(service.engine, Conversation)[0].state or {}).get("stage") == "waiting_saved_date"
+    after = service.say(tg.callback_update(person["callback_data"], menu_text=menu["text"], keyboard=keyboard))
+    said = "\n".join(m["text"] for m in after)
+    assert "Guardaste tu solicitud" not in said and "Si guardaste tu solicitud" not in said
+    assert "persona de la mesa de ayuda" in said
+    assert (rows(service.engine, Conversation)[0].state or {}).get("stage", "").startswith("escalation_")
+
+
 def test_menus_are_inline_keyboards_and_a_button_press_continues_the_flow(service: Service):
     greeting = service.say(tg.message_update("/start", first_name="Ana"))
     menu = next(m for m in greeting if m["reply_markup"])

@@ -63,6 +63,7 @@ class Prepared:
     text: str
     attachments: tuple[Attachment, ...] = ()
     display_name: str | None = None
+    button_label: str | None = None  # the label of a pressed button, whose key is ``text``
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,21 @@ def keyboard(options: tuple[tuple[str, str], ...]) -> InlineKeyboardMarkup | Non
     return InlineKeyboardMarkup(rows) if rows else None
 
 
+def pressed_label(origin: Any, data: str) -> str | None:
+    """The label of the button whose key was pressed, read off the message that carried it
+    (":func:`keyboard` writes "11. Hablar con una persona"; the label is what follows the key)."""
+    markup = origin.get("reply_markup") if isinstance(origin, dict) else None
+    rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+    for row in rows if isinstance(rows, list) else ():
+        for button in row if isinstance(row, list) else ():
+            if isinstance(button, dict) and button.get("callback_data") == data and isinstance(button.get("text"), str):
+                text = button["text"]
+                prefix = f"{data}. "
+                label = text[len(prefix):] if text.startswith(prefix) else text
+                return label.rstrip("…").strip() or None
+    return None
+
+
 def _retry_after(exc: RetryAfter) -> float:
     """Seconds to wait: RetryAfter.retry_after is an int in PTB 22 (deprecated), a timedelta when opted in."""
     with warnings.catch_warnings():
@@ -393,7 +408,9 @@ class TelegramChannel:
         if isinstance(query, dict):
             await self._answer_callback(query.get("id"))
             data = query.get("data")
-            return Prepared(text=data if isinstance(data, str) else "", display_name=_first_name(query.get("from")))
+            data = data if isinstance(data, str) else ""
+            return Prepared(text=data, display_name=_first_name(query.get("from")),
+                            button_label=pressed_label(query.get("message"), data))
 
         message = payload.get("message")
         if not isinstance(message, dict):

@@ -377,15 +377,16 @@ def document_update(file_id: str, *, size: int, file_name: str = "comprobante.pd
 
 def callback_update(data: str, *, chat_id: int = CHAT_ID, first_name: str = "Ana",
                     menu_text: str = "Elige una opción", query_id: str | None = None,
-                    update_id: int | None = None) -> dict[str, Any]:
-    """A button press on a keyboard the bot sent: ``data`` is the button's callback_data."""
+                    update_id: int | None = None, keyboard: list[list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """A button press on a keyboard the bot sent: ``data`` is the button's callback_data
+    (``keyboard``: the whole inline keyboard of that message, as Telegram sends it back)."""
     bot_message = {
         "message_id": next(_message_ids),
         "from": BOT_USER,
         "chat": {"id": chat_id, "first_name": first_name, "type": "private"},
         "date": int(time.time()),
         "text": menu_text,
-        "reply_markup": {"inline_keyboard": [[{"text": "Opción", "callback_data": data}]]},
+        "reply_markup": {"inline_keyboard": keyboard or [[{"text": "Opción", "callback_data": data}]]},
     }
     return {
         "update_id": update_id or next_update_id(),
