@@ -309,6 +309,9 @@ SECRET_POSITIVES = [
     ("no puedo entrar al cia, ya intente con Tigre#99 y no me deja", "Tigre#99"),
     ("ya me acorde, es Tigre#99", "Tigre#99"),
     ("intente con Sonora2024 y no entra", "Sonora2024"),
+    # the eighth walk-through: "clave del CIA" can only be the password; a user and its password
+    ("te paso mi clave del cia para que lo hagas tu: luis2003", "luis2003"),
+    ("usuario 00000234567 / Tigre#2025", "Tigre#2025"),
 ]
 
 
@@ -351,6 +354,8 @@ def test_find_secrets_positives(text: str, secret: str) -> None:
         "entre al cia con mi curp boxw310820hnerxn09",
         "ya entre, voy en el 2do paso",
         "ya entre al cia, mi id es 123456 y mi nss 1234-567-8903",
+        "mi usuario es 00000234567",
+        "la clave del tramite es IMSS-02-012",
         "",
     ],
 )

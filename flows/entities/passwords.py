@@ -105,6 +105,10 @@ def _mixed_token_span(token: str, folded_token: str) -> tuple[int, int] | None:
     return None
 
 
+#: "clave del CIA", "clave de acceso": a weak cue that can only mean the password.
+_LOGIN_CLAVE = re.compile(r"\s+(?:(?:de|del|de la|mi|para)\s+){0,2}(?:cia|itson|acceso|portal|entrada|ingreso)(?![a-z])")
+
+
 def _secret_spans_clean(cleaned: str, folded: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     cues = list(_SECRET_CUE.finditer(folded))
@@ -112,7 +116,7 @@ def _secret_spans_clean(cleaned: str, folded: str) -> list[tuple[int, int]]:
         return spans
     # "clave", "nip" and "pin" also name error codes and card PINs; only the
     # unambiguous words make every odd-looking token of the message suspect.
-    strong = any(c.group() not in _WEAK_SECRET_CUES for c in cues)
+    strong = any(c.group() not in _WEAK_SECRET_CUES or _LOGIN_CLAVE.match(folded, c.end()) for c in cues)
     n = len(cleaned)
     for cue in cues:
         if cue.group() not in _WEAK_SECRET_CUES:
@@ -228,7 +232,7 @@ def _bare_secret(cleaned: str) -> list[tuple[int, int]]:
 #: value typed next to it is the password ("ya intenté con Tigre#99 y no me deja entrar").
 _LOGIN_CONTEXT = re.compile(
     r"(?<![a-z])(?:entr(?:o|e|ar|a|ando)|ingres\w*|acced\w*|acceso|inici\w* (?:de )?sesion|login|logue\w*"
-    r"|intente con|probe con|me acorde|ya me acorde|recorde)(?![a-z])"
+    r"|intente con|probe con|me acorde|ya me acorde|recorde|usuario|user)(?![a-z])"
 )
 #: The words that introduce the value typed: "intenté *con* X", "*es* X", "*puse* X".
 _TYPED_WITH = re.compile(r"(?<![a-z])(?:con|es|era|puse|pongo|meti|tecle\w*)\s+$")
