@@ -309,7 +309,7 @@ SECRET_POSITIVES = [
     ("no puedo entrar al cia, ya intente con Tigre#99 y no me deja", "Tigre#99"),
     ("ya me acorde, es Tigre#99", "Tigre#99"),
     ("intente con Sonora2024 y no entra", "Sonora2024"),
-    # the eighth walk-through: "clave del CIA" can only be the password; a user and its password
+    # the ninth walk-through: "clave del CIA" can only be the password; a user and its password
     ("te paso mi clave del cia para que lo hagas tu: luis2003", "luis2003"),
     ("usuario 00000234567 / Tigre#2025", "Tigre#2025"),
 ]
