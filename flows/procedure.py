@@ -147,7 +147,11 @@ STAGE_TOPIC = {
 
 
 def answer(step: Step, topic_id: str) -> None:
-    """Say a topic's answer, every message of it (the contact card with whether the desk is open now)."""
+    """Say a topic's answer, every message of it (the contact card with whether the desk is open now),
+    after the known answer the message asks for, if any ("¿puedo usar el NSS de mi papá?")."""
+    known = step.kb.matcher.known_answer(topic_id, step.text)
+    if known:
+        step.say(known)
     for text in step.kb.topics[topic_id].answers:
         step.say(text)
     if topic_id == "contacto" and not step.hours.is_open(step.now):

@@ -1965,3 +1965,10 @@ def test_the_wrong_value_typed_is_kept_as_typed_for_staff() -> None:
     assert "no es válido" not in chat.text and chat.stage == "escalation_collect"
     chat.say(f"Ana Sofía López Ruiz {ALL_DATA}")
     assert "Detalle: puse mal mi nss, puse 12345678901" in chat.text
+
+
+def test_a_parents_nss_is_not_the_students_and_an_answer_topic_says_its_known_answer_first() -> None:
+    chat = Chat()
+    out = chat.say("puedo usar el nss de mi papá?")
+    assert out.topic == "nss" and chat.text.startswith("El NSS es *personal*")
+    assert "Asignación o localización" in chat.text and not chat.tickets() and "esc" not in chat.state
