@@ -133,6 +133,13 @@ def _short_follow_up(text: str) -> bool:
 def _dispatch(step: Step, options: dict[str, str]) -> None:
     text = step.text
     if intents.is_menu_command(text):
+        if step.stage == "escalation_confirm" and not step.state["esc"].get("menu_warned"):
+            # "menú" on the summary of a report with all its data: it is one "sí" from being
+            # sent; asked once before it is dropped.
+            step.state["esc"]["menu_warned"] = True
+            step.topic = None
+            step.say(step.msg("confirm_menu_warning"))
+            return
         if escalation.active(step.state):
             step.say(step.msg("escalation_cancelled"))
         step.state.pop("esc", None)
@@ -310,6 +317,13 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         _choose(step, "guide")
         return
     if step.stage == "ticket_open" and _ticket_follow_up(step):
+        return
+    if (step.stage != "ticket_open" and step.state.get("ticket_number") and intents.asks_about_reply(text)
+            and not escalation.active(step.state)):
+        # "¿ya me contestaron?" after "menú": the report is still open, whatever the menu did.
+        step.topic = None
+        step.say(step.msg("ticket_pending_number", number=step.state["ticket_number"]) + " "
+                 + escalation.when_seen(step))
         return
     if not (stage and stage.expects) and step.state.get("turns", 0) >= 1 and intents.closes(text):
         # "no", "no gracias" to "¿Algo más?" (no question of a stage pending): a goodbye.
@@ -592,7 +606,8 @@ def _ticket_follow_up(step: Step) -> bool:
         # person who has it, and the desk's direct lines are given.
         _add_to_ticket(step, note=step.msg("ticket_overdue_note"), reply="ticket_overdue")
         return True
-    greets = match.topic == "saludo" and not intents.is_question(text) and len(intents.words(text)) <= 4
+    words = intents.words(text)
+    greets = match.topic == "saludo" and len(words) <= 4 and not any(w in intents.QUESTION_WORDS for w in words)
     if greets or intents.asks_about_reply(text) or (intents.is_question(text) and _IS_IT_DONE.search(
             " ".join(intents.words(text)))):
         # "hola" days later, "¿ya quedó?": the report is still open, and when a person sees it.

@@ -451,3 +451,15 @@ def test_a_student_asking_about_their_open_report_is_told_its_number(desk, engin
         raise AssertionError("no ticket after the escalation")
     later = desk.send("cual es mi numero de reporte?", at=T0 + timedelta(days=1))
     assert any(f"*#{number}* sigue abierto" in r.plain() for r in later.replies)
+
+
+def test_after_the_menu_a_student_asking_about_their_open_report_is_still_told_it_is_open(desk, engine):
+    """Walk-through 9: "menú" with a report open, then "¿ya me contestaron?", got "con eso no te puedo ayudar"."""
+    for text in ESCALATION_TURNS:
+        if desk.send(text).ticket is not None:
+            break
+    (ticket,) = rows(engine, Ticket)
+    desk.send("menu")
+    asked = desk.send("ya me contestaron?")
+    said = "\n".join(r.plain() for r in asked.replies)
+    assert f"Tu reporte *#{ticket.id}* sigue abierto" in said and "no te puedo ayudar" not in said

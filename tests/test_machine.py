@@ -1972,3 +1972,18 @@ def test_a_parents_nss_is_not_the_students_and_an_answer_topic_says_its_known_an
     out = chat.say("puedo usar el nss de mi papá?")
     assert out.topic == "nss" and chat.text.startswith("El NSS es *personal*")
     assert "Asignación o localización" in chat.text and not chat.tickets() and "esc" not in chat.state
+
+
+def test_menu_on_a_complete_summary_asks_once_before_dropping_the_report() -> None:
+    chat = _at_summary("Laura García Ruiz")
+    chat.say("menu")
+    assert chat.stage == "escalation_confirm" and "a un *sí* de enviarse" in chat.text
+    chat.say("menu")
+    assert chat.stage == "menu" and "dejé tu reporte sin enviar" in chat.text
+
+
+def test_hola_with_a_question_mark_and_a_report_open_is_a_greeting_back() -> None:
+    chat = Chat()
+    _open_ticket(chat)
+    chat.say("hola?", "2026-11-21T10:00")
+    assert chat.stage == "ticket_open" and "Tu reporte ya está con la mesa de ayuda" in chat.text
