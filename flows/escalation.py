@@ -88,6 +88,12 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
     _take_attachments(step, esc)
     text = _data_text(step)
     found, problems, unknown = _read(step, esc, text)
+    typed = _wrong_values_typed(text)
+    if typed and esc["description"] is None:
+        # "puse BOXW…08 y es BOXW…09": the wrong value is the mistake, kept as typed for staff;
+        # the right one is the student's data.
+        esc["description"] = _typed_description(text)
+        problems = [p for p in problems if not any(v in p for v in typed)]
     if esc["description"] is None:
         clean = description_text(text)
         if describes(reason, clean, step.message.attachments):
@@ -206,7 +212,7 @@ def handle(step: Step) -> bool:
         esc.pop("fixing", None)
         _continue(step, esc, [])
         return True
-    if _tells_typed_value(esc, text):
+    if _tells_typed_value(esc, text) or _only_typed_values(esc, text):
         _add_typed_value(step, esc, text)
         _continue(step, esc, [])
         return True
@@ -293,11 +299,13 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
     if not text.strip() and not step.message.attachments:
         step.say(step.msg(f"ask_description_{esc['reason']}"))
         return True
-    if _tells_wrong_value_typed(text):
+    typed = _wrong_values_typed(text)
+    if typed:
         # "puse mal mi nss, puse 12345678901" to "¿qué dato quedó mal?": the wrong value is the
         # mistake itself; staff need it as typed (it is not the student's data, nor invalid input).
-        esc["description"] = _with_opening(esc, " ".join(text.split()))
-        _continue(step, esc, [])
+        esc["description"] = _with_opening(esc, _typed_description(text))
+        found, problems, unknown = _read(step, esc, text)
+        _accept(step, esc, found, [p for p in problems if not any(v in p for v in typed)], unknown)
         return True
     found, problems, unknown = _read(step, esc, text)
     clean = description_text(text)
@@ -636,14 +644,39 @@ def _tells_typed_value(esc: dict[str, Any], text: str) -> bool:
     return bool(other) and not valid_new
 
 
-def _tells_wrong_value_typed(text: str) -> bool:
-    """ "puse 12345678901" with only NSS or CURP values that are not valid: what was typed wrong."""
+def _wrong_values_typed(text: str) -> list[str]:
+    """ "puse 12345678901": the NSS and CURP values told as typed into the application that are
+    not valid (the wrong ones); empty when the message tells of no typing."""
     if not TYPED.search(" ".join(intents.words(text))):
-        return False
-    nss = entities.find_nss_candidates(text)
-    curp = entities.find_curp_candidates(text)
-    return bool(nss or curp) and all(entities.nss_problem(v) for v in nss) and all(
-        entities.curp_problem(v) for v in curp)
+        return []
+    return ([v for v in entities.find_nss_candidates(text) if entities.nss_problem(v)]
+            + [v.upper() for v in entities.find_curp_candidates(text) if entities.curp_problem(v)])
+
+
+#: Words that give the right value ("… y era 12345678903", "el correcto es …").
+_RIGHT_CUE = re.compile(r"\b(?:es|era|son|correct[oa]|buen[oa]|debe ser|deberia ser|tenia que ser|va)\b")
+
+
+def _only_typed_values(esc: dict[str, Any], text: str) -> bool:
+    """ "puse 12345678911" in a report of a mistake: what went into the application (for the
+    detail), not the student's data, even when it is a valid number; the right one comes with
+    "es", "era", "el correcto…"."""
+    folded = " ".join(intents.words(text))
+    return (esc["reason"] == "datos_erroneos" and bool(TYPED.search(folded)) and not _RIGHT_CUE.search(folded)
+            and bool(entities.find_nss_candidates(text) or entities.find_curp_candidates(text)))
+
+
+def _typed_description(text: str) -> str:
+    """The message for the detail: the wrong values as typed, the valid ones (the student's data,
+    in the ticket's own fields) replaced by their names."""
+    out = " ".join(text.split())
+    for v in entities.find_nss_candidates(out):
+        if entities.nss_problem(v) is None:
+            out = out.replace(v, "[NSS]")
+    for v in entities.find_curp_candidates(out):
+        if entities.curp_problem(v) is None:
+            out = re.sub(re.escape(v), "[CURP]", out, flags=re.IGNORECASE)
+    return out
 
 
 def _add_typed_value(step: Step, esc: dict[str, Any], text: str) -> None:

@@ -1987,3 +1987,24 @@ def test_hola_with_a_question_mark_and_a_report_open_is_a_greeting_back() -> Non
     _open_ticket(chat)
     chat.say("hola?", "2026-11-21T10:00")
     assert chat.stage == "ticket_open" and "Tu reporte ya está con la mesa de ayuda" in chat.text
+
+
+def test_a_mistake_told_with_the_wrong_and_the_right_value_keeps_the_wrong_one_for_staff() -> None:
+    """Walk-through 9: the wrong CURP was refused as invalid and the detail read "puse"."""
+    chat = Chat()
+    chat.say("me equivoque en mi curp, puse BOXW310820HNERXN08 y es BOXW310820HNERXN09")
+    assert "no es válida" not in chat.text
+    chat.say("sí")
+    chat.say("234567 Ana Lopez Ruiz 12345678903")
+    assert "Detalle: me equivoque en mi curp, puse BOXW310820HNERXN08 y es [CURP]" in chat.text
+    assert "CURP: BOXW310820HNERXN09" in chat.text
+
+
+def test_a_value_told_as_typed_is_the_mistake_and_the_next_one_is_the_data() -> None:
+    chat = Chat()
+    chat.say("me equivoque")
+    chat.say("en el nss")
+    chat.say("puse 12345678911")
+    chat.say("y era 12345678903")
+    chat.say("234567 Ana Lopez Ruiz BOXW310820HNERXN09")
+    assert "Detalle: en el nss / puse 12345678911" in chat.text and "NSS: 12345678903" in chat.text
