@@ -34,6 +34,7 @@ from flows.report_text import (
     PERSON_WORDS,
     TYPED,
     adds_detail,
+    asks_about_privacy,
     asks_when_answered,
     cancels,
     describes,
@@ -42,6 +43,7 @@ from flows.report_text import (
     join,
     leftover,
     meaningful,
+    refused_field,
     refuses_data,
     remove_digits,
 )
@@ -59,13 +61,15 @@ def _consented(step: Step) -> bool:
     return bool(step.state.get("privacy_ack"))
 
 
-def start(step: Step, reason: str, *, description: str | None = None, intro: bool = True) -> None:
-    """Begin collecting for a ticket of ``reason``, from the first message."""
+def start(step: Step, reason: str, *, description: str | None = None, intro: bool = True,
+          known: str | None = None) -> None:
+    """Begin collecting for a ticket of ``reason``, from the first message (``known``: an answer
+    that may settle it, said first; else the topic's known answer the message asks for, if any)."""
     previous = step.state.get("esc") or {}
-    known = step.state.get("known") if _consented(step) else None
+    known_data = step.state.get("known") if _consented(step) else None
     esc: dict[str, Any] = {
         "reason": reason,
-        "data": dict(previous.get("data") or known or {}),
+        "data": dict(previous.get("data") or known_data or {}),
         "description": description,
         "attachments": [],
         "nss_unknown": bool(previous.get("nss_unknown")),
@@ -73,7 +77,8 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
         "return_stage": step.state.get("return_stage") or _return_stage(step.stage),
     }
     step.state["esc"] = esc
-    known = step.kb.matcher.known_answer(reason, step.text) if description is None and intro else None
+    if known is None and description is None and intro:
+        known = step.kb.matcher.known_answer(reason, step.text)
     if known:
         # "¿el seguro cubre a mis hijos?": the desk's facts answer it; a person is still offered.
         step.say(known)
@@ -177,6 +182,23 @@ def handle(step: Step) -> bool:
     _take_attachments(step, esc)
     if refuses_data(text):
         _stop(step, esc)
+        return True
+    if asks_about_privacy(text):
+        # "¿para qué quieres mi CURP?", "¿es seguro darte mis datos?": what is done with them, then
+        # where the report stands.
+        step.topic = None
+        step.say(step.msg("privacy_answer"))
+        reprompt(step)
+        return True
+    refused = refused_field(text)
+    if refused and step.stage in ("escalation_collect", "escalation_describe"):
+        # "mi CURP no te la doy, solo mi ID…": the report goes without it; the rest is read.
+        esc["curp_missing" if refused == "curp" else "nss_unknown"] = True
+        esc["data"].pop(refused, None)
+        step.say(step.msg(f"field_refused_{refused}"))
+        found, problems, _unknown = _read(step, esc, text)
+        found.pop(refused, None)
+        _accept(step, esc, found, [], False)
         return True
     if cancels(text):
         # "cancelar", "olvídalo", "ya no importa": nothing is sent, and the way back is said.
@@ -653,6 +675,10 @@ def _wrong_values_typed(text: str) -> list[str]:
             + [v.upper() for v in entities.find_curp_candidates(text) if entities.curp_problem(v)])
 
 
+#: The name given after "es" / "sería" / ":" in a correction ("…, es Luis Ángel Soto Muñoz").
+_NAME_AFTER = re.compile(r"(?:\bes|\bseria|\bsería|\bqueda|:)\s+([^\d,;:]+?)\s*[.!]*$", re.IGNORECASE)
+
+
 #: Words that give the right value ("… y era 12345678903", "el correcto es …").
 _RIGHT_CUE = re.compile(r"\b(?:es|era|son|correct[oa]|buen[oa]|debe ser|deberia ser|tenia que ser|va)\b")
 
@@ -709,6 +735,11 @@ def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
     if field in FIELDS:
         # "no, el nombre está mal, es María Fernanda Gómez Ruiz": the new value may come along.
         before = esc["data"].pop(field, None)
+        if field == "name":
+            # "mi nombre lleva acento, es Luis Ángel Soto Muñoz": the name is what follows "es".
+            said = _NAME_AFTER.search(text)
+            if said and entities.looks_like_name(said.group(1)):
+                text = said.group(1)
         found, problems, unknown = _read(step, esc, text, expecting=[field], correcting=True)
         if field == "name" and before and "name" in found:
             found["name"] = _with_surnames(found["name"], before, text)

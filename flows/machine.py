@@ -316,6 +316,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     if intents.wants_guide(text):
         _choose(step, "guide")
         return
+    if report_text.asks_about_privacy(text) and not escalation.active(step.state):
+        # "¿qué datos guardan de mí?", "quiero que borren mis datos": what is kept, for how long,
+        # who sees it; a person (who can delete them) still offered.
+        step.topic = "duda_general"
+        escalation.start(step, "duda_general", known=step.msg("privacy_answer"))
+        return
     if step.stage == "ticket_open" and _ticket_follow_up(step):
         return
     if (step.stage != "ticket_open" and step.state.get("ticket_number") and intents.asks_about_reply(text)

@@ -66,6 +66,7 @@ _QUOTE = re.compile(r"[\"'“”‘’«»]")
 
 #: "no quiero dar mis datos", "prefiero no compartir mi CURP": the student stops the report.
 _REFUSES_DATA = re.compile(
+    r"\bno acepto(?: el aviso| tu aviso| su aviso)?\b|\bno doy mis datos\b|"
     r"\b(?:no (?:quiero|kiero|voy a|puedo|deseo|me gustaria|pienso)|prefiero no|mejor no)"
     r" (?:dar|darte|darles|dar te|compartir|compartirte|pasar|pasarte|mandar|mandarte|enviar|enviarte|proporcionar)"
     r"(?: (?:mis|mi|los|el|la|esos|esa|ese|tus|ningun|ningunos))?"
@@ -102,6 +103,35 @@ def cancels(text: str) -> bool:
     if _CANCEL_REPORT.search(folded) or _NO_REPORT.search(folded):
         return True
     return not intents.is_question(text) and bool(_CANCELS.match(folded))  # "¿ya me resolvieron?" asks
+
+
+#: "mi CURP no te la doy", "no te doy mi NSS": one item refused, the rest may come.
+_REFUSES_FIELD = re.compile(
+    r"\b(?:mi |la |el )?(curp|nss)(?: no| nel| eso no)(?: te| se| les)? (?:la|lo) (?:doy|dare|paso|mando)\b"
+    r"|\bno (?:te |les |se )?(?:doy|dare|paso|mando|voy a dar|quiero dar) (?:mi |la |el )?(curp|nss)\b"
+    r"|\b(?:la |el |mi )?(curp|nss) no\b(?=.*\bya te dije\b)|\bya te dije que (?:la |el |mi )?(curp|nss) no\b"
+)
+
+
+def refused_field(text: str) -> str | None:
+    """The one item the student will not give ("mi CURP no te la doy"), or None."""
+    m = _REFUSES_FIELD.search(" ".join(intents.words(text)))
+    return next((g for g in m.groups() if g), None) if m else None
+
+
+#: A question about the privacy of the data: what is kept, who sees it, deleting it.
+_PRIVACY_QUESTION = re.compile(
+    r"\baviso de privacidad\b|\b(?:que|cuales) datos (?:guardan|tienen|tienes|guardas|se guardan)\b"
+    r"|\b(?:borr|elimin)\w* (?:mis|todos mis|mi) (?:datos|informacion|info)\b"
+    r"|\bquien (?:ve|va a ver|puede ver|tiene|mira|revisa) (?:mis|mi) (?:datos|curp|nss|informacion)\b"
+    r"|\bpara que (?:quieres|quieren|necesitas|necesitan|ocupas|ocupan|piden|pides) (?:mis|mi) (?:datos|curp|nss|id|nombre)\b"
+    r"|\b(?:es seguro|esta seguro|no es peligroso) (?:darte|darles|dar|mandarte|pasarte) (?:mis )?datos\b"
+    r"|\bproteccion de (?:mis |los )?datos\b|\bque hacen con mis datos\b"
+)
+
+
+def asks_about_privacy(text: str) -> bool:
+    return bool(_PRIVACY_QUESTION.search(" ".join(intents.words(text))))
 
 
 def refuses_data(text: str) -> bool:

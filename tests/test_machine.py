@@ -2008,3 +2008,41 @@ def test_a_value_told_as_typed_is_the_mistake_and_the_next_one_is_the_data() -> 
     chat.say("y era 12345678903")
     chat.say("234567 Ana Lopez Ruiz BOXW310820HNERXN09")
     assert "Detalle: en el nss / puse 12345678911" in chat.text and "NSS: 12345678903" in chat.text
+
+
+@pytest.mark.parametrize("text", ["que datos guardan de mi?", "quiero que borren mis datos",
+                                  "donde esta su aviso de privacidad", "quien ve mi curp y mi nss?"])
+def test_a_question_about_the_privacy_of_the_data_is_answered_and_a_person_offered(text: str) -> None:
+    chat = Chat()
+    out = chat.say(text)
+    assert out.topic == "duda_general" and "solo para atender tu caso" in chat.text
+    assert "https://www.itson.mx/aviso-de-privacidad" in chat.text and "ID de estudiante" not in chat.text
+    chat.say("si gracias")
+    assert chat.stage == "menu" and not chat.tickets()
+
+
+def test_while_collecting_privacy_questions_are_answered_and_one_item_may_be_refused() -> None:
+    chat = Chat()
+    chat.say("me sale error en la solicitud")
+    chat.say('dice "error 500"')
+    chat.say("para que quieres mi curp?")
+    assert "solo para atender tu caso" in chat.text and "Sigamos con tu reporte" in chat.text
+    chat.say("mi curp no te la doy, solo mi id: 234567")
+    assert "sin tu CURP también puedo enviar tu reporte" in chat.text
+    assert "Me falta tu nombre completo y tu NSS." in chat.text
+    chat.say("Laura García Ruiz 12345678903")
+    assert chat.stage == "escalation_confirm"
+
+
+def test_not_accepting_the_privacy_notice_stops_the_report() -> None:
+    chat = Chat()
+    chat.say("me sale error en la solicitud")
+    chat.say('dice "error 500"')
+    chat.say("no acepto el aviso de privacidad")
+    assert chat.stage == "menu" and "esc" not in chat.state and "no guardé tus datos" in chat.text
+
+
+def test_the_personal_data_of_the_form_is_not_a_privacy_question() -> None:
+    chat = Chat()
+    out = chat.say("los datos personales de la solicitud ya vienen llenos, tengo q cambiarlos o nomas le doy guardar?")
+    assert out.topic == "llenado" and "solo para atender tu caso" not in chat.text
