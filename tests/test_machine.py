@@ -2046,3 +2046,9 @@ def test_the_personal_data_of_the_form_is_not_a_privacy_question() -> None:
     chat = Chat()
     out = chat.say("los datos personales de la solicitud ya vienen llenos, tengo q cambiarlos o nomas le doy guardar?")
     assert out.topic == "llenado" and "solo para atender tu caso" not in chat.text
+
+
+def test_correcting_the_name_with_a_reason_first_takes_the_name_after_es() -> None:
+    chat = _at_summary("Luis Angel Soto Ruiz")
+    chat.say("mi nombre lleva acento, es Luis Ángel Soto Muñoz")
+    assert "Nombre: Luis Ángel Soto Muñoz" in chat.text and "Lleva" not in chat.text
