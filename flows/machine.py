@@ -206,6 +206,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
                 saved, problem = entities.parse_answer_date(part, step.now)
                 if saved or problem:
                     break
+        if saved and saved > step.today and _WILL_SAVE.search(" ".join(intents.words(text))):
+            # "mañana la guardo": not saved yet; nothing to compute until then.
+            step.topic = None
+            step.stage = "filling"
+            step.say(step.msg("filling_wait"))
+            return
         if saved:
             waiting_from(step, saved, purpose=step.state.get("date_purpose", "espera"))
             return
@@ -213,14 +219,16 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             # "no sé", "no me acuerdo" (not a "no": the question suggests "no sé" itself).
             saved_date_unknown(step)
             return
-        if intents.bare_not_yet(text) or (intents.yes_no(text) is False and len(intents.words(text)) <= 3):
+        said_no = intents.yes_no(text) is False or bool(_NOT_SAVED.search(" ".join(intents.words(text))))
+        if intents.bare_not_yet(text) or (said_no and (len(intents.words(text)) <= 3 or entities.mentions_saving(text))):
             # "aún no" to "¿qué día guardaste?": not saved yet; nothing to compute until then
             # ("no me aparece la vigencia" is not a "no": it is the complaint again).
             step.topic = None
             step.stage = "filling"
             step.say(step.msg("filling_wait"))
             return
-        if intents.yes_no(text) is True or (entities.mentions_saving(text) and len(intents.words(text)) <= 4):
+        if intents.yes_no(text) is True or (entities.mentions_saving(text) and len(intents.words(text)) <= 4
+                                            and not said_no and not _NOT_SAVED.search(" ".join(intents.words(text)))):
             # "listo", "ya", "ya lo guardé": saved, but the day is the question.
             step.topic = None
             step.say(step.msg("date_which_day"))
@@ -427,7 +435,9 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         # "ya revisé y salgo sin derecho" while the requirements are checked: no other coverage,
         # so they can apply (it is not the complaint of someone who applied).
         step.say(step.msg("no_coverage_can_apply"))
-        if step.stage == "prereq_nss":
+        if "nss" in intents.words(step.text) and (intents.says_not_sure(step.text) or intents.says_dont_know(step.text)):
+            enter(step, "nss_lookup")  # "no tengo seguro y no sé mi NSS": how to get it, next
+        elif step.stage == "prereq_nss":
             step.say(question_again(step, STAGES["prereq_nss"]))
         else:
             enter(step, "prereq_nss")
@@ -550,6 +560,11 @@ def _add_to_ticket(step: Step, note: str | None = None, reply: str = "ticket_upd
     step.say(step.msg(reply))
 
 
+#: "mañana la guardo", "la voy a guardar": saving is still to come.
+_WILL_SAVE = re.compile(r"\b(?:la |lo )?(?:guardo|guardare|mando|envio)\b|\bvoy a (?:guardar|mandar|enviar)")
+#: "que no la he guardado", "aún no la guardo": not saved (whatever the first word).
+_NOT_SAVED = re.compile(r"\bno (?:la |lo )?(?:he |e )?(?:guardo|guardado|guarde|mandado|enviado)\b")
+
 #: The guide's stages before the application exists: "sin derecho" there is good news.
 _BEFORE_APPLYING = ("prereq_coverage", "prereq_other", "prereq_nss")
 
@@ -559,9 +574,15 @@ _CLAUSES = re.compile(r"[,;.\n]+|\s+y\s+")
 
 def _reported_too(step: Step, match: Match) -> str | None:
     """A problem for the desk (not a mere request for a person) told clearly in the same message."""
+    applied = entities.mentions_saving(step.text) or _APPLIED.search(" ".join(intents.words(step.text)))
     reported = [(score, t) for t, score in match.keyword_scores.items()
-                if score >= STRONG and t != "duda_general" and step.kb.topics[t].kind == "escalation"]
+                if score >= STRONG and t != "duda_general" and step.kb.topics[t].kind == "escalation"
+                and (t != "sin_vigencia" or applied)]  # "…y no tengo seguro": not a complaint of one who applied
     return max(reported)[1] if reported else None
+
+
+#: Words of having applied: "hice mi solicitud", "ya me registré", "el trámite".
+_APPLIED = re.compile(r"\b(?:solicitud|tramite|registre|aplique|hice|constancia|patron)\b")
 
 
 def _urgent(step: Step) -> bool:

@@ -2052,3 +2052,25 @@ def test_correcting_the_name_with_a_reason_first_takes_the_name_after_es() -> No
     chat = _at_summary("Luis Angel Soto Ruiz")
     chat.say("mi nombre lleva acento, es Luis Ángel Soto Muñoz")
     assert "Nombre: Luis Ángel Soto Muñoz" in chat.text and "Lleva" not in chat.text
+
+
+def test_not_having_insurance_and_not_knowing_the_nss_in_the_guide_goes_to_getting_the_nss() -> None:
+    chat = Chat()
+    chat.say("1")
+    chat.say("no tengo seguro y no se mi nss")
+    assert chat.stage == "nss_lookup" and "sí puedes solicitar el Seguro Facultativo" in chat.text
+    assert "algo falló" not in chat.text
+
+
+def test_an_emergency_with_no_insurance_is_not_asked_when_it_was_saved() -> None:
+    chat = Chat()
+    chat.say("ando bien malo de la panza y no tengo seguro, que hago")
+    assert "911" in chat.text and "¿Qué día guardaste" not in chat.text
+
+
+@pytest.mark.parametrize("text", ["todavia no la guardo", "que no la he guardado!!", "mañana la guardo"])
+def test_not_saved_yet_to_the_save_date_question_waits_for_it(text: str) -> None:
+    chat = Chat()
+    chat.say("ya guarde mi solicitud", "2026-10-14T10:00")
+    chat.say(text, "2026-10-14T10:01")
+    assert chat.stage == "filling" and "Cuando la guardes" in chat.text
