@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -62,13 +62,16 @@ def run_story(kb: KnowledgeBase, story: dict[str, Any], file: str) -> tuple[int,
     state: dict[str, Any] | None = None
     failures: list[Failure] = []
     turns = story.get("turns") or []
+    previous: datetime | None = None
     for i, turn in enumerate(turns, start=1):
         text = str(turn.get("text", ""))
         attachments = tuple(
             Attachment(ref=str(a), content_type="image/png", name=str(a)) for a in turn.get("attachments", [])
         )
-        message = Incoming(text=text, at=_at(turn.get("at"), kb.desk.timezone),
-                           channel=str(turn.get("channel", "console")), attachments=attachments)
+        # A turn with no time comes a minute after the one before (the story's first, now).
+        at = _at(turn.get("at"), kb.desk.timezone) if turn.get("at") or previous is None else previous + timedelta(minutes=1)
+        previous = at
+        message = Incoming(text=text, at=at, channel=str(turn.get("channel", "console")), attachments=attachments)
         outcome = advance(state, message, kb)
         state = outcome.state
         said = fold("\n".join(r.plain() for r in outcome.replies))

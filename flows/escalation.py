@@ -19,6 +19,7 @@ description, a correction, a thank-you, a refusal) is :mod:`flows.report_text`.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from flows import entities, intents
@@ -57,6 +58,17 @@ def active(state: dict[str, Any]) -> bool:
     return bool(state.get("esc")) and str(state.get("stage", "")).startswith("escalation_")
 
 
+#: A report left unfinished this long is set aside by a new question (see :func:`stale`).
+STALE_AFTER = timedelta(hours=12)
+
+
+def stale(step: Step) -> bool:
+    """Whether the report being collected was left a long time ago (days later, "sigo sin
+    vigencia" is a new case, not more detail for the old one)."""
+    started = (step.state.get("esc") or {}).get("started_at")
+    return bool(started) and step.now - datetime.fromisoformat(started) >= STALE_AFTER
+
+
 def _consented(step: Step) -> bool:
     return bool(step.state.get("privacy_ack"))
 
@@ -75,6 +87,7 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
         "nss_unknown": bool(previous.get("nss_unknown")),
         "privacy_shown": _consented(step),
         "return_stage": step.state.get("return_stage") or _return_stage(step.stage),
+        "started_at": step.now.isoformat(),
     }
     step.state["esc"] = esc
     if known is None and description is None and intro:

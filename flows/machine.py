@@ -146,6 +146,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.topic = "saludo"
         show_menu(step, greeting=True)
         return
+    if escalation.active(step.state) and escalation.stale(step) and _new_case(step):
+        # Days later, a question or another problem: the old report is set aside (said so), and
+        # the message is read on its own.
+        esc = step.state.pop("esc")
+        step.stage = esc.get("return_stage") or "menu"
+        step.say(step.msg("stale_report_dropped"))
     if escalation.active(step.state) and _changes_mind(step):
         return
     if escalation.active(step.state) and _corrects_date_of_report(step):
@@ -570,6 +576,16 @@ _BEFORE_APPLYING = ("prereq_coverage", "prereq_other", "prereq_nss")
 
 #: Where a message's clauses part: commas, semicolons, full stops, "y".
 _CLAUSES = re.compile(r"[,;.\n]+|\s+y\s+")
+
+
+def _new_case(step: Step) -> bool:
+    """A message that is a topic of its own (a question, another problem), with no data in it."""
+    text = step.text
+    if entities.find_nss_candidates(text) or entities.find_curp_candidates(text) or entities.find_student_id_candidates(text):
+        return False
+    match = step.classify(text)
+    return bool(match.confident and match.topic and match.topic not in ("saludo", "despedida", "fuera_de_tema")
+                and match.keyword_scores.get(match.topic, 0.0) >= STRONG)
 
 
 def _reported_too(step: Step, match: Match) -> str | None:

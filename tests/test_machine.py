@@ -2074,3 +2074,22 @@ def test_not_saved_yet_to_the_save_date_question_waits_for_it(text: str) -> None
     chat.say("ya guarde mi solicitud", "2026-10-14T10:00")
     chat.say(text, "2026-10-14T10:01")
     assert chat.stage == "filling" and "Cuando la guardes" in chat.text
+
+
+def test_days_later_a_new_problem_sets_an_unfinished_report_aside() -> None:
+    """Walk-through 9: "sigo sin vigencia" six days later was added to an old report's detail."""
+    chat = Chat()
+    chat.say("me equivoque en la solicitud", "2026-10-14T10:00")
+    chat.say("puse mal mi fecha de nacimiento", "2026-10-14T10:01")
+    chat.say("sigo sin vigencia", "2026-10-20T09:00")
+    assert "Dejé sin enviar el reporte que empezaste" in chat.text and chat.stage == "waiting_saved_date"
+    chat.say("el 14 de octubre", "2026-10-20T09:01")
+    assert "miércoles 21 de octubre" in chat.text
+
+
+def test_the_same_day_data_for_an_unfinished_report_still_goes_to_it() -> None:
+    chat = Chat()
+    chat.say("me equivoque en la solicitud", "2026-10-14T10:00")
+    chat.say("puse mal mi fecha de nacimiento", "2026-10-14T10:01")
+    chat.say(f"Laura García Ruiz {ALL_DATA}", "2026-10-14T18:00")
+    assert chat.stage == "escalation_confirm" and "Dejé sin enviar" not in chat.text
