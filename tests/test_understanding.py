@@ -256,6 +256,12 @@ def test_phrasings_of_stop_14(text: str, topic: str) -> None:
     ("Soy papá de Juan, él no sabe su NSS, ¿me lo pueden dar?", "nss"),
     ("no tengo otro seguro, puedo sacarlo?", "requisitos"),  # not the lecture for those who have one
     ("no cuento con otro seguro puedo tramitarlo", "requisitos"),
+    # "urgente" qualifies the question that follows; alone, or with a plea, it is an emergency
+    ("es urgente, necesito saber si ya estoy vigente", "vigencia"),
+    ("urgente: ¿cuándo cierran inscripciones?", "fuera_de_tema"),
+    ("es urgente!!", "urgencia"),
+    ("urgente ayuda", "urgencia"),
+    ("URGENTE mi compañero se desmayo en el salon q hacemos", "urgencia"),
 ])
 def test_phrasings_of_stop_15(text: str, topic: str) -> None:
     assert KB.matcher.classify(text).topic == topic
