@@ -2093,3 +2093,14 @@ def test_the_same_day_data_for_an_unfinished_report_still_goes_to_it() -> None:
     chat.say("puse mal mi fecha de nacimiento", "2026-10-14T10:01")
     chat.say(f"Laura García Ruiz {ALL_DATA}", "2026-10-14T18:00")
     assert chat.stage == "escalation_confirm" and "Dejé sin enviar" not in chat.text
+
+
+@pytest.mark.parametrize(("text", "fact"), [
+    ("a poco el seguro es gratis?", "no te cuesta nada"),
+    ("cuanto cuesta el seguro facultativo", "no te cuesta nada"),
+    ("tengo que ir al imss en persona?", "todo es *en línea*"),
+])
+def test_cost_and_going_in_person_are_answered_first(text: str, fact: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert fact in chat.text and "¿Con eso queda resuelta tu duda?" in chat.text and "ID de estudiante" not in chat.text

@@ -262,6 +262,8 @@ def test_phrasings_of_stop_14(text: str, topic: str) -> None:
     ("es urgente!!", "urgencia"),
     ("urgente ayuda", "urgencia"),
     ("URGENTE mi compañero se desmayo en el salon q hacemos", "urgencia"),
+    ("me dieron de baja del trabajo, ya puedo pedir el facultativo?", "otro_seguro"),  # not "otro patrón"
+    ("nel, no tengo imss", "requisitos"),
 ])
 def test_phrasings_of_stop_15(text: str, topic: str) -> None:
     assert KB.matcher.classify(text).topic == topic
