@@ -1071,7 +1071,7 @@ def test_another_employer_on_the_constancia_goes_to_the_desk_without_a_waiting_p
 
 def test_another_question_for_the_person_while_collecting_goes_into_the_report() -> None:
     chat = Chat()
-    chat.say("cuanto cuesta el seguro facultativo")
+    chat.say("el seguro cubre el dentista?")
     assert chat.stage == "escalation_collect"
     chat.say("cubre a mis hijos?")
     assert "lo agregué al detalle" in chat.text
