@@ -124,9 +124,10 @@ class Matcher:
         self.lexicon = lexicon
         self._synonyms = self._compile_synonyms(lexicon.synonyms)
         self._phrases = self._compile_synonyms(lexicon.phrases)
+        self._known: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         self.vocabulary: set[str] = set()
         for topic in self.topics.values():
-            for text in (*topic.examples, *topic.strong, *topic.weak):
+            for text in (*topic.examples, *topic.strong, *topic.weak, *topic.announces):
                 self.vocabulary.update(self._basic_tokens(text))
         for value in (*lexicon.abbreviations.values(), *lexicon.synonyms.values(), *lexicon.synonyms):
             self.vocabulary.update(_NON_WORD.split(value))
@@ -475,13 +476,13 @@ class Matcher:
         topic = self.topics.get(topic_id)
         if topic is None or not topic.known:
             return None
+        compiled = self._known.get(topic_id)
+        if compiled is None:  # the phrases normalised once, like the keywords
+            compiled = self._known[topic_id] = [
+                (tuple(parts), known.answer) for known in topic.known for phrase in known.when
+                if (parts := self.tokens(phrase))]
         words = self.tokens(text)
-        for known in topic.known:
-            for phrase in known.when:
-                parts = tuple(self.tokens(phrase))
-                if parts and self._phrase_in(parts, words):
-                    return known.answer
-        return None
+        return next((answer for parts, answer in compiled if self._phrase_in(parts, words)), None)
 
     def classify(self, text: str) -> Match:
         words = self.tokens(text)
