@@ -155,8 +155,11 @@ def _with_opening(esc: dict[str, Any], description: str) -> str:
     lean on it ("eso dice", "lo de arriba"); a description of its own stands alone."""
     opening = esc.pop("opening", None)
     question = esc.pop("question", None)
+    when = esc.pop("when", None)
     if opening and len(intents.words(description)) <= 4 and opening.casefold() not in description.casefold():
         description = f"{opening} — {description}"
+    if when:
+        description = f"{when} — {description}"  # "cuando le doy guardar — dice «…»"
     return f"{description} / Pregunta: {question}" if question else description
 
 
@@ -353,6 +356,17 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
         esc["description"] = clean if meaningful(clean) else step.msg("description_attachment")
         _continue(step, esc, [])
         return True
+    if _PROMISES_SCREENSHOT.search(" ".join(intents.words(text))):
+        # "te mando captura", "ahorita te la mando": the screenshot is coming; wait for it.
+        step.say(step.msg("screenshot_wait"))
+        return True
+    words = intents.words(text)
+    if (esc["reason"] == "error_solicitud" and words and words[0] in ("cuando", "al", "apenas", "nomas")
+            and "?" not in text and "¿" not in text):
+        # "cuando le doy guardar": when the error shows, told before what it says; kept with it.
+        esc["when"] = f"{esc['when']} {clean}" if esc.get("when") else clean
+        step.say(step.msg("noted_when") + " " + step.msg("ask_description_error_solicitud"))
+        return True
     aside = _aside_topic(step, text)
     if aside and esc["reason"] == "datos_erroneos" and aside != "urgencia" and describes(esc["reason"], clean, ()):
         aside = None  # "en mi CURP" to "¿qué dato quedó mal?": the answer, not a question about the CURP
@@ -377,6 +391,14 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
     esc["description"] = _with_opening(esc, clean)
     _continue(step, esc, [])
     return True
+
+
+#: "te mando captura", "ahorita te la paso": a screenshot promised.
+_PROMISES_SCREENSHOT = re.compile(
+    r"\b(?:te|les|se) (?:la |lo )?(?:mando|envio|paso|mandare|enviare)(?: (?:la|una|el|un))? (?:captura|foto|screenshot|imagen|pantallazo)"
+    r"|\b(?:ahorita|ahora|luego|al rato|orita) (?:te |les )?(?:la|lo) (?:mando|envio|paso)\b"
+    r"|\b(?:espera|dejame|deja) (?:tomo|saco|le tomo|le saco) (?:la |una )?(?:captura|foto)"
+)
 
 
 #: Words that ask for help and say nothing of the case.

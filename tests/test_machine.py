@@ -2104,3 +2104,17 @@ def test_cost_and_going_in_person_are_answered_first(text: str, fact: str) -> No
     chat = Chat()
     chat.say(text)
     assert fact in chat.text and "¿Con eso queda resuelta tu duda?" in chat.text and "ID de estudiante" not in chat.text
+
+
+def test_an_error_told_in_pieces_keeps_when_it_shows_and_a_promised_screenshot_is_waited_for() -> None:
+    chat = Chat()
+    chat.say("me sale un error")
+    chat.say("cuando le doy guardar")
+    assert "Anotado" in chat.text and chat.stage == "escalation_describe"
+    chat.say('dice "el NSS ya está registrado"')
+    chat.say(f"Laura García Ruiz {ALL_DATA}")
+    assert 'Detalle: cuando le doy guardar — dice "el NSS ya está registrado"' in chat.text
+    chat = Chat()
+    chat.say("me marca un error en la solicitud")
+    chat.say("te mando captura")
+    assert "aquí la espero" in chat.text and chat.stage == "escalation_describe"
