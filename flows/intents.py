@@ -171,6 +171,19 @@ def tells_covered(text: str) -> bool:
     return not is_question(text) and bool(_COVERED.search(" ".join(words(text))))
 
 
+#: "espera", "ahí voy", "un momento": the student holds the conversation for a moment.
+_HOLD = re.compile(
+    r"^(?:(?:oye|oiga|ok|va|mmm+|emm+|ehh*|aja)\s+)?(?:espera(?:me|te)?|esperame tantito|un momento|un segundo|un seg"
+    r"|tantito|ahi voy|ahorita voy|deja(?:me)? (?:ver|checo|reviso|busco)|dame un (?:momento|segundo|seg)"
+    r"|permiteme|ahorita te digo|ahorita checo|voy|mmm+|emm+)(?:\s+(?:porfa|por favor|plis|tantito|un momento))?$"
+)
+
+
+def holds(text: str) -> bool:
+    """ "espera", "ahí voy", "déjame ver": a pause, not a question nor an answer."""
+    return bool(_HOLD.match(" ".join(words(text))))
+
+
 def long_yes(text: str) -> bool:
     """A yes of more words than :func:`yes_no` reads ("ya la saqué y sí salgo con derecho y con
     el ITSON"): it starts with "sí" or "ya", asks nothing, and no "no" follows."""

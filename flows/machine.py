@@ -146,6 +146,11 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.topic = "saludo"
         show_menu(step, greeting=True)
         return
+    if intents.holds(text) and not step.message.attachments:
+        # "espera", "ahí voy": whatever was asked stays asked.
+        step.topic = None
+        step.say(step.msg("hold_ack"))
+        return
     if escalation.active(step.state) and escalation.stale(step) and _new_case(step):
         # Days later, a question or another problem: the old report is set aside (said so), and
         # the message is read on its own.

@@ -206,6 +206,8 @@ BUTTON_CHANNELS = frozenset({"telegram", "webchat"})
 
 #: How long after the bot introduced itself a greeting gets the menu alone.
 REGREET_AFTER = timedelta(hours=1)
+#: How long a greeting right after the menu gets only "¿cuál es tu duda?" (the menu is above).
+MENU_JUST_SHOWN = timedelta(minutes=2)
 
 
 def show_menu(step: Step, *, greeting: bool) -> None:
@@ -214,6 +216,13 @@ def show_menu(step: Step, *, greeting: bool) -> None:
     options = main_menu_options(step)
     # Telegram and the web chat show the options as buttons: nothing to type there.
     ask = step.msg("menu_intro_buttons" if step.message.channel in BUTTON_CHANNELS else "menu_intro")
+    shown = step.state.get("menu_at")
+    if greeting and shown and timedelta(0) <= step.now - datetime.fromisoformat(shown) < MENU_JUST_SHOWN:
+        # "hola" / "una pregunta" / "sobre el nss" typed in a row: the menu is right above.
+        step.stage = "menu"
+        step.say(step.msg("ask_doubt"))
+        return
+    step.state["menu_at"] = step.now.isoformat()
     if greeting:
         # "hola" again a few minutes later: the menu, not the whole introduction a second time.
         last = step.state.get("greeted_at")

@@ -1861,7 +1861,7 @@ def test_a_greeting_again_within_the_hour_gets_the_menu_without_the_introduction
     chat = Chat()
     chat.say("hola", "2026-10-21T10:00")
     assert "Soy el asistente virtual" in chat.text
-    chat.say("hola", "2026-10-21T10:01")
+    chat.say("hola", "2026-10-21T10:05")
     assert "Soy el asistente virtual" not in chat.text
     assert "¡Hola de nuevo! 👋 ¿En qué te ayudo?" in chat.text and "1. Hacer el trámite paso a paso" in chat.text
     chat.say("hola", "2026-10-21T13:00")
@@ -2118,3 +2118,22 @@ def test_an_error_told_in_pieces_keeps_when_it_shows_and_a_promised_screenshot_i
     chat.say("me marca un error en la solicitud")
     chat.say("te mando captura")
     assert "aquí la espero" in chat.text and chat.stage == "escalation_describe"
+
+
+def test_a_thought_split_over_quick_messages_gets_the_menu_once() -> None:
+    chat = Chat()
+    chat.say("hola", "2026-10-14T10:00:00")
+    chat.say("una pregunta", "2026-10-14T10:00:03")
+    assert chat.text == "Claro, dime 🙂 ¿Cuál es tu duda?"
+    chat.say("3", "2026-10-14T10:00:06")
+    assert chat.stage == "nss_lookup"  # the menu above still answers to its numbers
+
+
+@pytest.mark.parametrize("text", ["espera", "ahi voy", "dejame ver", "un momento porfa"])
+def test_a_pause_keeps_the_question_asked(text: str) -> None:
+    chat = Chat()
+    chat.say("1")
+    chat.say(text)
+    assert chat.text == "Va, aquí te espero 🙂" and chat.stage == "prereq_coverage"
+    chat.say("no")
+    assert chat.stage == "prereq_nss"
