@@ -219,6 +219,11 @@ def test_normalise_student_id(value: str, normal: str | None) -> None:
         ("1234567", []),
         ("pague $123456", []),
         ("12345678903", []),
+        # with some of its leading zeros, or in two groups after its name (walk-through 9)
+        ("id: 00234567", ["00000234567"]),
+        ("mi id es 234 567", ["00000234567"]),
+        ("tengo 234 567 pesos", []),
+        ("el 01234567 fue", []),
         ("", []),
     ],
 )

@@ -147,8 +147,19 @@ def _scan_numbers(cleaned: str, folded: str) -> list[_Number]:
                 found.append(_Number("nss", start, end, digits))
             elif len(seg) == 1 and len(digits) == 6 and _six_digit_ok(cleaned, folded, start, end):
                 found.append(_Number("student_id6", start, end, digits))
+            elif (len(seg) == 1 and 7 <= len(digits) <= 9 and digits.startswith("0")
+                  and len(digits.lstrip("0")) == 6):
+                # "00234567": the ID with some of its leading zeros.
+                found.append(_Number("student_id6", start, end, digits.lstrip("0")))
+            elif len(seg) == 2 and len(digits) == 6 and _ID_CUE.search(folded, max(0, start - 20), start):
+                # "mi id es 234 567": the ID written in two groups, after its name.
+                found.append(_Number("student_id6", start, end, digits))
         prev_end = chain.end()
     return found
+
+
+#: The ID named just before its digits ("id", "matrícula", "expediente").
+_ID_CUE = re.compile(r"(?:\bid|matricula|expediente|numero de estudiante)\b[\s:#.]*(?:es\s+)?$")
 
 
 def find_nss_candidates(text: str) -> list[str]:
