@@ -479,6 +479,11 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
                 and intents.reports_failure(step.text)):
             # "no encuentro mi clínica en la lista" to "¿pudiste darte de alta?": a no, however long.
             follow(step, target.on_no)
+        elif target.name == "cia_route" and not chosen and intents.reports_failure(step.text):
+            # "no me aparece la opción de seguro facultativo en autoservicio": not the route again
+            # as if nothing had been tried; what to check, and a person.
+            step.stage = target.name
+            follow(step, target.on_no)
         elif target.name == "umf_registration" and not chosen and intents.reports_failure(step.text):
             # "no me deja registrar la clínica": what usually causes it (domain.md), then whether
             # it worked; a no still reaches a person.

@@ -2137,3 +2137,12 @@ def test_a_pause_keeps_the_question_asked(text: str) -> None:
     assert chat.text == "Va, aquí te espero 🙂" and chat.stage == "prereq_coverage"
     chat.say("no")
     assert chat.stage == "prereq_nss"
+
+
+@pytest.mark.parametrize("text", ["no me aparece la opcion de seguro facultativo en autoservicio",
+                                  "bro no me sale el tramite en el cia, esta bien gacho"])
+def test_the_cia_not_showing_the_option_gets_what_to_check_and_a_person(text: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert "Si no encuentras la opción" in chat.text and "1. Hacer el trámite" not in chat.text
+    assert "Hablar con una persona" in chat.text

@@ -264,6 +264,8 @@ def test_phrasings_of_stop_14(text: str, topic: str) -> None:
     ("URGENTE mi compañero se desmayo en el salon q hacemos", "urgencia"),
     ("me dieron de baja del trabajo, ya puedo pedir el facultativo?", "otro_seguro"),  # not "otro patrón"
     ("nel, no tengo imss", "requisitos"),
+    ("soy de navojoa, aplica igual?", "requisitos"),  # another campus
+    ("estoy en prepa del itson, me toca?", "requisitos"),
 ])
 def test_phrasings_of_stop_15(text: str, topic: str) -> None:
     assert KB.matcher.classify(text).topic == topic
