@@ -58,6 +58,9 @@ def active(state: dict[str, Any]) -> bool:
     return bool(state.get("esc")) and str(state.get("stage", "")).startswith("escalation_")
 
 
+#: How close to closing time "today" is no longer promised.
+CLOSING_SOON = timedelta(minutes=30)
+
 #: A report left unfinished this long is set aside by a new question (see :func:`stale`).
 STALE_AFTER = timedelta(hours=12)
 
@@ -865,6 +868,11 @@ def when_seen(step: Step) -> str:
     from flows.calendar import format_opening_es
 
     if step.hours.is_open(step.now):
+        closing = datetime.combine(step.now.date(), step.hours.end, tzinfo=step.now.tzinfo)
+        if closing - step.now < CLOSING_SOON:
+            # At 3:58 p.m. "durante el horario de hoy" is two minutes: today, or the next opening.
+            after = step.hours.next_opening(closing)
+            return step.msg("seen_closing", when=format_opening_es(after, step.now, tz=step.kb.desk.timezone))
         return step.msg("seen_now")
     opening = step.hours.next_opening(step.now)
     return step.msg("seen_later", hours=step.kb.desk.hours_label, when=format_opening_es(opening, step.now, tz=step.kb.desk.timezone))

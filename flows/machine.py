@@ -335,7 +335,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     if intents.wants_guide(text):
         _choose(step, "guide")
         return
-    if report_text.asks_about_privacy(text) and not escalation.active(step.state):
+    if report_text.asks_about_privacy(text) and not escalation.active(step.state) and step.stage != "ticket_open":
         # "¿qué datos guardan de mí?", "quiero que borren mis datos": what is kept, for how long,
         # who sees it; a person (who can delete them) still offered.
         step.topic = "duda_general"
@@ -643,6 +643,10 @@ def _asks_for_person_only(text: str) -> bool:
     return len([w for w in intents.words(text) if w not in report_text.PERSON_WORDS]) <= 2
 
 
+#: "borra mis datos", "eliminen mi información": deletion asked for.
+_DELETE = re.compile(r"\b(?:borr|elimin|quit)\w*\b")
+
+
 #: "¿ya quedó?", "¿ya está?": whether the open report is done.
 _IS_IT_DONE = re.compile(r"^(?:y )?ya (?:quedo|esta|lo arreglaron|lo corrigieron|salio)\b")
 
@@ -650,8 +654,16 @@ _IS_IT_DONE = re.compile(r"^(?:y )?ya (?:quedo|esta|lo arreglaron|lo corrigieron
 def _ticket_follow_up(step: Step) -> bool:
     """While a report is open: calling it off, asking about it, or telling more for it."""
     text = step.text
-    if report_text.cancels(text):
-        _add_to_ticket(step, note=step.msg("ticket_cancel_note"), reply="ticket_cancel_asked")
+    if report_text.cancels(text) or (report_text.asks_about_privacy(text) and _DELETE.search(" ".join(intents.words(text)))):
+        if report_text.asks_about_privacy(text):
+            # "ya no quiero el reporte, borra mis datos": the person who has the case is asked to.
+            _add_to_ticket(step, note=step.msg("ticket_delete_note"), reply="ticket_delete_asked")
+        else:
+            _add_to_ticket(step, note=step.msg("ticket_cancel_note"), reply="ticket_cancel_asked")
+        return True
+    if report_text.asks_about_privacy(text):
+        step.topic = None
+        step.say(step.msg("privacy_answer"))  # "¿quién ve mis datos?": the report stays as it is
         return True
     match = step.classify(text)
     if _WAITED_TOO_LONG.search(" ".join(intents.words(text))):

@@ -2146,3 +2146,18 @@ def test_the_cia_not_showing_the_option_gets_what_to_check_and_a_person(text: st
     chat.say(text)
     assert "Si no encuentras la opción" in chat.text and "1. Hacer el trámite" not in chat.text
     assert "Hablar con una persona" in chat.text
+
+
+def test_with_a_report_open_asking_to_delete_the_data_is_passed_on_to_the_person() -> None:
+    chat = Chat()
+    _open_ticket(chat)
+    chat.say("oye ya no quiero el reporte, borra mis datos por favor", "2026-11-20T11:00")
+    [ticket] = chat.tickets()
+    assert ticket.description.startswith("El estudiante pide cancelar el reporte y que borren sus datos")
+    assert "que borren tus datos" in chat.text
+
+
+def test_a_report_sent_just_before_closing_is_not_promised_for_today() -> None:
+    chat = _at_summary("Laura García Ruiz")
+    chat.say("si", "2026-02-10T15:58")
+    assert "está por cerrar" in chat.text and "miércoles 11 de febrero" in chat.text
