@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from flows.calendar import BusinessCalendar, OfficeHours, format_date_es
 from flows.messages import Action, Incoming, Option, Reply
 from knowledge.loader import KnowledgeBase
-from knowledge.matcher import Match
+from knowledge.matcher import STRONG, Match
 
 
 def calendar_for(kb: KnowledgeBase) -> BusinessCalendar:
@@ -105,3 +105,17 @@ class Step:
     @stage.setter
     def stage(self, value: str) -> None:
         self.state["stage"] = value
+
+
+def is_answer_topic(step: Step, match: Match) -> bool:
+    """Whether the matcher confidently read a question the bot answers (not a greeting, a
+    goodbye, the off-topic answer or a report)."""
+    return bool(match.confident and match.topic and step.kb.topics[match.topic].kind == "answer"
+                and match.topic not in ("fuera_de_tema", "saludo", "despedida"))
+
+
+def is_vague(match: Match) -> bool:
+    """Not understood, or off-topic without naming anything else ("¿cómo que ruta?" is vague,
+    "¿y el wifi?" is not)."""
+    return not match.confident or (match.topic == "fuera_de_tema"
+                                   and match.keyword_scores.get("fuera_de_tema", 0.0) < STRONG)

@@ -26,27 +26,33 @@ from flows import entities, intents
 from flows.context import Step
 from flows.messages import Attachment, OpenTicket, RecordConsent
 from knowledge.matcher import STRONG
+from flows.report_data import NAMES_SCREENSHOT, with_surnames
+from flows.report_data import read as _read
 from flows.report_text import (
     ADDS,
     CORRECTION_CUE,
     CORRECTION_WORDS,
     FIELD_WORDS,
-    NSS_UNKNOWN,
     PERSON_WORDS,
     TYPED,
     adds_detail,
     asks_about_privacy,
+    asks_what_is_meant,
     asks_when_answered,
     cancels,
     describes,
     description_text,
     field_named,
     join,
-    leftover,
     meaningful,
+    name_after,
+    only_pleas,
+    only_typed_values,
+    promises_screenshot,
     refused_field,
     refuses_data,
-    remove_digits,
+    typed_description,
+    wrong_values_typed,
 )
 
 FIELDS = ("student_id", "name", "nss", "curp")
@@ -109,11 +115,11 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
     _take_attachments(step, esc)
     text = _data_text(step)
     found, problems, unknown = _read(step, esc, text)
-    typed = _wrong_values_typed(text)
+    typed = wrong_values_typed(text)
     if typed and esc["description"] is None:
         # "puse BOXW…08 y es BOXW…09": the wrong value is the mistake, kept as typed for staff;
         # the right one is the student's data.
-        esc["description"] = _typed_description(text)
+        esc["description"] = typed_description(text)
         problems = [p for p in problems if not any(v in p for v in typed)]
     if esc["description"] is None:
         clean = description_text(text)
@@ -253,7 +259,7 @@ def handle(step: Step) -> bool:
         esc.pop("fixing", None)
         _continue(step, esc, [])
         return True
-    if _tells_typed_value(esc, text) or _only_typed_values(esc, text):
+    if _tells_typed_value(esc, text) or only_typed_values(esc["reason"], text):
         _add_typed_value(step, esc, text)
         _continue(step, esc, [])
         return True
@@ -277,9 +283,9 @@ def handle(step: Step) -> bool:
         return True
     if (not (found or problems or unknown) and "nss" in _missing(esc) and intents.says_dont_know(text)
             and len(intents.words(text)) <= 5 and named in (None, "nss")
-            and not _NAMES_SCREENSHOT.search(" ".join(intents.words(text)))):
+            and not NAMES_SCREENSHOT.search(" ".join(intents.words(text)))):
         unknown = True  # "no lo sé" while the NSS is still missing: the one students do not know
-    if not (found or problems or unknown) and _NAMES_SCREENSHOT.search(" ".join(intents.words(text))) and (
+    if not (found or problems or unknown) and NAMES_SCREENSHOT.search(" ".join(intents.words(text))) and (
             intents.yes_no(text) is False or intents.says_dont_know(text)):
         # "no tengo captura": it is not needed.
         step.say(step.msg("no_screenshot"))
@@ -340,11 +346,11 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
     if not text.strip() and not step.message.attachments:
         step.say(step.msg(f"ask_description_{esc['reason']}"))
         return True
-    typed = _wrong_values_typed(text)
+    typed = wrong_values_typed(text)
     if typed:
         # "puse mal mi nss, puse 12345678901" to "¿qué dato quedó mal?": the wrong value is the
         # mistake itself; staff need it as typed (it is not the student's data, nor invalid input).
-        esc["description"] = _with_opening(esc, _typed_description(text))
+        esc["description"] = _with_opening(esc, typed_description(text))
         found, problems, unknown = _read(step, esc, text)
         _accept(step, esc, found, [p for p in problems if not any(v in p for v in typed)], unknown)
         return True
@@ -359,7 +365,7 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
         esc["description"] = clean if meaningful(clean) else step.msg("description_attachment")
         _continue(step, esc, [])
         return True
-    if _PROMISES_SCREENSHOT.search(" ".join(intents.words(text))):
+    if promises_screenshot(text):
         # "te mando captura", "ahorita te la mando": the screenshot is coming; wait for it.
         step.say(step.msg("screenshot_wait"))
         return True
@@ -378,7 +384,7 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
         return False
     if (esc["reason"] in ("datos_erroneos", "error_solicitud", "sin_vigencia") and intents.is_question(text)
             and not describes(esc["reason"], clean, ())):
-        if _CLARIFY.search(" ".join(intents.words(text))) and len(intents.words(text)) <= 6:
+        if asks_what_is_meant(text):
             # "¿cómo que texto?": what the question asks for, in other words.
             step.say(step.msg(f"explain_description_{esc['reason']}"))
             return True
@@ -387,31 +393,13 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
         esc["question"] = f"{esc['question']} / {clean}" if esc.get("question") else clean
         step.say(step.msg("question_kept") + " " + step.msg(f"ask_description_{esc['reason']}"))
         return True
-    if not meaningful(clean) or all(w in _PLEAS for w in intents.words(clean)):
+    if not meaningful(clean) or only_pleas(clean):
         # "ayuda", "porfa": a plea, not what went wrong.
         step.say(step.msg("description_needed") + " " + step.msg(f"ask_description_{esc['reason']}"))
         return True
     esc["description"] = _with_opening(esc, clean)
     _continue(step, esc, [])
     return True
-
-
-#: "te mando captura", "ahorita te la paso": a screenshot promised.
-_PROMISES_SCREENSHOT = re.compile(
-    r"\b(?:te|les|se) (?:la |lo )?(?:mando|envio|paso|mandare|enviare)(?: (?:la|una|el|un))? (?:captura|foto|screenshot|imagen|pantallazo)"
-    r"|\b(?:ahorita|ahora|luego|al rato|orita) (?:te |les )?(?:la|lo) (?:mando|envio|paso)\b"
-    r"|\b(?:espera|dejame|deja) (?:tomo|saco|le tomo|le saco) (?:la |una )?(?:captura|foto)"
-)
-
-
-#: Words that ask for help and say nothing of the case.
-_PLEAS = frozenset({"ayuda", "ayudame", "ayudenme", "auxilio", "porfa", "por", "favor", "plis", "pls", "please",
-                    "help", "urge", "urgente", "ya", "rapido", "necesito", "ocupo", "me", "la", "una"})
-
-
-#: "¿cómo que texto?", "¿a qué te refieres?": the question asked was not understood.
-_CLARIFY = re.compile(r"^(?:y |pero )?(?:como que|a que te refieres|que es eso|que texto|cual texto|cual mensaje"
-                      r"|que mensaje|como cual|que dato|cual dato|que quieres decir|no entiendo)\b")
 
 
 def answered_as_the_doubt(step: Step) -> bool:
@@ -489,65 +477,6 @@ def _asks_for_person(step: Step) -> bool:
 def _take_attachments(step: Step, esc: dict[str, Any]) -> None:
     for a in step.message.attachments:
         esc["attachments"].append({"ref": a.ref, "content_type": a.content_type, "name": a.name})
-
-
-def _read(
-    step: Step, esc: dict[str, Any], text: str, expecting: list[str] | None = None, *, correcting: bool = False,
-) -> tuple[dict[str, str], list[str], bool]:
-    """Every valid item in the text, what is wrong with the rest, and "no sé mi NSS".
-
-    Nothing is kept here: :func:`_accept` decides, once the privacy notice
-    has been acknowledged.
-    """
-    data = esc["data"]
-    found: dict[str, str] = {}
-    problems: list[str] = []
-    consumed = text
-    for value in entities.find_student_id_candidates(text):
-        found["student_id"] = value
-        consumed = remove_digits(consumed, value)
-        consumed = remove_digits(consumed, value[5:])
-    right = _said_right_value(text, entities.find_nss_candidates(text))
-    for value in entities.find_nss_candidates(text):
-        problem = entities.nss_problem(value)
-        if right is not None and problem is None:
-            # "puse 1234… y el bueno es 9876…": the right one; the wrong one goes into the detail.
-            found["nss"] = right
-        elif problem is None and found.get("nss", value) != value:
-            # "tengo 2 nss, el A y el B": the first one stays, and the student is told.
-            problems.append(step.msg("several_nss", value=found["nss"]))
-        elif problem is None:
-            found["nss"] = value
-        else:
-            problems.append(step.msg(f"nss_{problem}", value=value, n=len(value)))
-        consumed = remove_digits(consumed, value)
-    for value in entities.find_curp_candidates(text):
-        problem = entities.curp_problem(value)
-        if problem is None and found.get("curp", value.upper()) != value.upper():
-            problems.append(step.msg("several_curp", value=found["curp"]))
-        elif problem is None:
-            found["curp"] = value.upper()
-        else:
-            problems.append(step.msg(f"curp_{problem}", value=value.upper(), n=len(value)))
-        consumed = re.sub(re.escape(value), " ", consumed, flags=re.IGNORECASE)
-    for start, end in reversed(entities.spaced_curp_spans(consumed)):
-        consumed = consumed[:start] + " " + consumed[end:]  # "BOXW 3108 20HN ERXN09" is not part of the name
-    name = entities.find_name(consumed)
-    if not name and (expecting == ["name"] or "name" not in data):
-        residual = leftover(consumed, extra=CORRECTION_WORDS if correcting else frozenset())
-        if residual and entities.looks_like_name(residual) and (expecting == ["name"] or len(residual.split()) >= 3):
-            name = entities.title_name(residual)
-    if name:
-        found["name"] = name
-    if expecting == ["student_id"] and not problems and "student_id" not in found and re.search(r"\d", consumed):
-        problems.append(step.msg("student_id_format"))
-    unknown = False
-    if "nss" not in found and "nss" not in data:
-        folded = " ".join(intents.words(text))
-        unknown = bool(NSS_UNKNOWN.search(folded)) or (expecting == ["nss"] and intents.says_dont_know(text)
-                                                        and field_named(text) in (None, "nss")
-                                                        and not _NAMES_SCREENSHOT.search(folded))
-    return found, problems, unknown
 
 
 def _accept(step: Step, esc: dict[str, Any], found: dict[str, str], problems: list[str], unknown: bool) -> None:
@@ -641,33 +570,6 @@ def _continue(step: Step, esc: dict[str, Any], problems: list[str], *, quiet: bo
         step.say(step.msg("ask_missing" if got else "ask_missing_again", fields=join(labels)))
 
 
-def _with_surnames(new: str, old: str, text: str) -> str:
-    """ "el nombre es Rosa Helena" for "Rosa Elena Díaz Luna": the given names change and the
-    two surnames stay (the summary shows the result, to correct again if need be)."""
-    new_words, old_words = new.split(), old.split()
-    folded = " ".join(intents.words(text))
-    if (len(new_words) <= 2 and len(old_words) >= 3 and "apellido" not in folded
-            and not {w.casefold() for w in new_words} & {w.casefold() for w in old_words[-2:]}):
-        return " ".join(new_words + old_words[-2:])
-    return new
-
-
-#: "el bueno es …", "el correcto es …": the value after it is the right one.
-_RIGHT_VALUE = re.compile(r"\b(?:bueno|buena|correcto|correcta|real|verdadero|verdadera)\s*(?:es\b|:)", re.IGNORECASE)
-
-
-def _said_right_value(text: str, values: list[str]) -> str | None:
-    """Of several values, the one the student calls the right one ("puse 1234… y el bueno es
-    9876…"), or None."""
-    cue = _RIGHT_VALUE.search(text) if len(values) >= 2 else None
-    if cue is None:
-        return None
-    after = re.sub(r"\D", "", text[cue.end():])
-    return next((v for v in values if after.startswith(v)), None)
-
-
-#: "no tengo captura": about the screenshot, not about the NSS.
-_NAMES_SCREENSHOT = re.compile(r"\b(?:captura\w*|pantallazo\w*|screenshot\w*|foto\w*|imagen\w*)\b")
 #: "no tengo CURP" (a foreign student): not "I don't remember it".
 _WITHOUT_CURP = re.compile(r"\bno tengo (?:una |la |mi )?curp\b|\bextranjer[oa]\b|\bsin curp\b")
 
@@ -704,45 +606,6 @@ def _tells_typed_value(esc: dict[str, Any], text: str) -> bool:
     return bool(other) and not valid_new
 
 
-def _wrong_values_typed(text: str) -> list[str]:
-    """ "puse 12345678901": the NSS and CURP values told as typed into the application that are
-    not valid (the wrong ones); empty when the message tells of no typing."""
-    if not TYPED.search(" ".join(intents.words(text))):
-        return []
-    return ([v for v in entities.find_nss_candidates(text) if entities.nss_problem(v)]
-            + [v.upper() for v in entities.find_curp_candidates(text) if entities.curp_problem(v)])
-
-
-#: The name given after "es" / "sería" / ":" in a correction ("…, es Luis Ángel Soto Muñoz").
-_NAME_AFTER = re.compile(r"(?:\bes|\bseria|\bsería|\bqueda|:)\s+([^\d,;:]+?)\s*[.!]*$", re.IGNORECASE)
-
-
-#: Words that give the right value ("… y era 12345678903", "el correcto es …").
-_RIGHT_CUE = re.compile(r"\b(?:es|era|son|correct[oa]|buen[oa]|debe ser|deberia ser|tenia que ser|va)\b")
-
-
-def _only_typed_values(esc: dict[str, Any], text: str) -> bool:
-    """ "puse 12345678911" in a report of a mistake: what went into the application (for the
-    detail), not the student's data, even when it is a valid number; the right one comes with
-    "es", "era", "el correcto…"."""
-    folded = " ".join(intents.words(text))
-    return (esc["reason"] == "datos_erroneos" and bool(TYPED.search(folded)) and not _RIGHT_CUE.search(folded)
-            and bool(entities.find_nss_candidates(text) or entities.find_curp_candidates(text)))
-
-
-def _typed_description(text: str) -> str:
-    """The message for the detail: the wrong values as typed, the valid ones (the student's data,
-    in the ticket's own fields) replaced by their names."""
-    out = " ".join(text.split())
-    for v in entities.find_nss_candidates(out):
-        if entities.nss_problem(v) is None:
-            out = out.replace(v, "[NSS]")
-    for v in entities.find_curp_candidates(out):
-        if entities.curp_problem(v) is None:
-            out = re.sub(re.escape(v), "[CURP]", out, flags=re.IGNORECASE)
-    return out
-
-
 def _add_typed_value(step: Step, esc: dict[str, Any], text: str) -> None:
     """The wrong value goes into the detail as typed, for staff to see what to fix."""
     addition = " ".join(text.split())
@@ -775,12 +638,10 @@ def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
         before = esc["data"].pop(field, None)
         if field == "name":
             # "mi nombre lleva acento, es Luis Ángel Soto Muñoz": the name is what follows "es".
-            said = _NAME_AFTER.search(text)
-            if said and entities.looks_like_name(said.group(1)):
-                text = said.group(1)
+            text = name_after(text) or text
         found, problems, unknown = _read(step, esc, text, expecting=[field], correcting=True)
         if field == "name" and before and "name" in found:
-            found["name"] = _with_surnames(found["name"], before, text)
+            found["name"] = with_surnames(found["name"], before, text)
         if field in found:
             step.say(step.msg("fixed"))
         else:

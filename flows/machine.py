@@ -14,8 +14,8 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from flows import entities, escalation, intents, report_text, volunteered, waiting
-from flows.context import Step
+from flows import entities, escalation, intents, report_text, ticket_open, volunteered, waiting
+from flows.context import Step, is_answer_topic, is_vague
 from flows.messages import FILE_NOTE, Incoming, OpenTicket, Outcome
 from flows.procedure import (
     PROCEDURE_STAGES,
@@ -28,7 +28,6 @@ from flows.procedure import (
     enter,
     follow,
     resume_prompt,
-    saved_date_unknown,
     main_menu_options,
     question_again,
     show_menu,
@@ -206,53 +205,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.stage = stage.name
         step.say(step.msg("resume_saved_date"))
         return
-    if stage and stage.expects == "date":
-        clause = entities.saved_clause(text)  # "la guardé el viernes, hace como 3 días": the day named with it
-        saved, problem = entities.parse_answer_date(clause, step.now) if clause else (None, None)
-        if saved is None:
-            saved, problem = entities.parse_answer_date(text, step.now)
-        if saved is None and problem is None:
-            # "la guardé el 8, mi curp es …": the day in a clause of its own (the data is read next).
-            for part in _CLAUSES.split(text):
-                saved, problem = entities.parse_answer_date(part, step.now)
-                if saved or problem:
-                    break
-        if saved and saved > step.today and _WILL_SAVE.search(" ".join(intents.words(text))):
-            # "mañana la guardo": not saved yet; nothing to compute until then.
-            step.topic = None
-            step.stage = "filling"
-            step.say(step.msg("filling_wait"))
-            return
-        if saved:
-            waiting_from(step, saved, purpose=step.state.get("date_purpose", "espera"))
-            return
-        if intents.says_dont_know(text) or intents.says_not_sure(text):
-            # "no sé", "no me acuerdo" (not a "no": the question suggests "no sé" itself).
-            saved_date_unknown(step)
-            return
-        said_no = intents.yes_no(text) is False or bool(_NOT_SAVED.search(" ".join(intents.words(text))))
-        if intents.bare_not_yet(text) or (said_no and (len(intents.words(text)) <= 3 or entities.mentions_saving(text))):
-            # "aún no" to "¿qué día guardaste?": not saved yet; nothing to compute until then
-            # ("no me aparece la vigencia" is not a "no": it is the complaint again).
-            step.topic = None
-            step.stage = "filling"
-            step.say(step.msg("filling_wait"))
-            return
-        if intents.yes_no(text) is True or (entities.mentions_saving(text) and len(intents.words(text)) <= 4
-                                            and not said_no and not _NOT_SAVED.search(" ".join(intents.words(text)))):
-            # "listo", "ya", "ya lo guardé": saved, but the day is the question.
-            step.topic = None
-            step.say(step.msg("date_which_day"))
-            return
-        if problem == "invalid":
-            step.say(step.msg("date_invalid"))
-            return
-        match = step.classify(text)
-        if not match.confident or match.topic in (None, "fuera_de_tema"):
-            # "a principios de febrero": not a topic either, so the question is asked again, kindly.
-            step.topic = None
-            step.say(step.msg("date_not_understood"))
-            return
+    if stage and stage.expects == "date" and waiting.answer_save_date(step):
+        return
     if intents.will_do_soon(text):
         # "ahorita lo hago", "ahorita no tengo tiempo": nothing to answer yet; a question stays open.
         step.topic = None
@@ -341,7 +295,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.topic = "duda_general"
         escalation.start(step, "duda_general", known=step.msg("privacy_answer"))
         return
-    if step.stage == "ticket_open" and _ticket_follow_up(step):
+    if step.stage == "ticket_open" and ticket_open.follow_up(step, lambda m: _topic(step, m, aside=True)):
         return
     if (step.stage != "ticket_open" and step.state.get("ticket_number") and intents.asks_about_reply(text)
             and not escalation.active(step.state)):
@@ -393,7 +347,7 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
             show_menu(step, greeting=True)
         return
     follow_up = STAGE_TOPIC.get(step.stage)
-    if follow_up and not aside and not chosen and _vague(match) and _short_follow_up(step.text):
+    if follow_up and not aside and not chosen and is_vague(match) and _short_follow_up(step.text):
         # "¿cómo que ruta?", "¿entonces cómo entro?" right after a step's explanation: about that step.
         step.topic = follow_up
         answer(step, follow_up)
@@ -530,7 +484,7 @@ def _changes_mind(step: Step) -> bool:
     if not (_TURNS_AWAY.match(" ".join(intents.words(step.text))) or report_text.cancels(step.text)):
         return False  # ("no quiero reporte, solo dime dónde saco mi NSS": called off, and asked)
     match = step.classify(step.text)
-    if not _answer_topic(step, match):
+    if not is_answer_topic(step, match):
         return False
     esc = step.state.pop("esc")
     step.stage = esc.get("return_stage") or "menu"
@@ -561,31 +515,13 @@ def _corrects_date_of_report(step: Step) -> bool:
 def _escalate(step: Step, reason: str) -> None:
     if step.stage == "ticket_open":
         # One case at a time: another problem told while a report is open goes to that report.
-        _add_to_ticket(step)
+        ticket_open.add_to_ticket(step)
         return
     escalation.start(step, reason)
 
 
-def _add_to_ticket(step: Step, note: str | None = None, reply: str = "ticket_updated") -> None:
-    """The message goes to the open ticket (after ``note`` for staff), and the student is told."""
-    reason = str(step.state.get("ticket_reason") or "duda_general")
-    text = report_text.description_text(step.text)
-    step.act(OpenTicket(reason=reason, description=f"{note}: {text}" if note else text,
-                        attachments=step.message.attachments))
-    step.topic = None
-    step.say(step.msg(reply))
-
-
-#: "mañana la guardo", "la voy a guardar": saving is still to come.
-_WILL_SAVE = re.compile(r"\b(?:la |lo )?(?:guardo|guardare|mando|envio)\b|\bvoy a (?:guardar|mandar|enviar)")
-#: "que no la he guardado", "aún no la guardo": not saved (whatever the first word).
-_NOT_SAVED = re.compile(r"\bno (?:la |lo )?(?:he |e )?(?:guardo|guardado|guarde|mandado|enviado)\b")
-
 #: The guide's stages before the application exists: "sin derecho" there is good news.
 _BEFORE_APPLYING = ("prereq_coverage", "prereq_other", "prereq_nss")
-
-#: Where a message's clauses part: commas, semicolons, full stops, "y".
-_CLAUSES = re.compile(r"[,;.\n]+|\s+y\s+")
 
 
 def _new_case(step: Step) -> bool:
@@ -615,97 +551,3 @@ def _urgent(step: Step) -> bool:
     """Whether the message is an emergency (urgencia named by a strong cue)."""
     match = step.classify(step.text)
     return match.topic == "urgencia" and match.keyword_scores.get("urgencia", 0.0) >= STRONG
-
-
-def _answer_topic(step: Step, match: Match) -> bool:
-    """Whether the matcher confidently read a question the bot answers (not a greeting, a
-    goodbye, the off-topic answer or a report)."""
-    return bool(match.confident and match.topic and step.kb.topics[match.topic].kind == "answer"
-                and match.topic not in ("fuera_de_tema", "saludo", "despedida"))
-
-
-def _vague(match: Match) -> bool:
-    """Not understood, or off-topic without naming anything else ("¿cómo que ruta?" is vague,
-    "¿y el wifi?" is not)."""
-    return not match.confident or (match.topic == "fuera_de_tema"
-                                   and match.keyword_scores.get("fuera_de_tema", 0.0) < STRONG)
-
-
-#: "nadie me contesta", "ya pasaron 3 días y nada": the open report has waited too long.
-_WAITED_TOO_LONG = re.compile(
-    r"\b(?:nadie (?:me )?(?:contesta|responde|hace caso|ha contestado|ha respondido)|no me (?:han )?(?:contestado|respondido)"
-    r"|no me (?:contestan|responden|hacen caso)|sigo esperando|ya pasaron \w+ dias? y (?:nada|nadie|no))\b"
-)
-
-
-def _asks_for_person_only(text: str) -> bool:
-    """ "quiero hablar con una persona", "asesor": a person asked for, and nothing else said."""
-    return len([w for w in intents.words(text) if w not in report_text.PERSON_WORDS]) <= 2
-
-
-#: "borra mis datos", "eliminen mi información": deletion asked for.
-_DELETE = re.compile(r"\b(?:borr|elimin|quit)\w*\b")
-
-
-#: "¿ya quedó?", "¿ya está?": whether the open report is done.
-_IS_IT_DONE = re.compile(r"^(?:y )?ya (?:quedo|esta|lo arreglaron|lo corrigieron|salio)\b")
-
-
-def _ticket_follow_up(step: Step) -> bool:
-    """While a report is open: calling it off, asking about it, or telling more for it."""
-    text = step.text
-    if report_text.cancels(text) or (report_text.asks_about_privacy(text) and _DELETE.search(" ".join(intents.words(text)))):
-        if report_text.asks_about_privacy(text):
-            # "ya no quiero el reporte, borra mis datos": the person who has the case is asked to.
-            _add_to_ticket(step, note=step.msg("ticket_delete_note"), reply="ticket_delete_asked")
-        else:
-            _add_to_ticket(step, note=step.msg("ticket_cancel_note"), reply="ticket_cancel_asked")
-        return True
-    if report_text.asks_about_privacy(text):
-        step.topic = None
-        step.say(step.msg("privacy_answer"))  # "¿quién ve mis datos?": the report stays as it is
-        return True
-    match = step.classify(text)
-    if _WAITED_TOO_LONG.search(" ".join(intents.words(text))):
-        # "ya pasaron 3 días y nadie me contesta": sorry, the case is flagged again for the
-        # person who has it, and the desk's direct lines are given.
-        _add_to_ticket(step, note=step.msg("ticket_overdue_note"), reply="ticket_overdue")
-        return True
-    words = intents.words(text)
-    greets = match.topic == "saludo" and len(words) <= 4 and not any(w in intents.QUESTION_WORDS for w in words)
-    if greets or intents.asks_about_reply(text) or (intents.is_question(text) and _IS_IT_DONE.search(
-            " ".join(intents.words(text)))):
-        # "hola" days later, "¿ya quedó?": the report is still open, and when a person sees it.
-        step.topic = "saludo" if greets else None
-        number = step.state.get("ticket_number")
-        pending = step.msg("ticket_pending_number", number=number) if number else step.msg("ticket_pending")
-        step.say((step.msg("report_welcome_back_open") + " " if greets else "") + pending + " "
-                 + escalation.when_seen(step))
-        return True
-    if intents.yes_no(text) is True and len(intents.words(text)) <= 2:
-        step.topic = None  # "va", "ok": an acknowledgement
-        step.say(step.msg("ticket_ack"))
-        return True
-    if match.confident and match.topic and step.kb.topics[match.topic].kind == "escalation":
-        if match.topic == "duda_general" and _asks_for_person_only(text):
-            # "quiero hablar con una persona": the report is already with one.
-            number = step.state.get("ticket_number")
-            step.topic = "duda_general"
-            step.say((step.msg("ticket_pending_number", number=number) if number else step.msg("ticket_pending"))
-                     + " " + escalation.when_seen(step))
-            return True
-        # "sigo sin vigencia", "también me sale otro patrón": the same case, or more of it; it goes
-        # to the open report, not to a second one (the person who has it sees it there).
-        _add_to_ticket(step)
-        step.topic = match.topic
-        return True
-    if intents.is_question(text) and _answer_topic(step, match):
-        # "¿cómo reviso mi vigencia?": answered, and the report stays open (no step of the
-        # procedure is entered while a person has the case).
-        _topic(step, match, aside=True)
-        return True
-    if _vague(match) and not intents.is_question(text) and len(intents.words(text)) >= 3 and intents.yes_no(text) is None:
-        # "también intenté en otra compu y sale igual": more for the person who has the case.
-        _add_to_ticket(step)
-        return True
-    return False

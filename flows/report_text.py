@@ -309,3 +309,82 @@ def field_named(text: str) -> str | None:
         if any(f" {n} " in folded for n in names):
             return field
     return None
+
+
+# --- the describe step: what a message says of the case ---------------------------------
+
+#: "te mando captura", "ahorita te la paso": a screenshot promised.
+_PROMISES_SCREENSHOT = re.compile(
+    r"\b(?:te|les|se) (?:la |lo )?(?:mando|envio|paso|mandare|enviare)(?: (?:la|una|el|un))? (?:captura|foto|screenshot|imagen|pantallazo)"
+    r"|\b(?:ahorita|ahora|luego|al rato|orita) (?:te |les )?(?:la|lo) (?:mando|envio|paso)\b"
+    r"|\b(?:espera|dejame|deja) (?:tomo|saco|le tomo|le saco) (?:la |una )?(?:captura|foto)"
+)
+
+
+def promises_screenshot(text: str) -> bool:
+    return bool(_PROMISES_SCREENSHOT.search(" ".join(intents.words(text))))
+
+
+#: Words that ask for help and say nothing of the case.
+_PLEAS = frozenset({"ayuda", "ayudame", "ayudenme", "auxilio", "porfa", "por", "favor", "plis", "pls", "please",
+                    "help", "urge", "urgente", "ya", "rapido", "necesito", "ocupo", "me", "la", "una"})
+
+
+def only_pleas(text: str) -> bool:
+    """ "ayuda", "porfa": a plea, not what went wrong."""
+    return all(w in _PLEAS for w in intents.words(text))
+
+
+#: "¿cómo que texto?", "¿a qué te refieres?": the question asked was not understood.
+_CLARIFY = re.compile(r"^(?:y |pero )?(?:como que|a que te refieres|que es eso|que texto|cual texto|cual mensaje"
+                      r"|que mensaje|como cual|que dato|cual dato|que quieres decir|no entiendo)\b")
+
+
+def asks_what_is_meant(text: str) -> bool:
+    words = intents.words(text)
+    return len(words) <= 6 and bool(_CLARIFY.search(" ".join(words)))
+
+
+def wrong_values_typed(text: str) -> list[str]:
+    """ "puse 12345678901": the NSS and CURP values told as typed into the application that are
+    not valid (the wrong ones); empty when the message tells of no typing."""
+    if not TYPED.search(" ".join(intents.words(text))):
+        return []
+    return ([v for v in entities.find_nss_candidates(text) if entities.nss_problem(v)]
+            + [v.upper() for v in entities.find_curp_candidates(text) if entities.curp_problem(v)])
+
+
+#: Words that give the right value ("… y era 12345678903", "el correcto es …").
+_RIGHT_CUE = re.compile(r"\b(?:es|era|son|correct[oa]|buen[oa]|debe ser|deberia ser|tenia que ser|va)\b")
+
+
+def only_typed_values(reason: str, text: str) -> bool:
+    """ "puse 12345678911" in a report of a mistake: what went into the application (for the
+    detail), not the student's data, even when it is a valid number; the right one comes with
+    "es", "era", "el correcto…"."""
+    folded = " ".join(intents.words(text))
+    return (reason == "datos_erroneos" and bool(TYPED.search(folded)) and not _RIGHT_CUE.search(folded)
+            and bool(entities.find_nss_candidates(text) or entities.find_curp_candidates(text)))
+
+
+def typed_description(text: str) -> str:
+    """The message for the detail: the wrong values as typed, the valid ones (the student's data,
+    in the ticket's own fields) replaced by their names."""
+    out = " ".join(text.split())
+    for v in entities.find_nss_candidates(out):
+        if entities.nss_problem(v) is None:
+            out = out.replace(v, "[NSS]")
+    for v in entities.find_curp_candidates(out):
+        if entities.curp_problem(v) is None:
+            out = re.sub(re.escape(v), "[CURP]", out, flags=re.IGNORECASE)
+    return out
+
+
+#: The name given after "es" / "sería" / ":" in a correction ("…, es Luis Ángel Soto Muñoz").
+_NAME_AFTER = re.compile(r"(?:\bes|\bseria|\bsería|\bqueda|:)\s+([^\d,;:]+?)\s*[.!]*$", re.IGNORECASE)
+
+
+def name_after(text: str) -> str | None:
+    """ "mi nombre lleva acento, es Luis Ángel Soto Muñoz" → the name after "es", if it is one."""
+    said = _NAME_AFTER.search(text)
+    return said.group(1) if said and entities.looks_like_name(said.group(1)) else None

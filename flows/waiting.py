@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 from flows import entities, escalation, intents, report_text
 from flows.context import Step
-from flows.procedure import answer, ask_saved_date, enter, waiting_from
+from flows.procedure import answer, ask_saved_date, enter, saved_date_unknown, waiting_from
 
 
 _PLANS = re.compile(r"\b(?:revis\w*|chec\w*|consult\w*|vuelv\w*|escrib\w*|regres\w*|gracias)\b")
@@ -120,3 +120,65 @@ def sin_vigencia(step: Step) -> None:
         return
     answer(step, "sin_vigencia")
     ask_saved_date(step, "sin_vigencia")
+
+
+#: "mañana la guardo", "la voy a guardar": saving is still to come.
+_WILL_SAVE = re.compile(r"\b(?:la |lo )?(?:guardo|guardare|mando|envio)\b|\bvoy a (?:guardar|mandar|enviar)")
+#: "que no la he guardado", "aún no la guardo": not saved (whatever the first word).
+_NOT_SAVED = re.compile(r"\bno (?:la |lo )?(?:he |e )?(?:guardo|guardado|guarde|mandado|enviado)\b")
+#: Where a message's clauses part: commas, semicolons, full stops, "y".
+_CLAUSES = re.compile(r"[,;.\n]+|\s+y\s+")
+
+
+def answer_save_date(step: Step) -> bool:
+    """The answer to "¿qué día guardaste tu solicitud?": a day (the waiting period from it), not
+    yet, not knowing, a yes without the day, or something unreadable asked again. False when
+    the message is about a topic of its own, for the machine to read."""
+    text = step.text
+    clause = entities.saved_clause(text)  # "la guardé el viernes, hace como 3 días": the day named with it
+    saved, problem = entities.parse_answer_date(clause, step.now) if clause else (None, None)
+    if saved is None:
+        saved, problem = entities.parse_answer_date(text, step.now)
+    if saved is None and problem is None:
+        # "la guardé el 8, mi curp es …": the day in a clause of its own (the data is read next).
+        for part in _CLAUSES.split(text):
+            saved, problem = entities.parse_answer_date(part, step.now)
+            if saved or problem:
+                break
+    if saved and saved > step.today and _WILL_SAVE.search(" ".join(intents.words(text))):
+        # "mañana la guardo": not saved yet; nothing to compute until then.
+        step.topic = None
+        step.stage = "filling"
+        step.say(step.msg("filling_wait"))
+        return True
+    if saved:
+        waiting_from(step, saved, purpose=step.state.get("date_purpose", "espera"))
+        return True
+    if intents.says_dont_know(text) or intents.says_not_sure(text):
+        # "no sé", "no me acuerdo" (not a "no": the question suggests "no sé" itself).
+        saved_date_unknown(step)
+        return True
+    words = intents.words(text)
+    said_no = intents.yes_no(text) is False or bool(_NOT_SAVED.search(" ".join(words)))
+    if intents.bare_not_yet(text) or (said_no and (len(words) <= 3 or entities.mentions_saving(text))):
+        # "aún no" to "¿qué día guardaste?": not saved yet; nothing to compute until then
+        # ("no me aparece la vigencia" is not a "no": it is the complaint again).
+        step.topic = None
+        step.stage = "filling"
+        step.say(step.msg("filling_wait"))
+        return True
+    if intents.yes_no(text) is True or (entities.mentions_saving(text) and len(words) <= 4 and not said_no):
+        # "listo", "ya", "ya lo guardé": saved, but the day is the question.
+        step.topic = None
+        step.say(step.msg("date_which_day"))
+        return True
+    if problem == "invalid":
+        step.say(step.msg("date_invalid"))
+        return True
+    match = step.classify(text)
+    if not match.confident or match.topic in (None, "fuera_de_tema"):
+        # "cuando me dieron la ficha": not a topic either, so the question is asked again, kindly.
+        step.topic = None
+        step.say(step.msg("date_not_understood"))
+        return True
+    return False

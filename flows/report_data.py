@@ -1,0 +1,104 @@
+"""Reading a report's data out of a student's message: the ID, name, NSS and CURP.
+
+Part of the report (:mod:`flows.escalation` collects; this module reads):
+every valid item a message holds, what is wrong with the others (said back to
+the student), and whether the student says they do not know their NSS.
+Nothing is kept here: the escalation decides, once the privacy notice is
+accepted.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flows import entities, intents
+from flows.context import Step
+from flows.report_text import CORRECTION_WORDS, NSS_UNKNOWN, field_named, leftover, remove_digits
+
+
+def read(
+    step: Step, esc: dict[str, Any], text: str, expecting: list[str] | None = None, *, correcting: bool = False,
+) -> tuple[dict[str, str], list[str], bool]:
+    """Every valid item in the text, what is wrong with the rest, and "no sé mi NSS".
+
+    Nothing is kept here: :func:`_accept` decides, once the privacy notice
+    has been acknowledged.
+    """
+    data = esc["data"]
+    found: dict[str, str] = {}
+    problems: list[str] = []
+    consumed = text
+    for value in entities.find_student_id_candidates(text):
+        found["student_id"] = value
+        consumed = remove_digits(consumed, value)
+        consumed = remove_digits(consumed, value[5:])
+    right = said_right_value(text, entities.find_nss_candidates(text))
+    for value in entities.find_nss_candidates(text):
+        problem = entities.nss_problem(value)
+        if right is not None and problem is None:
+            # "puse 1234… y el bueno es 9876…": the right one; the wrong one goes into the detail.
+            found["nss"] = right
+        elif problem is None and found.get("nss", value) != value:
+            # "tengo 2 nss, el A y el B": the first one stays, and the student is told.
+            problems.append(step.msg("several_nss", value=found["nss"]))
+        elif problem is None:
+            found["nss"] = value
+        else:
+            problems.append(step.msg(f"nss_{problem}", value=value, n=len(value)))
+        consumed = remove_digits(consumed, value)
+    for value in entities.find_curp_candidates(text):
+        problem = entities.curp_problem(value)
+        if problem is None and found.get("curp", value.upper()) != value.upper():
+            problems.append(step.msg("several_curp", value=found["curp"]))
+        elif problem is None:
+            found["curp"] = value.upper()
+        else:
+            problems.append(step.msg(f"curp_{problem}", value=value.upper(), n=len(value)))
+        consumed = re.sub(re.escape(value), " ", consumed, flags=re.IGNORECASE)
+    for start, end in reversed(entities.spaced_curp_spans(consumed)):
+        consumed = consumed[:start] + " " + consumed[end:]  # "BOXW 3108 20HN ERXN09" is not part of the name
+    name = entities.find_name(consumed)
+    if not name and (expecting == ["name"] or "name" not in data):
+        residual = leftover(consumed, extra=CORRECTION_WORDS if correcting else frozenset())
+        if residual and entities.looks_like_name(residual) and (expecting == ["name"] or len(residual.split()) >= 3):
+            name = entities.title_name(residual)
+    if name:
+        found["name"] = name
+    if expecting == ["student_id"] and not problems and "student_id" not in found and re.search(r"\d", consumed):
+        problems.append(step.msg("student_id_format"))
+    unknown = False
+    if "nss" not in found and "nss" not in data:
+        folded = " ".join(intents.words(text))
+        unknown = bool(NSS_UNKNOWN.search(folded)) or (expecting == ["nss"] and intents.says_dont_know(text)
+                                                        and field_named(text) in (None, "nss")
+                                                        and not NAMES_SCREENSHOT.search(folded))
+    return found, problems, unknown
+
+
+def with_surnames(new: str, old: str, text: str) -> str:
+    """ "el nombre es Rosa Helena" for "Rosa Elena Díaz Luna": the given names change and the
+    two surnames stay (the summary shows the result, to correct again if need be)."""
+    new_words, old_words = new.split(), old.split()
+    folded = " ".join(intents.words(text))
+    if (len(new_words) <= 2 and len(old_words) >= 3 and "apellido" not in folded
+            and not {w.casefold() for w in new_words} & {w.casefold() for w in old_words[-2:]}):
+        return " ".join(new_words + old_words[-2:])
+    return new
+
+
+#: "el bueno es …", "el correcto es …": the value after it is the right one.
+_RIGHT_VALUE = re.compile(r"\b(?:bueno|buena|correcto|correcta|real|verdadero|verdadera)\s*(?:es\b|:)", re.IGNORECASE)
+
+
+def said_right_value(text: str, values: list[str]) -> str | None:
+    """Of several values, the one the student calls the right one ("puse 1234… y el bueno es
+    9876…"), or None."""
+    cue = _RIGHT_VALUE.search(text) if len(values) >= 2 else None
+    if cue is None:
+        return None
+    after = re.sub(r"\D", "", text[cue.end():])
+    return next((v for v in values if after.startswith(v)), None)
+
+
+#: "no tengo captura": about the screenshot, not about the NSS.
+NAMES_SCREENSHOT = re.compile(r"\b(?:captura\w*|pantallazo\w*|screenshot\w*|foto\w*|imagen\w*)\b")

@@ -1,0 +1,106 @@
+"""While a report is open: what the student writes about it, and what goes to the ticket.
+
+Part of the conversation (:mod:`flows.machine` calls :func:`follow_up` in the
+``ticket_open`` stage): the report is with a person, so nothing here starts a
+second one or a step of the procedure; more detail goes to the same ticket,
+questions about it are answered, a question the bot knows is answered aside.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from flows import escalation, intents, report_text
+from flows.context import Step, is_answer_topic, is_vague
+from flows.messages import OpenTicket
+from knowledge.matcher import Match
+
+
+def add_to_ticket(step: Step, note: str | None = None, reply: str = "ticket_updated") -> None:
+    """The message goes to the open ticket (after ``note`` for staff), and the student is told."""
+    reason = str(step.state.get("ticket_reason") or "duda_general")
+    text = report_text.description_text(step.text)
+    step.act(OpenTicket(reason=reason, description=f"{note}: {text}" if note else text,
+                        attachments=step.message.attachments))
+    step.topic = None
+    step.say(step.msg(reply))
+
+
+#: "nadie me contesta", "ya pasaron 3 días y nada": the open report has waited too long.
+_WAITED_TOO_LONG = re.compile(
+    r"\b(?:nadie (?:me )?(?:contesta|responde|hace caso|ha contestado|ha respondido)|no me (?:han )?(?:contestado|respondido)"
+    r"|no me (?:contestan|responden|hacen caso)|sigo esperando|ya pasaron \w+ dias? y (?:nada|nadie|no))\b"
+)
+
+
+def _asks_for_person_only(text: str) -> bool:
+    """ "quiero hablar con una persona", "asesor": a person asked for, and nothing else said."""
+    return len([w for w in intents.words(text) if w not in report_text.PERSON_WORDS]) <= 2
+
+
+#: "borra mis datos", "eliminen mi información": deletion asked for.
+_DELETE = re.compile(r"\b(?:borr|elimin|quit)\w*\b")
+
+
+#: "¿ya quedó?", "¿ya está?": whether the open report is done.
+_IS_IT_DONE = re.compile(r"^(?:y )?ya (?:quedo|esta|lo arreglaron|lo corrigieron|salio)\b")
+
+
+def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:
+    """While a report is open: calling it off, asking about it, or telling more for it."""
+    text = step.text
+    if report_text.cancels(text) or (report_text.asks_about_privacy(text) and _DELETE.search(" ".join(intents.words(text)))):
+        if report_text.asks_about_privacy(text):
+            # "ya no quiero el reporte, borra mis datos": the person who has the case is asked to.
+            add_to_ticket(step, note=step.msg("ticket_delete_note"), reply="ticket_delete_asked")
+        else:
+            add_to_ticket(step, note=step.msg("ticket_cancel_note"), reply="ticket_cancel_asked")
+        return True
+    if report_text.asks_about_privacy(text):
+        step.topic = None
+        step.say(step.msg("privacy_answer"))  # "¿quién ve mis datos?": the report stays as it is
+        return True
+    match = step.classify(text)
+    if _WAITED_TOO_LONG.search(" ".join(intents.words(text))):
+        # "ya pasaron 3 días y nadie me contesta": sorry, the case is flagged again for the
+        # person who has it, and the desk's direct lines are given.
+        add_to_ticket(step, note=step.msg("ticket_overdue_note"), reply="ticket_overdue")
+        return True
+    words = intents.words(text)
+    greets = match.topic == "saludo" and len(words) <= 4 and not any(w in intents.QUESTION_WORDS for w in words)
+    if greets or intents.asks_about_reply(text) or (intents.is_question(text) and _IS_IT_DONE.search(
+            " ".join(intents.words(text)))):
+        # "hola" days later, "¿ya quedó?": the report is still open, and when a person sees it.
+        step.topic = "saludo" if greets else None
+        number = step.state.get("ticket_number")
+        pending = step.msg("ticket_pending_number", number=number) if number else step.msg("ticket_pending")
+        step.say((step.msg("report_welcome_back_open") + " " if greets else "") + pending + " "
+                 + escalation.when_seen(step))
+        return True
+    if intents.yes_no(text) is True and len(intents.words(text)) <= 2:
+        step.topic = None  # "va", "ok": an acknowledgement
+        step.say(step.msg("ticket_ack"))
+        return True
+    if match.confident and match.topic and step.kb.topics[match.topic].kind == "escalation":
+        if match.topic == "duda_general" and _asks_for_person_only(text):
+            # "quiero hablar con una persona": the report is already with one.
+            number = step.state.get("ticket_number")
+            step.topic = "duda_general"
+            step.say((step.msg("ticket_pending_number", number=number) if number else step.msg("ticket_pending"))
+                     + " " + escalation.when_seen(step))
+            return True
+        # "sigo sin vigencia", "también me sale otro patrón": the same case, or more of it; it goes
+        # to the open report, not to a second one (the person who has it sees it there).
+        add_to_ticket(step)
+        step.topic = match.topic
+        return True
+    if intents.is_question(text) and is_answer_topic(step, match):
+        # "¿cómo reviso mi vigencia?": answered, and the report stays open (no step of the
+        # procedure is entered while a person has the case).
+        answer_aside(match)
+        return True
+    if is_vague(match) and not intents.is_question(text) and len(intents.words(text)) >= 3 and intents.yes_no(text) is None:
+        # "también intenté en otra compu y sale igual": more for the person who has the case.
+        add_to_ticket(step)
+        return True
+    return False
