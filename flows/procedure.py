@@ -217,8 +217,10 @@ def show_menu(step: Step, *, greeting: bool) -> None:
     # Telegram and the web chat show the options as buttons: nothing to type there.
     ask = step.msg("menu_intro_buttons" if step.message.channel in BUTTON_CHANNELS else "menu_intro")
     shown = step.state.get("menu_at")
-    if greeting and shown and timedelta(0) <= step.now - datetime.fromisoformat(shown) < MENU_JUST_SHOWN:
-        # "hola" / "una pregunta" / "sobre el nss" typed in a row: the menu is right above.
+    if (greeting and shown and step.text.strip()
+            and timedelta(0) <= step.now - datetime.fromisoformat(shown) < MENU_JUST_SHOWN):
+        # "hola" / "una pregunta" / "sobre el nss" typed in a row: the menu is right above (a
+        # sticker, with nothing to read, still gets the menu).
         step.stage = "menu"
         step.say(step.msg("ask_doubt"))
         return
