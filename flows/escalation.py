@@ -25,7 +25,6 @@ from typing import Any
 from flows import entities, intents
 from flows.context import Step
 from flows.messages import Attachment, OpenTicket, RecordConsent
-from knowledge.matcher import STRONG
 from flows.report_data import NAMES_SCREENSHOT, with_surnames
 from flows.report_data import read as _read
 from flows.report_text import (
@@ -54,6 +53,8 @@ from flows.report_text import (
     typed_description,
     wrong_values_typed,
 )
+
+from knowledge.matcher import STRONG
 
 FIELDS = ("student_id", "name", "nss", "curp")
 #: The stages of the collection, in order (``escalation_consent`` only when data came before the notice).

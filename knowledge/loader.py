@@ -81,8 +81,8 @@ class Topic:
 
 @dataclass(frozen=True)
 class KnownAnswer:
-    """A question of an escalation topic that the desk's facts answer (``known:`` in its file):
-    said first, with a person still offered."""
+    """A question the desk's facts answer (``known:`` in a topic's file): said before an answer
+    topic's own answer; on an escalation topic, said first with a person still offered."""
 
     when: tuple[str, ...]  # phrases, as keywords are written; any one of them
     answer: str
