@@ -9,7 +9,7 @@ comes next; a constancia showing another employer goes to the desk at once.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flows import entities, escalation, intents, report_text
 from flows.context import Step
@@ -109,8 +109,24 @@ def other_employer(step: Step) -> None:
     escalation.start(step, "sin_vigencia", description=report_text.description_text(step.text), intro=False)
 
 
+def _waited_since(step: Step) -> date | None:
+    """The save day a complaint implies by how long the student has waited ("ya van 2 semanas y
+    sigo sin vigencia"; "6 días hábiles" counted back on the desk's calendar)."""
+    waited = entities.waited_duration(step.text)
+    if waited is None:
+        return None
+    amount, unit, business = waited
+    if unit == "dia" and business:
+        day, left = step.today, amount
+        while left > 0:
+            day -= timedelta(days=1)
+            left -= step.calendar.is_business_day(day)
+        return day
+    return entities.parse_date(step.text, step.now)
+
+
 def sin_vigencia(step: Step) -> None:
-    saved = _saved_date(step)
+    saved = _saved_date(step) or _waited_since(step)
     if saved:
         waiting_from(step, saved, purpose="sin_vigencia")
         return

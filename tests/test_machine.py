@@ -2161,3 +2161,20 @@ def test_a_report_sent_just_before_closing_is_not_promised_for_today() -> None:
     chat = _at_summary("Laura García Ruiz")
     chat.say("si", "2026-02-10T15:58")
     assert "está por cerrar" in chat.text and "miércoles 11 de febrero" in chat.text
+
+
+@pytest.mark.parametrize(("text", "saved"), [
+    ("oigan ya pasaron como 6 dias habiles y sigo sin vigencia", "lunes 12 de octubre"),  # business days back
+    ("ya van 2 semanas y sigo sin vigencia", "martes 6 de octubre"),
+])
+def test_how_long_a_student_has_waited_is_the_save_date_of_the_complaint(text: str, saved: str) -> None:
+    chat = Chat()
+    chat.say(text, "2026-10-20T10:00")
+    assert f"guardaste tu solicitud el {saved}" in chat.text
+    assert chat.stage in ("escalation_consent", "escalation_collect")  # past the 5 business days
+
+
+def test_a_short_wait_told_as_a_duration_is_within_the_period() -> None:
+    chat = Chat()
+    chat.say("ya van 2 dias y sigo sin vigencia", "2026-10-20T10:00")
+    assert chat.stage == "waiting_period" and not chat.tickets()

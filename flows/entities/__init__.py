@@ -42,6 +42,7 @@ from flows.entities.dates import (
     parse_answer_date,
     parse_date,
     saved_clause,
+    waited_duration,
 )
 from flows.entities.ids import (
     find_nss_candidates,
@@ -84,6 +85,7 @@ __all__ = [
     "parse_answer_date",
     "mentions_saving",
     "saved_clause",
+    "waited_duration",
     "parse_date",
     "redact_secrets",
     "student_id_problem",

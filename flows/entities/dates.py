@@ -396,6 +396,21 @@ def parse_answer_date(text: str, now: datetime) -> tuple[date | None, str | None
     return None, None
 
 
+def waited_duration(text: str) -> tuple[int, str, bool] | None:
+    """How long the student says they have waited ("ya van 2 semanas", "ya pasaron 6 días
+    hábiles", "llevo 10 días"): (amount, "dia" | "semana" | "mes", in business days), or None."""
+    folded = _fold_same_length(_spanish_date_words(_clean(text)))
+    m = _HACE.search(folded)
+    if not m:
+        return None
+    amount = 2 if m.group(1).startswith("un par") else _day_from_word(m.group(1))
+    if amount is None or amount > 400:
+        return None
+    unit = "dia" if m.group(2).startswith("dia") else "semana" if m.group(2).startswith("semana") else "mes"
+    business = bool(re.match(r"\s+habiles?\b", folded[m.end():]))
+    return amount, unit, business
+
+
 def is_approximate_date(text: str) -> bool:
     """Whether the date in ``text`` is a rough one ("la semana pasada", "hace 2 semanas",
     "el mes pasado"): read as a day, which the student should hear and may correct."""
