@@ -184,6 +184,17 @@ def holds(text: str) -> bool:
     return bool(_HOLD.match(" ".join(words(text))))
 
 
+#: "¿qué correo pongo?", "me pide confirmar mi correo": which e-mail to give (a form's field).
+_WHICH_EMAIL = re.compile(
+    r"\b(?:que|cual) correo (?:pongo|uso|doy|escribo|meto|le pongo|va)\b|\bconfirmar (?:mi|el|un) correo\b"
+    r"|\bme pide (?:un|mi|el|otro) correo\b|\bcorreo (?:personal|institucional) o\b"
+)
+
+
+def asks_which_email(text: str) -> bool:
+    return bool(_WHICH_EMAIL.search(" ".join(words(text))))
+
+
 def long_yes(text: str) -> bool:
     """A yes of more words than :func:`yes_no` reads ("ya la saqué y sí salgo con derecho y con
     el ITSON"): it starts with "sí" or "ya", asks nothing, and no "no" follows."""

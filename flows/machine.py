@@ -304,6 +304,20 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.say(step.msg("ticket_pending_number", number=step.state["ticket_number"]) + " "
                  + escalation.when_seen(step))
         return
+    if step.stage == "nss_lookup" and "correo" in intents.words(text) and intents.is_question(text):
+        # "ya lo pedí, ¿cuánto tarda en llegar el correo?": the NSS's e-mail, not the application's wait.
+        step.topic = "nss"
+        step.say(step.msg("nss_mail") + " " + question_again(step, STAGES["nss_lookup"]))
+        return
+    if intents.asks_which_email(text):
+        # "me pide confirmar mi correo, ¿cuál pongo?": the student's own, always the same one
+        # (domain.md: the IMSS e-mail stays tied to the CURP and NSS), not the desk's.
+        match = step.classify(text)
+        step.topic = (match.topic if match.topic in ("alta_umf", "llenado", "nss", "vigencia", "registro_cia")
+                      else "alta_umf" if step.stage == "umf_registration" else "llenado")
+        step.say(step.msg("which_email"))
+        resume_prompt(step)
+        return
     if not (stage and stage.expects) and step.state.get("turns", 0) >= 1 and intents.closes(text):
         # "no", "no gracias" to "¿Algo más?" (no question of a stage pending): a goodbye.
         step.topic = "despedida"

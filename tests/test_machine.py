@@ -2178,3 +2178,23 @@ def test_a_short_wait_told_as_a_duration_is_within_the_period() -> None:
     chat = Chat()
     chat.say("ya van 2 dias y sigo sin vigencia", "2026-10-20T10:00")
     assert chat.stage == "waiting_period" and not chat.tickets()
+
+
+def test_which_email_to_give_is_the_students_own_not_the_desks() -> None:
+    chat = Chat()
+    out = chat.say("me pide confirmar mi correo, cual pongo?")
+    assert out.topic == "llenado" and "correo *personal*" in chat.text
+    assert "mesadeayuda@itson.edu.mx" not in chat.text
+
+
+def test_the_nss_email_is_not_the_applications_wait() -> None:
+    chat = Chat()
+    chat.say("1")
+    chat.say("no")
+    chat.say("no")
+    assert chat.stage == "nss_lookup"
+    chat.say("ok ya lo pedi, cuanto tarda en llegar el correo?")
+    assert "Tu NSS te llega en PDF" in chat.text and chat.stage == "nss_lookup"
+    assert "¿Qué día guardaste" not in chat.text
+    chat.say("ya me llego")
+    assert chat.stage == "cia_route"
