@@ -249,6 +249,8 @@ def test_find_student_id_candidates(text: str, expected: list[str]) -> None:
         ("soy estudiante de ingenieria", None),
         ("soy juan", None),
         ("soy de navojoa", None),
+        ("solo mi id: 234567 y mi nombre Luis Angel Soto", "Luis Angel Soto"),  # "y mi nombre …", no "es"
+        ("y mi nombre esta mal escrito", None),
         ("me llamo 234567", None),
         ("hola buenas tardes", None),
         ("", None),

@@ -56,7 +56,7 @@ _NAME_WORD = re.compile(rf"[{_LETTERS}]+(?:['’\-][{_LETTERS}]+)*")
 _NAME_CUE = re.compile(
     r"(?<![a-z])(?:me\s+llamo|(?P<third>se\s+llama|su\s+nombre\s+(?:completo\s+)?es)|my\s+name\s+is|"
     r"mi\s+nombre\s+completo\s+es|mi\s+nombre\s+es|"
-    r"nombre\s+completo\s*(?:es\s*)?[:=]?|mi\s+nombre\s*[:=]|nombre\s*[:=]|"
+    r"nombre\s+completo\s*(?:es\s*)?[:=]?|mi\s+nombre\s*[:=]|(?<=\by\s)mi\s+nombre(?=\s+[a-z])|nombre\s*[:=]|"
     r"(?:el\s+)?nombre\s+(?:correcto\s+)?es|(?P<soy>soy|i\s+am|im))"
     r"(?![a-z])\s*[:=]?\s*"
 )
