@@ -220,6 +220,7 @@ def handle(step: Step) -> bool:
     if refused and step.stage in ("escalation_collect", "escalation_describe"):
         # "mi CURP no te la doy, solo mi ID…": the report goes without it; the rest is read.
         esc["curp_missing" if refused == "curp" else "nss_unknown"] = True
+        esc[f"{refused}_refused"] = True
         esc["data"].pop(refused, None)
         step.say(step.msg(f"field_refused_{refused}"))
         found, problems, _unknown = _read(step, esc, text)
@@ -577,8 +578,10 @@ _WITHOUT_CURP = re.compile(r"\bno tengo (?:una |la |mi )?curp\b|\bextranjer[oa]\
 
 def _summary(step: Step, esc: dict[str, Any]) -> None:
     data = esc["data"]
-    nss = data.get("nss") or step.msg("summary_nss_unknown")
-    curp = data.get("curp") or (step.msg("summary_curp_none") if esc.get("curp_missing") else "")
+    refused = step.msg("summary_refused")
+    nss = data.get("nss") or (refused if esc.get("nss_refused") else step.msg("summary_nss_unknown"))
+    curp = data.get("curp") or (refused if esc.get("curp_refused") else
+                                step.msg("summary_curp_none") if esc.get("curp_missing") else "")
     step.say(step.msg(
         "summary",
         student_id=data.get("student_id", ""), name=data.get("name", ""), nss=nss,
@@ -710,10 +713,13 @@ def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
 
 def _open_ticket(step: Step, esc: dict[str, Any]) -> None:
     data = {k: v for k, v in esc["data"].items() if v}
-    if esc.get("nss_unknown") and "nss" not in data:
+    if esc.get("nss_unknown") and "nss" not in data and not esc.get("nss_refused"):
         data["nss_unknown"] = "sí"
-    if esc.get("curp_missing") and "curp" not in data:
+    if esc.get("curp_missing") and "curp" not in data and not esc.get("curp_refused"):
         data["curp_missing"] = "sí"
+    for field in ("nss", "curp"):
+        if esc.get(f"{field}_refused") and field not in data:
+            data[f"{field}_refused"] = "sí"  # not given by choice (not "does not know" / "has none")
     attachments = tuple(Attachment(a["ref"], a["content_type"], a.get("name", "")) for a in esc["attachments"])
     step.act(OpenTicket(reason=esc["reason"], description=esc.get("description") or "", data=data,
                         attachments=attachments))

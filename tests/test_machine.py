@@ -2031,7 +2031,10 @@ def test_while_collecting_privacy_questions_are_answered_and_one_item_may_be_ref
     assert "sin tu CURP también puedo enviar tu reporte" in chat.text
     assert "Me falta tu nombre completo y tu NSS." in chat.text
     chat.say("Laura García Ruiz 12345678903")
-    assert chat.stage == "escalation_confirm"
+    assert chat.stage == "escalation_confirm" and "CURP: (prefirió no darlo)" in chat.text
+    chat.say("si")
+    [ticket] = chat.tickets()
+    assert ticket.data.get("curp_refused") == "sí" and "curp_missing" not in ticket.data
 
 
 def test_not_accepting_the_privacy_notice_stops_the_report() -> None:

@@ -28,7 +28,8 @@ STATUSES = {TicketStatus.OPEN: "Abierto", TicketStatus.ASSIGNED: "En atención",
 CHANNELS = {"whatsapp": "WhatsApp", "telegram": "Telegram", "webchat": "Web", "console": "Terminal"}
 AGES = {"24h": "Últimas 24 h", "3d": "Últimos 3 días", "old3d": "Más de 3 días", "old7d": "Más de 7 días"}
 DATA_LABELS = {"student_id": "ID ITSON", "name": "Nombre", "nss": "NSS", "curp": "CURP", "email": "Correo",
-               "nss_unknown": "No sabe su NSS", "curp_missing": "No tiene CURP (extranjero)"}
+               "nss_unknown": "No sabe su NSS", "curp_missing": "No tiene CURP (extranjero)",
+               "nss_refused": "Prefirió no dar su NSS", "curp_refused": "Prefirió no dar su CURP"}
 DELIVERY = {"received": "recibido", "pending": "en cola", "sending": "enviando", "sent": "enviado",
             "delivered": "entregado", "read": "leído", "failed": "falló", "undelivered": "no entregado"}
 STAGES = {
