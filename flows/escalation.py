@@ -50,6 +50,7 @@ from flows.report_text import (
     promises_screenshot,
     refused_field,
     refuses_data,
+    tells_wrong_and_right,
     typed_description,
     wrong_values_typed,
 )
@@ -88,6 +89,7 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
     """Begin collecting for a ticket of ``reason``, from the first message (``known``: an answer
     that may settle it, said first; else the topic's known answer the message asks for, if any)."""
     previous = step.state.get("esc") or {}
+    step.state.pop("paused_esc", None)  # a new report replaces one set aside
     known_data = step.state.get("known") if _consented(step) else None
     esc: dict[str, Any] = {
         "reason": reason,
@@ -206,6 +208,18 @@ def handle(step: Step) -> bool:
     esc = step.state["esc"]
     text = _data_text(step)
     _take_attachments(step, esc)
+    refused = refused_field(text)
+    if refused and step.stage in ("escalation_collect", "escalation_describe"):
+        # "mi CURP no te la doy, solo mi ID…": the report goes without it; the rest is read
+        # (said again, "no quiero dar mi CURP", it is still that one item, not the report).
+        esc["curp_missing" if refused == "curp" else "nss_unknown"] = True
+        esc[f"{refused}_refused"] = True
+        esc["data"].pop(refused, None)
+        step.say(step.msg(f"field_refused_{refused}"))
+        found, problems, _unknown = _read(step, esc, text)
+        found.pop(refused, None)
+        _accept(step, esc, found, [], False)
+        return True
     if refuses_data(text):
         _stop(step, esc)
         return True
@@ -215,17 +229,6 @@ def handle(step: Step) -> bool:
         step.topic = None
         step.say(step.msg("privacy_answer"))
         reprompt(step)
-        return True
-    refused = refused_field(text)
-    if refused and step.stage in ("escalation_collect", "escalation_describe"):
-        # "mi CURP no te la doy, solo mi ID…": the report goes without it; the rest is read.
-        esc["curp_missing" if refused == "curp" else "nss_unknown"] = True
-        esc[f"{refused}_refused"] = True
-        esc["data"].pop(refused, None)
-        step.say(step.msg(f"field_refused_{refused}"))
-        found, problems, _unknown = _read(step, esc, text)
-        found.pop(refused, None)
-        _accept(step, esc, found, [], False)
         return True
     if cancels(text):
         # "cancelar", "olvídalo", "ya no importa": nothing is sent, and the way back is said.
@@ -264,6 +267,16 @@ def handle(step: Step) -> bool:
     if _tells_typed_value(esc, text) or only_typed_values(esc["reason"], text):
         _add_typed_value(step, esc, text)
         _continue(step, esc, [])
+        return True
+    typed = wrong_values_typed(text)
+    if typed or (esc["reason"] == "datos_erroneos" and tells_wrong_and_right(text)):
+        # "puse BOXW…08 y es BOXW…09", "puse Jose y es José Luis" while the data is collected:
+        # what was typed and how it should be go to the detail as typed; a valid value is the
+        # data (the wrong one is not refused as invalid, nor its words taken for a name).
+        _append_description(esc, typed_description(text))
+        found, problems, unknown = _read(step, esc, text)
+        found.pop("name", None)
+        _accept(step, esc, found, [p for p in problems if not any(v in p for v in typed)], unknown)
         return True
     text = _joined_curp_halves(step, esc, text)
     if text is None:
@@ -347,6 +360,15 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
     """The answer to "what went wrong?": a description, data, or a question."""
     if not text.strip() and not step.message.attachments:
         step.say(step.msg(f"ask_description_{esc['reason']}"))
+        return True
+    if esc["reason"] == "datos_erroneos" and tells_wrong_and_right(text):
+        # "puse Jose y es José Luis": what went wrong and how it should be, as the detail (its
+        # words are not the student's name).
+        esc["description"] = _with_opening(esc, typed_description(text))
+        found, problems, unknown = _read(step, esc, text)
+        found.pop("name", None)
+        typed = wrong_values_typed(text)
+        _accept(step, esc, found, [p for p in problems if not any(v in p for v in typed)], unknown)
         return True
     typed = wrong_values_typed(text)
     if typed:

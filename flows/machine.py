@@ -140,20 +140,37 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             step.say(step.msg("confirm_menu_warning"))
             return
         if escalation.active(step.state):
-            step.say(step.msg("escalation_cancelled"))
+            step.say(step.msg("escalation_paused"))
+            _pause_report(step)
         step.state.pop("esc", None)
         step.topic = "saludo"
         show_menu(step, greeting=True)
+        return
+    if not escalation.active(step.state) and step.state.get("paused_esc") and _RESUME.search(" ".join(intents.words(text))):
+        # "quiero seguir con mi reporte", "¿y mi reporte?": the report set aside, where it was.
+        paused = step.state.pop("paused_esc")
+        step.state["esc"], step.stage = paused["esc"], paused["stage"]
+        step.topic = None
+        step.say(step.msg("report_resumed"))
+        escalation.reprompt(step)
         return
     if intents.holds(text) and not step.message.attachments:
         # "espera", "ahí voy": whatever was asked stays asked.
         step.topic = None
         step.say(step.msg("hold_ack"))
         return
+    if (escalation.active(step.state) and step.state["esc"].get("answered") and step.stage == "escalation_describe"
+            and _new_case(step) and step.classify(text).topic != "duda_general"):
+        # "sigo sin vigencia, la guardé ayer" to "¿con eso queda resuelta tu duda?": a case of its
+        # own (its own questions, its own rules), not the doubt for a person.
+        step.state.pop("esc")
+        step.stage = "menu"
     if escalation.active(step.state) and escalation.stale(step) and _new_case(step):
         # Days later, a question or another problem: the old report is set aside (said so), and
         # the message is read on its own.
-        esc = step.state.pop("esc")
+        esc = step.state["esc"]
+        _pause_report(step)
+        step.state.pop("esc")
         step.stage = esc.get("return_stage") or "menu"
         step.say(step.msg("stale_report_dropped"))
     if escalation.active(step.state) and _changes_mind(step):
@@ -295,6 +312,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.topic = "duda_general"
         escalation.start(step, "duda_general", known=step.msg("privacy_answer"))
         return
+    if step.stage == "menu" and step.state.get("ticket_number") and not escalation.active(step.state):
+        step.stage = "ticket_open"  # after "menú", a report still open: what is said goes to it, not to a second
     if step.stage == "ticket_open" and ticket_open.follow_up(step, lambda m: _topic(step, m, aside=True)):
         return
     if (step.stage != "ticket_open" and step.state.get("ticket_number") and intents.asks_about_reply(text)
@@ -536,6 +555,18 @@ def _escalate(step: Step, reason: str) -> None:
 
 #: The guide's stages before the application exists: "sin derecho" there is good news.
 _BEFORE_APPLYING = ("prereq_coverage", "prereq_other", "prereq_nss")
+
+
+#: "retomar mi reporte", "seguir con el reporte", "¿y mi reporte?": the report set aside, back.
+_RESUME = re.compile(r"\b(?:retom\w*|segui\w*|continu\w*|termin\w*|y)\s+(?:con\s+)?(?:mi|el)\s+reporte\b|^(?:y\s+)?mi reporte\b")
+
+
+def _pause_report(step: Step) -> None:
+    """Keep the report being collected, set aside by "menú" or by a new case days later, for
+    "retomar mi reporte" to bring back."""
+    esc = step.state.get("esc")
+    if esc and (esc.get("data") or esc.get("description")) and not esc.get("answered"):
+        step.state["paused_esc"] = {"esc": esc, "stage": step.stage}
 
 
 def _new_case(step: Step) -> bool:

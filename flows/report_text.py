@@ -367,6 +367,13 @@ def only_typed_values(reason: str, text: str) -> bool:
             and bool(entities.find_nss_candidates(text) or entities.find_curp_candidates(text)))
 
 
+def tells_wrong_and_right(text: str) -> bool:
+    """ "puse Jose y es José Luis": what was typed and what it should have been."""
+    folded = " ".join(intents.words(text))
+    typed = TYPED.search(folded)
+    return bool(typed) and bool(_RIGHT_CUE.search(folded, typed.end()))
+
+
 def typed_description(text: str) -> str:
     """The message for the detail: the wrong values as typed, the valid ones (the student's data,
     in the ticket's own fields) replaced by their names."""

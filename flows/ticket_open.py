@@ -82,6 +82,12 @@ def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:
         step.say(step.msg("ticket_ack"))
         return True
     if match.confident and match.topic and step.kb.topics[match.topic].kind == "escalation":
+        known = step.kb.matcher.known_answer(match.topic, text) if intents.is_question(text) else None
+        if known:
+            # "¿y el seguro cubre a mi hijo?": the desk's facts answer it; the report stays as it is.
+            step.topic = match.topic
+            step.say(known)
+            return True
         if match.topic == "duda_general" and _asks_for_person_only(text):
             # "quiero hablar con una persona": the report is already with one.
             number = step.state.get("ticket_number")

@@ -151,6 +151,11 @@ def answer_save_date(step: Step) -> bool:
     yet, not knowing, a yes without the day, or something unreadable asked again. False when
     the message is about a topic of its own, for the machine to read."""
     text = step.text
+    waited = entities.waited_duration(text)
+    if waited and waited[1] == "dia" and waited[2]:
+        # "ya pasaron 6 días hábiles": counted back on the desk's calendar, not in calendar days.
+        waiting_from(step, _waited_since(step) or step.today, purpose=step.state.get("date_purpose", "espera"))
+        return True
     clause = entities.saved_clause(text)  # "la guardé el viernes, hace como 3 días": the day named with it
     saved, problem = entities.parse_answer_date(clause, step.now) if clause else (None, None)
     if saved is None:

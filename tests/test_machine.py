@@ -1979,7 +1979,9 @@ def test_menu_on_a_complete_summary_asks_once_before_dropping_the_report() -> No
     chat.say("menu")
     assert chat.stage == "escalation_confirm" and "a un *sí* de enviarse" in chat.text
     chat.say("menu")
-    assert chat.stage == "menu" and "dejé tu reporte sin enviar" in chat.text
+    assert chat.stage == "menu" and "dejé tu reporte pendiente, sin enviar" in chat.text
+    chat.say("quiero retomar mi reporte")
+    assert chat.stage == "escalation_confirm" and "donde lo dejamos" in chat.text
 
 
 def test_hola_with_a_question_mark_and_a_report_open_is_a_greeting_back() -> None:
@@ -2085,7 +2087,7 @@ def test_days_later_a_new_problem_sets_an_unfinished_report_aside() -> None:
     chat.say("me equivoque en la solicitud", "2026-10-14T10:00")
     chat.say("puse mal mi fecha de nacimiento", "2026-10-14T10:01")
     chat.say("sigo sin vigencia", "2026-10-20T09:00")
-    assert "Dejé sin enviar el reporte que empezaste" in chat.text and chat.stage == "waiting_saved_date"
+    assert "Dejé pendiente, sin enviar, el reporte que empezaste" in chat.text and chat.stage == "waiting_saved_date"
     chat.say("el 14 de octubre", "2026-10-20T09:01")
     assert "miércoles 21 de octubre" in chat.text
 
@@ -2095,7 +2097,7 @@ def test_the_same_day_data_for_an_unfinished_report_still_goes_to_it() -> None:
     chat.say("me equivoque en la solicitud", "2026-10-14T10:00")
     chat.say("puse mal mi fecha de nacimiento", "2026-10-14T10:01")
     chat.say(f"Laura García Ruiz {ALL_DATA}", "2026-10-14T18:00")
-    assert chat.stage == "escalation_confirm" and "Dejé sin enviar" not in chat.text
+    assert chat.stage == "escalation_confirm" and "Dejé pendiente" not in chat.text
 
 
 @pytest.mark.parametrize(("text", "fact"), [
@@ -2201,3 +2203,63 @@ def test_the_nss_email_is_not_the_applications_wait() -> None:
     assert "¿Qué día guardaste" not in chat.text
     chat.say("ya me llego")
     assert chat.stage == "cia_route"
+
+
+def test_a_report_set_aside_by_the_menu_is_brought_back() -> None:
+    """Walk-through 10: "menú" dropped a report half collected, then "¿y mi reporte?" was off-topic."""
+    chat = Chat()
+    chat.say("me equivoqué en mi curp")
+    chat.say("00000123456")
+    chat.say("menú")
+    assert "dejé tu reporte pendiente" in chat.text and chat.stage == "menu"
+    chat.say("y mi reporte?")
+    assert chat.stage == "escalation_collect" and "me falta tu nombre completo, tu NSS y tu CURP" in chat.text
+    chat.say("Laura Gómez Peña 12345678903 BOXW310820HNERXN09")
+    assert chat.stage == "escalation_confirm" and "ID: 00000123456" in chat.text
+
+
+def test_a_new_problem_at_is_it_settled_is_its_own_case() -> None:
+    chat = Chat()
+    chat.say("el seguro cubre a mis hijos?", "2026-10-14T10:00")
+    chat.say("sigo sin vigencia, la guardé ayer", "2026-10-14T10:01")
+    assert chat.stage == "waiting_period" and "martes 20 de octubre" in chat.text and not chat.tickets()
+
+
+def test_with_a_report_open_a_known_answer_is_given_not_added_to_the_report() -> None:
+    chat = Chat()
+    _open_ticket(chat)
+    chat.say("oye y el seguro cubre a mi hijo?", "2026-11-20T11:00")
+    assert "no cubre a tu familia" in chat.text and not chat.tickets()
+
+
+@pytest.mark.parametrize(("answer", "saved"), [("ya pasaron 6 días hábiles", "martes 6 de octubre"),
+                                              ("hace 3 días hábiles", "viernes 9 de octubre")])
+def test_business_days_told_as_a_duration_are_counted_back_on_the_calendar(answer: str, saved: str) -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia", "2026-10-14T10:00")
+    chat.say(answer, "2026-10-14T10:01")
+    assert f"el {saved}" in chat.text
+
+
+def test_early_in_the_month_is_this_month_on_its_first_days() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia", "2026-10-02T10:00")
+    chat.say("a principios de mes", "2026-10-02T10:01")
+    assert "viernes 2 de octubre" in chat.text and chat.stage == "waiting_period"
+
+
+def test_refusing_one_item_twice_keeps_the_report() -> None:
+    chat = Chat()
+    chat.say("me equivoqué en mi nss")
+    chat.say("mi curp no te la doy")
+    chat.say("no quiero dar mi curp")
+    assert chat.stage == "escalation_collect" and "sin tu CURP también puedo enviar" in chat.text
+
+
+def test_a_name_typed_wrong_and_its_right_form_go_to_the_detail_not_the_name() -> None:
+    chat = Chat()
+    chat.say("me equivoqué en mi nombre en la solicitud")
+    chat.say("puse Jose y es José Luis")
+    chat.say("123456 José Luis Pérez Soto 12345678903 BOXW310820HNERXN09")
+    assert "Nombre: José Luis Pérez Soto" in chat.text
+    assert "Detalle: me equivoqué en mi nombre en la solicitud / puse Jose y es José Luis" in chat.text

@@ -238,8 +238,9 @@ def _month_part(folded: str, today: date) -> date | None:
     part = m.group(1).rstrip("s") if m.group(1).startswith(("principio", "inicio")) else m.group(1)
     if m.group(2):
         back = 1 if "pasado" in m.group(2) else 0
-        if m.group(2) == "mes" and today.day < _PART_DAY[part]:
+        if m.group(2) == "mes" and part != "principio" and today.day < _PART_DAY[part]:
             back = 1  # "a finales de mes" on the 22nd: the month before, whose end has come
+            # (and "a principios de mes" on the 2nd is this month: the 1st or the 2nd)
         month_start = _minus_months(today, back).replace(day=1)
     else:
         month = _month_from_word(m.group(3))
