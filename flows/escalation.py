@@ -243,6 +243,10 @@ def handle(step: Step) -> bool:
         step.say(step.msg("report_waits"))
         return True
     social = _only_courtesy(step, text)
+    if social == "saludo" and esc.get("answered") and step.stage == "escalation_describe":
+        # "hola" after "¿con eso queda resuelta tu duda?": there is no report yet; the menu.
+        step.state.pop("esc", None)
+        return False
     if social:
         # "hola" days later, "gracias" mid-way: a courtesy back, and where the report stands.
         step.topic = social
@@ -445,11 +449,18 @@ def _settled(step: Step, esc: dict[str, Any], text: str) -> bool:
     """The reply to "¿con eso queda resuelta tu duda?": yes or thanks ends the report unsent,
     no asks for what is still missing; anything else is read as the doubt (False)."""
     verdict = intents.yes_no(text)
-    if verdict is None and _only_courtesy(step, text) == "despedida":
-        verdict = True
+    folded = " ".join(intents.words(text))
+    if verdict is None and _only_courtesy(step, text) == "despedida" or _NO_THANKS.match(folded):
+        verdict = True  # "gracias", "no gracias, así está bien": settled
     if verdict is None or len(intents.words(text)) > 6:
         return False
     esc.pop("answered", None)
+    if verdict and _ANOTHER.search(folded):
+        # "sí, pero tengo otra pregunta": settled, and a new one coming.
+        step.state.pop("esc", None)
+        step.stage = esc.get("return_stage") or "menu"
+        step.say(step.msg("ask_doubt"))
+        return True
     if verdict:
         step.state.pop("esc", None)
         step.stage = esc.get("return_stage") or "menu"
@@ -462,6 +473,12 @@ def _settled(step: Step, esc: dict[str, Any], text: str) -> bool:
     else:
         step.say(step.msg("doubt_not_settled"))
     return True
+
+
+#: "no gracias", "no, así está bien": nothing more needed (a polite no that settles it).
+_NO_THANKS = re.compile(r"^no\s+(?:gracias|muchas gracias|asi esta bien|ya no|nada mas|es todo)\b")
+#: "… pero tengo otra pregunta": another question coming.
+_ANOTHER = re.compile(r"\b(?:otra|una) (?:pregunta|duda|cosa)\b")
 
 
 def _is_aside(step: Step, text: str) -> bool:

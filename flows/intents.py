@@ -172,10 +172,12 @@ def tells_covered(text: str) -> bool:
 
 
 #: "espera", "ahí voy", "un momento": the student holds the conversation for a moment.
+_HOLD_ONE = (r"(?:espera(?:me|te)?|esperame tantito|un momento|un segundo|un seg|tantito|ahi voy|ahorita voy"
+             r"|deja(?:me)? (?:ver|checo|reviso|busco)|dame un (?:momento|segundo|seg)|permiteme|ahorita te digo"
+             r"|ahorita checo|voy|mmm+|emm+)")
 _HOLD = re.compile(
-    r"^(?:(?:oye|oiga|ok|va|mmm+|emm+|ehh*|aja)\s+)?(?:espera(?:me|te)?|esperame tantito|un momento|un segundo|un seg"
-    r"|tantito|ahi voy|ahorita voy|deja(?:me)? (?:ver|checo|reviso|busco)|dame un (?:momento|segundo|seg)"
-    r"|permiteme|ahorita te digo|ahorita checo|voy|mmm+|emm+)(?:\s+(?:porfa|por favor|plis|tantito|un momento))?$"
+    rf"^(?:(?:oye|oiga|ok|va|mmm+|emm+|ehh*|aja)\s+)?{_HOLD_ONE}(?:\s+{_HOLD_ONE})*"
+    r"(?:\s+(?:porfa|por favor|plis|tantito|un momento))?$"
 )
 
 

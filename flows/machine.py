@@ -180,16 +180,18 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     if escalation.active(step.state):
         if escalation.handle(step):
             return
-        # A question in the middle: answered, and the report stays where it was.
-        stage, esc = step.stage, step.state["esc"]
-        match = step.classify(text)
-        _topic(step, match, aside=True)
-        step.stage, step.state["esc"] = stage, esc
-        if escalation.answered_as_the_doubt(step):
-            step.say(step.msg("doubt_answered"))
-        else:
-            escalation.reprompt(step)
-        return
+        if "esc" in step.state:
+            # A question in the middle: answered, and the report stays where it was.
+            stage, esc = step.stage, step.state["esc"]
+            match = step.classify(text)
+            _topic(step, match, aside=True)
+            step.stage, step.state["esc"] = stage, esc
+            if escalation.answered_as_the_doubt(step):
+                step.say(step.msg("doubt_answered"))
+            else:
+                escalation.reprompt(step)
+            return
+        step.stage = "menu"  # the report ended with nothing reported yet ("hola" after a known answer)
     if step.stage == "ticket_open" and step.message.attachments:
         reason = str(step.state.get("ticket_reason") or "duda_general")
         step.act(OpenTicket(reason=reason, description=report_text.description_text(text),

@@ -87,6 +87,9 @@ def only_an_id(step: Step, stage: Stage | None) -> bool:
     curp = entities.find_curp_candidates(step.text)
     if len(nss) + len(curp) != 1:
         return False
+    if stage is not None and stage.expects == "date" and entities.mentions_date(
+            re.sub(re.escape(curp[0]), " ", step.text, flags=re.IGNORECASE) if curp else step.text):
+        return False  # "el 5 de octubre, mi curp es …": the day asked for comes first
     rest = step.text
     for value in curp:
         rest = re.sub(re.escape(value), " ", rest, flags=re.IGNORECASE)

@@ -2263,3 +2263,40 @@ def test_a_name_typed_wrong_and_its_right_form_go_to_the_detail_not_the_name() -
     chat.say("123456 José Luis Pérez Soto 12345678903 BOXW310820HNERXN09")
     assert "Nombre: José Luis Pérez Soto" in chat.text
     assert "Detalle: me equivoqué en mi nombre en la solicitud / puse Jose y es José Luis" in chat.text
+
+
+@pytest.mark.parametrize(("text", "after"), [("no gracias", "Qué bueno"), ("sí pero tengo otra pregunta", "¿Cuál es tu duda?")])
+def test_replies_to_is_it_settled_that_settle_it(text: str, after: str) -> None:
+    chat = Chat()
+    chat.say("puedo afiliar a mi hijo?")
+    chat.say(text)
+    assert after in chat.text and chat.stage == "menu" and "ID de estudiante" not in chat.text
+
+
+def test_hola_after_a_known_answer_is_a_greeting_not_a_report_half_done() -> None:
+    chat = Chat()
+    chat.say("el seguro cubre a mis hijos?", "2026-10-14T10:00")
+    chat.say("hola", "2026-10-14T10:05")
+    assert "a medias" not in chat.text and chat.stage == "menu" and "esc" not in chat.state
+
+
+def test_a_pause_in_two_words_keeps_the_save_date_question() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia")
+    chat.say("espera, déjame ver")
+    assert chat.text == "Va, aquí te espero 🙂" and chat.stage == "waiting_saved_date"
+
+
+def test_a_save_day_beside_a_curp_is_the_day_first() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia", "2026-10-14T10:00")
+    chat.say("el 5 de octubre, mi curp es BOXW310820HNERXN09", "2026-10-14T10:01")
+    assert "lunes 5 de octubre" in chat.text and chat.stage == "escalation_consent"
+
+
+@pytest.mark.parametrize(("text", "fact"), [("tengo 2 numeros de seguro social", "subdelegación del IMSS"),
+                                           ("si me gradúo sigo con el seguro?", "mientras seas estudiante")])
+def test_more_wordings_reach_their_known_answer(text: str, fact: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert fact in chat.text
