@@ -150,6 +150,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         # "quiero seguir con mi reporte", "¿y mi reporte?": the report set aside, where it was.
         paused = step.state.pop("paused_esc")
         step.state["esc"], step.stage = paused["esc"], paused["stage"]
+        step.state["esc"]["started_at"] = step.now.isoformat()  # taken up again: not stale any more
         step.topic = None
         step.say(step.msg("report_resumed"))
         escalation.reprompt(step)

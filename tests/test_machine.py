@@ -2300,3 +2300,17 @@ def test_more_wordings_reach_their_known_answer(text: str, fact: str) -> None:
     chat = Chat()
     chat.say(text)
     assert fact in chat.text
+
+
+def test_a_report_set_aside_days_ago_is_brought_back_and_takes_the_data() -> None:
+    chat = Chat()
+    chat.say("me equivoque en la solicitud", "2026-10-14T10:00")
+    chat.say("puse mal mi fecha de nacimiento", "2026-10-14T10:01")
+    chat.say("oye cuanto tarda la vigencia?", "2026-10-17T10:00")
+    assert "Dejé pendiente" in chat.text
+    chat.say("quiero retomar mi reporte", "2026-10-17T10:05")
+    assert chat.stage == "escalation_collect" and "donde lo dejamos" in chat.text
+    chat.say("y cuanto tarda en corregirse?", "2026-10-17T10:06")  # taken up again: not stale, an aside
+    assert chat.stage == "escalation_collect" and "Dejé pendiente" not in chat.text
+    chat.say(f"Laura García Ruiz {ALL_DATA}", "2026-10-17T10:07")
+    assert chat.stage == "escalation_confirm" and "Detalle: puse mal mi fecha de nacimiento" in chat.text
