@@ -278,9 +278,7 @@ def handle(step: Step) -> bool:
         # what was typed and how it should be go to the detail as typed; a valid value is the
         # data (the wrong one is not refused as invalid, nor its words taken for a name).
         _append_description(esc, typed_description(text))
-        found, problems, unknown = _read(step, esc, text)
-        found.pop("name", None)
-        _accept(step, esc, found, [p for p in problems if not any(v in p for v in typed)], unknown)
+        _accept_typed(step, esc, text)
         return True
     text = _joined_curp_halves(step, esc, text)
     if text is None:
@@ -365,22 +363,11 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
     if not text.strip() and not step.message.attachments:
         step.say(step.msg(f"ask_description_{esc['reason']}"))
         return True
-    if esc["reason"] == "datos_erroneos" and tells_wrong_and_right(text):
-        # "puse Jose y es José Luis": what went wrong and how it should be, as the detail (its
-        # words are not the student's name).
+    if wrong_values_typed(text) or (esc["reason"] == "datos_erroneos" and tells_wrong_and_right(text)):
+        # "puse mal mi nss, puse 12345678901", "puse Jose y es José Luis" to "¿qué dato quedó
+        # mal?": what was typed (and how it should be) is the mistake itself, for staff as typed.
         esc["description"] = _with_opening(esc, typed_description(text))
-        found, problems, unknown = _read(step, esc, text)
-        found.pop("name", None)
-        typed = wrong_values_typed(text)
-        _accept(step, esc, found, [p for p in problems if not any(v in p for v in typed)], unknown)
-        return True
-    typed = wrong_values_typed(text)
-    if typed:
-        # "puse mal mi nss, puse 12345678901" to "¿qué dato quedó mal?": the wrong value is the
-        # mistake itself; staff need it as typed (it is not the student's data, nor invalid input).
-        esc["description"] = _with_opening(esc, typed_description(text))
-        found, problems, unknown = _read(step, esc, text)
-        _accept(step, esc, found, [p for p in problems if not any(v in p for v in typed)], unknown)
+        _accept_typed(step, esc, text)
         return True
     found, problems, unknown = _read(step, esc, text)
     clean = description_text(text)
@@ -647,6 +634,16 @@ def _tells_typed_value(esc: dict[str, Any], text: str) -> bool:
     valid_new = [(f, v) for f, v in other
                  if (entities.nss_problem(v) if f == "nss" else entities.curp_problem(v)) is None and f not in held]
     return bool(other) and not valid_new
+
+
+def _accept_typed(step: Step, esc: dict[str, Any], text: str) -> None:
+    """Read the data of a message that tells what was typed wrong: its valid values are the data;
+    the invalid ones are the typed mistake, not refused; with "puse X y es Y" its words are no name."""
+    found, problems, unknown = _read(step, esc, text)
+    if tells_wrong_and_right(text):
+        found.pop("name", None)
+    typed = wrong_values_typed(text)
+    _accept(step, esc, found, [p for p in problems if not any(v in p for v in typed)], unknown)
 
 
 def _add_typed_value(step: Step, esc: dict[str, Any], text: str) -> None:

@@ -323,8 +323,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             and not escalation.active(step.state)):
         # "¿ya me contestaron?" after "menú": the report is still open, whatever the menu did.
         step.topic = None
-        step.say(step.msg("ticket_pending_number", number=step.state["ticket_number"]) + " "
-                 + escalation.when_seen(step))
+        step.say(ticket_open.pending(step))
         return
     if step.stage == "nss_lookup" and "correo" in intents.words(text) and intents.is_question(text):
         # "ya lo pedí, ¿cuánto tarda en llegar el correo?": the NSS's e-mail, not the application's wait.

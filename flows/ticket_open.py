@@ -46,38 +46,43 @@ _DELETE = re.compile(r"\b(?:borr|elimin|quit)\w*\b")
 _IS_IT_DONE = re.compile(r"^(?:y )?ya (?:quedo|esta|lo arreglaron|lo corrigieron|salio)\b")
 
 
+def pending(step: Step) -> str:
+    """ "Tu reporte #N sigue abierto…" and when a person will see it."""
+    number = step.state.get("ticket_number")
+    said = step.msg("ticket_pending_number", number=number) if number else step.msg("ticket_pending")
+    return said + " " + escalation.when_seen(step)
+
+
 def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:
     """While a report is open: calling it off, asking about it, or telling more for it."""
     text = step.text
-    if report_text.cancels(text) or (report_text.asks_about_privacy(text) and _DELETE.search(" ".join(intents.words(text)))):
-        if report_text.asks_about_privacy(text):
-            # "ya no quiero el reporte, borra mis datos": the person who has the case is asked to.
-            add_to_ticket(step, note=step.msg("ticket_delete_note"), reply="ticket_delete_asked")
-        else:
-            add_to_ticket(step, note=step.msg("ticket_cancel_note"), reply="ticket_cancel_asked")
+    words = intents.words(text)
+    folded = " ".join(words)
+    privacy = report_text.asks_about_privacy(text)
+    if privacy and _DELETE.search(folded):
+        # "ya no quiero el reporte, borra mis datos": the person who has the case is asked to.
+        add_to_ticket(step, note=step.msg("ticket_delete_note"), reply="ticket_delete_asked")
         return True
-    if report_text.asks_about_privacy(text):
+    if report_text.cancels(text):
+        add_to_ticket(step, note=step.msg("ticket_cancel_note"), reply="ticket_cancel_asked")
+        return True
+    if privacy:
         step.topic = None
         step.say(step.msg("privacy_answer"))  # "¿quién ve mis datos?": the report stays as it is
         return True
     match = step.classify(text)
-    if _WAITED_TOO_LONG.search(" ".join(intents.words(text))):
+    if _WAITED_TOO_LONG.search(folded):
         # "ya pasaron 3 días y nadie me contesta": sorry, the case is flagged again for the
         # person who has it, and the desk's direct lines are given.
         add_to_ticket(step, note=step.msg("ticket_overdue_note"), reply="ticket_overdue")
         return True
-    words = intents.words(text)
     greets = match.topic == "saludo" and len(words) <= 4 and not any(w in intents.QUESTION_WORDS for w in words)
-    if greets or intents.asks_about_reply(text) or (intents.is_question(text) and _IS_IT_DONE.search(
-            " ".join(intents.words(text)))):
+    if greets or intents.asks_about_reply(text) or (intents.is_question(text) and _IS_IT_DONE.search(folded)):
         # "hola" days later, "¿ya quedó?": the report is still open, and when a person sees it.
         step.topic = "saludo" if greets else None
-        number = step.state.get("ticket_number")
-        pending = step.msg("ticket_pending_number", number=number) if number else step.msg("ticket_pending")
-        step.say((step.msg("report_welcome_back_open") + " " if greets else "") + pending + " "
-                 + escalation.when_seen(step))
+        step.say((step.msg("report_welcome_back_open") + " " if greets else "") + pending(step))
         return True
-    if intents.yes_no(text) is True and len(intents.words(text)) <= 2:
+    if intents.yes_no(text) is True and len(words) <= 2:
         step.topic = None  # "va", "ok": an acknowledgement
         step.say(step.msg("ticket_ack"))
         return True
@@ -90,10 +95,8 @@ def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:
             return True
         if match.topic == "duda_general" and _asks_for_person_only(text):
             # "quiero hablar con una persona": the report is already with one.
-            number = step.state.get("ticket_number")
             step.topic = "duda_general"
-            step.say((step.msg("ticket_pending_number", number=number) if number else step.msg("ticket_pending"))
-                     + " " + escalation.when_seen(step))
+            step.say(pending(step))
             return True
         # "sigo sin vigencia", "también me sale otro patrón": the same case, or more of it; it goes
         # to the open report, not to a second one (the person who has it sees it there).
@@ -105,7 +108,7 @@ def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:
         # procedure is entered while a person has the case).
         answer_aside(match)
         return True
-    if is_vague(match) and not intents.is_question(text) and len(intents.words(text)) >= 3 and intents.yes_no(text) is None:
+    if is_vague(match) and not intents.is_question(text) and len(words) >= 3 and intents.yes_no(text) is None:
         # "también intenté en otra compu y sale igual": more for the person who has the case.
         add_to_ticket(step)
         return True
