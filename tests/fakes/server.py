@@ -5,6 +5,8 @@ served this way: real HTTP on 127.0.0.1, nothing mocked in between.
 """
 from __future__ import annotations
 
+import os
+import random
 import socket
 import threading
 import time
@@ -15,10 +17,32 @@ from typing import Any
 import uvicorn
 
 
+#: Ports handed out by this process, never handed out twice.
+_GIVEN: set[int] = set()
+#: Each pass of the suite draws from its own range, below the kernel's
+#: ephemeral range (32768 and up here): ``scripts/test`` runs the SQLite and
+#: PostgreSQL passes side by side, and a port the kernel picked for one pass
+#: (``bind(0)``) could be taken by the other, or by an outgoing connection,
+#: between the check and the server's own bind ("serve on port N did not
+#: start" once in CI).
+_RANGES = {"sqlite": (12000, 21999), "postgres": (22000, 31999)}
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nobody listens on, unique in this process and in this pass's range."""
+    low, high = _RANGES.get(os.environ.get("TEST_DATABASE", "sqlite"), (12000, 21999))
+    for _ in range(200):
+        port = random.randint(low, high)
+        if port in _GIVEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
+    raise RuntimeError(f"no free port between {low} and {high}")
 
 
 class ServerThread:
