@@ -45,6 +45,8 @@ class Step:
     #: The text without the passwords nor the words that introduced them
     #: ("y mi contraseña es …"): for reading data, where they would be noise.
     data_text: str | None = None
+    #: The message carried a password (already removed from ``text``).
+    had_secret: bool = False
     replies: list[Reply] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     topic: str | None = None

@@ -65,6 +65,16 @@ def _squash(word: str) -> str:
     return _REPEATS.sub(r"\1", word)
 
 
+#: What a student puts before a yes or a no while they think ("mmm creo que no", "pues la verdad sí").
+_HEDGE = re.compile(r"^(?:(?:m|mm|eh|ehh|ah|este|pues|yo|la verdad|creo que|pienso que|me parece que|siento que)\s+)+")
+
+
+def _unhedged(folded: str) -> str:
+    """The answer behind a hedge ("mmm creo que no" -> "no"); the text itself when nothing follows."""
+    rest = _HEDGE.sub("", folded + " ").strip()
+    return rest or folded
+
+
 def yes_no(text: str) -> bool | None:
     """True for a short yes, False for a short no, None for anything else.
 
@@ -74,6 +84,7 @@ def yes_no(text: str) -> bool | None:
     folded = " ".join(_squash(x) for x in words(text))
     if folded == "nose" or folded.startswith("nose "):
         folded = "no se" + folded[4:]  # "nose" is how "no sé" is typed
+    folded = _unhedged(folded)
     w = folded.split()
     if not w:
         stripped = "".join(ch for ch in text if not ch.isspace() and ch not in "\ufe0f\u200d")
@@ -291,9 +302,12 @@ def says_dont_know(text: str) -> bool:
     return any(f" {p} " in folded for p in DONT_KNOW)
 
 
-def option_key(text: str) -> str | None:
-    """A menu choice typed as a number ("2", "2.", "opcion 2", "la 2", "dos", "la tercera")."""
+def option_key(text: str, last: int | None = None) -> str | None:
+    """A menu choice typed as a number ("2", "2.", "opcion 2", "la 2", "dos", "la tercera"),
+    or, with the menu's ``last`` number, "la última"."""
     w = words(text)
+    if last and w and w[-1] in ("ultima", "ultimo") and len(w) <= 3 and all(x in _OPTION_FILLERS for x in w[:-1]):
+        return str(last)
     digits = [x for x in w if x.isdigit()]
     if len(digits) == 1 and len(w) <= 3 and len(digits[0]) <= 2:
         return str(int(digits[0]))

@@ -56,7 +56,7 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
     data_text = entities.without_secret_phrases(stored[:READ_LIMIT])
     refused = FILE_NOTE.findall(text)
     text = FILE_NOTE.sub(" ", text)
-    step = Step(kb, message, st, text, data_text=FILE_NOTE.sub(" ", data_text))
+    step = Step(kb, message, st, text, data_text=FILE_NOTE.sub(" ", data_text), had_secret=had_secret)
     if had_secret:
         step.say(step.msg("password_warning"))
     if refused:
@@ -199,7 +199,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
                             attachments=step.message.attachments))
         step.say(step.msg("ticket_updated"))
         return
-    key = intents.option_key(text)
+    numbers = [int(k) for k in options if k.isdigit()]
+    key = intents.option_key(text, last=max(numbers) if numbers and len(numbers) == len(options) else None)
     if key and key in options:
         _choose(step, options[key])
         return
@@ -388,6 +389,13 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         answer(step, follow_up)
         step.say(question_again(step, STAGES[step.stage]))
         return
+    if (step.had_secret and not aside and (not match.confident or match.topic == "fuera_de_tema")
+            and (match.keyword_scores.get("fuera_de_tema", 0.0) < STRONG
+                 or kb.matcher.known_answer("fuera_de_tema", step.text))):
+        # "can u do it for me? my password is …": a password sent to get the application done,
+        # the CIA's answer (it is done by the student, in the CIA), not "con eso no te puedo ayudar"
+        # (nor how to recover a password they have just written).
+        match = replace(match, topic="registro_cia", confident=True, secondary=None)
     if not match.confident:
         # A person is always offered last: not also as a candidate ("Hablar con una persona" twice).
         candidates = [t for t in match.candidates(4) if t != "duda_general"][:3]
@@ -418,7 +426,11 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
     elif topic == "despedida":
         answer(step, "despedida")
     elif topic == "fuera_de_tema":
-        answer(step, topic)
+        known = kb.matcher.known_answer(topic, step.text)
+        if known:
+            step.say(known)  # "olvidé mi contraseña del CIA": where that is solved, not "no te puedo ayudar"
+        else:
+            answer(step, topic)
         step.say(step.msg("offer_person"), [("menu", step.msg("opt_menu")), ("person", step.msg("menu_person"))])
     elif topic == "urgencia" and not aside and (reported := _reported_too(step, match)):
         # "…me sale otro patrón, y ahorita me siento mal y necesito ir al doctor": the emergency

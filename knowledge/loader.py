@@ -73,6 +73,9 @@ class Topic:
     #: Strong cues that only announce a question ("otra pregunta"): alone they are the
     #: topic; followed by the question, the question decides, as after a greeting.
     announces: tuple[str, ...] = ()
+    #: Strong cues only when they are the whole message ("¿cuánto cuesta?"): with more
+    #: words they say nothing ("¿cuánto cuesta un boleto a Cancún?").
+    alone: tuple[str, ...] = ()
     known: tuple[KnownAnswer, ...] = ()
     priority: float = 0.0
     standalone: bool = False
@@ -351,6 +354,7 @@ def _load_topic(path: Path, desk_values: dict[str, str], problems: list[Problem]
         strong=tuple(_strings(keywords.get("strong"))),
         weak=tuple(_strings(keywords.get("weak"))),
         announces=tuple(_strings(keywords.get("announces"))),
+        alone=tuple(_strings(keywords.get("alone"))),
         known=known,
         menu=menu,
         priority=float(priority),

@@ -114,6 +114,7 @@ class _Keyword:
     parts: tuple[str, ...]  # a part ending in "*" is a prefix
     weight: float
     announces: bool = False  # a strong cue that may open a message, like a greeting (``Topic.announces``)
+    alone: bool = False  # a strong cue only as the whole message (``Topic.alone``)
 
 
 class Matcher:
@@ -127,7 +128,7 @@ class Matcher:
         self._known: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         self.vocabulary: set[str] = set()
         for topic in self.topics.values():
-            for text in (*topic.examples, *topic.strong, *topic.weak, *topic.announces):
+            for text in (*topic.examples, *topic.strong, *topic.weak, *topic.announces, *topic.alone):
                 self.vocabulary.update(self._basic_tokens(text))
         for value in (*lexicon.abbreviations.values(), *lexicon.synonyms.values(), *lexicon.synonyms):
             self.vocabulary.update(_NON_WORD.split(value))
@@ -226,8 +227,10 @@ class Matcher:
     def _compile_keywords(self) -> list[_Keyword]:
         compiled: list[_Keyword] = []
         for topic in self.topics.values():
-            for weight, items, announces in ((STRONG, topic.strong, False), (WEAK, topic.weak, False),
-                                             (STRONG, topic.announces, True)):
+            for weight, items, announces, alone in ((STRONG, topic.strong, False, False),
+                                                    (WEAK, topic.weak, False, False),
+                                                    (STRONG, topic.announces, True, False),
+                                                    (STRONG, topic.alone, False, True)):
                 for item in items:
                     parts = []
                     for word in item.split():
@@ -239,7 +242,7 @@ class Matcher:
                             toks[-1] = toks[-1] + "*"
                         parts.extend(toks)
                     if parts:
-                        compiled.append(_Keyword(topic.id, tuple(parts), weight, announces))
+                        compiled.append(_Keyword(topic.id, tuple(parts), weight, announces, alone))
         return compiled
 
     @staticmethod
@@ -366,6 +369,8 @@ class Matcher:
             for kw in self._starting_at(word):
                 end = self._phrase_at(kw.parts, words, i)
                 if end is not None and (id(kw), i) not in seen:
+                    if kw.alone and not self._alone(words, i, end):
+                        continue
                     seen.add((id(kw), i))
                     found.append((kw, i, end))
         # Strong before weak, longer before shorter: the best reading of each word wins.
@@ -397,6 +402,11 @@ class Matcher:
             n = strong.get(topic, 0)
             scores[topic] = (STRONG + min(n - 1, 2) * EXTRA_STRONG if n else 0.0) + min(weak.get(topic, 0.0), WEAK_CAP)
         return scores
+
+    def _alone(self, words: list[str], start: int, end: int) -> bool:
+        """Whether words[start:end + 1] is the whole message, but for stopwords and courtesies."""
+        stopwords, social = self.lexicon.stopwords, self._social_words
+        return all(start <= j <= end or w in stopwords or w in social for j, w in enumerate(words))
 
     # --- the decision ----------------------------------------------------------------
 

@@ -1888,7 +1888,9 @@ def test_the_clinic_refusing_the_registration_gets_its_usual_causes_then_a_perso
     assert chat.stage in ("escalation_consent", "escalation_collect")
 
 
-@pytest.mark.parametrize(("text", "stage"), [("dos", "offer_guide"), ("la tercera", "nss_lookup"), ("opcion dos", "offer_guide")])
+@pytest.mark.parametrize(("text", "stage"), [("dos", "offer_guide"), ("la tercera", "nss_lookup"), ("opcion dos", "offer_guide"),
+                                            ("la opcion nueve", "waiting_saved_date"),
+                                            ("la ultima", "escalation_describe")])
 def test_a_menu_option_written_out_is_chosen(text: str, stage: str) -> None:
     chat = Chat()
     chat.say("hola")
@@ -2314,3 +2316,38 @@ def test_a_report_set_aside_days_ago_is_brought_back_and_takes_the_data() -> Non
     assert chat.stage == "escalation_collect" and "Dejé pendiente" not in chat.text
     chat.say(f"Laura García Ruiz {ALL_DATA}", "2026-10-17T10:07")
     assert chat.stage == "escalation_confirm" and "Detalle: puse mal mi fecha de nacimiento" in chat.text
+
+
+# --- stop 16 ------------------------------------------------------------------------------
+
+
+def test_how_much_it_costs_alone_is_answered_free_and_a_person_still_offered() -> None:
+    chat = Chat()
+    chat.say("cuanto cuesta?")
+    assert "no te cuesta nada" in chat.text and "¿Con eso queda resuelta tu duda?" in chat.text
+    other = Chat()
+    other.say("y cuanto sale?")
+    assert "no te cuesta nada" in other.text
+
+
+def test_a_hedged_no_is_a_no() -> None:
+    chat = Chat()
+    chat.say("hola")
+    chat.say("1")
+    assert chat.stage == "prereq_coverage"
+    chat.say("mmm creo que no")  # no other coverage: on to the NSS
+    assert chat.stage == "prereq_nss" and "¿Seguimos con el trámite?" not in chat.text
+
+
+def test_a_password_sent_to_get_the_application_done_gets_the_warning_and_how_to_apply() -> None:
+    chat = Chat()
+    chat.say("can u do it for me? my id is 00000261077 and my password is solecito99")
+    assert "Nunca compartas tu contraseña" in chat.text and "Autoservicio > Seguro Facultativo" in chat.text
+    assert "solecito99" not in chat.text and "con eso no te puedo ayudar" not in chat.text
+
+
+def test_a_forgotten_cia_password_is_told_where_it_is_solved() -> None:
+    chat = Chat()
+    chat.say("olvide mi contraseña del cia")
+    assert "soporte de cómputo del ITSON" in chat.text and "no te puedo ayudar" not in chat.text
+    assert "te paso con una persona" in chat.text
