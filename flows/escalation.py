@@ -36,6 +36,7 @@ from flows.report_text import (
     TYPED,
     adds_detail,
     asks_about_privacy,
+    asks_to_delete,
     asks_what_is_meant,
     asks_when_answered,
     cancels,
@@ -223,6 +224,12 @@ def handle(step: Step) -> bool:
     if refuses_data(text):
         _stop(step, esc)
         return True
+    if asks_to_delete(text):
+        # "mejor borra mis datos" mid-way: the report is dropped unsent, with what it held.
+        step.state.pop("esc", None)
+        step.stage = esc.get("return_stage") or "menu"
+        step.say(step.msg("report_deleted"))
+        return True
     if asks_about_privacy(text):
         # "¿para qué quieres mi CURP?", "¿es seguro darte mis datos?": what is done with them, then
         # where the report stands.
@@ -330,7 +337,11 @@ def handle(step: Step) -> bool:
     if _is_aside(step, text):
         return False
     if _asks_for_person(step):
-        if len([w for w in intents.words(text) if w not in PERSON_WORDS]) >= 3:
+        known = step.kb.matcher.known_answer("duda_general", step.text) if intents.is_question(text) else None
+        if known:
+            # "oye, ¿y cuánto cuesta?" mid-way: the desk's fact, and on with the report.
+            step.say(known)
+        elif len([w for w in intents.words(text) if w not in PERSON_WORDS]) >= 3:
             # "¿cubre a mis hijos?": another question for the person, who gets it with the report.
             addition = description_text(text)
             _append_description(esc, addition)
@@ -606,6 +617,8 @@ def _summary(step: Step, esc: dict[str, Any]) -> None:
     data = esc["data"]
     refused = step.msg("summary_refused")
     nss = data.get("nss") or (refused if esc.get("nss_refused") else step.msg("summary_nss_unknown"))
+    if data.get("nss") and data["nss"] == esc.get("nss_unverified"):
+        nss = f"{nss} {step.msg('summary_nss_unverified')}"
     curp = data.get("curp") or (refused if esc.get("curp_refused") else
                                 step.msg("summary_curp_none") if esc.get("curp_missing") else "")
     step.say(step.msg(
@@ -753,6 +766,8 @@ def _open_ticket(step: Step, esc: dict[str, Any]) -> None:
         data["nss_unknown"] = "sí"
     if esc.get("curp_missing") and "curp" not in data and not esc.get("curp_refused"):
         data["curp_missing"] = "sí"
+    if esc.get("nss_unverified") and data.get("nss") == esc["nss_unverified"]:
+        data["nss_unverified"] = "sí"  # its check digit does not match; the student sent it twice
     for field in ("nss", "curp"):
         if esc.get(f"{field}_refused") and field not in data:
             data[f"{field}_refused"] = "sí"  # not given by choice (not "does not know" / "has none")

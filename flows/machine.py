@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flows import entities, escalation, intents, report_text, ticket_open, volunteered, waiting
@@ -29,6 +29,7 @@ from flows.procedure import (
     follow,
     resume_prompt,
     main_menu_options,
+    REGREET_AFTER,
     question_again,
     show_menu,
     waiting_from,
@@ -371,6 +372,18 @@ def _choose(step: Step, target: str) -> None:
         _topic(step, Match(topic, 9.0, [(topic, 9.0)], [topic], confident=True, domain=True), chosen=True)
 
 
+def _mid_procedure_hello(step: Step) -> bool:
+    """A bare greeting ("hola", "buenas") within the hour of the guide's last question."""
+    stage = STAGES.get(step.stage)
+    greeted = step.state.get("greeted_at")
+    if stage is None or not stage.question or not greeted or step.message.attachments:
+        return False
+    match = step.classify(step.text)
+    if any(t not in ("saludo",) and v > 0 for t, v in match.keyword_scores.items()):
+        return False  # "hola, otra pregunta…": more than a greeting
+    return timedelta(0) <= step.now - datetime.fromisoformat(greeted) < REGREET_AFTER
+
+
 def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = False) -> None:
     """Answer what the matcher understood, or ask when it is unsure."""
     kb = step.kb
@@ -421,7 +434,13 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         if match.secondary and match.secondary != topic:
             answer(step, match.secondary)
         return
-    if topic == "saludo":
+    if topic == "saludo" and not aside and _mid_procedure_hello(step):
+        # "hola" in the middle of the guide, within the hour: where we were, not the menu
+        # (which would drop the question pending); "menú" still gets it.
+        stage = STAGES[step.stage]
+        step.say(step.msg("hello_again") + " " + step.msg("resume", where=stage.label) + "\n"
+                 + question_again(step, stage) + "\n" + step.msg("or_menu"))
+    elif topic == "saludo":
         show_menu(step, greeting=True)
     elif topic == "despedida":
         answer(step, "despedida")

@@ -43,7 +43,16 @@ def read(
             problems.append(step.msg("several_nss", value=found["nss"]))
         elif problem is None:
             found["nss"] = value
+        elif problem == "check" and esc.get("rejected_nss") == value and "nss" not in found:
+            # The same 11 digits a second time: the student insists it is theirs. Kept as sent,
+            # flagged for staff (who can check it at the IMSS), rather than asked for forever.
+            found["nss"] = value
+            if data.get("nss") != value:  # said once, not at every repeat
+                esc["nss_unverified"] = value
+                problems.append(step.msg("nss_kept_unverified", value=value))
         else:
+            if problem == "check":
+                esc["rejected_nss"] = value
             problems.append(step.msg(f"nss_{problem}", value=value, n=len(value)))
         consumed = remove_digits(consumed, value)
     for value in entities.find_curp_candidates(text):

@@ -130,6 +130,19 @@ _PRIVACY_QUESTION = re.compile(
 )
 
 
+#: "mejor borra mis datos", "quiero que eliminen mi info": a request, not a question about it.
+_DELETE_REQUEST = re.compile(
+    r"\b(?:borra|borren|borrame|borrenme|elimina|eliminen|eliminame|quita|quiten)\b(?: \w+)? "
+    r"(?:(?:todos )?mis datos|mi (?:informacion|info)|lo que te (?:di|mande|pase))\b"
+    r"|\bquiero que (?:borres|borren|elimines|eliminen) (?:todos )?mis (?:datos|informacion)\b"
+)
+
+
+def asks_to_delete(text: str) -> bool:
+    """ "borra mis datos" said as a request ("¿borran mis datos?" asks about it)."""
+    return bool(_DELETE_REQUEST.search(" ".join(intents.words(text)))) and not intents.is_question(text)
+
+
 def asks_about_privacy(text: str) -> bool:
     return bool(_PRIVACY_QUESTION.search(" ".join(intents.words(text))))
 

@@ -117,7 +117,12 @@ def only_an_id(step: Step, stage: Stage | None) -> bool:
     problem = entities.nss_problem(value)
     if problem is not None:
         step.say(step.msg(f"nss_{problem}", value=_shown(step, value), n=len(value)))
+        tries = step.state["bad_nss_tries"] = int(step.state.get("bad_nss_tries", 0)) + 1
+        if tries >= 2:
+            # Again a number that does not check out: where to read it, and a person, not a loop.
+            step.say(step.msg("nss_still_invalid"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
         return True
+    step.state.pop("bad_nss_tries", None)
     in_procedure = stage is not None and bool(stage.question)
     # Outside the procedure, what the NSS is for next; inside it, the procedure says that.
     step.say(step.msg("nss_valid_short" if in_procedure else "nss_valid", value=_shown(step, value)))
@@ -137,10 +142,19 @@ def said_nss_is_valid(step: Step) -> bool:
     value = candidates[0]
     problem = entities.nss_problem(value)
     if problem is None:
+        step.state.pop("bad_nss_tries", None)
         step.say(step.msg("nss_valid", value=_shown(step, value)))
-        return True
-    step.say(step.msg(f"nss_{problem}", value=_shown(step, value), n=len(value)))
-    return False
+    else:
+        step.state["bad_nss_tries"] = int(step.state.get("bad_nss_tries", 0)) + 1
+        step.say(step.msg(f"nss_{problem}", value=_shown(step, value), n=len(value)))
+    curp = entities.find_curp_candidates(step.text)
+    if len(curp) == 1:
+        # "mi nss es … y mi curp …": both checked, not only the first.
+        curp_problem = entities.curp_problem(curp[0])
+        shown = _shown(step, curp[0])
+        step.say(step.msg("curp_valid", value=shown) if curp_problem is None
+                 else step.msg(f"curp_{curp_problem}", value=shown, n=len(curp[0])))
+    return problem is None
 
 
 def _shown(step: Step, value: str) -> str:

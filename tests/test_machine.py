@@ -1073,8 +1073,11 @@ def test_another_question_for_the_person_while_collecting_goes_into_the_report()
     chat = Chat()
     chat.say("el seguro cubre el dentista?")
     assert chat.stage == "escalation_collect"
-    chat.say("cubre a mis hijos?")
+    chat.say("y tambien cubre los lentes?")
     assert "lo agregué al detalle" in chat.text
+    chat.say("cubre a mis hijos?")  # a question the desk's facts settle: said, not queued for a person
+    assert "no cubre a tu familia" in chat.text and "lo agregué al detalle" not in chat.text
+    assert chat.stage == "escalation_collect"
 
 
 def test_how_long_the_correction_takes_is_told_when_the_desk_answers_not_the_waiting_period() -> None:
@@ -2351,3 +2354,73 @@ def test_a_forgotten_cia_password_is_told_where_it_is_solved() -> None:
     chat.say("olvide mi contraseña del cia")
     assert "soporte de cómputo del ITSON" in chat.text and "no te puedo ayudar" not in chat.text
     assert "te paso con una persona" in chat.text
+
+
+def test_how_much_it_costs_in_the_middle_of_a_report_is_answered_and_the_report_goes_on() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp en la solicitud")
+    chat.say("oye y cuanto cuesta?")
+    assert "no te cuesta nada" in chat.text and "lo agregué al detalle" not in chat.text
+    assert "ID de estudiante" in chat.text and chat.stage == "escalation_collect"
+
+
+def test_asking_to_delete_the_data_in_the_middle_of_a_report_drops_it_unsent() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp en la solicitud")
+    chat.say("00000123456 Juan Perez Lopez 12345678903")
+    chat.say("mejor borra mis datos")
+    assert "sin enviar" in chat.text and "mesadeayuda@itson.edu.mx" in chat.text
+    assert chat.stage == "menu" and "esc" not in (chat.state or {}) and not chat.tickets()
+    chat.say("¿borran mis datos cuando cierran mi caso?")  # a question about it, not a request
+    assert "se borran al cerrar tu caso" in chat.text
+
+
+def test_the_same_invalid_nss_twice_in_a_report_is_kept_flagged_for_staff() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp en la solicitud")
+    chat.say("00000123456 Juan Perez Lopez 12345678901")
+    assert "no es válido" in chat.text
+    chat.say("12345678901")
+    assert "Lo dejo así en tu reporte" in chat.text and "¿Cuál es tu CURP?" in chat.text
+    chat.say("BOXW310820HNERXN09")
+    assert "NSS: 12345678901 (sin verificar" in chat.text
+    chat.say("si")
+    [ticket] = chat.tickets()
+    assert ticket.data["nss"] == "12345678901" and ticket.data["nss_unverified"] == "sí"
+
+
+def test_an_nss_that_keeps_failing_its_check_offers_where_to_read_it_and_a_person() -> None:
+    chat = Chat()
+    chat.say("mi nss es 12345678901")
+    assert "no es válido" in chat.text and "Hablar con una persona" not in chat.text
+    chat.say("12345678901")
+    assert "¿Sigue sin salir?" in chat.text and "1. Hablar con una persona" in chat.text
+    chat.say("1")
+    assert chat.stage.startswith("escalation")
+
+
+def test_an_nss_and_a_curp_in_one_message_are_both_checked() -> None:
+    chat = Chat()
+    chat.say("mi nss es 12345678903 y mi curp BOXW310820HNERXN08")
+    assert "Revisé tu NSS" in chat.text and "no es válida: el último dígito no corresponde" in chat.text
+
+
+def test_a_greeting_in_the_middle_of_the_guide_asks_the_pending_question_again() -> None:
+    chat = Chat()
+    chat.say("hola", "2026-02-10T10:00")
+    chat.say("1", "2026-02-10T10:01")
+    chat.say("no", "2026-02-10T10:02")
+    assert chat.stage == "prereq_nss"
+    chat.say("hola", "2026-02-10T10:05")
+    assert chat.stage == "prereq_nss" and "¿Ya conoces tu Número de Seguridad Social" in chat.text
+    assert "escribe *menú*" in chat.text and "1. Hacer el trámite" not in chat.text
+    chat.say("hola", "2026-02-11T09:00")  # the next day: the menu
+    assert chat.stage == "menu" and "Hacer el trámite paso a paso" in chat.text
+
+
+def test_nss_not_matching_the_curp_is_told_where_it_is_fixed_then_a_person_if_need_be() -> None:
+    chat = Chat()
+    chat.say("mi nss no coincide con mi curp")
+    assert "subdelegación del IMSS" in chat.text and "¿Con eso queda resuelta tu duda?" in chat.text
+    chat.say("no")
+    assert chat.stage in ("escalation_consent", "escalation_collect")
