@@ -327,6 +327,22 @@ _OPTION_WORDS = {
 _OPTION_FILLERS = frozenset({"opcion", "la", "el", "numero", "op", "quiero", "dame", "porfa"})
 
 
+_CONNECTORS = frozenset({"y", "e", "tambien", "la", "el", "las", "los", "opcion", "opciones", "porfa", "quiero", "ver", "numero"})
+
+
+def option_keys(text: str) -> list[str]:
+    """Two or three menu choices in one message ("3 y 6", "la 2, la 5"), in the order typed;
+    empty for anything else."""
+    w = words(text)
+    keys = [str(int(x)) if x.isdigit() else str(_OPTION_WORDS[x]) for x in w
+            if (x.isdigit() and len(x) <= 2) or x in _OPTION_WORDS]
+    if not 2 <= len(keys) <= 3 or len(set(keys)) != len(keys):
+        return []
+    if any(not (x.isdigit() or x in _OPTION_WORDS or x in _CONNECTORS) for x in w):
+        return []
+    return keys
+
+
 def bare_number(text: str) -> str | None:
     """Only a number ("1", "2.", "opción 3", "la 4"): a menu choice even with no menu on screen."""
     w = words(text)

@@ -205,6 +205,18 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     if key and key in options:
         _choose(step, options[key])
         return
+    several = intents.option_keys(text) if not key else []
+    if several and all(k in options for k in several):
+        answers = [k for k in several if options[k].startswith("topic:") and kb_kind(step, options[k]) == "answer"]
+        others = [k for k in several if k not in answers]
+        if len(others) <= 1:
+            # "3 y 6": each answer in the order asked, and the last one leads on as if chosen
+            # alone; "3 y 11": the answer, then the person (or the guide) it asked for.
+            lead = others[0] if others else answers.pop()
+            for k in answers:
+                answer(step, options[k].split(":", 1)[1])
+            _choose(step, options[lead])
+            return
     if key and options and intents.bare_number(text) and all(k.isdigit() for k in options):
         # "12" to a menu of 11: no such option (not "con eso no te puedo ayudar").
         step.topic = None
@@ -220,6 +232,16 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         if number in main:
             _choose(step, main[number])
             return
+    if (step.stage in ("prereq_nss", "nss_lookup") and not intents.is_question(text)
+            and step.kb.matcher.known_answer("nss", text)):
+        # "no, pero tengo el de mi mamá" to "¿ya conoces tu NSS?": theirs is needed, and how to get it.
+        step.topic = "nss"
+        if step.stage == "nss_lookup":  # how to get it was just said: the known answer, the question again
+            step.say(step.kb.matcher.known_answer("nss", text) or "")
+            enter(step, "nss_lookup", show_answer=False)
+        else:
+            enter(step, "nss_lookup")  # the known answer comes with the topic's own
+        return
     if stage and stage.expects == "date" and _urgent(step):
         # "oye, ¿y si tengo una emergencia ahorita?": the emergency first ("ahorita" is no date).
         match = step.classify(text)
@@ -354,6 +376,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         return
     match = step.classify(text)
     _topic(step, match)
+
+
+def kb_kind(step: Step, target: str) -> str:
+    """The kind of the topic an option leads to ("topic:nss" -> "answer")."""
+    topic = step.kb.topics.get(target.split(":", 1)[1])
+    return topic.kind if topic else ""
 
 
 def _choose(step: Step, target: str) -> None:

@@ -2424,3 +2424,26 @@ def test_nss_not_matching_the_curp_is_told_where_it_is_fixed_then_a_person_if_ne
     assert "subdelegación del IMSS" in chat.text and "¿Con eso queda resuelta tu duda?" in chat.text
     chat.say("no")
     assert chat.stage in ("escalation_consent", "escalation_collect")
+
+
+def test_two_menu_options_in_one_message_are_both_answered_in_order() -> None:
+    chat = Chat()
+    chat.say("hola")
+    chat.say("3 y 6")
+    assert chat.text.index("11 dígitos") < chat.text.index("entre 2 y 5 días hábiles")
+    assert chat.stage == "waiting_saved_date"  # the last one leads on
+    other = Chat()
+    other.say("hola")
+    other.say("11 y 3")  # a person asked for too: the answer, then the report for the person
+    assert "11 dígitos" in other.text and other.stage.startswith("escalation")
+
+
+def test_a_parents_nss_offered_to_do_you_know_your_nss_gets_why_yours_and_how() -> None:
+    chat = Chat()
+    chat.say("hola")
+    chat.say("1")
+    chat.say("no")
+    assert chat.stage == "prereq_nss"
+    chat.say("no, pero tengo el de mi mama")
+    assert "va *el tuyo*" in chat.text and "imss02008" in chat.text and chat.stage == "nss_lookup"
+    assert chat.text.count("va *el tuyo*") == 1

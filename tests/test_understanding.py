@@ -288,6 +288,8 @@ def test_phrasings_of_stop_15(text: str, topic: str) -> None:
     ("cuanto cuesta la colegiatura este semestre", "fuera_de_tema"),
     ("olvide mi contraseña del cia", "fuera_de_tema"),  # the university's account, not this desk
     ("no me acuerdo de mi contra del cia como la recupero", "fuera_de_tema"),
+    ("si se equivoca uno que pasa", "datos_erroneos"),
+    ("me explicas como llenar la solicitud? es mi primera vez y no kiero equivocarme", "llenado"),  # not a mistake yet
 ])
 def test_phrasings_of_stop_16(text: str, topic: str) -> None:
     assert KB.matcher.classify(text).topic == topic
