@@ -76,6 +76,7 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
     if not step.replies:
         step.say(step.msg("footer"))
     st["turns"] = int(st.get("turns", 0)) + 1
+    st["last_at"] = message.at.isoformat()  # read by the next message (a "hola" an hour later)
     if not st.get("privacy_ack"):
         # Before the privacy notice is accepted, nothing personal is kept, asked for or not
         # (a student may volunteer an NSS in a question): the report collects it after the notice.
@@ -401,15 +402,15 @@ def _choose(step: Step, target: str) -> None:
 
 
 def _mid_procedure_hello(step: Step) -> bool:
-    """A bare greeting ("hola", "buenas") within the hour of the guide's last question."""
+    """A bare greeting ("hola", "buenas") within the hour of the guide's last message."""
     stage = STAGES.get(step.stage)
-    greeted = step.state.get("greeted_at")
-    if stage is None or not stage.question or not greeted or step.message.attachments:
+    last = step.state.get("last_at")
+    if stage is None or not stage.question or not last or step.message.attachments:
         return False
     match = step.classify(step.text)
-    if any(t not in ("saludo",) and v > 0 for t, v in match.keyword_scores.items()):
+    if any(t != "saludo" and v > 0 for t, v in match.keyword_scores.items()):
         return False  # "hola, otra pregunta…": more than a greeting
-    return timedelta(0) <= step.now - datetime.fromisoformat(greeted) < REGREET_AFTER
+    return timedelta(0) <= step.message.at - datetime.fromisoformat(last) < REGREET_AFTER
 
 
 def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = False) -> None:
