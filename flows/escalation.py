@@ -89,6 +89,9 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
           known: str | None = None) -> None:
     """Begin collecting for a ticket of ``reason``, from the first message (``known``: an answer
     that may settle it, said first; else the topic's known answer the message asks for, if any)."""
+    if step.state.get("ticket_number") and not step.state.get("esc") and known is None:
+        _to_open_ticket(step, reason, description)
+        return
     previous = step.state.get("esc") or {}
     step.state.pop("paused_esc", None)  # a new report replaces one set aside
     known_data = step.state.get("known") if _consented(step) else None
@@ -197,8 +200,17 @@ def _only_courtesy(step: Step, text: str) -> str | None:
     return None
 
 
+def set_aside(step: Step, esc: dict[str, Any], *, stage: str | None = None, on_yes: bool = False) -> None:
+    """Keep a report not sent for "retomar mi reporte" (``on_yes``: also for a "sí" next)."""
+    step.state["paused_esc"] = {"esc": esc, "stage": stage or step.stage, "on_yes": on_yes}
+
+
 def _stop(step: Step, esc: dict[str, Any]) -> None:
-    """The student does not want to give their data: nothing is sent, and the desk's contact is offered."""
+    """The student does not want to give their data: nothing is sent, and the desk's contact is offered
+    (the case without its data waits for "ok, sí acepto" a moment later or "retomar mi reporte")."""
+    esc.pop("pending", None)
+    esc["data"] = {}
+    set_aside(step, esc, stage="escalation_collect", on_yes=True)
     step.state.pop("esc", None)
     step.stage = esc.get("return_stage") or "menu"
     step.say(step.msg("data_refused" if _consented(step) else "privacy_refused"))
@@ -238,7 +250,9 @@ def handle(step: Step) -> bool:
         reprompt(step)
         return True
     if cancels(text):
-        # "cancelar", "olvídalo", "ya no importa": nothing is sent, and the way back is said.
+        # "cancelar", "olvídalo", "ya no importa": nothing is sent, and the way back is said
+        # ("retomar mi reporte" brings it back, as the reply promises).
+        set_aside(step, esc)
         step.state.pop("esc", None)
         step.stage = esc.get("return_stage") or "menu"
         step.say(step.msg("escalation_cancelled"))
@@ -554,6 +568,10 @@ def _consent(step: Step, esc: dict[str, Any], text: str) -> bool:
                 bool(pending.get("nss_unknown")) or unknown)
         return True
     if said is False:
+        # Nothing personal kept ("no guardé tus datos"): what they sent before the notice goes;
+        # the case itself waits, for "ok, sí acepto" a moment later.
+        esc.pop("pending", None)
+        set_aside(step, esc, stage="escalation_consent", on_yes=True)
         step.state.pop("esc", None)
         step.stage = esc.get("return_stage") or "menu"
         step.say(step.msg("privacy_refused"))
@@ -780,6 +798,31 @@ def _open_ticket(step: Step, esc: dict[str, Any]) -> None:
     step.state.pop("esc", None)
     step.stage = "ticket_open"
     step.say(step.msg("ticket_opened") + " " + when_seen(step))
+
+
+def pending(step: Step) -> str:
+    """ "Tu reporte #N sigue abierto…" and when a person will see it."""
+    number = step.state.get("ticket_number")
+    said = step.msg("ticket_pending_number", number=number) if number else step.msg("ticket_pending")
+    return said + " " + when_seen(step)
+
+
+def _to_open_ticket(step: Step, reason: str, description: str | None) -> None:
+    """One case at a time: with a report still open (whatever step of the guide or the menu the
+    student went to since), a new problem goes to it, and asking for a person is told it is
+    with one; a question the desk's facts settle is answered."""
+    step.stage = "ticket_open"
+    fact = step.kb.matcher.known_answer(reason, step.text)
+    if fact:
+        step.say(fact)
+        return
+    text = description or description_text(_data_text(step))
+    if reason == "duda_general" and not (meaningful(text) and len(intents.words(text)) >= 4):
+        step.say(pending(step))  # "11", "quiero hablar con alguien": the report is with a person
+        return
+    step.act(OpenTicket(reason=str(step.state.get("ticket_reason") or reason), description=text,
+                        attachments=step.message.attachments))
+    step.say(step.msg("ticket_updated"))
 
 
 def when_seen(step: Step) -> str:

@@ -183,8 +183,9 @@ def tells_covered(text: str) -> bool:
 
 
 #: "espera", "ahí voy", "un momento": the student holds the conversation for a moment.
-_HOLD_ONE = (r"(?:espera(?:me|te)?|esperame tantito|un momento|un segundo|un seg|tantito|ahi voy|ahorita voy"
-             r"|deja(?:me)? (?:ver|checo|reviso|busco)|dame un (?:momento|segundo|seg)|permiteme|ahorita te digo"
+_HOLD_ONE = (r"(?:espera(?:me|te)?|esperame tantito|perame|un momento|un segundo|un seg|tantito|ahi voy|ahorita voy"
+             r"|deja(?:me)? (?:ver|checo|reviso|busco|buscarlo|buscarla|lo busco|la busco|checarlo|checarla|revisar)"
+             r"|dame un (?:momento|segundo|seg)|permiteme|ahorita te digo|ahorita lo busco|ahorita la busco"
              r"|ahorita checo|voy|mmm+|emm+)")
 _HOLD = re.compile(
     rf"^(?:(?:oye|oiga|ok|va|mmm+|emm+|ehh*|aja)\s+)?{_HOLD_ONE}(?:\s+{_HOLD_ONE})*"

@@ -148,7 +148,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.topic = "saludo"
         show_menu(step, greeting=True)
         return
-    if not escalation.active(step.state) and step.state.get("paused_esc") and _RESUME.search(" ".join(intents.words(text))):
+    folded = " ".join(intents.words(text))
+    paused = None if escalation.active(step.state) else step.state.get("paused_esc")
+    # "ok, sí acepto" right after saying no to the privacy notice (that one message only).
+    accepts_now = bool(paused and paused.pop("on_yes", False)
+                       and (intents.yes_no(text) is True or _ACCEPTS.search(text.casefold())))
+    if paused and (accepts_now or _RESUME.search(folded)):
         # "quiero seguir con mi reporte", "¿y mi reporte?": the report set aside, where it was.
         paused = step.state.pop("paused_esc")
         step.state["esc"], step.stage = paused["esc"], paused["stage"]
@@ -156,6 +161,19 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.topic = None
         step.say(step.msg("report_resumed"))
         escalation.reprompt(step)
+        return
+    if _RESUME.search(folded) and escalation.active(step.state):
+        # "retomar mi reporte" while it is being collected: it is right here.
+        step.topic = None
+        step.say(step.msg("report_resumed"))
+        escalation.reprompt(step)
+        return
+    if ((_RESUME.search(folded) or _ASKS_STATUS.search(folded)) and not escalation.active(step.state)
+            and not step.state.get("paused_esc") and not step.state.get("ticket_number")
+            and step.stage != "ticket_open"):
+        # "retomar mi reporte", "mi número de reporte es el 5" with none here: said so, and a person.
+        step.topic = None
+        step.say(step.msg("no_report_here"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
         return
     if intents.holds(text) and not step.message.attachments:
         # "espera", "ahí voy": whatever was asked stays asked.
@@ -340,8 +358,11 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.topic = "duda_general"
         escalation.start(step, "duda_general", known=step.msg("privacy_answer"))
         return
-    if step.stage == "menu" and step.state.get("ticket_number") and not escalation.active(step.state):
-        step.stage = "ticket_open"  # after "menú", a report still open: what is said goes to it, not to a second
+    if (step.state.get("ticket_number") and not escalation.active(step.state) and step.stage != "ticket_open"
+            and (step.stage == "menu" or _new_problem(step))):
+        # After "menú", or a step of the guide since, a report still open: what is said goes to
+        # it, not to a second one.
+        step.stage = "ticket_open"
     if step.stage == "ticket_open" and ticket_open.follow_up(step, lambda m: _topic(step, m, aside=True)):
         return
     if (step.stage != "ticket_open" and step.state.get("ticket_number") and intents.asks_about_reply(text)
@@ -393,6 +414,11 @@ def _choose(step: Step, target: str) -> None:
     elif target == "person":
         step.topic = "duda_general"
         escalation.start(step, "duda_general")
+    elif step.state.get("ticket_number") and not escalation.active(step.state) and kb_kind(step, target) == "escalation":
+        # "9" (sigo sin vigencia) with a report open: it is that report, with a person already.
+        step.topic = target.split(":", 1)[1]
+        step.stage = "ticket_open"
+        step.say(ticket_open.pending(step))
     elif target == "menu":
         step.topic = "saludo"
         show_menu(step, greeting=False)
@@ -620,7 +646,16 @@ _BEFORE_APPLYING = ("prereq_coverage", "prereq_other", "prereq_nss")
 
 
 #: "retomar mi reporte", "seguir con el reporte", "¿y mi reporte?": the report set aside, back.
-_RESUME = re.compile(r"\b(?:retom\w*|segui\w*|continu\w*|termin\w*|y)\s+(?:con\s+)?(?:mi|el)\s+reporte\b|^(?:y\s+)?mi reporte\b")
+_RESUME = re.compile(r"\b(?:retom\w*|segui\w*|continu\w*|termin\w*|y)\s+(?:con\s+)?(?:mi|el)\s+reporte\b"
+                     r"|^(?:y\s+)?mi reporte\b|\bmi (?:numero de )?reporte es\b|\bno mejor si quiero (?:reportarlo|el reporte)\b")
+#: "¿ya me resolvieron?", "¿qué pasó con mi reporte?": a report's progress asked for.
+_ASKS_STATUS = re.compile(
+    r"^(?:y )?ya me (?:resolvieron|contestaron|respondieron|atendieron|revisaron|corrigieron)\b"
+    r"|\b(?:que paso|como va|como vamos|avance|novedades?) (?:con |de )?(?:mi|el) (?:reporte|folio|caso|ticket)\b"
+    r"|\bmi (?:numero de )?(?:folio|ticket) es\b"
+)
+#: "sí acepto", "ok acepto el aviso".
+_ACCEPTS = re.compile(r"\bacepto\b")
 
 
 def _pause_report(step: Step) -> None:
@@ -629,6 +664,13 @@ def _pause_report(step: Step) -> None:
     esc = step.state.get("esc")
     if esc and (esc.get("data") or esc.get("description")) and not esc.get("answered"):
         step.state["paused_esc"] = {"esc": esc, "stage": step.stage}
+
+
+def _new_problem(step: Step) -> bool:
+    """A problem for the desk told clearly (an escalation topic's strong cue), not a question."""
+    match = step.classify(step.text)
+    return bool(match.confident and match.topic and step.kb.topics[match.topic].kind == "escalation"
+                and match.keyword_scores.get(match.topic, 0.0) >= STRONG)
 
 
 def _new_case(step: Step) -> bool:

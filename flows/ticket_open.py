@@ -48,9 +48,7 @@ _IS_IT_DONE = re.compile(r"^(?:y )?ya (?:quedo|esta|lo arreglaron|lo corrigieron
 
 def pending(step: Step) -> str:
     """ "Tu reporte #N sigue abierto…" and when a person will see it."""
-    number = step.state.get("ticket_number")
-    said = step.msg("ticket_pending_number", number=number) if number else step.msg("ticket_pending")
-    return said + " " + escalation.when_seen(step)
+    return escalation.pending(step)
 
 
 def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:

@@ -2447,3 +2447,78 @@ def test_a_parents_nss_offered_to_do_you_know_your_nss_gets_why_yours_and_how() 
     chat.say("no, pero tengo el de mi mama")
     assert "va *el tuyo*" in chat.text and "imss02008" in chat.text and chat.stage == "nss_lookup"
     assert chat.text.count("va *el tuyo*") == 1
+
+
+@pytest.mark.parametrize("filler", ["perame tantito", "dejame buscarlo", "retomar mi reporte"])
+def test_a_pause_or_a_request_is_not_taken_for_the_name(filler: str) -> None:
+    chat = Chat()
+    chat.say("me equivoque en la solicitud, puse mal mi nss", "2026-02-24T10:00")
+    chat.say("00000234567", "2026-02-24T10:01")
+    chat.say(filler, "2026-02-24T10:02")
+    chat.say("12345678903 BOXW310820HNERXN09", "2026-02-24T10:05")
+    assert chat.stage == "escalation_collect" and "nombre completo" in chat.text
+    assert "Nombre:" not in chat.text
+
+
+def _with_open_ticket() -> Chat:
+    chat = Chat()
+    chat.say("sigo sin vigencia, la guarde el 2 de febrero", "2026-02-10T10:00")
+    chat.say(f"Maria Lopez Ruiz {ALL_DATA}", "2026-02-10T10:01")
+    chat.say("si", "2026-02-10T10:02")
+    assert chat.stage == "ticket_open" and chat.tickets()
+    chat.state = {**(chat.state or {}), "ticket_number": 7}  # what the core records for the ticket
+    return chat
+
+
+def test_a_new_problem_after_a_step_of_the_guide_goes_to_the_open_report() -> None:
+    chat = _with_open_ticket()
+    chat.say("menu", "2026-02-10T10:03")
+    chat.say("5", "2026-02-10T10:04")
+    assert chat.stage == "filling"
+    chat.say("me equivoque, puse mal mi apellido", "2026-02-10T10:05")
+    [ticket] = chat.tickets()
+    assert ticket.reason == "sin_vigencia" and "apellido" in ticket.description  # the same ticket, more detail
+    assert chat.stage == "ticket_open" and "Lo agregué a tu reporte" in chat.text
+
+
+@pytest.mark.parametrize("option", ["11", "9"])
+def test_a_person_or_no_coverage_chosen_from_the_menu_with_a_report_open_is_that_report(option: str) -> None:
+    chat = _with_open_ticket()
+    chat.say("menu", "2026-02-10T10:03")
+    chat.say(option, "2026-02-10T10:04")
+    assert "Tu reporte *#7* sigue abierto" in chat.text and not chat.tickets()
+    assert "Aviso de privacidad" not in chat.text and "¿Qué día guardaste" not in chat.text
+
+
+def test_a_cancelled_report_comes_back_with_retomar() -> None:
+    chat = Chat()
+    chat.say("me sale error en la solicitud")
+    chat.say("dice nss invalido")
+    chat.say("cancelar")
+    assert "lo retomamos cuando quieras" in chat.text and chat.stage == "menu"
+    chat.say("retomar mi reporte")
+    assert "donde lo dejamos" in chat.text and chat.stage == "escalation_collect"
+    chat.say("retomar mi reporte")  # already here
+    assert "donde lo dejamos" in chat.text and "Nombre" not in chat.text
+
+
+def test_saying_yes_right_after_refusing_the_notice_brings_the_report_back_without_the_data() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    chat.say("00000123456 Juan Perez Lopez")
+    chat.say("no acepto")
+    assert chat.stage == "menu" and "no levanté el reporte" in chat.text
+    assert "00000123456" not in str(chat.state)
+    chat.say("ok si acepto")
+    assert "donde lo dejamos" in chat.text and chat.stage.startswith("escalation")
+    assert "ID de estudiante" in chat.text  # asked again: nothing was kept
+
+
+@pytest.mark.parametrize("text", ["ya me resolvieron?", "mi numero de reporte es el 5", "retomar mi reporte"])
+def test_asking_about_a_report_this_chat_does_not_have_says_so_and_offers_a_person(text: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert "No veo un reporte pendiente" in chat.text and "1. Hablar con una persona" in chat.text
+    other = Chat()
+    other.say("nadie me contesta en el whatsapp, me pueden atender aqui?")  # no report asked about
+    assert "No veo un reporte" not in other.text

@@ -48,8 +48,16 @@ _NOT_NAME = _FUNCTION_WORDS | frozenset(
     enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre
     noviembre diciembre lunes martes miercoles jueves viernes sabado domingo
     hoy ayer antier anteayer manana semana pasado pasada mes fecha
+    tantito tantita momento momentito ratito rato ahorita orita horita luego despues
+    espera esperame perame esperate aguanta aguantame deja dejame dejeme busco buscar
+    buscarlo buscarla buscando reviso revisar checo checar retomar retoma reporte reportar
+    caso acento acentos lleva falta faltan corrige corregir corrijo cambia cambiar escribe
+    escribi escrito bueno pues listo igual seguir sigamos continuar
     """.split()
 )
+#: Verbs with a pronoun attached ("búscalo", "pásamelo", "decirle"): never part of a name.
+#: Seven letters at least: "Karla" and "Perla" are names.
+_VERB_WITH_PRONOUN = re.compile(r"^\w{3,}(?:ar|er|ir)(?:lo|la|los|las|le|les|me|te|se)$")
 
 _LETTERS = "A-Za-zÀ-ÖØ-öø-ÿĀ-ž"
 _NAME_WORD = re.compile(rf"[{_LETTERS}]+(?:['’\-][{_LETTERS}]+)*")
@@ -85,7 +93,7 @@ def _name_words(words: list[str]) -> list[str] | None:
         key = _fold(w)
         if key in _CONNECTORS:
             continue
-        if key in _NOT_NAME:
+        if key in _NOT_NAME or _VERB_WITH_PRONOUN.search(key):
             return None
         core += 1
     if not 2 <= core <= 6:
