@@ -462,6 +462,16 @@ def _settled(step: Step, esc: dict[str, Any], text: str) -> bool:
     no asks for what is still missing; anything else is read as the doubt (False)."""
     verdict = intents.yes_no(text)
     folded = " ".join(intents.words(text))
+    if verdict is None and intents.is_question(text) and len(intents.words(text)) <= 8:
+        # "¿y a mi esposa?", "¿y cubre a mis hijos?": a follow-up the desk's facts answer too
+        # (read with the first question when it leans on it), and the same question again.
+        matcher = step.kb.matcher
+        known = matcher.known_answer(esc["reason"], text) or (
+            matcher.known_answer(esc["reason"], f"{esc.get('held') or ''} {text}") if folded.startswith("y ") and _leans_on_first(step, esc, text) else None)
+        if known:
+            step.say(known)
+            step.say(step.msg("doubt_answered"))
+            return True
     if verdict is None and _only_courtesy(step, text) == "despedida" or _NO_THANKS.match(folded):
         verdict = True  # "gracias", "no gracias, así está bien": settled
     if verdict is None or len(intents.words(text)) > 6:
@@ -485,6 +495,12 @@ def _settled(step: Step, esc: dict[str, Any], text: str) -> bool:
     else:
         step.say(step.msg("doubt_not_settled"))
     return True
+
+
+def _leans_on_first(step: Step, esc: dict[str, Any], text: str) -> bool:
+    """ "¿y a mi esposa?" after "¿cubre a mis hijos?": no topic of its own ("¿y cuánto tarda?" has)."""
+    match = step.classify(text)
+    return not match.confident or match.topic in (esc["reason"], "fuera_de_tema")
 
 
 #: "no gracias", "no, así está bien": nothing more needed (a polite no that settles it).

@@ -315,8 +315,16 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         if said is None and intents.long_yes(text) and _names_subject(stage, intents.words(text)):
             # "ya la saqué y sí salgo con derecho y con el ITSON": a yes told at length.
             said = True
+        if said is True and " pero " in f" {' '.join(intents.words(text))} " and _reports_a_problem(step):
+            said = None  # "ya la guardé pero me equivoqué en un dato": the mistake, not only the yes
         if said is False or (said is True and answers_yes(stage, intents.words(text))):
             target = stage.on_yes if said else stage.on_no
+            saved = entities.parse_date(text, step.now) if said and target in STAGES and STAGES[target].expects == "date" else None
+            if saved is not None and saved <= step.today:
+                # "ya la guardé hoy", "sí, ayer en la noche": the day asked next is already said.
+                step.topic = None
+                waiting_from(step, saved, purpose="espera")
+                return
             follow(step, target)
             if target and STAGE_TOPIC.get(target) and len(intents.words(text)) >= 4:
                 match = step.classify(text)

@@ -127,6 +127,7 @@ _PRIVACY_QUESTION = re.compile(
     r"|\bpara que (?:quieres|quieren|necesitas|necesitan|ocupas|ocupan|piden|pides) (?:mis|mi) (?:datos|curp|nss|id|nombre)\b"
     r"|\b(?:es seguro|esta seguro|no es peligroso) (?:darte|darles|dar|mandarte|pasarte) (?:mis )?datos\b"
     r"|\bproteccion de (?:mis |los )?datos\b|\bque hacen con mis datos\b"
+    r"|\b(?:guardan|guardas|almacenan|conservan|se quedan con) (?:mi|mis|el|la) (?:datos|nss|curp|informacion|info)\b"
 )
 
 

@@ -140,6 +140,11 @@ def sin_vigencia(step: Step) -> None:
 
 #: "mañana la guardo", "la voy a guardar": saving is still to come.
 _WILL_SAVE = re.compile(r"\b(?:la |lo )?(?:guardo|guardare|mando|envio)\b|\bvoy a (?:guardar|mandar|enviar)")
+#: "todavía no la hago", "no he hecho la solicitud", "ni la he empezado": not applied at all.
+_NOT_APPLIED = re.compile(
+    r"\b(?:no|ni) (?:la |lo |le )?(?:he |e )?(?:hecho|hago|hice|realizado|llenado|registrado|tramitado|solicitado"
+    r"|aplicado|empezado|iniciado)\b(?! mal)"
+)
 #: "que no la he guardado", "aún no la guardo": not saved (whatever the first word).
 _NOT_SAVED = re.compile(r"\bno (?:la |lo )?(?:he |e )?(?:guardo|guardado|guarde|mandado|enviado)\b")
 #: Where a message's clauses part: commas, semicolons, full stops, "y".
@@ -180,6 +185,12 @@ def answer_save_date(step: Step) -> bool:
         saved_date_unknown(step)
         return True
     words = intents.words(text)
+    if _NOT_APPLIED.search(" ".join(words)):
+        # "todavía no la hago", "no he hecho la solicitud": nothing to wait for yet; how to apply.
+        step.topic = "registro_cia"
+        step.say(step.msg("not_applied_yet"))
+        enter(step, "cia_route")
+        return True
     said_no = intents.yes_no(text) is False or bool(_NOT_SAVED.search(" ".join(words)))
     if intents.bare_not_yet(text) or (said_no and (len(words) <= 3 or entities.mentions_saving(text))):
         # "aún no" to "¿qué día guardaste?": not saved yet; nothing to compute until then

@@ -2522,3 +2522,66 @@ def test_asking_about_a_report_this_chat_does_not_have_says_so_and_offers_a_pers
     other = Chat()
     other.say("nadie me contesta en el whatsapp, me pueden atender aqui?")  # no report asked about
     assert "No veo un reporte" not in other.text
+
+
+def test_a_follow_up_question_after_a_known_answer_is_answered_not_taken_for_a_no() -> None:
+    chat = Chat()
+    chat.say("el seguro cubre a mis hijos?")
+    chat.say("y a mi esposa?")
+    assert "no cubre a tu familia" in chat.text and "Aviso de privacidad" not in chat.text
+    assert chat.stage == "escalation_describe"
+    other = Chat()
+    other.say("cuanto cuesta el seguro?")
+    other.say("y cubre a mis hijos?")
+    assert "no cubre a tu familia" in other.text and "ID de estudiante" not in other.text
+
+
+@pytest.mark.parametrize("text", ["todavia no la hago", "no he hecho la solicitud", "pero si todavia no hago la solicitud"])
+def test_not_having_applied_yet_to_what_day_did_you_save_gets_how_to_apply(text: str) -> None:
+    chat = Chat()
+    chat.say("9", "2026-02-12T09:01")
+    assert chat.stage == "waiting_saved_date"
+    chat.say(text, "2026-02-12T09:02")
+    assert chat.stage == "cia_route" and "Autoservicio > Seguro Facultativo" in chat.text
+    assert "error" not in chat.text.lower()
+
+
+@pytest.mark.parametrize(("text", "end"), [("ya la guarde hoy", "miércoles 25 de febrero"),
+                                           ("si, ayer en la noche", "martes 24 de febrero")])
+def test_a_yes_with_the_day_to_did_you_save_gives_the_date_at_once(text: str, end: str) -> None:
+    chat = Chat()
+    chat.say("5", "2026-02-18T13:00")
+    assert chat.stage == "filling"
+    chat.say(text, "2026-02-18T13:01")
+    assert end in chat.text and chat.stage == "waiting_period" and "¿Qué día guardaste" not in chat.text
+
+
+def test_saved_but_with_a_mistake_is_the_mistake() -> None:
+    chat = Chat()
+    chat.say("5", "2026-02-24T10:00")
+    chat.say("ya la guarde pero me equivoque en un dato", "2026-02-24T10:01")
+    assert chat.stage.startswith("escalation") and "¿Qué dato quedó mal" in chat.text
+
+
+def test_a_date_typed_short_is_a_date_not_a_password() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia", "2026-02-19T10:00")
+    chat.say("13-feb", "2026-02-19T10:01")
+    assert "contraseña" not in chat.text and "viernes 13 de febrero" in chat.text
+
+
+def test_asking_whether_the_nss_is_kept_mid_report_gets_the_privacy_answer() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    chat.say("y ustedes guardan mi nss?")
+    assert "solo para atender tu caso" in chat.text and "Autoservicio" not in chat.text
+    assert chat.stage == "escalation_collect"
+
+
+@pytest.mark.parametrize(("text", "stage"), [("xfa ayudaa no se q hacer", "menu"),
+                                             ("esto no sirve", "escalation"),
+                                             ("quiero poner una queja", "escalation")])
+def test_a_lost_student_gets_the_menu_and_a_complaint_a_person(text: str, stage: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert "no te puedo ayudar" not in chat.text and chat.stage.startswith(stage)

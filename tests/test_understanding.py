@@ -289,6 +289,12 @@ def test_phrasings_of_stop_15(text: str, topic: str) -> None:
     ("olvide mi contraseña del cia", "fuera_de_tema"),  # the university's account, not this desk
     ("no me acuerdo de mi contra del cia como la recupero", "fuera_de_tema"),
     ("si se equivoca uno que pasa", "datos_erroneos"),
+    # the sixteenth walk-through
+    ("buenas tardes soy papa de una alumna, ella puso mal su nss en la solicitud", "datos_erroneos"),
+    ("creo que lo llene mal", "datos_erroneos"),
+    ("es que no se si mis datos estan bien, sale mi nombre sin acento", "datos_erroneos"),
+    ("no he hecho la solicitud", "registro_cia"),
+    ("y si me equivoco al llenarla?", "llenado"),  # how to fill it, not a mistake yet
     ("me explicas como llenar la solicitud? es mi primera vez y no kiero equivocarme", "llenado"),  # not a mistake yet
 ])
 def test_phrasings_of_stop_16(text: str, topic: str) -> None:

@@ -201,6 +201,13 @@ def _letters_and_digits_span(token: str) -> tuple[int, int] | None:
     return start, end
 
 
+#: "13-feb", "13-Feb-2026", "feb-13": a date typed short, not a password.
+_DATE_LIKE = re.compile(
+    r"(?i)(?:\d{1,2}[-/.]?(?:ene|feb|mar|abr|may|jun|jul|ago|sep|set|oct|nov|dic)[a-z]*(?:[-/.]\d{2,4})?"
+    r"|(?:ene|feb|mar|abr|may|jun|jul|ago|sep|set|oct|nov|dic)[a-z]*[-/.]?\d{1,2}(?:[-/.]\d{2,4})?)"
+)
+
+
 def _bare_secret(cleaned: str) -> list[tuple[int, int]]:
     """A message that is nothing but a password ("Cajeme2024!"), with no cue word.
 
@@ -216,7 +223,7 @@ def _bare_secret(cleaned: str) -> list[tuple[int, int]]:
     core = stripped
     if "@" in core or "://" in core or core.lower().startswith(("http", "www.")):
         return []
-    if _TIME_LIKE.fullmatch(core) or _CURP_START.match(core.upper()):
+    if _TIME_LIKE.fullmatch(core) or _CURP_START.match(core.upper()) or _DATE_LIKE.fullmatch(core.rstrip(".,!?")):
         return []
     lower = any(ch.islower() for ch in core)
     digit = any(ch.isdigit() for ch in core)
