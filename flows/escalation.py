@@ -19,7 +19,7 @@ description, a correction, a thank-you, a refusal) is :mod:`flows.report_text`.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flows import entities, intents
@@ -810,6 +810,7 @@ def _open_ticket(step: Step, esc: dict[str, Any]) -> None:
                         attachments=attachments))
     step.state["known"] = {k: v for k, v in esc["data"].items() if k in FIELDS}
     step.state["ticket_reason"] = esc["reason"]
+    step.state["ticket_at"] = step.today.isoformat()
     step.state["return_stage"] = esc.get("return_stage") or "menu"
     step.state.pop("esc", None)
     step.stage = "ticket_open"
@@ -820,6 +821,11 @@ def pending(step: Step) -> str:
     """ "Tu reporte #N sigue abierto…" and when a person will see it."""
     number = step.state.get("ticket_number")
     said = step.msg("ticket_pending_number", number=number) if number else step.msg("ticket_pending")
+    opened = step.state.get("ticket_at")
+    if opened and date.fromisoformat(opened[:10]) < step.today:
+        # Asked days later: when it was opened, sorry for the wait, and the desk's direct lines.
+        since = step.date_es(date.fromisoformat(opened[:10]))
+        return said + " " + step.msg("ticket_pending_since", since=since) + " " + when_seen(step)
     return said + " " + when_seen(step)
 
 

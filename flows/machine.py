@@ -497,6 +497,9 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         if match.secondary and match.secondary != topic:
             answer(step, match.secondary)
         return
+    if topic == "urgencia" and match.keyword_scores.get("sin_vigencia", 0.0) >= STRONG:
+        # "…en urgencias y dicen que no estoy vigente": kept for the next message (the save day).
+        step.state["said_not_covered_at"] = int(step.state.get("turns", 0))
     if topic == "saludo" and not aside and _mid_procedure_hello(step):
         # "hola" in the middle of the guide, within the hour: where we were, not the menu
         # (which would drop the question pending); "menú" still gets it.
@@ -525,7 +528,8 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         waiting.espera(step)
     elif topic in ("sin_vigencia", "vigencia") and waiting.names_other_employer(step.text):
         waiting.other_employer(step)
-    elif topic == "sin_vigencia" and step.stage in _BEFORE_APPLYING and not aside:
+    elif (topic == "sin_vigencia" and step.stage in _BEFORE_APPLYING and not aside
+          and not entities.mentions_saving(step.text)):
         # "ya revisé y salgo sin derecho" while the requirements are checked: no other coverage,
         # so they can apply (it is not the complaint of someone who applied).
         step.say(step.msg("no_coverage_can_apply"))

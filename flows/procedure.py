@@ -307,6 +307,11 @@ def waiting_from(step: Step, saved: date, *, purpose: str) -> None:
         return
     if step.stage == "waiting_period":  # a corrected date that is already past: no reminder any more
         step.act(CancelReminders())
+    turn = int(step.state.get("turns", 0))
+    if step.state.pop("said_not_covered_at", None) == turn - 1:
+        # "…dicen que no estoy vigente", then "la guardé hace 2 semanas": they told it already;
+        # the report, not "¿ya apareces vigente?".
+        purpose = "sin_vigencia"
     if purpose == "sin_vigencia":
         description = step.msg("sin_vigencia_description", **values)
         step.say(step.msg("waiting_over_ticket", **values))

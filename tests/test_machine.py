@@ -2585,3 +2585,28 @@ def test_a_lost_student_gets_the_menu_and_a_complaint_a_person(text: str, stage:
     chat = Chat()
     chat.say(text)
     assert "no te puedo ayudar" not in chat.text and chat.stage.startswith(stage)
+
+
+def test_asking_days_later_about_an_open_report_says_since_when_and_sorry() -> None:
+    chat = _with_open_ticket()
+    chat.say("ya me resolvieron?", "2026-02-10T11:00")
+    assert "Lo levantaste" not in chat.text  # the same day: nothing to apologise for yet
+    chat.say("ya me resolvieron?", "2026-02-13T10:00")
+    assert "Lo levantaste el martes 10 de febrero; perdón por la espera" in chat.text
+    assert "6444-410-90-04" in chat.text and "Tu reporte *#7* sigue abierto" in chat.text
+
+
+def test_in_the_guide_a_student_who_already_saved_gets_the_date() -> None:
+    chat = Chat()
+    chat.say("1", "2026-02-19T10:00")
+    chat.say("ya hice todo eso, ya la guarde la semana pasada, solo quiero saber cuando sale", "2026-02-19T10:01")
+    assert "jueves 12 de febrero" in chat.text and chat.stage == "waiting_period"
+    assert "¿Ya conoces tu Número de Seguridad Social" not in chat.text
+
+
+def test_not_covered_told_with_an_emergency_then_the_save_day_goes_to_the_report() -> None:
+    chat = Chat()
+    chat.say("estoy en urgencias del imss y no me quieren atender dicen que no estoy vigente", "2026-02-19T10:00")
+    assert "911" in chat.text
+    chat.say("la guarde hace 2 semanas", "2026-02-19T10:01")
+    assert "Vamos a levantar un reporte" in chat.text and "¿Ya apareces vigente" not in chat.text
