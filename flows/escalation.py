@@ -305,6 +305,14 @@ def handle(step: Step) -> bool:
     if text is None:
         return True
     expecting = _missing(esc)[:1]
+    if (esc.get("first_name") and "name" in _missing(esc) and entities.looks_like_name(text)
+            and len(text.split()) <= 3 and not re.search(r"\d", text)):
+        # "García López" after "me llamo Ángel": the full name, put together.
+        name = entities.title_name(f"{esc.pop('first_name')} {text.strip().rstrip('.')}")
+        _accept(step, esc, {"name": name}, [], False)
+        return True
+    if expecting == ["student_id"] and _SPLIT_ID.fullmatch(text):
+        text = re.sub(r"\D", "", text)  # "234 567": the ID asked for, typed in two halves
     found, problems, unknown = _read(step, esc, text, expecting=expecting)
     named = field_named(text)
     if not (found or problems or unknown) and "curp" in _missing(esc) and _WITHOUT_CURP.search(
@@ -363,6 +371,12 @@ def handle(step: Step) -> bool:
         else:
             step.say(step.msg("collect_is_for_person"))
         _continue(step, esc, [])
+        return True
+    first = _first_name_only(text, expecting)
+    if first and "name" in _missing(esc):
+        # "me llamo Ángel", "soy Ana": the given name; the surnames are asked for, to join them.
+        esc["first_name"] = first
+        step.say(step.msg("name_surnames", first=first))
         return True
     if expecting == ["name"] and entities.looks_like_first_name(text):
         step.say(step.msg("name_incomplete"))
@@ -495,6 +509,21 @@ def _settled(step: Step, esc: dict[str, Any], text: str) -> bool:
     else:
         step.say(step.msg("doubt_not_settled"))
     return True
+
+
+#: "234 567", "234-567": a six-digit ID typed in halves.
+_SPLIT_ID = re.compile(r"\s*\d{3}[ .-]\d{3}\s*")
+#: "me llamo Ángel", "soy Ana", "mi nombre es Luis": one given name, nothing else.
+_ONE_NAME = re.compile(r"^\s*(?:me llamo|mi nombre es|yo soy|soy)\s+([^\W\d_]+)\s*[.!]?\s*$", re.IGNORECASE)
+
+
+def _first_name_only(text: str, expecting: list[str]) -> str | None:
+    """The given name of a message that is only that ("me llamo Ángel"; "Ángel" when the name is asked)."""
+    m = _ONE_NAME.match(text)
+    word = m.group(1) if m else (text.strip().rstrip(".") if expecting == ["name"] else "")
+    if word and entities.looks_like_first_name(word):
+        return entities.title_name(word)
+    return None
 
 
 def _leans_on_first(step: Step, esc: dict[str, Any], text: str) -> bool:

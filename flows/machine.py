@@ -29,6 +29,7 @@ from flows.procedure import (
     follow,
     resume_prompt,
     main_menu_options,
+    names_earlier_step,
     REGREET_AFTER,
     question_again,
     show_menu,
@@ -333,6 +334,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
                     # the step it leads to answers.
                     step.topic = match.topic
             return
+        if said is True and not intents.is_question(text) and names_earlier_step(stage, intents.words(text)):
+            # "sí, ya estoy vigente" to "¿pudiste darte de alta en tu clínica?": good news about
+            # the step before; this one's question stays.
+            step.topic = None
+            step.say(step.msg("noted") + " " + question_again(step, stage))
+            return
         if said is None and stage.yes_topic and not intents.is_question(text):
             match = step.classify(text)
             if match.confident and match.topic == stage.yes_topic:
@@ -584,7 +591,12 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
               and not any(w in intents.QUESTION_WORDS for w in intents.words(step.text))):
             # "ya me dieron de alta en la clínica, gracias": the last step is done, not to be explained.
             follow(step, target.on_yes)
-        elif target.name == step.stage and target.question and not intents.is_question(step.text) and not chosen:
+        elif (target.name == step.stage and target.question and not chosen
+              and (known := kb.matcher.known_answer(topic, step.text))):
+            # "no sé cuál es mi clínica" while registering at it: that, and the question again.
+            step.say(known + "\n" + question_again(step, target))
+        elif (target.name == step.stage and target.question and not intents.is_question(step.text) and not chosen
+              and not intents.says_dont_know(step.text)):
             # News about the step the student is at ("ya salí vigente" while registering at the clinic).
             step.say(step.msg("noted") + " " + step.msg(target.question))
         else:

@@ -114,14 +114,31 @@ def answers_yes(stage: Stage, text_words: list[str]) -> bool:
     if len(text_words) < 3 or not rest:
         # "ya entré" to "¿ya guardaste tu solicitud?" is a step behind, not a yes.
         return not _other_step(stage, joined, cues)
+    if _other_step(stage, joined, stage.subject):
+        # "sí, ya estoy vigente" to "¿pudiste darte de alta en tu clínica?": the yes is about
+        # the step before (news), not this one.
+        return False
     return any(f" {c}" in joined for c in cues)
+
+
+def names_earlier_step(stage: Stage, text_words: list[str]) -> bool:
+    """Whether a yes is news about a step before this one ("sí, ya estoy vigente" while
+    registering at the clinic), with nothing of this one."""
+    if stage.name not in PROCEDURE_STAGES:
+        return False
+    joined = " " + " ".join(text_words) + " "
+    if any(f" {c}" in joined for c in stage.subject):
+        return False
+    earlier = PROCEDURE_STAGES[:PROCEDURE_STAGES.index(stage.name)]
+    return any(f" {c}" in joined for name in earlier for c in STAGES[name].subject
+               if len(c) >= 4 and c not in DONE_WORDS)
 
 
 def _other_step(stage: Stage, joined: str, cues: tuple[str, ...]) -> bool:
     """A short answer naming what another stage is about, and nothing of this one."""
     if any(f" {c}" in joined for c in cues):
         return False
-    others = {c for s in STAGES.values() if s is not stage for c in s.subject if len(c) >= 4}
+    others = {c for s in STAGES.values() if s is not stage for c in s.subject if len(c) >= 4 and c not in DONE_WORDS}
     return any(f" {c}" in joined for c in others)
 
 

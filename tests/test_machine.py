@@ -644,7 +644,7 @@ def test_a_first_name_alone_is_asked_to_be_complete_and_no_is_not_a_question() -
     chat.say("me equivoque en mi curp")
     chat.say(f"{ALL_DATA}")
     chat.say("Juan")
-    assert "nombre completo" in chat.text and "no encontré" not in chat.text
+    assert "Gracias, Juan" in chat.text and "¿Y tus apellidos?" in chat.text and "no encontré" not in chat.text
     chat = Chat()
     chat.say("quiero hablar con una persona")
     chat.say("no")
@@ -2610,3 +2610,34 @@ def test_not_covered_told_with_an_emergency_then_the_save_day_goes_to_the_report
     assert "911" in chat.text
     chat.say("la guarde hace 2 semanas", "2026-02-19T10:01")
     assert "Vamos a levantar un reporte" in chat.text and "¿Ya apareces vigente" not in chat.text
+
+
+def test_an_id_in_two_halves_and_a_name_in_two_messages_are_put_together() -> None:
+    chat = Chat()
+    chat.say("me equivoque en la solicitud")
+    chat.say("puse mal mi nombre")
+    chat.say("234 567")
+    assert "Me falta tu nombre completo" in chat.text
+    chat.say("me llamo Ángel")
+    assert "¿Y tus apellidos?" in chat.text and "detalle" not in chat.text
+    chat.say("García López")
+    chat.say("12345678903 BOXW310820HNERXN09")
+    assert "• ID: 00000234567" in chat.text and "• Nombre: Ángel García López" in chat.text
+
+
+def test_the_clinic_step_answers_which_clinic_and_takes_coverage_news_as_news() -> None:
+    chat = Chat()
+    chat.say("8", "2026-02-13T19:00")
+    chat.say("no se cual es mi clinica", "2026-02-13T19:05")
+    assert "código postal" in chat.text and "¡Qué bien!" not in chat.text and chat.stage == "umf_registration"
+    chat.say("si ya estoy vigente", "2026-02-13T19:06")
+    assert "¡Qué bien!" in chat.text and "Felicidades" not in chat.text and chat.stage == "umf_registration"
+
+
+@pytest.mark.parametrize("text", ["no me deja entrar al cia dice contraseña incorrecta",
+                                  "me sale usuario o contraseña incorrectos en el cia"])
+def test_a_wrong_cia_password_is_told_who_resets_it_and_a_person_is_still_offered(text: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert "soporte de cómputo del ITSON" in chat.text and "¿Qué dice el mensaje de error?" not in chat.text
+    assert "¿Con eso queda resuelta tu duda?" in chat.text
