@@ -372,6 +372,16 @@ def _nss_help(step: Step) -> None:
 
 
 def _cia_help(step: Step) -> None:
+    """What to check when the CIA does not show the option; told again a moment later, a person."""
+    turn = int(step.state.get("turns", 0))
+    last = step.state.get("cia_help_turn")
+    step.state["cia_help_turn"] = turn
+    if isinstance(last, int) and 0 < turn - last <= 3:
+        # Still not there after checking: the same text a third time would not help.
+        step.state.pop("cia_help_turn", None)
+        step.say(step.msg("cia_help_person"))
+        escalation.start(step, "duda_general", description=step.msg("cia_help_description"), intro=False)
+        return
     step.say(step.msg("cia_help"), [("topic:registro_cia", step.msg("opt_show_route")), ("person", step.msg("menu_person"))])
 
 

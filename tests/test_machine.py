@@ -2641,3 +2641,13 @@ def test_a_wrong_cia_password_is_told_who_resets_it_and_a_person_is_still_offere
     chat.say(text)
     assert "soporte de cómputo del ITSON" in chat.text and "¿Qué dice el mensaje de error?" not in chat.text
     assert "¿Con eso queda resuelta tu duda?" in chat.text
+
+
+def test_the_cia_option_still_missing_after_what_to_check_goes_to_a_person() -> None:
+    chat = Chat()
+    chat.say("4")
+    chat.say("no")
+    assert "Si no encuentras la opción" in chat.text and chat.stage == "cia_route"
+    chat.say("no encuentro lo de seguro facultativo en autoservicio")
+    assert "Si no encuentras la opción" not in chat.text and chat.stage.startswith("escalation")
+    assert "mesa de ayuda" in chat.text
