@@ -314,6 +314,13 @@ def handle(step: Step) -> bool:
     if expecting == ["student_id"] and _SPLIT_ID.fullmatch(text):
         text = re.sub(r"\D", "", text)  # "234 567": the ID asked for, typed in two halves
     found, problems, unknown = _read(step, esc, text, expecting=expecting)
+    if "name" in found and esc.get("name_before"):
+        found["name"] = with_surnames(found["name"], esc.pop("name_before"), text)
+    name = esc["data"].get("name") or ""
+    if (not (found or problems or unknown) and len(name.split()) == 2 and entities.looks_like_name(text)
+            and len(text.split()) <= 2 and not re.search(r"\d", text)):
+        # "me llamo María Fernanda", then "López Parra": the surnames of the name just given.
+        found = {"name": entities.title_name(f"{name} {text.strip().rstrip('.')}")}
     named = field_named(text)
     if not (found or problems or unknown) and "curp" in _missing(esc) and _WITHOUT_CURP.search(
             " ".join(intents.words(text))):
@@ -762,6 +769,8 @@ def _confirm(step: Step, esc: dict[str, Any], text: str) -> bool:
             step.say(step.msg("fixed"))
         else:
             esc["fixing"] = field
+            if field == "name" and before:
+                esc["name_before"] = before  # "me faltó un apellido", then "Ruiz Meza": completed
         _accept(step, esc, found, problems, unknown)
         return True
     found, problems, unknown = _read(step, esc, text)

@@ -33,7 +33,7 @@ NO = frozenset({"no", "nel", "nop", "nope", "nah", "negativo", "nada", "tampoco"
 NOT_YET = ("todavia no", "aun no", "aun tampoco", "no todavia", "ni idea", "todavia nada")
 MENU = frozenset({"menu", "inicio", "0", "regresar", "volver", "principal", "start", "empezar"})
 DONT_KNOW = (
-    "no se", "no lo se", "nose", "no lo tengo", "no me lo se", "no lo conozco", "no me acuerdo",
+    "no se", "no lo se", "nose", "no lo tengo", "no me lo se", "no me la se", "no lo conozco", "no me acuerdo",
     "ni idea", "no tengo", "no lo encuentro", "no lo recuerdo", "no recuerdo", "ni se", "idk",
     "dont know", "no sabria",
 )
@@ -184,7 +184,8 @@ def tells_covered(text: str) -> bool:
 
 #: "espera", "ahí voy", "un momento": the student holds the conversation for a moment.
 _HOLD_ONE = (r"(?:espera(?:me|te)?|esperame tantito|perame|un momento|un segundo|un seg|tantito|ahi voy|ahorita voy"
-             r"|deja(?:me)? (?:ver|checo|reviso|busco|buscarlo|buscarla|lo busco|la busco|checarlo|checarla|revisar)"
+             r"|deja(?:me)? (?:ver|checo|reviso|busco|buscarlo|buscarla|lo busco|la busco|checar|checarlo|checarla|revisar)"
+             r"|ahorita no se"
              r"|dame un (?:momento|segundo|seg)|permiteme|ahorita te digo|ahorita lo busco|ahorita la busco"
              r"|ahorita checo|voy|mmm+|emm+)")
 _HOLD = re.compile(

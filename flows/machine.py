@@ -351,6 +351,13 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             step.topic = None
             step.say(step.msg("noted") + " " + question_again(step, stage))
             return
+    if (stage and stage.question and step.stage in PROCEDURE_STAGES and step.stage != "waiting_period"
+            and intents.asks_next(text) and not waiting.names_a_topic(step)):
+        # "ok gracias, ¿y luego qué sigue?" in the guide: this step is what follows; shown again
+        # (not a goodbye for the "gracias").
+        step.topic = None
+        enter(step, step.stage)
+        return
     if step.stage == "waiting_period" and step.state.get("saved_on") and waiting.corrects_saved_date(step):
         return
     if step.stage == "waiting_period" and step.state.get("waiting_end") and (
@@ -671,7 +678,8 @@ _BEFORE_APPLYING = ("prereq_coverage", "prereq_other", "prereq_nss")
 
 #: "retomar mi reporte", "seguir con el reporte", "¿y mi reporte?": the report set aside, back.
 _RESUME = re.compile(r"\b(?:retom\w*|segui\w*|continu\w*|termin\w*|y)\s+(?:con\s+)?(?:mi|el)\s+reporte\b"
-                     r"|^(?:y\s+)?mi reporte\b|\bmi (?:numero de )?reporte es\b|\bno mejor si quiero (?:reportarlo|el reporte)\b")
+                     r"|^(?:y\s+)?mi reporte\b|\bmi (?:numero de )?reporte es\b|\bno mejor si quiero (?:reportarlo|el reporte)\b"
+                     r"|\bsi (?:lo|la) quiero (?:mandar|enviar|levantar)\b|\bmejor si (?:lo |la )?(?:mando|envio|mandalo|envialo)\b")
 #: "¿ya me resolvieron?", "¿qué pasó con mi reporte?": a report's progress asked for.
 _ASKS_STATUS = re.compile(
     r"^(?:y )?ya me (?:resolvieron|contestaron|respondieron|atendieron|revisaron|corrigieron)\b"

@@ -89,6 +89,9 @@ def with_surnames(new: str, old: str, text: str) -> str:
     two surnames stay (the summary shows the result, to correct again if need be)."""
     new_words, old_words = new.split(), old.split()
     folded = " ".join(intents.words(text))
+    if 1 < len(new_words) <= 2 and len(old_words) >= 2 and new_words[0].casefold() == old_words[-1].casefold():
+        # "Ruiz Meza" for "Ana Sofía Ruiz" (a surname was missing): the name, completed.
+        return " ".join(old_words[:-1] + new_words)
     if (len(new_words) <= 2 and len(old_words) >= 3 and "apellido" not in folded
             and not {w.casefold() for w in new_words} & {w.casefold() for w in old_words[-2:]}):
         return " ".join(new_words + old_words[-2:])

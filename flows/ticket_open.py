@@ -42,6 +42,14 @@ def _asks_for_person_only(text: str) -> bool:
 _DELETE = re.compile(r"\b(?:borr|elimin|quit)\w*\b")
 
 
+#: "ya me contestaron", "ya quedó", "ya salí vigente": the open report is solved, said as news.
+_SOLVED = re.compile(
+    r"\bya (?:me |lo |la )?(?:contestaron|respondieron|resolvieron|atendieron|arreglaron|corrigieron|solucionaron"
+    r"|quedo|quedo todo|se arreglo|se soluciono|sali vigente|salgo vigente|aparezco vigente|estoy vigente|me dejo guardar)\b"
+    r"|\bya (?:me )?(?:sale|aparece) (?:vigente|con derecho)\b"
+)
+
+
 #: "¿ya quedó?", "¿ya está?": whether the open report is done.
 _IS_IT_DONE = re.compile(r"^(?:y )?ya (?:quedo|esta|lo arreglaron|lo corrigieron|salio)\b")
 
@@ -73,6 +81,11 @@ def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:
         # "ya pasaron 3 días y nadie me contesta": sorry, the case is flagged again for the
         # person who has it, and the desk's direct lines are given.
         add_to_ticket(step, note=step.msg("ticket_overdue_note"), reply="ticket_overdue")
+        return True
+    if _SOLVED.search(folded) and not intents.is_question(text):
+        # "gracias, ya me contestaron", "ya quedó, ya salí vigente": good news; the person who
+        # has the case is told, to close it.
+        add_to_ticket(step, note=step.msg("ticket_solved_note"), reply="ticket_solved_ack")
         return True
     greets = match.topic == "saludo" and len(words) <= 4 and not any(w in intents.QUESTION_WORDS for w in words)
     if greets or intents.asks_about_reply(text) or (intents.is_question(text) and _IS_IT_DONE.search(folded)):

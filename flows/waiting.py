@@ -93,6 +93,7 @@ def espera(step: Step) -> None:
 #: The constancia shows a job as the last employer, or a baja: not the waiting period.
 _OTHER_EMPLOYER = re.compile(
     r"\b(?:otro patron|otra empresa|otro empleador|el patron de (?:mi|una|un|otra|otro)|una empresa donde"
+    r"|patron es otro|patron es una empresa|patron no es (?:el )?itson|no sale (?:el )?itson(?: como patron)?"
     r"|me dieron de baja|me dio de baja|dado de baja|dada de baja)\b"
 )
 

@@ -2651,3 +2651,69 @@ def test_the_cia_option_still_missing_after_what_to_check_goes_to_a_person() -> 
     chat.say("no encuentro lo de seguro facultativo en autoservicio")
     assert "Si no encuentras la opción" not in chat.text and chat.stage.startswith("escalation")
     assert "mesa de ayuda" in chat.text
+
+
+def test_a_missing_surname_completes_the_name_and_surnames_sent_after_join_it() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi nombre en la solicitud")
+    chat.say("00277889 ana sofia ruiz 12345678903 BOXW310820HNERXN09")
+    chat.say("me falto un apellido")
+    chat.say("ruiz meza")
+    assert "• Nombre: Ana Sofia Ruiz Meza" in chat.text
+    other = Chat()
+    other.say("me sale error al guardar la solicitud")
+    other.say("dice que el nss ya esta registrado")
+    other.say("mi id es 00233445")
+    other.say("me llamo maria fernanda")
+    other.say("lopez parra")
+    other.say("12345678903 BOXW310820HNERXN09")
+    assert "• Nombre: Maria Fernanda Lopez Parra" in other.text
+
+
+def test_thanks_and_what_next_in_the_guide_is_the_next_step_not_a_goodbye() -> None:
+    chat = Chat()
+    for text in ("hola", "1", "no", "si"):
+        chat.say(text)
+    assert chat.stage == "cia_route"
+    chat.say("ok gracias y luego que sigue")
+    assert "Autoservicio > Seguro Facultativo" in chat.text and "Mucho éxito" not in chat.text
+
+
+@pytest.mark.parametrize("text", ["gracias ya me contestaron", "ya quedo, ya sali vigente gracias"])
+def test_an_open_report_said_to_be_solved_is_passed_on_to_close_it(text: str) -> None:
+    chat = _with_open_ticket()
+    chat.say(text, "2026-02-12T09:00")
+    [ticket] = chat.tickets()
+    assert "ya quedó resuelto" in ticket.description and "para que cierren tu reporte" in chat.text
+    assert "sigue abierto" not in chat.text
+
+
+def test_with_coverage_but_another_employer_is_the_other_employer_case() -> None:
+    chat = Chat()
+    chat.say("hola")
+    chat.say("7")
+    chat.say("sale con derecho pero el patron es otro, una empresa")
+    assert "aparece otro patrón" in chat.text and "¿Qué día guardaste" not in chat.text
+
+
+def test_changing_ones_mind_after_cancelling_brings_the_report_back() -> None:
+    chat = Chat()
+    chat.say("me equivoque en la curp")
+    chat.say("00333445")
+    chat.say("cancelar")
+    chat.say("no espera, si lo quiero mandar")
+    assert "donde lo dejamos" in chat.text and chat.stage == "escalation_collect"
+
+
+def test_not_knowing_the_curp_gets_where_to_look_it_up_and_a_pause_at_the_summary_waits() -> None:
+    chat = Chat()
+    chat.say("se equivoco mi hijo en su nss")
+    chat.say("00322334 Luis Alberto Gil Rios 43169905676")
+    chat.say("la curp no me la se")
+    assert "gob.mx/curp" in chat.text and "🔢" not in chat.text
+    other = Chat()
+    other.say("me equivoque en el nss")
+    other.say("00244556, Pedro Ramirez Soto, 12345678903, BOXW310820HNERXN09")
+    assert other.stage == "escalation_confirm"
+    other.say("ahorita no se, dejame checar")
+    assert other.stage == "escalation_confirm" and "Correo" not in other.text
