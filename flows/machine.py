@@ -566,7 +566,10 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
     elif kb.topics[topic].kind == "escalation":
         _escalate(step, topic)
     elif (topic in TOPIC_STAGE and step.stage in PROCEDURE_STAGES and intents.is_question(step.text)
-          and PROCEDURE_STAGES.index(TOPIC_STAGE[topic]) < PROCEDURE_STAGES.index(step.stage)):
+          and (PROCEDURE_STAGES.index(TOPIC_STAGE[topic]) < PROCEDURE_STAGES.index(step.stage)
+               or (topic == "vigencia" and step.stage in _BEFORE_APPLYING))):
+        # (…and "¿cómo lo checo?" while the requirements are checked: how to see one's coverage,
+        # not the step after applying, whose "sin derecho" would mean the wait is over.)
         # "¿qué es el NSS?" while filling in: a step already behind is answered, and the
         # procedure stays where it was (a question about a later step moves on to it).
         answer(step, topic)

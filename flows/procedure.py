@@ -86,7 +86,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
            "constancia", "cubiert", "asegur"), "vigencia", not_yet_waits=True),
     Stage("umf_registration", "q_umf", "yesno", "done", "!umf_problem", "tu alta en la clínica",
           ("alta", "clinica", "umf", "registr", "consultorio", "pude", "inscrib", "quede en", "asign"),
-          not_yet_waits=True, bare_not_yet_waits=True),
+          not_yet_waits=True, bare_not_yet_waits=True, ok_is_ack=True),
     Stage("done"),
     Stage("ticket_open"),
 )}

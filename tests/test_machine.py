@@ -2717,3 +2717,32 @@ def test_not_knowing_the_curp_gets_where_to_look_it_up_and_a_pause_at_the_summar
     assert other.stage == "escalation_confirm"
     other.say("ahorita no se, dejame checar")
     assert other.stage == "escalation_confirm" and "Correo" not in other.text
+
+
+def test_the_clinic_step_answers_the_postal_code_and_ok_is_not_done() -> None:
+    chat = Chat()
+    chat.say("hola")
+    chat.say("8")
+    chat.say("que es el codigo postal de donde vivo o de la escuela?")
+    assert "*donde vives*" in chat.text and "🏥" not in chat.text
+    chat.say("ok")
+    assert chat.stage == "umf_registration" and "Felicidades" not in chat.text
+
+
+def test_how_to_check_coverage_while_the_requirements_are_checked_keeps_the_guide_before_applying() -> None:
+    chat = Chat()
+    chat.say("hola")
+    chat.say("1")
+    chat.say("pues trabajo en un oxxo pero no se si me dieron de alta")
+    chat.say("como lo checo")
+    assert "constancia de vigencia" in chat.text
+    chat.say("ya vi y sale sin derecho")
+    assert "sí puedes solicitar" in chat.text and "¿Qué día guardaste" not in chat.text
+
+
+def test_a_parent_saying_it_does_not_show_at_the_imss_is_no_coverage_and_the_day_counts() -> None:
+    chat = Chat()
+    chat.say("hola mi hijo ya hizo la solicitud pero no sale en el imss", "2026-02-14T11:00")
+    assert chat.stage == "waiting_saved_date"
+    chat.say("la hizo el lunes 2", "2026-02-14T11:01")
+    assert "lunes 9 de febrero" in chat.text and "ID de estudiante son 6 dígitos" not in chat.text
