@@ -89,8 +89,13 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
           known: str | None = None) -> None:
     """Begin collecting for a ticket of ``reason``, from the first message (``known``: an answer
     that may settle it, said first; else the topic's known answer the message asks for, if any)."""
-    if step.state.get("ticket_number") and not step.state.get("esc") and known is None:
-        _to_open_ticket(step, reason, description)
+    if step.state.get("ticket_number") and not step.state.get("esc"):
+        # A report is still open (the core keeps its number until staff resolve it): one case at a time.
+        if known:
+            step.stage = "ticket_open"
+            step.say(known)
+        else:
+            _to_open_ticket(step, reason, description)
         return
     previous = step.state.get("esc") or {}
     step.state.pop("paused_esc", None)  # a new report replaces one set aside
@@ -487,8 +492,9 @@ def _settled(step: Step, esc: dict[str, Any], text: str) -> bool:
         # "¿y a mi esposa?", "¿y cubre a mis hijos?": a follow-up the desk's facts answer too
         # (read with the first question when it leans on it), and the same question again.
         matcher = step.kb.matcher
-        known = matcher.known_answer(esc["reason"], text) or (
-            matcher.known_answer(esc["reason"], f"{esc.get('held') or ''} {text}") if folded.startswith("y ") and _leans_on_first(step, esc, text) else None)
+        known = matcher.known_answer(esc["reason"], text)
+        if known is None and folded.startswith("y ") and _leans_on_first(step, esc, text):
+            known = matcher.known_answer(esc["reason"], f"{esc.get('held') or ''} {text}")
         if known:
             step.say(known)
             step.say(step.msg("doubt_answered"))
@@ -623,7 +629,8 @@ def _consent(step: Step, esc: dict[str, Any], text: str) -> bool:
         # Nothing personal kept ("no guardé tus datos"): what they sent before the notice goes;
         # the case itself waits, for "ok, sí acepto" a moment later.
         esc.pop("pending", None)
-        set_aside(step, esc, stage="escalation_consent", on_yes=True)
+        # Brought back, it asks for the data again; sending it accepts the notice (shown already).
+        set_aside(step, esc, stage="escalation_collect", on_yes=True)
         step.state.pop("esc", None)
         step.stage = esc.get("return_stage") or "menu"
         step.say(step.msg("privacy_refused"))
