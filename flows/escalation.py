@@ -25,7 +25,7 @@ from typing import Any
 from flows import entities, intents
 from flows.context import Step
 from flows.messages import Attachment, OpenTicket, RecordConsent
-from flows.report_data import NAMES_SCREENSHOT, with_surnames
+from flows.report_data import NAMES_SCREENSHOT, SPLIT_ID, first_name_only, with_surnames
 from flows.report_data import read as _read
 from flows.report_text import (
     ADDS,
@@ -316,7 +316,7 @@ def handle(step: Step) -> bool:
         name = entities.title_name(f"{esc.pop('first_name')} {text.strip().rstrip('.')}")
         _accept(step, esc, {"name": name}, [], False)
         return True
-    if expecting == ["student_id"] and _SPLIT_ID.fullmatch(text):
+    if expecting == ["student_id"] and SPLIT_ID.fullmatch(text):
         text = re.sub(r"\D", "", text)  # "234 567": the ID asked for, typed in two halves
     found, problems, unknown = _read(step, esc, text, expecting=expecting)
     if "name" in found and esc.get("name_before"):
@@ -384,7 +384,7 @@ def handle(step: Step) -> bool:
             step.say(step.msg("collect_is_for_person"))
         _continue(step, esc, [])
         return True
-    first = _first_name_only(text, expecting)
+    first = first_name_only(text, expecting)
     if first and "name" in _missing(esc):
         # "me llamo Ángel", "soy Ana": the given name; the surnames are asked for, to join them.
         esc["first_name"] = first
@@ -522,21 +522,6 @@ def _settled(step: Step, esc: dict[str, Any], text: str) -> bool:
     else:
         step.say(step.msg("doubt_not_settled"))
     return True
-
-
-#: "234 567", "234-567": a six-digit ID typed in halves.
-_SPLIT_ID = re.compile(r"\s*\d{3}[ .-]\d{3}\s*")
-#: "me llamo Ángel", "soy Ana", "mi nombre es Luis": one given name, nothing else.
-_ONE_NAME = re.compile(r"^\s*(?:me llamo|mi nombre es|yo soy|soy)\s+([^\W\d_]+)\s*[.!]?\s*$", re.IGNORECASE)
-
-
-def _first_name_only(text: str, expecting: list[str]) -> str | None:
-    """The given name of a message that is only that ("me llamo Ángel"; "Ángel" when the name is asked)."""
-    m = _ONE_NAME.match(text)
-    word = m.group(1) if m else (text.strip().rstrip(".") if expecting == ["name"] else "")
-    if word and entities.looks_like_first_name(word):
-        return entities.title_name(word)
-    return None
 
 
 def _leans_on_first(step: Step, esc: dict[str, Any], text: str) -> bool:

@@ -153,7 +153,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     paused = None if escalation.active(step.state) else step.state.get("paused_esc")
     # "ok, sí acepto" right after saying no to the privacy notice (that one message only).
     accepts_now = bool(paused and paused.pop("on_yes", False)
-                       and (intents.yes_no(text) is True or _ACCEPTS.search(text.casefold())))
+                       and (intents.yes_no(text) is True
+                            or (_ACCEPTS.search(text.casefold()) and intents.yes_no(text) is not False)))
     if paused and (accepts_now or _RESUME.search(folded)):
         # "quiero seguir con mi reporte", "¿y mi reporte?": the report set aside, where it was.
         paused = step.state.pop("paused_esc")

@@ -114,3 +114,18 @@ def said_right_value(text: str, values: list[str]) -> str | None:
 
 #: "no tengo captura": about the screenshot, not about the NSS.
 NAMES_SCREENSHOT = re.compile(r"\b(?:captura\w*|pantallazo\w*|screenshot\w*|foto\w*|imagen\w*)\b")
+
+
+#: "234 567", "234-567": a six-digit ID typed in halves.
+SPLIT_ID = re.compile(r"\s*\d{3}[ .-]\d{3}\s*")
+#: "me llamo Ángel", "soy Ana", "mi nombre es Luis": one given name, nothing else.
+_ONE_NAME = re.compile(r"^\s*(?:me llamo|mi nombre es|yo soy|soy)\s+([^\W\d_]+)\s*[.!]?\s*$", re.IGNORECASE)
+
+
+def first_name_only(text: str, expecting: list[str]) -> str | None:
+    """The given name of a message that is only that ("me llamo Ángel"; "Ángel" when the name is asked)."""
+    m = _ONE_NAME.match(text)
+    word = m.group(1) if m else (text.strip().rstrip(".") if expecting == ["name"] else "")
+    if word and entities.looks_like_first_name(word):
+        return entities.title_name(word)
+    return None

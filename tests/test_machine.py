@@ -2511,6 +2511,12 @@ def test_saying_yes_right_after_refusing_the_notice_brings_the_report_back_witho
     assert "00000123456" not in str(chat.state)
     chat.say("ok si acepto")
     assert "donde lo dejamos" in chat.text and chat.stage.startswith("escalation")
+    again = Chat()
+    again.say("me equivoque en mi curp")
+    again.say("00000123456 Juan Perez Lopez")
+    again.say("no acepto")
+    again.say("no acepto")  # still no: not brought back
+    assert "donde lo dejamos" not in again.text and not again.stage.startswith("escalation")
     assert "ID de estudiante" in chat.text  # asked again: nothing was kept
 
 
