@@ -312,6 +312,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             said = False  # "no sé cuál es" to "¿ya conoces tu NSS?"
         if said is False and not stage.not_yet_waits and _reports_a_problem(step):
             said = None  # "no, me salió error" to "¿ya guardaste?": the error, not a "not yet"
+        if said is False and _asks_an_earlier_step(step, stage):
+            said = None  # "no me acuerdo de mi NSS" to "¿ya estás en Solicitud Seguro?": the NSS
         if said is None and stage.yes_topic and intents.no_longer(text):
             said = False  # "antes sí pero ya no": no other coverage now
         if said is None and intents.long_yes(text) and _names_subject(stage, intents.words(text)):
@@ -700,6 +702,18 @@ def _pause_report(step: Step) -> None:
     esc = step.state.get("esc")
     if esc and (esc.get("data") or esc.get("description")) and not esc.get("answered"):
         step.state["paused_esc"] = {"esc": esc, "stage": step.stage}
+
+
+def _asks_an_earlier_step(step: Step, stage: Stage) -> bool:
+    """A "no …" of several words that names a step behind this one clearly ("no me acuerdo de
+    mi NSS" at the CIA step): that step's matter, not this question's no."""
+    if len(intents.words(step.text)) < 4 or stage.name not in PROCEDURE_STAGES:
+        return False
+    match = step.classify(step.text)
+    target = TOPIC_STAGE.get(match.topic or "")
+    return bool(match.confident and target in PROCEDURE_STAGES
+                and PROCEDURE_STAGES.index(target) < PROCEDURE_STAGES.index(stage.name)
+                and match.keyword_scores.get(match.topic or "", 0.0) >= STRONG)
 
 
 def _new_problem(step: Step) -> bool:

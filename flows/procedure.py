@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from flows import entities, escalation
+from flows import entities, escalation, intents
 from flows.context import Step
 from flows.messages import CancelReminders, ScheduleReminder
 
@@ -234,7 +234,7 @@ def show_menu(step: Step, *, greeting: bool) -> None:
     # Telegram and the web chat show the options as buttons: nothing to type there.
     ask = step.msg("menu_intro_buttons" if step.message.channel in BUTTON_CHANNELS else "menu_intro")
     shown = step.state.get("menu_at")
-    if (greeting and shown and step.text.strip()
+    if (greeting and shown and step.text.strip() and not intents.is_menu_command(step.text)
             and timedelta(0) <= step.now - datetime.fromisoformat(shown) < MENU_JUST_SHOWN):
         # "hola" / "una pregunta" / "sobre el nss" typed in a row: the menu is right above (a
         # sticker, with nothing to read, still gets the menu).

@@ -2752,3 +2752,28 @@ def test_a_parent_saying_it_does_not_show_at_the_imss_is_no_coverage_and_the_day
     assert chat.stage == "waiting_saved_date"
     chat.say("la hizo el lunes 2", "2026-02-14T11:01")
     assert "lunes 9 de febrero" in chat.text and "ID de estudiante son 6 dígitos" not in chat.text
+
+
+def test_menu_typed_right_after_the_menu_shows_it_again() -> None:
+    chat = Chat()
+    chat.say("hola", "2026-02-16T11:04")
+    chat.say("menu", "2026-02-16T11:04")
+    assert "11. Hablar con una persona" in chat.text
+
+
+def test_not_remembering_the_nss_at_the_cia_step_is_how_to_get_it_not_the_cia_help() -> None:
+    chat = Chat()
+    for text in ("hola", "1", "no", "si"):
+        chat.say(text)
+    assert chat.stage == "cia_route"
+    chat.say("no me acuerdo de mi nss")
+    assert "imss02008" in chat.text and "Si no encuentras la opción" not in chat.text
+
+
+@pytest.mark.parametrize(("text", "fact"), [("y eso cuesta?", "no te cuesta nada"),
+                                           ("y mientras tanto si me enfermo que hago", "preventivo")])
+def test_short_follow_ups_reach_their_facts(text: str, fact: str) -> None:
+    chat = Chat()
+    chat.say("2")
+    chat.say(text)
+    assert fact in chat.text
