@@ -16,7 +16,7 @@ from flows.messages import Attachment
 #: Words that name a field, to understand "corregir el nss" or "la curp esta mal".
 FIELD_WORDS = {
     "student_id": ("id", "matricula", "expediente", "estudiante"),
-    "name": ("nombre", "apellido", "apellidos", "name"),
+    "name": ("nombre", "apellido", "apellidos", "name", "me llamo"),
     "nss": ("nss", "seguro social", "seguridad social", "numero del imss"),
     "curp": ("curp",),
     "description": ("detalle", "descripcion", "problema", "duda", "mensaje"),

@@ -2777,3 +2777,12 @@ def test_short_follow_ups_reach_their_facts(text: str, fact: str) -> None:
     chat.say("2")
     chat.say(text)
     assert fact in chat.text
+
+
+def test_me_llamo_at_the_summary_corrects_the_name() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    chat.say("00000234567 Juan Perez Lopez 12345678903 BOXW310820HNERXN09")
+    assert chat.stage == "escalation_confirm"
+    chat.say("me llamo Juan Pablo Pérez López")
+    assert "• Nombre: Juan Pablo Pérez López" in chat.text and "No te entendí" not in chat.text
