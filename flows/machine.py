@@ -228,7 +228,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         return
     several = intents.option_keys(text) if not key else []
     if several and all(k in options for k in several):
-        answers = [k for k in several if options[k].startswith("topic:") and kb_kind(step, options[k]) == "answer"]
+        answers = [k for k in several if options[k].startswith("topic:") and _kb_kind(step, options[k]) == "answer"]
         others = [k for k in several if k not in answers]
         if len(others) <= 1:
             # "3 y 6": each answer in the order asked, and the last one leads on as if chosen
@@ -394,7 +394,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             and not escalation.active(step.state)):
         # "¿ya me contestaron?" after "menú": the report is still open, whatever the menu did.
         step.topic = None
-        step.say(ticket_open.pending(step))
+        step.say(escalation.pending(step))
         return
     if step.stage == "nss_lookup" and "correo" in intents.words(text) and intents.is_question(text):
         # "ya lo pedí, ¿cuánto tarda en llegar el correo?": the NSS's e-mail, not the application's wait.
@@ -425,7 +425,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     _topic(step, match)
 
 
-def kb_kind(step: Step, target: str) -> str:
+def _kb_kind(step: Step, target: str) -> str:
     """The kind of the topic an option leads to ("topic:nss" -> "answer")."""
     topic = step.kb.topics.get(target.split(":", 1)[1])
     return topic.kind if topic else ""
@@ -439,11 +439,11 @@ def _choose(step: Step, target: str) -> None:
     elif target == "person":
         step.topic = "duda_general"
         escalation.start(step, "duda_general")
-    elif step.state.get("ticket_number") and not escalation.active(step.state) and kb_kind(step, target) == "escalation":
+    elif step.state.get("ticket_number") and not escalation.active(step.state) and _kb_kind(step, target) == "escalation":
         # "9" (sigo sin vigencia) with a report open: it is that report, with a person already.
         step.topic = target.split(":", 1)[1]
         step.stage = "ticket_open"
-        step.say(ticket_open.pending(step))
+        step.say(escalation.pending(step))
     elif target == "menu":
         step.topic = "saludo"
         show_menu(step, greeting=False)

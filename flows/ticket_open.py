@@ -54,11 +54,6 @@ _SOLVED = re.compile(
 _IS_IT_DONE = re.compile(r"^(?:y )?ya (?:quedo|esta|lo arreglaron|lo corrigieron|salio)\b")
 
 
-def pending(step: Step) -> str:
-    """ "Tu reporte #N sigue abierto…" and when a person will see it."""
-    return escalation.pending(step)
-
-
 def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:
     """While a report is open: calling it off, asking about it, or telling more for it."""
     text = step.text
@@ -91,7 +86,7 @@ def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:
     if greets or intents.asks_about_reply(text) or (intents.is_question(text) and _IS_IT_DONE.search(folded)):
         # "hola" days later, "¿ya quedó?": the report is still open, and when a person sees it.
         step.topic = "saludo" if greets else None
-        step.say((step.msg("report_welcome_back_open") + " " if greets else "") + pending(step))
+        step.say((step.msg("report_welcome_back_open") + " " if greets else "") + escalation.pending(step))
         return True
     if intents.yes_no(text) is True and len(words) <= 2:
         step.topic = None  # "va", "ok": an acknowledgement
@@ -107,7 +102,7 @@ def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:
         if match.topic == "duda_general" and _asks_for_person_only(text):
             # "quiero hablar con una persona": the report is already with one.
             step.topic = "duda_general"
-            step.say(pending(step))
+            step.say(escalation.pending(step))
             return True
         # "sigo sin vigencia", "también me sale otro patrón": the same case, or more of it; it goes
         # to the open report, not to a second one (the person who has it sees it there).

@@ -105,12 +105,7 @@ def only_an_id(step: Step, stage: Stage | None) -> bool:
         # ("mi curp es …, ¿está bien?": the CURP is what the student asks about, not the NSS)
     step.topic = None
     if curp:
-        value = curp[0]
-        problem = entities.curp_problem(value)
-        shown = _shown(step, value)
-        step.say(step.msg("curp_valid", value=shown) if problem is None
-                 else step.msg(f"curp_{problem}", value=shown, n=len(value)))
-        if problem is None:
+        if _said_curp_verdict(step, curp[0]):
             resume_prompt(step)
         return True
     value = nss[0]
@@ -149,11 +144,16 @@ def said_nss_is_valid(step: Step) -> bool:
         step.say(step.msg(f"nss_{problem}", value=_shown(step, value), n=len(value)))
     curp = entities.find_curp_candidates(step.text)
     if len(curp) == 1:
-        # "mi nss es … y mi curp …": both checked, not only the first.
-        curp_problem = entities.curp_problem(curp[0])
-        shown = _shown(step, curp[0])
-        step.say(step.msg("curp_valid", value=shown) if curp_problem is None
-                 else step.msg(f"curp_{curp_problem}", value=shown, n=len(curp[0])))
+        _said_curp_verdict(step, curp[0])  # "mi nss es … y mi curp …": both checked, not only the first
+    return problem is None
+
+
+def _said_curp_verdict(step: Step, value: str) -> bool:
+    """Say whether a CURP is well written (True) or what is wrong with it."""
+    problem = entities.curp_problem(value)
+    shown = _shown(step, value)
+    step.say(step.msg("curp_valid", value=shown) if problem is None
+             else step.msg(f"curp_{problem}", value=shown, n=len(value)))
     return problem is None
 
 
