@@ -101,6 +101,32 @@ class Step:
         self.actions.append(action)
 
     @property
+    def turn(self) -> int:
+        """How many messages of this chat came before this one."""
+        return int(self.state.get("turns", 0))
+
+    def remember(self, key: str, tag: str = "") -> None:
+        """Note in the state that ``key`` (about ``tag``) happened at this message, for the
+        next few messages to read with :meth:`recalls` ("said again" means a different reply)."""
+        self.state[key] = f"{tag}:{self.turn}"
+
+    def recent(self, key: str, within: int = 1) -> str | None:
+        """The tag :meth:`remember` noted ``key`` with, if it was in one of the last ``within``
+        messages; None for older notes (a mark days ago is not "just said")."""
+        mark = self.state.get(key)
+        if not isinstance(mark, str):
+            return None
+        tag, _, at = mark.rpartition(":")
+        return tag if at.isdigit() and 0 < self.turn - int(at) <= within else None
+
+    def recalls(self, key: str, tag: str = "", within: int = 1) -> bool:
+        """Whether :meth:`remember` noted ``key`` about ``tag`` in one of the last ``within`` messages."""
+        return self.recent(key, within) == tag
+
+    def forget(self, key: str) -> None:
+        self.state.pop(key, None)
+
+    @property
     def stage(self) -> str:
         return str(self.state.get("stage") or "menu")
 

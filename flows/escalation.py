@@ -400,9 +400,20 @@ def handle(step: Step) -> bool:
         step.say(step.msg("added_to_description"))
         _continue(step, esc, [])
         return True
-    if intents.yes_no(text) is True:
+    verdict = intents.yes_no(text)
+    if verdict is True:
         # "sí, acepto", "ok" after the privacy notice or a request for data: agreed, not a datum.
         step.say(step.msg("collect_yes"))
+    elif verdict is False and len(intents.words(text)) <= 3:
+        # A bare "no" to the request for data: what it is for and both ways on (send some,
+        # cancel, or write to the desk), not "no encontré ese dato".
+        step.say(step.msg("collect_no"))
+        return True
+    elif intents.is_question(text) and len(intents.words(text)) >= 3:
+        # "¿entonces ya no lo ocupo?": a question the bot did not get; the person gets it with
+        # the report, and the data is still what the report needs.
+        _append_description(esc, description_text(text))
+        step.say(step.msg("question_kept"))
     else:
         step.say(step.msg("collect_not_understood"))
     _continue(step, esc, [], got=False)

@@ -124,6 +124,27 @@ def _asked_as_dont_know(step: Step, stage: Stage) -> bool:
     return match.topic in stage.asked_as_dont_know
 
 
+def _follow_up_known(step: Step, stage: Stage | None) -> bool:
+    """ "¿osea no puedo tener los dos?" right after the answer about other insurance: a question
+    the bot would not understand alone, which a fact of the topic just answered settles; that
+    fact, and the question pending again (not "no alcancé a entender la fecha")."""
+    topic = step.recent("answered", within=2)
+    if not topic or topic not in step.kb.topics or not intents.is_question(step.text):
+        return False
+    match = step.classify(step.text)
+    if not is_vague(match):
+        return False
+    known = step.kb.matcher.known_answer(topic, step.text)
+    if not known:
+        return False
+    step.topic = topic
+    step.remember("answered", topic)
+    step.say(known)
+    if stage and stage.question:
+        step.say(question_again(step, stage))
+    return True
+
+
 def _short_follow_up(text: str) -> bool:
     """A short question of a few words ("¿cómo que ruta?", "y eso cómo?", "entonces cómo entro")."""
     words = intents.words(text)
@@ -246,6 +267,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     stage = STAGES.get(step.stage)
     if volunteered.only_an_id(step, stage):
         return
+    if _follow_up_known(step, stage):
+        return
     if not options and not (stage and stage.expects == "date"):
         # No numbered question pending: a number is the main menu's option (a first "1" too).
         main = {str(i): target for i, (target, _) in enumerate(main_menu_options(step), start=1)}
@@ -290,14 +313,13 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
                                 or _asked_as_dont_know(step, stage)):
             # "no sé" / "nose": not a no; what helps them find out, and the question again.
             step.topic = None
-            turn = int(step.state.get("turns", 0))
-            if step.state.get("dont_know_at") == f"{stage.name}:{turn - 1}":
+            if step.recalls("dont_know_at", stage.name):
                 # Said again: the help was given; go on, and they check the constancia meanwhile.
-                step.state.pop("dont_know_at", None)
+                step.forget("dont_know_at")
                 step.say(step.msg("dont_know_go_on"))
                 follow(step, stage.on_no)
                 return
-            step.state["dont_know_at"] = f"{stage.name}:{turn}"  # counts for the next message only
+            step.remember("dont_know_at", stage.name)  # counts for the next message only
             answer(step, stage.dont_know)
             step.say(question_again(step, stage))
             return
@@ -361,6 +383,10 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.topic = None
         enter(step, step.stage)
         return
+    if step.stage == "waiting_period" and waiting.asks_about_the_wait(step):
+        # "¿y no se puede antes?", "osea el 16", "¿y si el 16 no sale qué hago?" while waiting.
+        waiting.about_the_wait(step)
+        return
     if step.stage == "waiting_period" and step.state.get("saved_on") and waiting.corrects_saved_date(step):
         return
     if step.stage == "waiting_period" and step.state.get("waiting_end") and (
@@ -410,13 +436,13 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.say(step.msg("which_email"))
         resume_prompt(step)
         return
-    if not (stage and stage.expects) and step.state.get("turns", 0) >= 1 and intents.closes(text):
+    if not (stage and stage.expects) and step.turn >= 1 and intents.closes(text):
         # "no", "no gracias" to "¿Algo más?" (no question of a stage pending): a goodbye.
         step.topic = "despedida"
         answer(step, "despedida")
         return
     if (not (stage and stage.expects) and step.stage not in ("ticket_open", "waiting_period")
-            and step.state.get("turns", 0) >= 1 and intents.yes_no(text) is True and len(intents.words(text)) <= 2):
+            and step.turn >= 1 and intents.yes_no(text) is True and len(intents.words(text)) <= 2):
         # "sí" to "¿Algo más?": the menu, to say what else.
         step.topic = "saludo"
         show_menu(step, greeting=False)
@@ -516,7 +542,7 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         return
     if topic == "urgencia" and match.keyword_scores.get("sin_vigencia", 0.0) >= STRONG:
         # "…en urgencias y dicen que no estoy vigente": kept for the next message (the save day).
-        step.state["said_not_covered_at"] = int(step.state.get("turns", 0))
+        step.remember("said_not_covered_at")
     if topic == "saludo" and not aside and _mid_procedure_hello(step):
         # "hola" in the middle of the guide, within the hour: where we were, not the menu
         # (which would drop the question pending); "menú" still gets it.
@@ -540,6 +566,12 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         answer(step, "urgencia")
         _topic(step, replace(match, topic=reported, secondary=None))
         step.topic = "urgencia"
+        return
+    elif topic == "urgencia" and not aside and step.recalls("answered", "urgencia", within=3):
+        # "¿y qué hago entonces?" right after the emergency's answer: what to do now, in steps,
+        # not the same block word for word.
+        step.remember("answered", "urgencia")
+        step.say(step.msg("urgent_next"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
         return
     elif topic == "espera":
         waiting.espera(step)

@@ -167,8 +167,12 @@ def answer(step: Step, topic_id: str) -> None:
     """Say a topic's answer, every message of it (the contact card with whether the desk is open now),
     after the known answer the message asks for, if any ("¿puedo usar el NSS de mi papá?")."""
     known = step.kb.matcher.known_answer(topic_id, step.text)
+    again = step.recalls("answered", topic_id, within=3)
+    step.remember("answered", topic_id)  # "¿y qué hago?", "¿y el ISSSTE sí cuenta?" next: read with it
     if known:
         step.say(known)
+        if again:
+            return  # "¿y el ISSSTE sí cuenta o no?" after the answer: that, not the whole answer again
     for text in step.kb.topics[topic_id].answers:
         step.say(text)
     if topic_id == "contacto" and not step.hours.is_open(step.now):
@@ -324,8 +328,9 @@ def waiting_from(step: Step, saved: date, *, purpose: str) -> None:
         return
     if step.stage == "waiting_period":  # a corrected date that is already past: no reminder any more
         step.act(CancelReminders())
-    turn = int(step.state.get("turns", 0))
-    if step.state.pop("said_not_covered_at", None) == turn - 1:
+    said_not_covered = step.recalls("said_not_covered_at")
+    step.forget("said_not_covered_at")
+    if said_not_covered:
         # "…dicen que no estoy vigente", then "la guardé hace 2 semanas": they told it already;
         # the report, not "¿ya apareces vigente?".
         purpose = "sin_vigencia"
@@ -373,12 +378,11 @@ def _nss_help(step: Step) -> None:
 
 def _cia_help(step: Step) -> None:
     """What to check when the CIA does not show the option; told again a moment later, a person."""
-    turn = int(step.state.get("turns", 0))
-    last = step.state.get("cia_help_turn")
-    step.state["cia_help_turn"] = turn
-    if isinstance(last, int) and 0 < turn - last <= 3:
+    again = step.recalls("cia_help_turn", within=3)
+    step.remember("cia_help_turn")
+    if again:
         # Still not there after checking: the same text a third time would not help.
-        step.state.pop("cia_help_turn", None)
+        step.forget("cia_help_turn")
         step.say(step.msg("cia_help_person"))
         escalation.start(step, "duda_general", description=step.msg("cia_help_description"), intro=False)
         return

@@ -156,7 +156,8 @@ def refuses_data(text: str) -> bool:
 _FILLER = frozenset(
     """gracias grax muchas mil ok okey okay va vale sale sip si no bueno pues jaja jajaja jeje
     ahorita luego despues al rato te los mando lo mando mando paso ya listo perfecto
-    nada mas esta bien entendido de acuerdo igualmente""".split()
+    nada mas esta bien entendido de acuerdo igualmente perdon perdona disculpa disculpe sorry
+    oye este mmm ah ay ups oops xd lol""".split()
 )
 
 
@@ -167,7 +168,7 @@ def meaningful(text: str) -> bool:
         return False
     if len(words) <= 2 and (intents.yes_no(text) is not None or intents.says_dont_know(text)):
         return False
-    if all(w in _FILLER or w.startswith("jaj") for w in words):
+    if all(w in _FILLER or w.startswith(("jaj", "jej", "jsj", "haha")) for w in words):
         return False
     return any(len(w) > 2 or w.isdigit() for w in words)
 

@@ -49,6 +49,59 @@ def next_step(step: Step) -> None:
         enter(step, "checking_coverage")
 
 
+#: "¿no se puede antes?", "¿se puede acelerar?": whether the wait can be shortened.
+_FASTER = re.compile(r"\b(?:antes|acelera\w*|rapido|mas pronto|apura\w*|adelanta\w*)\b")
+#: "¿y si el 16 no sale?", "y si no aparezco": what to do if the wait ends without coverage.
+_IF_NOT = re.compile(r"\by si (?:\w+ ){0,4}(?:no|sigo sin|sigue sin|todavia no|aun no)\b")
+
+
+def asks_about_the_wait(step: Step) -> bool:
+    """In the waiting period, a short question or remark about the wait itself: the last day
+    said back ("osea el 16"), whether it can be shorter, what if it ends without coverage.
+    Questions naming a topic of their own ("¿cómo reviso mi vigencia?") are not."""
+    if not step.state.get("waiting_end") or is_over(step):
+        return False
+    words = intents.words(step.text)
+    if not words or len(words) > 10:
+        return False
+    if _names_the_end(step) and len(words) <= 5:
+        return True
+    folded = " ".join(words)
+    match = step.classify(step.text)
+    about_it = (not match.confident or match.topic in ("fuera_de_tema", "espera", "sin_vigencia")
+                or not names_a_topic(step))
+    return about_it and intents.is_question(step.text) and bool(_FASTER.search(folded) or _IF_NOT.search(folded))
+
+
+_WEEKDAYS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
+
+
+def _names_the_end(step: Step) -> bool:
+    """ "osea el 16", "¿entonces el lunes?": the last day said back (a day ahead, which the save
+    date reader, looking back, would take for a past one)."""
+    end = date.fromisoformat(step.state["waiting_end"])
+    said = entities.parse_date(step.text, step.now)
+    if said == end:
+        return True
+    words = intents.words(step.text)
+    numbers = [w for w in words if w.isdigit()]
+    if numbers:
+        return all(int(n) == end.day for n in numbers)
+    return _WEEKDAYS[end.weekday()] in words and not any(d in words for d in _WEEKDAYS if d != _WEEKDAYS[end.weekday()])
+
+
+def about_the_wait(step: Step) -> None:
+    """The answer to :func:`asks_about_the_wait`: the last day and what to do if it passes."""
+    step.topic = "espera"
+    end = step.date_es(date.fromisoformat(step.state["waiting_end"]))
+    if _names_the_end(step):
+        step.say(step.msg("waiting_end_confirmed", end=end) + " " + step.msg("waiting_meanwhile"))
+    elif _FASTER.search(" ".join(intents.words(step.text))):
+        step.say(step.msg("waiting_no_faster", end=end))
+    else:
+        step.say(step.msg("waiting_if_not", end=end))
+
+
 def corrects_saved_date(step: Step) -> bool:
     """In the waiting period, another date ("perdón, fue el viernes, no el lunes")
     replaces the one given: the end is computed again and the reminder moves."""
@@ -59,7 +112,10 @@ def corrects_saved_date(step: Step) -> bool:
     if intents.is_question(step.text) or _PLANS.search(folded):
         return False  # "¿el lunes ya puedo revisar?", "ok, el lunes reviso": not a new save date
     match = step.classify(step.text)
-    if match.confident and match.topic not in (None, "fuera_de_tema"):
+    if (match.confident and match.topic == "datos_erroneos" and entities.mentions_saving(step.text)
+            and report_text.field_named(step.text) is None):
+        pass  # "perdón, me equivoqué, la guardé el viernes": the mistake is the day, no datum named
+    elif match.confident and match.topic not in (None, "fuera_de_tema"):
         return False  # a question with a date in it: the topic decides
     step.topic = None
     step.say(step.msg("date_corrected"))

@@ -1,0 +1,120 @@
+"""Follow-up messages right after an answer, and replies that are not what was asked for.
+
+The machine driven as a student would (see tests/test_machine.py's Chat): what the
+student reads after "¿y qué hago entonces?", "¿y no se puede antes?", a bare "no" to the
+request for data, and the like.
+"""
+from __future__ import annotations
+
+from tests.test_machine import Chat
+
+
+def test_what_to_do_after_the_emergency_answer_is_steps_not_the_same_block() -> None:
+    chat = Chat()
+    chat.say("mi hijo tiene mucha fiebre y no sabemos si tiene seguro", "2026-02-10T02:30")
+    assert "preventivo" in chat.text
+    out = chat.say("y que hago entonces?", "2026-02-10T02:31")
+    assert out.topic == "urgencia"
+    assert "911" in chat.text and "gestionAsegurados-web-externo/vigencia" in chat.text
+    assert "preventivo" not in chat.text  # not the first answer word for word
+    assert "Hablar con una persona" in chat.text
+    assert not chat.tickets()
+
+
+def test_a_surgery_next_week_is_the_emergency_answer_not_a_missing_coverage_report() -> None:
+    chat = Chat()
+    out = chat.say("me urge el seguro me van a operar la otra semana")
+    assert out.topic == "urgencia"
+    assert "preventivo" in chat.text and "¿Qué día guardaste" not in chat.text
+
+
+def test_an_apology_is_not_taken_as_what_the_error_says() -> None:
+    chat = Chat()
+    chat.say("me sale un error al guardar")
+    assert chat.stage == "escalation_describe"
+    chat.say("perdon jaja")
+    assert chat.stage == "escalation_describe"
+    assert "¿Qué dice el mensaje de error?" in chat.text
+    chat.say("dice que el nss no es valido")
+    assert chat.stage == "escalation_collect"
+    assert chat.state is not None and "perdon" not in chat.state["esc"]["description"].lower()
+
+
+def test_a_bare_no_to_the_request_for_data_says_what_they_are_for_and_the_ways_on() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi solicitud puse mal mi curp")
+    assert chat.stage == "escalation_collect"
+    chat.say("no")
+    assert "no encontré ese dato" not in chat.text
+    assert "cancelar" in chat.text and "mesadeayuda@itson.edu.mx" in chat.text
+    assert chat.stage == "escalation_collect"
+    chat.say("cancelar")
+    assert chat.stage == "menu" and not chat.tickets()
+
+
+def test_a_question_the_bot_does_not_get_mid_report_goes_to_the_person_with_it() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi solicitud puse mal mi curp")
+    chat.say("entonces ya no lo ocupo?")
+    assert "no encontré ese dato" not in chat.text
+    assert "la anoto en tu reporte" in chat.text and "necesito" in chat.text
+    assert chat.state is not None and "ya no lo ocupo" in chat.state["esc"]["description"]
+
+
+def _waiting() -> Chat:
+    chat = Chat()
+    chat.say("cuanto tarda en salir el seguro", "2026-02-10T10:00")
+    chat.say("la guarde ayer", "2026-02-10T10:01")
+    assert chat.stage == "waiting_period" and "lunes 16 de febrero" in chat.text
+    return chat
+
+
+def test_asking_whether_it_can_be_sooner_gets_no_and_the_last_day() -> None:
+    chat = _waiting()
+    out = chat.say("y no se puede antes?", "2026-02-10T10:02")
+    assert out.topic == "espera"
+    assert "adelantarlo" in chat.text and "lunes 16 de febrero" in chat.text
+    assert "con eso no te puedo ayudar" not in chat.text
+
+
+def test_the_last_day_said_back_is_confirmed_not_taken_as_a_new_save_date() -> None:
+    chat = _waiting()
+    chat.say("osea el 16", "2026-02-10T10:03")
+    assert "Sí, a más tardar el *lunes 16 de febrero*" in chat.text
+    assert chat.state is not None and chat.state["saved_on"] == "2026-02-09"
+    chat.say("¿entonces el lunes?", "2026-02-10T10:04")
+    assert "Sí, a más tardar" in chat.text
+
+
+def test_what_if_it_does_not_show_on_the_last_day_is_the_desk_then() -> None:
+    chat = _waiting()
+    chat.say("y si el 16 no sale que hago?", "2026-02-10T10:04")
+    assert "lunes 16 de febrero" in chat.text and "mesa de ayuda" in chat.text
+    assert not chat.tickets() and chat.stage == "waiting_period"
+
+
+def test_a_corrected_save_date_in_the_waiting_period_still_moves_the_last_day() -> None:
+    chat = _waiting()
+    chat.say("perdon me equivoque, la guarde el viernes", "2026-02-10T10:05")
+    assert chat.state is not None and chat.state["saved_on"] == "2026-02-06"
+    assert "Sí, a más tardar" not in chat.text
+
+
+def test_the_same_question_again_gets_the_short_answer_not_the_whole_block() -> None:
+    chat = Chat()
+    chat.say("tengo issste por mi mama, cuenta?")
+    assert "ISSSTE" in chat.text and "constancia de vigencia" in chat.text
+    out = chat.say("y el issste si cuenta o no?")
+    assert out.topic == "otro_seguro"
+    assert chat.text.startswith("Sí cuenta") and "constancia de vigencia" not in chat.text
+
+
+def test_a_vague_follow_up_that_a_fact_of_the_last_answer_settles_keeps_the_question_pending() -> None:
+    chat = Chat()
+    chat.say("ya guarde la solicitud")
+    assert chat.stage == "waiting_saved_date"
+    chat.say("oye y si tengo issste por mi mama?")
+    chat.say("osea no puedo tener los dos?")
+    assert "no alcancé a entender la fecha" not in chat.text
+    assert "no tiene otro seguro igual o similar" in chat.text and "¿Qué día guardaste" in chat.text
+    assert chat.stage == "waiting_saved_date"
