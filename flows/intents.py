@@ -229,6 +229,8 @@ _NOT_CHECKED = re.compile(
 _FAILED = re.compile(
     r"\bno\s+(?:me\s+|la\s+|lo\s+)?(?:puedo|pude|pudimos|encuentro|encontre|deja|dejo|sale|salio|aparece|"
     r"aparecio|carga|abre|funciona|jala)\b"
+    # "sigue sin salir", "sigo sin verla", "sigue igual" after being told what to check
+    r"|\b(?:sigue|sigo) (?:sin (?:salir|aparecer|verse|verla|verlo|ver|encontrar\w*|funcionar|jalar|cargar)|igual)\b"
 )
 
 

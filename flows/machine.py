@@ -269,6 +269,13 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         return
     if _follow_up_known(step, stage):
         return
+    if (step.stage == "cia_route" and step.recalls("cia_help_turn", within=3) and intents.reports_failure(text)
+            and not entities.mentions_saving(text) and not {"vigencia", "vigente", "imss"} & set(intents.words(text))):
+        # "sigue sin salir" right after what to check when the option is missing: the option,
+        # still missing (a person next), not a missing coverage.
+        step.topic = None
+        follow(step, "!cia_help")
+        return
     if not options and not (stage and stage.expects == "date"):
         # No numbered question pending: a number is the main menu's option (a first "1" too).
         main = {str(i): target for i, (target, _) in enumerate(main_menu_options(step), start=1)}

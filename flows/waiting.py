@@ -51,6 +51,8 @@ def next_step(step: Step) -> None:
 
 #: "¿no se puede antes?", "¿se puede acelerar?": whether the wait can be shortened.
 _FASTER = re.compile(r"\b(?:antes|acelera\w*|rapido|mas pronto|apura\w*|adelanta\w*)\b")
+#: "¿y qué le hago?", "¿y ahora qué?": what to do while waiting.
+_WHAT_NOW = re.compile(r"\bque (?:le |mas |mas le )?(?:hago|hacemos|sigue)\b|\by ahora\b|\bmientras\b")
 #: "¿y si el 16 no sale?", "y si no aparezco": what to do if the wait ends without coverage.
 _IF_NOT = re.compile(r"\by si (?:\w+ ){0,4}(?:no|sigo sin|sigue sin|todavia no|aun no)\b")
 
@@ -69,8 +71,11 @@ def asks_about_the_wait(step: Step) -> bool:
     folded = " ".join(words)
     match = step.classify(step.text)
     about_it = (not match.confident or match.topic in ("fuera_de_tema", "espera", "sin_vigencia")
-                or not names_a_topic(step))
-    return about_it and intents.is_question(step.text) and bool(_FASTER.search(folded) or _IF_NOT.search(folded))
+                or not names_a_topic(step)
+                # "¿y qué le hago?" only resembles the emergency's examples; it names none.
+                or (match.topic == "urgencia" and not match.keyword_scores.get("urgencia")))
+    return about_it and intents.is_question(step.text) and bool(
+        _FASTER.search(folded) or _IF_NOT.search(folded) or (_WHAT_NOW.search(folded) and len(words) <= 5))
 
 
 _WEEKDAYS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
@@ -98,8 +103,10 @@ def about_the_wait(step: Step) -> None:
         step.say(step.msg("waiting_end_confirmed", end=end) + " " + step.msg("waiting_meanwhile"))
     elif _FASTER.search(" ".join(intents.words(step.text))):
         step.say(step.msg("waiting_no_faster", end=end))
-    else:
+    elif _IF_NOT.search(" ".join(intents.words(step.text))):
         step.say(step.msg("waiting_if_not", end=end))
+    else:
+        step.say(step.msg("resume_waiting", end=end) + " " + step.msg("waiting_meanwhile"))
 
 
 def corrects_saved_date(step: Step) -> bool:

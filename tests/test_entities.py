@@ -432,6 +432,8 @@ DATE_CASES = [
     ("hace como 2 semanas", date(2026, 1, 29)),
     ("hace un mes", date(2026, 1, 12)),
     ("la semana pasada", date(2026, 2, 5)),
+    ("la semana pasada, el martes", date(2026, 2, 3)),
+    ("el viernes de la semana pasada", date(2026, 2, 6)),
     ("hoy sigo sin vigencia y la guarde ayer", date(2026, 2, 11)),
     ("mi nss 12345678903, lo guarde el 9 de feb", date(2026, 2, 9)),
     ("2026-02-09", date(2026, 2, 9)),

@@ -118,3 +118,30 @@ def test_a_vague_follow_up_that_a_fact_of_the_last_answer_settles_keeps_the_ques
     assert "no alcancé a entender la fecha" not in chat.text
     assert "no tiene otro seguro igual o similar" in chat.text and "¿Qué día guardaste" in chat.text
     assert chat.stage == "waiting_saved_date"
+
+
+def test_last_week_and_a_weekday_is_that_day_of_last_week() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia", "2026-02-12T10:00")
+    chat.say("la guarde la semana pasada, el martes", "2026-02-12T10:01")
+    assert "martes 3 de febrero" in chat.text and "Tomé como fecha" not in chat.text
+    assert chat.stage == "escalation_collect"  # the wait ended on Tuesday 10
+
+
+def test_what_to_do_while_waiting_is_the_wait_not_the_emergency() -> None:
+    chat = Chat()
+    chat.say("cuanto tarda", "2026-02-12T21:30")
+    chat.say("hoy", "2026-02-12T21:31")
+    out = chat.say("y que le hago?", "2026-02-12T21:33")
+    assert out.topic == "espera" and "911" not in chat.text
+    assert "jueves 19 de febrero" in chat.text and "no tienes que hacer nada" in chat.text
+
+
+def test_still_missing_after_what_to_check_at_the_cia_goes_to_a_person_not_to_coverage() -> None:
+    chat = Chat()
+    chat.say("donde hago la solicitud")
+    chat.say("no me aparece la opcion")
+    assert "Autoservicio" in chat.text
+    chat.say("sigue sin salir")
+    assert chat.stage == "escalation_collect" and "¿Qué día guardaste" not in chat.text
+    assert "no te aparece la opción" in chat.text

@@ -283,6 +283,11 @@ def _relative_date(folded: str, today: date) -> date | None:
     if _AYER.search(folded):
         return today - timedelta(days=1)
     if _LAST_WEEK.search(folded):
+        m = _WEEKDAY.search(folded)
+        if m:
+            # "la semana pasada, el martes": that weekday of last week (not this week's).
+            monday = today - timedelta(days=today.weekday())
+            return monday - timedelta(days=7) + timedelta(days=_WEEKDAYS[m.group(2)])
         return today - timedelta(days=7)
     if _LAST_MONTH.search(folded):
         return _minus_months(today, 1)
@@ -416,6 +421,8 @@ def is_approximate_date(text: str) -> bool:
     """Whether the date in ``text`` is a rough one ("la semana pasada", "hace 2 semanas",
     "el mes pasado"): read as a day, which the student should hear and may correct."""
     folded = _fold_same_length(_spanish_date_words(_clean(text)))
+    if _LAST_WEEK.search(folded) and _WEEKDAY.search(folded):
+        return False  # "la semana pasada, el martes": a day
     if _LAST_WEEK.search(folded) or _LAST_MONTH.search(folded) or _MONTH_PART.search(folded):
         return True
     m = _HACE.search(folded)
@@ -447,7 +454,12 @@ def mentions_saving(text: str) -> bool:
 def saved_clause(text: str) -> str | None:
     """The part of a message that says when the application was saved ("… lo guardé el viernes
     pasado, y traigo tos desde hace una semana": the first part; the cough's week is not the day)."""
-    for clause in _CLAUSES.split(text):
+    clauses = _CLAUSES.split(text)
+    for i, clause in enumerate(clauses):
         if mentions_saving(clause) and parse_date(clause, _MENTION_NOW) is not None:
+            after = clauses[i + 1] if i + 1 < len(clauses) else ""
+            if (is_approximate_date(clause) and after and len(after.split()) <= 4
+                    and parse_date(after, _MENTION_NOW) is not None):
+                return f"{clause} {after}"  # "la guardé la semana pasada, el martes": the day it narrows to
             return clause
     return None
