@@ -302,6 +302,11 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         return
     if stage and stage.expects == "date" and waiting.answer_save_date(step):
         return
+    if intents.will_do_soon(text) and not (stage and stage.question) and step.classify(text).topic == "despedida":
+        # "okis gracias, luego les escribo si tengo otra duda, bye": a goodbye.
+        step.topic = "despedida"
+        answer(step, "despedida")
+        return
     if intents.will_do_soon(text):
         # "ahorita lo hago", "ahorita no tengo tiempo": nothing to answer yet; a question stays open.
         step.topic = None

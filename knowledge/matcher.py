@@ -528,7 +528,9 @@ class Matcher:
             wrapped = True
         if social and not wrapped and (top_score < SUBSTANTIVE and social[0][1] >= top_score or top_score < 0.5
                                        or (kw.get(social[0][0], 0.0) >= STRONG
-                                           and not any(kw.get(t, 0.0) for t, _ in substantive))):
+                                           and not any(kw.get(t, 0.0) for t, _ in substantive))
+                                       or (kw.get(social[0][0], 0.0) >= STRONG + WEAK and social[0][1] > top_score
+                                           and not any(kw.get(t, 0.0) >= STRONG for t, _ in substantive))):
             # A clear greeting ("tengo una duda") and no cue of any topic, only a resemblance to
             # an example: the greeting (the menu asks what the doubt is).
             top, top_score = social[0]
