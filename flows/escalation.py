@@ -106,7 +106,7 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
         "description": description,
         "attachments": [],
         "nss_unknown": bool(previous.get("nss_unknown")),
-        "privacy_shown": _consented(step),
+        "privacy_shown": _consented(step) or bool(previous.get("privacy_shown")),
         "return_stage": step.state.get("return_stage") or _return_stage(step.stage),
         "started_at": step.now.isoformat(),
     }
@@ -338,6 +338,14 @@ def handle(step: Step) -> bool:
             and intents.says_dont_know(text)):
         # "no me acuerdo de mi CURP": where to look it up (not "no NSS").
         step.say(step.msg("curp_unknown"))
+        step.remember("curp_help")
+        return True
+    if (not (found or problems or unknown) and "curp" in _missing(esc) and step.recalls("curp_help", within=2)
+            and (intents.yes_no(text) is False or intents.says_dont_know(text))):
+        # "no la tengo" right after where to look it up: the report goes without it.
+        esc["curp_missing"] = esc["curp_unknown"] = True
+        step.say(step.msg("curp_later"))
+        _continue(step, esc, [])
         return True
     if (not (found or problems or unknown) and "nss" in _missing(esc) and intents.says_dont_know(text)
             and len(intents.words(text)) <= 5 and named in (None, "nss")
@@ -471,7 +479,14 @@ def _describe(step: Step, esc: dict[str, Any], text: str) -> bool:
         step.say(step.msg("question_kept") + " " + step.msg(f"ask_description_{esc['reason']}"))
         return True
     if not meaningful(clean) or only_pleas(clean):
+        if esc["reason"] == "duda_general" and step.recalls("no_description"):
+            # "no sé" twice to "¿cuál es tu duda?": the person asks; the report goes without it.
+            esc["description"] = step.msg("description_none")
+            step.say(step.msg("description_skipped"))
+            _continue(step, esc, [])
+            return True
         # "ayuda", "porfa": a plea, not what went wrong.
+        step.remember("no_description")
         step.say(step.msg("description_needed") + " " + step.msg(f"ask_description_{esc['reason']}"))
         return True
     esc["description"] = _with_opening(esc, clean)
@@ -693,6 +708,7 @@ def _summary(step: Step, esc: dict[str, Any]) -> None:
     if data.get("nss") and data["nss"] == esc.get("nss_unverified"):
         nss = f"{nss} {step.msg('summary_nss_unverified')}"
     curp = data.get("curp") or (refused if esc.get("curp_refused") else
+                                step.msg("summary_curp_unknown") if esc.get("curp_unknown") else
                                 step.msg("summary_curp_none") if esc.get("curp_missing") else "")
     step.say(step.msg(
         "summary",

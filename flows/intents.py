@@ -214,6 +214,8 @@ def long_yes(text: str) -> bool:
     """A yes of more words than :func:`yes_no` reads ("ya la saqué y sí salgo con derecho y con
     el ITSON"): it starts with "sí" or "ya", asks nothing, and no "no" follows."""
     w = [_squash(x) for x in words(text)]
+    if len(w) > 2 and w[0] in ("ok", "oki", "okey", "okay", "va", "ah", "aja", "sale") and w[1] in ("si", "ya"):
+        w = w[1:]  # "ok ya la encontré, estaba en otro menú"
     if len(w) <= 6 or w[0] not in ("si", "ya", "claro", "listo", "lista") or is_question(text):
         return False
     padded = " " + " ".join(w) + " "

@@ -104,6 +104,16 @@ def _names_subject(stage: Stage, words: list[str]) -> bool:
     return any(f" {cue}" in joined for cue in stage.subject)
 
 
+def _says_done(stage: Stage, text: str) -> bool:
+    """Whether a clause of the message says the stage's step is done ("ya salí vigente y ya me
+    di de alta en la clínica": the second one), not only a step before it."""
+    for clause in re.split(r"[,;.]+|\s+y\s+", text):
+        words = intents.words(clause)
+        if words[:1] in (["ya"], ["listo"], ["lista"]) and answers_yes(stage, words) and _names_subject(stage, words):
+            return True
+    return False
+
+
 #: Acknowledgements: "understood", not "done".
 _ACKS = frozenset({"ok", "okey", "okay", "oki", "va", "sale", "vale", "ok gracias", "va gracias", "entendido", "de acuerdo"})
 
@@ -232,6 +242,9 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             step.stage, step.state["esc"] = stage, esc
             if escalation.answered_as_the_doubt(step):
                 step.say(step.msg("doubt_answered"))
+            elif step.topic == "urgencia":
+                # An emergency in the middle of a report: no data asked for right after it.
+                step.say(step.msg("report_after_emergency"))
             else:
                 escalation.reprompt(step)
             return
@@ -268,6 +281,14 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     if volunteered.only_an_id(step, stage):
         return
     if _follow_up_known(step, stage):
+        return
+    if len(intents.words(text)) <= 10 and _ASKS_IF_BOT.search(" ".join(intents.words(text))):
+        # "¿eres un bot?", "¿hablo con alguien de verdad?": what answers, and the way to a person.
+        step.topic = "saludo"
+        if stage and stage.question:
+            step.say(step.msg("bot_identity") + "\n" + question_again(step, stage))
+        else:
+            step.say(step.msg("bot_identity"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
         return
     if (step.stage == "cia_route" and step.recalls("cia_help_turn", within=3) and intents.reports_failure(text)
             and not entities.mentions_saving(text) and not {"vigencia", "vigente", "imss"} & set(intents.words(text))):
@@ -404,6 +425,14 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     if step.stage == "waiting_period" and step.state.get("waiting_end") and (
             (intents.asks_next(text) and not waiting.names_a_topic(step)) or waiting.repeats_saved_date(step)):
         waiting.next_step(step)
+        return
+    umf = STAGES["umf_registration"]
+    if (step.stage in ("waiting_period", "checking_coverage") and not intents.is_question(text)
+            and not intents.reports_failure(text) and _says_done(umf, text)):
+        # "ya salí vigente y ya me di de alta en la clínica": the last step too; the end.
+        step.topic = "alta_umf"
+        step.stage = umf.name
+        follow(step, umf.on_yes)
         return
     if step.stage == "waiting_period" and waiting.is_over(step) and (
             intents.yes_no(text) is not None or intents.long_yes(text)):
@@ -579,6 +608,11 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
         _topic(step, replace(match, topic=reported, secondary=None))
         step.topic = "urgencia"
         return
+    elif topic == "urgencia" and not aside and _CALLED_HELP.search(" ".join(intents.words(step.text))):
+        # "ya llamamos al 911", "ya viene la ambulancia": help is on its way; no lecture again.
+        step.remember("answered", "urgencia")
+        step.say(step.msg("urgent_called"))
+        return
     elif topic == "urgencia" and not aside and step.recalls("answered", "urgencia", within=3):
         # "¿y qué hago entonces?" right after the emergency's answer: what to do now, in steps,
         # not the same block word for word.
@@ -643,8 +677,7 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
             step.say(step.msg("q_umf_after_trouble"))
         elif (target.expects == "yesno" and target.on_yes == "done" and not chosen
               and not intents.is_question(step.text) and intents.words(step.text)[:1] in (["ya"], ["listo"], ["lista"])
-              and answers_yes(target, intents.words(step.text)) and not intents.reports_failure(step.text)
-              and _names_subject(target, intents.words(step.text))
+              and _says_done(target, step.text) and not intents.reports_failure(step.text)
               and not any(w in intents.QUESTION_WORDS for w in intents.words(step.text))):
             # "ya me dieron de alta en la clínica, gracias": the last step is done, not to be explained.
             follow(step, target.on_yes)
@@ -676,6 +709,21 @@ def _topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = Fals
             step.replies.append(last)
 
 
+#: "¿eres un bot?", "¿hablo con una persona o con una máquina?", "¿eres humano?".
+_ASKS_IF_BOT = re.compile(
+    r"\bquien (?:me )?(?:contesta|responde|escribe)\b"
+    r"|\b(?:eres|sos|estoy hablando con|hablo con) (?:un |una )?(?:bot|robot|maquina|humano|humana|persona real|persona o"
+    r"|ia|inteligencia artificial|chatbot|contestadora automatica|asistente virtual|alguien de verdad|persona de verdad)\b"
+    r"|\bare you (?:a )?(?:bot|robot|human|real)\b"
+)
+#: "ya llamamos al 911", "ya viene la ambulancia", "ya estamos en urgencias": help is on its way.
+_CALLED_HELP = re.compile(
+    r"\bya (?:le |les )?(?:llame|llamamos|llamaron|marque|marcamos|marcaron|hable|hablamos)\b"
+    r"|\bya (?:viene|vienen|llego|llegaron|esta aqui|estan aqui) (?:la |el |los )?(?:ambulancia|paramedicos|cruz roja)\b"
+    r"|\bya (?:estoy|estamos|esta|lo llevamos|la llevamos|lo llevaron|la llevaron) (?:en|a) (?:urgencias|el hospital|la clinica|la cruz roja)\b"
+)
+
+
 #: "mejor no, primero …", "ah no, …": the student turns away from the report.
 _TURNS_AWAY = re.compile(r"^(?:ah |oh |ay )?(?:mejor no|no mejor|ah no|no no|mejor primero|primero quiero)\b")
 
@@ -704,13 +752,19 @@ def _corrects_date_of_report(step: Step) -> bool:
         return False
     if entities.find_nss_candidates(step.text) or entities.find_student_id_candidates(step.text):
         return False
-    saved = entities.parse_date(step.text, step.now)
-    if saved is None or saved.isoformat() == step.state["saved_on"] or len(intents.words(step.text)) > 8:
+    saved = entities.parse_date(step.text, step.now) or entities.parse_answer_date(step.text, step.now)[0]
+    if (saved is None or saved > step.today or saved.isoformat() == step.state["saved_on"] or intents.bare_number(step.text)
+            or len(intents.words(step.text)) > 8):
         return False
-    step.state.pop("esc")
+    before = esc
     step.topic = None
     step.say(step.msg("date_corrected"))
+    # The report being collected stays in the state while the wait is computed again: past the
+    # wait, the new report keeps what was given (and the notice is not shown twice); within it,
+    # there is no report.
     waiting_from(step, saved, purpose="sin_vigencia")
+    if step.state.get("esc") is before:
+        step.state.pop("esc")
     return True
 
 

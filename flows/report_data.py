@@ -68,9 +68,15 @@ def read(
         consumed = consumed[:start] + " " + consumed[end:]  # "BOXW 3108 20HN ERXN09" is not part of the name
     name = entities.find_name(consumed)
     if not name and (expecting == ["name"] or "name" not in data):
-        residual = leftover(consumed, extra=CORRECTION_WORDS if correcting else frozenset())
-        if residual and entities.looks_like_name(residual) and (expecting == ["name"] or len(residual.split()) >= 3):
-            name = entities.title_name(residual)
+        extra = CORRECTION_WORDS if correcting else frozenset()
+        residual = leftover(consumed, extra=extra)
+        # "00000233333 Ana López Ruiz, no sé mi NSS": the name is one clause of the rest.
+        clauses = [residual] + ([leftover(part, extra=extra) for part in re.split(r"[,;.\n]+", consumed)]
+                                if found else [])  # only in a message that carries data
+        for clause in clauses:
+            if clause and entities.looks_like_name(clause) and (expecting == ["name"] or len(clause.split()) >= 3):
+                name = entities.title_name(clause)
+                break
     if name:
         found["name"] = name
     if expecting == ["student_id"] and not problems and "student_id" not in found and re.search(r"\d", consumed):

@@ -142,7 +142,10 @@ def _saved_date(step: Step) -> date | None:
 def espera(step: Step) -> None:
     saved = _saved_date(step)
     if saved:
-        waiting_from(step, saved, purpose="espera")
+        # "sigo sin vigencia, ya pasó una semana", then "la guardé el 3": still the complaint
+        # (past the wait, the report), not a plain "¿cuánto tarda?".
+        complained = step.stage == "waiting_period" and step.state.get("waiting_purpose") == "sin_vigencia"
+        waiting_from(step, saved, purpose="sin_vigencia" if complained else "espera")
         return
     if step.stage == "waiting_period" and step.state.get("waiting_end"):
         # The day is known ("ok, ¿y qué hago mientras?"): the date again, not the question.

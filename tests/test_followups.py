@@ -145,3 +145,120 @@ def test_still_missing_after_what_to_check_at_the_cia_goes_to_a_person_not_to_co
     chat.say("sigue sin salir")
     assert chat.stage == "escalation_collect" and "¿Qué día guardaste" not in chat.text
     assert "no te aparece la opción" in chat.text
+
+
+# --- the third walk-through's defects ----------------------------------------------------
+
+
+def test_re_enrolling_is_whether_one_is_still_covered_not_a_missing_coverage_report() -> None:
+    chat = Chat()
+    chat.say("ya guarde la solicitud hoy", "2026-02-09T10:00")
+    out = chat.say("hola, ya paso el verano, me reinscribi al nuevo semestre, tengo que volver a hacer la "
+                   "solicitud del seguro?", "2026-08-20T10:00")
+    assert out.topic == "vigencia"
+    assert "mientras sigas siendo estudiante" in chat.text and "qué frustrante" not in chat.text
+    assert not chat.tickets() and not chat.stage.startswith("escalation")
+
+
+def test_asking_how_to_withdraw_is_the_other_insurance_answer_not_a_complaint() -> None:
+    chat = Chat()
+    out = chat.say("como me doy de baja del seguro facultativo? es que ya me dieron imss en mi trabajo")
+    assert out.topic == "otro_seguro"
+    assert "La baja del facultativo" in chat.text and "¿Qué día guardaste" not in chat.text
+
+
+def test_a_corrected_save_date_after_saying_not_covered_is_still_the_complaint() -> None:
+    chat = Chat()
+    chat.say("sigo sin aparecer vigente, ya paso una semana", "2026-02-11T09:00")
+    assert chat.stage == "waiting_period"
+    chat.say("la guarde el 3 de febrero", "2026-02-11T09:01")
+    assert chat.stage == "escalation_collect" and "¿Ya apareces vigente" not in chat.text
+
+
+def test_a_second_correction_of_the_save_date_is_a_date_and_the_notice_is_not_said_again() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia la guarde el 9/2", "2026-02-19T10:00")
+    assert "Aviso de privacidad" in chat.text
+    chat.say("no espera fue el 10/2", "2026-02-19T10:01")
+    assert "martes 17 de febrero" in chat.text and "Aviso de privacidad" not in chat.text
+    chat.say("no no, si fue el 9", "2026-02-19T10:02")
+    assert "lunes 16 de febrero" in chat.text and "ID de estudiante son" not in chat.text
+    assert chat.state is not None and chat.state["saved_on"] == "2026-02-09"
+
+
+def test_the_name_is_kept_when_the_same_message_says_the_nss_is_not_known() -> None:
+    chat = Chat()
+    chat.say("me equivoque en la solicitud, puse mal mi correo")
+    chat.say("00000233333 Ana Lopez Ruiz, no se mi nss")
+    assert "nombre completo" not in chat.text and "CURP" in chat.text
+    chat.say("no se mi curp")
+    assert "gob.mx/curp" in chat.text
+    chat.say("no la tengo")
+    assert chat.stage == "escalation_confirm"
+    assert "Ana Lopez Ruiz" in chat.text and "(no la tiene a la mano)" in chat.text
+
+
+def test_help_on_its_way_gets_an_acknowledgement_not_the_lecture_again() -> None:
+    chat = Chat()
+    chat.say("mi amigo se desmayo y no respira que hago", "2026-02-19T02:10")
+    chat.say("ya llamamos al 911", "2026-02-19T02:11")
+    assert "Bien hecho" in chat.text and "preventivo" not in chat.text
+
+
+def test_an_emergency_in_the_middle_of_a_report_asks_for_no_data_right_after() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp al llenar la solicitud")
+    chat.say("ay espera me siento muy mal, tengo mucho dolor en el pecho")
+    assert "911" in chat.text and "Lo primero es tu salud" in chat.text
+    assert "me falta" not in chat.text.lower() and "necesito" not in chat.text
+    chat.say("00000233333 Ana Lopez Ruiz", "2026-02-10T13:00")
+    assert chat.stage == "escalation_collect" and "NSS" in chat.text  # the report is still there
+
+
+def test_found_the_option_after_what_to_check_is_a_yes_not_the_menu() -> None:
+    chat = Chat()
+    chat.say("donde hago la solicitud")
+    chat.say("ya entre pero no aparece la opcion")
+    chat.say("ok ya la encontre, estaba en otro menu")
+    assert chat.stage == "filling" and "Así se llena" in chat.text
+
+
+def test_covered_and_registered_at_the_clinic_in_one_message_is_the_end() -> None:
+    chat = Chat()
+    chat.say("ya guarde la solicitud hoy", "2026-02-09T10:00")
+    out = chat.say("ya sali vigente y ya me di de alta en la clinica", "2026-02-17T10:00")
+    assert chat.stage == "done" and "Felicidades" in chat.text
+    assert "Ten a la mano" not in chat.text
+    assert any(type(a).__name__ == "CancelReminders" for a in out.actions)
+
+
+def test_asking_twice_whether_it_is_a_bot_is_answered_twice() -> None:
+    chat = Chat()
+    chat.say("hablo con un robot o con alguien de verdad?")
+    assert "asistente automático" in chat.text and not chat.tickets() and chat.stage == "menu"
+    chat.say("eres un bot?")
+    assert "asistente automático" in chat.text and "¿Cuál es tu duda?" not in chat.text
+
+
+def test_asking_if_it_is_a_bot_in_the_guide_keeps_the_question_pending() -> None:
+    chat = Chat()
+    chat.say("ya guarde la solicitud")
+    chat.say("eres una persona o una maquina?")
+    assert "asistente automático" in chat.text and "¿Qué día guardaste" in chat.text
+    assert chat.stage == "waiting_saved_date"
+
+
+def test_no_se_twice_to_what_the_doubt_is_lets_the_person_ask() -> None:
+    chat = Chat()
+    chat.say("quiero hablar con una persona")
+    chat.say("no se")
+    assert chat.stage == "escalation_describe"
+    chat.say("no se")
+    assert chat.stage == "escalation_collect" and "La persona de la mesa de ayuda te pregunta" in chat.text
+
+
+def test_then_i_need_nothing_after_the_other_insurance_answer_is_answered() -> None:
+    chat = Chat()
+    chat.say("si mi papa me tiene en el imss por su trabajo")
+    out = chat.say("entonces ya no necesito nada?")
+    assert out.topic == "otro_seguro" and chat.text.startswith("Así es")

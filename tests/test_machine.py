@@ -1009,7 +1009,8 @@ def test_not_knowing_whether_one_has_other_insurance_gets_how_to_check_and_the_q
 def test_asking_whether_the_bot_is_a_bot_is_answered_not_handed_to_a_person(text: str) -> None:
     chat = Chat()
     chat.say(text)
-    assert "asistente virtual (automático)" in chat.text and chat.stage == "menu"
+    assert "asistente automático" in chat.text and chat.stage == "menu"
+    assert "Hablar con una persona" in chat.text
     assert not chat.tickets() and "Aviso de privacidad" not in chat.text
 
 

@@ -361,7 +361,8 @@ def parse_date(text: str, now: datetime) -> date | None:
 #: A day of the month alone, maybe after the verb that answers the question ("la guardé el 2",
 #: "fue el 3", "creo que el 5").
 _BARE_DAY = re.compile(
-    r"\s*(?:(?:creo\s+que\s+|como\s+)?(?:fue\s+|(?:ya\s+)?(?:la\s+|lo\s+)?"
+    r"\s*(?:(?:no|ah|oh|ay|perdon|perdona|espera|si|mejor|este|ups)[\s,.!]+)*"  # "no no, sí fue el 9": a correction
+    r"(?:(?:creo\s+que\s+|como\s+)?(?:fue\s+|(?:ya\s+)?(?:la\s+|lo\s+)?"
     r"(?:guarde|mande|envie|hice|registre|termine)(?:\s+(?:la\s+solicitud|mi\s+solicitud))?\s+)?)?"
     r"(?:el\s+)?(?:dia\s+)?([0-9]{1,2})\s*(?:de\s+este\s+mes|de\s+este)?\s*[.!]*\s*"
 )
