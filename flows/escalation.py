@@ -376,6 +376,16 @@ def handle(step: Step) -> bool:
         step.say(step.msg("collect_reply_when") + " " + when_seen(step))
         _continue(step, esc, [])
         return True
+    saved = entities.parse_date(text, step.now) if entities.mentions_saving(text) else None
+    if (saved is not None and saved <= step.today and saved.isoformat() != step.state.get("saved_on")
+            and not intents.is_question(text) and len(intents.words(text)) <= 8):
+        # "la guardé ayer" while another employer's report is collected: when it was saved,
+        # for staff (the report stands whatever the waiting period says).
+        when = step.date_es(saved)
+        _append_description(esc, step.msg("description_saved_on", when=when))
+        step.say(step.msg("saved_on_noted", when=when))
+        _continue(step, esc, [])
+        return True
     if _is_aside(step, text):
         return False
     if _asks_for_person(step):

@@ -18,6 +18,8 @@ from flows import entities, escalation, intents, report_text, ticket_open, volun
 from flows.context import Step, is_answer_topic, is_vague
 from flows.messages import FILE_NOTE, Incoming, OpenTicket, Outcome
 from flows.procedure import (
+    day_asked,
+    office_on_day,
     PROCEDURE_STAGES,
     Stage,
     STAGE_TOPIC,
@@ -145,6 +147,9 @@ def _follow_up_known(step: Step, stage: Stage | None) -> bool:
     if not is_vague(match):
         return False
     known = step.kb.matcher.known_answer(topic, step.text)
+    day = day_asked(step) if topic == "contacto" else None
+    if day is not None:
+        known = office_on_day(step, day)  # "¿y el 17?" after "¿atienden el 16 de marzo?"
     if not known:
         return False
     step.topic = topic

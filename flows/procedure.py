@@ -173,10 +173,31 @@ def answer(step: Step, topic_id: str) -> None:
         step.say(known)
         if again:
             return  # "¿y el ISSSTE sí cuenta o no?" after the answer: that, not the whole answer again
+    day = day_asked(step) if topic_id == "contacto" else None
+    if day is not None:
+        step.say(office_on_day(step, day))  # "¿atienden el 16 de marzo?": that day first, then the card
     for text in step.kb.topics[topic_id].answers:
         step.say(text)
-    if topic_id == "contacto" and not step.hours.is_open(step.now):
+    if day is None and topic_id == "contacto" and not step.hours.is_open(step.now):
         step.say(office_closed_now(step))
+
+
+def day_asked(step: Step) -> date | None:
+    """The day a question about the desk names ("¿atienden el 16 de marzo?", "¿abren mañana?"),
+    today or later; None when it names none."""
+    from flows import entities
+
+    said, _ = entities.parse_answer_date(step.text, step.now)
+    return said if said is not None and said > step.today else None
+
+
+def office_on_day(step: Step, day: date) -> str:
+    """Whether the desk works on ``day``: a weekday, or closed (a rest day, a weekend)."""
+    when = step.date_es(day)
+    if step.calendar.is_business_day(day):
+        return step.msg("office_open_on", when=when)
+    rest = step.calendar.rest_day_name(day)
+    return step.msg("office_closed_on_rest_day" if rest else "office_closed_on_weekend", when=when, rest=rest or "")
 
 
 def office_closed_now(step: Step) -> str:

@@ -406,7 +406,18 @@ def typed_description(text: str) -> str:
 _NAME_AFTER = re.compile(r"(?:\bes|\bseria|\bsería|\bqueda|:)\s+([^\d,;:]+?)\s*[.!]*$", re.IGNORECASE)
 
 
+#: "… con acento", "… así, porfa": words after the name that are not part of it.
+_AFTER_NAME = re.compile(r"\s+(?:con (?:acento|acentos|tilde|tildes|la ñ|ñ|h)(?: en \S+)?|asi|porfa|por favor|gracias"
+                         r"|completo|bien)\s*$", re.IGNORECASE)
+
+
 def name_after(text: str) -> str | None:
-    """ "mi nombre lleva acento, es Luis Ángel Soto Muñoz" → the name after "es", if it is one."""
+    """ "mi nombre lleva acento, es Luis Ángel Soto Muñoz" → the name after "es", if it is one
+    ("es José Luis Pérez Gámez con acento": without "con acento")."""
     said = _NAME_AFTER.search(text)
-    return said.group(1) if said and entities.looks_like_name(said.group(1)) else None
+    if not said:
+        return None
+    name = said.group(1)
+    while _AFTER_NAME.search(name):
+        name = _AFTER_NAME.sub("", name)
+    return name if entities.looks_like_name(name) else None

@@ -262,3 +262,34 @@ def test_then_i_need_nothing_after_the_other_insurance_answer_is_answered() -> N
     chat.say("si mi papa me tiene en el imss por su trabajo")
     out = chat.say("entonces ya no necesito nada?")
     assert out.topic == "otro_seguro" and chat.text.startswith("Así es")
+
+
+def test_a_save_date_told_during_another_employers_report_goes_into_it() -> None:
+    chat = Chat()
+    chat.say("en mi constancia me sale otro patron, una empresa donde trabaje hace 2 años", "2026-02-18T13:00")
+    chat.say("la guarde ayer", "2026-02-18T13:01")
+    assert "martes 17 de febrero" in chat.text and "Si me dices qué día" not in chat.text
+    assert chat.state is not None and "17 de febrero" in chat.state["esc"]["description"]
+
+
+def test_a_name_correction_with_words_after_the_name_keeps_the_name() -> None:
+    chat = Chat()
+    chat.say("me equivoque en la solicitud, puse mal mi correo")
+    chat.say("00000234567 Jose Luis Perez Gamez 12345678903 BOXW310820HNERXN09")
+    chat.say("no, mi nombre esta mal, es Jose Luis Perez Gámez con acento")
+    assert chat.stage == "escalation_confirm" and "Nombre: Jose Luis Perez Gámez\n" in chat.text
+
+
+def test_asking_whether_the_desk_works_on_a_rest_day_says_it_does_not() -> None:
+    chat = Chat()
+    out = chat.say("atienden el 16 de marzo?", "2026-03-12T11:00")
+    assert out.topic == "contacto"
+    assert chat.text.startswith("🗓️ El lunes 16 de marzo la mesa de ayuda no atiende")
+    chat.say("y el 17 de marzo?", "2026-03-12T11:01")
+    assert "martes 17 de marzo sí es día hábil" in chat.text
+
+
+def test_asking_where_the_office_is_says_the_bot_does_not_have_the_address() -> None:
+    chat = Chat()
+    chat.say("donde estan sus oficinas? quiero ir en persona")
+    assert "No tengo aquí la dirección" in chat.text and "mesadeayuda@itson.edu.mx" in chat.text
