@@ -1,0 +1,294 @@
+"""A message read as a topic: its answer, its step of the guide, or its report.
+
+:func:`answer_topic` takes what the matcher understood and does what the topic asks:
+the answer (with the pending question again), the guide's step it belongs to, the
+waiting period, a report for the desk, or a clarifying question when the matcher is
+unsure. :func:`choose` is the same for a numbered option or a button.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from flows import entities, escalation, intents, ticket_open, volunteered, waiting
+from flows.context import Step, is_vague
+from flows.procedure import (
+    PROCEDURE_STAGES,
+    REGREET_AFTER,
+    STAGE_TOPIC,
+    STAGES,
+    TOPIC_STAGE,
+    answer,
+    enter,
+    follow,
+    question_again,
+    resume_prompt,
+    show_menu,
+)
+from flows.stage_reply import says_done
+from knowledge.matcher import STRONG, Match
+
+
+def kb_kind(step: Step, target: str) -> str:
+    """The kind of the topic an option leads to ("topic:nss" -> "answer")."""
+    topic = step.kb.topics.get(target.split(":", 1)[1])
+    return topic.kind if topic else ""
+
+
+def choose(step: Step, target: str) -> None:
+    """The student picked a numbered option (or pressed its button)."""
+    if target == "guide":
+        step.topic = "saludo"
+        enter(step, "prereq_coverage")
+    elif target == "person":
+        step.topic = "duda_general"
+        escalation.start(step, "duda_general")
+    elif step.state.get("ticket_number") and not escalation.active(step.state) and kb_kind(step, target) == "escalation":
+        # "9" (sigo sin vigencia) with a report open: it is that report, with a person already.
+        step.topic = target.split(":", 1)[1]
+        step.stage = "ticket_open"
+        step.say(escalation.pending(step))
+    elif target == "menu":
+        step.topic = "saludo"
+        show_menu(step, greeting=False)
+    elif target.startswith("topic:"):
+        topic = target.split(":", 1)[1]
+        answer_topic(step, Match(topic, 9.0, [(topic, 9.0)], [topic], confident=True, domain=True), chosen=True)
+
+
+def _mid_procedure_hello(step: Step) -> bool:
+    """A bare greeting ("hola", "buenas") within the hour of the guide's last message."""
+    stage = STAGES.get(step.stage)
+    last = step.state.get("last_at")
+    if stage is None or not stage.question or not last or step.message.attachments:
+        return False
+    match = step.classify(step.text)
+    if any(t != "saludo" and v > 0 for t, v in match.keyword_scores.items()):
+        return False  # "hola, otra pregunta…": more than a greeting
+    return timedelta(0) <= step.message.at - datetime.fromisoformat(last) < REGREET_AFTER
+
+
+def _short_follow_up(text: str) -> bool:
+    """A short question of a few words ("¿cómo que ruta?", "y eso cómo?", "entonces cómo entro")."""
+    words = intents.words(text)
+    if not words or len(words) > 6:
+        return False
+    return intents.is_question(text) or any(w in intents.QUESTION_WORDS for w in words[:3])
+
+
+def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = False) -> None:
+    """Answer what the matcher understood, or ask when it is unsure."""
+    kb = step.kb
+    if match.empty:
+        if step.message.attachments:
+            step.topic = "error_solicitud"
+            escalation.start(step, "error_solicitud")
+        else:
+            step.topic = "saludo"
+            show_menu(step, greeting=True)
+        return
+    follow_up = STAGE_TOPIC.get(step.stage)
+    if follow_up and not aside and not chosen and is_vague(match) and _short_follow_up(step.text):
+        # "¿cómo que ruta?", "¿entonces cómo entro?" right after a step's explanation: about that step.
+        step.topic = follow_up
+        answer(step, follow_up)
+        step.say(question_again(step, STAGES[step.stage]))
+        return
+    if (step.had_secret and not aside and (not match.confident or match.topic == "fuera_de_tema")
+            and (match.keyword_scores.get("fuera_de_tema", 0.0) < STRONG
+                 or kb.matcher.known_answer("fuera_de_tema", step.text))):
+        # "can u do it for me? my password is …": a password sent to get the application done,
+        # the CIA's answer (it is done by the student, in the CIA), not "con eso no te puedo ayudar"
+        # (nor how to recover a password they have just written).
+        match = replace(match, topic="registro_cia", confident=True, secondary=None)
+    if not match.confident:
+        # A person is always offered last: not also as a candidate ("Hablar con una persona" twice).
+        candidates = [t for t in match.candidates(4) if t != "duda_general"][:3]
+        if match.domain and candidates:
+            step.topic = None
+            opts = [(f"topic:{t}", kb.topics[t].label) for t in candidates]
+            step.say(step.msg("clarify"), opts + [("person", step.msg("menu_person"))])
+            return
+        match = Match("fuera_de_tema", match.score, match.ranked, match.tokens, True, match.domain)
+    topic = match.topic or "fuera_de_tema"
+    step.topic = topic
+    if topic == "nss" and not aside and volunteered.said_nss_is_valid(step):
+        # "mi NSS es 12345678903": said valid and what it is for next; neither what an NSS is
+        # nor where to find one (they have it), nor a stage asking them to find one.
+        if match.secondary and match.secondary != topic:
+            answer(step, match.secondary)
+        resume_prompt(step)
+        return
+    before = len(step.replies)
+    if aside and kb.topics[topic].kind == "answer":
+        # In the middle of something else: answer, and let the caller ask again.
+        answer(step, topic)
+        if match.secondary and match.secondary != topic:
+            answer(step, match.secondary)
+        return
+    if topic == "urgencia" and match.keyword_scores.get("sin_vigencia", 0.0) >= STRONG:
+        # "…en urgencias y dicen que no estoy vigente": kept for the next message (the save day).
+        step.remember("said_not_covered_at")
+    if topic == "saludo" and not aside and _mid_procedure_hello(step):
+        # "hola" in the middle of the guide, within the hour: where we were, not the menu
+        # (which would drop the question pending); "menú" still gets it.
+        stage = STAGES[step.stage]
+        step.say(step.msg("hello_again") + " " + step.msg("resume", where=stage.label) + "\n"
+                 + question_again(step, stage) + "\n" + step.msg("or_menu"))
+    elif topic == "saludo":
+        show_menu(step, greeting=True)
+    elif topic == "despedida":
+        answer(step, "despedida")
+    elif topic == "fuera_de_tema":
+        known = kb.matcher.known_answer(topic, step.text)
+        if known:
+            step.say(known)  # "olvidé mi contraseña del CIA": where that is solved, not "no te puedo ayudar"
+        else:
+            answer(step, topic)
+        step.say(step.msg("offer_person"), [("menu", step.msg("opt_menu")), ("person", step.msg("menu_person"))])
+    elif topic == "urgencia" and not aside and (reported := _reported_too(step, match)):
+        # "…me sale otro patrón, y ahorita me siento mal y necesito ir al doctor": the emergency
+        # first, then the problem told with it (not left behind "¡afíliate con tiempo!").
+        answer(step, "urgencia")
+        answer_topic(step, replace(match, topic=reported, secondary=None))
+        step.topic = "urgencia"
+        return
+    elif topic == "urgencia" and not aside and _CALLED_HELP.search(" ".join(intents.words(step.text))):
+        # "ya llamamos al 911", "ya viene la ambulancia": help is on its way; no lecture again.
+        step.remember("answered", "urgencia")
+        step.say(step.msg("urgent_called"))
+        return
+    elif topic == "urgencia" and not aside and step.recalls("answered", "urgencia", within=3):
+        # "¿y qué hago entonces?" right after the emergency's answer: what to do now, in steps,
+        # not the same block word for word.
+        step.remember("answered", "urgencia")
+        step.say(step.msg("urgent_next"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
+        return
+    elif topic == "espera":
+        waiting.espera(step)
+    elif topic in ("sin_vigencia", "vigencia") and waiting.names_other_employer(step.text):
+        waiting.other_employer(step)
+    elif (topic == "sin_vigencia" and step.stage in _BEFORE_APPLYING and not aside
+          and not entities.mentions_saving(step.text)):
+        # "ya revisé y salgo sin derecho" while the requirements are checked: no other coverage,
+        # so they can apply (it is not the complaint of someone who applied).
+        step.say(step.msg("no_coverage_can_apply"))
+        if "nss" in intents.words(step.text) and (intents.says_not_sure(step.text) or intents.says_dont_know(step.text)):
+            enter(step, "nss_lookup")  # "no tengo seguro y no sé mi NSS": how to get it, next
+        elif step.stage == "prereq_nss":
+            step.say(question_again(step, STAGES["prereq_nss"]))
+        else:
+            enter(step, "prereq_nss")
+        return
+    elif topic == "sin_vigencia":
+        waiting.sin_vigencia(step)
+    elif (topic == "duda_general" and match.secondary and match.secondary != topic
+          and kb.topics[match.secondary].kind == "answer"):
+        # "¿a qué hora atienden? ¿puedo hablar con alguien ahorita?": what the bot knows first
+        # (the hours, whether it is open now), then the way to a person.
+        answer(step, match.secondary)
+        _escalate(step, topic)
+        return
+    elif kb.topics[topic].kind == "escalation":
+        _escalate(step, topic)
+    elif (topic in TOPIC_STAGE and step.stage in PROCEDURE_STAGES and intents.is_question(step.text)
+          and (PROCEDURE_STAGES.index(TOPIC_STAGE[topic]) < PROCEDURE_STAGES.index(step.stage)
+               or (topic == "vigencia" and step.stage in _BEFORE_APPLYING))):
+        # (…and "¿cómo lo checo?" while the requirements are checked: how to see one's coverage,
+        # not the step after applying, whose "sin derecho" would mean the wait is over.)
+        # "¿qué es el NSS?" while filling in: a step already behind is answered, and the
+        # procedure stays where it was (a question about a later step moves on to it).
+        answer(step, topic)
+        if match.secondary and match.secondary != topic:
+            answer(step, match.secondary)
+        resume_prompt(step)
+        return
+    elif topic in TOPIC_STAGE and not aside:
+        target = STAGES[TOPIC_STAGE[topic]]
+        if (target.name == step.stage and target.question and target.on_no and not chosen
+                and intents.reports_failure(step.text)):
+            # "no encuentro mi clínica en la lista" to "¿pudiste darte de alta?": a no, however long.
+            follow(step, target.on_no)
+        elif target.name == "cia_route" and not chosen and intents.reports_failure(step.text):
+            # "no me aparece la opción de seguro facultativo en autoservicio": not the route again
+            # as if nothing had been tried; what to check, and a person.
+            step.stage = target.name
+            follow(step, target.on_no)
+        elif target.name == "umf_registration" and not chosen and intents.reports_failure(step.text):
+            # "no me deja registrar la clínica": what usually causes it (domain.md), then whether
+            # it worked; a no still reaches a person.
+            step.stage = target.name
+            step.say(step.msg("umf_trouble"))
+            step.say(step.msg("q_umf_after_trouble"))
+        elif (target.expects == "yesno" and target.on_yes == "done" and not chosen
+              and not intents.is_question(step.text) and intents.words(step.text)[:1] in (["ya"], ["listo"], ["lista"])
+              and says_done(target, step.text) and not intents.reports_failure(step.text)
+              and not any(w in intents.QUESTION_WORDS for w in intents.words(step.text))):
+            # "ya me dieron de alta en la clínica, gracias": the last step is done, not to be explained.
+            follow(step, target.on_yes)
+        elif (target.name == step.stage and target.question and not chosen
+              and (known := kb.matcher.known_answer(topic, step.text))):
+            # "no sé cuál es mi clínica" while registering at it: that, and the question again.
+            step.say(known + "\n" + question_again(step, target))
+        elif (target.name == step.stage and target.question and not intents.is_question(step.text) and not chosen
+              and not intents.says_dont_know(step.text)):
+            # News about the step the student is at ("ya salí vigente" while registering at the clinic).
+            step.say(step.msg("noted") + " " + step.msg(target.question))
+        else:
+            if target.name == "umf_registration" and intents.tells_covered(step.text):
+                step.say(step.msg("covered_news"))  # "¡ya salí vigente!": glad news first
+            enter(step, target.name)
+    else:
+        answer(step, topic)
+        if match.secondary:
+            answer(step, match.secondary)
+        if not aside:
+            resume_prompt(step)
+        return
+    if match.secondary and match.secondary != topic and not chosen and kb.topics[match.secondary].kind == "answer":
+        # The second question's answer goes before the question the first one ended with.
+        ended_asking = len(step.replies) - before >= 2 and "?" in step.replies[-1].text
+        last = step.replies.pop() if ended_asking else None
+        answer(step, match.secondary)
+        if last is not None:
+            step.replies.append(last)
+
+
+#: "ya llamamos al 911", "ya viene la ambulancia", "ya estamos en urgencias": help is on its way.
+_CALLED_HELP = re.compile(
+    r"\bya (?:le |les )?(?:llame|llamamos|llamaron|marque|marcamos|marcaron|hable|hablamos)\b"
+    r"|\bya (?:viene|vienen|llego|llegaron|esta aqui|estan aqui) (?:la |el |los )?(?:ambulancia|paramedicos|cruz roja)\b"
+    r"|\bya (?:estoy|estamos|esta|lo llevamos|la llevamos|lo llevaron|la llevaron) (?:en|a) (?:urgencias|el hospital|la clinica|la cruz roja)\b"
+)
+
+
+def _escalate(step: Step, reason: str) -> None:
+    if step.stage == "ticket_open":
+        # One case at a time: another problem told while a report is open goes to that report.
+        ticket_open.add_to_ticket(step)
+        return
+    escalation.start(step, reason)
+
+
+#: The guide's stages before the application exists: "sin derecho" there is good news.
+_BEFORE_APPLYING = ("prereq_coverage", "prereq_other", "prereq_nss")
+
+
+def _reported_too(step: Step, match: Match) -> str | None:
+    """A problem for the desk (not a mere request for a person) told clearly in the same message."""
+    applied = entities.mentions_saving(step.text) or _APPLIED.search(" ".join(intents.words(step.text)))
+    reported = [(score, t) for t, score in match.keyword_scores.items()
+                if score >= STRONG and t != "duda_general" and step.kb.topics[t].kind == "escalation"
+                and (t != "sin_vigencia" or applied)]  # "…y no tengo seguro": not a complaint of one who applied
+    return max(reported)[1] if reported else None
+
+
+#: Words of having applied: "hice mi solicitud", "ya me registré", "el trámite".
+_APPLIED = re.compile(r"\b(?:solicitud|tramite|registre|aplique|hice|constancia|patron)\b")
+
+
+def urgent(step: Step) -> bool:
+    """Whether the message is an emergency (urgencia named by a strong cue)."""
+    match = step.classify(step.text)
+    return match.topic == "urgencia" and match.keyword_scores.get("urgencia", 0.0) >= STRONG

@@ -1,0 +1,157 @@
+"""The answer to a stage's yes/no question ("¿ya guardaste tu solicitud?").
+
+Students rarely answer with a bare "sí" or "no": "todavía no la he revisado" is not a no
+(it is a reason to look first), "no sé" gets what helps them find out, "ya la guardé hoy"
+already gives the day asked next, "ya la guardé pero me equivoqué" is the mistake. What
+is not an answer to the question is left to the rest of :mod:`flows.machine`.
+"""
+from __future__ import annotations
+
+import re
+
+from flows import entities, intents
+from flows.context import Step
+from flows.procedure import (
+    PROCEDURE_STAGES,
+    STAGE_TOPIC,
+    STAGES,
+    TOPIC_STAGE,
+    Stage,
+    answer,
+    answers_yes,
+    follow,
+    names_earlier_step,
+    question_again,
+    waiting_from,
+)
+from knowledge.matcher import STRONG
+
+
+def names_subject(stage: Stage, words: list[str]) -> bool:
+    """Whether the words are about the stage's own step ("ya me di de alta en la clínica"),
+    not only a "ya" of another step ("ya la saqué y salgo con derecho")."""
+    joined = " " + " ".join(words)
+    return any(f" {cue}" in joined for cue in stage.subject)
+
+
+def says_done(stage: Stage, text: str) -> bool:
+    """Whether a clause of the message says the stage's step is done ("ya salí vigente y ya me
+    di de alta en la clínica": the second one), not only a step before it."""
+    for clause in re.split(r"[,;.]+|\s+y\s+", text):
+        words = intents.words(clause)
+        if words[:1] in (["ya"], ["listo"], ["lista"]) and answers_yes(stage, words) and names_subject(stage, words):
+            return True
+    return False
+
+
+#: Acknowledgements: "understood", not "done".
+_ACKS = frozenset({"ok", "okey", "okay", "oki", "va", "sale", "vale", "ok gracias", "va gracias", "entendido", "de acuerdo"})
+
+
+def _reports_a_problem(step: Step) -> bool:
+    """Whether a message of a few words names a problem for the desk ("no, me salió error")."""
+    if len(intents.words(step.text)) < 3:
+        return False
+    match = step.classify(step.text)
+    return bool(match.confident and match.topic and step.kb.topics[match.topic].kind == "escalation"
+                and match.keyword_scores.get(match.topic, 0.0) >= STRONG and match.topic != "duda_general")
+
+
+def _asked_as_dont_know(step: Step, stage: Stage) -> bool:
+    if not stage.asked_as_dont_know or not (intents.is_question(step.text) or intents.says_not_sure(step.text)):
+        return False  # ("no sé, cómo lo checo": not sure, and how to find out)
+    match = step.classify(step.text)
+    return match.topic in stage.asked_as_dont_know
+
+
+def _asks_an_earlier_step(step: Step, stage: Stage) -> bool:
+    """A "no …" of several words that names a step behind this one clearly ("no me acuerdo de
+    mi NSS" at the CIA step): that step's matter, not this question's no."""
+    if len(intents.words(step.text)) < 4 or stage.name not in PROCEDURE_STAGES:
+        return False
+    match = step.classify(step.text)
+    target = TOPIC_STAGE.get(match.topic or "")
+    return bool(match.confident and target in PROCEDURE_STAGES
+                and PROCEDURE_STAGES.index(target) < PROCEDURE_STAGES.index(stage.name)
+                and match.keyword_scores.get(match.topic or "", 0.0) >= STRONG)
+
+
+def reply(step: Step, stage: Stage, text: str) -> bool:
+    """The answer to the stage's yes/no question, when the message is one (True); False leaves
+    it to the rest of the machine (a topic, a question about something else)."""
+    if stage.not_yet_waits and (intents.not_checked_yet(text) or intents.not_tried_yet(text)
+                                or (stage.bare_not_yet_waits and intents.bare_not_yet(text))):
+        # "todavía no la he revisado", "todavía no lo intento": not a "no" (that opens a
+        # report), a reason to try first.
+        step.topic = None
+        step.say(step.msg("check_first" if stage.name == "checking_coverage" else "try_first")
+                 + " " + question_again(step, stage))
+        return True
+    if stage.dont_know and (intents.says_not_sure(text) and len(intents.words(text)) <= 4
+                            or _asked_as_dont_know(step, stage)):
+        # "no sé" / "nose": not a no; what helps them find out, and the question again.
+        step.topic = None
+        if step.recalls("dont_know_at", stage.name):
+            # Said again: the help was given; go on, and they check the constancia meanwhile.
+            step.forget("dont_know_at")
+            step.say(step.msg("dont_know_go_on"))
+            follow(step, stage.on_no)
+            return True
+        step.remember("dont_know_at", stage.name)  # counts for the next message only
+        answer(step, stage.dont_know)
+        step.say(question_again(step, stage))
+        return True
+    if stage.ok_is_ack and " ".join(intents.words(text)) in _ACKS:
+        step.topic = None  # "ok" to "escríbeme *listo* cuando lo tengas": understood, not done
+        step.say(step.msg("waiting_for_you"))
+        return True
+    said = intents.yes_no(text)
+    if said is None and intents.says_partly(text):
+        said = False  # "más o menos" to "¿pudiste darte de alta?": not done, what a no gets
+    if said is None and stage.not_sure_is_no and intents.says_not_sure(text):
+        said = False  # "no sé cuál es" to "¿ya conoces tu NSS?"
+    if said is False and not stage.not_yet_waits and _reports_a_problem(step):
+        said = None  # "no, me salió error" to "¿ya guardaste?": the error, not a "not yet"
+    if said is False and _asks_an_earlier_step(step, stage):
+        said = None  # "no me acuerdo de mi NSS" to "¿ya estás en Solicitud Seguro?": the NSS
+    if said is None and stage.yes_topic and intents.no_longer(text):
+        said = False  # "antes sí pero ya no": no other coverage now
+    if said is None and intents.long_yes(text) and names_subject(stage, intents.words(text)):
+        # "ya la saqué y sí salgo con derecho y con el ITSON": a yes told at length.
+        said = True
+    if said is True and " pero " in f" {' '.join(intents.words(text))} " and _reports_a_problem(step):
+        said = None  # "ya la guardé pero me equivoqué en un dato": the mistake, not only the yes
+    if said is False or (said is True and answers_yes(stage, intents.words(text))):
+        target = stage.on_yes if said else stage.on_no
+        saved = entities.parse_date(text, step.now) if said and target in STAGES and STAGES[target].expects == "date" else None
+        if saved is not None and saved <= step.today:
+            # "ya la guardé hoy", "sí, ayer en la noche": the day asked next is already said.
+            step.topic = None
+            waiting_from(step, saved, purpose="espera")
+            return True
+        follow(step, target)
+        if target and STAGE_TOPIC.get(target) and len(intents.words(text)) >= 4:
+            match = step.classify(text)
+            if match.confident and match.topic == STAGE_TOPIC[target]:
+                # "¡ya lo tengo! ahora, ¿dónde hago la solicitud?": the yes, and the question
+                # the step it leads to answers.
+                step.topic = match.topic
+        return True
+    if said is True and not intents.is_question(text) and names_earlier_step(stage, intents.words(text)):
+        # "sí, ya estoy vigente" to "¿pudiste darte de alta en tu clínica?": good news about
+        # the step before; this one's question stays.
+        step.topic = None
+        step.say(step.msg("noted") + " " + question_again(step, stage))
+        return True
+    if said is None and stage.yes_topic and not intents.is_question(text):
+        match = step.classify(text)
+        if match.confident and match.topic == stage.yes_topic:
+            step.topic = match.topic
+            follow(step, stage.on_yes)
+            return True
+    if said is True and len(intents.words(text)) < 3 and stage.question:
+        # "ya entré" to "¿ya guardaste tu solicitud?": good news about a step before, same question.
+        step.topic = None
+        step.say(step.msg("noted") + " " + question_again(step, stage))
+        return True
+    return False
