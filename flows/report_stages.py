@@ -1,0 +1,358 @@
+"""The report's stages besides collecting the data: describe, consent, confirm, and the ticket.
+
+- describe: "¿qué pasó?" / "¿cuál es tu duda?", and a doubt the desk's facts settle;
+- consent: data sent before the privacy notice, kept only once it is accepted;
+- confirm: the summary, accepted ("sí") or corrected ("corregir CURP …");
+- the ticket opened, with what the student is told about when a person will see it.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flows import intents
+from flows.context import Step
+from flows.messages import Attachment, OpenTicket, RecordConsent
+from flows.report_core import (
+    FIELDS,
+    accept_typed,
+    add_typed_value,
+    append_description,
+    aside_topic,
+    ask_for_rest,
+    asks_for_person,
+    is_aside,
+    only_courtesy,
+    set_aside,
+    show_summary,
+    take_data,
+    tells_typed_value,
+    when_seen,
+    with_opening,
+)
+from flows.report_data import read as _read
+from flows.report_data import with_surnames
+from flows.report_text import (
+    ADDS,
+    CORRECTION_CUE,
+    CORRECTION_WORDS,
+    FIELD_WORDS,
+    asks_what_is_meant,
+    asks_when_answered,
+    describes,
+    description_text,
+    field_named,
+    meaningful,
+    name_after,
+    only_pleas,
+    promises_screenshot,
+    tells_wrong_and_right,
+    typed_description,
+    wrong_values_typed,
+)
+
+
+def describe_step(step: Step, esc: dict[str, Any], text: str) -> bool:
+    """The answer to "what went wrong?": a description, data, or a question."""
+    if not text.strip() and not step.message.attachments:
+        step.say(step.msg(f"ask_description_{esc['reason']}"))
+        return True
+    if wrong_values_typed(text) or (esc["reason"] == "datos_erroneos" and tells_wrong_and_right(text)):
+        # "puse mal mi nss, puse 12345678901", "puse Jose y es José Luis" to "¿qué dato quedó
+        # mal?": what was typed (and how it should be) is the mistake itself, for staff as typed.
+        esc["description"] = with_opening(esc, typed_description(text))
+        accept_typed(step, esc, text)
+        return True
+    found, problems, unknown = _read(step, esc, text)
+    clean = description_text(text)
+    if found or problems or unknown:
+        if meaningful(clean):
+            esc["description"] = with_opening(esc, clean)
+        take_data(step, esc, found, problems, unknown)
+        return True
+    if step.message.attachments:
+        esc["description"] = clean if meaningful(clean) else step.msg("description_attachment")
+        ask_for_rest(step, esc, [])
+        return True
+    if promises_screenshot(text):
+        # "te mando captura", "ahorita te la mando": the screenshot is coming; wait for it.
+        step.say(step.msg("screenshot_wait"))
+        return True
+    words = intents.words(text)
+    if (esc["reason"] == "error_solicitud" and words and words[0] in ("cuando", "al", "apenas", "nomas")
+            and "?" not in text and "¿" not in text):
+        # "cuando le doy guardar": when the error shows, told before what it says; kept with it.
+        esc["when"] = f"{esc['when']} {clean}" if esc.get("when") else clean
+        step.say(step.msg("noted_when") + " " + step.msg("ask_description_error_solicitud"))
+        return True
+    aside = aside_topic(step, text)
+    if aside and esc["reason"] == "datos_erroneos" and aside != "urgencia" and describes(esc["reason"], clean, ()):
+        aside = None  # "en mi CURP" to "¿qué dato quedó mal?": the answer, not a question about the CURP
+    if aside and not _tells_the_case(esc, text, aside):
+        esc["aside"] = aside
+        return False
+    if (esc["reason"] in ("datos_erroneos", "error_solicitud", "sin_vigencia") and intents.is_question(text)
+            and not describes(esc["reason"], clean, ())):
+        if asks_what_is_meant(text):
+            # "¿cómo que texto?": what the question asks for, in other words.
+            step.say(step.msg(f"explain_description_{esc['reason']}"))
+            return True
+        # "¿y eso afecta en algo? ¿se cancela mi seguro?" to "¿qué dato quedó mal?": a question
+        # for the person, kept for the report; what went wrong is still what the report needs.
+        esc["question"] = f"{esc['question']} / {clean}" if esc.get("question") else clean
+        step.say(step.msg("question_kept") + " " + step.msg(f"ask_description_{esc['reason']}"))
+        return True
+    if not meaningful(clean) or only_pleas(clean):
+        if esc["reason"] == "duda_general" and step.recalls("no_description"):
+            # "no sé" twice to "¿cuál es tu duda?": the person asks; the report goes without it.
+            esc["description"] = step.msg("description_none")
+            step.say(step.msg("description_skipped"))
+            ask_for_rest(step, esc, [])
+            return True
+        # "ayuda", "porfa": a plea, not what went wrong.
+        step.remember("no_description")
+        step.say(step.msg("description_needed") + " " + step.msg(f"ask_description_{esc['reason']}"))
+        return True
+    esc["description"] = with_opening(esc, clean)
+    ask_for_rest(step, esc, [])
+    return True
+
+
+def answered_as_the_doubt(step: Step) -> bool:
+    """After the answer to a question asked where "¿cuál es tu duda?" was awaited: whether that
+    question was the doubt itself, so that the answer may settle it and no person is needed.
+
+    "Quiero hablar con alguien" → "¿cuál es tu duda?" → "¿cómo saco mi vigencia?": the bot
+    knows that one; the student is asked whether it settles the doubt, not asked for the
+    doubt again as if nothing had been said.
+    """
+    esc = step.state.get("esc") or {}
+    if step.stage != "escalation_describe" or esc.get("reason") != "duda_general" or esc.get("description"):
+        return False
+    esc["answered"] = True
+    return True
+
+
+#: "no gracias", "no, así está bien": nothing more needed (a polite no that settles it).
+_NO_THANKS = re.compile(r"^no\s+(?:gracias|muchas gracias|asi esta bien|ya no|nada mas|es todo)\b")
+
+
+#: "… pero tengo otra pregunta": another question coming.
+_ANOTHER = re.compile(r"\b(?:otra|una) (?:pregunta|duda|cosa)\b")
+
+
+def settle_doubt(step: Step, esc: dict[str, Any], text: str) -> bool:
+    """The reply to "¿con eso queda resuelta tu duda?": yes or thanks ends the report unsent,
+    no asks for what is still missing; anything else is read as the doubt (False)."""
+    verdict = intents.yes_no(text)
+    folded = " ".join(intents.words(text))
+    if verdict is None and intents.is_question(text) and len(intents.words(text)) <= 8:
+        # "¿y a mi esposa?", "¿y cubre a mis hijos?": a follow-up the desk's facts answer too
+        # (read with the first question when it leans on it), and the same question again.
+        matcher = step.kb.matcher
+        known = matcher.known_answer(esc["reason"], text)
+        if known is None and folded.startswith("y ") and _leans_on_first(step, esc, text):
+            known = matcher.known_answer(esc["reason"], f"{esc.get('held') or ''} {text}")
+        if known:
+            step.say(known)
+            step.say(step.msg("doubt_answered"))
+            return True
+    if verdict is None and only_courtesy(step, text) == "despedida" or _NO_THANKS.match(folded):
+        verdict = True  # "gracias", "no gracias, así está bien": settled
+    if verdict is None or len(intents.words(text)) > 6:
+        return False
+    esc.pop("answered", None)
+    if verdict and _ANOTHER.search(folded):
+        # "sí, pero tengo otra pregunta": settled, and a new one coming.
+        step.state.pop("esc", None)
+        step.stage = esc.get("return_stage") or "menu"
+        step.say(step.msg("ask_doubt"))
+        return True
+    if verdict:
+        step.state.pop("esc", None)
+        step.stage = esc.get("return_stage") or "menu"
+        step.say(step.msg("doubt_settled"))
+    elif esc.get("held"):
+        # The known answer did not settle it: the first question is the doubt for the person.
+        esc["description"] = esc.pop("held")
+        step.say(step.msg("doubt_to_person"))
+        ask_for_rest(step, esc, [])
+    else:
+        step.say(step.msg("doubt_not_settled"))
+    return True
+
+
+def _leans_on_first(step: Step, esc: dict[str, Any], text: str) -> bool:
+    """ "¿y a mi esposa?" after "¿cubre a mis hijos?": no topic of its own ("¿y cuánto tarda?" has)."""
+    match = step.classify(text)
+    return not match.confident or match.topic in (esc["reason"], "fuera_de_tema")
+
+
+def _tells_the_case(esc: dict[str, Any], text: str, topic: str) -> bool:
+    """Whether a message that names a topic is the case itself, asked for by "¿cuál es tu duda?".
+
+    A statement of several words tells the case ("es sobre mi clínica, me asignaron una muy
+    lejos y quiero cambiarla"); so does the same topic a second time, after its answer did
+    not settle it ("ya te dije, quiero cambiar mi clínica"). A question is answered first.
+    """
+    if topic == "urgencia":
+        return False  # an emergency is answered first, whatever else the report is about
+    if esc.get("aside") == topic:
+        return True
+    return not intents.is_question(text) and len(intents.words(text)) >= 6
+
+
+def consent_step(step: Step, esc: dict[str, Any], text: str) -> bool:
+    """The answer to "¿aceptas el aviso de privacidad?"."""
+    pending = esc.get("pending") or {}
+    found, problems, unknown = _read(step, esc, text)
+    said = intents.yes_no(text)
+    if said is True or found:
+        # Sending more data after the notice accepts it too.
+        esc.pop("pending", None)
+        merged = {**(pending.get("data") or {}), **found}
+        step.state["privacy_ack"] = True
+        step.act(RecordConsent(at=step.message.at))
+        step.say(step.msg("privacy_thanks"))
+        take_data(step, esc, merged, [*(pending.get("problems") or []), *problems],
+                bool(pending.get("nss_unknown")) or unknown)
+        return True
+    if said is False:
+        # Nothing personal kept ("no guardé tus datos"): what they sent before the notice goes;
+        # the case itself waits, for "ok, sí acepto" a moment later.
+        esc.pop("pending", None)
+        # Brought back, it asks for the data again; sending it accepts the notice (shown already).
+        set_aside(step, esc, stage="escalation_collect", on_yes=True)
+        step.state.pop("esc", None)
+        step.stage = esc.get("return_stage") or "menu"
+        step.say(step.msg("privacy_refused"))
+        return True
+    if is_aside(step, text):
+        return False
+    clean = description_text(text)
+    if esc.get("description") is None and meaningful(clean) and len(intents.words(clean)) >= 3:
+        # "puse mal mi fecha de nacimiento": what went wrong, told before the notice is answered.
+        esc["description"] = with_opening(esc, clean)
+        step.say(step.msg("description_noted") + " " + step.msg("privacy_consent_again"))
+        return True
+    step.say(step.msg("privacy_consent_again"))
+    return True
+
+
+def confirm_step(step: Step, esc: dict[str, Any], text: str) -> bool:
+    """The answer to the summary: send it, or correct something."""
+    if tells_typed_value(esc, text):
+        add_typed_value(step, esc, text)
+        show_summary(step, esc)
+        return True
+    said = intents.yes_no(text)
+    field = field_named(text)
+    if said is True and field is None and not CORRECTION_CUE.search(" ".join(intents.words(text))):
+        # "ya lo encontré, es 02039912346" reads as a yes: new data updates the summary instead.
+        found, problems, _unknown = _read(step, esc, text)
+        found.pop("name", None)
+        changed = {k: v for k, v in found.items() if esc["data"].get(k) != v}
+        if not (changed or problems):
+            open_ticket(step, esc)
+            return True
+        if changed:
+            step.say(step.msg("fixed"))
+        take_data(step, esc, changed, problems, False)
+        return True
+    if field in FIELDS:
+        # "no, el nombre está mal, es María Fernanda Gómez Ruiz": the new value may come along.
+        before = esc["data"].pop(field, None)
+        if field == "name":
+            # "mi nombre lleva acento, es Luis Ángel Soto Muñoz": the name is what follows "es".
+            text = name_after(text) or text
+        found, problems, unknown = _read(step, esc, text, expecting=[field], correcting=True)
+        if field == "name" and before and "name" in found:
+            found["name"] = with_surnames(found["name"], before, text)
+        if field in found:
+            step.say(step.msg("fixed"))
+        else:
+            esc["fixing"] = field
+            if field == "name" and before:
+                esc["name_before"] = before  # "me faltó un apellido", then "Ruiz Meza": completed
+        take_data(step, esc, found, problems, unknown)
+        return True
+    found, problems, unknown = _read(step, esc, text)
+    found.pop("name", None)  # a name without its field named is not a correction
+    if found and not problems and not unknown and all(esc["data"].get(k) == v for k, v in found.items()):
+        # The same value sent again: nothing was corrected, and saying so would confuse.
+        step.say(step.msg("same_data"))
+        show_summary(step, esc)
+        return True
+    if found or problems or unknown:
+        if found:
+            step.say(step.msg("fixed"))
+        take_data(step, esc, found, problems, unknown)
+        return True
+    if field == "description":
+        rest = [w for w in intents.words(text) if w not in CORRECTION_WORDS and w not in FIELD_WORDS["description"]
+                and w not in ("el", "la", "mi", "es", "y", "corregir", "de")]
+        if len(rest) >= 3:
+            if ADDS.search(" ".join(intents.words(text))):
+                # "también sale abajo otro mensaje: …": more detail, the first stays.
+                append_description(esc, description_text(text))
+                step.say(step.msg("added_to_description"))
+            else:
+                esc["description"] = description_text(text)
+                step.say(step.msg("fixed"))
+            show_summary(step, esc)
+            return True
+        esc["fixing"] = "description"
+        step.stage = "escalation_collect"
+        step.say(step.msg("ask_description_fix"))
+        return True
+    if step.message.attachments:
+        step.say(step.msg("attachment_received"))
+        show_summary(step, esc)
+        return True
+    if said is False:
+        step.say(step.msg("ask_which_fix"))
+        return True
+    folded = " ".join(intents.words(text))
+    if CORRECTION_CUE.search(folded) and len(folded.split()) >= 3:
+        # "el correo lo puse mal": something the summary has no line for goes to the detail.
+        addition = description_text(text)
+        append_description(esc, addition)
+        step.say(step.msg("added_to_description"))
+        show_summary(step, esc)
+        return True
+    if asks_when_answered(text):
+        # "antes de enviarlo, ¿cuánto tardan en contestar?": when a person sees it once sent.
+        step.say(step.msg("confirm_reply_when") + " " + when_seen(step))
+        step.say(step.msg("confirm_again"))
+        return True
+    if asks_for_person(step):
+        # "quiero hablar con una persona": sending the report is how one gets the case.
+        step.say(step.msg("confirm_is_for_person"))
+        return True
+    if is_aside(step, text):
+        return False
+    step.say(step.msg("confirm_not_understood"))
+    return True
+
+
+def open_ticket(step: Step, esc: dict[str, Any]) -> None:
+    data = {k: v for k, v in esc["data"].items() if v}
+    if esc.get("nss_unknown") and "nss" not in data and not esc.get("nss_refused"):
+        data["nss_unknown"] = "sí"
+    if esc.get("curp_missing") and "curp" not in data and not esc.get("curp_refused"):
+        data["curp_missing"] = "sí"
+    if esc.get("nss_unverified") and data.get("nss") == esc["nss_unverified"]:
+        data["nss_unverified"] = "sí"  # its check digit does not match; the student sent it twice
+    for field in ("nss", "curp"):
+        if esc.get(f"{field}_refused") and field not in data:
+            data[f"{field}_refused"] = "sí"  # not given by choice (not "does not know" / "has none")
+    attachments = tuple(Attachment(a["ref"], a["content_type"], a.get("name", "")) for a in esc["attachments"])
+    step.act(OpenTicket(reason=esc["reason"], description=esc.get("description") or "", data=data,
+                        attachments=attachments))
+    step.state["known"] = {k: v for k, v in esc["data"].items() if k in FIELDS}
+    step.state["ticket_reason"] = esc["reason"]
+    step.state["ticket_at"] = step.today.isoformat()
+    step.state["return_stage"] = esc.get("return_stage") or "menu"
+    step.state.pop("esc", None)
+    step.stage = "ticket_open"
+    step.say(step.msg("ticket_opened") + " " + when_seen(step))
