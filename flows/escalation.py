@@ -113,8 +113,10 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
             _to_open_ticket(step, reason, description)
         return
     previous = step.state.get("esc") or {}
-    step.state.pop("paused_esc", None)  # a new report replaces one set aside
-    known_data = step.state.get("known") if consented(step) else None
+    # A new report replaces one set aside; the data given to that one (after the notice) is the
+    # same student's, not asked for again ("me equivoqué…" one day, "me sale un error" the next).
+    set_aside_data = ((step.state.pop("paused_esc", None) or {}).get("esc") or {}).get("data") or {}
+    known_data = {**(step.state.get("known") or {}), **set_aside_data} if consented(step) else None
     esc: dict[str, Any] = {
         "reason": reason,
         "data": dict(previous.get("data") or known_data or {}),
@@ -139,6 +141,8 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
     if intro:
         for text in step.kb.topics[reason].answers:
             step.say(text)
+    if set_aside_data and not previous.get("data") and consented(step):
+        step.say(step.msg("report_data_reused"))
     take_attachments(step, esc)
     text = data_text_of(step)
     found, problems, unknown = _read(step, esc, text)

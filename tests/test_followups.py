@@ -293,3 +293,18 @@ def test_asking_where_the_office_is_says_the_bot_does_not_have_the_address() -> 
     chat = Chat()
     chat.say("donde estan sus oficinas? quiero ir en persona")
     assert "No tengo aquí la dirección" in chat.text and "mesadeayuda@itson.edu.mx" in chat.text
+
+
+def test_a_new_report_the_next_day_reuses_the_data_given_to_the_one_left_unsent() -> None:
+    chat = Chat()
+    chat.say("me equivoque en la solicitud, puse mal mi correo", "2026-02-10T11:00")
+    chat.say("00000234567 Jose Luis Perez Gamez 12345678903", "2026-02-10T11:01")
+    assert "CURP" in chat.text
+    chat.say("me sale un error que dice nss invalido", "2026-02-11T15:00")
+    assert "Uso los datos que ya me habías dado" in chat.text
+    assert "ID de estudiante" not in chat.text and "nombre completo" not in chat.text
+    chat.say("BOXW310820HNERXN09", "2026-02-11T15:02")
+    assert chat.stage == "escalation_describe"  # what the error says exactly, then the summary
+    chat.say("dice que el nss no es valido", "2026-02-11T15:03")
+    assert chat.stage == "escalation_confirm"
+    assert "Jose Luis Perez Gamez" in chat.text and "12345678903" in chat.text
