@@ -89,7 +89,9 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
             show_menu(step, greeting=True)
         return
     follow_up = STAGE_TOPIC.get(step.stage)
-    if follow_up and not aside and not chosen and is_vague(match) and _short_follow_up(step.text):
+    if follow_up and not aside and not chosen and is_vague(match) and (
+            _short_follow_up(step.text)
+            or (intents.is_question(step.text) and step.kb.matcher.known_answer(follow_up, step.text))):
         # "¿cómo que ruta?", "¿entonces cómo entro?" right after a step's explanation: about that step.
         step.topic = follow_up
         answer(step, follow_up)

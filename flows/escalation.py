@@ -67,6 +67,7 @@ from flows.report_text import (
     describes,
     description_text,
     field_named,
+    join,
     meaningful,
     only_typed_values,
     refused_field,
@@ -304,6 +305,21 @@ def handle(step: Step) -> bool:
         step.say(step.msg("curp_unknown"))
         step.remember("curp_help")
         return True
+    if (not (found or problems or unknown) and "student_id" in missing_fields(esc)
+            and (_ASKS_ID.search(" ".join(intents.words(text))) or (
+                expecting == ["student_id"] and esc["data"]  # the ID asked for alone, not the whole request
+                and (intents.yes_no(text) is False or intents.says_dont_know(text))))):
+        if step.recalls("id_help", within=2) and not intents.is_question(text):
+            # "no lo tengo" again after where to find it: the report goes without it (staff find
+            # the student by name, NSS or CURP).
+            esc["id_missing"] = True
+            step.say(step.msg("id_later"))
+            ask_for_rest(step, esc, [])
+            return True
+        # "¿cuál es mi ID?", "no lo tengo": where it is.
+        step.remember("id_help")
+        step.say(step.msg("student_id_where"))
+        return True
     if (not (found or problems or unknown) and "curp" in missing_fields(esc) and step.recalls("curp_help", within=2)
             and (intents.yes_no(text) is False or intents.says_dont_know(text))):
         # "no la tengo" right after where to look it up: the report goes without it.
@@ -384,8 +400,12 @@ def handle(step: Step) -> bool:
         return True
     verdict = intents.yes_no(text)
     if verdict is True:
-        # "sí, acepto", "ok" after the privacy notice or a request for data: agreed, not a datum.
-        step.say(step.msg("collect_yes"))
+        # "sí, acepto", "ok" after the privacy notice or a request for data: agreed, not a datum;
+        # what is missing in one line (not the whole request again).
+        labels = [step.msg(f"field_{f}") for f in missing_fields(esc)]
+        if labels:
+            step.say(step.msg("collect_yes", fields=join(labels)))
+            return True
     elif verdict is False and len(intents.words(text)) <= 3:
         # A bare "no" to the request for data: what it is for and both ways on (send some,
         # cancel, or write to the desk), not "no encontré ese dato".
@@ -403,6 +423,9 @@ def handle(step: Step) -> bool:
 
 
 #: "no tengo CURP" (a foreign student): not "I don't remember it".
+#: "¿cuál es mi ID?", "¿dónde veo mi matrícula?".
+_ASKS_ID = re.compile(r"\b(?:cual es|donde (?:veo|encuentro|saco|viene|esta)|que es|no se|no tengo|no me se) (?:mi |el |la )?"
+                      r"(?:id|matricula|numero de estudiante|id de estudiante)\b")
 _WITHOUT_CURP = re.compile(r"\bno tengo (?:una |la |mi )?curp\b|\bextranjer[oa]\b|\bsin curp\b")
 
 

@@ -134,6 +134,7 @@ _SOON = re.compile(
 _NEXT = re.compile(
     r"\b(?:que (?:mas )?sigue|y ahora que|ahora que (?:hago|sigue)|que hago ahora|que debo hacer ahora"
     r"|siguiente paso|cual es el siguiente|y luego que|y despues que|que toca)\b"
+    r"|^(?:y|ok y|okey y|listo y|va y|ya y|bueno y) (?:luego|despues|ahora)$"  # "¿y luego?", "listo, ¿y después?"
 )
 
 
@@ -144,7 +145,7 @@ def asks_next(text: str) -> bool:
 
 #: The same said inside a longer message: "ahorita estoy en clase, al rato te escribo".
 _LATER = re.compile(
-    r"\b(?:al rato|mas tarde|luego|despues|en un rato|ahorita) (?:te |les )?(?:escribo|aviso|mando|paso|los mando"
+    r"\b(?:al rato|mas tarde|luego|despues|en un rato|ahorita) (?:te |les )?(?:la |lo |las |los )?(?:escribo|aviso|mando|paso|los mando"
     r"|los paso|lo hago|lo reviso|sigo|regreso|contesto)\b"
     r"|\bahorita no (?:puedo|estoy|tengo (?:tiempo|mis datos|los datos|a la mano|la compu))\b"
     r"|\bestoy en (?:clase|el trabajo|la chamba|el camion|la calle)\b|\bno estoy en (?:la compu|mi casa|casa)\b"
@@ -405,6 +406,9 @@ def wants_guide(text: str) -> bool:
     """ "quiero empezar el trámite", "guíame paso a paso porfa", "x donde empiezo?"."""
     w = words(text)
     folded = " ".join(w)
-    if not w or len(w) > 7 or _NOT_GUIDE.search(folded):
+    if not w or _NOT_GUIDE.search(folded):
         return False
-    return bool(_GUIDE.search(folded) or _START.search(folded))
+    if _GUIDE.search(folded):
+        # "quiero sacar el seguro facultativo, ¿me puedes guiar?": asked outright, whatever else.
+        return len(w) <= 12
+    return len(w) <= 7 and bool(_START.search(folded))

@@ -166,12 +166,13 @@ STAGE_TOPIC = {
 def answer(step: Step, topic_id: str) -> None:
     """Say a topic's answer, every message of it (the contact card with whether the desk is open now),
     after the known answer the message asks for, if any ("¿puedo usar el NSS de mi papá?")."""
-    known = step.kb.matcher.known_answer(topic_id, step.text)
+    found = step.kb.matcher.known(topic_id, step.text)
+    known = found.answer if found else None
     again = step.recalls("answered", topic_id, within=3)
     step.remember("answered", topic_id)  # "¿y qué hago?", "¿y el ISSSTE sí cuenta?" next: read with it
     if known:
         step.say(known)
-        if again:
+        if again or (found and found.alone):
             return  # "¿y el ISSSTE sí cuenta o no?" after the answer: that, not the whole answer again
     day = day_asked(step) if topic_id == "contacto" else None
     if day is not None:

@@ -118,7 +118,7 @@ def take_data(step: Step, esc: dict[str, Any], found: dict[str, str], problems: 
 def missing_fields(esc: dict[str, Any]) -> list[str]:
     data = esc["data"]
     return [f for f in FIELDS if f not in data and not (f == "nss" and esc.get("nss_unknown"))
-            and not (f == "curp" and esc.get("curp_missing"))]
+            and not (f == "curp" and esc.get("curp_missing")) and not (f == "student_id" and esc.get("id_missing"))]
 
 
 def ask_for_rest(step: Step, esc: dict[str, Any], problems: list[str], *, quiet: bool = False,
@@ -165,7 +165,8 @@ def show_summary(step: Step, esc: dict[str, Any]) -> None:
                                 step.msg("summary_curp_none") if esc.get("curp_missing") else "")
     step.say(step.msg(
         "summary",
-        student_id=data.get("student_id", ""), name=data.get("name", ""), nss=nss,
+        student_id=data.get("student_id") or (step.msg("summary_id_unknown") if esc.get("id_missing") else ""),
+        name=data.get("name", ""), nss=nss,
         curp=curp, description=shorten(esc.get("description") or ""),
         attachments=len(esc["attachments"]),
     ))

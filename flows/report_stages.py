@@ -339,7 +339,11 @@ def open_ticket(step: Step, esc: dict[str, Any]) -> None:
     data = {k: v for k, v in esc["data"].items() if v}
     if esc.get("nss_unknown") and "nss" not in data and not esc.get("nss_refused"):
         data["nss_unknown"] = "sí"
-    if esc.get("curp_missing") and "curp" not in data and not esc.get("curp_refused"):
+    if esc.get("id_missing") and "student_id" not in data:
+        data["student_id_missing"] = "sí"
+    if esc.get("curp_unknown") and "curp" not in data:
+        data["curp_unknown"] = "sí"  # not at hand (a foreigner's "no tengo CURP" is curp_missing)
+    elif esc.get("curp_missing") and "curp" not in data and not esc.get("curp_refused"):
         data["curp_missing"] = "sí"
     if esc.get("nss_unverified") and data.get("nss") == esc["nss_unverified"]:
         data["nss_unverified"] = "sí"  # its check digit does not match; the student sent it twice

@@ -125,7 +125,8 @@ _PRIVACY_QUESTION = re.compile(
     r"|\b(?:borr|elimin)\w* (?:mis|todos mis|mi) (?:datos|informacion|info)\b"
     r"|\bquien (?:ve|va a ver|puede ver|tiene|mira|revisa) (?:mis|mi) (?:datos|curp|nss|informacion)\b"
     r"|\bpara que (?:quieres|quieren|necesitas|necesitan|ocupas|ocupan|piden|pides) (?:mis|mi) (?:datos|curp|nss|id|nombre)\b"
-    r"|\b(?:es seguro|esta seguro|no es peligroso) (?:darte|darles|dar|mandarte|pasarte) (?:mis )?datos\b"
+    r"|\b(?:es seguro|esta seguro|no es peligroso|es confiable|no hay riesgo|no pasa nada si|no hay problema si)"
+    r" (?:darte|darles|dar|mandarte|mandarles|mandar|pasarte|pasarles|pasar|enviar|enviarte|compartir) (?:mis |los |tus )?datos\b"
     r"|\bproteccion de (?:mis |los )?datos\b|\bque hacen con mis datos\b"
     r"|\b(?:guardan|guardas|almacenan|conservan|se quedan con) (?:mi|mis|el|la) (?:datos|nss|curp|informacion|info)\b"
 )

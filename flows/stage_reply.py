@@ -71,9 +71,18 @@ def _asks_an_earlier_step(step: Step, stage: Stage) -> bool:
         return False
     match = step.classify(step.text)
     target = TOPIC_STAGE.get(match.topic or "")
+    if target == "offer_guide":
+        return False  # the requirements are what the first steps ask about ("no tengo ningún seguro")
     return bool(match.confident and target in PROCEDURE_STAGES
                 and PROCEDURE_STAGES.index(target) < PROCEDURE_STAGES.index(stage.name)
                 and match.keyword_scores.get(match.topic or "", 0.0) >= STRONG)
+
+
+#: "no tengo ningún seguro", "no cuento con nada", "ninguno": nothing of the kind.
+_HAS_NONE = re.compile(r"^(?:no|pues no|nop|nel|la verdad no)?\s*(?:tengo|cuento con|cuento) (?:ningun|ninguno|ninguna|nada)\b"
+                       r"|^(?:ninguno|ninguna|nada)\b|^no tengo (?:otro |un |el )?(?:seguro|servicio medico|imss|issste)\b")
+#: "tengo …", "me tiene mi mamá …", "estoy en el IMSS de mi trabajo": having something, said.
+_HAS = re.compile(r"^(?:si |pues |bueno |ah |este )?(?:tengo|tiene|me tiene|me tienen|estoy|cuento|uso)\b")
 
 
 def reply(step: Step, stage: Stage, text: str) -> bool:
@@ -106,6 +115,8 @@ def reply(step: Step, stage: Stage, text: str) -> bool:
         step.say(step.msg("waiting_for_you"))
         return True
     said = intents.yes_no(text)
+    if said is None and stage.yes_topic and _HAS_NONE.match(" ".join(intents.words(text))):
+        said = False  # "no tengo ningún seguro" to "¿ya tienes servicio médico por otro lado?"
     if said is None and intents.says_partly(text):
         said = False  # "más o menos" to "¿pudiste darte de alta?": not done, what a no gets
     if said is None and stage.not_sure_is_no and intents.says_not_sure(text):
@@ -142,6 +153,12 @@ def reply(step: Step, stage: Stage, text: str) -> bool:
         # the step before; this one's question stays.
         step.topic = None
         step.say(step.msg("noted") + " " + question_again(step, stage))
+        return True
+    if (said is None and stage.yes_topic and not intents.is_question(text) and _HAS.match(" ".join(intents.words(text)))
+            and names_subject(stage, [w for w in intents.words(text) if w not in ("tengo", "tiene")])):
+        # "tengo el de mi papá" to "¿ya tienes servicio médico por otro lado?": a yes, in its words.
+        step.topic = stage.yes_topic
+        follow(step, stage.on_yes)
         return True
     if said is None and stage.yes_topic and not intents.is_question(text):
         match = step.classify(text)

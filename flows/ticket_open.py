@@ -28,7 +28,8 @@ def add_to_ticket(step: Step, note: str | None = None, reply: str = "ticket_upda
 
 #: "nadie me contesta", "ya pasaron 3 días y nada": the open report has waited too long.
 _WAITED_TOO_LONG = re.compile(
-    r"\b(?:nadie (?:me )?(?:contesta|responde|hace caso|ha contestado|ha respondido)|no me (?:han )?(?:contestado|respondido)"
+    r"\b(?:nadie (?:me )?(?:contesta|responde|hace caso|ha contestado|ha respondido|contesto|respondio|dijo nada)"
+    r"|no me (?:contesto|respondio|dijeron nada) nadie|no me (?:han )?(?:contestado|respondido)"
     r"|no me (?:contestan|responden|hacen caso)|sigo esperando|ya pasaron \w+ dias? y (?:nada|nadie|no))\b"
 )
 

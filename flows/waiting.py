@@ -52,7 +52,8 @@ def next_step(step: Step) -> None:
 #: "¿no se puede antes?", "¿se puede acelerar?": whether the wait can be shortened.
 _FASTER = re.compile(r"\b(?:antes|acelera\w*|rapido|mas pronto|apura\w*|adelanta\w*)\b")
 #: "¿y qué le hago?", "¿y ahora qué?": what to do while waiting.
-_WHAT_NOW = re.compile(r"\bque (?:le |mas |mas le )?(?:hago|hacemos|sigue)\b|\by ahora\b|\bmientras\b")
+_WHAT_NOW = re.compile(r"\bque (?:le |mas |mas le )?(?:hago|hacemos|sigue)\b|\by ahora\b|\bmientras\b"
+                       r"|\bcuando (?:me )?(?:contestan|responden|avisan|sale|aparece|queda|estara|estaria)\b")
 #: "¿y si el 16 no sale?", "y si no aparezco": what to do if the wait ends without coverage.
 _IF_NOT = re.compile(r"\by si (?:\w+ ){0,4}(?:no|sigo sin|sigue sin|todavia no|aun no)\b")
 
@@ -73,7 +74,8 @@ def asks_about_the_wait(step: Step) -> bool:
     about_it = (not match.confident or match.topic in ("fuera_de_tema", "espera", "sin_vigencia")
                 or not names_a_topic(step)
                 # "¿y qué le hago?" only resembles the emergency's examples; it names none.
-                or (match.topic == "urgencia" and not match.keyword_scores.get("urgencia")))
+                or (match.topic == "urgencia" and not match.keyword_scores.get("urgencia"))
+                or match.topic == "despedida")  # "gracias, ¿y cuándo me contestan?": a question, not a goodbye
     return about_it and intents.is_question(step.text) and bool(
         _FASTER.search(folded) or _IF_NOT.search(folded) or (_WHAT_NOW.search(folded) and len(words) <= 5))
 

@@ -90,6 +90,9 @@ class KnownAnswer:
     when: tuple[str, ...]  # phrases, as keywords are written; any one of them
     answer: str
     source: str
+    #: The whole answer ("¿qué es la CURP?" under the NSS topic): the topic's own answer is not
+    #: said after it.
+    alone: bool = False
 
 
 @dataclass(frozen=True)
@@ -289,7 +292,7 @@ def _load_known(items: Any, desk_values: dict[str, str], *, rel: str, line: int,
             problems.append(Problem(rel, line, topic, "each known answer needs when (phrases), answer and source"))
             continue
         _check_text(answer, rel=rel, line=line, topic=topic, problems=problems)
-        known.append(KnownAnswer(tuple(when), _fill(answer, desk_values), source))
+        known.append(KnownAnswer(tuple(when), _fill(answer, desk_values), source, bool(item.get("alone"))))
     return tuple(known)
 
 

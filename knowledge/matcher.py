@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from knowledge.loader import Lexicon, Topic
+from knowledge.loader import KnownAnswer, Lexicon, Topic
 
 STRONG = 3.0
 WEAK = 1.0
@@ -125,7 +125,7 @@ class Matcher:
         self.lexicon = lexicon
         self._synonyms = self._compile_synonyms(lexicon.synonyms)
         self._phrases = self._compile_synonyms(lexicon.phrases)
-        self._known: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        self._known: dict[str, list[tuple[tuple[str, ...], KnownAnswer]]] = {}
         self.vocabulary: set[str] = set()
         for topic in self.topics.values():
             for text in (*topic.examples, *topic.strong, *topic.weak, *topic.announces, *topic.alone):
@@ -481,7 +481,7 @@ class Matcher:
                 named.append(best)
         return named
 
-    def known_answer(self, topic_id: str, text: str) -> str | None:
+    def known(self, topic_id: str, text: str) -> KnownAnswer | None:
         """The first of a topic's known answers (``Topic.known``) whose phrases the text has."""
         topic = self.topics.get(topic_id)
         if topic is None or not topic.known:
@@ -489,10 +489,15 @@ class Matcher:
         compiled = self._known.get(topic_id)
         if compiled is None:  # the phrases normalised once, like the keywords
             compiled = self._known[topic_id] = [
-                (tuple(parts), known.answer) for known in topic.known for phrase in known.when
+                (tuple(parts), known) for known in topic.known for phrase in known.when
                 if (parts := self.tokens(phrase))]
         words = self.tokens(text)
-        return next((answer for parts, answer in compiled if self._phrase_in(parts, words)), None)
+        return next((known for parts, known in compiled if self._phrase_in(parts, words)), None)
+
+    def known_answer(self, topic_id: str, text: str) -> str | None:
+        """The text of :meth:`known`."""
+        found = self.known(topic_id, text)
+        return found.answer if found else None
 
     def classify(self, text: str) -> Match:
         words = self.tokens(text)

@@ -6,6 +6,8 @@ request for data, and the like.
 """
 from __future__ import annotations
 
+import pytest
+
 from tests.test_machine import Chat
 
 
@@ -308,3 +310,96 @@ def test_a_new_report_the_next_day_reuses_the_data_given_to_the_one_left_unsent(
     chat.say("dice que el nss no es valido", "2026-02-11T15:03")
     assert chat.stage == "escalation_confirm"
     assert "Jose Luis Perez Gamez" in chat.text and "12345678903" in chat.text
+
+
+# --- the fourth walk-through's defects ---------------------------------------------------
+
+
+def test_having_a_parents_insurance_in_own_words_answers_the_first_step() -> None:
+    chat = Chat()
+    chat.say("1")
+    out = chat.say("tengo el de mi papa")
+    assert out.topic == "otro_seguro" and chat.stage == "prereq_other"
+    assert "con eso no te puedo ayudar" not in chat.text
+
+
+def test_asking_to_be_guided_starts_the_guide_and_no_insurance_is_its_first_no() -> None:
+    chat = Chat()
+    chat.say("quiero sacar el seguro facultativo me puedes guiar")
+    assert chat.stage == "prereq_coverage"
+    chat.say("no tengo ningun seguro")
+    assert chat.stage == "prereq_nss" and "¿Ya conoces tu Número de Seguridad Social" in chat.text
+
+
+def test_what_to_check_of_the_personal_data_while_filling_in_is_answered() -> None:
+    chat = Chat()
+    chat.say("5")
+    out = chat.say("no entiendo lo de revisar datos personales, que reviso?")
+    assert out.topic == "llenado" and "tu nombre completo (como en tu CURP)" in chat.text
+    assert chat.stage == "filling" and "¿Ya guardaste tu solicitud?" in chat.text
+
+
+@pytest.mark.parametrize("text", ["si me enfermo hoy me atienden en el imss?",
+                                  "y si voy al imss asi sin vigencia me atienden?"])
+def test_being_seen_today_without_coverage_is_the_emergency_answer(text: str) -> None:
+    chat = Chat()
+    out = chat.say(text)
+    assert out.topic == "urgencia" and "preventivo" in chat.text
+
+
+@pytest.mark.parametrize("text", ["y luego?", "gracias, y cuando me contestan?", "listo y despues?"])
+def test_a_question_after_the_save_date_is_the_wait_not_a_goodbye(text: str) -> None:
+    chat = Chat()
+    chat.say("ya guarde mi solicitud hoy", "2026-03-10T11:00")
+    chat.say(text, "2026-03-10T11:01")
+    assert "Mucho éxito" not in chat.text and "miércoles 18 de marzo" in chat.text
+
+
+def test_questions_mid_report_about_privacy_the_curp_and_the_id_get_their_answers() -> None:
+    chat = Chat()
+    chat.say("me equivoque puse mal mi curp en la solicitud")
+    chat.say("es seguro mandar mis datos por aqui?")
+    assert "solo para atender tu caso" in chat.text and "Así se llena" not in chat.text
+    chat.say("que es la curp")
+    assert "18 letras y números" in chat.text and "11 dígitos" not in chat.text
+    chat.say("cual es mi id? donde lo veo")
+    assert "matrícula del ITSON" in chat.text and chat.stage == "escalation_collect"
+
+
+def test_no_id_at_hand_twice_sends_the_report_without_it() -> None:
+    chat = Chat()
+    chat.say("me equivoque puse mal mi curp en la solicitud")
+    chat.say("Maria Lopez Peña 43160302154 LOPM030215MSRPNRA2")
+    assert "¿Cuál es tu ID de estudiante?" in chat.text
+    chat.say("no lo tengo")
+    assert "matrícula del ITSON" in chat.text and chat.stage == "escalation_collect"
+    chat.say("no lo tengo")
+    assert chat.stage == "escalation_confirm" and "ID: (no lo tiene a la mano)" in chat.text
+    chat.say("si")
+    ticket = chat.tickets()[0]
+    assert ticket.data.get("student_id_missing") == "sí" and "student_id" not in ticket.data
+
+
+def test_no_answer_from_anyone_with_a_report_open_is_a_complaint() -> None:
+    chat = Chat()
+    chat.say("me equivoque puse mal mi curp en la solicitud", "2026-05-04T08:10")
+    chat.say("234567 Maria Lopez Peña 43160302154 LOPM030215MSRPNRA2", "2026-05-04T08:11")
+    chat.say("si", "2026-05-04T08:12")
+    assert chat.stage == "ticket_open"
+    chat.say("ya no me contesto nadie", "2026-05-06T09:00")
+    assert "Perdón por la espera" in chat.text
+
+
+def test_a_promise_to_send_later_mid_report_is_not_added_to_the_detail() -> None:
+    chat = Chat()
+    chat.say("me equivoque puse mal mi curp en la solicitud")
+    chat.say("luego te la paso")
+    assert "aquí te espero" in chat.text
+    assert chat.state is not None and "luego" not in (chat.state["esc"]["description"] or "")
+
+
+def test_a_yes_to_the_request_for_data_asks_for_it_in_one_line() -> None:
+    chat = Chat()
+    chat.say("me equivoque puse mal mi curp en la solicitud")
+    chat.say("si acepto")
+    assert chat.text == "¡Gracias! 🙂 Mándame tu ID de estudiante, tu nombre completo, tu NSS y tu CURP."

@@ -29,6 +29,7 @@ CHANNELS = {"whatsapp": "WhatsApp", "telegram": "Telegram", "webchat": "Web", "c
 AGES = {"24h": "Últimas 24 h", "3d": "Últimos 3 días", "old3d": "Más de 3 días", "old7d": "Más de 7 días"}
 DATA_LABELS = {"student_id": "ID ITSON", "name": "Nombre", "nss": "NSS", "curp": "CURP", "email": "Correo",
                "nss_unknown": "No sabe su NSS", "curp_missing": "No tiene CURP (extranjero)",
+               "curp_unknown": "No tiene su CURP a la mano", "student_id_missing": "No tiene su ID a la mano",
                "nss_refused": "Prefirió no dar su NSS", "curp_refused": "Prefirió no dar su CURP",
                "nss_unverified": "NSS sin verificar (su último dígito no corresponde; lo confirmó dos veces)"}
 DELIVERY = {"received": "recibido", "pending": "en cola", "sending": "enviando", "sent": "enviado",
