@@ -62,6 +62,9 @@ NSS_UNKNOWN = re.compile(
 
 
 _QUOTE = re.compile(r"[\"'“”‘’«»]")
+#: "…que dice: NSS no válido", "me sale que el correo no coincide": the error's words follow.
+_SAYS = re.compile(r"\b(?:dice|decia|sale|salio|aparece|aparecio|marca|marco) que (?:\w+ )+\w+")
+_SAYS_COLON = re.compile(r"\b(?:dice|dec[ií]a|sale|sali[oó]|aparece|apareci[oó]|marca|marc[oó])\s*:\s*\S+\s+\S+", re.IGNORECASE)
 
 
 #: "no quiero dar mis datos", "prefiero no compartir mi CURP": the student stops the report.
@@ -201,7 +204,7 @@ def describes(reason: str, text: str, attachments: tuple[Attachment, ...]) -> bo
         rest = [w for w in words if w not in PERSON_WORDS]
         return len(rest) >= 3
     if reason == "error_solicitud":
-        return bool(_QUOTE.search(text)) or len(words) >= 10
+        return bool(_QUOTE.search(text) or _SAYS.search(" ".join(words)) or _SAYS_COLON.search(text)) or len(words) >= 10
     if reason == "datos_erroneos":
         folded = " ".join(words)
         named = any(w in folded for ws in FIELD_WORDS.values() for w in ws if w not in ("problema", "duda", "mensaje"))

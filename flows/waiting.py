@@ -27,9 +27,9 @@ def names_a_topic(step: Step) -> bool:
 
 def repeats_saved_date(step: Step) -> bool:
     """ "hoy" after "acabo de guardar la solicitud": the day already known, said again."""
-    saved = entities.parse_date(step.text, step.now)
+    saved = entities.parse_date(step.text, step.now) or entities.parse_answer_date(step.text, step.now)[0]
     return (saved is not None and saved.isoformat() == step.state.get("saved_on")
-            and len(intents.words(step.text)) <= 3)
+            and len(intents.words(step.text)) <= 6 and not intents.is_question(step.text))
 
 
 def is_over(step: Step) -> bool:
@@ -54,6 +54,8 @@ _FASTER = re.compile(r"\b(?:antes|acelera\w*|rapido|mas pronto|apura\w*|adelanta
 #: "¿y qué le hago?", "¿y ahora qué?": what to do while waiting.
 _WHAT_NOW = re.compile(r"\bque (?:le |mas |mas le )?(?:hago|hacemos|sigue)\b|\by ahora\b|\bmientras\b"
                        r"|\bcuando (?:me )?(?:contestan|responden|avisan|sale|aparece|queda|estara|estaria)\b")
+#: "¿cuenta el sábado?", "el 1 de mayo no cuenta, ¿verdad?", "¿los festivos cuentan?": which days count.
+_COUNTS = re.compile(r"(?<!mi )(?<!tu )(?<!la )(?<!una )(?<!su )(?<!de )\bcuenta(?:n)?\b(?!.*\b(?:correo|cia|usuario)\b)|\bdias? (?:festivos?|feriados?|inhabiles?)\b")
 #: "¿y si el 16 no sale?", "y si no aparezco": what to do if the wait ends without coverage.
 _IF_NOT = re.compile(r"\by si (?:\w+ ){0,4}(?:no|sigo sin|sigue sin|todavia no|aun no)\b")
 
@@ -69,6 +71,8 @@ def asks_about_the_wait(step: Step) -> bool:
         return False
     if _names_the_end(step) and len(words) <= 5:
         return True
+    if _COUNTS.search(" ".join(words)):
+        return True  # "el 1 de mayo no cuenta, ¿verdad?", "¿los sábados cuentan?"
     folded = " ".join(words)
     match = step.classify(step.text)
     about_it = (not match.confident or match.topic in ("fuera_de_tema", "espera", "sin_vigencia")
@@ -101,7 +105,9 @@ def about_the_wait(step: Step) -> None:
     """The answer to :func:`asks_about_the_wait`: the last day and what to do if it passes."""
     step.topic = "espera"
     end = step.date_es(date.fromisoformat(step.state["waiting_end"]))
-    if _names_the_end(step):
+    if _COUNTS.search(" ".join(intents.words(step.text))) and not _names_the_end(step):
+        step.say(_counts_answer(step) + " " + step.msg("waiting_end_is", end=end))
+    elif _names_the_end(step):
         step.say(step.msg("waiting_end_confirmed", end=end) + " " + step.msg("waiting_meanwhile"))
     elif _FASTER.search(" ".join(intents.words(step.text))):
         step.say(step.msg("waiting_no_faster", end=end))
@@ -109,6 +115,23 @@ def about_the_wait(step: Step) -> None:
         step.say(step.msg("waiting_if_not", end=end))
     else:
         step.say(step.msg("resume_waiting", end=end) + " " + step.msg("waiting_meanwhile"))
+
+
+def _counts_answer(step: Step) -> str:
+    """Whether the day asked about counts in the wait: a business day, a rest day, a weekend;
+    with no day named, which days count."""
+    said, _ = entities.parse_answer_date(step.text, step.now)
+    words = intents.words(step.text)
+    weekend = next((w for w in words if w in ("sabado", "sabados", "domingo", "domingos")), None)
+    if said is None and not weekend:
+        return step.msg("waiting_which_days")
+    if said is None:
+        return step.msg("waiting_weekends")
+    when = step.date_es(said)
+    if step.calendar.is_business_day(said):
+        return step.msg("waiting_day_counts", when=when)
+    rest = step.calendar.rest_day_name(said)
+    return step.msg("waiting_day_rest", when=when, rest=rest) if rest else step.msg("waiting_day_weekend", day=when)
 
 
 def corrects_saved_date(step: Step) -> bool:

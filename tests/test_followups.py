@@ -403,3 +403,53 @@ def test_a_yes_to_the_request_for_data_asks_for_it_in_one_line() -> None:
     chat.say("me equivoque puse mal mi curp en la solicitud")
     chat.say("si acepto")
     assert chat.text == "¡Gracias! 🙂 Mándame tu ID de estudiante, tu nombre completo, tu NSS y tu CURP."
+
+
+def test_an_error_quoted_in_the_first_message_is_not_asked_for_again() -> None:
+    chat = Chat()
+    chat.say("me sale un error que dice: NSS no valido")
+    assert chat.stage == "escalation_collect" and "¿Qué dice el mensaje de error?" not in chat.text
+    chat = Chat()
+    chat.say("me sale un error")
+    assert chat.stage == "escalation_describe" and "¿Qué dice el mensaje de error?" in chat.text
+
+
+def test_which_days_count_in_the_wait_is_answered_with_the_last_day() -> None:
+    chat = Chat()
+    chat.say("ya guarde hoy", "2026-04-28T20:10")
+    assert "miércoles 6 de mayo" in chat.text
+    chat.say("el 1 de mayo no cuenta verdad?", "2026-04-28T20:11")
+    assert "No, el viernes 1 de mayo es día de descanso obligatorio (Día del Trabajo)" in chat.text
+    assert "miércoles 6 de mayo" in chat.text
+    chat.say("y los sabados cuentan?", "2026-04-28T20:12")
+    assert "sábados y domingos no cuentan" in chat.text
+    chat.say("y el 30 de abril si cuenta?", "2026-04-28T20:13")
+    assert "Sí, el jueves 30 de abril es día hábil" in chat.text
+
+
+def test_whether_the_desk_works_today_on_a_rest_day() -> None:
+    chat = Chat()
+    out = chat.say("hoy no trabajan verdad?", "2026-09-16T11:00")
+    assert out.topic == "contacto" and "Día de la Independencia" in chat.text
+
+
+@pytest.mark.parametrize(("text", "day"), [("el lunes pasado no, el martes", "martes 17 de marzo"),
+                                           ("el martes, no perdon el lunes", "lunes 16 de marzo")])
+def test_a_save_date_taken_back_in_the_same_message_is_the_last_one(text: str, day: str) -> None:
+    chat = Chat()
+    chat.say("cuanto tarda", "2026-03-18T10:00")
+    chat.say(text, "2026-03-18T10:01")
+    assert f"Guardaste tu solicitud el {day}" in chat.text or f"guardaste tu solicitud el {day}" in chat.text
+
+
+def test_the_week_before_last_is_a_rough_date_and_the_rough_day_confirmed_is_the_wait() -> None:
+    chat = Chat()
+    chat.say("cuanto tarda", "2026-03-18T10:00")
+    chat.say("la guarde la semana antepasada", "2026-03-18T10:01")
+    assert "Tomé como fecha el *miércoles 4 de marzo*" in chat.text
+    chat = Chat()
+    chat.say("cuanto tarda", "2026-03-18T10:00")
+    chat.say("la semana pasada", "2026-03-18T10:01")
+    assert "miércoles 11 de marzo" in chat.text
+    chat.say("no, fue el miercoles 11", "2026-03-18T10:02")
+    assert "jueves 19 de marzo" in chat.text and "con eso no te puedo ayudar" not in chat.text

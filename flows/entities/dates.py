@@ -71,6 +71,7 @@ _ANTIER = re.compile(
 )
 _AYER = re.compile(r"(?<![a-z])ayer(?![a-z])")
 _LAST_WEEK = re.compile(r"(?<![a-z])(?:la\s+)?semana\s+pasada(?![a-z])")
+_WEEK_BEFORE_LAST = re.compile(r"(?<![a-z])(?:la\s+)?semana\s+antepasada(?![a-z])|(?<![a-z])(?:la\s+)?antepasada\s+semana(?![a-z])")
 _LAST_MONTH = re.compile(r"(?<![a-z])(?:el\s+)?mes\s+pasado(?![a-z])")
 _WEEKDAY = re.compile(rf"(?<![a-z])(?:(el|este|el\s+pasado)\s+)?{_WD}(?![a-z])")
 _TODAY = re.compile(
@@ -282,6 +283,8 @@ def _relative_date(folded: str, today: date) -> date | None:
         return today - timedelta(days=2)
     if _AYER.search(folded):
         return today - timedelta(days=1)
+    if _WEEK_BEFORE_LAST.search(folded):
+        return today - timedelta(days=14)
     if _LAST_WEEK.search(folded):
         m = _WEEKDAY.search(folded)
         if m:
@@ -371,6 +374,17 @@ _TOMORROW = re.compile(
 )
 
 
+#: Where a student takes back the day just said: "… no, …", "… no perdón …", "… mejor …", "… digo …".
+_CORRECTION = re.compile(r"(?:,|\s)\s*(?:no\s*,?\s*perd[oó]n|no\s*,|no\s+(?=el\b|la\b|fue\b)|perd[oó]n\s*,?|mejor|digo|o sea|osea)\s+",
+                         re.IGNORECASE)
+
+
+def _after_correction(text: str) -> str | None:
+    """The part after the last correction in ``text``, or None when there is none."""
+    parts = _CORRECTION.split(text)
+    return parts[-1] if len(parts) > 1 and parts[-1].strip() else None
+
+
 def parse_answer_date(text: str, now: datetime) -> tuple[date | None, str | None]:
     """The answer to "¿qué día guardaste tu solicitud?": (date, None) or (None, problem).
 
@@ -379,6 +393,12 @@ def parse_answer_date(text: str, now: datetime) -> tuple[date | None, str | None
     exist ("el 30 de febrero"), "future" comes back as the date itself
     ("mañana" is tomorrow), for the caller to say it has not come yet.
     """
+    corrected = _after_correction(text)
+    if corrected is not None and corrected != text:
+        # "el lunes pasado no, el martes", "el 9, no perdón, el 10": the day said last.
+        found, problem = parse_answer_date(corrected, now)
+        if found is not None:
+            return found, problem
     found = parse_date(text, now)
     if found is not None:
         return found, None
@@ -424,7 +444,8 @@ def is_approximate_date(text: str) -> bool:
     folded = _fold_same_length(_spanish_date_words(_clean(text)))
     if _LAST_WEEK.search(folded) and _WEEKDAY.search(folded):
         return False  # "la semana pasada, el martes": a day
-    if _LAST_WEEK.search(folded) or _LAST_MONTH.search(folded) or _MONTH_PART.search(folded):
+    if (_LAST_WEEK.search(folded) or _WEEK_BEFORE_LAST.search(folded) or _LAST_MONTH.search(folded)
+            or _MONTH_PART.search(folded)):
         return True
     m = _HACE.search(folded)
     return bool(m and not m.group(2).startswith("dia"))
