@@ -123,6 +123,11 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         resume_prompt(step)
         return
     before = len(step.replies)
+    if aside and topic == "espera" and waiting.said_saved_on(step):
+        # "¿cuánto tarda? la guardé el jueves" with a report open: the date, not the general wait
+        # (and no step of the guide entered while a person has the case).
+        waiting.say_end_aside(step)
+        return
     if aside and kb.topics[topic].kind == "answer":
         # In the middle of something else: answer, and let the caller ask again.
         answer(step, topic)

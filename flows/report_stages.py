@@ -30,8 +30,8 @@ from flows.report_core import (
     when_seen,
     with_opening,
 )
+from flows.report_data import NAMES_SCREENSHOT, with_surnames
 from flows.report_data import read as _read
-from flows.report_data import with_surnames
 from flows.report_text import (
     ADDS,
     CORRECTION_CUE,
@@ -50,6 +50,7 @@ from flows.report_text import (
     typed_description,
     wrong_values_typed,
 )
+from knowledge.matcher import fold
 
 
 def describe_step(step: Step, esc: dict[str, Any], text: str) -> bool:
@@ -329,10 +330,56 @@ def confirm_step(step: Step, esc: dict[str, Any], text: str) -> bool:
         # "quiero hablar con una persona": sending the report is how one gets the case.
         step.say(step.msg("confirm_is_for_person"))
         return True
+    if NAMES_SCREENSHOT.search(folded) and (intents.is_question(text) or promises_screenshot(text)):
+        # "¿te mando captura de la constancia?": yes, here, before or after sending.
+        step.say(step.msg("screenshot_welcome"))
+        step.say(step.msg("confirm_again"))
+        return True
+    spelled = _spelled_name(esc, text)
+    if spelled is not None:
+        # "Peña con ñ", "Gámez con acento": the name as spelled (or as it already is).
+        if not spelled:  # "gamez con acento", typed without it: the name as it goes, asked for
+            esc["data"].pop("name")
+            esc["fixing"] = "name"
+            step.stage = "escalation_collect"
+            step.say(step.msg("name_spell_it"))
+            return True
+        changed = spelled != esc["data"]["name"]
+        esc["data"]["name"] = spelled
+        step.say(step.msg("name_spelled_fixed" if changed else "name_spelled_same", name=spelled))
+        if changed:
+            show_summary(step, esc)
+        else:
+            step.say(step.msg("confirm_again"))
+        return True
     if is_aside(step, text):
         return False
     step.say(step.msg("confirm_not_understood"))
     return True
+
+
+#: "… con ñ", "… con acento", "… lleva tilde": how a word of the name is spelled.
+_SPELLING = re.compile(r"\bcon (?:ñ|n|acento|acentos|tilde|tildes)\b|\blleva (?:ñ|acento|tilde)\b", re.IGNORECASE)
+
+
+def _spelled_name(esc: dict[str, Any], text: str) -> str | None:
+    """The name with a word as the student spells it ("Gámez con acento" on "Gamez"), or the name
+    as it is when it already has that spelling; "" when neither has it ("gamez con acento":
+    where the accent goes is for the student to write); None when the message is not about that."""
+    name = esc["data"].get("name")
+    if not name or not _SPELLING.search(text) or len(text.split()) > 8:
+        return None
+    words = name.split()
+    for said in re.findall(r"[A-Za-zÁÉÍÓÚÜÑáéíóúüñ]+", text):
+        plain = fold(said)
+        for i, word in enumerate(words):
+            if fold(word) == plain and len(plain) > 2:
+                if said.lower() != plain:  # carries the accent or ñ asked for
+                    words[i] = said[:1].upper() + said[1:].lower()
+                elif word.lower() == fold(word):
+                    return ""
+                return " ".join(words)
+    return None
 
 
 def open_ticket(step: Step, esc: dict[str, Any]) -> None:

@@ -164,6 +164,21 @@ def _saved_date(step: Step) -> date | None:
     return (entities.parse_date(clause, step.now) if clause else None) or entities.parse_date(step.text, step.now)
 
 
+def said_saved_on(step: Step) -> bool:
+    """Whether the message says the day the application was saved (a day not in the future)."""
+    saved = _saved_date(step)
+    return saved is not None and saved <= step.today
+
+
+def say_end_aside(step: Step) -> None:
+    """The waiting period's last day from the day the message names, said in passing: no
+    stage entered, no reminder (a report is open, or being collected)."""
+    saved = _saved_date(step)
+    assert saved is not None
+    end = step.calendar.waiting_period_end(saved, step.kb.desk.waiting_days)
+    step.say(step.msg("waiting_end_aside", saved=step.date_es(saved), end=step.date_es(end)))
+
+
 def espera(step: Step) -> None:
     saved = _saved_date(step)
     if saved:

@@ -453,3 +453,44 @@ def test_the_week_before_last_is_a_rough_date_and_the_rough_day_confirmed_is_the
     assert "miércoles 11 de marzo" in chat.text
     chat.say("no, fue el miercoles 11", "2026-03-18T10:02")
     assert "jueves 19 de marzo" in chat.text and "con eso no te puedo ayudar" not in chat.text
+
+
+def test_the_wait_from_a_save_date_asked_with_a_report_open_is_the_date() -> None:
+    chat = Chat()
+    chat.say("me equivoque puse mal mi curp en la solicitud", "2026-03-14T10:00")
+    chat.say("234567 Maria Lopez Peña 43160302154 LOPM030215MSRPNRA2", "2026-03-14T10:01")
+    chat.say("si", "2026-03-14T10:02")
+    chat.say("cuanto tarda? la guarde el jueves", "2026-03-14T10:03")
+    assert "a más tardar el *viernes 20 de marzo*" in chat.text and chat.stage == "ticket_open"
+    assert "Si me dices qué día" not in chat.text
+
+
+def test_at_the_summary_a_screenshot_question_and_a_spelling_are_understood() -> None:
+    chat = Chat()
+    chat.say("me equivoque puse mal mi curp en la solicitud")
+    chat.say("234567 Maria Lopez Pena 43160302154 LOPM030215MSRPNRA2")
+    assert chat.stage == "escalation_confirm"
+    chat.say("te mando captura de la constancia?")
+    assert "Mándala aquí como foto" in chat.text and "No te entendí" not in chat.text
+    chat.say("Peña con ñ")
+    assert "Listo, lo dejé así: *Maria Lopez Peña*" in chat.text
+    chat.say("peña con ñ")
+    assert "Así lo tengo: *Maria Lopez Peña*" in chat.text
+
+
+def test_an_accent_asked_for_but_not_typed_asks_for_the_name_as_it_goes() -> None:
+    chat = Chat()
+    chat.say("me equivoque en la solicitud, puse mal mi correo")
+    chat.say("00000234567 Jose Luis Perez Gamez 12345678903 BOXW310820HNERXN09")
+    chat.say("gamez con acento")
+    assert "tal como va, con sus acentos" in chat.text
+    chat.say("Jose Luis Pérez Gámez")
+    assert chat.stage == "escalation_confirm" and "Nombre: Jose Luis Pérez Gámez" in chat.text
+
+
+def test_what_is_that_to_a_steps_question_explains_the_step() -> None:
+    chat = Chat()
+    chat.say("donde hago la solicitud")
+    chat.say("no, q es eso")
+    assert chat.stage == "cia_route" and "Autoservicio > Seguro Facultativo" in chat.text
+    assert "Aviso de privacidad" not in chat.text
