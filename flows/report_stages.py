@@ -271,6 +271,15 @@ def confirm_step(step: Step, esc: dict[str, Any], text: str) -> bool:
             found["name"] = with_surnames(found["name"], before, text)
         if field in found:
             step.say(step.msg("fixed"))
+        elif problems and before and field in ("nss", "curp", "student_id"):
+            # "corrige el nss es 1234567890" (10 digits): the new one is wrong, the one sent before
+            # stays until a valid one comes (it is not dropped for a typo).
+            esc["data"][field] = before
+            for problem in problems:
+                step.say(problem)
+            step.say(step.msg("kept_previous"))
+            show_summary(step, esc)
+            return True
         else:
             esc["fixing"] = field
             if field == "name" and before:

@@ -494,3 +494,21 @@ def test_what_is_that_to_a_steps_question_explains_the_step() -> None:
     chat.say("no, q es eso")
     assert chat.stage == "cia_route" and "Autoservicio > Seguro Facultativo" in chat.text
     assert "Aviso de privacidad" not in chat.text
+
+
+def test_an_error_code_after_clave_is_not_a_password() -> None:
+    chat = Chat()
+    chat.say("me sale error clave 404 al entrar al cia")
+    assert "Nunca compartas tu contraseña" not in chat.text and chat.stage == "escalation_describe"
+    chat = Chat()
+    chat.say("mi clave es 4040")
+    assert "Nunca compartas tu contraseña" in chat.text
+
+
+def test_a_mistyped_correction_at_the_summary_keeps_the_valid_nss() -> None:
+    chat = Chat()
+    chat.say("me equivoque en la solicitud, puse mal mi correo")
+    chat.say("00000234567 Jose Luis Perez Gamez 12345678903 BOXW310820HNERXN09")
+    chat.say("corrige el nss es 1234567890")
+    assert "tiene 10" in chat.text and chat.stage == "escalation_confirm"
+    assert "NSS: 12345678903" in chat.text

@@ -109,6 +109,10 @@ def _mixed_token_span(token: str, folded_token: str) -> tuple[int, int] | None:
 _LOGIN_CLAVE = re.compile(r"\s+(?:(?:de|del|de la|mi|para)\s+){0,2}(?:cia|itson|acceso|portal|entrada|ingreso)(?![a-z])")
 
 
+#: "error", "código", "mensaje" just before a weak cue: "error clave 404" names an error code.
+_ERROR_BEFORE = re.compile(r"(?:error|errores|codigo|mensaje|aviso|falla)\W+(?:\w+\W+)?$")
+
+
 def _secret_spans_clean(cleaned: str, folded: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     cues = list(_SECRET_CUE.finditer(folded))
@@ -119,6 +123,8 @@ def _secret_spans_clean(cleaned: str, folded: str) -> list[tuple[int, int]]:
     strong = any(c.group() not in _WEAK_SECRET_CUES or _LOGIN_CLAVE.match(folded, c.end()) for c in cues)
     n = len(cleaned)
     for cue in cues:
+        if cue.group() in _WEAK_SECRET_CUES and _ERROR_BEFORE.search(folded, max(0, cue.start() - 40), cue.start()):
+            continue  # "me sale error clave 404": an error's code, not a password
         if cue.group() not in _WEAK_SECRET_CUES:
             before = _SECRET_BEFORE_CUE.search(folded, max(0, cue.start() - 60), cue.start())
             if before is not None:
