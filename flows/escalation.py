@@ -238,6 +238,16 @@ def handle(step: Step) -> bool:
         # "hola" after "¿con eso queda resuelta tu duda?": there is no report yet; the menu.
         step.state.pop("esc", None)
         return False
+    if (social == "despedida" and not esc["data"] and step.stage == "escalation_collect"
+            and intents.closes(text) or social == "despedida" and _GOODBYE.search(" ".join(intents.words(text)))):
+        # "bye", "gracias, nos vemos" before any data: the student leaves; the report waits unsent
+        # (said so, with the way back), not "sigamos con tu reporte" at every goodbye.
+        set_aside(step, esc)
+        step.state.pop("esc", None)
+        step.stage = esc.get("return_stage") or "menu"
+        step.topic = "despedida"
+        step.say(step.msg("report_left_goodbye"))
+        return True
     if social:
         # "hola" days later, "gracias" mid-way: a courtesy back, and where the report stands.
         step.topic = social
@@ -423,6 +433,8 @@ def handle(step: Step) -> bool:
 
 
 #: "no tengo CURP" (a foreign student): not "I don't remember it".
+#: "bye", "adiós", "nos vemos": leaving, not only thanking.
+_GOODBYE = re.compile(r"\b(?:bye|adios|nos vemos|hasta luego|hasta pronto|cuidate|chao|chau)\b")
 #: "¿cuál es mi ID?", "¿dónde veo mi matrícula?".
 _ASKS_ID = re.compile(r"\b(?:cual es|donde (?:veo|encuentro|saco|viene|esta)|que es|no se|no tengo|no me se) (?:mi |el |la )?"
                       r"(?:id|matricula|numero de estudiante|id de estudiante)\b")

@@ -222,7 +222,14 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         return
     if _follow_up_known(step, stage):
         return
-    if len(intents.words(text)) <= 10 and _ASKS_IF_BOT.search(" ".join(intents.words(text))):
+    if len(intents.words(text)) <= 12 and _ASKS_ENGLISH.search(" ".join(intents.words(text))):
+        # "do you speak english?": what the bot can do in English, and a person.
+        step.topic = "saludo"
+        step.say(step.msg("english_only"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
+        return
+    if (len(intents.words(text)) <= 10 and _ASKS_IF_BOT.search(" ".join(intents.words(text)))
+            and step.classify(_ASKS_IF_BOT.sub(" ", " ".join(intents.words(text)))).keyword_scores.get(
+                "fuera_de_tema", 0.0) < STRONG):  # "¿eres chatgpt? cuéntame un chiste": off-topic
         # "¿eres un bot?", "¿hablo con alguien de verdad?": what answers, and the way to a person.
         step.topic = "saludo"
         if stage and stage.question:
@@ -358,12 +365,14 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     answering.answer_topic(step, match)
 
 
+#: "do you speak english?", "¿hablas inglés?".
+_ASKS_ENGLISH = re.compile(r"\b(?:do you|can you|you) speak english\b|\bin english\b|\bhablas? ingles\b|\ben ingles\b")
 #: "¿eres un bot?", "¿hablo con una persona o con una máquina?", "¿eres humano?".
 _ASKS_IF_BOT = re.compile(
     r"\bquien (?:me )?(?:contesta|responde|escribe)\b"
     r"|\b(?:eres|sos|estoy hablando con|hablo con) (?:un |una )?(?:bot|robot|maquina|humano|humana|persona real|persona o"
     r"|ia|inteligencia artificial|chatbot|contestadora automatica|asistente virtual|alguien de verdad|persona de verdad)\b"
-    r"|\bare you (?:a )?(?:bot|robot|human|real)\b"
+    r"|\bare you (?:a )?(?:bot|robot|human|real)\b|\beres (?:el |un )?chat ?gpt\b|\beres (?:una )?ia\b"
 )
 
 
@@ -395,6 +404,8 @@ def _corrects_date_of_report(step: Step) -> bool:
         return False
     if entities.find_nss_candidates(step.text) or entities.find_student_id_candidates(step.text):
         return False
+    if intents.is_question(step.text) or report_text.asks_when_answered(step.text):
+        return False  # "¿cuándo me contestan? mañana es sábado": a question, not another save day
     saved = entities.parse_date(step.text, step.now) or entities.parse_answer_date(step.text, step.now)[0]
     if (saved is None or saved > step.today or saved.isoformat() == step.state["saved_on"] or intents.bare_number(step.text)
             or len(intents.words(step.text)) > 8):

@@ -248,6 +248,11 @@ def confirm_step(step: Step, esc: dict[str, Any], text: str) -> bool:
         return True
     said = intents.yes_no(text)
     field = field_named(text)
+    if said is None and field is None:
+        # "Sí, todo es correcto. Le agradecería que me avisaran por aquí.": the yes of its first clause.
+        first = re.split(r"[,.;!]", text, maxsplit=1)[0]
+        if first.strip() != text.strip() and intents.yes_no(first) is True and not intents.is_question(text):
+            said = True
     if said is True and field is None and not CORRECTION_CUE.search(" ".join(intents.words(text))):
         # "ya lo encontré, es 02039912346" reads as a yes: new data updates the summary instead.
         found, problems, _unknown = _read(step, esc, text)

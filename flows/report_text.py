@@ -96,6 +96,8 @@ _CANCEL_REPORT = re.compile(
 )
 
 
+#: "cancelar, …", "cancela. …": the word first, set apart.
+_CANCEL_FIRST = re.compile(r"\s*(?:ok\s*,?\s*|no\s*,?\s*|mejor\s+)?cancel(?:a|ar|alo|en|enlo)\s*[,.;!]", re.IGNORECASE)
 #: "no quiero reporte, nomás dime si lo pierdo": anywhere in the message.
 _NO_REPORT = re.compile(r"\bno quiero (?:el |un |ningun |ese )?reporte\b|\bno quiero hablar con nadie\b")
 
@@ -105,6 +107,8 @@ def cancels(text: str) -> bool:
     folded = " ".join(intents.words(text))
     if _CANCEL_REPORT.search(folded) or _NO_REPORT.search(folded):
         return True
+    if _CANCEL_FIRST.match(text) and not intents.is_question(text):
+        return True  # "cancelar, mejor les hablo por teléfono": the word first, then why
     return not intents.is_question(text) and bool(_CANCELS.match(folded))  # "¿ya me resolvieron?" asks
 
 

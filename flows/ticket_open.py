@@ -30,7 +30,8 @@ def add_to_ticket(step: Step, note: str | None = None, reply: str = "ticket_upda
 _WAITED_TOO_LONG = re.compile(
     r"\b(?:nadie (?:me )?(?:contesta|responde|hace caso|ha contestado|ha respondido|contesto|respondio|dijo nada)"
     r"|no me (?:contesto|respondio|dijeron nada) nadie|no me (?:han )?(?:contestado|respondido)"
-    r"|no me (?:contestan|responden|hacen caso)|sigo esperando|ya pasaron \w+ dias? y (?:nada|nadie|no))\b"
+    r"|no me (?:contestan|responden|hacen caso)|sigo esperando|ya pasaron \w+ dias? y (?:nada|nadie|no)"
+    r"|otra vez a esperar|son unos inutiles|que inutiles|pesimo servicio|que mal servicio|ya me tienen harto|ya me tienen harta)\b"
 )
 
 

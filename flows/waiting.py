@@ -199,7 +199,8 @@ def espera(step: Step) -> None:
 #: The constancia shows a job as the last employer, or a baja: not the waiting period.
 _OTHER_EMPLOYER = re.compile(
     r"\b(?:otro patron|otra empresa|otro empleador|el patron de (?:mi|una|un|otra|otro)|una empresa donde"
-    r"|patron es otro|patron es una empresa|patron no es (?:el )?itson|no sale (?:el )?itson(?: como patron)?"
+    r"|patron es otro|patron es una empresa|patron es la empresa|patron es mi (?:trabajo|empresa|antiguo trabajo)"
+    r"|patron no es (?:el )?itson|no sale (?:el )?itson(?: como patron)?"
     r"|me dieron de baja|me dio de baja|dado de baja|dada de baja)\b"
 )
 
@@ -233,11 +234,13 @@ def _waited_since(step: Step) -> date | None:
 
 
 def sin_vigencia(step: Step) -> None:
-    saved = _saved_date(step) or _waited_since(step)
+    known = step.state.get("saved_on")
+    # The day saved, if the message says it; else the one told before (a later "ya pasaron 3 días"
+    # counts from then, it does not move the day); else the day the wait told implies.
+    saved = _saved_date(step) or (None if known else _waited_since(step))
     if saved:
         waiting_from(step, saved, purpose="sin_vigencia")
         return
-    known = step.state.get("saved_on")
     if known:
         waiting_from(step, datetime.fromisoformat(known).date(), purpose="sin_vigencia")
         return

@@ -512,3 +512,96 @@ def test_a_mistyped_correction_at_the_summary_keeps_the_valid_nss() -> None:
     chat.say("corrige el nss es 1234567890")
     assert "tiene 10" in chat.text and chat.stage == "escalation_confirm"
     assert "NSS: 12345678903" in chat.text
+
+
+# --- the fifth walk-through's defects ----------------------------------------------------
+
+
+def _summary_of_no_coverage(chat: Chat, when: str = "2026-02-20T12:30") -> None:
+    chat.say("sigo sin vigencia, la guardé el 2 de febrero", when)
+    chat.say("00000234567 María López Pérez 43010567899 LOPM030215MSRPRRA2", when)
+    assert chat.stage == "escalation_confirm"
+
+
+def test_a_question_naming_a_weekday_at_the_summary_keeps_the_report() -> None:
+    chat = Chat()
+    _summary_of_no_coverage(chat)
+    chat.say("¿Cuándo me contestan? mañana es sábado", "2026-02-20T12:32")
+    assert chat.stage == "escalation_confirm" and "lo cambio" not in chat.text
+    assert chat.state is not None and chat.state["saved_on"] == "2026-02-02"
+
+
+def test_a_long_yes_at_the_summary_sends_the_report() -> None:
+    chat = Chat()
+    _summary_of_no_coverage(chat)
+    chat.say("Sí, todo es correcto. Le agradecería que me avisaran por este medio.", "2026-02-20T12:32")
+    assert chat.stage == "ticket_open" and len(chat.tickets()) == 1
+
+
+def test_days_waited_do_not_move_the_save_day_already_told() -> None:
+    chat = Chat()
+    chat.say("ya guardé mi solicitud hoy", "2026-02-12T12:00")
+    chat.say("ya pasaron 3 dias y nadie me dice nada, sigo sin vigencia", "2026-02-23T09:00")
+    assert "jueves 12 de febrero" in chat.text and chat.stage == "escalation_collect"
+
+
+@pytest.mark.parametrize("text", ["Muy amable. Otra pregunta: ¿este seguro me cubriría también a mí o a sus hermanos menores?",
+                                  "¿me cubriría también a mí? soy su mamá"])
+def test_a_parent_asking_whether_the_family_is_covered_gets_the_fact(text: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert "no cubre a tu familia" in chat.text and "Mucho éxito" not in chat.text
+
+
+def test_leaving_school_and_a_new_job_get_their_answers() -> None:
+    chat = Chat()
+    out = chat.say("me di de baja definitiva del itson en junio. todavia tengo seguro?", "2026-08-03T17:30")
+    assert out.topic == "duda_general" and "mientras seas estudiante" in chat.text
+    chat = Chat()
+    out = chat.say("ya tengo el facultativo pero me contrataron y el lunes me dan de alta en el imss del trabajo, "
+                   "pierdo el facultativo?")
+    assert out.topic == "otro_seguro" and "La baja del facultativo" in chat.text
+
+
+def test_another_employer_named_as_the_company_is_the_desks_case() -> None:
+    chat = Chat()
+    chat.say("en la constancia me sale con derecho pero el patron es la empresa donde trabajé hasta enero, no el itson")
+    assert "otro patrón" in chat.text and chat.stage == "escalation_collect"
+    assert "¿Qué día guardaste" not in chat.text
+
+
+def test_cancelar_with_a_reason_cancels_the_report() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia, la guardé el 2 de febrero", "2026-03-09T10:00")
+    chat.say("cancelar, mejor les hablo por telefono", "2026-03-09T10:01")
+    assert "dejé tu reporte sin enviar" in chat.text and not chat.stage.startswith("escalation")
+
+
+def test_bye_before_any_data_sets_the_report_aside_and_it_comes_back() -> None:
+    chat = Chat()
+    chat.say("quiero hablar con una persona")
+    chat.say("es sobre mi beca y el seguro")
+    chat.say("bye")
+    assert "Dejé tu reporte sin enviar" in chat.text and chat.stage == "menu"
+    chat.say("retomar mi reporte")
+    assert chat.stage == "escalation_collect"
+
+
+def test_an_angry_student_with_a_report_open_gets_an_apology() -> None:
+    chat = Chat()
+    _summary_of_no_coverage(chat, "2026-03-05T21:40")
+    chat.say("si", "2026-03-05T21:42")
+    chat.say("y ahora q? otra vez a esperar? son unos inutiles", "2026-03-05T21:43")
+    assert "Perdón por la espera" in chat.text and "con eso no te puedo ayudar" not in chat.text
+
+
+def test_a_far_clinic_gets_why_and_a_person_not_the_registration_block() -> None:
+    chat = Chat()
+    chat.say("me asignaron la UMF 1 pero me queda super lejos, ¿la puedo cambiar?")
+    assert "código postal de tu domicilio" in chat.text and "Ten a la mano" not in chat.text
+
+
+def test_english_speakers_are_told_what_the_bot_can_do() -> None:
+    chat = Chat()
+    chat.say("hi, I'm an exchange student from Texas, do you speak english?")
+    assert "I answer in Spanish" in chat.text and not chat.stage.startswith("escalation")
