@@ -222,10 +222,7 @@ def handle(step: Step) -> bool:
     if cancels(text):
         # "cancelar", "olvídalo", "ya no importa": nothing is sent, and the way back is said
         # ("retomar mi reporte" brings it back, as the reply promises).
-        set_aside(step, esc)
-        step.state.pop("esc", None)
-        step.stage = esc.get("return_stage") or "menu"
-        step.say(step.msg("escalation_cancelled"))
+        _leave_unsent(step, esc, "escalation_cancelled")
         return True
     if esc.get("answered") and step.stage == "escalation_describe" and settle_doubt(step, esc, text):
         return True
@@ -238,15 +235,12 @@ def handle(step: Step) -> bool:
         # "hola" after "¿con eso queda resuelta tu duda?": there is no report yet; the menu.
         step.state.pop("esc", None)
         return False
-    if (social == "despedida" and not esc["data"] and step.stage == "escalation_collect"
-            and intents.closes(text) or social == "despedida" and _GOODBYE.search(" ".join(intents.words(text)))):
-        # "bye", "gracias, nos vemos" before any data: the student leaves; the report waits unsent
-        # (said so, with the way back), not "sigamos con tu reporte" at every goodbye.
-        set_aside(step, esc)
-        step.state.pop("esc", None)
-        step.stage = esc.get("return_stage") or "menu"
+    if social == "despedida" and (_GOODBYE.search(" ".join(intents.words(text))) or (
+            not esc["data"] and step.stage == "escalation_collect" and intents.closes(text))):
+        # "bye", "nos vemos" (or "no gracias" before any data): the student leaves; the report waits
+        # unsent, said so with the way back, not "sigamos con tu reporte" at every goodbye.
         step.topic = "despedida"
-        step.say(step.msg("report_left_goodbye"))
+        _leave_unsent(step, esc, "report_left_goodbye")
         return True
     if social:
         # "hola" days later, "gracias" mid-way: a courtesy back, and where the report stands.
@@ -433,6 +427,14 @@ def handle(step: Step) -> bool:
 
 
 #: "no tengo CURP" (a foreign student): not "I don't remember it".
+def _leave_unsent(step: Step, esc: dict[str, Any], message: str) -> None:
+    """The report set aside unsent ("retomar mi reporte" brings it back) and the student told."""
+    set_aside(step, esc)
+    step.state.pop("esc", None)
+    step.stage = esc.get("return_stage") or "menu"
+    step.say(step.msg(message))
+
+
 #: "bye", "adiós", "nos vemos": leaving, not only thanking.
 _GOODBYE = re.compile(r"\b(?:bye|adios|nos vemos|hasta luego|hasta pronto|cuidate|chao|chau)\b")
 #: "¿cuál es mi ID?", "¿dónde veo mi matrícula?".

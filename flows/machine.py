@@ -222,20 +222,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         return
     if _follow_up_known(step, stage):
         return
-    if len(intents.words(text)) <= 12 and _ASKS_ENGLISH.search(" ".join(intents.words(text))):
-        # "do you speak english?": what the bot can do in English, and a person.
-        step.topic = "saludo"
-        step.say(step.msg("english_only"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
-        return
-    if (len(intents.words(text)) <= 10 and _ASKS_IF_BOT.search(" ".join(intents.words(text)))
-            and step.classify(_ASKS_IF_BOT.sub(" ", " ".join(intents.words(text)))).keyword_scores.get(
-                "fuera_de_tema", 0.0) < STRONG):  # "¿eres chatgpt? cuéntame un chiste": off-topic
-        # "¿eres un bot?", "¿hablo con alguien de verdad?": what answers, and the way to a person.
-        step.topic = "saludo"
-        if stage and stage.question:
-            step.say(step.msg("bot_identity") + "\n" + question_again(step, stage))
-        else:
-            step.say(step.msg("bot_identity"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
+    if _about_the_bot(step, stage):
         return
     if (step.stage == "cia_route" and step.recalls("cia_help_turn", within=3) and intents.reports_failure(text)
             and not entities.mentions_saving(text) and not {"vigencia", "vigente", "imss"} & set(intents.words(text))):
@@ -363,6 +350,26 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         return
     match = step.classify(text)
     answering.answer_topic(step, match)
+
+
+def _about_the_bot(step: Step, stage: Stage | None) -> bool:
+    """ "¿eres un bot?", "¿hablo con alguien de verdad?", "do you speak english?": what answers
+    here, and the way to a person (a question pending is asked again)."""
+    text = step.text
+    folded = " ".join(intents.words(text))
+    if len(intents.words(text)) <= 12 and _ASKS_ENGLISH.search(folded):
+        step.topic = "saludo"
+        step.say(step.msg("english_only"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
+        return True
+    if (len(intents.words(text)) > 10 or not _ASKS_IF_BOT.search(folded)
+            or step.classify(_ASKS_IF_BOT.sub(" ", folded)).keyword_scores.get("fuera_de_tema", 0.0) >= STRONG):
+        return False  # ("¿eres chatgpt? cuéntame un chiste": off-topic)
+    step.topic = "saludo"
+    if stage and stage.question:
+        step.say(step.msg("bot_identity") + "\n" + question_again(step, stage))
+    else:
+        step.say(step.msg("bot_identity"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
+    return True
 
 
 #: "do you speak english?", "¿hablas inglés?".

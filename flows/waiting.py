@@ -105,13 +105,15 @@ def about_the_wait(step: Step) -> None:
     """The answer to :func:`asks_about_the_wait`: the last day and what to do if it passes."""
     step.topic = "espera"
     end = step.date_es(date.fromisoformat(step.state["waiting_end"]))
-    if _COUNTS.search(" ".join(intents.words(step.text))) and not _names_the_end(step):
+    folded = " ".join(intents.words(step.text))
+    names_the_end = _names_the_end(step)
+    if _COUNTS.search(folded) and not names_the_end:
         step.say(_counts_answer(step) + " " + step.msg("waiting_end_is", end=end))
-    elif _names_the_end(step):
+    elif names_the_end:
         step.say(step.msg("waiting_end_confirmed", end=end) + " " + step.msg("waiting_meanwhile"))
-    elif _FASTER.search(" ".join(intents.words(step.text))):
+    elif _FASTER.search(folded):
         step.say(step.msg("waiting_no_faster", end=end))
-    elif _IF_NOT.search(" ".join(intents.words(step.text))):
+    elif _IF_NOT.search(folded):
         step.say(step.msg("waiting_if_not", end=end))
     else:
         step.say(step.msg("resume_waiting", end=end) + " " + step.msg("waiting_meanwhile"))
@@ -144,10 +146,10 @@ def corrects_saved_date(step: Step) -> bool:
     if intents.is_question(step.text) or _PLANS.search(folded):
         return False  # "¿el lunes ya puedo revisar?", "ok, el lunes reviso": not a new save date
     match = step.classify(step.text)
-    if (match.confident and match.topic == "datos_erroneos" and entities.mentions_saving(step.text)
-            and report_text.field_named(step.text) is None):
-        pass  # "perdón, me equivoqué, la guardé el viernes": the mistake is the day, no datum named
-    elif match.confident and match.topic not in (None, "fuera_de_tema"):
+    # "perdón, me equivoqué, la guardé el viernes": the mistake is the day (no datum named).
+    mistook_the_day = (match.topic == "datos_erroneos" and entities.mentions_saving(step.text)
+                       and report_text.field_named(step.text) is None)
+    if match.confident and match.topic not in (None, "fuera_de_tema") and not mistook_the_day:
         return False  # a question with a date in it: the topic decides
     step.topic = None
     step.say(step.msg("date_corrected"))
@@ -174,7 +176,8 @@ def say_end_aside(step: Step) -> None:
     """The waiting period's last day from the day the message names, said in passing: no
     stage entered, no reminder (a report is open, or being collected)."""
     saved = _saved_date(step)
-    assert saved is not None
+    if saved is None:  # callers ask :func:`said_saved_on` first
+        return
     end = step.calendar.waiting_period_end(saved, step.kb.desk.waiting_days)
     step.say(step.msg("waiting_end_aside", saved=step.date_es(saved), end=step.date_es(end)))
 
