@@ -186,19 +186,24 @@ def answer(step: Step, topic_id: str) -> None:
 def day_asked(step: Step) -> date | None:
     """The day a question about the desk names ("¿atienden el 16 de marzo?", "¿abren mañana?"),
     today or later; None when it names none."""
-    from flows import entities
-
     said, _ = entities.parse_answer_date(step.text, step.now)
     return said if said is not None and said > step.today else None
 
 
-def office_on_day(step: Step, day: date) -> str:
-    """Whether the desk works on ``day``: a weekday, or closed (a rest day, a weekend)."""
+def day_message(step: Step, day: date, prefix: str) -> str:
+    """``prefix``'s message for what ``day`` is on the desk's calendar: ``{prefix}_open`` (a
+    business day), ``{prefix}_rest`` (a rest day, named) or ``{prefix}_weekend``. The desk's
+    hours ("¿atienden el 16 de marzo?") and the wait ("¿el 1 de mayo cuenta?") both ask it."""
     when = step.date_es(day)
     if step.calendar.is_business_day(day):
-        return step.msg("office_open_on", when=when)
+        return step.msg(f"{prefix}_open", when=when)
     rest = step.calendar.rest_day_name(day)
-    return step.msg("office_closed_on_rest_day" if rest else "office_closed_on_weekend", when=when, rest=rest or "")
+    return step.msg(f"{prefix}_rest", when=when, rest=rest) if rest else step.msg(f"{prefix}_weekend", when=when)
+
+
+def office_on_day(step: Step, day: date) -> str:
+    """Whether the desk works on ``day``."""
+    return day_message(step, day, "office_day")
 
 
 def office_closed_now(step: Step) -> str:

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from flows import entities, escalation, intents, report_text
 from flows.context import Step
-from flows.procedure import answer, ask_saved_date, enter, saved_date_unknown, waiting_from
+from flows.procedure import answer, ask_saved_date, day_message, enter, saved_date_unknown, waiting_from
 
 
 _PLANS = re.compile(r"\b(?:revis\w*|chec\w*|consult\w*|vuelv\w*|escrib\w*|regres\w*|gracias)\b")
@@ -129,11 +129,7 @@ def _counts_answer(step: Step) -> str:
         return step.msg("waiting_which_days")
     if said is None:
         return step.msg("waiting_weekends")
-    when = step.date_es(said)
-    if step.calendar.is_business_day(said):
-        return step.msg("waiting_day_counts", when=when)
-    rest = step.calendar.rest_day_name(said)
-    return step.msg("waiting_day_rest", when=when, rest=rest) if rest else step.msg("waiting_day_weekend", day=when)
+    return day_message(step, said, "waiting_day")
 
 
 def corrects_saved_date(step: Step) -> bool:
