@@ -103,7 +103,7 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         # "can u do it for me? my password is …": a password sent to get the application done,
         # the CIA's answer (it is done by the student, in the CIA), not "con eso no te puedo ayudar"
         # (nor how to recover a password they have just written).
-        match = replace(match, topic="registro_cia", confident=True, secondary=None)
+        match = replace(match, topic="registro_cia", confident=True, secondary=None, also=())
     if not match.confident:
         # A person is always offered last: not also as a candidate ("Hablar con una persona" twice).
         candidates = [t for t in match.candidates(4) if t != "duda_general"][:3]
@@ -118,8 +118,7 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
     if topic == "nss" and not aside and volunteered.said_nss_is_valid(step):
         # "mi NSS es 12345678903": said valid and what it is for next; neither what an NSS is
         # nor where to find one (they have it), nor a stage asking them to find one.
-        if match.secondary and match.secondary != topic:
-            answer(step, match.secondary)
+        answer_rest(step, match)
         resume_prompt(step)
         return
     before = len(step.replies)
@@ -131,8 +130,7 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
     if aside and kb.topics[topic].kind == "answer":
         # In the middle of something else: answer, and let the caller ask again.
         answer(step, topic)
-        if match.secondary and match.secondary != topic:
-            answer(step, match.secondary)
+        answer_rest(step, match)
         return
     if topic == "urgencia" and match.keyword_scores.get("sin_vigencia", 0.0) >= STRONG:
         # "…en urgencias y dicen que no estoy vigente": kept for the next message (the save day).
@@ -158,7 +156,7 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         # "…me sale otro patrón, y ahorita me siento mal y necesito ir al doctor": the emergency
         # first, then the problem told with it (not left behind "¡afíliate con tiempo!").
         answer(step, "urgencia")
-        answer_topic(step, replace(match, topic=reported, secondary=None))
+        answer_topic(step, replace(match, topic=reported, secondary=None, also=()))
         step.topic = "urgencia"
         return
     elif topic == "urgencia" and not aside and _CALLED_HELP.search(" ".join(intents.words(step.text))):
@@ -190,11 +188,10 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         return
     elif topic == "sin_vigencia":
         waiting.sin_vigencia(step)
-    elif (topic == "duda_general" and match.secondary and match.secondary != topic
-          and kb.topics[match.secondary].kind == "answer"):
+    elif topic == "duda_general" and _rest(step, match):
         # "¿a qué hora atienden? ¿puedo hablar con alguien ahorita?": what the bot knows first
         # (the hours, whether it is open now), then the way to a person.
-        answer(step, match.secondary)
+        answer_rest(step, match)
         _escalate(step, topic)
         return
     elif kb.topics[topic].kind == "escalation":
@@ -207,8 +204,7 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         # "¿qué es el NSS?" while filling in: a step already behind is answered, and the
         # procedure stays where it was (a question about a later step moves on to it).
         answer(step, topic)
-        if match.secondary and match.secondary != topic:
-            answer(step, match.secondary)
+        answer_rest(step, match)
         resume_prompt(step)
         return
     elif topic in TOPIC_STAGE and not aside:
@@ -248,18 +244,37 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
             enter(step, target.name)
     else:
         answer(step, topic)
-        if match.secondary:
-            answer(step, match.secondary)
+        answer_rest(step, match)
         if not aside:
             resume_prompt(step)
         return
-    if match.secondary and match.secondary != topic and not chosen and kb.topics[match.secondary].kind == "answer":
-        # The second question's answer goes before the question the first one ended with.
-        ended_asking = len(step.replies) - before >= 2 and "?" in step.replies[-1].text
+    if _rest(step, match) and not chosen:
+        # The other questions' answers go before the question the first one ended with.
+        stage = STAGES.get(step.stage)
+        ended_asking = len(step.replies) - before >= 2 and (
+            "?" in step.replies[-1].text
+            or (stage is not None and stage.question is not None and step.replies[-1].text == step.msg(stage.question)))
         last = step.replies.pop() if ended_asking else None
-        answer(step, match.secondary)
+        answer_rest(step, match)
         if last is not None:
             step.replies.append(last)
+
+
+def _rest(step: Step, match: Match) -> list[str]:
+    """The answer topics asked in the message besides the one being handled, in order."""
+    rest = match.also or ((match.secondary,) if match.secondary else ())
+    return [t for t in rest if t != step.topic and t != match.topic
+            and (step.kb.topics[t].kind == "answer" or t == "duda_general")]
+
+
+def answer_rest(step: Step, match: Match) -> None:
+    """Answer the message's other questions ("…, cuánto tarda y cómo me doy de alta?"), each once;
+    one for the desk only by what it is known to answer ("¿cuánto cuesta?")."""
+    for topic in _rest(step, match):
+        if step.kb.topics[topic].kind == "answer":
+            answer(step, topic)
+        elif known := step.kb.matcher.known_answer(topic, step.text):
+            step.say(known)
 
 
 #: "ya llamamos al 911", "ya viene la ambulancia", "ya estamos en urgencias": help is on its way.

@@ -208,7 +208,12 @@ _WHICH_EMAIL = re.compile(
 
 
 def asks_which_email(text: str) -> bool:
-    return bool(_WHICH_EMAIL.search(" ".join(words(text))))
+    joined = " ".join(words(text))
+    # "¿a qué correo les escribo?" is the desk's address (contacto), not which one to give.
+    return bool(_WHICH_EMAIL.search(joined)) and not _TO_WHICH_EMAIL.search(joined)
+
+
+_TO_WHICH_EMAIL = re.compile(r"\b(?:a|al) (?:que|cual) correo\b")
 
 
 def long_yes(text: str) -> bool:

@@ -47,12 +47,21 @@ DOMAIN_STEMS = (
 #: A message with this many content words besides greetings is not a greeting.
 MANY_WORDS = 4
 
+_ASKING = r"(?:donde|dnd|adonde|como|cmo|cuando|cuanto|cuantos|cual|cuales|quien)"
 #: Where one question ends and another starts in a message.
 _CLAUSE = re.compile(
     r"[?!.;\n]+|\by (?=tmb\b|tambien\b|oye\b|otra\b|ademas\b)|\botra pregunta\b"
     # "…y dónde lo tramito?", "…y cómo checo que ya quedó?": a second question
     r"|\b(?:y|e) (?=(?:luego |despues |ya )?(?:en |a |de )?(?:donde|dnd|adonde|como|cmo|cuando|cuanto|cuantos|cual|cuales|quien|que|q|k)\b)"
+    # "where do i find my nss and how long does it take": the same in English
+    r"|\band (?=(?:where|how|when|what|which|who|can|do|does|is)\b)"
 )
+#: "donde hago la solicitud, cuanto tarda y…": a comma before a question word may start another
+#: question (:func:`_questions`).
+_COMMA = re.compile(r",\s*(?=(?:y |e |and )?(?:luego |despues |ya )?(?:en |a |de )?(?:" + _ASKING
+                    + r"|where|how|when|what|which)\b)")
+#: At most this many further questions of one message are answered besides the first.
+MAX_ALSO = 3
 READ = 4000
 _NON_WORD = re.compile(r"[^a-z0-9*]+")
 _TRIPLE = re.compile(r"([a-z])\1{2,}")
@@ -96,6 +105,9 @@ class Match:
     domain: bool
     secondary: str | None = None
     keyword_scores: dict[str, float] = field(default_factory=dict)
+    #: Every answer topic asked besides ``topic``, in the order asked (``secondary`` is the first):
+    #: "¿dónde la hago, cuánto tarda y cómo me doy de alta?" is three questions.
+    also: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -115,6 +127,27 @@ class _Keyword:
     weight: float
     announces: bool = False  # a strong cue that may open a message, like a greeting (``Topic.announces``)
     alone: bool = False  # a strong cue only as the whole message (``Topic.alone``)
+
+
+def _questions(clause: str) -> list[str]:
+    """A clause cut at its commas where a question follows a question ("donde hago la solicitud,
+    cuanto tarda"); news before a question stays with it ("ya hice la solicitud, cuanto tarda?")."""
+    parts = _COMMA.split(clause)
+    if len(parts) == 1:
+        return parts
+    out: list[str] = []
+    for part in parts:
+        if out and _ASKS.search(out[-1]):
+            out.append(part)
+        elif out:
+            out[-1] += ", " + part
+        else:
+            out.append(part)
+    return out
+
+
+_ASKS = re.compile(r"\b" + _ASKING + r"\b|\b(?:que|q|k) (?:es|son|hago|necesito|ocupo|tengo)\b"
+                   r"|^\s*(?:y |e )?(?:que|q|k)\b|\b(?:where|how|when|what|which)\b")
 
 
 class Matcher:
@@ -464,21 +497,26 @@ class Matcher:
                    and (stop := self._phrase_at(kw.parts, words, j)) is not None and stop > end
                    for j in range(start, end + 1) for kw in self._starting_at(words[j]))
 
-    def _clause_topics(self, text: str) -> list[str]:
+    def _clause_topics(self, text: str) -> list[tuple[str, str]]:
         """In order, the topic of each clause that a strong cue names ("cuánto tarda | y cómo checo
-        mi vigencia"); empty for a message of one clause."""
-        clauses = [c for c in _CLAUSE.split(fold(text[:READ])) if c and len(c.split()) >= 2]
+        mi vigencia"), with the clause; empty for a message of one clause."""
+        clauses = [c for part in _CLAUSE.split(fold(text[:READ])) if part for c in _questions(part)
+                   if len(c.split()) >= 2]
         if len(clauses) < 2:
             return []
-        named: list[str] = []
+        named: list[tuple[str, str]] = []
         for clause in clauses:
             words = self.tokens(clause)
             if not words:
                 continue
             scores, kw = self._score(words)
-            best = max(scores, key=lambda t: scores[t])
-            if kw.get(best, 0) >= STRONG:
-                named.append(best)
+            best, second = sorted(scores, key=lambda t: scores[t], reverse=True)[:2]
+            if kw.get(best, 0) >= STRONG or (
+                    # "…¿cuánto cuesta? ¿y dónde lo pido?": a question of its own whose words
+                    # point clearly at one topic, in a message about the insurance.
+                    kw.get(best, 0) >= WEAK and _ASKS.search(clause) and best not in SOCIAL
+                    and scores[best] >= CONFIDENT and scores[best] - scores[second] >= WEAK / 2):
+                named.append((best, clause))
         return named
 
     def known(self, topic_id: str, text: str) -> KnownAnswer | None:
@@ -562,15 +600,28 @@ class Matcher:
             top, top_score = social[0]
         confident = top_score >= CONFIDENT
         named = self._clause_topics(text) if top and top not in SOCIAL and confident else []
-        # An answer topic asked in another clause ("…y tmb cuál es su horario?").
-        secondary = next((t for t in named if t != top and t != "fuera_de_tema"
-                          and self.topics[t].kind == "answer"), None)
-        if secondary and self.topics[top].kind == "answer" and next(t for t in named if t in (top, secondary)) == secondary:
-            # Two questions: answered in the order they were asked ("¿cuánto tarda y cómo
-            # checo mi vigencia?"). A reported problem (an escalation) still comes first.
-            top, secondary = secondary, top
+        # A question for the desk that it has a known answer for ("…¿cuánto cuesta?") is
+        # answered like the others; one it has none for still goes to a person first.
+        desk = [clause for t, clause in named if t == "duda_general"]
+        answerable = bool(desk) and all(self.known("duda_general", clause) for clause in desk)
+        # The questions asked in the message's clauses, in order ("…y tmb cuál es su horario?").
+        asked = list(dict.fromkeys(
+            t for t, _ in named if t != "fuera_de_tema"
+            and (self.topics[t].kind == "answer" or (t == "duda_general" and answerable))))
+        first = next((t for t in asked if self.topics[t].kind == "answer"), None)
+        if (first and first != top and top is not None
+                and (self.topics[top].kind == "answer" or (top == "duda_general" and answerable
+                                                           and asked.index(first) < asked.index(top)))):
+            # Questions answered in the order they were asked ("¿cuánto tarda y cómo checo mi
+            # vigencia?"); one the whole message resembles without a clause naming it goes last.
+            # A reported problem (an escalation) still comes first.
+            if top not in asked:
+                asked.append(top)
+            top = first
             top_score = max(top_score, scores.get(top, 0.0))
+        also = tuple(t for t in asked if t != top)[:MAX_ALSO]
+        secondary = also[0] if also else None
         return Match(
             topic=top, score=top_score, ranked=ranked, tokens=words, confident=confident,
-            domain=domain, secondary=secondary, keyword_scores=dict(kw),
+            domain=domain, secondary=secondary, keyword_scores=dict(kw), also=also,
         )

@@ -605,3 +605,33 @@ def test_english_speakers_are_told_what_the_bot_can_do() -> None:
     chat = Chat()
     chat.say("hi, I'm an exchange student from Texas, do you speak english?")
     assert "I answer in Spanish" in chat.text and not chat.stage.startswith("escalation")
+
+
+def test_three_questions_in_one_message_get_three_answers_in_order_and_then_the_steps_question() -> None:
+    chat = Chat()
+    out = chat.say("oye donde hago la solicitud, cuanto tarda y como me doy de alta en la clinica")
+    assert out.topic == "registro_cia"
+    cia, wait, clinic = (chat.text.index(s) for s in ("itson.mx/cia", "entre 2 y 5 días hábiles", "registro-umf"))
+    assert cia < wait < clinic
+    assert chat.last is not None and chat.last.replies[-1].plain().startswith("¿Ya estás en *Solicitud Seguro*?")  # the guide's question last
+
+
+def test_a_question_with_a_known_desk_answer_among_others_is_answered_without_a_report() -> None:
+    chat = Chat()
+    chat.say("tengo imss por mi papa, puedo pedir el facultativo? cuanto cuesta? y donde lo pido")
+    assert "no te cuesta nada" in chat.text and "itson.mx/cia" in chat.text and "otro seguro igual" in chat.text
+    assert chat.stage != "escalation_describe" and not chat.tickets()
+
+
+def test_asking_to_which_email_to_write_is_the_desks_address_not_which_email_to_give() -> None:
+    chat = Chat()
+    chat.say("como me doy de alta en el consultorio? y si tengo dudas a que correo escribo?")
+    assert "mesadeayuda@itson.edu.mx" in chat.text and "registro-umf" in chat.text
+    assert "Pon tu correo *personal*" not in chat.text
+
+
+def test_the_stages_prompt_follows_the_answer_to_a_second_question() -> None:
+    chat = Chat()
+    chat.say("where do i find my nss and how long does activation take after i apply?")
+    assert chat.text.index("imss02008") < chat.text.index("entre 2 y 5 días hábiles")
+    assert chat.last is not None and chat.last.replies[-1].plain().startswith("Cuando ya tengas tu NSS")

@@ -48,7 +48,8 @@ def test_development_set_meets_the_bar() -> None:
                                            ("heldout_e.jsonl", 95.0), ("heldout_f.jsonl", 90.0),
                                            ("heldout_g.jsonl", 95.0), ("heldout_h.jsonl", 95.0),
                                            ("heldout_i.jsonl", 95.0), ("heldout_j.jsonl", 95.0),
-                                           ("heldout_k.jsonl", 95.0), ("heldout_l.jsonl", 95.0)])
+                                           ("heldout_k.jsonl", 95.0), ("heldout_l.jsonl", 95.0),
+                                           ("heldout_m.jsonl", 95.0)])
 def test_held_out_sets_do_not_regress(name: str, bar: float) -> None:
     """Sets written without the knowledge base's examples at hand (see tests/heldout/README.md)."""
     got = score(ROOT / "tests" / "heldout" / name)
@@ -300,3 +301,30 @@ def test_phrasings_of_stop_15(text: str, topic: str) -> None:
 ])
 def test_phrasings_of_stop_16(text: str, topic: str) -> None:
     assert KB.matcher.classify(text).topic == topic
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("oye donde hago la solicitud, cuanto tarda y como me doy de alta en la clinica",
+         ("registro_cia", "espera", "alta_umf")),
+        ("cuanto tarda en activarse, donde checo mi vigencia y cual es el horario de atencion?",
+         ("espera", "vigencia", "contacto")),
+        ("q requisitos hay, donde saco mi nss y donde me registro?", ("requisitos", "nss", "registro_cia")),
+        ("where do i find my nss and how long does activation take after i apply?", ("nss", "espera")),
+        # a question for the desk with a known answer is one more question ("cuánto cuesta")
+        ("tengo imss por mi papa, puedo pedir el facultativo? cuanto cuesta? y donde lo pido",
+         ("otro_seguro", "duda_general", "registro_cia")),
+    ],
+)
+def test_three_questions_are_all_read_in_the_order_they_were_asked(text: str, asked: tuple[str, ...]) -> None:
+    match = KB.matcher.classify(text)
+    assert (match.topic, *match.also) == asked
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ya tengo el seguro activo, donde me atienden?", "mi hija ya hizo la solicitud en el cia, en cuanto tiempo queda activa?"],
+)
+def test_news_before_a_comma_is_not_a_question_of_its_own(text: str) -> None:
+    assert KB.matcher.classify(text).also == ()
