@@ -333,6 +333,7 @@ def waiting_from(step: Step, saved: date, *, purpose: str) -> None:
         step.stage = "waiting_saved_date"
         step.state["date_purpose"] = purpose
         return
+    step.remember("answered", "espera")  # "¿y eso dónde lo veo?" next: where the coverage is seen
     step.state["saved_on"] = saved.isoformat()
     end = step.calendar.waiting_period_end(saved, step.kb.desk.waiting_days)
     step.state["waiting_end"] = end.isoformat()

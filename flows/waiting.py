@@ -132,6 +132,9 @@ def _counts_answer(step: Step) -> str:
     return day_message(step, said, "waiting_day")
 
 
+_WAS_THE_DAY = re.compile(r"\b(?:fue|era|es) (?:el|la|en|un|una)\b")
+
+
 def corrects_saved_date(step: Step) -> bool:
     """In the waiting period, another date ("perdón, fue el viernes, no el lunes")
     replaces the one given: the end is computed again and the reminder moves."""
@@ -143,7 +146,9 @@ def corrects_saved_date(step: Step) -> bool:
         return False  # "¿el lunes ya puedo revisar?", "ok, el lunes reviso": not a new save date
     match = step.classify(step.text)
     # "perdón, me equivoqué, la guardé el viernes": the mistake is the day (no datum named).
-    mistook_the_day = (match.topic == "datos_erroneos" and entities.mentions_saving(step.text)
+    # "perdón, me equivoqué, fue el 9": the day, said as the answer was ("fue el …").
+    mistook_the_day = (match.topic == "datos_erroneos"
+                       and (entities.mentions_saving(step.text) or _WAS_THE_DAY.search(folded))
                        and report_text.field_named(step.text) is None)
     if match.confident and match.topic not in (None, "fuera_de_tema") and not mistook_the_day:
         return False  # a question with a date in it: the topic decides
@@ -159,7 +164,21 @@ def _saved_date(step: Step) -> date | None:
     if not entities.mentions_saving(step.text):
         return None
     clause = entities.saved_clause(step.text)
-    return (entities.parse_date(clause, step.now) if clause else None) or entities.parse_date(step.text, step.now)
+    return ((entities.parse_date(clause, step.now) if clause else None) or entities.parse_date(step.text, step.now)
+            or (step.today if saved_just_now(step) else None))
+
+
+#: "listo, ya le di guardar", "ya quedó guardada": done as the student writes.
+_DONE_NOW = re.compile(r"^(?:listo|lista|listoo|ya quedo|ya esta|ya)\b|\b(?:le acabo de dar|acabo de darle)\b")
+
+
+def saved_just_now(step: Step) -> bool:
+    """ "Listo, ya le di guardar" within the hour of the form's steps: saved today, just now
+    (a bare "sí" still gets the question, it may have been days ago)."""
+    last = step.state.get("last_at")
+    return (step.stage == "filling" and bool(last) and entities.mentions_saving(step.text)
+            and bool(_DONE_NOW.search(" ".join(intents.words(step.text))))
+            and timedelta(0) <= step.message.at - datetime.fromisoformat(last) < timedelta(hours=1))
 
 
 def said_saved_on(step: Step) -> bool:

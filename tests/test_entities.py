@@ -445,6 +445,11 @@ DATE_CASES = [
     ("hace como 15 días", date(2026, 1, 28)),
     ("llevo 10 dias esperando", date(2026, 2, 2)),
     ("ahorita que saqué la constancia me sale que no y ya van como dos semanas", date(2026, 1, 29)),
+    # today named with its weekday is today, not that weekday a week before
+    ("la guarde hoy jueves", date(2026, 2, 12)),
+    ("hoy que es jueves", date(2026, 2, 12)),
+    ("la guarde el lunes y hoy jueves sigo sin nada", date(2026, 2, 9)),
+    ("hoy lunes", date(2026, 2, 9)),  # today is Thursday: the Monday just gone
 ]
 
 

@@ -635,3 +635,37 @@ def test_the_stages_prompt_follows_the_answer_to_a_second_question() -> None:
     chat.say("where do i find my nss and how long does activation take after i apply?")
     assert chat.text.index("imss02008") < chat.text.index("entre 2 y 5 días hábiles")
     assert chat.last is not None and chat.last.replies[-1].plain().startswith("Cuando ya tengas tu NSS")
+
+
+def test_saved_today_named_with_its_weekday_counts_from_today() -> None:
+    chat = Chat()
+    chat.say("la guarde hoy lunes", "2026-02-16T11:00")
+    assert "lunes 16 de febrero" in chat.text and "*lunes 23 de febrero*" in chat.text
+
+
+def test_listo_ya_le_di_guardar_right_after_the_forms_steps_is_saved_today() -> None:
+    chat = Chat()
+    chat.say("como lleno la solicitud", "2026-04-14T10:00")
+    chat.say("listo ya le di guardar, y ahora?", "2026-04-14T10:05")
+    assert "*martes 21 de abril*" in chat.text and "¿Qué día guardaste" not in chat.text
+    chat = Chat()
+    chat.say("como lleno la solicitud", "2026-04-14T10:00")
+    chat.say("si", "2026-04-14T10:05")  # a bare yes may be about days ago: the day is asked
+    assert "¿Qué día guardaste" in chat.text
+
+
+def test_me_equivoque_fue_el_9_while_waiting_corrects_the_day_not_a_report() -> None:
+    chat = Chat()
+    chat.say("no me aparece vigente todavia", "2026-03-17T09:00")
+    chat.say("el 12 de marzo", "2026-03-17T09:01")
+    assert "*viernes 20 de marzo*" in chat.text
+    chat.say("perdon me equivoque, fue el 9 de marzo", "2026-03-17T09:02")
+    assert chat.stage == "waiting_period" and "*martes 17 de marzo*" in chat.text  # 16 March is a rest day
+    assert "¿Qué dato quedó mal" not in chat.text
+
+
+def test_where_to_see_it_after_the_date_of_the_wait_is_the_constancia() -> None:
+    chat = Chat()
+    chat.say("acabo de guardar mi solicitud, cuando ya voy a estar asegurado?", "2026-10-19T10:00")
+    chat.say("y eso donde lo veo?", "2026-10-19T10:01")
+    assert "constancia de vigencia" in chat.text and "no te puedo ayudar" not in chat.text

@@ -74,6 +74,9 @@ _LAST_WEEK = re.compile(r"(?<![a-z])(?:la\s+)?semana\s+pasada(?![a-z])")
 _WEEK_BEFORE_LAST = re.compile(r"(?<![a-z])(?:la\s+)?semana\s+antepasada(?![a-z])|(?<![a-z])(?:la\s+)?antepasada\s+semana(?![a-z])")
 _LAST_MONTH = re.compile(r"(?<![a-z])(?:el\s+)?mes\s+pasado(?![a-z])")
 _WEEKDAY = re.compile(rf"(?<![a-z])(?:(el|este|el\s+pasado)\s+)?{_WD}(?![a-z])")
+#: "hoy lunes", "hoy que es jueves", "este viernes de hoy": the weekday named is today's.
+_TODAY_WEEKDAY = re.compile(
+    rf"(?<![a-z])hoy\s+(?:que\s+es\s+|es\s+|mismo\s+)?(?:el\s+)?{_WD}(?![a-z])|(?<![a-z]){_WD}\s+(?:de\s+)?hoy(?![a-z])")
 _TODAY = re.compile(
     r"(?<![a-z])(?:hoy|ahorita|acabo\s+de|acabamos\s+de|(?<!desde )hace\s+(?:un\s+)?rato|"
     r"hace\s+(?:un|una|unos|unas|pocos|pocas|\d{1,2})\s+(?:minutos?|horas?|momento)|"
@@ -294,6 +297,12 @@ def _relative_date(folded: str, today: date) -> date | None:
         return today - timedelta(days=7)
     if _LAST_MONTH.search(folded):
         return _minus_months(today, 1)
+    m = _TODAY_WEEKDAY.search(folded)
+    if (m and _WEEKDAYS[m.group(1) or m.group(2)] == today.weekday()
+            and len({w.group(2) for w in _WEEKDAY.finditer(folded)}) == 1):
+        # "la guardé hoy lunes", "hoy jueves": today, not the one a week before (but "la guardé
+        # el lunes y hoy jueves sigo igual" is Monday's).
+        return today
     m = _WEEKDAY.search(folded)
     if m:
         include_today = (m.group(1) or "").strip() == "este"
