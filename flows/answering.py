@@ -104,6 +104,10 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         # the CIA's answer (it is done by the student, in the CIA), not "con eso no te puedo ayudar"
         # (nor how to recover a password they have just written).
         match = replace(match, topic="registro_cia", confident=True, secondary=None, also=())
+    if (not aside and is_vague(match) and intents.is_question(step.text)
+            and step.recalls("answered", "urgencia", within=3)):
+        # "¿y qué hago entonces?" right after the emergency's answer: about the emergency.
+        match = replace(match, topic="urgencia", confident=True, secondary=None, also=())
     if not match.confident:
         # A person is always offered last: not also as a candidate ("Hablar con una persona" twice).
         candidates = [t for t in match.candidates(4) if t != "duda_general"][:3]

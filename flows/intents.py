@@ -378,7 +378,11 @@ def is_question(text: str) -> bool:
     w = words(text)
     if len(w) > 2 and w[0] in _ACK_FIRST and w[1] in ("y", "pero", "entonces", "oye", "ahora"):
         w = w[1:]  # "ok y cómo me doy de alta?": an acknowledgement, then the question
-    return bool(w) and (w[0] in QUESTION_WORDS or (len(w) > 1 and w[0] in ("y", "oye", "pero") and w[1] in QUESTION_WORDS))
+    # "y entonces qué hago", "pero entonces cómo": connectors before the question word.
+    for _ in range(2):
+        if len(w) > 1 and w[0] in ("y", "oye", "pero", "entonces", "osea"):
+            w = w[1:]
+    return bool(w) and w[0] in QUESTION_WORDS
 
 
 #: Acknowledgements a question may start with ("ok y …", "va, pero …").

@@ -410,6 +410,7 @@ class Matcher:
         found.sort(key=lambda f: (-f[0].weight, -(f[2] - f[1])))
         taken: dict[str, list[set[int]]] = defaultdict(list)
         strong: dict[str, int] = defaultdict(int)
+        announced: dict[str, int] = defaultdict(int)  # of the strong cues, those that announce
         weak: dict[str, float] = defaultdict(float)
         counted: set[int] = set()
         longer: list[set[int]] = []  # spans of strong phrases of two words or more, any topic
@@ -428,8 +429,16 @@ class Matcher:
             counted.add(id(kw))
             if kw.weight >= STRONG:
                 strong[kw.topic] += 1
+                announced[kw.topic] += kw.announces
             else:
                 weak[kw.topic] += kw.weight
+        named = {t for t, n in strong.items() if n > announced[t] and t not in SOCIAL}
+        for topic, n in list(strong.items()):
+            if n and n == announced[topic] and named - {topic}:
+                # "no me deja entrar al CIA, urgente": a word that announces a question
+                # ("urgente", "me urge") is not its topic when the question names its own.
+                del strong[topic]
+                weak[topic] += WEAK
         scores: dict[str, float] = {}
         for topic in set(strong) | set(weak):
             n = strong.get(topic, 0)
@@ -578,7 +587,10 @@ class Matcher:
             # an example: the greeting (the menu asks what the doubt is).
             top, top_score = social[0]
         if (top is not None and top not in SOCIAL and not domain and kw.get(top, 0.0) < STRONG
-                and (not self.topics[top].standalone or (self.topics[top].kind == "escalation" and kw.get(top, 0.0) < WEAK * 2))):
+                and (not self.topics[top].standalone or (self.topics[top].kind == "escalation" and kw.get(top, 0.0) < WEAK * 2)
+                     # "¿y entonces qué hago?" only resembles "¿qué hago si me enfermo?": an emergency
+                     # is named by a cue of its own, never by resemblance alone.
+                     or (self.topics[top].priority > 0 and not kw.get(top, 0.0)))):
             # A standalone escalation (asking for a person) still needs a clear cue, or two weak ones:
             # "¿cuánto cuesta un boleto a Cancún?" only resembles "¿cuánto cuesta el seguro?".
             clear_social = [(t, sc) for t, sc in social if kw.get(t, 0.0) >= STRONG]

@@ -669,3 +669,26 @@ def test_where_to_see_it_after_the_date_of_the_wait_is_the_constancia() -> None:
     chat.say("acabo de guardar mi solicitud, cuando ya voy a estar asegurado?", "2026-10-19T10:00")
     chat.say("y eso donde lo veo?", "2026-10-19T10:01")
     assert "constancia de vigencia" in chat.text and "no te puedo ayudar" not in chat.text
+
+
+def test_what_to_do_after_the_answer_about_other_insurance_is_the_next_step_not_the_emergency() -> None:
+    chat = Chat()
+    chat.say("tengo imss por mi trabajo, puedo sacar el facultativo?")
+    out = chat.say("y entonces que hago")
+    assert out.topic == "otro_seguro"
+    assert "911" not in chat.text and "*sin derecho*" in chat.text and "itson.mx/cia" in chat.text
+
+
+def test_a_vague_what_do_i_do_alone_is_not_an_emergency() -> None:
+    chat = Chat()
+    out = chat.say("y entonces que hago")
+    assert out.topic != "urgencia" and "911" not in chat.text
+
+
+def test_urgente_beside_a_problem_with_the_cia_is_that_problem_not_the_emergency_answer() -> None:
+    chat = Chat()
+    chat.say("no me deja entrar al cia urgente")
+    assert "911" not in chat.text
+    chat = Chat()
+    out = chat.say("urgente")  # alone it still is
+    assert out.topic == "urgencia"
