@@ -89,7 +89,9 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
             show_menu(step, greeting=True)
         return
     follow_up = STAGE_TOPIC.get(step.stage)
-    if follow_up and not aside and not chosen and is_vague(match) and (
+    vague = is_vague(match) or (match.topic in ("saludo", "despedida") and intents.is_question(step.text)
+                                and match.keyword_scores.get(match.topic, 0.0) < STRONG)  # "ok y eso dónde"
+    if follow_up and not aside and not chosen and vague and (
             _short_follow_up(step.text)
             or (intents.is_question(step.text) and step.kb.matcher.known_answer(follow_up, step.text))):
         # "¿cómo que ruta?", "¿entonces cómo entro?" right after a step's explanation: about that step.
@@ -108,6 +110,14 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
             and step.recalls("answered", "urgencia", within=3)):
         # "¿y qué hago entonces?" right after the emergency's answer: about the emergency.
         match = replace(match, topic="urgencia", confident=True, secondary=None, also=())
+    if not aside and not chosen and _vague_problem(step, match):
+        # "tengo un problema con mi solicitud": which of the desk's cases it is, before any data
+        # (for a person, until it is known which).
+        step.topic = "duda_general"
+        cases = ("datos_erroneos", "error_solicitud", "sin_vigencia")
+        step.say(step.msg("which_problem"), [(f"topic:{t}", kb.topics[t].label) for t in cases]
+                 + [("person", step.msg("problem_other"))])
+        return
     if not match.confident:
         # A person is always offered last: not also as a candidate ("Hablar con una persona" twice).
         candidates = [t for t in match.candidates(4) if t != "duda_general"][:3]
@@ -262,6 +272,21 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         answer_rest(step, match)
         if last is not None:
             step.replies.append(last)
+
+
+#: "tengo un problema con mi solicitud", "algo salió mal con el trámite": a problem, not which.
+_VAGUE_PROBLEM = re.compile(
+    r"\b(?:tengo|tuve|hay|traigo|me salio|me paso) (?:un |unos |algun |otro )?(?:problema|problemas|problemita|detalle|inconveniente)s?"
+    r"(?: (?:con|en) (?:mi|la|el|lo del) (?:solicitud|tramite|seguro|registro|facultativo))?$"
+    r"|\balgo (?:salio|esta|anda) mal(?: con| en)? (?:mi|la|el) (?:solicitud|tramite|seguro|registro)$")
+
+
+def _vague_problem(step: Step, match: Match) -> bool:
+    """A problem told without what it is, and no topic named strongly."""
+    if not _VAGUE_PROBLEM.search(" ".join(intents.words(step.text))):
+        return False
+    return not any(score >= STRONG for t, score in match.keyword_scores.items()
+                   if t not in ("saludo", "despedida", "duda_general"))
 
 
 def _rest(step: Step, match: Match) -> list[str]:

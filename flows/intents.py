@@ -93,8 +93,8 @@ def yes_no(text: str) -> bool | None:
         return None
     if len(w) > 6:
         return None
-    if "?" in text and len(w) > 2:
-        return None
+    if len(w) > 2 and ("?" in text or is_question(text)):
+        return None  # "¿si la guardo?", "ok y eso dónde": a question, not an answer
     if any(folded.startswith(p) or f" {p}" in folded for p in NOT_YET):
         return False
     if w[:2] == ["ya", "no"]:
@@ -382,6 +382,8 @@ def is_question(text: str) -> bool:
     for _ in range(2):
         if len(w) > 1 and w[0] in ("y", "oye", "pero", "entonces", "osea"):
             w = w[1:]
+    if 1 < len(w) <= 4 and w[-1] in ("donde", "dnd", "como", "cuando", "cual"):
+        return True  # "y eso dónde", "ok pero cuándo": asked last
     return bool(w) and w[0] in QUESTION_WORDS
 
 

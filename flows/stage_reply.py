@@ -79,7 +79,10 @@ def _asks_an_earlier_step(step: Step, stage: Stage) -> bool:
 
 
 #: "¿qué es eso?", "no sé qué es", "¿a qué te refieres?": the question was not understood.
-_WHAT_IS_IT = re.compile(r"\b(?:que es eso|q es eso|que es eso de|que significa|no se que es|a que te refieres|como que)\b")
+_WHAT_IS_IT = re.compile(r"\b(?:que es eso|q es eso|que es eso de|que significa|no se que es|a que te refieres|como que)\b"
+                         r"|^(?:perdon |ah |mmm |este )?no (?:le )?(?:entendi|entiendo|comprendo|capto)\b|^explicame\b")
+#: The topic whose answer explains a question that shows none before it.
+_EXPLAINED_BY = {"prereq_coverage": "otro_seguro", "prereq_nss": "nss"}
 #: "no tengo ningún seguro", "no cuento con nada", "ninguno": nothing of the kind.
 _HAS_NONE = re.compile(r"^(?:no|pues no|nop|nel|la verdad no)?\s*(?:tengo|cuento con|cuento) (?:ningun|ninguno|ninguna|nada)\b"
                        r"|^(?:ninguno|ninguna|nada)\b|^no tengo (?:otro |un |el )?(?:seguro|servicio medico|imss|issste)\b")
@@ -90,9 +93,10 @@ _HAS = re.compile(r"^(?:si |pues |bueno |ah |este )?(?:tengo|tiene|me tiene|me t
 def reply(step: Step, stage: Stage, text: str) -> bool:
     """The answer to the stage's yes/no question, when the message is one (True); False leaves
     it to the rest of the machine (a topic, a question about something else)."""
-    topic = STAGE_TOPIC.get(stage.name)
+    topic = STAGE_TOPIC.get(stage.name) or _EXPLAINED_BY.get(stage.name)
     if topic and len(intents.words(text)) <= 6 and _WHAT_IS_IT.search(" ".join(intents.words(text))):
-        # "no, ¿qué es eso?" to "¿ya estás en Solicitud Seguro?": not a no; what the step is, again.
+        # "no, ¿qué es eso?" to "¿ya estás en Solicitud Seguro?", "no entendí": not a no; what
+        # the step is, again.
         step.topic = topic
         answer(step, topic)
         step.say(question_again(step, stage))

@@ -692,3 +692,30 @@ def test_urgente_beside_a_problem_with_the_cia_is_that_problem_not_the_emergency
     chat = Chat()
     out = chat.say("urgente")  # alone it still is
     assert out.topic == "urgencia"
+
+
+def test_no_entendi_to_a_yes_no_question_explains_again_not_a_no() -> None:
+    chat = Chat()
+    chat.say("1")
+    assert chat.stage == "prereq_coverage"
+    chat.say("no entendi")
+    assert chat.stage == "prereq_coverage" and "otro seguro igual o similar" in chat.text
+    assert "¿Ya tienes servicio médico por otro lado" in chat.text
+
+
+def test_ok_y_eso_donde_to_the_clinic_question_is_a_question_not_a_yes() -> None:
+    chat = Chat()
+    chat.say("como me doy de alta en la clinica")
+    chat.say("ok y eso donde")
+    assert chat.stage == "umf_registration" and "terminaste tu trámite" not in chat.text
+    assert "registro-umf" in chat.text
+
+
+def test_a_problem_told_without_what_it_is_asks_which_of_the_desks_cases() -> None:
+    chat = Chat()
+    out = chat.say("hola tengo un problema con mi solicitud")
+    assert "¿Qué pasa con tu solicitud?" in chat.text and not chat.tickets()
+    assert "Me sale un error en la solicitud" in chat.text and "hablar con una persona" in chat.text
+    assert out.topic == "duda_general" and chat.stage == "menu"
+    out = chat.say("2")
+    assert out.topic == "error_solicitud" and "¿Qué dice el mensaje de error?" in chat.text
