@@ -67,7 +67,8 @@ def read(
     for start, end in reversed(entities.spaced_curp_spans(consumed)):
         consumed = consumed[:start] + " " + consumed[end:]  # "BOXW 3108 20HN ERXN09" is not part of the name
     name = entities.find_name(consumed)
-    if not name and (expecting == ["name"] or "name" not in data):
+    if not name and (expecting == ["name"] or "name" not in data) and not intents.is_question(text):
+        # (a question asked meanwhile, "¿y si me doy de baja del ISSSTE?", is no name)
         extra = CORRECTION_WORDS if correcting else frozenset()
         residual = leftover(consumed, extra=extra)
         # "00000233333 Ana López Ruiz, no sé mi NSS": the name is one clause of the rest.

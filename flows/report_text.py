@@ -79,13 +79,15 @@ _REFUSES_DATA = re.compile(
 
 #: The student calls the report off.
 _CANCELS = re.compile(
-    r"^(?:(?:no|mejor no|ya no|ok|bueno|pues|sabes que|oye|ah|a)\s+)*"
+    r"^(?:(?:no|mejor no|mejor|ya no|ok|bueno|pues|sabes que|oye|ah|a)\s+)*"
     r"(?:cancel\w*|olvidalo|olvidelo|olvida(?:lo)? eso|ya no (?:importa|es necesario|hace falta|lo necesito|quiero)"
     r"|dejalo(?: asi)?|mejor dejalo|ya no hagas nada|no hagas (?:el|ningun) reporte|ya se resolvio|ya lo resolvi"
     r"|ya lo (?:corregi|arregle|solucione|pude corregir|pude arreglar)"
     r"|ya (?:lo |me lo |me )?resolvieron|ya se soluciono(?: solo)?|ya vi que si (?:me )?(?:la )?guardo"
     r"|ya no quiero (?:seguir|continuar)(?: con esto| con el reporte)?|(?:mejor )?lo dejo asi"
-    r"|no quiero (?:el |un |ningun |ese )?reporte|no quiero hablar con nadie)"
+    r"|no quiero (?:el |un |ningun |ese )?reporte|no quiero hablar con nadie"
+    # "ya no quiero mandarlo", "no lo mandes", "mejor no lo envíes"
+    r"|(?:ya )?no (?:lo |la )?quiero (?:mandar|enviar)(?:lo|la)?|(?:ya )?no (?:lo |la )?(?:mandes|envies|mandamos|enviamos))"
     r"(?:\s+(?:el|mi)\s+reporte)?(?:\s+(?:gracias|porfa|por favor|ya|solo|sola|yo|yo solo|yo sola))*$"
 )
 
@@ -239,7 +241,7 @@ def description_text(text: str) -> str:
     if "\x00" in out:
         out = _data_placeholders(_MARK.sub(lambda m: _MARKERS[m.group(1)], out))
     out = " ".join(out.split()).strip(" ,;:-")
-    return entities.mask_personal(out)
+    return entities.mask_personal(out, emails=False)
 
 
 #: One character per kind of datum while a description is cleaned, and what the reader sees.

@@ -533,6 +533,7 @@ def test_mask_personal() -> None:
         ("tel 644-420-7351", "tel ***-***-**51"),
         ("lo guarde el 09/02/2026 a las 8:00", "lo guarde el 09/02/2026 a las 8:00"),
         ("1234\u200b5678903", "12*********"),
+        ("mi correo es pedro.rs@gmail.com", "mi correo es p***@gmail.com"),
         ("", ""),
     ],
 )

@@ -719,3 +719,31 @@ def test_a_problem_told_without_what_it_is_asks_which_of_the_desks_cases() -> No
     assert out.topic == "duda_general" and chat.stage == "menu"
     out = chat.say("2")
     assert out.topic == "error_solicitud" and "¿Qué dice el mensaje de error?" in chat.text
+
+
+def test_at_the_summary_the_right_value_of_a_field_it_has_no_line_for_goes_to_the_detail() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi correo en la solicitud")
+    chat.say("00000223344 Pedro Ramirez Soto 12345678903 PELJ010203HSRRPNA1")
+    assert chat.stage == "escalation_confirm"
+    chat.say("el correo correcto es pedro.rs@gmail.com")
+    assert chat.stage == "escalation_confirm" and "pedro.rs@gmail.com" in chat.text  # in the detail shown
+    assert "Mesa de ayuda del Seguro Facultativo" not in chat.text
+
+
+@pytest.mark.parametrize("text", ["mejor cancelar", "ya no quiero mandarlo", "no lo mandes"])
+def test_a_report_is_called_off_at_the_summary_in_plain_words(text: str) -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp en la solicitud")
+    chat.say("00000789012 Roberto Carlos Yocupicio Leyva 12345678903 PELJ010203HSRRPNA1")
+    chat.say(text)
+    assert "No te entendí" not in chat.text and chat.stage != "escalation_confirm" and not chat.tickets()
+
+
+def test_a_question_asked_while_the_name_is_missing_is_answered_not_taken_as_the_name() -> None:
+    chat = Chat()
+    chat.say("me sale un error en la solicitud, dice nss invalido")
+    chat.say("00000345678 42019876541 GAMA020715MSRRRNA4")
+    assert "¿Cuál es tu nombre completo?" in chat.text
+    chat.say("y si me doy de baja del issste?")
+    assert "Doy de Baja" not in chat.text and "nombre completo" in chat.text

@@ -87,8 +87,8 @@ def _mask_after_four(text: str) -> str:
     return "".join(out)
 
 
-def mask_personal(text: str) -> str:
-    """``text`` safe for logs: NSS, CURP, student IDs, phones and passwords hidden.
+def mask_personal(text: str, *, emails: bool = True) -> str:
+    """``text`` safe for logs: NSS, CURP, student IDs, phones, e-mails and passwords hidden.
 
     NSS-like runs keep their first 2 digits ("26*********"), CURPs their
     first 4 characters (also when written in groups: "BOXW ****** ********"),
@@ -96,7 +96,9 @@ def mask_personal(text: str) -> str:
     last 2 digits, passwords become "[contraseña oculta]". Escapes,
     percent-encoding and fullwidth or other non-ASCII digits are undone and
     invisible characters dropped first, so none of them can carry a number
-    or a password past the masking.
+    or a password past the masking. E-mails keep their first character and
+    domain; ``emails=False`` leaves them (a report's detail, where the right
+    e-mail may be the very correction staff must make).
     """
     cleaned = _clean(_unhide(text))
     redacted, _ = redact_secrets(cleaned)
@@ -119,7 +121,14 @@ def mask_personal(text: str) -> str:
         else:
             masked = _mask_digits_keep_last(redacted[n.start:n.end])
         replacements.append((n.start, n.end, masked))
-    return _apply(redacted, replacements)
+    masked = _apply(redacted, replacements)
+    if not emails:
+        return masked
+    # An e-mail address keeps its first character and its domain: "p***@gmail.com".
+    return _EMAIL.sub(lambda m: m.group(1)[0] + "***@" + m.group(2), masked)
+
+
+_EMAIL = re.compile(r"([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)")
 
 
 def _apply(text: str, replacements: list[tuple[int, int, str]]) -> str:
