@@ -182,6 +182,15 @@ def test_session_expires_when_idle(admin: Browser, clock: Clock) -> None:
     assert admin.client.get("/console/api/unread").status_code == 401
 
 
+def test_a_session_in_use_outlives_the_idle_timeout(admin: Browser, clock: Clock) -> None:
+    """Staff working all morning stay logged in: each request moves the idle timer."""
+    for minutes in range(0, 5 * 60, 90):
+        clock.offset = timedelta(minutes=minutes)
+        assert admin.client.get("/console/api/unread").status_code == 200, minutes
+    clock.offset += timedelta(hours=2, minutes=1)
+    assert admin.client.get("/console/api/unread").status_code == 401
+
+
 def test_state_changes_need_the_csrf_token(app: FastAPI, admin: Browser) -> None:
     ticket = escalate(app)
     r = admin.client.post(f"/console/tickets/{ticket}/take", data={})

@@ -142,6 +142,9 @@ def _lookup(services: Services, token: str | None) -> tuple[StaffUser, StaffSess
     with services.session() as session:
         found = auth.current(session=session, token=token, now=services.now())
         if found:
+            # The idle timer's touch is written before the rows leave the session (an expunged
+            # row's change is never flushed: staff were logged out 2 hours after logging in).
+            session.flush()
             session.expunge(found[0])
             session.expunge(found[1])
         return found
