@@ -321,3 +321,34 @@ def test_resolving_shows_its_confirmation_when_a_live_update_sees_the_change_fir
         assert desk.tickets()[0].status == "resolved"
     finally:
         ctx.close()
+
+
+def test_logged_out_under_a_half_written_reply_comes_back_to_the_ticket_with_the_draft(desk: LiveDesk,
+                                                                                      chromium: Any) -> None:
+    """The session ends while Ana types (logged out elsewhere, or idle): the poll's 401 takes her to
+    the login, and logging in again brings her back to the ticket with what she had written."""
+    from bot.cli_staff import add_staff as cli_add_staff
+
+    cli_add_staff(database_url=desk.settings.database_url, email="ana@itson.edu.mx", name="Ana López",
+                  role="admin", password=PASSWORD)
+    ticket = escalate_on_whatsapp(desk)
+    ctx = chromium.new_context(viewport=LAPTOP, locale="es-MX")
+    try:
+        page = ctx.new_page()
+        login(page, desk.url, "ana@itson.edu.mx")
+        page.goto(f"{desk.url}/console/tickets/{ticket.id}")
+        page.click("#take")
+        page.locator("#reply-text").wait_for()
+        page.fill("#reply-text", "Hola, ya revisé tu caso y")
+        with httpx.Client(base_url=desk.url) as other:  # the same session, ended from another tab
+            cookie = {c["name"]: c["value"] for c in ctx.cookies()}["seguro_console"]
+            csrf = page.locator("body").get_attribute("data-csrf")
+            other.post("/console/logout", data={"csrf": csrf}, headers={"Cookie": f"seguro_console={cookie}"})
+        page.wait_for_url(re.compile(r".*/console/login\?next="), timeout=LIVE)
+        page.fill("input[name=email]", "ana@itson.edu.mx")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{desk.url}/console/tickets/{ticket.id}", timeout=LIVE)
+        assert page.input_value("#reply-text") == "Hola, ya revisé tu caso y"
+    finally:
+        ctx.close()

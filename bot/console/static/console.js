@@ -15,10 +15,32 @@
     document.title = (n ? "(" + n + ") " : "") + baseTitle;
   }
 
+  // Logged out under a half-written reply (idle too long, or logged out elsewhere): the drafts
+  // are kept in this tab, and the login comes back to this very page.
+  var DRAFTS = ["reply-text", "note-text"];
+  function loggedOut() {
+    try {
+      DRAFTS.forEach(function (id) {
+        var el = document.getElementById(id);
+        if (el && el.value.trim()) sessionStorage.setItem("draft:" + location.pathname + ":" + id, el.value);
+      });
+    } catch (e) { /* storage refused: the login still comes back here */ }
+    window.location.href = prefix + "/login?next=" + encodeURIComponent(location.pathname);
+    throw new Error("logged out");
+  }
+  try {
+    DRAFTS.forEach(function (id) {
+      var el = document.getElementById(id), key = "draft:" + location.pathname + ":" + id;
+      var kept = sessionStorage.getItem(key);
+      if (el && kept && !el.value.trim()) el.value = kept;
+      sessionStorage.removeItem(key);
+    });
+  } catch (e) { /* no storage: nothing was kept */ }
+
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) {
-        if (r.status === 401) { window.location.href = prefix + "/login"; throw new Error("logged out"); }
+        if (r.status === 401) loggedOut();
         if (!r.ok) throw new Error("HTTP " + r.status);
         return r.json();
       });
@@ -96,7 +118,7 @@
         method: "POST", credentials: "same-origin", body: applied,
         headers: { "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded" }
       }).then(function (r) {
-        if (r.status === 401) { window.location.href = prefix + "/login"; throw new Error("logged out"); }
+        if (r.status === 401) loggedOut();
         if (!r.ok) throw new Error("HTTP " + r.status);
         return r.json();
       }) : getJSON(prefix + "/api/inbox" + window.location.search);
