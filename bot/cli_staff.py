@@ -1,4 +1,4 @@
-"""``seguro-bot staff add|list|disable``: the console's accounts from the command line.
+"""``seguro-bot staff add|list|disable|enable|passwd``: the console's accounts from the command line.
 
 The first admin can only be created here (there is no sign-up page); later
 ones can also be added from the console's "Personal" page.
@@ -40,6 +40,16 @@ def add_staff(*, database_url: str | None, email: str, name: str, role: str, pas
         engine.dispose()
 
 
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Contraseña: ")
+    if getpass.getpass("Repite la contraseña: ") != password:
+        typer.echo("Las contraseñas no coinciden.", err=True)
+        raise typer.Exit(1)
+    return password
+
+
 @staff_app.command("add")
 def add(
     email: Annotated[str, typer.Argument(help="Correo de la persona (su usuario)")],
@@ -51,13 +61,7 @@ def add(
     from bot.console.auth import AccountError
     from bot.config import Settings
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass("Contraseña: ")
-        if getpass.getpass("Repite la contraseña: ") != password:
-            typer.echo("Las contraseñas no coinciden.", err=True)
-            raise typer.Exit(1)
+    password = _read_password(password_stdin)
     try:
         add_staff(database_url=Settings().database_url, email=email, name=name, role=role, password=password)
     except AccountError as exc:
@@ -82,17 +86,61 @@ def list_() -> None:
 
 @staff_app.command("disable")
 def disable(email: Annotated[str, typer.Argument(help="Correo de la cuenta")]) -> None:
-    """Disable an account and end its sessions at once."""
+    """Disable an account and end its sessions at once; the chats it holds go back to the bot."""
     from bot.console.auth import AccountError, set_active
+    from bot.staffdesk import release_chats_of
     from bot.storage import session_scope
 
     engine = _engine()
     try:
         with session_scope(engine) as session:
-            set_active(session=session, email=email, active=False)
+            staff = set_active(session=session, email=email, active=False)
+            released = release_chats_of(session=session, staff=staff)
+            if released:
+                typer.echo(f"{released} chat(s) que atendía volvieron al bot; sus reportes siguen abiertos.")
     except AccountError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
     typer.echo(f"Cuenta desactivada: {email.strip().lower()}")
+
+
+@staff_app.command("enable")
+def enable(email: Annotated[str, typer.Argument(help="Correo de la cuenta")]) -> None:
+    """Enable a disabled account again (its password is the one it had)."""
+    from bot.console.auth import AccountError, set_active
+    from bot.storage import session_scope
+
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            set_active(session=session, email=email, active=True)
+    except AccountError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"Cuenta activada: {email.strip().lower()}")
+
+
+@staff_app.command("passwd")
+def passwd(
+    email: Annotated[str, typer.Argument(help="Correo de la cuenta")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Leer la contraseña de la entrada estándar")] = False,
+) -> None:
+    """Set a new password for an account (forgotten or leaked); its open sessions end."""
+    from bot.console.auth import AccountError, set_password
+    from bot.storage import session_scope
+
+    password = _read_password(password_stdin)
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            set_password(session=session, email=email, password=password)
+    except AccountError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"Contraseña cambiada: {email.strip().lower()} (sus sesiones abiertas se cerraron)")

@@ -247,6 +247,33 @@ def hand_back(*, session: Session, ticket_id: int, staff: StaffUser, now: dateti
     return ticket
 
 
+def release_chats_of(*, session: Session, staff: StaffUser, by: StaffUser | None = None,
+                     now: datetime | None = None) -> int:
+    """Every chat ``staff`` holds goes back to the bot, its tickets to the open queue (the account
+    is being disabled: nobody would answer those students, and the bot would stay silent to them).
+    The student is told, as on a hand-back. Returns how many chats were released."""
+    now = now or utcnow()
+    held = session.exec(select(Conversation.id).where(Conversation.holder == Holder.STAFF,
+                                                       Conversation.holder_staff_id == staff.id)).all()
+    for conversation_id in held:
+        conversation = lock_conversation(session=session, conversation_id=conversation_id)
+        if conversation.holder != Holder.STAFF or conversation.holder_staff_id != staff.id:
+            continue  # taken over or handed back meanwhile
+        tickets = _unresolved(session, conversation_id)
+        for ticket in tickets:
+            ticket.status = TicketStatus.OPEN
+            ticket.assigned_staff_id = None
+            ticket.updated_at = now
+        desk_hand_back(session=session, conversation_id=conversation_id)
+        if tickets:
+            queue_message(session=session, conversation_id=conversation_id,
+                          text=HANDED_BACK_TEXT.format(number=tickets[0].id), author=Author.SYSTEM)
+        audit(session, staff=by, action=Action.HAND_BACK, ticket=tickets[0] if tickets else None,
+              conversation_id=conversation_id, now=now, reason="account_disabled", from_staff_id=staff.id)
+    session.flush()
+    return len(held)
+
+
 def reopen(*, session: Session, ticket_id: int, staff: StaffUser | None, now: datetime | None = None) -> Ticket:
     """Put a resolved ticket back in the open queue (by staff, or by :func:`reopen_recent`)."""
     now = now or utcnow()

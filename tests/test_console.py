@@ -110,6 +110,9 @@ def test_login_wrong_password_then_throttled_across_workers(app: FastAPI, server
             b.login(ADMIN, "equivocada-123")
         r = b.login(ADMIN)  # the right password, but too many failures just now
         assert r.status_code == 429 and "Demasiados intentos" in r.text and int(r.headers["retry-after"]) > 0
+        assert "Espera 30 s" in r.text  # five failures: the first wait, said as it is
+        again = b.login(ADMIN)  # trying again while waiting does not make the wait longer
+        assert again.status_code == 429 and int(again.headers["retry-after"]) <= 30
     # another worker of the service (another app on the same database) sees the same failures
     other = build_app(tmp_path, kb=kb)
     with running(other) as srv2, browser(srv2) as b2:

@@ -102,6 +102,49 @@ def test_staff_cli_add_list_disable(tmp_path: Any, monkeypatch: pytest.MonkeyPat
     assert runner.invoke(staff_app, ["disable", "nadie@itson.edu.mx"]).exit_code == 1
 
 
+def test_staff_cli_enables_again_and_sets_a_new_password(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.cli_staff import staff_app
+
+    monkeypatch.setenv("DATABASE_URL", dbs.database_url(tmp_path, 'cli2.db'))
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(staff_app, ["add", "ana@itson.edu.mx", "--name", "Ana López", "--password-stdin"],
+                         input="una-contraseña-larga\n").exit_code == 0
+    assert runner.invoke(staff_app, ["disable", "ana@itson.edu.mx"]).exit_code == 0
+    assert runner.invoke(staff_app, ["enable", "ana@itson.edu.mx"]).exit_code == 0
+    assert "activa" in runner.invoke(staff_app, ["list"]).output
+    assert runner.invoke(staff_app, ["passwd", "ana@itson.edu.mx", "--password-stdin"], input="corta\n").exit_code == 1
+    r = runner.invoke(staff_app, ["passwd", "ana@itson.edu.mx", "--password-stdin"], input="otra-contraseña-larga\n")
+    assert r.exit_code == 0, r.output
+    assert runner.invoke(staff_app, ["passwd", "nadie@itson.edu.mx", "--password-stdin"],
+                         input="otra-contraseña-larga\n").exit_code == 1
+    from bot.storage import make_engine
+    engine = make_engine(dbs.database_url(tmp_path, 'cli2.db'))
+    try:
+        with session_scope(engine) as session:
+            assert auth.login(session=session, email="ana@itson.edu.mx", password="otra-contraseña-larga",
+                              ip="127.0.0.1").staff is not None
+    finally:
+        engine.dispose()
+
+
+def test_disabling_an_account_gives_its_chats_back_to_the_bot(engine: Engine, desk: Desk) -> None:
+    """Nobody would answer a chat a disabled account holds, and the bot stays silent while staff
+    hold it: disabling hands those chats back, the tickets stay open for someone else."""
+    ticket = _ticket(desk)
+    beto = _staff(engine, "beto@itson.edu.mx", "Beto Soto")
+    with session_scope(engine) as session:
+        staffdesk.take_over(session=session, ticket_id=ticket, staff=beto)
+    assert desk.send("hola? ya me resolvieron?").replies == []  # held: the bot is silent
+    with session_scope(engine) as session:
+        staff = auth.set_active(session=session, email="beto@itson.edu.mx", active=False)
+        assert staffdesk.release_chats_of(session=session, staff=staff) == 1
+    conv = rows(engine, Conversation)[0]
+    assert conv.holder == Holder.BOT and conv.holder_staff_id is None
+    assert rows(engine, Ticket)[0].status == TicketStatus.OPEN and rows(engine, Ticket)[0].assigned_staff_id is None
+    assert desk.send("hola?").replies  # the bot answers again
+
+
 def test_passwords_are_argon2_and_never_stored_in_clear(engine: Engine) -> None:
     _staff(engine, "ana@itson.edu.mx", "Ana López")
     stored = rows(engine, StaffUser)[0].password_hash

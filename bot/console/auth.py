@@ -110,6 +110,18 @@ def set_active(*, session: Session, email: str, active: bool) -> StaffUser:
     return staff
 
 
+def set_password(*, session: Session, email: str, password: str) -> StaffUser:
+    """A new password for an account (forgotten, or leaked); its sessions end at once."""
+    check_password_strength(password)
+    staff = session.exec(select(StaffUser).where(StaffUser.email == normalize_email(email))).first()
+    if staff is None:
+        raise AccountError(f"No existe la cuenta {normalize_email(email)}.")
+    staff.password_hash = hash_password(password)
+    session.execute(delete(StaffSession).where(col(StaffSession.staff_id) == staff.id))
+    session.flush()
+    return staff
+
+
 def list_staff(*, session: Session) -> list[StaffUser]:
     return list(session.exec(select(StaffUser).order_by(col(StaffUser.email))))
 
@@ -118,14 +130,14 @@ def login(*, session: Session, email: str, password: str, ip: str, now: datetime
           old_token: str | None = None) -> LoginResult:
     """Check the throttle, then the password; on success a fresh session replaces ``old_token``'s.
 
-    A throttled try does not even check the password, so guessing gains nothing while waiting.
+    A throttled try does not even check the password, so guessing gains nothing while waiting;
+    nor is it counted as a failure (the staff member who retries too soon would only wait longer).
     """
     now = now or utcnow()
     email = normalize_email(email)[:255]
     ip = (ip or "?")[:64]
     wait = throttle_wait(session=session, email=email, ip=ip, now=now)
     if wait > 0:
-        session.add(LoginAttempt(email=email, ip=ip, ok=False, at=now))
         return LoginResult(staff=None, wait_seconds=wait)
     staff = session.exec(select(StaffUser).where(StaffUser.email == email)).first()
     valid = verify_password(staff.password_hash if staff else _DUMMY_HASH, password)

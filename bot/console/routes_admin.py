@@ -13,7 +13,7 @@ from bot.console import auth, reports, views
 from bot.console.web import PREFIX, AdminCtx, ConsoleRoute, field, posted, render
 from bot.models import utcnow
 from bot.staff_models import AuditEntry, CannedResponse, Role, StaffSession, StaffUser
-from bot.staffdesk import Action, DeskActionError, audit
+from bot.staffdesk import Action, DeskActionError, audit, release_chats_of
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute)
 AUDIT_PAGE = 100
@@ -53,6 +53,8 @@ async def staff_submit(request: Request, ctx: AdminCtx) -> Response:
                     raise auth.AccountError("No puedes desactivar tu propia cuenta.")
                 staff = auth.set_active(session=session, email=email, active=op == "enable")
                 audit(session, staff=ctx.staff, action=Action.STAFF_UPDATE, target=staff.id, active=staff.active)
+                if not staff.active:
+                    release_chats_of(session=session, staff=staff, by=ctx.staff)
             elif op == "role":
                 role = field(form, "role", 16)
                 staff = session.exec(select(StaffUser).where(StaffUser.email == auth.normalize_email(email))).first()

@@ -91,8 +91,9 @@ async def login_submit(request: Request) -> Response:
     result = await run_in_threadpool(work)
     if result.token is None:
         if result.wait_seconds:
-            minutes = max(1, round(result.wait_seconds / 60))
-            error, status = (f"Demasiados intentos fallidos. Espera {minutes} min antes de volver a intentar.", 429)
+            seconds = result.wait_seconds
+            wait = f"{seconds} s" if seconds < 60 else f"{max(1, round(seconds / 60))} min"
+            error, status = (f"Demasiados intentos fallidos. Espera {wait} antes de volver a intentar.", 429)
         else:
             error, status = ("Correo o contraseña incorrectos.", 401)
         token = secrets.token_urlsafe(24)
