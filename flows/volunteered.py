@@ -160,4 +160,6 @@ def _said_curp_verdict(step: Step, value: str) -> bool:
 def _shown(step: Step, value: str) -> str:
     """An NSS or CURP as the reply repeats it: masked until the privacy notice is accepted, since
     replies are kept like the student's own message (whose copy is masked then too)."""
-    return value if step.state.get("privacy_ack") else entities.mask_personal(value)
+    # Masked with "•", not "*": WhatsApp and the chats read "*…*" as bold (and "12*********"
+    # turned the rest of the sentence bold).
+    return value if step.state.get("privacy_ack") else entities.mask_personal(value).replace("*", "•")

@@ -747,3 +747,9 @@ def test_a_question_asked_while_the_name_is_missing_is_answered_not_taken_as_the
     assert "¿Cuál es tu nombre completo?" in chat.text
     chat.say("y si me doy de baja del issste?")
     assert "Doy de Baja" not in chat.text and "nombre completo" in chat.text
+
+
+def test_an_nss_repeated_back_masked_has_no_asterisks_that_chats_read_as_bold() -> None:
+    chat = Chat()
+    chat.say("mi nss es 12345678903")
+    assert "12•••••••••" in chat.text and "12*" not in chat.text

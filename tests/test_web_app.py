@@ -37,6 +37,10 @@ def test_starts_with_no_configuration_and_answers_healthz(tmp_path):
         for name in ("chat.js", "chat.css", "embed.js"):
             assert httpx.get(f"{server.url}/static/{name}").status_code == 200
         assert httpx.get(server.url + "/", follow_redirects=False).headers["location"] == "/chat"
+        # load balancers and uptime monitors that ask HEAD get the same answer, without a body
+        for path in ("/healthz", "/chat", "/console/login"):
+            head = httpx.head(server.url + path)
+            assert head.status_code == 200 and head.content == b"", path
     # stopped cleanly: the workers are gone
     assert services.inbound is None and services.outbox is None
 

@@ -120,7 +120,7 @@ class WebChatChannel:
     def router(self) -> APIRouter:
         router = APIRouter(tags=["webchat"])
 
-        @router.get("/chat", include_in_schema=False)
+        @router.api_route("/chat", methods=["GET", "HEAD"], include_in_schema=False)
         def page() -> FileResponse:
             return FileResponse(
                 STATIC / "chat.html",

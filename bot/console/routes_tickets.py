@@ -50,7 +50,7 @@ def _safe_next(value: str | None) -> str:
     return f"{PREFIX}/inbox"
 
 
-@router.get("/login", include_in_schema=False)
+@router.api_route("/login", methods=["GET", "HEAD"], include_in_schema=False)
 def login_page(request: Request) -> Response:
     token = secrets.token_urlsafe(24)
     response = render("login.html", request, next=_safe_next(request.query_params.get("next")), login_csrf=token,

@@ -96,7 +96,7 @@ def create_app(
         return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml",
                             headers={"Cache-Control": "public, max-age=86400"})
 
-    @app.get("/healthz")
+    @app.api_route("/healthz", methods=["GET", "HEAD"])  # load balancers and monitors may ask HEAD
     async def healthz(services: ServicesDep) -> JSONResponse:
         body: dict[str, Any] = {"status": "ok", "database": "ok", "channels": channel_report(services),
                                 "warnings": config_warnings(services)}
