@@ -138,6 +138,20 @@ def test_resolve_tells_the_student_and_the_bot_answers_again(app: FastAPI, ana: 
     assert rows(app, Ticket)[0].status == TicketStatus.OPEN
 
 
+def test_a_ticket_the_bot_holds_is_resolved_without_taking_the_chat(app: FastAPI, beto: Browser) -> None:
+    """After a hand-back (or a question the student settled alone) closing the case must not make
+    the student read "ya estoy revisando tu caso" seconds before "tu reporte quedó resuelto"."""
+    ticket = escalate(app)
+    page = beto.client.get(f"/console/tickets/{ticket}").text
+    assert "Resolver sin tomar el chat" in page
+    before = len(rows(app, Message, author=Author.SYSTEM))
+    assert beto.post(f"/console/tickets/{ticket}/resolve").status_code == 303
+    assert rows(app, Ticket)[0].status == TicketStatus.RESOLVED
+    told = [m.text for m in rows(app, Message, author=Author.SYSTEM)[before:]]
+    assert len(told) == 1 and "resuelto" in told[0]
+    assert rows(app, Conversation)[0].holder == Holder.BOT
+
+
 def test_hand_back_without_resolving(app: FastAPI, beto: Browser) -> None:
     ticket = escalate(app)
     beto.post(f"/console/tickets/{ticket}/take")
