@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
@@ -634,6 +634,8 @@ def db_upgrade(
     from bot.errors import SchemaOutdated
     from bot.schema import upgrade
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     url = db or _settings().database_url
     engine = _engine_or_exit(url)
     try:
@@ -641,6 +643,8 @@ def db_upgrade(
     except SchemaOutdated as exc:
         typer.echo(f"seguro-bot: cannot upgrade {_safe_url(url)}: {exc}", err=True)
         raise typer.Exit(2) from exc
+    except SQLAlchemyError as exc:
+        _cannot_open(url, exc)
     finally:
         engine.dispose()
     if before == after:
@@ -656,16 +660,27 @@ def db_current(
     """Show the database's schema revision and whether it is up to date (exit 1 when not)."""
     from bot.schema import current_revision, head_revision, state
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     url = db or _settings().database_url
     engine = _engine_or_exit(url)
     try:
         with engine.connect() as connection:
             revision, found = current_revision(connection), state(connection)
+    except SQLAlchemyError as exc:
+        _cannot_open(url, exc)
     finally:
         engine.dispose()
     typer.echo(f"{_safe_url(url)}: revision {revision or '-'} ({found}; this version needs {head_revision()})")
     if found != "current":
         raise typer.Exit(1)
+
+
+def _cannot_open(url: str, exc: Exception) -> NoReturn:
+    """One line, as ``serve`` says it (a wrong password or a missing database is no crash)."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    typer.echo(f"seguro-bot: cannot open database {_safe_url(url)}: {reason}", err=True)
+    raise typer.Exit(2) from exc
 
 
 def _engine_or_exit(url: str) -> Engine:

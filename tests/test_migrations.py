@@ -128,3 +128,12 @@ def test_db_upgrade_and_db_current_commands(tmp_path):
     proc = run_cli("db", "current", "--db", url, cwd=tmp_path)
     assert proc.returncode == 0 and "current" in proc.stdout
     assert dbs.has_schema(url)
+
+
+def test_db_commands_on_an_unreachable_database_say_why_in_one_line(tmp_path):
+    url = "postgresql+psycopg://postgres:S3cretPw@127.0.0.1:5432/no_such_database_here"
+    for command in ("current", "upgrade"):
+        proc = run_cli("db", command, "--db", url, cwd=tmp_path)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.startswith("seguro-bot: cannot open database") and "Traceback" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and "S3cretPw" not in proc.stderr
