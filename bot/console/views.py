@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -115,12 +116,18 @@ def staff_names(session: Session) -> dict[int, str]:
     return {s.id: s.name for s in session.exec(select(StaffUser))}  # type: ignore[misc]
 
 
+def _folded(text: str) -> str:
+    """Lower case, no accents, no spaces: "López" is found by "lopez", "Sofía" by "SOFIA"."""
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch) and not ch.isspace())
+
+
 def _matches(q: str, ticket: Ticket, contact: Contact) -> bool:
-    q = q.lower().replace(" ", "")
+    q = _folded(q)
     data = ticket.data or {}
     haystack = [str(data.get(k) or "") for k in ("student_id", "name", "nss", "curp")]
     haystack += [contact.student_id or "", contact.display_name or "", str(ticket.id)]
-    return any(q in h.lower().replace(" ", "") for h in haystack if h)
+    return bool(q) and any(q in _folded(h) for h in haystack if h)
 
 
 def inbox(session: Session, *, staff: StaffUser, filters: Filters, now: datetime) -> Inbox:
