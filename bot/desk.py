@@ -295,6 +295,9 @@ def handle_message(
     replies = list(outcome.replies)
     if ticket is not None and ticket.created_at == now:
         replies.append(Reply(kb.message("ticket_number", number=ticket.id)))
+    elif ticket is not None and new_state.get("ticket_number") != ticket.id:
+        # A ticket the conversation no longer knew of (resolved, its number forgotten): reopened.
+        replies.append(Reply(kb.message("ticket_reopened", number=ticket.id)))
     if ticket is not None and new_state.get("ticket_number") != ticket.id:
         # The flow tells the student their report's number when they ask about it later.
         new_state["ticket_number"] = ticket.id

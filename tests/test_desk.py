@@ -439,7 +439,9 @@ def test_a_new_ticket_tells_the_student_its_number_and_a_recent_resolved_one_is_
             break
     assert again is not None and again.ticket.id == number
     assert again.ticket.status == "open"
-    assert not any(f"#{number}" in r.plain() for r in again.replies)  # not announced as new
+    told = "\n".join(r.plain() for r in again.replies)
+    assert "Tu número de reporte" not in told  # not announced as new
+    assert f"reabrí tu reporte *#{number}*" in told  # but as the same case, reopened
     assert len(rows(engine, Ticket)) == 1
 
 
