@@ -165,14 +165,42 @@ def test_hand_back_without_resolving(app: FastAPI, beto: Browser) -> None:
     assert [e.action for e in rows(app, AuditEntry) if e.ticket_id] == ["take_over", "hand_back"]
 
 
-def test_whatsapp_reply_after_24_hours_needs_the_template(app: FastAPI, ana: Browser, clock: Clock) -> None:
+def test_without_a_configured_template_the_console_says_a_late_reply_cannot_be_delivered(
+        app: FastAPI, ana: Browser, clock: Clock) -> None:
+    """No TWILIO_TEMPLATE_CONTENT_SID: offering "enviar como plantilla" would promise a delivery
+    that fails; staff are told before writing, and a failed reply says why."""
+    ticket = escalate(app)
+    ana.post(f"/console/tickets/{ticket}/take")
+    clock.offset = timedelta(hours=25)
+    ana.refresh_csrf()
+    ana.login(ADMIN)
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    assert 'id="no-template"' in page and "no entregará tu respuesta" in page
+    assert "Enviar como plantilla" not in page
+    with app.state.services.session() as session:  # the outbox gave up on a reply: the reason shows
+        message = session.exec(select(Message).where(Message.author == Author.BOT)).first()
+        assert message is not None
+        message.status, message.error_code = MessageStatus.FAILED, "no_template"
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    assert "falló</span> <span class=\"muted\">(no hay plantilla aprobada configurada" in page
+
+
+def test_whatsapp_reply_after_24_hours_needs_the_template(tmp_path: Path, kb: Any, clock: Clock) -> None:
+    app = build_app(tmp_path, kb=kb, clock=clock, twilio_template_content_sid="HX" + "0" * 32)
+    add_staff(app, ADMIN, "Ana López", role="admin")
+    with running(app) as server, browser(server) as ana:
+        ana.login(ADMIN)
+        _late_reply_goes_as_the_template(app, ana, clock)
+
+
+def _late_reply_goes_as_the_template(app: FastAPI, ana: Browser, clock: Clock) -> None:
     ticket = escalate(app)
     ana.post(f"/console/tickets/{ticket}/take")
     clock.offset = timedelta(hours=25)
     ana.refresh_csrf()  # the session was idle for a day: log in again
     ana.login(ADMIN)
     page = ana.client.get(f"/console/tickets/{ticket}").text
-    assert "plantilla aprobada" in page
+    assert "plantilla aprobada" in page and "Enviar como plantilla" in page
     r = ana.post(f"/console/tickets/{ticket}/reply", text="¿Sigues con el problema?")
     assert r.status_code == 409 and "plantilla" in r.text and "¿Sigues con el problema?" in r.text
     assert ana.post(f"/console/tickets/{ticket}/reply", text="¿Sigues con el problema?", template="1").status_code == 303

@@ -33,6 +33,12 @@ DATA_LABELS = {"student_id": "ID ITSON", "name": "Nombre", "nss": "NSS", "curp":
                "curp_unknown": "No tiene su CURP a la mano", "student_id_missing": "No tiene su ID a la mano",
                "nss_refused": "Prefirió no dar su NSS", "curp_refused": "Prefirió no dar su CURP",
                "nss_unverified": "NSS sin verificar (su último dígito no corresponde; lo confirmó dos veces)"}
+#: Why a reply was not delivered, as staff read it (the outbox's error codes; others shown as they are).
+DELIVERY_ERRORS = {"no_template": "no hay plantilla aprobada configurada y pasaron 24 h",
+                   "63016": "fuera de la ventana de 24 h de WhatsApp", "retries_exhausted": "falló tras varios intentos",
+                   "no_sender": "no hay número de envío configurado", "403": "el estudiante bloqueó al bot o lo rechazó",
+                   "400": "el canal rechazó el mensaje", "migrated": "el chat de Telegram cambió de número",
+                   "empty": "mensaje vacío"}
 DELIVERY = {"received": "recibido", "pending": "en cola", "sending": "enviando", "sent": "enviado",
             "delivered": "entregado", "read": "leído", "failed": "falló", "undelivered": "no entregado"}
 STAGES = {
@@ -268,4 +274,4 @@ def ticket_page(session: Session, *, ticket_id: int, staff: StaffUser, now: date
 
 
 LABELS: dict[str, Any] = {"reasons": REASONS, "statuses": STATUSES, "channels": CHANNELS, "ages": AGES,
-                          "delivery": DELIVERY}
+                          "delivery": DELIVERY, "errors": DELIVERY_ERRORS}

@@ -98,8 +98,11 @@ def _hide(text: str, hidden: list[str]) -> str:
 
 def render(template: str, request: Request, status_code: int = 200, **context: Any) -> HTMLResponse:
     ctx: Ctx | None = getattr(request.state, "console", None)
+    # Whether WhatsApp replies after 24 hours of silence can go out at all (the approved template).
+    has_template = bool(ctx and ctx.services.settings.twilio_template_content_sid)
     html = _env.get_template(template).render(
-        request=request, me=ctx.staff if ctx else None, csrf=ctx.csrf if ctx else "", prefix=PREFIX, **context
+        request=request, me=ctx.staff if ctx else None, csrf=ctx.csrf if ctx else "", prefix=PREFIX,
+        has_template=has_template, **context
     )
     return HTMLResponse(html, status_code=status_code)
 

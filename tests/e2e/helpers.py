@@ -41,11 +41,11 @@ class Clock:
 
 
 def build_app(tmp_path: Path, *, public_base_url: str = "http://127.0.0.1:8000", clock: Clock | None = None,
-              kb: Any = None) -> FastAPI:
+              kb: Any = None, **settings_overrides: Any) -> FastAPI:
     from bot.web.app import create_app
 
     settings = Settings(database_url=dbs.database_url(tmp_path, 'console.db'), media_dir=tmp_path / "media",
-                        public_base_url=public_base_url, _env_file=None)  # type: ignore[call-arg]
+                        public_base_url=public_base_url, _env_file=None, **settings_overrides)  # type: ignore[call-arg]
     app = create_app(settings, kb=kb, channels={}, clock=clock, workers=False)
     if not any(getattr(r, "path", "").startswith("/console") for r in all_routes(app.routes)):
         app.include_router(console_router())
