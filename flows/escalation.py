@@ -415,6 +415,10 @@ def handle(step: Step) -> bool:
         # cancel, or write to the desk), not "no encontré ese dato".
         step.say(step.msg("collect_no"))
         return True
+    elif intents.is_question(text) and NAMES_SCREENSHOT.search(" ".join(intents.words(text))):
+        step.say(step.msg("screenshot_welcome"))  # "¿te mando captura?": yes, here
+    elif intents.is_question(text) and (known := _known_aside(step, text)):
+        step.say(known)  # "¿y a mis papás?": what the desk is known to say, and the data still asked
     elif intents.is_question(text) and len(intents.words(text)) >= 3:
         # "¿entonces ya no lo ocupo?": a question the bot did not get; the person gets it with
         # the report, and the data is still what the report needs.
@@ -424,6 +428,14 @@ def handle(step: Step) -> bool:
         step.say(step.msg("collect_not_understood"))
     ask_for_rest(step, esc, [], got=False)
     return True
+
+
+def _known_aside(step: Step, text: str) -> str | None:
+    """A known answer to a question asked while data is collected: of the topic it names, or one
+    of the desk's ("¿y a mis papás también?" is the family one)."""
+    match = step.classify(text)
+    known = step.kb.matcher.known_answer(match.topic, text) if match.topic else None
+    return known or step.kb.matcher.known_answer("duda_general", text)
 
 
 #: "no tengo CURP" (a foreign student): not "I don't remember it".

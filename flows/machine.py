@@ -113,9 +113,11 @@ def _follow_up_known(step: Step, stage: Stage | None) -> bool:
     if not topic or topic not in step.kb.topics or not intents.is_question(step.text):
         return False
     match = step.classify(step.text)
-    if not is_vague(match):
-        return False
+    if not is_vague(match) and not (match.topic == "despedida" and "?" in step.text):
+        return False  # ("gracias, ¿y lo de pagar?": thanks, and a question after them)
     known = step.kb.matcher.known_answer(topic, step.text)
+    if not known and (known := step.kb.matcher.known_answer("duda_general", step.text)):
+        topic = "duda_general"  # "¿y lo de pagar?" after other answers: what the desk is known to say
     day = day_asked(step) if topic == "contacto" else None
     if day is not None:
         known = office_on_day(step, day)  # "¿y el 17?" after "¿atienden el 16 de marzo?"

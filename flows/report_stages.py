@@ -158,6 +158,10 @@ def settle_doubt(step: Step, esc: dict[str, Any], text: str) -> bool:
             step.say(known)
             step.say(step.msg("doubt_answered"))
             return True
+        # "sí, pero ¿cubre lentes o dentista?": a question the desk's facts do not answer; it is
+        # the doubt for a person, and the student is told so before the data is asked for.
+        step.say(step.msg("doubt_unknown_to_person"))
+        return False
     if verdict is None and only_courtesy(step, text) == "despedida" or _NO_THANKS.match(folded):
         verdict = True  # "gracias", "no gracias, así está bien": settled
     if verdict is None or len(intents.words(text)) > 6:

@@ -13,17 +13,30 @@ from collections.abc import Callable
 from flows import escalation, intents, report_text
 from flows.context import Step, is_answer_topic, is_vague
 from flows.messages import OpenTicket
+from flows.report_data import NAMES_SCREENSHOT
 from knowledge.matcher import Match
 
 
 def add_to_ticket(step: Step, note: str | None = None, reply: str = "ticket_updated") -> None:
     """The message goes to the open ticket (after ``note`` for staff), and the student is told."""
+    folded = " ".join(intents.words(step.text))
+    if (reply == "ticket_updated" and not step.message.attachments and NAMES_SCREENSHOT.search(folded)
+            and len(folded.split()) <= 7 and not _TELLS_MORE.search(folded)
+            and not intents.reports_failure(step.text)):
+        # "te mando captura de la constancia": nothing came with it yet; where to send it.
+        step.topic = None
+        step.say(step.msg("screenshot_welcome"))
+        return
     reason = str(step.state.get("ticket_reason") or "duda_general")
     text = report_text.description_text(step.text)
     step.act(OpenTicket(reason=reason, description=f"{note}: {text}" if note else text,
                         attachments=step.message.attachments))
     step.topic = None
     step.say(step.msg(reply))
+
+
+#: "…, dice que el NSS no corresponde": more of the case comes with the screenshot's mention.
+_TELLS_MORE = re.compile(r"\b(?:dice|dicen|sale|salen|aparece|marca|pone)\b")
 
 
 #: "nadie me contesta", "ya pasaron 3 días y nada": the open report has waited too long.

@@ -753,3 +753,36 @@ def test_an_nss_repeated_back_masked_has_no_asterisks_that_chats_read_as_bold() 
     chat = Chat()
     chat.say("mi nss es 12345678903")
     assert "12•••••••••" in chat.text and "12*" not in chat.text
+
+
+def test_thanks_and_a_question_after_answers_is_answered_not_a_goodbye() -> None:
+    chat = Chat()
+    chat.say("que onda, 1.- donde hago la solicitud 2.- que necesito 3.- cuanto tarda 4.- hay que pagar algo")
+    chat.say("gracias y lo de pagar?")
+    assert "no te cuesta nada" in chat.text and "Mucho éxito" not in chat.text
+
+
+def test_a_question_the_desk_cannot_answer_after_a_known_answer_is_said_to_go_to_a_person() -> None:
+    chat = Chat()
+    chat.say("cuanto cuesta el seguro?")
+    chat.say("si pero cubre lentes o dentista?")
+    assert "se lo paso a una persona" in chat.text and "ID de estudiante" in chat.text
+
+
+def test_questions_while_data_is_collected_get_what_the_bot_knows() -> None:
+    chat = Chat()
+    chat.say("me sale un error en la solicitud, dice nss invalido")
+    chat.say("te mando captura?")
+    assert "Mándala aquí como foto" in chat.text and "la anoto en tu reporte" not in chat.text
+    chat.say("y a mis papas tambien me cubre?")
+    assert "no cubre a tu familia" in chat.text and "ID de estudiante" in chat.text
+
+
+def test_a_promised_screenshot_with_a_report_open_is_not_said_to_be_added() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia y ya pasaron los 5 dias, la guarde el 2 de febrero", "2026-02-16T10:00")
+    chat.say("00000901234 Fernanda Itzel Castro Mendivil 12345678903 PELJ010203HSRRPNA1", "2026-02-16T10:02")
+    chat.say("si", "2026-02-16T10:04")
+    assert chat.tickets()
+    chat.say("te mando captura de la constancia", "2026-02-18T18:00")
+    assert "Mándala aquí como foto" in chat.text and "Lo agregué" not in chat.text
