@@ -169,7 +169,7 @@ def _saved_date(step: Step) -> date | None:
 
 
 #: "listo, ya le di guardar", "ya quedó guardada": done as the student writes.
-_DONE_NOW = re.compile(r"^(?:listo|lista|listoo|ya quedo|ya esta|ya)\b|\b(?:le acabo de dar|acabo de darle)\b")
+_DONE_NOW = re.compile(r"^(?:listo|lista|listoo)\b|\b(?:le acabo de dar|acabo de darle|ya le di (?:a |en )?guardar)\b")
 
 
 def saved_just_now(step: Step) -> bool:
