@@ -37,6 +37,7 @@ UNRESOLVED = (TicketStatus.OPEN, TicketStatus.ASSIGNED)
 MAX_REPLY_CHARS = 4000
 
 # What the student is told. Spanish, WhatsApp-sized.
+REASSIGNED_TEXT = "👋 Hola, soy {name} de la mesa de ayuda; ahora yo sigo con tu caso y te contesto por aquí."
 TAKEN_TEXT = "👋 Hola, soy {name} de la mesa de ayuda del Seguro Facultativo. Ya estoy revisando tu caso; te contesto por aquí."
 RESOLVED_TEXT = ("✅ Tu reporte #{number} quedó resuelto. Si necesitas algo más, escríbeme por aquí: "
                  "te atiende otra vez el asistente automático.")
@@ -144,6 +145,9 @@ def take_over(*, session: Session, ticket_id: int, staff: StaffUser, force: bool
                       author=Author.SYSTEM)
         audit(session, staff=staff, action=Action.TAKE, ticket=ticket, now=now)
     else:
+        # The student was told who attends: they are told who does now.
+        queue_message(session=session, conversation_id=conversation.id,  # type: ignore[arg-type]
+                      text=REASSIGNED_TEXT.format(name=staff.first_name), author=Author.SYSTEM)
         audit(session, staff=staff, action=Action.REASSIGN, ticket=ticket, now=now, from_staff_id=previous)
     session.flush()
     return Claim(ticket=ticket, previous_staff_id=previous)

@@ -101,7 +101,11 @@ def test_take_over_reply_and_the_second_staff_member_cannot_answer(app: FastAPI,
     # explicit takeover is recorded, and then Ana is the one who cannot answer
     assert beto.post(f"/console/tickets/{ticket}/take", force="1").status_code == 303
     assert rows(app, AuditEntry, action="reassign")[0].detail["from_staff_id"] is not None
+    told = rows(app, Message, author=Author.SYSTEM)[-1].text
+    assert "Beto" in told and "ahora yo sigo con tu caso" in told  # the student knows who attends now
     assert ana.post(f"/console/tickets/{ticket}/reply", text="otra").status_code == 403
+    audit_page = ana.client.get("/console/admin/audit").text
+    assert "lo atendía: Ana López" in audit_page and "from_staff_id" not in audit_page
     # student messages while staff hold the chat: stored, bot silent, shown live
     bot_before = len(rows(app, Message, author=Author.BOT))
     student_says(app, "Gracias, sigo esperando")
