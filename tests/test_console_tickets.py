@@ -123,6 +123,8 @@ def test_reveal_is_audited_and_notes_stay_internal(app: FastAPI, ana: Browser) -
     assert ana.client.post(f"/console/tickets/{ticket}/reveal", data={"csrf": ana.csrf, "field": "name"}).status_code == 400
     before = len(rows(app, Message))
     assert ana.post(f"/console/tickets/{ticket}/note", text="Revisar con IMSS").status_code == 303
+    assert ana.post(f"/console/tickets/{ticket}/note", text=f"NSS {VALID_NSS} verificado").status_code == 303
+    assert VALID_NSS not in ana.client.get(f"/console/tickets/{ticket}").text  # a note does not bypass revelar
     assert len(rows(app, Message)) == before
     assert "Revisar con IMSS" in ana.client.get(f"/console/tickets/{ticket}").text
     audit = ana.client.get("/console/admin/audit").text
