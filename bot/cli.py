@@ -78,7 +78,10 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        typer.echo(f"seguro-bot: invalid settings: {exc}", err=True)
+        # Each problem by its variable, never the value given (it may be a secret).
+        for error in exc.errors(include_input=False, include_url=False):
+            name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
+            typer.echo(f"seguro-bot: invalid settings: {name}: {error['msg']}", err=True)
         raise typer.Exit(2) from exc
 
 
@@ -184,6 +187,10 @@ def serve(
     _install_logging(settings, quiet=False)
     _load_kb(settings.knowledge_dir)  # fail here, with the problems listed, not inside uvicorn
     _open_database(settings.database_url, migrate=True).dispose()
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        # It works (SQLite serialises the writers), but slower than one worker, and not across machines.
+        typer.echo("seguro-bot: warning: several workers on SQLite share one file and wait on each other's "
+                   "writes; use PostgreSQL (DATABASE_URL) for more than one worker", err=True)
     if workers > 1:
         typer.echo(f"seguro-bot: web chat on http://{host}:{port}/chat, staff console on http://{host}:{port}/console "
                    f"({workers} workers)", err=True)

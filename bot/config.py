@@ -5,9 +5,10 @@ down, so tests construct their own instead of patching a global.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +38,15 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        """Telegram's setWebhook accepts 1-256 of A-Z, a-z, 0-9, _ and -: refused here, at start-up,
+        rather than by Telegram when the webhook is set."""
+        if value is not None and value.get_secret_value() and not _TELEGRAM_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET may only hold letters, digits, '_' and '-' (1 to 256)")
+        return value
 
     #: The approved WhatsApp template (``HX…``) for messages outside the
     #: 24-hour window (reminders, late staff replies); its variable "1" carries the text.
@@ -96,3 +106,6 @@ class Settings(BaseSettings):
     def telegram_enabled(self) -> bool:
         """True when a Telegram bot token and webhook secret are configured."""
         return bool(self.telegram_bot_token and self.telegram_webhook_secret)
+
+
+_TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")

@@ -236,3 +236,18 @@ def test_chat_masks_personal_data_pasted_into_the_description_too(tmp_path):
     assert "Aviso de privacidad" in proc.stdout
     panel = proc.stdout.split("🎫 Ticket #", 1)[1]
     assert "12345678903" not in panel and "BOXW310820HNERXN09" not in panel
+
+
+def test_a_malformed_setting_is_named_without_echoing_its_value(tmp_path):
+    """A Telegram secret Telegram would refuse is refused at start-up, and the message names the
+    variable but never repeats what was given (it is a secret)."""
+    proc = run_cli("db", "current", cwd=tmp_path, env={"TELEGRAM_WEBHOOK_SECRET": "mi secreto!"})
+    assert proc.returncode == 2
+    assert "TELEGRAM_WEBHOOK_SECRET" in proc.stderr and "mi secreto" not in proc.stderr + proc.stdout
+
+
+def test_several_workers_on_sqlite_are_warned_about(tmp_path):
+    # (an address that does not exist: the service stops right after the warning)
+    proc = run_cli("serve", "--workers", "2", "--host", "256.1.1.1", "--port", "8999", cwd=tmp_path,
+                   env={"DATABASE_URL": "sqlite:///x.db"}, timeout=60)
+    assert "several workers on SQLite" in proc.stderr
