@@ -93,6 +93,11 @@ _HAS = re.compile(r"^(?:si |pues |bueno |ah |este )?(?:tengo|tiene|me tiene|me t
 def reply(step: Step, stage: Stage, text: str) -> bool:
     """The answer to the stage's yes/no question, when the message is one (True); False leaves
     it to the rest of the machine (a topic, a question about something else)."""
+    if stage.question and len(intents.words(text)) <= 6 and intents.asks_next(text) and f"next_{stage.name}" in step.kb.messages:
+        # "¿y luego?", "¿y después qué sigue?": what comes after this step (not this step again).
+        step.topic = None
+        step.say(step.msg(f"next_{stage.name}") + "\n" + question_again(step, stage))
+        return True
     topic = STAGE_TOPIC.get(stage.name) or _EXPLAINED_BY.get(stage.name)
     if topic and len(intents.words(text)) <= 6 and _WHAT_IS_IT.search(" ".join(intents.words(text))):
         # "no, ¿qué es eso?" to "¿ya estás en Solicitud Seguro?", "no entendí": not a no; what

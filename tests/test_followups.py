@@ -786,3 +786,16 @@ def test_a_promised_screenshot_with_a_report_open_is_not_said_to_be_added() -> N
     assert chat.tickets()
     chat.say("te mando captura de la constancia", "2026-02-18T18:00")
     assert "Mándala aquí como foto" in chat.text and "Lo agregué" not in chat.text
+
+
+@pytest.mark.parametrize(("first", "then"), [
+    ("que es el nss y donde lo saco", "lo que sigue es hacer la solicitud en el CIA"),
+    ("que requisitos necesito", "de principio a fin"),
+    ("como me doy de alta en la clinica", "Es el último paso"),
+])
+def test_y_luego_at_a_step_says_what_comes_next_not_the_step_again(first: str, then: str) -> None:
+    chat = Chat()
+    chat.say(first)
+    shown = chat.text
+    chat.say("y luego?")
+    assert then in chat.text and chat.text.split("\n")[0] not in shown

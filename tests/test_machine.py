@@ -2683,7 +2683,8 @@ def test_thanks_and_what_next_in_the_guide_is_the_next_step_not_a_goodbye() -> N
         chat.say(text)
     assert chat.stage == "cia_route"
     chat.say("ok gracias y luego que sigue")
-    assert "Autoservicio > Seguro Facultativo" in chat.text and "Mucho éxito" not in chat.text
+    # what comes after the CIA route just shown: the form, not the route again nor a goodbye
+    assert "le das *Guardar*" in chat.text and "Mucho éxito" not in chat.text
 
 
 @pytest.mark.parametrize("text", ["gracias ya me contestaron", "ya quedo, ya sali vigente gracias"])
