@@ -799,3 +799,23 @@ def test_y_luego_at_a_step_says_what_comes_next_not_the_step_again(first: str, t
     shown = chat.text
     chat.say("y luego?")
     assert then in chat.text and chat.text.split("\n")[0] not in shown
+
+
+def test_report_data_sent_while_the_wait_runs_gets_the_last_day_not_off_topic() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia", "2026-02-21T22:45")
+    chat.say("creo que el martes pasado", "2026-02-21T22:47")
+    assert "*martes 24 de febrero*" in chat.text
+    chat.say("ya los tengo: 00000334455, Jesus Manuel Valenzuela Acosta, 12345678903, PELJ010203HSRRPNA1",
+             "2026-02-23T08:30")
+    assert "*martes 24 de febrero*" in chat.text and "no te puedo ayudar" not in chat.text
+    assert not chat.tickets()
+    chat.say("si", "2026-02-23T08:31")
+    assert "*martes 24 de febrero*" in chat.text and "no te puedo ayudar" not in chat.text
+
+
+def test_report_data_sent_out_of_the_blue_asks_which_case_it_is() -> None:
+    chat = Chat()
+    chat.say("00000334455, Jesus Manuel Valenzuela Acosta, 12345678903, PELJ010203HSRRPNA1")
+    assert "qué pasa con tu solicitud" in chat.text and "Sigo sin vigencia" in chat.text
+    assert "no te puedo ayudar" not in chat.text
