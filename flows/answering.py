@@ -293,6 +293,7 @@ def _rest(step: Step, match: Match) -> list[str]:
     """The answer topics asked in the message besides the one being handled, in order."""
     rest = match.also or ((match.secondary,) if match.secondary else ())
     return [t for t in rest if t != step.topic and t != match.topic
+            and step.state.get("answered") != f"{t}:{step.turn}"  # (the wait's date already said it)
             and (step.kb.topics[t].kind == "answer" or t == "duda_general")]
 
 

@@ -146,6 +146,12 @@ def _questions(clause: str) -> list[str]:
     return out
 
 
+def _asked_after_news(clause: str) -> str | None:
+    """The question a clause ends with after a comma, when news comes first (see :func:`_questions`)."""
+    parts = _COMMA.split(clause)
+    return parts[-1] if len(parts) > 1 and not _ASKS.search(parts[0]) else None
+
+
 _ASKS = re.compile(r"\b" + _ASKING + r"\b|\b(?:que|q|k) (?:es|son|hago|necesito|ocupo|tengo)\b"
                    r"|^\s*(?:y |e )?(?:que|q|k)\b|\b(?:where|how|when|what|which)\b")
 
@@ -526,6 +532,13 @@ class Matcher:
                     kw.get(best, 0) >= WEAK and _ASKS.search(clause) and best not in SOCIAL
                     and scores[best] >= CONFIDENT and scores[best] - scores[second] >= WEAK / 2):
                 named.append((best, clause))
+                if self.topics[best].kind == "escalation" and (tail := _asked_after_news(clause)):
+                    # "…y sigo sin aparecer vigente, ¿a quién le hablo?": the problem told, and a
+                    # question of its own after it, when that question names its topic clearly.
+                    tail_scores, tail_kw = self._score(self.tokens(tail))
+                    asked = max(tail_scores, key=lambda t: tail_scores[t])
+                    if asked != best and asked not in SOCIAL and tail_kw.get(asked, 0) >= STRONG:
+                        named.append((asked, tail))
         return named
 
     def known(self, topic_id: str, text: str) -> KnownAnswer | None:

@@ -819,3 +819,11 @@ def test_report_data_sent_out_of_the_blue_asks_which_case_it_is() -> None:
     chat.say("00000334455, Jesus Manuel Valenzuela Acosta, 12345678903, PELJ010203HSRRPNA1")
     assert "qué pasa con tu solicitud" in chat.text and "Sigo sin vigencia" in chat.text
     assert "no te puedo ayudar" not in chat.text
+
+
+def test_a_run_on_with_a_problem_and_two_questions_answers_both_without_repeating_the_wait() -> None:
+    chat = Chat()
+    chat.say("buenas noches, ya hice la solicitud desde el lunes y sigo sin aparecer vigente, a quien le hablo?"
+             " y cuanto se tarda?", "2026-02-11T22:30")
+    assert "*lunes 16 de febrero*" in chat.text and "mesadeayuda@itson.edu.mx" in chat.text
+    assert "Una vez que guardas tu solicitud" not in chat.text  # the wait's date already answers how long
