@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import getpass
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -84,43 +85,46 @@ def list_() -> None:
     engine.dispose()
 
 
-@staff_app.command("disable")
-def disable(email: Annotated[str, typer.Argument(help="Correo de la cuenta")]) -> None:
-    """Disable an account and end its sessions at once; the chats it holds go back to the bot."""
-    from bot.console.auth import AccountError, set_active
-    from bot.staffdesk import release_chats_of
+def _change_account(change: Callable[[Any], object]) -> None:
+    """Run ``change(session)`` in one transaction; an account error is said in one line (exit 1).
+    A text ``change`` returns is said after the commit."""
+    from bot.console.auth import AccountError
     from bot.storage import session_scope
 
     engine = _engine()
     try:
         with session_scope(engine) as session:
-            staff = set_active(session=session, email=email, active=False)
-            released = release_chats_of(session=session, staff=staff)
-            if released:
-                typer.echo(f"{released} chat(s) que atendía volvieron al bot; sus reportes siguen abiertos.")
+            said = change(session)
     except AccountError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
+    if isinstance(said, str):
+        typer.echo(said)
+
+
+@staff_app.command("disable")
+def disable(email: Annotated[str, typer.Argument(help="Correo de la cuenta")]) -> None:
+    """Disable an account and end its sessions at once; the chats it holds go back to the bot."""
+    from bot.console.auth import set_active
+    from bot.staffdesk import release_chats_of
+
+    def change(session: Any) -> str | None:
+        staff = set_active(session=session, email=email, active=False)
+        released = release_chats_of(session=session, staff=staff)
+        return f"{released} chat(s) que atendía volvieron al bot; sus reportes siguen abiertos." if released else None
+
+    _change_account(change)
     typer.echo(f"Cuenta desactivada: {email.strip().lower()}")
 
 
 @staff_app.command("enable")
 def enable(email: Annotated[str, typer.Argument(help="Correo de la cuenta")]) -> None:
     """Enable a disabled account again (its password is the one it had)."""
-    from bot.console.auth import AccountError, set_active
-    from bot.storage import session_scope
+    from bot.console.auth import set_active
 
-    engine = _engine()
-    try:
-        with session_scope(engine) as session:
-            set_active(session=session, email=email, active=True)
-    except AccountError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
+    _change_account(lambda session: set_active(session=session, email=email, active=True))
     typer.echo(f"Cuenta activada: {email.strip().lower()}")
 
 
@@ -130,17 +134,8 @@ def passwd(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Leer la contraseña de la entrada estándar")] = False,
 ) -> None:
     """Set a new password for an account (forgotten or leaked); its open sessions end."""
-    from bot.console.auth import AccountError, set_password
-    from bot.storage import session_scope
+    from bot.console.auth import set_password
 
     password = _read_password(password_stdin)
-    engine = _engine()
-    try:
-        with session_scope(engine) as session:
-            set_password(session=session, email=email, password=password)
-    except AccountError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
+    _change_account(lambda session: set_password(session=session, email=email, password=password))
     typer.echo(f"Contraseña cambiada: {email.strip().lower()} (sus sesiones abiertas se cerraron)")
