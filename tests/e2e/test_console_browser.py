@@ -289,6 +289,20 @@ def assert_logged_out_gets_nothing(desk: LiveDesk, chromium: Any, ticket_id: int
         anon_ctx.close()
 
 
+def ana_holds_the_ticket(desk: LiveDesk, ctx: Any, ticket_id: int) -> Any:
+    """Ana (an admin account made here) logged in, on the ticket's page, holding its chat."""
+    from bot.cli_staff import add_staff as cli_add_staff
+
+    cli_add_staff(database_url=desk.settings.database_url, email="ana@itson.edu.mx", name="Ana López",
+                  role="admin", password=PASSWORD)
+    page = ctx.new_page()
+    login(page, desk.url, "ana@itson.edu.mx")
+    page.goto(f"{desk.url}/console/tickets/{ticket_id}")
+    page.click("#take")
+    page.locator("#reply-text").wait_for()
+    return page
+
+
 def test_resolving_shows_its_confirmation_when_a_live_update_sees_the_change_first(desk: LiveDesk,
                                                                                     chromium: Any) -> None:
     """The server has resolved the ticket, but its answer reaches the browser only after a poll has
@@ -296,18 +310,10 @@ def test_resolving_shows_its_confirmation_when_a_live_update_sees_the_change_fir
     that the report was resolved."""
     import time
 
-    from bot.cli_staff import add_staff as cli_add_staff
-
-    cli_add_staff(database_url=desk.settings.database_url, email="ana@itson.edu.mx", name="Ana López",
-                  role="admin", password=PASSWORD)
     ticket = escalate_on_whatsapp(desk)
     ctx = chromium.new_context(viewport=LAPTOP, locale="es-MX")
     try:
-        page = ctx.new_page()
-        login(page, desk.url, "ana@itson.edu.mx")
-        page.goto(f"{desk.url}/console/tickets/{ticket.id}")
-        page.click("#take")
-        page.locator("#reply-text").wait_for()
+        page = ana_holds_the_ticket(desk, ctx, ticket.id)
 
         def slow_answer(route: Any) -> None:
             answer = route.fetch()  # the server resolves the ticket now
@@ -327,18 +333,10 @@ def test_logged_out_under_a_half_written_reply_comes_back_to_the_ticket_with_the
                                                                                       chromium: Any) -> None:
     """The session ends while Ana types (logged out elsewhere, or idle): the poll's 401 takes her to
     the login, and logging in again brings her back to the ticket with what she had written."""
-    from bot.cli_staff import add_staff as cli_add_staff
-
-    cli_add_staff(database_url=desk.settings.database_url, email="ana@itson.edu.mx", name="Ana López",
-                  role="admin", password=PASSWORD)
     ticket = escalate_on_whatsapp(desk)
     ctx = chromium.new_context(viewport=LAPTOP, locale="es-MX")
     try:
-        page = ctx.new_page()
-        login(page, desk.url, "ana@itson.edu.mx")
-        page.goto(f"{desk.url}/console/tickets/{ticket.id}")
-        page.click("#take")
-        page.locator("#reply-text").wait_for()
+        page = ana_holds_the_ticket(desk, ctx, ticket.id)
         page.fill("#reply-text", "Hola, ya revisé tu caso y")
         with httpx.Client(base_url=desk.url) as other:  # the same session, ended from another tab
             cookie = {c["name"]: c["value"] for c in ctx.cookies()}["seguro_console"]
