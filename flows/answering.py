@@ -22,6 +22,7 @@ from flows.procedure import (
     answer,
     enter,
     follow,
+    offer_cases,
     question_again,
     resume_prompt,
     show_menu,
@@ -114,9 +115,7 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         # "tengo un problema con mi solicitud": which of the desk's cases it is, before any data
         # (for a person, until it is known which).
         step.topic = "duda_general"
-        cases = ("datos_erroneos", "error_solicitud", "sin_vigencia")
-        step.say(step.msg("which_problem"), [(f"topic:{t}", kb.topics[t].label) for t in cases]
-                 + [("person", step.msg("problem_other"))])
+        offer_cases(step, "which_problem")
         return
     if not match.confident:
         # A person is always offered last: not also as a candidate ("Hablar con una persona" twice).

@@ -105,32 +105,6 @@ def remind(state: dict[str, Any] | None, kb: KnowledgeBase, at: datetime) -> Out
     return Outcome(state=st, replies=step.replies, actions=[], topic=None, stored_text="")
 
 
-def _data_without_report(step: Step) -> bool:
-    """ "00000334455, Jesús …, 12345678903, PELJ…": the data of a report, sent when none is being
-    made (a student back days later, or sure they need one). While the wait runs, its last day
-    (no report yet); otherwise which case it is, to start the right one."""
-    if escalation.active(step.state) or step.state.get("ticket_number"):
-        return False
-    text = step.text
-    # The student ID marks a report's data ("mi NSS es … y mi CURP …" alone asks to check them).
-    if (not entities.find_student_id_candidates(text) or intents.is_question(text)
-            or not (entities.find_nss_candidates(text) or entities.find_curp_candidates(text))):
-        return False
-    match = step.classify(text)
-    if match.confident and match.keyword_scores.get(match.topic or "", 0.0) >= STRONG and match.topic not in (
-            "fuera_de_tema", "saludo", "despedida"):
-        return False  # "me equivoqué en mi CURP, mis datos: …": that report, with them
-    step.topic = None
-    end = step.state.get("waiting_end")
-    if step.stage == "waiting_period" and end and date.fromisoformat(end) >= step.today:
-        step.say(step.msg("data_while_waiting", end=step.date_es(date.fromisoformat(end))))
-        return True
-    cases = ("datos_erroneos", "error_solicitud", "sin_vigencia")
-    step.say(step.msg("data_which_case"), [(f"topic:{t}", step.kb.topics[t].label) for t in cases]
-             + [("person", step.msg("problem_other"))])
-    return True
-
-
 def _follow_up_known(step: Step, stage: Stage | None) -> bool:
     """ "¿osea no puedo tener los dos?" right after the answer about other insurance: a question
     the bot would not understand alone, which a fact of the topic just answered settles; that
@@ -248,7 +222,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     stage = STAGES.get(step.stage)
     if volunteered.only_an_id(step, stage):
         return
-    if _data_without_report(step):
+    if volunteered.report_data_unasked(step):
         return
     if _follow_up_known(step, stage):
         return
@@ -331,11 +305,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.stage = "checking_coverage"
         _dispatch(step, options)
         return
-    if (step.stage == "waiting_period" and step.state.get("waiting_end") and not waiting.is_over(step)
-            and len(intents.words(text)) <= 3 and intents.yes_no(text) is True):
-        # "sí", "ok" with nothing asked while the wait runs: understood; the day again, short.
-        step.topic = None
-        step.say(step.msg("resume_waiting", end=step.date_es(date.fromisoformat(step.state["waiting_end"]))))
+    if step.stage == "waiting_period" and waiting.bare_yes(step):
         return
     if intents.wants_guide(text):
         answering.choose(step, "guide")

@@ -321,6 +321,13 @@ def reminder_due(step: Step, end: date) -> datetime:
     return due
 
 
+def offer_cases(step: Step, message: str) -> None:
+    """``message`` and the desk's three cases to pick from, a person as the fourth option."""
+    cases = ("datos_erroneos", "error_solicitud", "sin_vigencia")
+    step.say(step.msg(message), [(f"topic:{t}", step.kb.topics[t].label) for t in cases]
+             + [("person", step.msg("problem_other"))])
+
+
 def waiting_from(step: Step, saved: date, *, purpose: str) -> None:
     """The student saved the application on ``saved``: tell them the date.
 

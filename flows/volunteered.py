@@ -8,10 +8,19 @@ only a password gets the warning and the pending question again.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from flows import entities, escalation, intents
 from flows.context import Step
-from flows.procedure import STAGES, Stage, answers_yes, follow, resume_prompt
+from flows.procedure import (
+    STAGES,
+    Stage,
+    answers_yes,
+    follow,
+    offer_cases,
+    resume_prompt,
+)
+from knowledge.matcher import STRONG
 
 
 def without_personal_data(stored: str) -> str:
@@ -163,3 +172,27 @@ def _shown(step: Step, value: str) -> str:
     # Masked with "•", not "*": WhatsApp and the chats read "*…*" as bold (and "12*********"
     # turned the rest of the sentence bold).
     return value if step.state.get("privacy_ack") else entities.mask_personal(value).replace("*", "•")
+
+
+def report_data_unasked(step: Step) -> bool:
+    """ "00000334455, Jesús …, 12345678903, PELJ…": the data of a report, sent when none is being
+    made (a student back days later, or sure they need one). While the wait runs, its last day
+    (no report yet); otherwise which case it is, to start the right one."""
+    if escalation.active(step.state) or step.state.get("ticket_number"):
+        return False
+    text = step.text
+    # The student ID marks a report's data ("mi NSS es … y mi CURP …" alone asks to check them).
+    if (not entities.find_student_id_candidates(text) or intents.is_question(text)
+            or not (entities.find_nss_candidates(text) or entities.find_curp_candidates(text))):
+        return False
+    match = step.classify(text)
+    if match.confident and match.keyword_scores.get(match.topic or "", 0.0) >= STRONG and match.topic not in (
+            "fuera_de_tema", "saludo", "despedida"):
+        return False  # "me equivoqué en mi CURP, mis datos: …": that report, with them
+    step.topic = None
+    end = step.state.get("waiting_end")
+    if step.stage == "waiting_period" and end and date.fromisoformat(end) >= step.today:
+        step.say(step.msg("data_while_waiting", end=step.date_es(date.fromisoformat(end))))
+        return True
+    offer_cases(step, "data_which_case")
+    return True

@@ -168,7 +168,17 @@ def _saved_date(step: Step) -> date | None:
             or (step.today if saved_just_now(step) else None))
 
 
-#: "listo, ya le di guardar", "ya quedó guardada": done as the student writes.
+def bare_yes(step: Step) -> bool:
+    """ "sí", "ok" with nothing asked while the wait runs: understood; its last day again, short."""
+    end = step.state.get("waiting_end")
+    if not end or is_over(step) or len(intents.words(step.text)) > 3 or intents.yes_no(step.text) is not True:
+        return False
+    step.topic = None
+    step.say(step.msg("resume_waiting", end=step.date_es(date.fromisoformat(end))))
+    return True
+
+
+#: "listo, ya le di guardar", "le acabo de dar guardar": done as the student writes.
 _DONE_NOW = re.compile(r"^(?:listo|lista|listoo)\b|\b(?:le acabo de dar|acabo de darle|ya le di (?:a |en )?guardar)\b")
 
 
