@@ -214,6 +214,19 @@ def test_agents_cannot_reach_admin_pages(agent: Browser) -> None:
     assert "Reportes" not in agent.client.get("/console/inbox").text
 
 
+def test_disabling_from_the_console_gives_the_accounts_chats_back_to_the_bot(app: FastAPI, admin: Browser,
+                                                                              agent: Browser) -> None:
+    from bot.models import Conversation, Holder
+
+    ticket = escalate(app)
+    assert agent.post(f"/console/tickets/{ticket}/take").status_code == 303
+    assert admin.post("/console/admin/staff", op="disable", email=AGENT).status_code == 303
+    with app.state.services.session() as session:
+        conversation = session.get(Conversation, 1)
+        assert conversation is not None and conversation.holder == Holder.BOT
+    assert "Lo atiende" not in admin.client.get(f"/console/tickets/{ticket}").text
+
+
 def test_admin_manages_staff_and_canned_responses(admin: Browser, server: Any) -> None:
     r = admin.post("/console/admin/staff", op="add", email="Carla@ITSON.edu.mx", name="Carla Soto", role="agent",
                    password="otra-contraseña-larga")
