@@ -117,6 +117,9 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         step.topic = "duda_general"
         offer_cases(step, "which_problem")
         return
+    if (match.topic == "despedida" and intents.is_question(step.text)
+            and match.keyword_scores.get("despedida", 0.0) < STRONG):
+        match = replace(match, confident=False)  # "ok y eso dónde": a question, not a goodbye
     if not match.confident:
         # A person is always offered last: not also as a candidate ("Hablar con una persona" twice).
         candidates = [t for t in match.candidates(4) if t != "duda_general"][:3]

@@ -378,6 +378,8 @@ def is_question(text: str) -> bool:
     w = words(text)
     if len(w) > 2 and w[0] in _ACK_FIRST and w[1] in ("y", "pero", "entonces", "oye", "ahora"):
         w = w[1:]  # "ok y cómo me doy de alta?": an acknowledgement, then the question
+    if len(w) > 3 and w[0] in ("y", "pero", "oye") and w[1] == "si":
+        return True  # "y si el miércoles no sale, qué hago": a what-if
     # "y entonces qué hago", "pero entonces cómo": connectors before the question word.
     for _ in range(2):
         if len(w) > 1 and w[0] in ("y", "oye", "pero", "entonces", "osea"):

@@ -292,6 +292,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         return
     umf = STAGES["umf_registration"]
     if (step.stage in ("waiting_period", "checking_coverage") and not intents.is_question(text)
+            and not {"como", "donde", "cuando", "cual"} & set(intents.words(text))  # "…, ¿cómo me doy de alta?"
             and not intents.reports_failure(text) and stage_reply.says_done(umf, text)):
         # "ya salí vigente y ya me di de alta en la clínica": the last step too; the end.
         step.topic = "alta_umf"

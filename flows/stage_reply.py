@@ -80,7 +80,8 @@ def _asks_an_earlier_step(step: Step, stage: Stage) -> bool:
 
 #: "¿qué es eso?", "no sé qué es", "¿a qué te refieres?": the question was not understood.
 _WHAT_IS_IT = re.compile(r"\b(?:que es eso|q es eso|que es eso de|que significa|no se que es|a que te refieres|como que)\b"
-                         r"|^(?:perdon |ah |mmm |este )?no (?:le )?(?:entendi|entiendo|comprendo|capto)\b|^explicame\b")
+                         r"|^(?:(?:ok|va|si|bueno|pues|perdon|ah|mmm|este|pero) )*no (?:le )?(?:entendi|entiendo|comprendo|capto)\b"
+                         r"|^explicame\b")
 #: The topic whose answer explains a question that shows none before it.
 _EXPLAINED_BY = {"prereq_coverage": "otro_seguro", "prereq_nss": "nss"}
 #: "no tengo ningún seguro", "no cuento con nada", "ninguno": nothing of the kind.

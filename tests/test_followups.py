@@ -827,3 +827,26 @@ def test_a_run_on_with_a_problem_and_two_questions_answers_both_without_repeatin
              " y cuanto se tarda?", "2026-02-11T22:30")
     assert "*lunes 16 de febrero*" in chat.text and "mesadeayuda@itson.edu.mx" in chat.text
     assert "Una vez que guardas tu solicitud" not in chat.text  # the wait's date already answers how long
+
+
+def test_a_what_if_about_a_weekday_while_waiting_keeps_the_save_day() -> None:
+    chat = Chat()
+    chat.say("ya guarde el martes", "2026-02-12T23:30")
+    assert "*martes 17 de febrero*" in chat.text
+    chat.say("y si el miercoles no sale que hago", "2026-02-12T23:32")
+    assert "*martes 17 de febrero*" in chat.text and "lo cambio" not in chat.text
+    assert chat.state is not None and chat.state["saved_on"] == "2026-02-10"
+
+
+def test_covered_and_asking_how_to_register_at_the_clinic_is_not_the_end() -> None:
+    chat = Chat()
+    chat.say("ya guarde ayer", "2026-02-10T10:00")
+    chat.say("ya estoy vigente como me doy de alta en la clinica", "2026-02-12T10:05")
+    assert "terminaste tu trámite" not in chat.text and "registro-umf" in chat.text
+
+
+def test_ok_pero_no_entendi_explains_again_not_a_yes() -> None:
+    chat = Chat()
+    chat.say("que es el nss")
+    chat.say("ok pero no entendi")
+    assert chat.stage == "nss_lookup" and "11 dígitos" in chat.text
