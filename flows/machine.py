@@ -252,6 +252,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         else:
             enter(step, "nss_lookup")  # the known answer comes with the topic's own
         return
+    if (stage and stage.expects == "date" and report_text.asks_about_privacy(text)
+            and not entities.mentions_date(text)):
+        # "quiero que borren mis datos" to "¿qué día la guardaste?": the privacy answer, not the date.
+        step.topic = "duda_general"
+        escalation.start(step, "duda_general", known=step.msg("privacy_answer"))
+        return
     if stage and stage.expects == "date" and answering.urgent(step):
         # "oye, ¿y si tengo una emergencia ahorita?": the emergency first ("ahorita" is no date).
         match = step.classify(text)

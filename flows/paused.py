@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 
-from flows import escalation, intents
+from flows import escalation, intents, report_text
 from flows.context import Step
 
 #: "retomar mi reporte", "seguir con el reporte", "¿y mi reporte?": the report set aside, back.
 _RESUME = re.compile(r"\b(?:retom\w*|segui\w*|continu\w*|termin\w*|y)\s+(?:con\s+)?(?:mi|el)\s+reporte\b"
                      r"|^(?:y\s+)?mi reporte\b|\bmi (?:numero de )?reporte es\b|\bno mejor si quiero (?:reportarlo|el reporte)\b"
-                     r"|\bsi (?:lo|la) quiero (?:mandar|enviar|levantar)\b|\bmejor si (?:lo |la )?(?:mando|envio|mandalo|envialo)\b")
+                     r"|\bsi (?:lo|la) quiero (?:mandar|enviar|levantar)\b|\bmejor si (?:lo |la )?(?:mando|envio|mandalo|envialo)\b"
+                     # "no espera, sí mándalo", "siempre sí": the cancel taken back
+                     r"|\b(?:si |ya )?(?:mandalo|envialo|mandala|enviala)\b|\bsiempre si\b")
 
 
 #: "¿ya me resolvieron?", "¿qué pasó con mi reporte?": a report's progress asked for.
@@ -43,6 +45,14 @@ def handle(step: Step) -> bool:
     text = step.text
     folded = " ".join(intents.words(text))
     aside = None if escalation.active(step.state) else step.state.get("paused_esc")
+    if aside and report_text.asks_to_delete(text):
+        # "borra mis datos" after "cancelar": the report set aside goes, with what it held (it
+        # would otherwise come back with "retomar mi reporte", or with the next report).
+        step.state.pop("paused_esc")
+        step.state.pop("known", None)
+        step.topic = None
+        step.say(step.msg("report_deleted"))
+        return True
     # "ok, sí acepto" right after saying no to the privacy notice (that one message only).
     accepts_now = bool(aside and aside.pop("on_yes", False)
                        and (intents.yes_no(text) is True

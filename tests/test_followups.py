@@ -850,3 +850,33 @@ def test_ok_pero_no_entendi_explains_again_not_a_yes() -> None:
     chat.say("que es el nss")
     chat.say("ok pero no entendi")
     assert chat.stage == "nss_lookup" and "11 dígitos" in chat.text
+
+
+def test_borra_mis_datos_after_cancelling_drops_the_report_set_aside() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi nombre")
+    chat.say("00000223344 Juan Peres Lopez 12345678903 PELJ010203HSRRPNA1")
+    chat.say("mejor cancelar")
+    chat.say("borra mis datos")
+    assert "borré los datos que me diste" in chat.text
+    chat.say("retomar mi reporte")
+    assert "00000223344" not in chat.text and "Juan Peres" not in chat.text
+    assert chat.state is not None and "paused_esc" not in chat.state
+
+
+def test_a_cancel_taken_back_brings_the_report_back_to_send() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    chat.say("00000223344 Juan Perez Lopez 12345678903 PELJ010203HSRRPNA1")
+    chat.say("mejor cancelar")
+    chat.say("no espera si mandalo")
+    assert chat.stage == "escalation_confirm" and "¿Envío tu reporte?" in chat.text
+    chat.say("si")
+    assert chat.tickets()
+
+
+def test_a_privacy_request_when_the_save_day_is_asked_is_answered_not_read_as_a_date() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia")
+    chat.say("quiero que borren mis datos")
+    assert "no alcancé a entender la fecha" not in chat.text and "mesadeayuda@itson.edu.mx" in chat.text
