@@ -880,3 +880,13 @@ def test_a_privacy_request_when_the_save_day_is_asked_is_answered_not_read_as_a_
     chat.say("sigo sin vigencia")
     chat.say("quiero que borren mis datos")
     assert "no alcancé a entender la fecha" not in chat.text and "mesadeayuda@itson.edu.mx" in chat.text
+
+
+@pytest.mark.parametrize("text", [
+    "ocupo ir al doctor hoy mismo y no tengo seguro, me lo pueden activar ya??",
+    "my friend needs to see a doctor today but she doesnt have the insurance active yet, what can she do",
+])
+def test_a_doctor_needed_today_without_coverage_is_the_emergency_answer(text: str) -> None:
+    chat = Chat()
+    out = chat.say(text)
+    assert out.topic == "urgencia" and "preventivo" in chat.text and "911" in chat.text
