@@ -305,8 +305,9 @@ def answer_rest(step: Step, match: Match) -> None:
     for topic in _rest(step, match):
         if step.kb.topics[topic].kind == "answer":
             answer(step, topic)
-        elif known := step.kb.matcher.known_answer(topic, step.text):
-            step.say(known)
+        else:
+            for known in step.kb.matcher.known_all(topic, step.text):
+                step.say(known.answer)
 
 
 #: "ya llamamos al 911", "ya viene la ambulancia", "ya estamos en urgencias": help is on its way.

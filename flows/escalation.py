@@ -130,7 +130,8 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
     }
     step.state["esc"] = esc
     if known is None and description is None and intro:
-        known = step.kb.matcher.known_answer(reason, step.text)
+        # every fact the message asks for ("¿cubre a mis hijos? ¿cuánto cuesta?"), or None
+        known = "\n\n".join(k.answer for k in step.kb.matcher.known_all(reason, step.text)) or None
     if known:
         # "¿el seguro cubre a mis hijos?": the desk's facts answer it; a person is still offered.
         step.say(known)

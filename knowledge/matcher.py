@@ -543,16 +543,22 @@ class Matcher:
 
     def known(self, topic_id: str, text: str) -> KnownAnswer | None:
         """The first of a topic's known answers (``Topic.known``) whose phrases the text has."""
+        found = self.known_all(topic_id, text)
+        return found[0] if found else None
+
+    def known_all(self, topic_id: str, text: str) -> list[KnownAnswer]:
+        """Every known answer of a topic whose phrases the text has, in the topic's order
+        ("¿cubre a mis hijos? ¿cuánto cuesta?" asks two of the desk's)."""
         topic = self.topics.get(topic_id)
         if topic is None or not topic.known:
-            return None
+            return []
         compiled = self._known.get(topic_id)
         if compiled is None:  # the phrases normalised once, like the keywords
             compiled = self._known[topic_id] = [
                 (tuple(parts), known) for known in topic.known for phrase in known.when
                 if (parts := self.tokens(phrase))]
         words = self.tokens(text)
-        return next((known for parts, known in compiled if self._phrase_in(parts, words)), None)
+        return list(dict.fromkeys(known for parts, known in compiled if self._phrase_in(parts, words)))
 
     def known_answer(self, topic_id: str, text: str) -> str | None:
         """The text of :meth:`known`."""

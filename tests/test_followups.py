@@ -890,3 +890,12 @@ def test_a_doctor_needed_today_without_coverage_is_the_emergency_answer(text: st
     chat = Chat()
     out = chat.say(text)
     assert out.topic == "urgencia" and "preventivo" in chat.text and "911" in chat.text
+
+
+def test_two_desk_questions_with_known_answers_get_both() -> None:
+    chat = Chat()
+    chat.say("cuanto cuesta? y cubre a mis hijos?")
+    assert "no te cuesta nada" in chat.text and "no cubre a tu familia" in chat.text
+    chat = Chat()
+    chat.say("cubre a mis hijos? cuanto cuesta? y si tengo issste de mi mama puedo?")
+    assert "no te cuesta nada" in chat.text and "no cubre a tu familia" in chat.text and "ISSSTE" in chat.text
