@@ -148,9 +148,7 @@ def _open_database(url: str, *, migrate: bool = False) -> Engine:
         raise typer.Exit(2) from exc
     except SQLAlchemyError as exc:
         engine.dispose()
-        reason = getattr(exc, "orig", None) or exc
-        typer.echo(f"seguro-bot: cannot open database {_safe_url(url)}: {reason}", err=True)
-        raise typer.Exit(2) from exc
+        _cannot_open(url, exc)
     return engine
 
 

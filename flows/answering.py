@@ -106,11 +106,11 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         # "can u do it for me? my password is …": a password sent to get the application done,
         # the CIA's answer (it is done by the student, in the CIA), not "con eso no te puedo ayudar"
         # (nor how to recover a password they have just written).
-        match = replace(match, topic="registro_cia", confident=True, secondary=None, also=())
+        match = replace(match, topic="registro_cia", confident=True, also=())
     if (not aside and is_vague(match) and intents.is_question(step.text)
             and step.recalls("answered", "urgencia", within=3)):
         # "¿y qué hago entonces?" right after the emergency's answer: about the emergency.
-        match = replace(match, topic="urgencia", confident=True, secondary=None, also=())
+        match = replace(match, topic="urgencia", confident=True, also=())
     if not aside and not chosen and _vague_problem(step, match):
         # "tengo un problema con mi solicitud": which of the desk's cases it is, before any data
         # (for a person, until it is known which).
@@ -172,7 +172,7 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         # "…me sale otro patrón, y ahorita me siento mal y necesito ir al doctor": the emergency
         # first, then the problem told with it (not left behind "¡afíliate con tiempo!").
         answer(step, "urgencia")
-        answer_topic(step, replace(match, topic=reported, secondary=None, also=()))
+        answer_topic(step, replace(match, topic=reported, also=()))
         step.topic = "urgencia"
         return
     elif topic == "urgencia" and not aside and _CALLED_HELP.search(" ".join(intents.words(step.text))):
@@ -293,8 +293,7 @@ def _vague_problem(step: Step, match: Match) -> bool:
 
 def _rest(step: Step, match: Match) -> list[str]:
     """The answer topics asked in the message besides the one being handled, in order."""
-    rest = match.also or ((match.secondary,) if match.secondary else ())
-    return [t for t in rest if t != step.topic and t != match.topic
+    return [t for t in match.also if t != step.topic and t != match.topic
             and step.state.get("answered") != f"{t}:{step.turn}"  # (the wait's date already said it)
             and (step.kb.topics[t].kind == "answer" or t == "duda_general")]
 

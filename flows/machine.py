@@ -105,6 +105,13 @@ def remind(state: dict[str, Any] | None, kb: KnowledgeBase, at: datetime) -> Out
     return Outcome(state=st, replies=step.replies, actions=[], topic=None, stored_text="")
 
 
+def _privacy_answer(step: Step) -> None:
+    """ "¿qué datos guardan de mí?", "quiero que borren mis datos": what is kept, for how long,
+    who sees it; a person (who can delete them) still offered."""
+    step.topic = "duda_general"
+    escalation.start(step, "duda_general", known=step.msg("privacy_answer"))
+
+
 def _follow_up_known(step: Step, stage: Stage | None) -> bool:
     """ "¿osea no puedo tener los dos?" right after the answer about other insurance: a question
     the bot would not understand alone, which a fact of the topic just answered settles; that
@@ -254,9 +261,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         return
     if (stage and stage.expects == "date" and report_text.asks_about_privacy(text)
             and not entities.mentions_date(text)):
-        # "quiero que borren mis datos" to "¿qué día la guardaste?": the privacy answer, not the date.
-        step.topic = "duda_general"
-        escalation.start(step, "duda_general", known=step.msg("privacy_answer"))
+        _privacy_answer(step)  # "quiero que borren mis datos" to "¿qué día la guardaste?": not a date
         return
     if stage and stage.expects == "date" and answering.urgent(step):
         # "oye, ¿y si tengo una emergencia ahorita?": the emergency first ("ahorita" is no date).
@@ -318,10 +323,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         answering.choose(step, "guide")
         return
     if report_text.asks_about_privacy(text) and not escalation.active(step.state) and step.stage != "ticket_open":
-        # "¿qué datos guardan de mí?", "quiero que borren mis datos": what is kept, for how long,
-        # who sees it; a person (who can delete them) still offered.
-        step.topic = "duda_general"
-        escalation.start(step, "duda_general", known=step.msg("privacy_answer"))
+        _privacy_answer(step)
         return
     if (step.state.get("ticket_number") and not escalation.active(step.state) and step.stage != "ticket_open"
             and (step.stage == "menu" or _new_problem(step))):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flows import intents
+from flows import entities, intents
 from flows.context import Step
 from flows.messages import Attachment, OpenTicket, RecordConsent
 from flows.report_core import (
@@ -332,7 +332,7 @@ def confirm_step(step: Step, esc: dict[str, Any], text: str) -> bool:
         step.say(step.msg("ask_which_fix"))
         return True
     folded = " ".join(intents.words(text))
-    if (CORRECTION_CUE.search(folded) or _RIGHT_VALUE.search(folded) or _EMAIL.search(text)) and len(folded.split()) >= 3:
+    if (CORRECTION_CUE.search(folded) or _RIGHT_VALUE.search(folded) or entities.EMAIL.search(text)) and len(folded.split()) >= 3:
         # "el correo lo puse mal", "el correo correcto es …@gmail.com": something the summary
         # has no line for goes to the detail.
         addition = description_text(text)
@@ -379,7 +379,6 @@ def confirm_step(step: Step, esc: dict[str, Any], text: str) -> bool:
 
 #: "el correo correcto es …", "la buena es …", "debe ser …": the right value of something.
 _RIGHT_VALUE = re.compile(r"\b(?:correct[oa]|buen[oa]) (?:es|era|seria)\b|\b(?:debe|deberia|tenia que) ser\b")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 
 #: "… con ñ", "… con acento", "… lleva tilde": how a word of the name is spelled.
 _SPELLING = re.compile(r"\bcon (?:ñ|n|acento|acentos|tilde|tildes)\b|\blleva (?:ñ|acento|tilde)\b", re.IGNORECASE)

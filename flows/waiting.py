@@ -17,8 +17,8 @@ from flows.procedure import answer, ask_saved_date, day_message, enter, saved_da
 
 
 _PLANS = re.compile(r"\b(?:revis\w*|chec\w*|consult\w*|vuelv\w*|escrib\w*|regres\w*|gracias)\b"
-                    # "y si el miércoles no sale, ¿qué hago?": a what-if about a day, not a new save day
-                    r"|^(?:y |pero |oye )?si\b(?! (?:fue|la guarde|lo guarde|era)\b)|\bque hago\b|\bque pasa si\b")
+                    # "el miércoles no sale, ¿qué hago?": a what-if about a day, not a new save day
+                    r"|\bque hago\b|\bque pasa si\b")
 
 
 def names_a_topic(step: Step) -> bool:

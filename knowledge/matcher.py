@@ -48,18 +48,19 @@ DOMAIN_STEMS = (
 MANY_WORDS = 4
 
 _ASKING = r"(?:donde|dnd|adonde|como|cmo|cuando|cuanto|cuantos|cual|cuales|quien)"
+_ASKING_EN = r"(?:where|how|when|what|which)"
 #: Where one question ends and another starts in a message.
 _CLAUSE = re.compile(
     r"[?!.;\n]+|\by (?=tmb\b|tambien\b|oye\b|otra\b|ademas\b)|\botra pregunta\b"
     # "…y dónde lo tramito?", "…y cómo checo que ya quedó?": a second question
-    r"|\b(?:y|e) (?=(?:luego |despues |ya )?(?:en |a |de )?(?:donde|dnd|adonde|como|cmo|cuando|cuanto|cuantos|cual|cuales|quien|que|q|k)\b)"
+    r"|\b(?:y|e) (?=(?:luego |despues |ya )?(?:en |a |de )?(?:" + _ASKING + r"|que|q|k)\b)"
     # "where do i find my nss and how long does it take": the same in English
-    r"|\band (?=(?:where|how|when|what|which|who|can|do|does|is)\b)"
+    r"|\band (?=(?:" + _ASKING_EN + r"|who|can|do|does|is)\b)"
 )
 #: "donde hago la solicitud, cuanto tarda y…": a comma before a question word may start another
 #: question (:func:`_questions`).
 _COMMA = re.compile(r",\s*(?=(?:y |e |and )?(?:luego |despues |ya )?(?:en |a |de )?(?:" + _ASKING
-                    + r"|where|how|when|what|which)\b)")
+                    + "|" + _ASKING_EN + r")\b)")
 #: At most this many further questions of one message are answered besides the first.
 MAX_ALSO = 3
 READ = 4000
@@ -103,11 +104,15 @@ class Match:
     tokens: list[str]
     confident: bool
     domain: bool
-    secondary: str | None = None
     keyword_scores: dict[str, float] = field(default_factory=dict)
-    #: Every answer topic asked besides ``topic``, in the order asked (``secondary`` is the first):
+    #: Every answer topic asked besides ``topic``, in the order asked:
     #: "¿dónde la hago, cuánto tarda y cómo me doy de alta?" is three questions.
     also: tuple[str, ...] = ()
+
+    @property
+    def secondary(self) -> str | None:
+        """The second question's topic, if any."""
+        return self.also[0] if self.also else None
 
     @property
     def empty(self) -> bool:
@@ -153,7 +158,7 @@ def _asked_after_news(clause: str) -> str | None:
 
 
 _ASKS = re.compile(r"\b" + _ASKING + r"\b|\b(?:que|q|k) (?:es|son|hago|necesito|ocupo|tengo)\b"
-                   r"|^\s*(?:y |e )?(?:que|q|k)\b|\b(?:where|how|when|what|which)\b")
+                   r"|^\s*(?:y |e )?(?:que|q|k)\b|\b" + _ASKING_EN + r"\b")
 
 
 class Matcher:
@@ -651,8 +656,7 @@ class Matcher:
             top = first
             top_score = max(top_score, scores.get(top, 0.0))
         also = tuple(t for t in asked if t != top)[:MAX_ALSO]
-        secondary = also[0] if also else None
         return Match(
             topic=top, score=top_score, ranked=ranked, tokens=words, confident=confident,
-            domain=domain, secondary=secondary, keyword_scores=dict(kw), also=also,
+            domain=domain, keyword_scores=dict(kw), also=also,
         )

@@ -52,7 +52,7 @@ from flows.entities.ids import (
     nss_problem,
     student_id_problem,
 )
-from flows.entities.masking import mask_personal
+from flows.entities.masking import EMAIL, mask_personal
 from flows.entities.names import find_name, looks_like_first_name, looks_like_name, title_name
 from flows.entities.passwords import (
     REDACTED_SECRET,
@@ -64,6 +64,7 @@ from flows.entities.passwords import (
 __all__ = [
     "CURP_ALPHABET",
     "CURP_STATES",
+    "EMAIL",
     "REDACTED_SECRET",
     "curp_check_digit",
     "curp_problem",

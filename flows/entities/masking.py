@@ -125,10 +125,11 @@ def mask_personal(text: str, *, emails: bool = True) -> str:
     if not emails:
         return masked
     # An e-mail address keeps its first character and its domain: "p***@gmail.com".
-    return _EMAIL.sub(lambda m: m.group(1)[0] + "***@" + m.group(2), masked)
+    return EMAIL.sub(lambda m: m.group(1)[0] + "***@" + m.group(2), masked)
 
 
-_EMAIL = re.compile(r"([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)")
+#: An e-mail address: its local part and its domain.
+EMAIL = re.compile(r"([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)")
 
 
 def _apply(text: str, replacements: list[tuple[int, int, str]]) -> str:
