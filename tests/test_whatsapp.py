@@ -191,6 +191,15 @@ def test_the_webhooks_answer_errors_as_the_rest_of_the_api_does(desk: Desk) -> N
     wrong_method = httpx.get(desk.url + INBOUND)
     assert (wrong_method.status_code, wrong_method.json()) == (405, {"detail": "Method Not Allowed"})
     assert wrong_method.headers["X-Content-Type-Options"] == "nosniff"  # the middleware saw it too
+    # A POST takes the webhooks' own short stack (bot.web.webhook_stack): the same guards on it.
+    for answer in (refused, unsigned, missing):
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert answer.headers["Strict-Transport-Security"].startswith("max-age=")  # PUBLIC_BASE_URL is https
+    as_json = httpx.post(desk.url + INBOUND, json=inbound_form("hola"))
+    assert (as_json.status_code, as_json.headers["X-Content-Type-Options"]) == (415, "nosniff")
+    too_big = httpx.post(desk.url + INBOUND, content=b"Body=" + b"a" * 70_000,
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert (too_big.status_code, too_big.headers["X-Content-Type-Options"]) == (413, "nosniff")
     assert desk.events() == []
 
 
@@ -532,3 +541,39 @@ def test_a_message_with_no_text_and_no_media_gets_a_sensible_reply(desk: Desk, k
     desk.settle()
     [answer, *_] = desk.fake.messages(STUDENT)[before + 1:]
     assert answer.body.startswith(desk.services.kb.topics["requisitos"].answers[0].strip()[:40])
+
+
+@pytest.mark.parametrize("intake_first", [0.0, 0.8])
+def test_in_a_burst_of_webhooks_the_process_acknowledges_them_before_it_answers_more_students(
+        fake_twilio: FakeTwilio, tmp_path: Path, kb: Any, intake_first: float) -> None:
+    """INTAKE_FIRST_SECONDS (bot/intake.py): while a burst of webhooks waits to be stored, the process answers no
+    new message (0: it goes on as if there were none). The burst's writes are held here, so it lasts as the test says."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.inbound import enqueue
+    from bot.intake import BURST, Intake
+    from tests.test_intake import HeldWrite
+
+    early = "+5216440000099"
+    with running_app(desk_settings(fake_twilio, tmp_path, intake_first_seconds=intake_first), kb,
+                     fake_twilio) as desk:
+        held = HeldWrite(desk.engine)
+        desk.services.intake = Intake(held, stored=desk.services.notify_inbound)
+        with ThreadPoolExecutor(BURST) as pool:
+            burst = [pool.submit(desk.say, "hola", sender=f"+52164400001{i:02d}") for i in range(BURST)]
+            wait_until(lambda: desk.services.intake.waiting == BURST)
+            with session_scope(desk.engine) as session:  # stored before the burst (or by another worker)
+                form = inbound_form("hola", sender=early)
+                enqueue(session=session, channel="whatsapp", provider_id=form["MessageSid"],
+                        address=f"whatsapp:{early}", desk_address=f"whatsapp:{DESK_NUMBERS[0]}", payload=form)
+            desk.services.notify_inbound()
+            if intake_first:
+                time.sleep(0.4)
+                assert desk.fake.messages(early) == []  # the burst is acknowledged first
+            else:
+                wait_until(lambda: desk.fake.messages(early))
+            held.release.set()
+            assert all(answer.result().status_code == 200 for answer in burst)
+        desk.settle()
+        assert desk.fake.messages(early)
+        assert all(desk.fake.messages(f"+52164400001{i:02d}") for i in range(BURST))

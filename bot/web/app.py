@@ -25,6 +25,7 @@ from bot.channels import KNOWN_CHANNELS
 from bot.channels.base import WebhookRoute
 from bot.web.deps import ServicesDep
 from bot.web.services import Clock, Services, build_services, running
+from bot.web.webhook_stack import WebhookApp
 
 if TYPE_CHECKING:
     from bot.channels.base import Channel
@@ -70,7 +71,7 @@ def create_app(
         finally:
             await asyncio.to_thread(services.engine.dispose)
 
-    app = FastAPI(title="seguro-bot", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app = WebhookApp(title="seguro-bot", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.services = services
     for channel in services.channels.values():
         router = channel.router()
