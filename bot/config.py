@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     outbox_retry_max_seconds: float = Field(300.0, gt=0)
     #: A stored webhook payload is given up (status failed) after this many tries.
     inbound_max_attempts: int = Field(10, ge=1)
+    #: In a burst of webhooks, a process stores and acknowledges them before handling more
+    #: messages, for at most this long each time (bot/intake.py); 0 = never wait.
+    intake_first_seconds: float = Field(1.0, ge=0, le=10)
 
     #: Provider send rates, held for the whole deployment through the database (bot/sendrate.py); 0 = no limit.
     twilio_send_rate: float = Field(80.0, ge=0)  # messages per second per sender number

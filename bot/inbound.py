@@ -272,6 +272,14 @@ class InboundProcessor(Worker):
 
     # --- claiming -----------------------------------------------------------
 
+    async def before_claim(self) -> None:
+        """In a burst of webhooks, let this process acknowledge them first (bot/intake.py)."""
+        intake = self.services.intake
+        if intake is not None:
+            waited = await intake.after_burst(self.services.settings.intake_first_seconds)
+            if waited:
+                log.debug("inbound: waited %.0f ms for a burst of webhooks to be stored", waited * 1000)
+
     async def claim(self, limit: int, busy: frozenset[Hashable]) -> Sequence[ClaimedEvent]:
         return await asyncio.to_thread(self.claim_sync, limit, busy)
 

@@ -9,9 +9,24 @@ guarantee and shares the cost (:class:`bot.groups.GroupWriter`): the
 payloads waiting together are stored with one multi-row insert
 (:func:`bot.inbound.enqueue_many`) and one commit, and each webhook still
 learns whether its payload was new or a provider's retry.
+
+**Acknowledging first, in a burst.** Handling a message costs its process
+about ten times what storing it does, and both share one interpreter. When
+webhooks come faster than the process does both, handling would take the
+time the webhooks need to be acknowledged: every acknowledgement queues
+behind handling, Twilio's 15-second timeout comes closer, and a timed-out
+webhook is sent again, more load. So while a burst is on (:data:`BURST`
+webhooks or more waiting at once to be stored) the process's inbound
+processor waits before claiming more messages (:meth:`Intake.after_burst`),
+for at most ``INTAKE_FIRST_SECONDS`` (1 s) each time, so that handling never
+stops for longer even under a flood. Messages already claimed are handled
+meanwhile, and nothing waits outside a burst: at the desk's ordinary rates
+a webhook is stored alone, long before a fourth arrives.
 """
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -20,6 +35,13 @@ from bot.inbound import Arrival, enqueue_many
 
 if TYPE_CHECKING:
     from bot.web.services import Services
+
+#: Webhooks waiting at once to be stored from which a process is in a burst (see the module).
+BURST = 4
+#: How often a wait for the end of a burst looks again. A burst ends for good only when
+#: fewer webhooks are waiting at a look, not at the instant a group is committed and
+#: the next ones have not arrived yet (that instant comes after every group).
+BURST_LOOK_SECONDS = 0.002
 
 
 class Intake:
@@ -33,6 +55,8 @@ class Intake:
 
         self._writer: GroupWriter[Arrival, bool] = GroupWriter(write, name="intake", written=written,
                                                                max_group=max_group)
+        #: Webhooks handed over and not yet answered (committed or failed).
+        self.waiting = 0
 
     @classmethod
     def for_services(cls, services: Services) -> Intake:
@@ -44,7 +68,27 @@ class Intake:
 
     async def store(self, arrival: Arrival) -> bool:
         """Store ``arrival``; True once committed as new, False if already stored. Raises if it could not be stored."""
-        return await self._writer.submit(arrival)
+        self.waiting += 1
+        try:
+            return await self._writer.submit(arrival)
+        finally:
+            self.waiting -= 1
+
+    async def after_burst(self, longest: float) -> float:
+        """Return once fewer than :data:`BURST` webhooks wait to be stored, or after ``longest`` seconds.
+
+        Returns how long it waited (0.0 outside a burst, without yielding).
+        """
+        if self.waiting < BURST or longest <= 0:
+            return 0.0
+        start = time.monotonic()
+        deadline = start + longest
+        while self.waiting >= BURST:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            await asyncio.sleep(min(BURST_LOOK_SECONDS, left))
+        return time.monotonic() - start
 
     async def drain(self) -> None:
         """Wait until everything handed over so far is written (shutdown)."""

@@ -151,6 +151,9 @@ class Worker:
     async def tick(self) -> None:
         """Periodic work besides the claimed jobs (default: none)."""
 
+    async def before_claim(self) -> None:
+        """Wait, if there is reason to, before the loop claims (default: no reason)."""
+
     # --- lifecycle ----------------------------------------------------------
 
     async def start(self) -> None:
@@ -216,6 +219,7 @@ class Worker:
                 free = self.concurrency - len(self._inflight)
                 self._saturated = free <= 0
                 if free > 0:
+                    await self.before_claim()
                     self._cancel_soon()  # this claim sees every job finished before it
                     jobs = await self.claim(free, frozenset(self._busy))
                     for job in jobs:

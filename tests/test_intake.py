@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Sequence
 
 import pytest
 from sqlalchemy.exc import OperationalError
 
 from bot.inbound import Arrival, enqueue_many
-from bot.intake import Intake
+from bot.intake import BURST, Intake
 from bot.models import InboundEvent, utcnow
 from bot.storage import init_db, make_engine, session_scope
 from tests.conftest import rows
@@ -124,3 +126,54 @@ def test_an_unreachable_database_fails_every_webhook_of_the_group_at_once(tmp_pa
 
     assert all(isinstance(a, OperationalError) for a in answers)
     assert calls == [6]  # not tried again one by one: every webhook answers 5xx and Twilio retries
+
+
+class HeldWrite(Recording):
+    """The real write, held until ``release`` is set: webhooks waiting to be stored, as in a burst."""
+
+    def __init__(self, engine) -> None:
+        super().__init__(engine)
+        self.release = threading.Event()
+
+    def __call__(self, arrivals: Sequence[Arrival]) -> list[bool]:
+        assert self.release.wait(10), "never released"
+        return super().__call__(arrivals)
+
+
+def test_in_a_burst_a_wait_for_it_to_end_lasts_until_the_webhooks_are_stored_and_never_longer_than_asked(engine):
+    write = HeldWrite(engine)
+    intake = Intake(write)
+
+    async def scenario() -> None:
+        few = [asyncio.create_task(intake.store(arrival(f"SMf{i}", student(i)))) for i in range(BURST - 1)]
+        await asyncio.sleep(0.05)
+        assert intake.waiting == BURST - 1
+        assert await intake.after_burst(5.0) == 0.0  # fewer than a burst: no wait at all
+        burst = [asyncio.create_task(intake.store(arrival(f"SMb{i}", student(20 + i)))) for i in range(BURST)]
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        waited = await intake.after_burst(0.3)  # the webhooks cannot be stored: the longest wait, no more
+        assert 0.28 <= waited <= time.monotonic() - started < 1.0
+        asyncio.get_running_loop().call_later(0.1, write.release.set)
+        waited = await intake.after_burst(5.0)  # ends with the burst, when they are stored
+        assert 0.05 <= waited < 2.0
+        assert all(await asyncio.gather(*few, *burst))
+        assert intake.waiting == 0
+        assert await intake.after_burst(5.0) == 0.0
+
+    asyncio.run(scenario())
+    assert len(rows(engine, InboundEvent)) == 2 * BURST - 1
+
+
+def test_intake_first_seconds_zero_never_waits(engine):
+    write = HeldWrite(engine)
+    intake = Intake(write)
+
+    async def scenario() -> None:
+        burst = [asyncio.create_task(intake.store(arrival(f"SMb{i}", student(i)))) for i in range(BURST * 2)]
+        await asyncio.sleep(0.05)
+        assert await intake.after_burst(0) == 0.0
+        write.release.set()
+        await asyncio.gather(*burst)
+
+    asyncio.run(scenario())
