@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, exists, or_, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -31,7 +32,7 @@ from bot import limits
 from bot.desk import handle_message
 from bot.groups import GroupWriter
 from bot.models import EventStatus, InboundEvent, utcnow
-from bot.storage import lock_keys, unindexed
+from bot.storage import dialect_name, lock_keys, unindexed
 from bot.workers import Worker, backoff, until_written
 from flows.entities import redact_secrets
 from flows.messages import Incoming
@@ -82,7 +83,7 @@ def enqueue(
                                           received_at or utcnow())])[0]
 
 
-def enqueue_many(session: Session, arrivals: Sequence[Arrival]) -> list[bool]:
+def enqueue_many(session: Session | Connection, arrivals: Sequence[Arrival]) -> list[bool]:
     """Store webhook payloads in arrival order; for each, True if new, False if already stored.
 
     One ``INSERT ... ON CONFLICT DO NOTHING`` for all of them: a duplicate (a
@@ -102,8 +103,9 @@ def enqueue_many(session: Session, arrivals: Sequence[Arrival]) -> list[bool]:
     # order and be claimed out of order. One writer per address at a time
     # (the locks taken in one sorted order, so two writers never deadlock).
     lock_keys(session, sorted({"\x1f".join(("inbound", a.channel, a.address)) for a in arrivals}))
-    postgres = session.get_bind().dialect.name == "postgresql"
-    rows = session.connection().execute(_ENQUEUE[postgres], [
+    postgres = dialect_name(session) == "postgresql"
+    conn = session if isinstance(session, Connection) else session.connection()
+    rows = conn.execute(_ENQUEUE[postgres], [
         {"channel": a.channel, "provider_id": a.provider_id, "address": a.address, "desk_address": a.desk_address,
          "payload": redact_payload(a.payload), "received_at": a.received_at}
         for a in arrivals

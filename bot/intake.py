@@ -16,7 +16,8 @@ webhooks come faster than the process does both, handling would take the
 time the webhooks need to be acknowledged: every acknowledgement queues
 behind handling, Twilio's 15-second timeout comes closer, and a timed-out
 webhook is sent again, more load. So while a burst is on (:data:`BURST`
-webhooks or more waiting at once to be stored) the process's inbound
+webhooks or more waiting at once to be stored, a few milliseconds ago at
+most) the process's inbound
 processor waits before claiming more messages (:meth:`Intake.after_burst`),
 for at most ``INTAKE_FIRST_SECONDS`` (1 s) each time, so that handling never
 stops for longer even under a flood. Messages already claimed are handled
@@ -38,9 +39,12 @@ if TYPE_CHECKING:
 
 #: Webhooks waiting at once to be stored from which a process is in a burst (see the module).
 BURST = 4
-#: How often a wait for the end of a burst looks again. A burst ends for good only when
-#: fewer webhooks are waiting at a look, not at the instant a group is committed and
-#: the next ones have not arrived yet (that instant comes after every group).
+#: A burst is over once no more than BURST - 1 webhooks have waited for this long. Not at
+#: once: every committed group answers all its webhooks together, and the next ones take a
+#: moment to arrive; a burst seen to end at that instant would let handling in after
+#: every group.
+BURST_QUIET_SECONDS = 0.005
+#: How often a wait for the end of a burst looks again.
 BURST_LOOK_SECONDS = 0.002
 
 
@@ -57,33 +61,43 @@ class Intake:
                                                                max_group=max_group)
         #: Webhooks handed over and not yet answered (committed or failed).
         self.waiting = 0
+        #: When BURST webhooks or more last waited together (time.monotonic()).
+        self._crowded_at = float("-inf")
 
     @classmethod
     def for_services(cls, services: Services) -> Intake:
+        from bot.storage import connection_scope
+
         def write(arrivals: Sequence[Arrival]) -> list[bool]:
-            with services.session() as session:
-                return enqueue_many(session, arrivals)
+            with connection_scope(services.engine) as conn:
+                return enqueue_many(conn, arrivals)
 
         return cls(write, stored=services.notify_inbound)
 
     async def store(self, arrival: Arrival) -> bool:
         """Store ``arrival``; True once committed as new, False if already stored. Raises if it could not be stored."""
         self.waiting += 1
+        if self.waiting >= BURST:
+            self._crowded_at = time.monotonic()
         try:
             return await self._writer.submit(arrival)
         finally:
             self.waiting -= 1
 
+    def in_burst(self) -> bool:
+        """Whether :data:`BURST` webhooks or more wait to be stored, or did within :data:`BURST_QUIET_SECONDS`."""
+        return self.waiting >= BURST or time.monotonic() - self._crowded_at < BURST_QUIET_SECONDS
+
     async def after_burst(self, longest: float) -> float:
-        """Return once fewer than :data:`BURST` webhooks wait to be stored, or after ``longest`` seconds.
+        """Return once the burst of webhooks is over (:meth:`in_burst`), or after ``longest`` seconds.
 
         Returns how long it waited (0.0 outside a burst, without yielding).
         """
-        if self.waiting < BURST or longest <= 0:
+        if longest <= 0 or not self.in_burst():
             return 0.0
         start = time.monotonic()
         deadline = start + longest
-        while self.waiting >= BURST:
+        while self.in_burst():
             left = deadline - time.monotonic()
             if left <= 0:
                 break
