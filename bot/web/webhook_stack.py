@@ -8,6 +8,10 @@ middleware, its exit-stack middleware, and a walk over the routes. None of
 that does anything for a webhook, which reads and verifies its own body
 (:class:`bot.channels.base.WebhookRoute`), yet it was about a quarter of
 the webhook path's CPU, in the process that also answers the students.
+FastAPI's own ``__call__`` adds a check, on every request, of whether
+OpenTelemetry is configured to trace it; nothing is configured here, and a
+webhook skips that check too (so FastAPI's native tracing, if an operator
+turned it on, would not see the webhooks).
 
 :class:`WebhookApp` builds, for each webhook route, the part of the stack
 that does matter, from the app's own configuration so that the two cannot
@@ -29,6 +33,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -39,8 +44,22 @@ from bot.channels.base import WebhookRoute
 class WebhookApp(FastAPI):
     """A FastAPI app whose webhook routes skip the parts of the stack that do nothing for them."""
 
+    #: The webhooks' paths, once the stack is built (at the first request).
+    _webhook_paths: frozenset[str] = frozenset()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # FastAPI's own call first asks OpenTelemetry, on every request, whether anything is
+        # configured to trace it (nothing is here); a webhook goes straight to the stack.
+        if (scope["type"] == "http" and scope.get("method") == "POST" and not self.root_path
+                and scope["path"] in self._webhook_paths):
+            await Starlette.__call__(self, scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
     def build_middleware_stack(self) -> ASGIApp:
-        return _WebhooksFirst(self, self._webhook_stacks(), super().build_middleware_stack())
+        webhooks = self._webhook_stacks()
+        self._webhook_paths = frozenset(webhooks)
+        return _WebhooksFirst(self, webhooks, super().build_middleware_stack())
 
     def _webhook_stacks(self) -> dict[str, ASGIApp]:
         error_handler = None
