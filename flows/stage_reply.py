@@ -44,8 +44,9 @@ def says_done(stage: Stage, text: str) -> bool:
     return False
 
 
-#: Acknowledgements: "understood", not "done".
-_ACKS = frozenset({"ok", "okey", "okay", "oki", "va", "sale", "vale", "ok gracias", "va gracias", "entendido", "de acuerdo"})
+#: Acknowledgements: "understood", not "done". A thanks ("ok gracias") is not one: it gets the
+#: goodbye's "con gusto" with the step kept, as "gracias" alone does.
+_ACKS = frozenset({"ok", "okey", "okay", "oki", "va", "sale", "vale", "entendido", "de acuerdo"})
 
 
 def _reports_a_problem(step: Step) -> bool:

@@ -1614,6 +1614,17 @@ def test_ok_to_tell_me_when_you_have_it_is_an_acknowledgement_not_done() -> None
     assert chat.stage == "cia_route"
 
 
+def test_ok_thanks_at_a_step_is_thanked_and_the_step_kept() -> None:
+    """As "gracias" alone: the goodbye's "con gusto" (topic despedida), and "listo" later still goes on."""
+    chat = Chat()
+    chat.say("3")
+    out = chat.say("va gracias")
+    assert out.topic == "despedida" and chat.stage == "nss_lookup"
+    assert "Con gusto" in chat.text and "aquí te espero" not in chat.text
+    chat.say("listo")
+    assert chat.stage == "cia_route"
+
+
 def test_of_a_wrong_and_a_right_nss_the_report_keeps_the_right_one() -> None:
     chat = Chat()
     chat.say("me equivoque")
