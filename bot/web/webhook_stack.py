@@ -59,7 +59,7 @@ class WebhookApp(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         webhooks = self._webhook_stacks()
         self._webhook_paths = frozenset(webhooks)
-        return _WebhooksFirst(self, webhooks, super().build_middleware_stack())
+        return _WebhooksFirst(webhooks, super().build_middleware_stack())
 
     def _webhook_stacks(self) -> dict[str, ASGIApp]:
         error_handler = None
@@ -99,8 +99,7 @@ class _Endpoint:
 class _WebhooksFirst:
     """Sends a POST to a webhook's path down its own stack, everything else down the app's."""
 
-    def __init__(self, app: FastAPI, webhooks: dict[str, ASGIApp], full: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, webhooks: dict[str, ASGIApp], full: ASGIApp) -> None:
         self.webhooks = webhooks
         self.full = full
 
