@@ -120,9 +120,13 @@ def _follow_up_known(step: Step, stage: Stage | None) -> bool:
     if not topic or topic not in step.kb.topics or not intents.is_question(step.text):
         return False
     match = step.classify(step.text)
-    if not is_vague(match) and not (match.topic == "despedida" and "?" in step.text):
-        return False  # ("gracias, ¿y lo de pagar?": thanks, and a question after them)
     known = step.kb.matcher.known_answer(topic, step.text)
+    if (not is_vague(match) and not (match.topic == "despedida" and "?" in step.text)
+            and not (known and len(intents.words(step.text)) <= 6)):
+        # ("gracias, ¿y lo de pagar?": thanks, and a question after them). A short question that
+        # a fact of the topic just answered names is about it, whatever it resembles alone
+        # ("¿o sea que no me atienden?" after the emergency's answer, not the desk's hours).
+        return False
     if not known and (known := step.kb.matcher.known_answer("duda_general", step.text)):
         topic = "duda_general"  # "¿y lo de pagar?" after other answers: what the desk is known to say
     day = day_asked(step) if topic == "contacto" else None

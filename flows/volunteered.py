@@ -89,6 +89,17 @@ def after_secret_only(step: Step, options: dict[str, str]) -> None:
 _ASKS_FOR_NSS = ("prereq_nss", "nss_lookup")
 
 
+#: "¿está bien o está mal?", "no sé si lo copié bien", "¿es válido?": the student asks to have it checked.
+_ASKS_IF_RIGHT = re.compile(
+    r"\b(?:esta|estara|es|son|sera)\s+(?:bien|mal|correct[oa]s?|valid[oa]s?)\b|\bsi\s+(?:lo|la)\s+"
+    r"(?:copie|escribi|puse|anote|tengo)\s+bien\b|\b(?:me\s+lo|me\s+la)\s+(?:checas|revisas|validas)\b|"
+    r"\bsi\s+(?:es|esta)\s+(?:correct[oa]|bien|valid[oa])\b|\bsirve\b")
+#: "puse mal mi NSS …": a mistake told, which its report handles, not a number to check.
+_TELLS_A_MISTAKE = re.compile(
+    r"\b(?:puse|meti|escribi|capture|teclee|anote)\s+mal\b|\bme\s+equivoque\b|\bse\s+equivoco\b|"
+    r"\ben\s+la\s+solicitud\b|\bya\s+(?:la\s+)?guarde\b")
+
+
 def only_an_id(step: Step, stage: Stage | None) -> bool:
     """A message that is just an NSS or a CURP ("12345678903", "ya lo encontré, es …"):
     checked, and the procedure goes on (to "¿ya conoces tu NSS?", a valid NSS is a yes)."""
@@ -104,15 +115,18 @@ def only_an_id(step: Step, stage: Stage | None) -> bool:
         rest = re.sub(re.escape(value), " ", rest, flags=re.IGNORECASE)
     rest = re.sub(r"\d", " ", rest)  # after the CURP, whose digits are inside it
     words = intents.words(rest)
-    if len(words) > (6 if curp and "curp" in words else 4):  # "mi curp es …, ¿está bien?"
+    folded = " ".join(words)
+    # "mi nss es …, ¿está bien o está mal? es que no sé si lo copié bien": a check asked for.
+    asks_check = bool(_ASKS_IF_RIGHT.search(folded)) and not _TELLS_A_MISTAKE.search(folded)
+    if len(words) > (16 if asks_check else 6 if curp and "curp" in words else 4):  # "mi curp es …, ¿está bien?"
         return False
-    if words:
+    if words and not asks_check:
         match = step.classify(rest)
         about_the_curp = bool(curp) and match.topic == "nss" and "curp" in words
         if match.confident and match.topic not in (None, "fuera_de_tema", "saludo") and not about_the_curp:
             return False  # "puse mal mi NSS …", "mi NSS es …": the topic's own handling
         # ("mi curp es …, ¿está bien?": the CURP is what the student asks about, not the NSS)
-    step.topic = None
+    step.topic = "nss" if asks_check and nss else None  # a question about the NSS; else data given
     if curp:
         if _said_curp_verdict(step, curp[0]):
             resume_prompt(step)

@@ -2799,3 +2799,35 @@ def test_me_llamo_at_the_summary_corrects_the_name() -> None:
     assert chat.stage == "escalation_confirm"
     chat.say("me llamo Juan Pablo Pérez López")
     assert "• Nombre: Juan Pablo Pérez López" in chat.text and "No te entendí" not in chat.text
+
+
+def test_an_nss_sent_to_ask_whether_it_is_right_is_checked_even_in_a_longer_message() -> None:
+    chat = Chat()
+    out = chat.say("mi nss es 83190511465 esta bien o esta mal? es q no se si lo copie bien")
+    assert out.topic == "nss" and "está bien escrito" in chat.text and not chat.tickets()
+    chat = Chat()
+    chat.say("mi nss es 83190511466 esta bien o esta mal? es q no se si lo copie bien")
+    assert "no es válido" in chat.text
+    chat = Chat()  # a mistake told with it is the mistake's report, not a check
+    out = chat.say("puse mal mi nss 83190511465 en la solicitud, esta bien?")
+    assert out.topic == "datos_erroneos"
+
+
+def test_a_short_or_long_nss_is_told_it_is_not_complete() -> None:
+    chat = Chat()
+    chat.say("mi nss tiene 10 numeros nomas, esta bien??")
+    assert "no está completo" in chat.text and "11 dígitos" in chat.text
+    out = chat.say("osea q me falta uno?")
+    assert out.topic == "nss" and chat.stage == "nss_lookup"
+
+
+def test_so_they_will_not_see_me_right_after_the_emergency_answer_is_about_the_emergency() -> None:
+    """ "no me atienden" alone is the desk not answering (contacto); right after the emergency's answer it is
+    the hospital: the emergency's fact again, 911 in it, not the desk's phone numbers."""
+    chat = Chat()
+    chat.say("me cai de la bici y creo q me rompi la muñeca, no tengo el seguro todavia me atienden en el imss??")
+    out = chat.say("osea q no me atienden?")
+    assert out.topic == "urgencia" and "911" in chat.text and "mesadeayuda@" not in chat.text
+    chat = Chat()
+    out = chat.say("osea q no me atienden?")
+    assert out.topic == "contacto"
