@@ -7,7 +7,7 @@ state is a plain dict so it can be stored as JSON by any database.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -75,6 +75,24 @@ class Step:
     @property
     def hours(self) -> OfficeHours:
         return office_hours_for(self.kb)
+
+    def business_days_back(self, amount: int) -> date:
+        """The day ``amount`` business days before today, on the desk's calendar."""
+        day, left = self.today, amount
+        while left > 0:
+            day -= timedelta(days=1)
+            left -= self.calendar.is_business_day(day)
+        return day
+
+    def read_day(self, text: str) -> date | None:
+        """The day ``text`` names (:func:`flows.entities.parse_date`), with "hace 3 días hábiles"
+        counted back on the desk's calendar rather than in calendar days."""
+        from flows import entities
+
+        waited = entities.waited_duration(text)
+        if waited is not None and waited[1] == "dia" and waited[2]:
+            return self.business_days_back(waited[0])
+        return entities.parse_date(text, self.now)
 
     def say(self, text: str, options: list[tuple[str, str]] | None = None) -> None:
         """Queue a reply; ``options`` are (target, label) pairs, numbered here.

@@ -361,7 +361,7 @@ def handle(step: Step) -> bool:
         step.say(step.msg("collect_reply_when") + " " + when_seen(step))
         ask_for_rest(step, esc, [])
         return True
-    saved = entities.parse_date(text, step.now) if entities.mentions_saving(text) else None
+    saved = step.read_day(text) if entities.mentions_saving(text) else None
     if (saved is not None and saved <= step.today and saved.isoformat() != step.state.get("saved_on")
             and not intents.is_question(text) and len(intents.words(text)) <= 8):
         # "la guardé ayer" while another employer's report is collected: when it was saved,

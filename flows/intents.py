@@ -132,9 +132,10 @@ _SOON = re.compile(
 
 #: "¿y ahora qué sigue?", "¿qué hago ahora?", "siguiente paso": where the procedure goes next.
 _NEXT = re.compile(
-    r"\b(?:que (?:mas )?sigue|y ahora que|ahora que (?:hago|sigue)|que hago ahora|que debo hacer ahora"
-    r"|siguiente paso|cual es el siguiente|y luego que|y despues que|que toca)\b"
+    r"\b(?:(?:que|q) (?:mas )?sigue|y ahora (?:que|q)|ahora (?:que|q) (?:hago|sigue)|(?:que|q) hago ahora"
+    r"|que debo hacer ahora|siguiente paso|cual es el siguiente|y luego (?:que|q)|y despues (?:que|q)|que toca)\b"
     r"|^(?:y|ok y|okey y|listo y|va y|ya y|bueno y) (?:luego|despues|ahora)$"  # "¿y luego?", "listo, ¿y después?"
+    r"|\s(?:y|ok y|entonces) (?:luego|despues)$"  # "ya entré y dice vigente, ¿y luego?"
 )
 
 
@@ -175,12 +176,16 @@ def no_longer(text: str) -> bool:
 _COVERED = re.compile(
     r"^(?:(?:ya|por fin|al fin|listo|yei|siii*|si)\s+)+(?:me\s+)?(?:sali|salio|salgo|sale|aparezco|aparece|estoy|quede|soy)"
     r"\s+(?:vigente|con derecho|activ[oa]|asegurad[oa])\b|^(?:ya\s+)?tengo\s+(?:mi\s+)?vigencia\b"
+    r"|^(?:(?:si|siii*|ya)\s+)+aparezco$"  # "sí, ya aparezco" (to "¿ya apareces vigente?", or unasked while waiting)
+    # "ya entré y dice vigente", "en la constancia ya me sale con derecho" (not "no dice vigente")
+    r"|(?<!\bno )\b(?:dice|sale|aparece|me sale|me aparece)\s+(?:que\s+)?(?:ya\s+)?(?:estoy\s+)?(?:vigente|con derecho)\b"
 )
 
 
 def tells_covered(text: str) -> bool:
     """ "¡ya salí vigente!": news that the coverage is active (not a question about it)."""
-    return not is_question(text) and bool(_COVERED.search(" ".join(words(text))))
+    # A question only when it is "¿y luego?" after the news ("ya salí vigente, ¿qué sigue?").
+    return (not is_question(text) or asks_next(text)) and bool(_COVERED.search(" ".join(words(text))))
 
 
 #: "espera", "ahí voy", "un momento": the student holds the conversation for a moment.

@@ -305,6 +305,11 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             (intents.asks_next(text) and not waiting.names_a_topic(step)) or waiting.repeats_saved_date(step)):
         waiting.next_step(step)
         return
+    if step.stage in ("waiting_period", "checking_coverage") and waiting.names_other_employer(text):
+        # "ya me aparece con derecho pero el último patrón dice otra empresa": not the facultativo
+        # (ITSON must be the last employer); the desk solves it, whatever day of the wait it is.
+        waiting.other_employer(step)
+        return
     umf = STAGES["umf_registration"]
     if (step.stage in ("waiting_period", "checking_coverage") and not intents.is_question(text)
             and not {"como", "donde", "cuando", "cual"} & set(intents.words(text))  # "…, ¿cómo me doy de alta?"
@@ -313,6 +318,13 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.topic = "alta_umf"
         step.stage = umf.name
         follow(step, umf.on_yes)
+        return
+    if step.stage in ("waiting_period", "checking_coverage") and intents.tells_covered(text):
+        # "¡ya salí vigente!" before the last day (coverage often shows early), "ya entré y dice
+        # vigente, ¿y luego?" when asked to check: the last step.
+        step.topic = "alta_umf"
+        step.say(step.msg("covered_news"))
+        enter(step, "umf_registration")
         return
     if step.stage == "waiting_period" and waiting.is_over(step) and (
             intents.yes_no(text) is not None or intents.long_yes(text)):

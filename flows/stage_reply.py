@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from flows import entities, intents, waiting
+from flows import intents, waiting
 from flows.context import Step
 from flows.procedure import (
     PROCEDURE_STAGES,
@@ -154,7 +154,7 @@ def reply(step: Step, stage: Stage, text: str) -> bool:
         said = None  # "ya la guardé pero me equivoqué en un dato": the mistake, not only the yes
     if said is False or (said is True and answers_yes(stage, intents.words(text))):
         target = stage.on_yes if said else stage.on_no
-        saved = ((entities.parse_date(text, step.now) or (step.today if waiting.saved_just_now(step) else None))
+        saved = ((step.read_day(text) or (step.today if waiting.saved_just_now(step) else None))
                  if said and target in STAGES and STAGES[target].expects == "date" else None)
         if saved is not None and saved <= step.today:
             # "ya la guardé hoy", "sí, ayer en la noche": the day asked next is already said.

@@ -166,7 +166,7 @@ def _saved_date(step: Step) -> date | None:
     if not entities.mentions_saving(step.text):
         return None
     clause = entities.saved_clause(step.text)
-    return ((entities.parse_date(clause, step.now) if clause else None) or entities.parse_date(step.text, step.now)
+    return ((step.read_day(clause) if clause else None) or step.read_day(step.text)
             or (step.today if saved_just_now(step) else None))
 
 
@@ -231,12 +231,21 @@ _OTHER_EMPLOYER = re.compile(
     r"\b(?:otro patron|otra empresa|otro empleador|el patron de (?:mi|una|un|otra|otro)|una empresa donde"
     r"|patron es otro|patron es una empresa|patron es la empresa|patron es mi (?:trabajo|empresa|antiguo trabajo)"
     r"|patron no es (?:el )?itson|no sale (?:el )?itson(?: como patron)?"
-    r"|me dieron de baja|me dio de baja|dado de baja|dada de baja)\b"
+    r"|me dieron de baja|me dio de baja|dado de baja|dada de baja"
+    # "de último patrón sale oxxo, no itson", "el último patrón dice otra cosa"
+    r"|ultimo patron (?:me )?(?:dice|sale|es|aparece|viene)(?: como)? (?!(?:el |la )?itson\b)[a-z]+"
+    r"|no (?:es|sale|aparece|dice) (?:el |la )?itson)\b"
 )
 
 
+#: "y si me sale otro patrón, ¿qué hago?": a question about a case, not the case told.
+_WHAT_IF = re.compile(r"^(?:y\s+)?(?:si|que pasa si|q pasa si|que hago si|q hago si)\b")
+
+
 def names_other_employer(text: str) -> bool:
-    return bool(_OTHER_EMPLOYER.search(" ".join(intents.words(text))))
+    """ "me aparece otro patrón", "de último patrón sale oxxo": told, not asked about ("¿y si…?")."""
+    folded = " ".join(intents.words(text))
+    return bool(_OTHER_EMPLOYER.search(folded)) and not _WHAT_IF.match(folded)
 
 
 def other_employer(step: Step) -> None:
@@ -253,14 +262,7 @@ def _waited_since(step: Step) -> date | None:
     waited = entities.waited_duration(step.text)
     if waited is None:
         return None
-    amount, unit, business = waited
-    if unit == "dia" and business:
-        day, left = step.today, amount
-        while left > 0:
-            day -= timedelta(days=1)
-            left -= step.calendar.is_business_day(day)
-        return day
-    return entities.parse_date(step.text, step.now)
+    return step.read_day(step.text)
 
 
 def sin_vigencia(step: Step) -> None:

@@ -899,3 +899,44 @@ def test_two_desk_questions_with_known_answers_get_both() -> None:
     chat = Chat()
     chat.say("cubre a mis hijos? cuanto cuesta? y si tengo issste de mi mama puedo?")
     assert "no te cuesta nada" in chat.text and "no cubre a tu familia" in chat.text and "ISSSTE" in chat.text
+
+
+def test_covered_news_while_the_wait_runs_goes_to_the_clinic_step() -> None:
+    """Coverage often shows before the last day: "ya salí vigente" then is the last step, not "sigues esperando"."""
+    for news, at in (("ya sali vigente", "2026-02-12T12:00"), ("si ya aparezco", "2026-02-17T12:00")):
+        chat = Chat()
+        chat.say("ya guarde hoy", "2026-02-10T10:00")
+        out = chat.say(news, at)
+        assert out.topic == "alta_umf" and chat.stage == "umf_registration" and "Qué bien" in chat.text, news
+
+
+def test_itson_not_the_last_employer_is_not_covered_news() -> None:
+    chat = Chat()
+    chat.say("ya guarde hoy", "2026-02-10T10:00")
+    out = chat.say("ya me aparece con derecho pero el ultimo patron dice otra empresa donde trabaje en verano",
+                   "2026-02-16T10:00")
+    assert out.topic == "sin_vigencia" and "ya estás vigente" not in chat.text and "otro patrón" in chat.text
+    chat = Chat()  # asked about, not told: no report
+    chat.say("ya guarde hoy", "2026-02-10T10:00")
+    chat.say("y si me sale otro patron q hago?", "2026-02-11T10:00")
+    assert chat.stage == "waiting_period"
+
+
+def test_told_it_says_vigente_and_asking_what_next_at_the_check_is_the_clinic_step() -> None:
+    chat = Chat()
+    chat.say("como se si ya estoy vigente", "2026-02-16T10:00")
+    chat.say("ya entre y dice vigente, y luego?", "2026-02-16T10:05")
+    assert chat.stage == "umf_registration"
+    chat = Chat()
+    chat.say("como se si ya estoy vigente", "2026-02-16T10:00")
+    chat.say("no dice vigente", "2026-02-16T10:05")
+    assert chat.stage != "umf_registration"
+
+
+def test_saved_some_business_days_ago_counts_business_days() -> None:
+    chat = Chat()  # Wednesday 18 March 2026; Monday 16 is a rest day: three business days back is Thursday 12
+    chat.say("la guarde hace 3 dias habiles", "2026-03-18T10:00")
+    assert "jueves 12 de marzo" in chat.text and "viernes 20 de marzo" in chat.text
+    chat = Chat()
+    chat.say("hace 5 dias habiles la guarde y sigo sin vigencia", "2026-02-17T10:00")
+    assert "martes 10 de febrero" in chat.text
