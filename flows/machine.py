@@ -180,6 +180,20 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.state.pop("esc")
         step.stage = esc.get("return_stage") or "menu"
         step.say(step.msg("stale_report_dropped"))
+    if (escalation.active(step.state) or step.stage == "ticket_open") and answering.urgent(step):
+        # An emergency in the middle of a report, or with one open: the emergency first (911),
+        # whatever the report was waiting for; the report stays where it was.
+        stage, esc = step.stage, step.state.get("esc")
+        answering.answer_topic(step, step.classify(text), aside=True)
+        step.stage = stage
+        if esc is not None:
+            step.state["esc"] = esc
+            step.say(step.msg("report_after_emergency"))
+        else:  # the open report gets it too: staff see what happened
+            reason = str(step.state.get("ticket_reason") or "duda_general")
+            step.act(OpenTicket(reason=reason, description=report_text.description_text(text)))
+            step.say(step.msg("ticket_updated"))
+        return
     if escalation.active(step.state) and _changes_mind(step):
         return
     if escalation.active(step.state) and _corrects_date_of_report(step):

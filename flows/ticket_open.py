@@ -65,6 +65,17 @@ _SOLVED = re.compile(
 )
 
 
+#: "pero no me resolvieron", "sigo igual", "todavía no queda", "me dijeron que ya quedó pero no":
+#: still not solved, whatever good news the message starts with.
+_NOT_SOLVED = re.compile(
+    r"\b(?:no|nada|aun no|todavia no|nunca) (?:me |lo |la )?(?:resolvieron|solucionaron|arreglaron|corrigieron"
+    r"|ha quedado|han resuelto|han arreglado|queda|quedo|se arreglo|se soluciono|sirvio|funciono)\b"
+    r"|\bsigo (?:igual|sin vigencia|sin seguro|con el mismo|con lo mismo)\b|\bsigue (?:igual|sin salir|el mismo)\b"
+    r"|\bpero no (?:es cierto|es asi|me sale|me aparece|salgo|aparezco|sigo igual)\b|\bpero no$|\bpero no sigo\b"
+    r"|\bpero sigo\b|\bno ha quedado\b"
+)
+
+
 #: "¿ya quedó?", "¿ya está?": whether the open report is done.
 _IS_IT_DONE = re.compile(r"^(?:y )?ya (?:quedo|esta|lo arreglaron|lo corrigieron|salio)\b")
 
@@ -91,6 +102,11 @@ def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:
         # "ya pasaron 3 días y nadie me contesta": sorry, the case is flagged again for the
         # person who has it, and the desk's direct lines are given.
         add_to_ticket(step, note=step.msg("ticket_overdue_note"), reply="ticket_overdue")
+        return True
+    if _NOT_SOLVED.search(folded):
+        # "ya me contestaron pero no me resolvieron, sigo igual", "todavía no queda": the person
+        # who has the case is told it is not solved (never the good news its first words resemble).
+        add_to_ticket(step, note=step.msg("ticket_not_solved_note"), reply="ticket_not_solved_ack")
         return True
     if _SOLVED.search(folded) and not intents.is_question(text):
         # "gracias, ya me contestaron", "ya quedó, ya salí vigente": good news; the person who

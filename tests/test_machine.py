@@ -2707,6 +2707,31 @@ def test_an_open_report_said_to_be_solved_is_passed_on_to_close_it(text: str) ->
     assert "sigue abierto" not in chat.text
 
 
+@pytest.mark.parametrize("text", ["ya me contestaron pero no me resolvieron, sigo igual",
+                                  "ya me respondieron pero sigo sin vigencia", "todavia no queda"])
+def test_an_open_report_said_to_be_still_unsolved_is_never_passed_on_as_solved(text: str) -> None:
+    chat = _with_open_ticket()
+    chat.say(text, "2026-02-12T09:00")
+    [ticket] = chat.tickets()
+    assert "sigue sin resolverse" in ticket.description and "ya quedó resuelto" not in ticket.description
+    assert "sigue sin resolverse" in chat.text and "cierren tu reporte" not in chat.text
+
+
+def test_an_emergency_mid_report_or_with_one_open_gets_the_emergency_answer_first() -> None:
+    chat = Chat()
+    chat.say("puse mal mi nss en la solicitud")
+    chat.say("234567 Juan Garcia Martinez")
+    out = chat.say("oye y si me pasa algo ahorita me atienden? me siento muy mal, creo que es apendicitis")
+    assert out.topic == "urgencia" and "911" in chat.text and "Me falta" not in chat.text
+    chat.say("43159901230 GAMJ030415HSRRRNA9")
+    assert chat.stage == "escalation_confirm"  # the report goes on where it was
+    chat = _with_open_ticket()
+    chat.say("me acaban de decir en la clinica que sin vigencia no me atienden y estoy con fiebre de 40, es urgente!!!",
+             "2026-02-12T09:00")
+    [ticket] = chat.tickets()
+    assert "911" in chat.text and "fiebre de 40" in ticket.description and chat.stage == "ticket_open"
+
+
 def test_with_coverage_but_another_employer_is_the_other_employer_case() -> None:
     chat = Chat()
     chat.say("hola")
