@@ -70,7 +70,7 @@ _SOLVED = re.compile(
 _NOT_SOLVED = re.compile(
     r"\b(?:no|nada|aun no|todavia no|nunca) (?:me |lo |la )?(?:resolvieron|solucionaron|arreglaron|corrigieron"
     r"|ha quedado|han resuelto|han arreglado|queda|quedo|se arreglo|se soluciono|sirvio|funciono)\b"
-    r"|\bsigo (?:igual|sin vigencia|sin seguro|con el mismo|con lo mismo)\b|\bsigue (?:igual|sin salir|el mismo)\b"
+    r"|\bsigo (?:igual|con el mismo|con lo mismo)\b|\bsigue (?:igual|el mismo)\b"
     r"|\bpero no (?:es cierto|es asi|me sale|me aparece|salgo|aparezco|sigo igual)\b|\bpero no$|\bpero no sigo\b"
     r"|\bpero sigo\b|\bno ha quedado\b"
 )
