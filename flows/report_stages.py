@@ -138,6 +138,10 @@ def answered_as_the_doubt(step: Step) -> bool:
 _NO_THANKS = re.compile(r"^no\s+(?:gracias|muchas gracias|asi esta bien|ya no|nada mas|es todo)\b")
 
 
+#: "ya te dije, …", "ya te lo había dicho": the doubt was told already (not a yes for its "ya").
+_ALREADY_SAID = re.compile(r"^(?:pues |pero |oye )?(?:ya )?(?:te |se )?(?:lo )?(?:dije|habia dicho|comente|conte|escribi)\b")
+
+
 #: "… pero tengo otra pregunta": another question coming.
 _ANOTHER = re.compile(r"\b(?:otra|una) (?:pregunta|duda|cosa)\b")
 
@@ -147,6 +151,14 @@ def settle_doubt(step: Step, esc: dict[str, Any], text: str) -> bool:
     no asks for what is still missing; anything else is read as the doubt (False)."""
     verdict = intents.yes_no(text)
     folded = " ".join(intents.words(text))
+    if _ALREADY_SAID.match(folded) or (entities.find_student_id_candidates(text) or entities.find_nss_candidates(text)
+                                       or entities.find_curp_candidates(text)):
+        # "234567 Juan … 43159901230 …" (the data for the person) or "ya te dije, tengo dos NSS":
+        # not settled; the first question is the doubt, and the rest is read as usual.
+        esc.pop("answered", None)
+        if esc.get("held"):
+            esc["description"] = esc.pop("held")
+        return False
     if verdict is None and intents.is_question(text) and len(intents.words(text)) <= 8:
         # "¿y a mi esposa?", "¿y cubre a mis hijos?": a follow-up the desk's facts answer too
         # (read with the first question when it leans on it), and the same question again.

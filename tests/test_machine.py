@@ -2856,3 +2856,32 @@ def test_so_they_will_not_see_me_right_after_the_emergency_answer_is_about_the_e
     chat = Chat()
     out = chat.say("osea q no me atienden?")
     assert out.topic == "contacto"
+
+
+def test_asking_for_a_person_with_the_question_and_sending_the_data_reports_that_question() -> None:
+    """Walk-through 42: the data sent to "¿con eso queda resuelta tu duda?" wants the person; the question
+    of the first message is the doubt (it was asked for again, and "ya te dije, …" read as a yes dropped it all)."""
+    chat = Chat()
+    chat.say("quiero hablar con una persona, tengo dos nss y no se cual poner")
+    chat.say("234567 Juan Garcia Martinez 43159901230 GAMJ030415HSRRRNA9")
+    chat.say("si")
+    assert chat.stage == "escalation_confirm" and "tengo dos nss y no se cual poner" in chat.text
+    assert "¿Cuál es tu duda?" not in chat.text
+    chat.say("si")
+    [ticket] = chat.tickets()
+    assert "tengo dos nss" in ticket.description
+
+
+def test_asking_whether_an_unsent_report_was_seen_says_it_was_not_sent_and_keeps_its_data() -> None:
+    chat = Chat()
+    chat.say("puse mal mi nss en la solicitud", "2026-02-10T10:00")
+    chat.say("234567 Juan Garcia Martinez 43159901230 GAMJ030415HSRRRNA9", "2026-02-10T10:01")
+    out = chat.say("ya quedo lo de mi nss?", "2026-02-13T10:00")
+    assert "no se ha enviado" in chat.text and chat.stage == "escalation_confirm" and out.topic is None
+    assert "¿Cuál es tu NSS" not in chat.text and "NSS: 43159901230" in chat.text
+    chat = Chat()
+    chat.say("sigo sin vigencia y ya pasaron como 10 dias habiles", "2026-02-10T10:00")
+    chat.say("234567 Juan Garcia Martinez", "2026-02-10T10:01")
+    chat.say("ya me atendieron?", "2026-02-13T10:00")
+    assert "no se ha enviado" in chat.text and "la anoto" not in chat.text and "NSS" in chat.text
+    assert not chat.tickets()
