@@ -2885,3 +2885,16 @@ def test_asking_whether_an_unsent_report_was_seen_says_it_was_not_sent_and_keeps
     chat.say("ya me atendieron?", "2026-02-13T10:00")
     assert "no se ha enviado" in chat.text and "la anoto" not in chat.text and "NSS" in chat.text
     assert not chat.tickets()
+
+
+def test_a_problem_and_a_question_in_one_message_get_the_report_and_the_answer() -> None:
+    chat = Chat()
+    out = chat.say("me equivoque en el nss y tambien quiero saber cuanto tarda en quedar activo")
+    assert out.topic == "datos_erroneos" and chat.stage.startswith("escalation")
+    assert "2 y 5 días hábiles" in chat.text
+
+
+def test_a_deadline_question_is_not_answered_with_when_the_coverage_ends() -> None:
+    chat = Chat()
+    chat.say("hasta cuando tengo para hacer la solicitud? hay fecha limite?")
+    assert "fecha límite" in chat.text and "mientras seas estudiante" not in chat.text

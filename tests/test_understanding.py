@@ -115,6 +115,21 @@ def test_phrasings_from_held_out_set_o(text: str, topic: str) -> None:
 @pytest.mark.parametrize(
     ("text", "topic"),
     [
+        ("no me aparece lo de seguro facultativo en autoservicio", "registro_cia"),  # the CIA's option, not coverage
+        ("ya puedo ir al doctor?", "alta_umf"),  # after the procedure: where to be seen, not an emergency
+        ("me estoy desangrando", "urgencia"),
+        ("me equivoque en el nss y tambien quiero saber cuanto tarda en quedar activo", "datos_erroneos"),
+        ("q datos pide el formulario? y si me llego a equivocar se puede corregir despues?", "llenado"),
+    ],
+)
+def test_phrasings_from_walk_throughs_41_and_42(text: str, topic: str) -> None:
+    match = KB.matcher.classify(text)
+    assert match.confident and match.topic == topic
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
         # "cubre" alone asks what the insurance covers (a person answers); inside "ya me cubre" it
         # asks whether the coverage is active
         ("como confirmo q el facultativo ya me cubre?", "vigencia"),
