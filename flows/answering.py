@@ -15,7 +15,6 @@ from flows import entities, escalation, intents, ticket_open, volunteered, waiti
 from flows.context import Step, is_vague
 from flows.procedure import (
     PROCEDURE_STAGES,
-    REGREET_AFTER,
     STAGE_TOPIC,
     STAGES,
     TOPIC_STAGE,
@@ -58,8 +57,14 @@ def choose(step: Step, target: str) -> None:
         answer_topic(step, Match(topic, 9.0, [(topic, 9.0)], [topic], confident=True, domain=True), chosen=True)
 
 
+#: How long after the guide's last message a bare greeting picks the guide up where it was: a
+#: student gone to get their NSS comes back days later with "hola" (then "listo"), and the
+#: menu in its place dropped the step (the reply still offers the menu).
+RESUME_GUIDE_WITHIN = timedelta(days=30)
+
+
 def _mid_procedure_hello(step: Step) -> bool:
-    """A bare greeting ("hola", "buenas") within the hour of the guide's last message."""
+    """A bare greeting ("hola", "buenas") within :data:`RESUME_GUIDE_WITHIN` of the guide's last message."""
     stage = STAGES.get(step.stage)
     last = step.state.get("last_at")
     if stage is None or not stage.question or not last or step.message.attachments:
@@ -67,7 +72,7 @@ def _mid_procedure_hello(step: Step) -> bool:
     match = step.classify(step.text)
     if any(t != "saludo" and v > 0 for t, v in match.keyword_scores.items()):
         return False  # "hola, otra pregunta…": more than a greeting
-    return timedelta(0) <= step.message.at - datetime.fromisoformat(last) < REGREET_AFTER
+    return timedelta(0) <= step.message.at - datetime.fromisoformat(last) < RESUME_GUIDE_WITHIN
 
 
 def _short_follow_up(text: str) -> bool:
@@ -152,7 +157,7 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         # "…en urgencias y dicen que no estoy vigente": kept for the next message (the save day).
         step.remember("said_not_covered_at")
     if topic == "saludo" and not aside and _mid_procedure_hello(step):
-        # "hola" in the middle of the guide, within the hour: where we were, not the menu
+        # "hola" in the middle of the guide, even days later: where we were, not the menu
         # (which would drop the question pending); "menú" still gets it.
         stage = STAGES[step.stage]
         step.say(step.msg("hello_again") + " " + step.msg("resume", where=stage.label) + "\n"

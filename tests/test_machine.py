@@ -2426,8 +2426,22 @@ def test_a_greeting_in_the_middle_of_the_guide_asks_the_pending_question_again()
     chat.say("hola", "2026-02-10T10:05")
     assert chat.stage == "prereq_nss" and "¿Ya conoces tu Número de Seguridad Social" in chat.text
     assert "escribe *menú*" in chat.text and "1. Hacer el trámite" not in chat.text
-    chat.say("hola", "2026-02-11T09:00")  # the next day: the menu
+    # Days later too (walk-through 41: the menu in its place dropped the step, and "listo" then got the menu).
+    chat.say("hola", "2026-02-13T18:00")
+    assert chat.stage == "prereq_nss" and "¿Ya conoces tu Número de Seguridad Social" in chat.text
+    assert "escribe *menú*" in chat.text
+    chat.say("menu", "2026-02-13T18:01")
     assert chat.stage == "menu" and "Hacer el trámite paso a paso" in chat.text
+
+
+def test_back_days_later_with_hola_then_listo_the_guide_goes_on() -> None:
+    chat = Chat()
+    for text in ("1", "no", "no"):
+        chat.say(text, "2026-02-10T10:00")
+    assert chat.stage == "nss_lookup"
+    chat.say("hola", "2026-02-13T18:00")
+    chat.say("listo", "2026-02-13T18:01")
+    assert chat.stage == "cia_route"
 
 
 def test_nss_not_matching_the_curp_is_told_where_it_is_fixed_then_a_person_if_need_be() -> None:
