@@ -57,13 +57,15 @@ def handle(step: Step) -> bool:
     accepts_now = bool(aside and aside.pop("on_yes", False)
                        and (intents.yes_no(text) is True
                             or (_ACCEPTS.search(text.casefold()) and intents.yes_no(text) is not False)))
-    if aside and (accepts_now or _RESUME.search(folded)):
-        # "quiero seguir con mi reporte", "¿y mi reporte?": the report set aside, where it was.
+    asks_status = bool(_ASKS_STATUS.search(folded))
+    if aside and (accepts_now or _RESUME.search(folded) or asks_status):
+        # "quiero seguir con mi reporte", "¿y mi reporte?": the report set aside, where it was;
+        # "¿ya me resolvieron?" about it: first that it was never sent (nobody has it).
         aside = step.state.pop("paused_esc")
         step.state["esc"], step.stage = aside["esc"], aside["stage"]
         step.state["esc"]["started_at"] = step.now.isoformat()  # taken up again: not stale any more
         step.topic = None
-        step.say(step.msg("report_resumed"))
+        step.say(step.msg("report_not_sent_resumed" if asks_status and not accepts_now else "report_resumed"))
         escalation.reprompt(step)
         return True
     if _RESUME.search(folded) and escalation.active(step.state):

@@ -2912,3 +2912,20 @@ def test_a_deadline_question_is_not_answered_with_when_the_coverage_ends() -> No
     chat = Chat()
     chat.say("hasta cuando tengo para hacer la solicitud? hay fecha limite?")
     assert "fecha límite" in chat.text and "mientras seas estudiante" not in chat.text
+
+
+def test_asking_about_a_report_left_unsent_at_a_goodbye_says_it_was_not_sent_and_takes_it_up() -> None:
+    chat = Chat()
+    chat.say("me equivoque en la solicitud", "2026-02-13T15:50")
+    chat.say("puse mal mi nss", "2026-02-13T15:51")
+    chat.say("00000234567 Juan Perez Lopez 62130498769", "2026-02-13T15:53")
+    chat.say("ok gracias bye", "2026-02-13T15:56")
+    out = chat.say("ya me resolvieron?", "2026-02-17T09:00")
+    assert "no se envió" in chat.text and "CURP" in chat.text and chat.stage == "escalation_collect"
+    assert out.topic is None and not chat.tickets()
+
+
+def test_a_week_of_waiting_with_nobody_solving_it_is_the_wait_not_off_topic() -> None:
+    chat = Chat()
+    out = chat.say("son unos inutiles llevo una semana esperando y nadie me resuelve nada 😡😡", "2026-02-17T10:00")
+    assert out.topic == "sin_vigencia" and "con eso no te puedo ayudar" not in chat.text
