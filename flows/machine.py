@@ -288,6 +288,11 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.stage = stage.name
         step.say(step.msg("resume_saved_date"))
         return
+    if stage and stage.expects == "date" and stage_reply.asks_what_it_is(text):
+        # "no entendí" to "¿qué día guardaste tu solicitud?": not a "not yet"; what is asked, and why.
+        step.topic = None
+        step.say(step.msg("saved_date_explained") + "\n" + question_again(step, stage))
+        return
     if stage and stage.expects == "date" and waiting.answer_save_date(step):
         return
     if intents.will_do_soon(text) and not (stage and stage.question) and step.classify(text).topic == "despedida":

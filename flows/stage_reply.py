@@ -83,6 +83,11 @@ def _asks_an_earlier_step(step: Step, stage: Stage) -> bool:
 _WHAT_IS_IT = re.compile(r"\b(?:que es eso|q es eso|que es eso de|que significa|no se que es|a que te refieres|como que)\b"
                          r"|^(?:(?:ok|va|si|bueno|pues|perdon|ah|mmm|este|pero) )*no (?:le )?(?:entendi|entiendo|comprendo|capto)\b"
                          r"|^explicame\b")
+def asks_what_it_is(text: str) -> bool:
+    """ "no entendí", "¿a qué te refieres?": the question just asked is not understood (a few words)."""
+    return len(intents.words(text)) <= 6 and bool(_WHAT_IS_IT.search(" ".join(intents.words(text))))
+
+
 #: The topic whose answer explains a question that shows none before it.
 _EXPLAINED_BY = {"prereq_coverage": "otro_seguro", "prereq_nss": "nss"}
 #: "no tengo ningún seguro", "no cuento con nada", "ninguno": nothing of the kind.
@@ -107,6 +112,13 @@ def reply(step: Step, stage: Stage, text: str) -> bool:
         step.topic = topic
         answer(step, topic)
         step.say(question_again(step, stage))
+        return True
+    known = step.kb.matcher.known_answer("fuera_de_tema", text)
+    if known and step.classify(text).topic == "fuera_de_tema":
+        # "no me acuerdo de mi contraseña" at the CIA step: not a "no"; the password's answer
+        # (the desk cannot see or change it), and the question again.
+        step.topic = "fuera_de_tema"
+        step.say(known + "\n" + question_again(step, stage))
         return True
     if stage.not_yet_waits and (intents.not_checked_yet(text) or intents.not_tried_yet(text)
                                 or (stage.bare_not_yet_waits and intents.bare_not_yet(text))):

@@ -2929,3 +2929,20 @@ def test_a_week_of_waiting_with_nobody_solving_it_is_the_wait_not_off_topic() ->
     chat = Chat()
     out = chat.say("son unos inutiles llevo una semana esperando y nadie me resuelve nada 😡😡", "2026-02-17T10:00")
     assert out.topic == "sin_vigencia" and "con eso no te puedo ayudar" not in chat.text
+
+
+def test_a_forgotten_password_at_the_cia_step_gets_the_password_answer_and_the_step_stays() -> None:
+    chat = Chat()
+    chat.say("donde hago la solicitud", "2026-02-11T11:00")
+    chat.say("no me acuerdo de mi contraseña", "2026-02-11T11:03")
+    assert "soporte de cómputo" in chat.text and chat.stage == "cia_route"
+
+
+def test_not_understanding_the_date_question_is_told_what_is_asked_not_read_as_not_saved() -> None:
+    chat = Chat()
+    chat.say("cuanto tarda en activarse", "2026-02-10T10:00")
+    chat.say("no entendi", "2026-02-10T10:01")
+    assert chat.stage == "waiting_saved_date" and "le diste *Guardar*" in chat.text
+    chat.say("q son dias habiles?", "2026-02-10T10:02")
+    assert "de lunes a viernes" in chat.text and "Así se llena la solicitud" not in chat.text
+    assert chat.stage == "waiting_saved_date"
