@@ -63,6 +63,13 @@ def choose(step: Step, target: str) -> None:
 RESUME_GUIDE_WITHIN = timedelta(days=30)
 
 
+#: Someone of the family is the one who needs care ("mi mamá está muy mala", "me lo cubre mi seguro").
+_FAMILY = re.compile(
+    r"\b(?:mi|mis) (?:mama|papa|hijo|hija|hijos|hijas|bebe|esposo|esposa|hermano|hermana|abuela|abuelo|jefa|jefe)\b"
+    r".*\b(?:cubre|cubriria|atienden|atiendan|sirve|llevarl[oa]|llevarl[oa]s)\b"
+    r"|\bme (?:lo|la|los|las) (?:cubre|atienden|cubriria)\b")
+
+
 def _mid_procedure_hello(step: Step) -> bool:
     """A bare greeting ("hola", "buenas") within :data:`RESUME_GUIDE_WITHIN` of the guide's last message."""
     stage = STAGES.get(step.stage)
@@ -179,6 +186,13 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         answer(step, "urgencia")
         answer_topic(step, replace(match, topic=reported, also=()))
         step.topic = "urgencia"
+        return
+    elif topic == "urgencia" and not aside and _FAMILY.search(" ".join(intents.words(step.text))):
+        # "mi mamá está muy mala, ¿me la cubre mi seguro?": the emergency first (911), then that
+        # the facultativo never covers the family (domain.md).
+        answer(step, "urgencia")
+        step.say(step.kb.matcher.known_answer("duda_general", "cubre a mi familia") or "")
+        step.remember("answered", "urgencia")
         return
     elif topic == "urgencia" and not aside and _CALLED_HELP.search(" ".join(intents.words(step.text))):
         # "ya llamamos al 911", "ya viene la ambulancia": help is on its way; no lecture again.

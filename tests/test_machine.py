@@ -2946,3 +2946,13 @@ def test_not_understanding_the_date_question_is_told_what_is_asked_not_read_as_n
     chat.say("q son dias habiles?", "2026-02-10T10:02")
     assert "de lunes a viernes" in chat.text and "Así se llena la solicitud" not in chat.text
     assert chat.stage == "waiting_saved_date"
+
+
+def test_family_coverage_is_told_the_facultativo_never_covers_the_family_also_in_an_emergency() -> None:
+    chat = Chat()
+    out = chat.say("mi mama esta muy mala y necesito llevarla al imss hoy, me la cubre mi seguro?")
+    assert out.topic == "urgencia" and "911" in chat.text and "no cubre a tu familia" in chat.text
+    assert chat.text.index("911") < chat.text.index("no cubre a tu familia")
+    chat = Chat()
+    chat.say("mi hijo esta enfermo lo cubre mi seguro?")
+    assert "no cubre a tu familia" in chat.text and not chat.tickets()
