@@ -139,6 +139,17 @@ _NEXT = re.compile(
 )
 
 
+#: "regresa al paso anterior", "atrás", "volver": the guide's previous step.
+_BACK = re.compile(
+    r"^(?:(?:oye|porfa|mejor|ok|va) )?(?:regresa(?:me)?|regresar|regresemos|vuelve|volver|volvamos|atras|ir atras)"
+    r"(?: (?:al|a|el|un))?(?: paso)?(?: anterior| atras)?(?: porfa| por favor)?$|^(?:el )?paso anterior$|^anterior$")
+
+
+def goes_back(text: str) -> bool:
+    """ "regresa al paso anterior", "atrás": the student wants the guide's previous step."""
+    return bool(_BACK.search(" ".join(words(text))))
+
+
 def asks_next(text: str) -> bool:
     """ "¿y ahora qué sigue?": the student asks for the next step of the procedure."""
     return bool(_NEXT.search(" ".join(_squash(x) for x in words(text))))

@@ -112,6 +112,14 @@ def _privacy_answer(step: Step) -> None:
     escalation.start(step, "duda_general", known=step.msg("privacy_answer"))
 
 
+#: The guide's step before each one (for "regresa al paso anterior").
+_PREVIOUS_STEP = {
+    "prereq_other": "prereq_coverage", "prereq_nss": "prereq_coverage", "nss_lookup": "prereq_nss",
+    "cia_route": "prereq_nss", "filling": "cia_route", "waiting_saved_date": "filling",
+    "umf_registration": "checking_coverage",
+}
+
+
 def _follow_up_known(step: Step, stage: Stage | None) -> bool:
     """ "¿osea no puedo tener los dos?" right after the answer about other insurance: a question
     the bot would not understand alone, which a fact of the topic just answered settles; that
@@ -353,6 +361,11 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         _dispatch(step, options)
         return
     if step.stage == "waiting_period" and waiting.bare_yes(step):
+        return
+    if intents.goes_back(text) and step.stage in _PREVIOUS_STEP:
+        # "regresa al paso anterior", "atrás": the guide's step before this one, shown again.
+        step.topic = None
+        enter(step, _PREVIOUS_STEP[step.stage])
         return
     if intents.wants_guide(text):
         answering.choose(step, "guide")

@@ -82,7 +82,7 @@ def _asks_an_earlier_step(step: Step, stage: Stage) -> bool:
 #: "¿qué es eso?", "no sé qué es", "¿a qué te refieres?": the question was not understood.
 _WHAT_IS_IT = re.compile(r"\b(?:que es eso|q es eso|que es eso de|que significa|no se que es|a que te refieres|como que)\b"
                          r"|^(?:(?:ok|va|si|bueno|pues|perdon|ah|mmm|este|pero) )*no (?:le )?(?:entendi|entiendo|comprendo|capto)\b"
-                         r"|^explicame\b")
+                         r"|^explicame\b|^(?:y |ok y |pero )?eso (?:que es|como|como es)?$|^y eso$")
 def asks_what_it_is(text: str) -> bool:
     """ "no entendí", "¿a qué te refieres?": the question just asked is not understood (a few words)."""
     return len(intents.words(text)) <= 6 and bool(_WHAT_IS_IT.search(" ".join(intents.words(text))))

@@ -2956,3 +2956,16 @@ def test_family_coverage_is_told_the_facultativo_never_covers_the_family_also_in
     chat = Chat()
     chat.say("mi hijo esta enfermo lo cubre mi seguro?")
     assert "no cubre a tu familia" in chat.text and not chat.tickets()
+
+
+def test_going_back_a_step_in_the_guide_and_asking_what_it_is() -> None:
+    chat = Chat()
+    chat.say("donde hago la solicitud")
+    assert chat.stage == "cia_route"
+    chat.say("regresa al paso anterior")
+    assert chat.stage == "prereq_nss" and "¿Ya conoces tu Número de Seguridad Social" in chat.text
+    chat.say("atras")
+    assert chat.stage == "prereq_coverage"
+    chat.say("y eso?")
+    assert chat.stage == "prereq_coverage" and "otro seguro igual o similar" in chat.text
+    assert "con eso no te puedo ayudar" not in chat.text
