@@ -2969,3 +2969,16 @@ def test_going_back_a_step_in_the_guide_and_asking_what_it_is() -> None:
     chat.say("y eso?")
     assert chat.stage == "prereq_coverage" and "otro seguro igual o similar" in chat.text
     assert "con eso no te puedo ayudar" not in chat.text
+
+
+def test_yes_but_add_this_at_the_summary_adds_it_to_the_detail_and_shows_the_summary_again() -> None:
+    chat = Chat()
+    chat.say("puse mal mi nss en la solicitud")
+    chat.say("234567 Juan Garcia Martinez 43159901230 GAMJ030415HSRRRNA9")
+    chat.say("Sí, pero agrégale que ya fui al imss y me dijeron que con ustedes")
+    assert chat.stage == "escalation_confirm" and "No te entendí" not in chat.text
+    assert "Detalle: puse mal mi nss en la solicitud / ya fui al imss y me dijeron que con ustedes" in chat.text
+    assert not chat.tickets()
+    chat.say("si")
+    [ticket] = chat.tickets()
+    assert "ya fui al imss" in ticket.description
