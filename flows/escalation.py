@@ -320,9 +320,11 @@ def handle(step: Step) -> bool:
         step.say(step.msg("curp_none"))
         ask_for_rest(step, esc, [])
         return True
-    if (not (found or problems or unknown) and "curp" in missing_fields(esc) and named == "curp"
-            and intents.says_dont_know(text)):
-        # "no me acuerdo de mi CURP": where to look it up (not "no NSS").
+    if (not (found or problems or unknown) and "curp" in missing_fields(esc)
+            and (named == "curp" or (expecting == ["curp"] and esc["data"]))
+            and intents.says_dont_know(text) and not step.recalls("curp_help", within=2)):
+        # "no me acuerdo de mi CURP", or "no la tengo" when the CURP alone is asked for: where to
+        # look it up (not "no NSS"); said again right after, the report goes without it (below).
         step.say(step.msg("curp_unknown"))
         step.remember("curp_help")
         return True

@@ -35,7 +35,8 @@ MENU = frozenset({"menu", "inicio", "0", "regresar", "volver", "principal", "sta
 DONT_KNOW = (
     "no se", "no lo se", "nose", "no lo tengo", "no me lo se", "no me la se", "no lo conozco", "no me acuerdo",
     "ni idea", "no tengo", "no lo encuentro", "no lo recuerdo", "no recuerdo", "ni se", "idk",
-    "dont know", "no sabria",
+    "dont know", "no sabria", "no la tengo", "no la se", "no la conozco", "no la encuentro", "no la recuerdo",
+    "no los tengo", "no las tengo",
 )
 THANKS = ("gracias", "grax", "thanks", "thank", "bye", "adios", "grcs", "gracis")
 

@@ -2982,3 +2982,13 @@ def test_yes_but_add_this_at_the_summary_adds_it_to_the_detail_and_shows_the_sum
     chat.say("si")
     [ticket] = chat.tickets()
     assert "ya fui al imss" in ticket.description
+
+
+def test_no_la_tengo_twice_when_the_curp_alone_is_asked_for_lets_the_report_go_without_it() -> None:
+    chat = Chat()
+    chat.say("puse mal mi nss en la solicitud")
+    chat.say("234567 Juan Garcia Martinez 43159901230")
+    chat.say("no la tengo")
+    assert "gob.mx/curp" in chat.text and "Sin esos datos" not in chat.text
+    chat.say("no la tengo")
+    assert chat.stage == "escalation_confirm" and "no la tiene a la mano" in chat.text
