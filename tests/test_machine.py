@@ -2992,3 +2992,12 @@ def test_no_la_tengo_twice_when_the_curp_alone_is_asked_for_lets_the_report_go_w
     assert "gob.mx/curp" in chat.text and "Sin esos datos" not in chat.text
     chat.say("no la tengo")
     assert chat.stage == "escalation_confirm" and "no la tiene a la mano" in chat.text
+
+
+def test_what_the_cia_is_and_which_id_at_the_cia_step_are_answered_not_the_same_block_again() -> None:
+    chat = Chat()
+    chat.say("donde hago la solicitud")
+    chat.say("q es el cia?")
+    assert "Centro de Información Académica del ITSON" in chat.text and "Sigue la ruta" not in chat.text
+    chat.say("y mi id cual es?")
+    assert "matrícula" in chat.text and chat.stage == "cia_route"
