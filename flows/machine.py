@@ -112,6 +112,12 @@ def _privacy_answer(step: Step) -> None:
     escalation.start(step, "duda_general", known=step.msg("privacy_answer"))
 
 
+#: "ah no espera, sí tengo", "mi mamá me tiene en su IMSS": other coverage after all.
+_HAS_COVERAGE_AFTER_ALL = re.compile(
+    r"\b(?:espera|perdon|me equivoque|ah no|a no|oh)\b.*\bsi (?:tengo|cuento|estoy)\b"
+    r"|\b(?:mi (?:mama|papa|esposo|esposa|jefa|jefe)|mis papas) me (?:tiene|tienen|trae|traen) (?:en su|asegurad[oa])")
+
+
 #: The guide's step before each one (for "regresa al paso anterior").
 _PREVIOUS_STEP = {
     "prereq_other": "prereq_coverage", "prereq_nss": "prereq_coverage", "nss_lookup": "prereq_nss",
@@ -361,6 +367,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         _dispatch(step, options)
         return
     if step.stage == "waiting_period" and waiting.bare_yes(step):
+        return
+    if step.stage in ("prereq_nss", "nss_lookup") and _HAS_COVERAGE_AFTER_ALL.search(" ".join(intents.words(text))):
+        # "ah no espera, sí tengo, mi mamá me tiene en su IMSS" after saying no other coverage: the
+        # requirement answered again, as a yes (not the earlier "no" kept).
+        step.stage = "prereq_coverage"
+        follow(step, STAGES["prereq_coverage"].on_yes)
         return
     if intents.goes_back(text) and step.stage in _PREVIOUS_STEP:
         # "regresa al paso anterior", "atrás": the guide's step before this one, shown again.

@@ -940,3 +940,12 @@ def test_saved_some_business_days_ago_counts_business_days() -> None:
     chat = Chat()
     chat.say("hace 5 dias habiles la guarde y sigo sin vigencia", "2026-02-17T10:00")
     assert "martes 10 de febrero" in chat.text
+
+
+def test_other_coverage_after_all_once_the_guide_moved_on_is_answered_as_a_yes() -> None:
+    chat = Chat()
+    chat.say("1")
+    chat.say("no")
+    assert chat.stage == "prereq_nss"
+    chat.say("ah no espera si tengo, mi mama me tiene en su imss")
+    assert chat.stage == "prereq_other" and "otro seguro igual o similar" in chat.text
