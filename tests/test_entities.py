@@ -747,3 +747,11 @@ def test_a_name_is_written_with_its_particles_in_lower_case() -> None:
 ])
 def test_the_students_own_name_is_preferred_to_a_relatives(text: str, name: str | None) -> None:
     assert ent.find_name(text) == name
+
+
+def test_a_curp_with_the_letter_o_for_a_zero_is_found_and_refused_for_its_format() -> None:
+    from flows import entities
+
+    assert entities.find_curp_candidates("mi curp es GAMJO30415HSRRRNA9") == ["GAMJO30415HSRRRNA9"]
+    assert entities.curp_problem("GAMJO30415HSRRRNA9") == "format"
+    assert entities.find_curp_candidates("hola buenas tardes") == []

@@ -22,6 +22,9 @@ _CURP_FORMAT = re.compile(
 )
 _CURP_TOKEN = re.compile(r"[A-Za-zÑñ0-9]+")
 _CURP_START = re.compile(r"[A-ZÑ]{4}[0-9]{6}")
+#: 18 characters with a letter O where the birth date's digits go ("GAMJO30415…"): a CURP mistyped,
+#: kept so the bot can say so (its "format" problem names the O), not read as something else.
+_CURP_WITH_O = re.compile(r"[A-ZÑ]{4}(?=[0-9O]{6})[0-9]*O[0-9O]*[HMX]")
 #: 18 letters and digits with spaces, dots or dashes between them ("BOXW-310820-HNERXN09").
 #: Found at every start: a run of words that fails the shape must not hide the CURP after it.
 _SPACED_CURP_AT = re.compile(r"(?<![A-Za-zÑñ0-9])(?=([A-Za-zÑñ](?:[ .\-]{0,2}[A-Za-zÑñ0-9]){17})(?![A-Za-zÑñ0-9]))")
@@ -89,6 +92,8 @@ def find_curp_candidates(text: str) -> list[str]:
     for m in _CURP_TOKEN.finditer(cleaned):
         token = m.group().upper()
         if 16 <= len(token) <= 20 and _CURP_START.match(token):
+            found.append((m.start(), token))
+        elif len(token) == 18 and _CURP_WITH_O.match(token):
             found.append((m.start(), token))
     # Typed in pieces, as it is often read out: "BOXW 310820 HNERXN09".
     found += [(s, cleaned[s:e].upper().translate(_NO_SEPARATORS)) for s, e in spaced_curp_spans(cleaned)]
