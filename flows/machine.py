@@ -118,6 +118,24 @@ _HAS_COVERAGE_AFTER_ALL = re.compile(
     r"|\b(?:mi (?:mama|papa|esposo|esposa|jefa|jefe)|mis papas) me (?:tiene|tienen|trae|traen) (?:en su|asegurad[oa])")
 
 
+#: What comes after each answer in the procedure's order, for "¿y luego?" outside the guide.
+_AFTER_TOPIC = {"requisitos": "nss", "nss": "registro_cia", "registro_cia": "llenado", "llenado": "espera",
+                "espera": "vigencia", "vigencia": "alta_umf"}
+
+
+def _next_topic(step: Step, stage: Stage | None) -> bool:
+    """ "¿y luego?" right after an answer given outside the guide (an NSS checked, say): the
+    procedure's next topic (not "con eso no te puedo ayudar")."""
+    if (step.stage not in ("menu", "done") or len(intents.words(step.text)) > 6
+            or not intents.asks_next(step.text)):
+        return False  # in the guide (the wait included) each step says what follows it
+    after = _AFTER_TOPIC.get(step.recent("answered", within=2) or "")
+    if after is None:
+        return False
+    answering.choose(step, f"topic:{after}")
+    return True
+
+
 #: The guide's step before each one (for "regresa al paso anterior").
 _PREVIOUS_STEP = {
     "prereq_other": "prereq_coverage", "prereq_nss": "prereq_coverage", "nss_lookup": "prereq_nss",
@@ -264,6 +282,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     if volunteered.report_data_unasked(step):
         return
     if _follow_up_known(step, stage):
+        return
+    if _next_topic(step, stage):
         return
     if _about_the_bot(step, stage):
         return

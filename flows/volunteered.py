@@ -144,6 +144,7 @@ def only_an_id(step: Step, stage: Stage | None) -> bool:
     in_procedure = stage is not None and bool(stage.question)
     # Outside the procedure, what the NSS is for next; inside it, the procedure says that.
     step.say(step.msg("nss_valid_short" if in_procedure else "nss_valid", value=_shown(step, value)))
+    step.remember("answered", "nss")  # "¿y luego?" next: the application (machine._next_topic)
     if stage is not None and stage.name in _ASKS_FOR_NSS:
         follow(step, stage.on_yes)
     else:

@@ -3001,3 +3001,11 @@ def test_what_the_cia_is_and_which_id_at_the_cia_step_are_answered_not_the_same_
     assert "Centro de Información Académica del ITSON" in chat.text and "Sigue la ruta" not in chat.text
     chat.say("y mi id cual es?")
     assert "matrícula" in chat.text and chat.stage == "cia_route"
+
+
+def test_and_then_after_an_nss_checked_outside_the_guide_is_the_application() -> None:
+    chat = Chat()
+    chat.say("12345678903")
+    assert "está bien escrito" in chat.text
+    out = chat.say("y luego?")
+    assert out.topic == "registro_cia" and "Solicitud Seguro" in chat.text
