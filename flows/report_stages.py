@@ -453,7 +453,9 @@ def open_ticket(step: Step, esc: dict[str, Any]) -> None:
     attachments = tuple(Attachment(a["ref"], a["content_type"], a.get("name", "")) for a in esc["attachments"])
     step.act(OpenTicket(reason=esc["reason"], description=esc.get("description") or "", data=data,
                         attachments=attachments))
-    step.state["known"] = {k: v for k, v in esc["data"].items() if k in FIELDS}
+    # Kept for a later report: only checked data (an NSS sent twice unverified is not reused unflagged).
+    step.state["known"] = {k: v for k, v in esc["data"].items()
+                           if k in FIELDS and not (k == "nss" and v == esc.get("nss_unverified"))}
     step.state["ticket_reason"] = esc["reason"]
     step.state["ticket_at"] = step.today.isoformat()
     step.state["return_stage"] = esc.get("return_stage") or "menu"

@@ -184,17 +184,21 @@ def check_state(state: dict, actions: list) -> None:
     if state["stage"] in ESCALATION_STAGES:
         assert isinstance(esc, dict) and esc.get("reason")
     pending = ((esc or {}).get("pending") or {}).get("data") or {}
-    for data in [(esc or {}).get("data") or {}, state.get("known") or {}, pending]:
-        check_data(data)
+    unverified = (esc or {}).get("nss_unverified")
+    for data in [(esc or {}).get("data") or {}, pending]:
+        check_data(data, unverified_nss=unverified)
+    check_data(state.get("known") or {})
     for action in actions:
         if isinstance(action, OpenTicket):
-            check_data({k: v for k, v in action.data.items() if k in FIELDS})
+            flagged = action.data.get("nss") if action.data.get("nss_unverified") == "sí" else None
+            check_data({k: v for k, v in action.data.items() if k in FIELDS}, unverified_nss=flagged)
 
 
-def check_data(data: dict) -> None:
-    """Escalation data holds only valid items: nothing the validators refuse ever gets in."""
+def check_data(data: dict, unverified_nss: str | None = None) -> None:
+    """Escalation data holds only valid items: nothing the validators refuse ever gets in, except
+    an NSS whose check digit fails that the student sent twice, flagged as unverified (README)."""
     assert set(data) <= set(FIELDS) | {"description"}, data
-    if data.get("nss"):
+    if data.get("nss") and not (data["nss"] == unverified_nss and entities.nss_problem(data["nss"]) == "check"):
         assert entities.nss_problem(data["nss"]) is None
     if data.get("curp"):
         assert entities.curp_problem(data["curp"]) is None

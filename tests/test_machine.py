@@ -3009,3 +3009,19 @@ def test_and_then_after_an_nss_checked_outside_the_guide_is_the_application() ->
     assert "está bien escrito" in chat.text
     out = chat.say("y luego?")
     assert out.topic == "registro_cia" and "Solicitud Seguro" in chat.text
+
+
+def test_an_nss_kept_unverified_goes_to_its_ticket_flagged_and_is_not_kept_for_the_next_report() -> None:
+    """Found by the property test (tests/test_fuzz_properties.py): the NSS sent twice with a bad check
+    digit went to the ticket flagged, and also into the data kept for a later report, unflagged."""
+    chat = Chat()
+    chat.say("me equivoqué en mi CURP")
+    chat.say("mi nss es 12345678904")
+    chat.say("mi nss es 12345678904")
+    chat.say("00000123456 Ana López García BOXW310820HNERXN09")
+    chat.say("si")
+    if chat.stage != "ticket_open":
+        chat.say("si")
+    [ticket] = chat.tickets()
+    assert ticket.data.get("nss") == "12345678904" and ticket.data.get("nss_unverified") == "sí"
+    assert "nss" not in (chat.state.get("known") or {})
