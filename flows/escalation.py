@@ -83,12 +83,6 @@ __all__ = ["ESCALATION_STAGES", "FIELDS", "active", "answered_as_the_doubt", "ha
            "reprompt", "set_aside", "stale", "start", "when_seen"]
 
 #: The stages of the collection, in order (``escalation_consent`` only when data came before the notice).
-#: "¿ya me atendieron?", "¿ya quedó lo de mi NSS?", "¿ya lo vieron?": whether the report was seen to.
-_ASKS_STATUS = re.compile(
-    r"\bya (?:me |lo |la )?(?:atendieron|contestaron|respondieron|resolvieron|arreglaron|corrigieron|vieron|revisaron"
-    r"|recibieron|quedo|esta listo|se envio|lo mandaste|lo enviaste)\b|\b(?:alguien|nadie) (?:me )?(?:vio|reviso|contesto)\b")
-
-
 ESCALATION_STAGES = ("escalation_describe", "escalation_consent", "escalation_collect", "escalation_confirm")
 
 
@@ -233,7 +227,7 @@ def handle(step: Step) -> bool:
         return True
     if esc.get("answered") and step.stage == "escalation_describe" and settle_doubt(step, esc, text):
         return True
-    if intents.is_question(text) and _ASKS_STATUS.search(" ".join(intents.words(text))):
+    if intents.is_question(text) and intents.asks_report_status(text):
         # "¿ya me atendieron?", "¿ya quedó lo de mi NSS?" with the report still unsent: it has not
         # gone to anyone yet (never "la anoto en tu reporte"), what it needs, and its data kept.
         step.topic = None

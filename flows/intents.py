@@ -140,6 +140,18 @@ _NEXT = re.compile(
 )
 
 
+#: "¿ya me atendieron?", "¿ya quedó lo de mi NSS?", "¿qué pasó con mi reporte?": whether a report was seen to.
+_REPORT_STATUS = re.compile(
+    r"\bya (?:me |lo |la )?(?:atendieron|contestaron|respondieron|resolvieron|arreglaron|corrigieron|vieron|revisaron"
+    r"|recibieron|quedo|esta listo|se envio|lo mandaste|lo enviaste)\b|\b(?:alguien|nadie) (?:me )?(?:vio|reviso|contesto)\b"
+    r"|\b(?:que paso|como va|como vamos|avance|novedades?) (?:con |de )?(?:mi|el) (?:reporte|folio|caso|ticket)\b")
+
+
+def asks_report_status(text: str) -> bool:
+    """ "¿ya me atendieron?", "¿qué pasó con mi reporte?": whether the student's report was seen to."""
+    return bool(_REPORT_STATUS.search(" ".join(words(text))))
+
+
 #: "regresa al paso anterior", "atrás", "volver": the guide's previous step.
 _BACK = re.compile(
     r"^(?:(?:oye|porfa|mejor|ok|va) )?(?:regresa(?:me)?|regresar|regresemos|vuelve|volver|volvamos|atras|ir atras)"

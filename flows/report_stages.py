@@ -256,23 +256,20 @@ def consent_step(step: Step, esc: dict[str, Any], text: str) -> bool:
     return True
 
 
-#: "sí, pero agrégale que ya fui al IMSS…", "ponle también que…": more for the detail, then the summary.
-_ADD_TO_DETAIL = re.compile(r"^(?:si |ok |va |sale )?(?:pero |y )?(?:agregale|agrega|agregues|anotale|anota|ponle|pon|añade|aumentale)"
-                            r"(?: tambien)?(?: que)? (?P<rest>.{8,})$")
-
-
-#: The words that ask for the addition, taken off what is added.
+#: "sí, pero agrégale que ya fui al IMSS…", "ponle también que…": more for the detail (the words
+#: asking for it are taken off what is added).
 _ADD_VERB = re.compile(r"^\W*(?:s[ií]|ok|va|sale)?[\s,]*(?:pero|y)?\s*(?:agr[eé]gale|agrega|agregues|an[oó]tale|anota|ponle|pon"
-                       r"|a[ñn]ade|aum[eé]ntale)(?:\s+tambi[eé]n)?(?:\s+que)?\s*", re.IGNORECASE)
+                       r"|a[ñn]ade|aum[eé]ntale)\b(?:\s+tambi[eé]n)?(?:\s+que)?\s*", re.IGNORECASE)
 
 
 def confirm_step(step: Step, esc: dict[str, Any], text: str) -> bool:
     """The answer to the summary: send it, or correct something."""
-    added = _ADD_TO_DETAIL.match(" ".join(intents.words(text)))
-    if added and not (entities.find_nss_candidates(text) or entities.find_curp_candidates(text)):
+    addition = _ADD_VERB.sub("", text, count=1)
+    if (addition != text and len(intents.words(addition)) >= 2
+            and not (entities.find_nss_candidates(text) or entities.find_curp_candidates(text))):
         # "sí, pero agrégale que ya fui al IMSS y me dijeron que con ustedes": the detail grows,
         # and the summary is shown again before anything is sent.
-        append_description(esc, description_text(_ADD_VERB.sub("", text)))
+        append_description(esc, description_text(addition))
         step.topic = None
         step.say(step.msg("added_to_description"))
         show_summary(step, esc)

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from flows import entities, escalation, intents, report_text
 from flows.context import Step
 from flows.procedure import answer, ask_saved_date, day_message, enter, saved_date_unknown, waiting_from
+from knowledge.matcher import WHAT_IF
 
 
 _PLANS = re.compile(r"\b(?:revis\w*|chec\w*|consult\w*|vuelv\w*|escrib\w*|regres\w*|gracias)\b"
@@ -238,14 +239,10 @@ _OTHER_EMPLOYER = re.compile(
 )
 
 
-#: "y si me sale otro patrón, ¿qué hago?": a question about a case, not the case told.
-_WHAT_IF = re.compile(r"^(?:y\s+)?(?:si|que pasa si|q pasa si|que hago si|q hago si)\b")
-
-
 def names_other_employer(text: str) -> bool:
     """ "me aparece otro patrón", "de último patrón sale oxxo": told, not asked about ("¿y si…?")."""
     folded = " ".join(intents.words(text))
-    return bool(_OTHER_EMPLOYER.search(folded)) and not _WHAT_IF.match(folded)
+    return bool(_OTHER_EMPLOYER.search(folded)) and not WHAT_IF.match(folded)
 
 
 def other_employer(step: Step) -> None:

@@ -50,8 +50,9 @@ MANY_WORDS = 4
 _ASKING = r"(?:donde|dnd|adonde|como|cmo|cuando|cuanto|cuantos|cual|cuales|quien)"
 _ASKING_EN = r"(?:where|how|when|what|which)"
 #: Where one question ends and another starts in a message.
-#: "y si me llego a equivocar, ¿se puede corregir?": a case asked about, not one reported.
-_WHAT_IF = re.compile(r"(?:y |pero |oye )?(?:si|que pasa si|q pasa si|que hago si|q hago si|en caso de)\b")
+#: "y si me llego a equivocar, ¿se puede corregir?": a case asked about, not one reported
+#: (flows.waiting reads "¿y si me sale otro patrón?" with it too).
+WHAT_IF = re.compile(r"(?:y |pero |oye )?(?:si|que pasa si|q pasa si|que hago si|q hago si|en caso de)\b")
 _CLAUSE = re.compile(
     r"[?!.;\n]+|\by (?=tmb\b|tambien\b|oye\b|otra\b|ademas\b)|\botra pregunta\b"
     # "…y dónde lo tramito?", "…y cómo checo que ya quedó?": a second question
@@ -658,7 +659,7 @@ class Matcher:
             top = first
             top_score = max(top_score, scores.get(top, 0.0))
         problem = next((t for t, clause in named if self.topics[t].kind == "escalation" and t != "duda_general"
-                        and not _WHAT_IF.match(clause.strip())), None)
+                        and not WHAT_IF.match(clause.strip())), None)
         if problem and top is not None and top != problem and self.topics[top].kind == "answer":
             # "me equivoqué en el NSS y también quiero saber cuánto tarda": a problem a clause
             # reports comes first, even when the rest of the message outweighs it; the
