@@ -22,7 +22,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flows import entities, intents
+from flows import entities, intents, report_right
 from flows.context import Step
 from flows.messages import OpenTicket
 from flows.report_core import (
@@ -274,6 +274,17 @@ def handle(step: Step) -> bool:
         esc.pop("fixing", None)
         ask_for_rest(step, esc, [])
         return True
+    right = report_right.pending(esc)
+    if right:
+        # "juan.perez@gmail.com" (alone, or with the data) after "¿cuál es tu correo correcto?".
+        rest = report_right.take(esc, text, step.msg(f"right_detail_{right}"), alone=not missing_fields(esc))
+        if rest is not None:
+            found, problems, unknown = _read(step, esc, rest) if rest.strip() else ({}, [], False)
+            if found or problems or unknown:
+                take_data(step, esc, found, problems, unknown)
+            else:
+                ask_for_rest(step, esc, [])
+            return True
     if tells_typed_value(esc, text) or only_typed_values(esc["reason"], text):
         add_typed_value(step, esc, text)
         ask_for_rest(step, esc, [])

@@ -168,6 +168,26 @@ def asks_next(text: str) -> bool:
     return bool(_NEXT.search(" ".join(_squash(x) for x in words(text))))
 
 
+#: "¿y eso dónde?", "¿en qué página?", "pásame el link": the whole message asks only where.
+_WHERE_ONLY = re.compile(
+    r"^(?:y |pero |ok |oye |va |ah |entonces |osea )*(?:eso |esa |ese |lo |la |el )?(?:y )?"
+    r"(?:en |a |por )?(?:donde|onde|en que pagina|que pagina|cual pagina|cual es la pagina|cual es el link|cual es el enlace"
+    r"|el link|link|enlace|me pasas el link|pasame el link|me pasas la pagina|me das el link|tienes el link"
+    r"|donde (?:lo |la |le )?(?:hago|veo|saco|reviso|checo|encuentro|busco|consigo|tramito|entro|hago eso|pido|solicito)"
+    r"|donde (?:es|esta|queda|se hace|se saca|se ve|se revisa|entro)"
+    r"|(?:es )?(?:la pagina|el sitio|la pagina web)(?: del imss| de imss| del itson)?|(?:es )?(?:en )?(?:internet|linea))"
+    r"(?: (?:eso|esa|ese|exactamente|porfa|por favor|xfa|o que|o como|en internet|en linea|en la pagina|en la pagina del imss"
+    r"|en el imss|del imss|en el cia|en la escuela|voy|entonces|mero))*$"
+)
+
+
+def asks_only_where(text: str) -> bool:
+    """ "¿y eso dónde? ¿en la página del IMSS?": where (or the link) of what was just answered,
+    nothing else (a message that names a thing of its own, "¿dónde saco mi NSS?", does not)."""
+    parts = [p for p in re.split(r"[?¿,.!]+", text) if words(p)]
+    return bool(parts) and all(_WHERE_ONLY.search(" ".join(words(p))) for p in parts)
+
+
 #: The same said inside a longer message: "ahorita estoy en clase, al rato te escribo".
 _LATER = re.compile(
     r"\b(?:al rato|mas tarde|luego|despues|en un rato|ahorita) (?:te |les )?(?:la |lo |las |los )?(?:escribo|aviso|mando|paso|los mando"
@@ -175,7 +195,22 @@ _LATER = re.compile(
     r"|\bahorita no (?:puedo|estoy|tengo (?:tiempo|mis datos|los datos|a la mano|la compu))\b"
     r"|\bestoy en (?:clase|el trabajo|la chamba|el camion|la calle)\b|\bno estoy en (?:la compu|mi casa|casa)\b"
     r"|\bno tengo (?:mis datos|los datos|tiempo) (?:ahorita|ahora|aqui|a la mano)\b"
+    r"|\b(?:hoy|ahorita|ahora) no (?:traigo|tengo a la mano|tengo aqui)\b|\bno (?:la |lo |los )?traigo (?:aqui|ahorita|conmigo)\b"
 )
+
+
+#: "pásame con la mesa de ayuda", "quiero hablar con una persona": a person asked for in so many words.
+_PERSON = re.compile(
+    r"\b(?:pasame|pasa me|comunicame|contactame|conectame|comunica me) con\b"
+    r"|\b(?:hablar|platicar|comunicarme|contactar) (?:con|a) (?:una persona|alguien|un asesor|una asesora|la mesa|un humano"
+    r"|los de la mesa|soporte)\b|\b(?:quiero|necesito) (?:una persona|un asesor|una asesora|un humano)\b"
+    r"|\b(?:talk|speak) (?:to|with) (?:a person|someone|a human|an agent)\b"
+)
+
+
+def asks_for_a_person(text: str) -> bool:
+    """ "pásame con la mesa de ayuda": a person asked for, whatever else the message says."""
+    return bool(_PERSON.search(" ".join(words(text))))
 
 
 def will_do_soon(text: str) -> bool:

@@ -144,6 +144,34 @@ _PREVIOUS_STEP = {
 }
 
 
+#: The topic a step of the guide is about, for a follow-up that names none.
+_STAGE_TOPIC = {"prereq_nss": "nss", "nss_lookup": "nss", "cia_route": "registro_cia", "filling": "llenado",
+                "waiting_saved_date": "espera", "waiting_period": "vigencia", "checking_coverage": "vigencia",
+                "umf_registration": "alta_umf", "prereq_coverage": "otro_seguro", "prereq_other": "otro_seguro"}
+
+
+_APPLIES = re.compile(r"\b(?:tramito|tramitarlo|solicito|solicitarlo|pido|pedirlo|lo saco|sacarlo|lo hago|me afilio|me inscribo)\b")
+
+
+def _where_follow_up(step: Step, stage: Stage | None) -> bool:
+    """ "¿y eso dónde?", "¿en qué página?" right after an answer (or at a step of the guide): where
+    that is done, in one line with its link, not the whole answer again (nor "no te entendí")."""
+    if not intents.asks_only_where(step.text):
+        return False
+    topic = step.recent("answered", within=2) or _STAGE_TOPIC.get(step.stage)
+    if topic in ("urgencia", "otro_seguro", "espera", "sin_vigencia") and _APPLIES.search(" ".join(intents.words(step.text))):
+        topic = "registro_cia"  # "¿y dónde lo tramito?" after the emergency's answer: the application
+    key = f"where_{topic}"
+    if not topic or key not in step.kb.messages:
+        return False
+    step.topic = topic
+    step.remember("answered", topic)
+    step.say(step.msg(key))
+    if stage and stage.question:
+        step.say(question_again(step, stage))
+    return True
+
+
 def _follow_up_known(step: Step, stage: Stage | None) -> bool:
     """ "¿osea no puedo tener los dos?" right after the answer about other insurance: a question
     the bot would not understand alone, which a fact of the topic just answered settles; that
@@ -154,7 +182,7 @@ def _follow_up_known(step: Step, stage: Stage | None) -> bool:
     match = step.classify(step.text)
     known = step.kb.matcher.known_answer(topic, step.text)
     if (not is_vague(match) and not (match.topic == "despedida" and "?" in step.text)
-            and not (known and len(intents.words(step.text)) <= 6)):
+            and not (known and len(intents.words(step.text)) <= 8)):
         # ("gracias, ¿y lo de pagar?": thanks, and a question after them). A short question that
         # a fact of the topic just answered names is about it, whatever it resembles alone
         # ("¿o sea que no me atienden?" after the emergency's answer, not the desk's hours).
@@ -280,6 +308,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     if volunteered.only_an_id(step, stage):
         return
     if volunteered.report_data_unasked(step):
+        return
+    if _where_follow_up(step, stage):
         return
     if _follow_up_known(step, stage):
         return
@@ -497,6 +527,10 @@ def _changes_mind(step: Step) -> bool:
     return True
 
 
+#: "fue hoy", "era hoy", "la mandé hoy": today said as the save day.
+_SAYS_THE_DAY = re.compile(r"\b(?:fue|era|es) (?:el |la |en )?(?:hoy|ahorita|este dia)\b|^(?:no )?(?:hoy|fue hoy)$")
+
+
 def _corrects_date_of_report(step: Step) -> bool:
     """ "no, fue el 5 de agosto" while the data of a "sin vigencia" report is collected (the
     report came from the day given before): the waiting period is computed again, and within
@@ -509,6 +543,9 @@ def _corrects_date_of_report(step: Step) -> bool:
     if intents.is_question(step.text) or report_text.asks_when_answered(step.text):
         return False  # "¿cuándo me contestan? mañana es sábado": a question, not another save day
     saved = entities.parse_date(step.text, step.now) or entities.parse_answer_date(step.text, step.now)[0]
+    if saved == step.today and not (entities.mentions_saving(step.text) or intents.yes_no(step.text) is False
+                                    or _SAYS_THE_DAY.search(" ".join(intents.words(step.text)))):
+        return False  # "ahorita te los paso", "hoy no traigo mi CURP": now, not the day it was saved
     if (saved is None or saved > step.today or saved.isoformat() == step.state["saved_on"] or intents.bare_number(step.text)
             or len(intents.words(step.text)) > 8):
         return False

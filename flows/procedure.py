@@ -358,6 +358,10 @@ def waiting_from(step: Step, saved: date, *, purpose: str) -> None:
             key += "_today"
             values["next"] = step.date_es(due.date())
         step.say(step.msg(key, **values))
+        if purpose == "sin_vigencia" and intents.asks_for_a_person(step.text):
+            # "no sale, pásame con la mesa de ayuda" within the wait: no report yet (topics.md),
+            # but the way to a person is never closed.
+            step.say(step.msg("waiting_person"))
         step.act(ScheduleReminder(due=due))
         step.stage = "waiting_period"
         return

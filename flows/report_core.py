@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flows import entities, intents
+from flows import entities, intents, report_right
 from flows.context import Step
 from flows.messages import RecordConsent
 from flows.report_data import read as _read
@@ -128,12 +128,19 @@ def ask_for_rest(step: Step, esc: dict[str, Any], problems: list[str], *, quiet:
     for problem in problems:
         step.say(problem)
     missing = missing_fields(esc)
+    report_right.note_field(esc, step.text)
+    right = report_right.pending(esc)
     if esc.get("description") is None and (not esc["data"] or not missing):
         # What went wrong comes first; a student who starts with their data
         # gives it all, then the description.
         step.stage = "escalation_describe"
         ask = step.msg(f"ask_description_{esc['reason']}")
         step.say(step.msg("data_complete") + " " + ask if esc["data"] else ask)
+        return
+    if not missing and right:
+        # "me equivoqué en el correo" with the data all in: what it should be, before the summary.
+        step.stage = "escalation_collect"
+        step.say(step.msg("ask_right", field=step.msg(f"right_ask_{right}")))
         return
     if not missing:
         step.stage = "escalation_confirm"
@@ -147,11 +154,14 @@ def ask_for_rest(step: Step, esc: dict[str, Any], problems: list[str], *, quiet:
         return
     labels = [step.msg(f"field_{f}") for f in missing]
     if len(missing) == 1:
-        step.say(step.msg(f"ask_{missing[0]}"))
+        ask = step.msg(f"ask_{missing[0]}")
     elif len(missing) == len(FIELDS) and not esc["data"]:
-        step.say(step.msg("ask_all"))
+        ask = step.msg("ask_all")
     else:
-        step.say(step.msg("ask_missing" if got else "ask_missing_again", fields=join(labels)))
+        ask = step.msg("ask_missing" if got else "ask_missing_again", fields=join(labels))
+    if right:
+        ask += "\n" + step.msg("ask_right_also", field=step.msg(f"right_ask_{right}"))
+    step.say(ask)
 
 
 def show_summary(step: Step, esc: dict[str, Any]) -> None:

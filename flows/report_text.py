@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from flows import entities, intents
+from flows import entities, intents, report_right
 from flows.messages import Attachment
 
 
@@ -214,7 +214,7 @@ def describes(reason: str, text: str, attachments: tuple[Attachment, ...]) -> bo
     if reason == "datos_erroneos":
         folded = " ".join(words)
         named = any(w in folded for ws in FIELD_WORDS.values() for w in ws if w not in ("problema", "duda", "mensaje"))
-        return named or any(w in folded for w in ("fecha", "correo", "sexo", "domicilio", "telefono"))
+        return named or "fecha" in folded or report_right.other_field(text) is not None
     return len(words) >= 6
 
 

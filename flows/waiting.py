@@ -141,17 +141,21 @@ _WAS_THE_DAY = re.compile(r"\b(?:fue|era|es) (?:el|la|en|un|una)\b")
 def corrects_saved_date(step: Step) -> bool:
     """In the waiting period, another date ("perdón, fue el viernes, no el lunes")
     replaces the one given: the end is computed again and the reminder moves."""
+    folded = " ".join(intents.words(step.text))
     saved = entities.parse_date(step.text, step.now)
+    was = _WAS_THE_DAY.search(folded)
+    if saved is None and was:
+        saved = entities.parse_answer_date(folded[was.start():], step.now)[0]  # "no me equivoqué, fue el 11"
     if saved is None or saved.isoformat() == step.state.get("saved_on"):
         return False
-    folded = " ".join(intents.words(step.text))
     if intents.is_question(step.text) or _PLANS.search(folded):
         return False  # "¿el lunes ya puedo revisar?", "ok, el lunes reviso": not a new save date
     match = step.classify(step.text)
     # "perdón, me equivoqué, la guardé el viernes": the mistake is the day (no datum named).
-    # "perdón, me equivoqué, fue el 9": the day, said as the answer was ("fue el …").
-    mistook_the_day = (match.topic == "datos_erroneos"
-                       and (entities.mentions_saving(step.text) or _WAS_THE_DAY.search(folded))
+    # "perdón, me equivoqué, fue el 9", "no espera fue el domingo": the day, said as the answer
+    # was ("fue el …"), whatever else its words name (a Sunday is not a question for the desk).
+    mistook_the_day = ((match.topic == "datos_erroneos" and entities.mentions_saving(step.text)
+                        or bool(was) and len(folded.split()) <= 8)
                        and report_text.field_named(step.text) is None)
     if match.confident and match.topic not in (None, "fuera_de_tema") and not mistook_the_day:
         return False  # a question with a date in it: the topic decides

@@ -196,8 +196,11 @@ def test_the_name_is_kept_when_the_same_message_says_the_nss_is_not_known() -> N
     chat.say("no se mi curp")
     assert "gob.mx/curp" in chat.text
     chat.say("no la tengo")
+    assert chat.stage == "escalation_collect" and "¿cuál es tu *correo* correcto?" in chat.text
+    chat.say("ana.lopez.r@gmail.com")
     assert chat.stage == "escalation_confirm"
     assert "Ana Lopez Ruiz" in chat.text and "(no la tiene a la mano)" in chat.text
+    assert "Correo correcto: ana.lopez.r@gmail.com" in chat.text
 
 
 def test_help_on_its_way_gets_an_acknowledgement_not_the_lecture_again() -> None:
@@ -277,7 +280,7 @@ def test_a_save_date_told_during_another_employers_report_goes_into_it() -> None
 def test_a_name_correction_with_words_after_the_name_keeps_the_name() -> None:
     chat = Chat()
     chat.say("me equivoque en la solicitud, puse mal mi correo")
-    chat.say("00000234567 Jose Luis Perez Gamez 12345678903 BOXW310820HNERXN09")
+    chat.say("00000234567 Jose Luis Perez Gamez 12345678903 BOXW310820HNERXN09 jose.perez@gmail.com")
     chat.say("no, mi nombre esta mal, es Jose Luis Perez Gámez con acento")
     assert chat.stage == "escalation_confirm" and "Nombre: Jose Luis Perez Gámez\n" in chat.text
 
@@ -481,7 +484,7 @@ def test_at_the_summary_a_screenshot_question_and_a_spelling_are_understood() ->
 def test_an_accent_asked_for_but_not_typed_asks_for_the_name_as_it_goes() -> None:
     chat = Chat()
     chat.say("me equivoque en la solicitud, puse mal mi correo")
-    chat.say("00000234567 Jose Luis Perez Gamez 12345678903 BOXW310820HNERXN09")
+    chat.say("00000234567 Jose Luis Perez Gamez 12345678903 BOXW310820HNERXN09 jose.perez@gmail.com")
     chat.say("gamez con acento")
     assert "tal como va, con sus acentos" in chat.text
     chat.say("Jose Luis Pérez Gámez")
@@ -508,7 +511,7 @@ def test_an_error_code_after_clave_is_not_a_password() -> None:
 def test_a_mistyped_correction_at_the_summary_keeps_the_valid_nss() -> None:
     chat = Chat()
     chat.say("me equivoque en la solicitud, puse mal mi correo")
-    chat.say("00000234567 Jose Luis Perez Gamez 12345678903 BOXW310820HNERXN09")
+    chat.say("00000234567 Jose Luis Perez Gamez 12345678903 BOXW310820HNERXN09 jose.perez@gmail.com")
     chat.say("corrige el nss es 1234567890")
     assert "tiene 10" in chat.text and chat.stage == "escalation_confirm"
     assert "NSS: 12345678903" in chat.text
@@ -721,14 +724,51 @@ def test_a_problem_told_without_what_it_is_asks_which_of_the_desks_cases() -> No
     assert out.topic == "error_solicitud" and "¿Qué dice el mensaje de error?" in chat.text
 
 
+def test_a_mistake_in_a_field_the_report_has_no_line_for_asks_for_its_right_value() -> None:
+    """Walk-through 42: "me equivoqué en el correo" went to staff without the right e-mail."""
+    chat = Chat()
+    chat.say("me equivoque en mi correo en la solicitud")
+    assert "Y dime también tu *correo* correcto" in chat.text
+    chat.say("00000223344 Pedro Ramirez Soto 12345678903 PELJ010203HSRRPNA1")
+    assert chat.stage == "escalation_collect" and "¿cuál es tu *correo* correcto?" in chat.text
+    chat.say("pedro.rs@gmail.com")
+    assert chat.stage == "escalation_confirm" and "Correo correcto: pedro.rs@gmail.com" in chat.text
+    assert "Mesa de ayuda del Seguro Facultativo" not in chat.text
+
+
 def test_at_the_summary_the_right_value_of_a_field_it_has_no_line_for_goes_to_the_detail() -> None:
     chat = Chat()
     chat.say("me equivoque en mi correo en la solicitud")
-    chat.say("00000223344 Pedro Ramirez Soto 12345678903 PELJ010203HSRRPNA1")
+    chat.say("00000223344 Pedro Ramirez Soto 12345678903 PELJ010203HSRRPNA1 pedro@gmail.com")
     assert chat.stage == "escalation_confirm"
-    chat.say("el correo correcto es pedro.rs@gmail.com")
+    chat.say("perdon, el correo correcto es pedro.rs@gmail.com")
     assert chat.stage == "escalation_confirm" and "pedro.rs@gmail.com" in chat.text  # in the detail shown
     assert "Mesa de ayuda del Seguro Facultativo" not in chat.text
+
+
+@pytest.mark.parametrize(("first", "answer", "detail"), [
+    ("me equivoque en el telefono", "es el 644 123 4567", "Teléfono correcto: 6441234567"),
+    ("puse mal mi codigo postal", "85000", "Código postal correcto: 85000"),
+    ("puse mal mi codigo postal", "no me lo se", "Código postal correcto: no lo tiene a la mano"),
+    ("me equivoque en mi direccion", "calle Guerrero 123 col centro", "Domicilio correcto: calle Guerrero 123 col centro"),
+])
+def test_the_right_value_of_each_field_outside_the_data_goes_to_the_detail(first: str, answer: str, detail: str) -> None:
+    chat = Chat()
+    chat.say(first)
+    chat.say("00000223344 Pedro Ramirez Soto 12345678903 PELJ010203HSRRPNA1")
+    assert chat.stage == "escalation_collect"
+    chat.say(answer)
+    assert chat.stage == "escalation_confirm" and detail in chat.text and "NSS: 12345678903" in chat.text
+
+
+def test_an_email_sent_with_the_data_is_not_read_as_a_student_id() -> None:
+    chat = Chat()
+    chat.say("me equivoque en el correo")
+    chat.say("mi correo bueno es juanperez99@gmail.com y mi id 00000234567")
+    assert "ID de estudiante son 6 dígitos" not in chat.text and chat.stage == "escalation_collect"
+    chat.say("Juan Perez Lopez 12345678903 PELJ010203HSRRPNA1")
+    assert chat.stage == "escalation_confirm" and "ID: 00000234567" in chat.text
+    assert "Correo correcto: juanperez99@gmail.com" in chat.text
 
 
 @pytest.mark.parametrize("text", ["mejor cancelar", "ya no quiero mandarlo", "no lo mandes"])
@@ -949,3 +989,82 @@ def test_other_coverage_after_all_once_the_guide_moved_on_is_answered_as_a_yes()
     assert chat.stage == "prereq_nss"
     chat.say("ah no espera si tengo, mi mama me tiene en su imss")
     assert chat.stage == "prereq_other" and "otro seguro igual o similar" in chat.text
+
+
+# --- walk-through 43 and held-out set P -----------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["ahorita te los paso", "hoy no traigo mi curp"])
+def test_now_said_while_an_overdue_report_is_collected_is_not_a_new_save_day(text: str) -> None:
+    """Walk-through 43: "ahorita te los paso" moved the save day to today and dropped the report."""
+    chat = Chat()
+    chat.say("sigo sin vigencia, guarde el 20 de agosto", "2026-09-01T09:00")
+    assert chat.stage == "escalation_collect"
+    chat.say(text, "2026-09-01T09:01")
+    assert chat.stage == "escalation_collect" and "Va, aquí te espero" in chat.text
+    assert "Todavía estás dentro del tiempo de espera" not in chat.text
+    assert chat.state is not None and chat.state["saved_on"] == "2026-08-20"
+
+
+def test_the_save_day_corrected_in_other_words_is_the_day() -> None:
+    chat = Chat()
+    chat.say("ya guarde mi solicitud", "2026-09-14T09:00")
+    chat.say("el 10/09", "2026-09-14T09:01")
+    out = chat.say("no me equivoque, fue el 11", "2026-09-14T09:02")
+    assert out.topic is None and "viernes 11 de septiembre" in chat.text and "lunes 21 de septiembre" in chat.text
+    assert chat.stage == "waiting_period" and "¿Qué dato quedó mal" not in chat.text
+    chat.say("no espera fue el domingo", "2026-09-14T09:03")
+    assert "domingo 13 de septiembre" in chat.text and "Mesa de ayuda del Seguro Facultativo" not in chat.text
+
+
+def test_a_person_asked_for_on_the_last_day_of_the_wait_gets_the_desk_directly() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia guarde el 10 de septiembre", "2026-09-18T12:00")
+    chat.say("ya revise otra vez y no sale, pasame con la mesa de ayuda", "2026-09-18T15:30")
+    assert "último día del plazo" in chat.text and "mesadeayuda@itson.edu.mx" in chat.text
+    assert not chat.tickets()
+
+
+@pytest.mark.parametrize(("first", "follow", "want"), [
+    ("buenas tardes, donde saco mi nss?", "y eso donde? en la pagina del imss?", "imss02008"),
+    ("como reviso mi vigencia", "y donde?", "gestionAsegurados-web-externo/vigencia"),
+    ("como me registro en la umf", "y en donde lo hago?", "registro-umf"),
+    ("me corte feo la mano y no tengo el facultativo, a donde voy", "ok y donde lo tramito?", "itson.mx/cia"),
+])
+def test_where_right_after_an_answer_is_one_line_with_its_link(first: str, follow: str, want: str) -> None:
+    chat = Chat()
+    chat.say(first)
+    whole = chat.text
+    chat.say(follow)
+    assert want in chat.text and chat.text != whole and "no te puedo ayudar" not in chat.text
+    assert len(chat.text) < len(whole)
+
+
+@pytest.mark.parametrize(("first", "follow", "want"), [
+    ("como reviso mi vigencia", "q es el ultimo patron", "la última empresa o institución que te registró"),
+    ("como me registro en la umf aqui en guaymas", "y q ocupo tener a la mano?", "código postal"),
+    ("y si tengo issste x mi papa?", "osea q no lo puedo sacar?", "no lo necesitas"),
+    ("me siento muy mal tengo fiebre y no tengo seguro", "y si lo tramito ahorita me atienden?", "de 2 a 5 días hábiles"),
+])
+def test_a_follow_up_a_fact_of_the_last_answer_settles_gets_that_fact(first: str, follow: str, want: str) -> None:
+    chat = Chat()
+    chat.say(first)
+    chat.say(follow)
+    assert want in chat.text and "Mesa de ayuda del Seguro Facultativo" not in chat.text
+    assert "Te paso con una persona" not in chat.text
+
+
+@pytest.mark.parametrize("text", [
+    "buenas noches mi hijo se acaba de caer de la moto y no tiene seguro todavia que hago",
+    "mi hermana se cayo de las escaleras y no tiene seguro",
+])
+def test_someone_elses_fall_is_an_emergency(text: str) -> None:
+    chat = Chat()
+    out = chat.say(text)
+    assert out.topic == "urgencia" and "911" in chat.text
+
+
+def test_the_page_that_went_down_is_no_emergency() -> None:
+    chat = Chat()
+    out = chat.say("se cayo la pagina del cia cuando guardaba")
+    assert out.topic != "urgencia" and "911" not in chat.text

@@ -1021,7 +1021,10 @@ def test_what_went_wrong_told_at_the_privacy_question_is_kept_and_not_asked_agai
     chat.say("puse mal mi fecha de nacimiento")
     assert "Anotado" in chat.text and chat.stage == "escalation_consent"
     chat.say("si")
+    assert chat.stage == "escalation_collect" and "tu *fecha de nacimiento* correcta" in chat.text
+    chat.say("es el 3 de mayo de 2005")
     assert chat.stage == "escalation_confirm" and "puse mal mi fecha de nacimiento" in chat.text
+    assert "Fecha de nacimiento correcta: 3 de mayo de 2005" in chat.text
 
 
 def test_an_answer_pointing_back_at_the_error_keeps_the_error() -> None:
@@ -1819,8 +1822,10 @@ def test_a_question_asked_back_to_what_went_wrong_is_kept_for_the_person_and_the
     assert "¿Qué dato quedó mal" in chat.text
     chat.say("puse mal mi correo, le falto una letra")
     chat.say(f"Ana Sofía López Ruiz {ALL_DATA}")
+    chat.say("anasofia.lr@hotmail.com")
     assert chat.stage == "escalation_confirm"
-    assert "Detalle: puse mal mi correo, le falto una letra / Pregunta: y eso afecta en algo? se cancela mi seguro?" in chat.text
+    assert ("Detalle: puse mal mi correo, le falto una letra / Pregunta: y eso afecta en algo? se cancela mi seguro?"
+            " / Correo correcto: anasofia.lr@hotmail.com") in chat.text
 
 
 def test_asking_what_the_question_means_gets_it_in_other_words() -> None:
@@ -2114,6 +2119,7 @@ def test_the_same_day_data_for_an_unfinished_report_still_goes_to_it() -> None:
     chat.say("me equivoque en la solicitud", "2026-10-14T10:00")
     chat.say("puse mal mi fecha de nacimiento", "2026-10-14T10:01")
     chat.say(f"Laura García Ruiz {ALL_DATA}", "2026-10-14T18:00")
+    chat.say("12/05/2005", "2026-10-14T18:01")
     assert chat.stage == "escalation_confirm" and "Dejé pendiente" not in chat.text
 
 
@@ -2330,7 +2336,9 @@ def test_a_report_set_aside_days_ago_is_brought_back_and_takes_the_data() -> Non
     chat.say("y cuanto tarda en corregirse?", "2026-10-17T10:06")  # taken up again: not stale, an aside
     assert chat.stage == "escalation_collect" and "Dejé pendiente" not in chat.text
     chat.say(f"Laura García Ruiz {ALL_DATA}", "2026-10-17T10:07")
+    chat.say("la correcta es 12/05/2005", "2026-10-17T10:08")
     assert chat.stage == "escalation_confirm" and "Detalle: puse mal mi fecha de nacimiento" in chat.text
+    assert "Fecha de nacimiento correcta: 12/05/2005" in chat.text
 
 
 # --- stop 16 ------------------------------------------------------------------------------
