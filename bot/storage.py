@@ -3,7 +3,10 @@
 Everything goes through :func:`make_engine` so SQLite gets the settings it
 needs to behave like a server database (foreign keys, WAL, real
 transactions with savepoints, writers queued instead of failing) while
-``postgresql+psycopg://`` URLs get a plain connection pool.
+``postgresql+psycopg://`` URLs get a plain connection pool. It is also the
+one place a URL is read, so ``postgres://`` and ``postgresql://`` (what
+hosting providers and ``psql`` hand out) are taken as psycopg there, for
+``DATABASE_URL`` and ``--db`` alike.
 The schema itself is :mod:`bot.schema`'s business (Alembic migrations).
 """
 from __future__ import annotations
@@ -15,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, event, inspect, literal_column, text
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
 from bot import models, staff_models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -25,9 +28,23 @@ SQLITE_BUSY_TIMEOUT_S = 30
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
+#: Driver-less PostgreSQL schemes, read as the driver the project installs (SQLAlchemy would
+#: load psycopg2 for ``postgresql://`` and knows no ``postgres://`` at all).
+_POSTGRES_WITHOUT_DRIVER = frozenset({"postgres", "postgresql"})
+POSTGRES_DRIVER = "postgresql+psycopg"
+
+
+def database_url(url: str) -> URL:
+    """``url`` parsed, with ``postgres://`` and ``postgresql://`` made ``postgresql+psycopg://``."""
+    parsed = make_url(url)
+    if parsed.drivername in _POSTGRES_WITHOUT_DRIVER:
+        parsed = parsed.set(drivername=POSTGRES_DRIVER)
+    return parsed
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for ``url``; SQLite connections are set up for concurrent use."""
-    parsed = make_url(url)
+    parsed = database_url(url)
     if parsed.get_backend_name() != "sqlite":
         # READ COMMITTED (PostgreSQL's default) plus explicit row and advisory
         # locks is what the workers rely on; see bot.inbound and bot.desk.
@@ -35,10 +52,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # connection lost to a database restart is caught where it is used
         # (the disconnect invalidates the whole pool; a webhook answers 5xx
         # and the provider retries; the workers retry their writes).
-        return create_engine(url, echo=echo, pool_size=10, max_overflow=10)
+        return create_engine(parsed, echo=echo, pool_size=10, max_overflow=10)
 
     engine = create_engine(
-        url,
+        parsed,
         echo=echo,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
     )

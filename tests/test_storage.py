@@ -168,6 +168,24 @@ def test_make_engine_accepts_postgresql_urls_without_connecting():
     assert engine.url.password == "secret"
 
 
+def test_postgres_urls_without_a_driver_use_psycopg(tmp_path):
+    # What hosting providers and psql hand out; SQLAlchemy alone says "Can't load plugin: sqlalchemy.dialects:postgres".
+    pytest.importorskip("psycopg")
+    for scheme in ("postgres", "postgresql"):
+        engine = make_engine(f"{scheme}://user:secret@127.0.0.1:5432/test")
+        assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
+        assert engine.url.password == "secret"
+    if dbs.postgres():  # and it really connects
+        url = dbs.database_url(tmp_path, "bare.db", empty=False).replace("postgresql+psycopg://", "postgres://", 1)
+        assert url.startswith("postgres://")
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                assert conn.execute(text("SELECT 1")).scalar() == 1
+        finally:
+            engine.dispose()
+
+
 def test_timestamps_default_to_now_in_utc(engine):
     before = datetime.now(timezone.utc)
     with session_scope(engine) as session:
