@@ -2,6 +2,12 @@
 
 There is no module-level instance: the entry points build one and pass it
 down, so tests construct their own instead of patching a global.
+
+A value that can never work (a Telegram secret Telegram would refuse, a
+Twilio Account SID that is not one) is refused here, at start-up. A channel
+configured only in part is not an error (the service runs without it), but
+it is never what the operator meant: :meth:`Settings.half_configured` names
+the missing settings, for the start-up log and ``/healthz``.
 """
 from __future__ import annotations
 
@@ -27,6 +33,17 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
 
     twilio_account_sid: str | None = None
+
+    @field_validator("twilio_account_sid")
+    @classmethod
+    def _twilio_sid_shape(cls, value: str | None) -> str | None:
+        """An Account SID starts with "AC": anything else (an API key's "SK…", the auth token pasted
+        in the wrong line) is refused at start-up, not by Twilio's 401 on the first reply."""
+        value = value.strip() if value else None
+        if value and not value.startswith("AC"):
+            raise ValueError("TWILIO_ACCOUNT_SID must be the Account SID, which starts with AC "
+                             "(Twilio Console, Account Info)")
+        return value or None
     twilio_auth_token: SecretStr | None = None
     # Kept as the raw comma-separated string: pydantic-settings would try to
     # JSON-decode a ``list[str]`` field and reject "+521...,+521...".
@@ -109,6 +126,32 @@ class Settings(BaseSettings):
     def telegram_enabled(self) -> bool:
         """True when a Telegram bot token and webhook secret are configured."""
         return bool(self.telegram_bot_token and self.telegram_webhook_secret)
+
+    def half_configured(self) -> dict[str, str]:
+        """``{channel: warning}`` for each channel with some of its settings but not all: it stays off,
+        and the warning names the missing ones. Channels with none of their settings are not here."""
+        settings = {
+            "whatsapp": {"TWILIO_ACCOUNT_SID": self.twilio_account_sid, "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+                         "TWILIO_WHATSAPP_NUMBERS": self.twilio_whatsapp_numbers},
+            "telegram": {"TELEGRAM_BOT_TOKEN": self.telegram_bot_token,
+                         "TELEGRAM_WEBHOOK_SECRET": self.telegram_webhook_secret},
+        }
+        warnings: dict[str, str] = {}
+        for channel, values in settings.items():
+            missing = [name for name, value in values.items() if not value]
+            given = [name for name, value in values.items() if value]
+            if missing and given:
+                warnings[channel] = (
+                    f"{channel} is OFF: {_names(given)} {'is' if len(given) == 1 else 'are'} set but "
+                    f"{_names(missing)} {'is' if len(missing) == 1 else 'are'} not; set "
+                    f"{'it' if len(missing) == 1 else 'them'} too, or unset the rest"
+                )
+        return warnings
+
+
+def _names(names: list[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 _TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")

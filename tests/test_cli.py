@@ -181,6 +181,13 @@ def test_settings_from_the_environment(clean_env):
     assert s.whatsapp_enabled and s.telegram_enabled
 
 
+def test_a_twilio_sid_that_is_not_an_account_sid_is_refused_at_start_up(tmp_path):
+    proc = run_cli("db", "current", cwd=tmp_path, env={"TWILIO_ACCOUNT_SID": "SK0123456789abcdef0123456789abcdef"})
+    assert proc.returncode == 2
+    assert "seguro-bot: invalid settings: TWILIO_ACCOUNT_SID:" in proc.stderr and "starts with AC" in proc.stderr
+    assert "SK0123" not in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_settings_from_a_dotenv_file(clean_env, tmp_path):
     (tmp_path / ".env").write_text("DATABASE_URL=sqlite:///./other.db\nPUBLIC_BASE_URL=https://bot.example\n")
     s = Settings()

@@ -69,6 +69,25 @@ def test_channels_need_their_settings(tmp_path, caplog):
     assert "secret-token-value" not in caplog.text
 
 
+def test_a_half_configured_channel_is_a_warning_naming_what_is_missing(tmp_path, caplog):
+    """Credentials without the numbers (or a token without its secret) are a mistake, not a choice: say which."""
+    half = settings_for(tmp_path, twilio_account_sid="AC" + "0" * 32, twilio_auth_token="secret-token-value",
+                        telegram_bot_token="123:secret-bot-token")
+    with caplog.at_level("INFO"), running_app(half) as (server, services):
+        body = httpx.get(server.url + "/healthz").json()
+    assert body["channels"] == {"webchat": "on", "whatsapp": "off", "telegram": "off"}
+    assert body["warnings"] == [
+        "whatsapp is OFF: TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set but TWILIO_WHATSAPP_NUMBERS is not; "
+        "set it too, or unset the rest",
+        "telegram is OFF: TELEGRAM_BOT_TOKEN is set but TELEGRAM_WEBHOOK_SECRET is not; set it too, or unset the rest",
+    ]
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warned == body["warnings"]
+    # not also the line said when nothing is set
+    assert "OFF: set" not in caplog.text
+    assert "secret-token-value" not in caplog.text and "secret-bot-token" not in caplog.text
+
+
 class _Broken:
     name = "broken"
 

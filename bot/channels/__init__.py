@@ -25,10 +25,13 @@ def build_channels(settings: Settings, media: MediaStore) -> dict[str, Channel]:
 
     Builds objects only: no network I/O here (``Channel.start`` does that).
     Never logs a secret: only which channels are on and which setting is missing.
+    A channel given only some of its settings is not said here: the start-up
+    log says it as a WARNING, and ``/healthz`` lists it (bot.web.app.config_warnings).
     """
     from bot.channels.webchat import WebChatChannel
 
     channels: dict[str, Channel] = {"webchat": WebChatChannel()}
+    half = settings.half_configured()
 
     if settings.whatsapp_enabled:
         try:
@@ -37,7 +40,7 @@ def build_channels(settings: Settings, media: MediaStore) -> dict[str, Channel]:
             channels["whatsapp"] = WhatsAppChannel(settings, media)
         except Exception:
             log.exception("whatsapp channel could not be built; it stays OFF")
-    else:
+    elif "whatsapp" not in half:
         log.info("whatsapp OFF: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_NUMBERS to turn it on")
 
     if settings.telegram_enabled:
@@ -47,7 +50,7 @@ def build_channels(settings: Settings, media: MediaStore) -> dict[str, Channel]:
             channels["telegram"] = TelegramChannel(settings, media)
         except Exception:
             log.exception("telegram channel could not be built; it stays OFF")
-    else:
+    elif "telegram" not in half:
         log.info("telegram OFF: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET to turn it on")
 
     return channels

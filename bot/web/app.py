@@ -145,8 +145,9 @@ NO_TEMPLATE_WARNING = (
 
 
 def config_warnings(services: Services) -> list[str]:
-    """Settings that let the service start but will make some messages fail later (also in /healthz)."""
-    warnings: list[str] = []
+    """Settings that let the service start but will make some messages fail later, or leave a channel
+    off that was meant to be on (a channel given only some of its settings); also in /healthz."""
+    warnings: list[str] = list(services.settings.half_configured().values())
     whatsapp_on = "whatsapp" in services.channels or "whatsapp" in services.broken
     if whatsapp_on and not (services.settings.twilio_template_content_sid or "").strip():
         warnings.append(NO_TEMPLATE_WARNING)
