@@ -102,6 +102,49 @@ def test_staff_cli_add_list_disable(tmp_path: Any, monkeypatch: pytest.MonkeyPat
     assert runner.invoke(staff_app, ["disable", "nadie@itson.edu.mx"]).exit_code == 1
 
 
+def test_staff_cli_says_which_database_and_fails_in_one_line(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An account written to the wrong DATABASE_URL cannot log in anywhere: say where it went; and an
+    unreachable or outdated database is one line (exit 2), like `db current` or `purge`, not a traceback."""
+    from sqlalchemy import text
+
+    from bot.cli import _safe_url
+    from bot.cli_staff import staff_app
+    from bot.storage import make_engine
+
+    url = dbs.database_url(tmp_path, 'where.db')
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    r = runner.invoke(staff_app, ["add", "ana@itson.edu.mx", "--name", "Ana López", "--password-stdin"],
+                      input="una-contraseña-larga\n")
+    assert r.exit_code == 0, r.output
+    assert r.output.strip() == f"Cuenta creada: ana@itson.edu.mx (agent) en {_safe_url(url)}"
+    r = runner.invoke(staff_app, ["disable", "ana@itson.edu.mx"])
+    assert r.output.strip() == f"Cuenta desactivada: ana@itson.edu.mx en {_safe_url(url)}"
+
+    # the schema of an older version (revision 0004): run `db upgrade` first
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+    finally:
+        engine.dispose()
+    for command in (["list"], ["enable", "ana@itson.edu.mx"]):
+        r = runner.invoke(staff_app, command)
+        assert r.exit_code == 2, (command, r.output)
+        assert r.output.startswith(f"seguro-bot: cannot use database {_safe_url(url)}: "), r.output
+        assert "seguro-bot db upgrade" in r.output and "Traceback" not in r.output
+
+    # nothing listens on port 1; the password is never shown
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://seguro:pw-secreto@127.0.0.1:1/seguro_bot")
+    r = runner.invoke(staff_app, ["add", "beto@itson.edu.mx", "--name", "Beto", "--password-stdin"],
+                      input="una-contraseña-larga\n")
+    assert r.exit_code == 2
+    [line] = r.output.splitlines()
+    assert line.startswith("seguro-bot: cannot open database postgresql+psycopg://seguro:***@127.0.0.1:1/seguro_bot: ")
+    assert "pw-secreto" not in r.output
+
+
 def test_staff_cli_enables_again_and_sets_a_new_password(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.cli_staff import staff_app
 
