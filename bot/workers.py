@@ -9,6 +9,11 @@ also catches retries coming due and rows written by another process.
 
 Database work is synchronous (SQLModel) and runs in worker threads
 (:func:`asyncio.to_thread`) so a busy SQLite file never blocks the event loop.
+
+When claiming fails (the database restarting, a failover), the loop keeps
+trying at its usual pace; the log gets the traceback of the first failure
+only, then one line per further failure with a count, and one line when a
+claim works again, so a four-second outage is a few lines, not thousands.
 """
 from __future__ import annotations
 
@@ -116,6 +121,9 @@ class Worker:
         self._saturated = False
         #: The look scheduled after a job finished (see :meth:`_finished`), if any.
         self._soon: asyncio.TimerHandle | None = None
+        #: Claims failed in a row, and since when (monotonic): for the log (see :meth:`_claim_failed`).
+        self._failures = 0
+        self._failing_since = 0.0
 
     # --- to implement -------------------------------------------------------
 
@@ -226,10 +234,12 @@ class Worker:
                         self._spawn(job)
                     idle = len(jobs) < free
                     self._saturated = not idle
+                if self._failures:
+                    self._claim_recovered()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a database hiccup must not end the loop
-                log.exception("%s: claiming work failed; trying again shortly", self.name)
+            except Exception as exc:  # a database hiccup must not end the loop
+                self._claim_failed(exc)
             if idle and not self._stopping:
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
@@ -237,6 +247,23 @@ class Worker:
                     continue
             if self.gather > 0 and not self._stopping:
                 await asyncio.sleep(self.gather)
+
+    def _claim_failed(self, exc: Exception) -> None:
+        """The first failure in a row with its traceback; the next ones one line each, counted."""
+        self._failures += 1
+        if self._failures == 1:
+            self._failing_since = time.monotonic()
+            log.exception("%s: claiming work failed; trying again shortly", self.name)
+            return
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0][:200]
+        log.error("%s: claiming work failed again (%d times in a row, for %.1f s): %s: %s; trying again shortly",
+                  self.name, self._failures, time.monotonic() - self._failing_since, type(exc).__name__, reason)
+
+    def _claim_recovered(self) -> None:
+        # A warning, not info: whoever sees the errors above (LOG_LEVEL=WARNING) must see this too.
+        log.warning("%s: claiming work again, after %d failed %s over %.1f s", self.name, self._failures,
+                    "try" if self._failures == 1 else "tries", time.monotonic() - self._failing_since)
+        self._failures = 0
 
     def _spawn(self, job: Any) -> None:
         key = self.job_key(job)

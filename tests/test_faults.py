@@ -406,6 +406,13 @@ def test_database_outage_mid_burst_gets_5xx_and_loses_nothing(deployment: Deploy
     for index in (0, 1):  # nobody restarted them
         proc = dep.procs[index]
         assert proc is not None and proc.poll() is None
+        # The outage is a few lines: each worker's first failed claim with its traceback, then a
+        # line a try, and a line once it works again; each failed request logged once, not by uvicorn too.
+        log = dep.log(index)
+        assert "Exception in ASGI application" not in log
+        for worker in ("inbound", "outbox"):
+            assert log.count(f"{worker}: claiming work failed; trying again shortly") \
+                == log.count(f"{worker}: claiming work again, after")
     _check_inbound(dep, burst)
     # No worker died: a reply Twilio accepted during the outage is recorded as
     # sent once the database is back, never sent again.

@@ -20,7 +20,12 @@ judged here before a route parses it:
   route did not expect: a generic ``{"detail": "internal error"}`` with 500,
   nothing of the exception in the answer, the traceback in the (masked) log,
   and a count in ``app.state.unhandled_errors`` so tests can prove that no
-  bad input ever gets that far.
+  bad input ever gets that far. Starlette raises the exception again after
+  that answer, for the server to log, and uvicorn did ("Exception in ASGI
+  application", the same traceback a second time); the app drops an
+  exception this handler has logged and answered (:func:`logged_here`).
+  Any other one (an error after the answer began, a failing handler) still
+  reaches uvicorn's log.
 
 The retention task (:func:`bot.privacy.retention_loop`) is started here too,
 wrapped around the app's lifespan, so the app module needs one line.
@@ -222,13 +227,25 @@ async def out_of_range(request: Request, exc: Exception) -> JSONResponse:
                         status_code=422)
 
 
+#: The scope key holding the exception :func:`unhandled_error` logged (see :func:`logged_here`).
+_LOGGED = "seguro_bot.logged_error"
+
+
 async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     """Any exception a route did not expect: 500 with no detail; the traceback goes to the log only."""
     state = request.app.state
     state.unhandled_errors = getattr(state, "unhandled_errors", 0) + 1
     # The log handler masks personal data and secrets in the message and the traceback.
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
-    return JSONResponse({"detail": "internal error"}, status_code=500)
+    response = JSONResponse({"detail": "internal error"}, status_code=500)
+    request.scope[_LOGGED] = exc
+    return response
+
+
+def logged_here(scope: Scope, exc: BaseException) -> bool:
+    """True when ``exc`` is the one :func:`unhandled_error` logged and answered for this request:
+    Starlette raises it again afterwards, and the server would log its traceback a second time."""
+    return scope.get(_LOGGED) is exc
 
 
 def install(app: FastAPI, services: Services) -> None:

@@ -39,6 +39,7 @@ from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.channels.base import WebhookRoute
+from bot.web.middleware import logged_here
 
 
 class WebhookApp(FastAPI):
@@ -48,13 +49,19 @@ class WebhookApp(FastAPI):
     _webhook_paths: frozenset[str] = frozenset()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # FastAPI's own call first asks OpenTelemetry, on every request, whether anything is
-        # configured to trace it (nothing is here); a webhook goes straight to the stack.
-        if (scope["type"] == "http" and scope.get("method") == "POST" and not self.root_path
-                and scope["path"] in self._webhook_paths):
-            await Starlette.__call__(self, scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)
+        try:
+            # FastAPI's own call first asks OpenTelemetry, on every request, whether anything is
+            # configured to trace it (nothing is here); a webhook goes straight to the stack.
+            if (scope["type"] == "http" and scope.get("method") == "POST" and not self.root_path
+                    and scope["path"] in self._webhook_paths):
+                await Starlette.__call__(self, scope, receive, send)
+                return
+            await super().__call__(scope, receive, send)
+        except Exception as exc:
+            # Logged with its request and answered 500 by the app's catch-all handler; raised
+            # again by Starlette only for the server, which would log the same traceback again.
+            if not logged_here(scope, exc):
+                raise
 
     def build_middleware_stack(self) -> ASGIApp:
         webhooks = self._webhook_stacks()
