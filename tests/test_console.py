@@ -101,6 +101,16 @@ def test_https_deployment_sets_hsts_and_secure_cookie(tmp_path: Path, kb: Any) -
                           headers={"Cookie": f"seguro_console_login={token}"})
         cookie = r.headers["set-cookie"]
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    # opened over plain http://, the Secure login cookie never comes back: say to use the configured HTTPS address
+    with running(app) as srv, browser(srv) as b:
+        r = b.login(ADMIN)
+        assert r.status_code == 403
+        assert ("La consola debe abrirse por HTTPS, en la dirección configurada: https://mesa.itson.mx/console/login"
+                in r.text) and "caducó" not in r.text
+        # a page that was opened over HTTPS (the browser's Origin says so) and got old is the usual message
+        r = b.client.post("/console/login", data={"email": ADMIN, "password": "una-contraseña-larga", "csrf": "x"},
+                          headers={"Origin": "https://mesa.itson.mx"})
+        assert r.status_code == 403 and "La página de inicio caducó" in r.text and "HTTPS" not in r.text
 
 
 def test_login_wrong_password_then_throttled_across_workers(app: FastAPI, server: Any, tmp_path: Path, kb: Any) -> None:

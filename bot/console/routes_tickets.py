@@ -74,8 +74,12 @@ async def login_submit(request: Request) -> Response:
     email, password, nxt = field(form, "email", 255), field(form, "password", 1024), _safe_next(field(form, "next"))
     if not auth.csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), field(form, "csrf")):
         token = secrets.token_urlsafe(24)
-        response = render("login.html", request, 403, next=nxt, login_csrf=token, email=email,
-                          error="La página de inicio caducó. Inténtalo otra vez.")
+        if _secure_cookie_lost(request):
+            error = (f"La consola debe abrirse por HTTPS, en la dirección configurada: {_https_login(services)} "
+                     "(por http:// el navegador no guarda la sesión y no se puede entrar).")
+        else:
+            error = "La página de inicio caducó. Inténtalo otra vez."
+        response = render("login.html", request, 403, next=nxt, login_csrf=token, email=email, error=error)
         _set_login_csrf(response, request, token)
         return response
     ip = request.client.host if request.client else "?"
@@ -106,6 +110,25 @@ async def login_submit(request: Request) -> Response:
     set_session_cookie(redirect, services, result.token)
     redirect.delete_cookie(LOGIN_CSRF_COOKIE, path=f"{PREFIX}/login")
     return redirect
+
+
+def _secure_cookie_lost(request: Request) -> bool:
+    """The login page's cookie did not come back because it is Secure (PUBLIC_BASE_URL is https)
+    and the page was opened over plain http://: the browser never kept it, so every try fails.
+
+    The browser's own word for the scheme is the form's ``Origin``; without one, the request's
+    (uvicorn takes it from ``X-Forwarded-Proto`` when the proxy is in FORWARDED_ALLOW_IPS).
+    """
+    if not is_https(get_services(request)) or request.cookies.get(LOGIN_CSRF_COOKIE):
+        return False
+    origin = request.headers.get("origin", "")
+    if origin and origin != "null":
+        return origin.lower().startswith("http://")
+    return request.url.scheme == "http"
+
+
+def _https_login(services: Any) -> str:
+    return services.settings.public_base_url.rstrip("/") + f"{PREFIX}/login"
 
 
 @router.post("/logout", include_in_schema=False)
