@@ -74,8 +74,11 @@ def test_inbox_lists_unassigned_first_with_filters_search_and_unread(app: FastAP
     assert f"/tickets/{first}" in ana.client.get(f"/console/api/inbox?q={VALID_CURP.lower()}").json()["html"]
     assert "No hay reportes" in ana.client.get("/console/api/inbox?q=ZZZZ999").json()["html"]
     # names are found as staff type them: without accents, any case ("Ana López García")
-    for typed in ("lopez", "LÓPEZ", "ana lopez garcia"):
-        assert f"/tickets/{first}" in ana.client.get(f"/console/api/inbox?q={typed}").json()["html"], typed
+    # ... and every word of several, in any order ("rosa valdez" finds "Rosa Elena Valdez Ruiz")
+    for typed in ("lopez", "LÓPEZ", "ana lopez garcia", "ana garcía", "GARCIA  lópez ana"):
+        assert f"/tickets/{first}" in ana.client.get("/console/api/inbox", params={"q": typed}).json()["html"], typed
+    for typed in ("ana perez", "lopez garcias"):
+        assert f"/tickets/{first}" not in ana.client.get("/console/api/inbox", params={"q": typed}).json()["html"], typed
     assert f"/tickets/{first}" not in ana.client.get("/console/api/inbox?reason=sin_vigencia").json()["html"]
     # Beto sees who holds it
     assert "Ana López" in beto.client.get("/console/api/inbox").json()["html"]

@@ -122,18 +122,32 @@ def staff_names(session: Session) -> dict[int, str]:
     return {s.id: s.name for s in session.exec(select(StaffUser))}  # type: ignore[misc]
 
 
-def _folded(text: str) -> str:
-    """Lower case, no accents, no spaces: "López" is found by "lopez", "Sofía" by "SOFIA"."""
+def _folded_words(text: str) -> list[str]:
+    """Lower case, no accents, split at spaces: "López" is found by "lopez", "Sofía" by "SOFIA"."""
     decomposed = unicodedata.normalize("NFD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch) and not ch.isspace())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).split()
 
 
 def _matches(q: str, ticket: Ticket, contact: Contact) -> bool:
-    q = _folded(q)
+    """Whether one field holds the search: typed as a whole, spaces aside ("1234 5678 903" is an NSS,
+    "valdezruiz" a name), or word by word in any order ("rosa valdez" finds "Rosa Elena Valdez Ruiz").
+
+    In Python, over the rows the other filters left, so SQLite and PostgreSQL find the same."""
+    words = _folded_words(q)
+    if not words:
+        return False
+    whole = "".join(words)
     data = ticket.data or {}
     haystack = [str(data.get(k) or "") for k in ("student_id", "name", "nss", "curp")]
     haystack += [contact.student_id or "", contact.display_name or "", str(ticket.id)]
-    return bool(q) and any(q in _folded(h) for h in haystack if h)
+    for value in haystack:
+        if not value:
+            continue
+        field_words = _folded_words(value)
+        spaced, compact = " ".join(field_words), "".join(field_words)
+        if whole in compact or all(word in spaced for word in words):
+            return True
+    return False
 
 
 def inbox(session: Session, *, staff: StaffUser, filters: Filters, now: datetime) -> Inbox:
