@@ -229,6 +229,15 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         answer_rest(step, match)
         _escalate(step, topic)
         return
+    elif (topic == "duda_general" and not aside and step.stage in PROCEDURE_STAGES and STAGES[step.stage].question
+          and not intents.asks_for_a_person(step.text)
+          and (knowns := kb.matcher.known_all("duda_general", step.text))):
+        # "¿cuánto cuesta?" in the middle of the guide: what the desk is known to say, and the
+        # step's question again (the guide is not dropped for "¿con eso queda resuelta tu duda?");
+        # a person is still one word away, as at every step.
+        step.say("\n\n".join(k.answer for k in knowns))
+        resume_prompt(step)
+        return
     elif kb.topics[topic].kind == "escalation":
         _escalate(step, topic)
     elif (topic in TOPIC_STAGE and step.stage in PROCEDURE_STAGES and intents.is_question(step.text)

@@ -25,6 +25,7 @@ from typing import Any
 from flows import entities, intents, report_right
 from flows.context import Step
 from flows.messages import OpenTicket
+from knowledge.matcher import fold
 from flows.report_core import (
     FIELDS,
     accept_typed,
@@ -313,7 +314,16 @@ def handle(step: Step) -> bool:
     if "name" in found and esc.get("name_before"):
         found["name"] = with_surnames(found["name"], esc.pop("name_before"), text)
     name = esc["data"].get("name") or ""
-    if (not (found or problems or unknown) and len(name.split()) == 2 and entities.looks_like_name(text)
+    given = text.strip().rstrip(".")
+    if (not (found or problems or unknown) and name and entities.looks_like_name(given) and not re.search(r"\d", given)
+            and 2 <= len(given.split()) <= 5 and fold(given).startswith(fold(name))):
+        # "me llamo José Pérez", then "José Pérez Soto": the whole name, said again in full (not
+        # "no encontré ese dato", nor "José Pérez José Pérez"); the same name again changes nothing.
+        found = {"name": entities.title_name(given)} if fold(given) != fold(name) else {}
+        if not found:
+            ask_for_rest(step, esc, [])
+            return True
+    elif (not (found or problems or unknown) and len(name.split()) == 2 and entities.looks_like_name(text)
             and len(text.split()) <= 2 and not re.search(r"\d", text)):
         # "me llamo María Fernanda", then "López Parra": the surnames of the name just given.
         found = {"name": entities.title_name(f"{name} {text.strip().rstrip('.')}")}

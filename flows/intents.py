@@ -479,6 +479,20 @@ _START = re.compile(
 _NOT_GUIDE = re.compile(r"\b(?:llen\w*|formulario|campos?|captur\w*)\b")
 
 
+#: "ok sigamos", "quiero continuar con el paso a paso", "va, continua": on with the guide where it is.
+_CONTINUE = re.compile(
+    r"^(?:ok |oki |va |sale |bueno |ya |si |listo |entonces )*(?:quiero |podemos |vamos a )?"
+    r"(?:sigamos|seguimos|continuemos|continuamos|continua|continuar|seguir|sigue|siguele|le seguimos|dale)"
+    r"(?: (?:con|en) (?:el|la|lo) (?:paso a paso|tramite|solicitud|guia|proceso|pasos|que sigue|siguiente))?"
+    r"(?: (?:porfa|por favor|pues|entonces))?$"
+)
+
+
+def continues(text: str) -> bool:
+    """ "ok sigamos con la solicitud": the student wants the guide to go on from where it is."""
+    return bool(_CONTINUE.search(" ".join(words(text))))
+
+
 def wants_guide(text: str) -> bool:
     """ "quiero empezar el trámite", "guíame paso a paso porfa", "x donde empiezo?"."""
     w = words(text)

@@ -30,6 +30,7 @@ from flows.context import Step, is_answer_topic, is_vague
 from flows.messages import FILE_NOTE, Incoming, OpenTicket, Outcome
 from flows.procedure import (
     PROCEDURE_STAGES,
+    STAGE_TOPIC,
     STAGES,
     Stage,
     answer,
@@ -144,10 +145,10 @@ _PREVIOUS_STEP = {
 }
 
 
-#: The topic a step of the guide is about, for a follow-up that names none.
-_STAGE_TOPIC = {"prereq_nss": "nss", "nss_lookup": "nss", "cia_route": "registro_cia", "filling": "llenado",
-                "waiting_saved_date": "espera", "waiting_period": "vigencia", "checking_coverage": "vigencia",
-                "umf_registration": "alta_umf", "prereq_coverage": "otro_seguro", "prereq_other": "otro_seguro"}
+#: The topic a step of the guide is about, for "¿y eso dónde?" there (its answer's topic, or the
+#: topic of what it asks: the NSS, the wait, the coverage).
+_WHERE_TOPIC = {**STAGE_TOPIC, "prereq_coverage": "otro_seguro", "prereq_nss": "nss",
+                "waiting_saved_date": "espera", "waiting_period": "vigencia"}
 
 
 _APPLIES = re.compile(r"\b(?:tramito|tramitarlo|solicito|solicitarlo|pido|pedirlo|lo saco|sacarlo|lo hago|me afilio|me inscribo)\b")
@@ -158,7 +159,7 @@ def _where_follow_up(step: Step, stage: Stage | None) -> bool:
     that is done, in one line with its link, not the whole answer again (nor "no te entendí")."""
     if not intents.asks_only_where(step.text):
         return False
-    topic = step.recent("answered", within=2) or _STAGE_TOPIC.get(step.stage)
+    topic = step.recent("answered", within=2) or _WHERE_TOPIC.get(step.stage)
     if topic in ("urgencia", "otro_seguro", "espera", "sin_vigencia") and _APPLIES.search(" ".join(intents.words(step.text))):
         topic = "registro_cia"  # "¿y dónde lo tramito?" after the emergency's answer: the application
     key = f"where_{topic}"
@@ -276,6 +277,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
                 escalation.reprompt(step)
             return
         step.stage = "menu"  # the report ended with nothing reported yet ("hola" after a known answer)
+    if step.stage == "ticket_open" and not step.message.attachments and ticket_open.corrects_data(step):
+        return
     if step.stage == "ticket_open" and step.message.attachments:
         reason = str(step.state.get("ticket_reason") or "duda_general")
         step.act(OpenTicket(reason=reason, description=report_text.description_text(text),
@@ -351,6 +354,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         answering.answer_topic(step, match, aside=True)
         step.stage = stage.name
         step.say(step.msg("resume_saved_date"))
+        return
+    if stage and stage.question and stage.expects != "date" and intents.continues(text):
+        # "ok sigamos con la solicitud" after a question on the side: the step's question again,
+        # not a "sí" to it, a goodbye, nor the guide from its start.
+        step.topic = None
+        step.say(step.msg("go_on") + " " + question_again(step, stage))
         return
     if stage and stage.expects == "date" and stage_reply.asks_what_it_is(text):
         # "no entendí" to "¿qué día guardaste tu solicitud?": not a "not yet"; what is asked, and why.

@@ -297,7 +297,9 @@ def question_again(step: Step, stage: Stage) -> str:
 def resume_prompt(step: Step) -> None:
     """After an aside, offer to go back to where the procedure was."""
     stage = STAGES.get(step.stage)
-    if stage and stage.question:
+    if stage and stage.question and stage.name == "offer_guide":
+        step.say(question_again(step, stage))  # the question is itself whether to go on with the guide
+    elif stage and stage.question:
         step.say(step.msg("resume", where=stage.label) + "\n" + question_again(step, stage))
     elif step.stage == "waiting_period" and step.state.get("waiting_end"):
         end = date.fromisoformat(step.state["waiting_end"])

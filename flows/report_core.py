@@ -128,6 +128,9 @@ def ask_for_rest(step: Step, esc: dict[str, Any], problems: list[str], *, quiet:
     for problem in problems:
         step.say(problem)
     missing = missing_fields(esc)
+    if esc.get("description") is None and esc.get("attachments"):
+        # A screenshot sent while the notice was pending: that is what went wrong, not asked for again.
+        esc["description"] = step.msg("description_attachment")
     report_right.note_field(esc, step.text)
     right = report_right.pending(esc)
     if esc.get("description") is None and (not esc["data"] or not missing):

@@ -69,6 +69,7 @@ def describe_step(step: Step, esc: dict[str, Any], text: str) -> bool:
     if found or problems or unknown:
         if meaningful(clean):
             esc["description"] = with_opening(esc, clean)
+            _reason_from_description(step, esc, clean)
         take_data(step, esc, found, problems, unknown)
         return True
     if step.message.attachments:
@@ -115,8 +116,20 @@ def describe_step(step: Step, esc: dict[str, Any], text: str) -> bool:
         step.say(step.msg("description_needed") + " " + step.msg(f"ask_description_{esc['reason']}"))
         return True
     esc["description"] = with_opening(esc, clean)
+    _reason_from_description(step, esc, clean)
     ask_for_rest(step, esc, [])
     return True
+
+
+def _reason_from_description(step: Step, esc: dict[str, Any], clean: str) -> None:
+    """ "quiero hablar con una persona", then "mi solicitud dice error de datos del trabajador":
+    the case is an error in the application (or a mistake in it), filed as such for the desk's
+    filters, not as a general doubt."""
+    if esc["reason"] != "duda_general":
+        return
+    match = step.classify(clean)
+    if match.confident and match.topic in ("error_solicitud", "datos_erroneos"):
+        esc["reason"] = match.topic
 
 
 def answered_as_the_doubt(step: Step) -> bool:

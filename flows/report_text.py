@@ -70,7 +70,7 @@ _SAYS_COLON = re.compile(r"\b(?:dice|dec[ií]a|sale|sali[oó]|aparece|apareci[o�
 #: "no quiero dar mis datos", "prefiero no compartir mi CURP": the student stops the report.
 _REFUSES_DATA = re.compile(
     r"\bno acepto(?: el aviso| tu aviso| su aviso)?\b|\bno doy mis datos\b|"
-    r"\b(?:no (?:quiero|kiero|voy a|puedo|deseo|me gustaria|pienso)|prefiero no|mejor no)"
+    r"\b(?:no (?:te |les )?(?:quiero|kiero|voy a|puedo|deseo|me gustaria|pienso)|prefiero no|mejor no)"
     r" (?:dar|darte|darles|dar te|compartir|compartirte|pasar|pasarte|mandar|mandarte|enviar|enviarte|proporcionar)"
     r"(?: (?:mis|mi|los|el|la|esos|esa|ese|tus|ningun|ningunos))?"
     r" (?:datos|dato|informacion|info|nss|curp|matricula|id|nombre|numero)\b"

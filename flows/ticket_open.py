@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from flows import escalation, intents, report_text
+from flows import entities, escalation, intents, report_text
 from flows.context import Step, is_answer_topic, is_vague
 from flows.messages import OpenTicket
 from flows.report_data import NAMES_SCREENSHOT
@@ -78,6 +78,66 @@ _NOT_SOLVED = re.compile(
 
 #: "¿ya quedó?", "¿ya está?": whether the open report is done.
 _IS_IT_DONE = re.compile(r"^(?:y )?ya (?:quedo|esta|lo arreglaron|lo corrigieron|salio)\b")
+
+
+#: "corregir NSS", "me equivoqué en el NSS que te di", "el bueno es …": a datum of the report corrected.
+_CORRECTS = re.compile(
+    r"\b(?:corregir|corrige|corrijan|corrijo|correccion|cambiar|cambia|cambien|me equivoque|estaba mal|esta mal|"
+    r"(?:el|la) (?:bueno|buena|correcto|correcta) es|era|perdon)\b"
+)
+#: The report's data a student may correct after it is sent, by the words that name it.
+_FIXABLE = ("nss", "curp")
+
+
+def corrects_data(step: Step) -> bool:
+    """With the report sent: a corrected NSS or CURP goes into the ticket's data (checked first; a
+    wrong one is said back, never added as it is), and "corregir NSS" asks for the right one.
+
+    Why: staff work from the ticket's data; a correction left only in the chat (masked in the
+    detail, as all personal data in free text is) would have them call the IMSS with the old one.
+    """
+    text = step.text
+    words = intents.words(text)
+    folded = " ".join(words)
+    nss = entities.find_nss_candidates(text)
+    curp = entities.find_curp_candidates(text)
+    asked = step.recent("ticket_fix", within=2)
+    if not nss and not curp:
+        field = report_text.field_named(text)
+        if field in _FIXABLE and _CORRECTS.search(folded) and len(words) <= 8:
+            step.topic = None
+            step.remember("ticket_fix", field)
+            step.say(step.msg(f"ticket_fix_ask_{field}"))
+            return True
+        return False
+    if not (asked or _CORRECTS.search(folded) or len(words) <= 3):
+        return False  # "¿mi CURP … está bien?" with more to it: read as usual
+    data: dict[str, str] = {}
+    problems: list[str] = []
+    for value in nss:
+        problem = entities.nss_problem(value)
+        if problem:
+            problems.append(step.msg(f"nss_{problem}", value=value, n=len(value)))
+        else:
+            data["nss"] = value
+    for value in curp:
+        problem = entities.curp_problem(value)
+        if problem:
+            problems.append(step.msg(f"curp_{problem}", value=value.upper(), n=len(value)))
+        else:
+            data["curp"] = value.upper()
+    step.topic = None
+    if problems and not data:
+        step.remember("ticket_fix", "nss" if nss else "curp")
+        step.say("\n".join(problems) + "\n" + step.msg("ticket_fix_retry"))
+        return True
+    labels = " y ".join(step.msg(f"ticket_fix_label_{f}") for f in data)
+    reason = str(step.state.get("ticket_reason") or "duda_general")
+    step.act(OpenTicket(reason=reason, description=step.msg("ticket_fix_note", fields=labels), data=data))
+    for problem in problems:
+        step.say(problem)
+    step.say(step.msg("ticket_fix_done", fields=labels))
+    return True
 
 
 def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:

@@ -1068,3 +1068,112 @@ def test_the_page_that_went_down_is_no_emergency() -> None:
     chat = Chat()
     out = chat.say("se cayo la pagina del cia cuando guardaba")
     assert out.topic != "urgencia" and "911" not in chat.text
+
+
+def test_a_screenshot_sent_while_the_notice_is_pending_is_not_asked_for_again() -> None:
+    """Walk-through 44: the bot asked "¿Qué dice el mensaje de error?" with the screenshot in hand."""
+    from flows.messages import Attachment
+
+    chat = Chat()
+    chat.say("me sale un error al guardar la solicitud")
+    chat.say("00000234567 Juan Perez Lopez 12345678903 BOXW310820HNERXN09")
+    assert chat.stage == "escalation_consent"
+    chat.say("", attachments=(Attachment(ref="e.png", content_type="image/png", name="error.png"),))
+    chat.say("si")
+    assert "¿Qué dice el mensaje de error?" not in chat.text
+    assert chat.stage == "escalation_confirm" and "Capturas: 1" in chat.text
+
+
+def test_an_error_told_after_asking_for_a_person_is_filed_as_an_error() -> None:
+    chat = Chat()
+    chat.say("quiero hablar con una persona")
+    chat.say("mi solicitud dice error de datos del trabajador y no me deja guardar")
+    chat.say("00000234567 Juan Perez Lopez 12345678903 BOXW310820HNERXN09")
+    chat.say("si")
+    (ticket,) = chat.tickets()
+    assert ticket.reason == "error_solicitud"
+
+
+def test_a_desk_fact_asked_in_the_middle_of_the_guide_keeps_the_guide() -> None:
+    """Walk-through 43: "¿cuánto cuesta?" at a step dropped the guide for "¿queda resuelta tu duda?"."""
+    chat = Chat()
+    for text in ("1", "no", "si", "si"):
+        chat.say(text)
+    assert chat.stage == "filling"
+    chat.say("cuanto cuesta?")
+    assert "no te cuesta nada" in chat.text and chat.stage == "filling"
+    assert "¿Con eso queda resuelta tu duda?" not in chat.text and "¿Ya guardaste tu solicitud?" in chat.text
+    chat.say("ok sigamos con la solicitud")
+    assert chat.stage == "filling" and "¡Va! Seguimos" in chat.text and "Mucho éxito" not in chat.text
+
+
+def test_continuing_the_guide_does_not_start_it_again() -> None:
+    chat = Chat()
+    chat.say("1")
+    chat.say("no")
+    assert chat.stage == "prereq_nss"
+    chat.say("quiero continuar con el paso a paso")
+    assert chat.stage == "prereq_nss" and "¿ya tienes servicio médico por otro lado?" not in chat.text
+
+
+def _sent_report(chat: Chat) -> None:
+    chat.say("sigo sin vigencia guarde el 3 de agosto", "2026-08-20T10:00")
+    chat.say("248731 Luis Alberto Garcia Mendoza 12345678903 BOXW310820HNERXN09", "2026-08-20T10:01")
+    chat.say("si", "2026-08-20T10:02")
+    assert chat.stage == "ticket_open"
+
+
+def test_a_corrected_nss_after_the_report_is_sent_updates_the_tickets_data() -> None:
+    """Walk-through 43: a correction after the ticket was added to its detail as typed (even a
+    wrong one), and a bare NSS sent next was only checked, never put in the ticket."""
+    chat = Chat()
+    _sent_report(chat)
+    chat.say("oye me equivoque en el nss que te di, el bueno es 12345678904", "2026-08-20T10:03")
+    assert "no es válido" in chat.text and not chat.tickets()
+    chat.say("corregir nss", "2026-08-20T10:04")
+    assert "¿Cuál es tu NSS correcto" in chat.text and not chat.tickets()
+    chat.say("43180345217", "2026-08-20T10:05")
+    (ticket,) = chat.tickets()
+    assert ticket.reason == "sin_vigencia" and ticket.data == {"nss": "43180345217"}
+    assert "cambié tu NSS en tu reporte" in chat.text and "ya puedes hacer tu solicitud" not in chat.text
+
+
+def test_a_curp_sent_after_the_report_goes_to_the_ticket() -> None:
+    chat = Chat()
+    _sent_report(chat)
+    chat.say("RUSV050721MSRZTLA4", "2026-08-20T10:06")
+    (ticket,) = chat.tickets()
+    assert ticket.data == {"curp": "RUSV050721MSRZTLA4"} and "cambié tu CURP" in chat.text
+
+
+def test_refusing_the_data_in_other_words_stops_asking_for_it() -> None:
+    chat = Chat()
+    chat.say("necesito un asesor ya")
+    chat.say("no te quiero dar mis datos solo que me llamen")
+    assert "mesadeayuda@itson.edu.mx" in chat.text and "Para levantar tu reporte necesito" not in chat.text
+
+
+def test_a_name_said_again_in_full_replaces_the_short_one() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi curp en la solicitud")
+    chat.say("me llamo Jose Perez")
+    chat.say("Jose Perez Soto")
+    assert "no encontré ese dato" not in chat.text
+    chat.say("Jose Perez")  # said again as it was: nothing changes
+    chat.say("00000248731 12345678903 BOXW310820HNERXN09")
+    assert "Nombre: Jose Perez Soto\n" in chat.text
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("y a mi hermano tambien me lo cubre?", "no cubre a tu familia"),
+])
+def test_what_the_insurance_covers_is_said_before_a_person(text: str, want: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert want in chat.text and "Para levantar tu reporte necesito" not in chat.text
+
+
+def test_a_parent_with_the_childs_password_is_told_the_student_applies() -> None:
+    chat = Chat()
+    out = chat.say("yo lo puedo hacer por el? tengo su contraseña")
+    assert out.topic == "registro_cia" and "que la escriba él" in chat.text and "no te puedo ayudar" not in chat.text

@@ -1220,14 +1220,22 @@ def test_calling_off_an_open_report_tells_the_desk() -> None:
 
 
 @pytest.mark.parametrize("text", ["también intenté en otra compu y sale igual",
-                                  "te mando captura, dice que el NSS no corresponde",
-                                  "mi NSS correcto es 12345678903, el que te di estaba mal"])
+                                  "te mando captura, dice que el NSS no corresponde"])
 def test_more_told_while_a_report_is_open_goes_to_that_report(text: str) -> None:
     chat = Chat()
     _open_ticket(chat)
     chat.say(text, "2026-11-20T11:00")
     (ticket,) = chat.tickets()
     assert ticket.reason == "error_solicitud" and "Lo agregué a tu reporte" in chat.text
+
+
+def test_a_right_nss_told_while_a_report_is_open_goes_to_that_reports_data() -> None:
+    chat = Chat()
+    _open_ticket(chat)
+    chat.say("mi NSS correcto es 12345678903, el que te di estaba mal", "2026-11-20T11:00")
+    (ticket,) = chat.tickets()
+    assert ticket.reason == "error_solicitud" and ticket.data == {"nss": "12345678903"}
+    assert "cambié tu NSS en tu reporte" in chat.text
 
 
 @pytest.mark.parametrize("text", ["ya me resolvieron?", "sigo esperando", "nadie me contesta"])
