@@ -213,6 +213,20 @@ def asks_for_a_person(text: str) -> bool:
     return bool(_PERSON.search(" ".join(words(text))))
 
 
+#: Common English words that Spanish messages do not use (nor its abbreviations: "q", "x").
+_ENGLISH = frozenset("""the i im i'm is are do does how what where when which who my me you your can could need
+    get apply applied insurance student exchange have has am to for and of it this that with from at
+    don't dont there please thanks thank hello hi hey will would should does did not yet already""".split())
+
+
+def written_in_english(text: str) -> bool:
+    """ "hi! i'm an exchange student, how do i apply?": most of the message is English."""
+    w = [x for x in re.findall(r"[a-z']+", text.lower()) if len(x) > 0]
+    if len(w) < 4:
+        return False
+    return sum(x in _ENGLISH for x in w) >= max(3, len(w) * 0.4)
+
+
 def will_do_soon(text: str) -> bool:
     """ "ahorita lo hago", "al rato lo reviso y te aviso", "ahorita no tengo mis datos": not an
     answer yet, nor a question (nor an emergency: "ahorita" is also a cue of one)."""

@@ -85,6 +85,12 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
         step.say(step.msg("internal_error"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
     if not step.replies:
         step.say(step.msg("footer"))
+    if intents.written_in_english(text) and not st.get("english_noted") and not step.recalls("english_only"):
+        # An exchange student writing in English: once, in English, that the answers come in
+        # Spanish and where a person can help in English; then the answer itself.
+        st["english_noted"] = True
+        step.say(step.msg("english_note"))
+        step.replies.insert(0, step.replies.pop())
     st["turns"] = int(st.get("turns", 0)) + 1
     st["last_at"] = message.at.isoformat()  # read by the next message (a "hola" an hour later)
     if not st.get("privacy_ack"):
@@ -162,6 +168,8 @@ def _where_follow_up(step: Step, stage: Stage | None) -> bool:
     topic = step.recent("answered", within=2) or _WHERE_TOPIC.get(step.stage)
     if topic in ("urgencia", "otro_seguro", "espera", "sin_vigencia") and _APPLIES.search(" ".join(intents.words(step.text))):
         topic = "registro_cia"  # "¿y dónde lo tramito?" after the emergency's answer: the application
+    elif topic in ("espera", "sin_vigencia"):
+        topic = "vigencia"  # "¿y dónde checo eso?" after the wait: where the coverage is seen
     key = f"where_{topic}"
     if not topic or key not in step.kb.messages:
         return False
@@ -493,6 +501,7 @@ def _about_the_bot(step: Step, stage: Stage | None) -> bool:
     folded = " ".join(intents.words(text))
     if len(intents.words(text)) <= 12 and _ASKS_ENGLISH.search(folded):
         step.topic = "saludo"
+        step.remember("english_only")
         step.say(step.msg("english_only"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
         return True
     if (len(intents.words(text)) > 10 or not _ASKS_IF_BOT.search(folded)

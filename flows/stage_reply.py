@@ -108,9 +108,17 @@ def reply(step: Step, stage: Stage, text: str) -> bool:
     topic = STAGE_TOPIC.get(stage.name) or _EXPLAINED_BY.get(stage.name)
     if topic and len(intents.words(text)) <= 6 and _WHAT_IS_IT.search(" ".join(intents.words(text))):
         # "no, ¿qué es eso?" to "¿ya estás en Solicitud Seguro?", "no entendí": not a no; what
-        # the step is, again.
+        # the step is, again. Right after its answer, in simpler words (the same block again
+        # would not help); not understood even so, a person.
         step.topic = topic
-        answer(step, topic)
+        if step.recalls("simple", topic, within=3):
+            step.say(step.msg("still_unclear"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
+            return True
+        if step.recalls("answered", topic, within=3) and f"simple_{topic}" in step.kb.messages:
+            step.remember("simple", topic)
+            step.say(step.msg(f"simple_{topic}"))
+        else:
+            answer(step, topic)
         step.say(question_again(step, stage))
         return True
     known = step.kb.matcher.known_answer("fuera_de_tema", text)

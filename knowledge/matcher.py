@@ -46,6 +46,9 @@ DOMAIN_STEMS = (
 )
 #: A message with this many content words besides greetings is not a greeting.
 MANY_WORDS = 4
+#: "hola, soy estudiante de intercambio en ITSON Obregón": after a greeting, who is writing (a
+#: self-introduction naming the university), not a question about something else.
+_SELF_INTRO = frozenset({"soy", "estoy", "somos", "me", "mi", "im", "i", "my"})
 
 _ASKING = r"(?:donde|dnd|adonde|como|cmo|cuando|cuanto|cuantos|cual|cuales|quien)"
 _ASKING_EN = r"(?:where|how|when|what|which)"
@@ -573,7 +576,7 @@ class Matcher:
         found = self.known(topic_id, text)
         return found.answer if found else None
 
-    def classify(self, text: str) -> Match:
+    def classify(self, text: str) -> Match:  # noqa: C901 - one decision, read top to bottom
         words = self.tokens(text)
         if not words:
             return Match(None, 0.0, [], [], confident=False, domain=False)
@@ -628,7 +631,8 @@ class Matcher:
                 # Nothing of the insurance and no clear cue: it is about something else.
                 top, top_score = "fuera_de_tema", max(top_score, CONFIDENT)
         if (top in SOCIAL and not domain and not urgent and 0 < opening < len(words)
-                and self._content_words(words[opening:]) >= MANY_WORDS):
+                and self._content_words(words[opening:]) >= MANY_WORDS
+                and not (words[opening] in _SELF_INTRO and "itson" in words)):
             # "Alguien sabe una receta de chilaquiles…": a question follows the
             # courtesy, and it is not about the insurance.
             top, top_score = "fuera_de_tema", max(top_score, CONFIDENT)

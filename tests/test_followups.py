@@ -1177,3 +1177,22 @@ def test_a_parent_with_the_childs_password_is_told_the_student_applies() -> None
     chat = Chat()
     out = chat.say("yo lo puedo hacer por el? tengo su contraseña")
     assert out.topic == "registro_cia" and "que la escriba él" in chat.text and "no te puedo ayudar" not in chat.text
+
+
+def test_not_understood_right_after_a_steps_answer_gets_simpler_words_then_a_person() -> None:
+    """Walk-through 43: "no entendí", "¿y eso?" got the same block word for word, four times."""
+    chat = Chat()
+    chat.say("como reviso mi vigencia")
+    first = chat.text
+    chat.say("no entendi")
+    assert chat.text.startswith("Más fácil") and chat.text != first and "¿Ya apareces vigente" in chat.text
+    chat.say("y eso?")
+    assert "te paso con una persona" in chat.text.lower() and "Más fácil" not in chat.text
+
+
+def test_an_exchange_student_writing_english_is_told_once_in_english_and_greeted() -> None:
+    chat = Chat()
+    out = chat.say("hi! im an exchange student at ITSON Obregon")
+    assert out.topic == "saludo" and chat.text.startswith("🇬🇧 Hi!") and "Te paso con una persona" not in chat.text
+    out = chat.say("how do I apply for the IMSS student insurance?")
+    assert out.topic == "registro_cia" and "🇬🇧" not in chat.text and "itson.mx/cia" in chat.text
