@@ -90,6 +90,13 @@ def _short_follow_up(text: str) -> bool:
     return intents.is_question(text) or any(w in intents.QUESTION_WORDS for w in words[:3])
 
 
+#: "no puedo entrar al CIA", "no me deja iniciar sesión": the account, not the application.
+_CANT_LOG_IN = re.compile(
+    r"\bno (?:puedo|me deja|me dejo|pude|he podido) (?:entrar|ingresar|acceder|iniciar sesion|loguearme|meterme)"
+    r"(?: (?:al|en el|a mi|en mi) (?:cia|cuenta|portal))?\b|\bno (?:me )?(?:acepta|reconoce) (?:mi )?(?:id|usuario)\b"
+)
+
+
 def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = False) -> None:
     """Answer what the matcher understood, or ask when it is unsure."""
     kb = step.kb
@@ -143,6 +150,21 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         match = Match("fuera_de_tema", match.score, match.ranked, match.tokens, True, match.domain)
     topic = match.topic or "fuera_de_tema"
     step.topic = topic
+    if (not aside and topic in ("registro_cia", "error_solicitud") and _CANT_LOG_IN.search(" ".join(intents.words(step.text)))
+            and not entities.mentions_saving(step.text)
+            and (known := kb.matcher.known_answer("fuera_de_tema", "olvide mi contrasena"))):
+        # "no puedo entrar al CIA", "no me deja iniciar sesión": the account's password (the
+        # university's, not the desk's), not the option missing inside the CIA nor an error
+        # of the application.
+        if topic == "error_solicitud":
+            escalation.start(step, topic, known=known)  # said first; a person still one "no" away
+            return
+        step.topic = "fuera_de_tema"
+        step.say(known)
+        stage = STAGES.get(step.stage)
+        if stage and stage.question:
+            step.say(question_again(step, stage))
+        return
     if topic == "nss" and not aside and volunteered.said_nss_is_valid(step):
         # "mi NSS es 12345678903": said valid and what it is for next; neither what an NSS is
         # nor where to find one (they have it), nor a stage asking them to find one.

@@ -1196,3 +1196,13 @@ def test_an_exchange_student_writing_english_is_told_once_in_english_and_greeted
     assert out.topic == "saludo" and chat.text.startswith("🇬🇧 Hi!") and "Te paso con una persona" not in chat.text
     out = chat.say("how do I apply for the IMSS student insurance?")
     assert out.topic == "registro_cia" and "🇬🇧" not in chat.text and "itson.mx/cia" in chat.text
+
+
+@pytest.mark.parametrize("text", ["no puedo entrar al cia", "no me deja iniciar sesion en el cia, me ayudas?"])
+def test_not_getting_into_the_cia_is_the_accounts_password_not_the_missing_option(text: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert "soporte de cómputo" in chat.text and "Si no encuentras la opción" not in chat.text
+    other = Chat()
+    other.say("no me aparece la opcion del seguro en el cia")
+    assert "Si no encuentras la opción" in other.text
