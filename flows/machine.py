@@ -186,12 +186,17 @@ def _follow_up_known(step: Step, stage: Stage | None) -> bool:
     the bot would not understand alone, which a fact of the topic just answered settles; that
     fact, and the question pending again (not "no alcancé a entender la fecha")."""
     topic = step.recent("answered", within=2)
-    if not topic or topic not in step.kb.topics or not intents.is_question(step.text):
+    if not topic or topic not in step.kb.topics:
         return False
     match = step.classify(step.text)
     known = step.kb.matcher.known_answer(topic, step.text)
+    n = len(intents.words(step.text))
+    if not intents.is_question(step.text) and not (known and n <= 8 and (is_vague(match) or match.topic == "fuera_de_tema")):
+        # A statement only when a fact of that topic names it and nothing else would read it
+        # ("pero ella ya no trabaja ahí" after the other-insurance answer).
+        return False
     if (not is_vague(match) and not (match.topic == "despedida" and "?" in step.text)
-            and not (known and len(intents.words(step.text)) <= 8)):
+            and not (known and n <= (10 if match.topic == "fuera_de_tema" else 8))):
         # ("gracias, ¿y lo de pagar?": thanks, and a question after them). A short question that
         # a fact of the topic just answered names is about it, whatever it resembles alone
         # ("¿o sea que no me atienden?" after the emergency's answer, not the desk's hours).

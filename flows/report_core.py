@@ -173,7 +173,8 @@ def show_summary(step: Step, esc: dict[str, Any]) -> None:
     nss = data.get("nss") or (refused if esc.get("nss_refused") else step.msg("summary_nss_unknown"))
     if data.get("nss") and data["nss"] == esc.get("nss_unverified"):
         nss = f"{nss} {step.msg('summary_nss_unverified')}"
-    curp = data.get("curp") or (refused if esc.get("curp_refused") else
+    curp = (f"{data['curp']} {step.msg('summary_curp_unverified')}" if data.get("curp") and data["curp"] == esc.get("curp_unverified")
+            else None) or data.get("curp") or (refused if esc.get("curp_refused") else
                                 step.msg("summary_curp_unknown") if esc.get("curp_unknown") else
                                 step.msg("summary_curp_none") if esc.get("curp_missing") else "")
     step.say(step.msg(

@@ -62,7 +62,16 @@ def read(
             problems.append(step.msg("several_curp", value=found["curp"]))
         elif problem is None:
             found["curp"] = value.upper()
+        elif problem == "check" and esc.get("rejected_curp") == value.upper() and "curp" not in found:
+            # The same CURP a second time, as with the NSS: kept as sent, flagged for staff (who can
+            # look it up at RENAPO), rather than asked for in a loop.
+            found["curp"] = value.upper()
+            if data.get("curp") != value.upper():
+                esc["curp_unverified"] = value.upper()
+                problems.append(step.msg("curp_kept_unverified"))
         else:
+            if problem == "check":
+                esc["rejected_curp"] = value.upper()
             problems.append(step.msg(f"curp_{problem}", value=value.upper(), n=len(value)))
         consumed = re.sub(re.escape(value), " ", consumed, flags=re.IGNORECASE)
     for start, end in reversed(entities.spaced_curp_spans(consumed)):

@@ -455,8 +455,9 @@ def open_ticket(step: Step, esc: dict[str, Any]) -> None:
         data["curp_unknown"] = "sí"  # not at hand (a foreigner's "no tengo CURP" is curp_missing)
     elif esc.get("curp_missing") and "curp" not in data and not esc.get("curp_refused"):
         data["curp_missing"] = "sí"
-    if esc.get("nss_unverified") and data.get("nss") == esc["nss_unverified"]:
-        data["nss_unverified"] = "sí"  # its check digit does not match; the student sent it twice
+    for field in ("nss", "curp"):
+        if esc.get(f"{field}_unverified") and data.get(field) == esc[f"{field}_unverified"]:
+            data[f"{field}_unverified"] = "sí"  # its check digit does not match; the student sent it twice
     for field in ("nss", "curp"):
         if esc.get(f"{field}_refused") and field not in data:
             data[f"{field}_refused"] = "sí"  # not given by choice (not "does not know" / "has none")
@@ -465,7 +466,7 @@ def open_ticket(step: Step, esc: dict[str, Any]) -> None:
                         attachments=attachments))
     # Kept for a later report: only checked data (an NSS sent twice unverified is not reused unflagged).
     step.state["known"] = {k: v for k, v in esc["data"].items()
-                           if k in FIELDS and not (k == "nss" and v == esc.get("nss_unverified"))}
+                           if k in FIELDS and v not in (esc.get("nss_unverified"), esc.get("curp_unverified"))}
     step.state["ticket_reason"] = esc["reason"]
     step.state["ticket_at"] = step.today.isoformat()
     step.state["return_stage"] = esc.get("return_stage") or "menu"

@@ -294,15 +294,25 @@ _NOT_SAVED = re.compile(r"\bno (?:la |lo )?(?:he |e )?(?:guardo|guardado|guarde|
 _CLAUSES = re.compile(r"[,;.\n]+|\s+y\s+")
 
 
+#: "… y nada", "y no me sale", "y sigo sin nada": said with the day, the coverage still missing.
+_STILL_NOTHING = re.compile(
+    r"\by (?:nada|nel|no sale|no me sale|no aparece|no aparezco|sigo sin|sigo igual|todavia no|aun no)\b"
+    r"|\bsigo sin (?:vigencia|seguro|aparecer|nada)\b|\bno me sale (?:vigente|nada)\b"
+)
+
+
 def answer_save_date(step: Step) -> bool:
     """The answer to "¿qué día guardaste tu solicitud?": a day (the waiting period from it), not
     yet, not knowing, a yes without the day, or something unreadable asked again. False when
     the message is about a topic of its own, for the machine to read."""
     text = step.text
+    purpose = str(step.state.get("date_purpose", "espera"))
+    if _STILL_NOTHING.search(" ".join(intents.words(text))):
+        purpose = "sin_vigencia"  # "ya pasaron como 8 días y nada": the day, and still no coverage
     waited = entities.waited_duration(text)
     if waited and waited[1] == "dia" and waited[2]:
         # "ya pasaron 6 días hábiles": counted back on the desk's calendar, not in calendar days.
-        waiting_from(step, _waited_since(step) or step.today, purpose=step.state.get("date_purpose", "espera"))
+        waiting_from(step, _waited_since(step) or step.today, purpose=purpose)
         return True
     clause = entities.saved_clause(text)  # "la guardé el viernes, hace como 3 días": the day named with it
     saved, problem = entities.parse_answer_date(clause, step.now) if clause else (None, None)
@@ -321,7 +331,7 @@ def answer_save_date(step: Step) -> bool:
         step.say(step.msg("filling_wait"))
         return True
     if saved:
-        waiting_from(step, saved, purpose=step.state.get("date_purpose", "espera"))
+        waiting_from(step, saved, purpose=purpose)
         return True
     if intents.says_dont_know(text) or intents.says_not_sure(text):
         # "no sé", "no me acuerdo" (not a "no": the question suggests "no sé" itself).

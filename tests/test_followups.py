@@ -1206,3 +1206,42 @@ def test_not_getting_into_the_cia_is_the_accounts_password_not_the_missing_optio
     other = Chat()
     other.say("no me aparece la opcion del seguro en el cia")
     assert "Si no encuentras la opción" in other.text
+
+
+def test_a_curp_sent_twice_with_a_bad_check_digit_is_kept_flagged_not_asked_for_forever() -> None:
+    """Walk-through 42: the same CURP sent three times looped on "no es válida"."""
+    chat = Chat()
+    chat.say("me equivoque en mi curp")
+    chat.say("00000234567 Juan Perez Lopez 12345678903")
+    chat.say("BOXW310820HNERXN08")
+    assert "no es válida" in chat.text and chat.stage == "escalation_collect"
+    chat.say("BOXW310820HNERXN08")
+    assert chat.stage == "escalation_confirm" and "CURP: BOXW310820HNERXN08 (sin verificar" in chat.text
+    chat.say("si")
+    (ticket,) = chat.tickets()
+    assert ticket.data["curp"] == "BOXW310820HNERXN08" and ticket.data["curp_unverified"] == "sí"
+    assert "curp" not in (chat.state or {}).get("known", {})
+
+
+@pytest.mark.parametrize(("first", "follow", "want"), [
+    ("tengo imss por mi mama", "pero ella ya no trabaja ahi", "puede que ese seguro ya no te cubra"),
+    ("como lleno la solicitud", "ya llene todo pero no se si le di guardar", "Si no estás seguro de haberle dado *guardar*"),
+    ("como lleno la solicitud", "y si nunca he trabajado?", "si nunca has tenido IMSS"),
+    ("ya estoy vigente", "sirve en cualquier hospital?", "No es un seguro para hospitales"),
+    ("donde hago la solicitud", "y la contraseña cual es? la del correo institucional?", "la contraseña de tu cuenta del ITSON"),
+])
+def test_walk_through_follow_ups_get_their_own_answer(first: str, follow: str, want: str) -> None:
+    """Walk-through 41 and set O: each of these got the cold reply or the step's whole text again."""
+    chat = Chat()
+    chat.say(first)
+    whole = chat.text
+    chat.say(follow)
+    assert want in chat.text and "no te puedo ayudar" not in chat.text and whole not in chat.text
+
+
+def test_days_waited_and_still_nothing_is_the_missing_coverage() -> None:
+    chat = Chat()
+    chat.say("cuanto tarda en activarse el seguro?", "2026-02-16T09:30")
+    chat.say("es q ya pasaron como 8 dias y nada 😕", "2026-02-16T09:32")
+    assert chat.stage == "escalation_collect" and "Ya pasó el tiempo de espera" in chat.text
+    assert "¿Ya apareces vigente" not in chat.text

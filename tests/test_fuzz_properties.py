@@ -185,22 +185,25 @@ def check_state(state: dict, actions: list) -> None:
         assert isinstance(esc, dict) and esc.get("reason")
     pending = ((esc or {}).get("pending") or {}).get("data") or {}
     unverified = (esc or {}).get("nss_unverified")
+    unverified_curp = (esc or {}).get("curp_unverified")
     for data in [(esc or {}).get("data") or {}, pending]:
-        check_data(data, unverified_nss=unverified)
+        check_data(data, unverified_nss=unverified, unverified_curp=unverified_curp)
     check_data(state.get("known") or {})
     for action in actions:
         if isinstance(action, OpenTicket):
             flagged = action.data.get("nss") if action.data.get("nss_unverified") == "sí" else None
-            check_data({k: v for k, v in action.data.items() if k in FIELDS}, unverified_nss=flagged)
+            flagged_curp = action.data.get("curp") if action.data.get("curp_unverified") == "sí" else None
+            check_data({k: v for k, v in action.data.items() if k in FIELDS}, unverified_nss=flagged,
+                       unverified_curp=flagged_curp)
 
 
-def check_data(data: dict, unverified_nss: str | None = None) -> None:
+def check_data(data: dict, unverified_nss: str | None = None, unverified_curp: str | None = None) -> None:
     """Escalation data holds only valid items: nothing the validators refuse ever gets in, except
-    an NSS whose check digit fails that the student sent twice, flagged as unverified (README)."""
+    an NSS or a CURP whose check digit fails that the student sent twice, flagged as unverified (README)."""
     assert set(data) <= set(FIELDS) | {"description"}, data
     if data.get("nss") and not (data["nss"] == unverified_nss and entities.nss_problem(data["nss"]) == "check"):
         assert entities.nss_problem(data["nss"]) is None
-    if data.get("curp"):
+    if data.get("curp") and not (data["curp"] == unverified_curp and entities.curp_problem(data["curp"]) == "check"):
         assert entities.curp_problem(data["curp"]) is None
     if data.get("student_id"):
         assert entities.student_id_problem(data["student_id"]) is None

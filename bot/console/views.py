@@ -32,7 +32,8 @@ DATA_LABELS = {"student_id": "ID ITSON", "name": "Nombre", "nss": "NSS", "curp":
                "nss_unknown": "No sabe su NSS", "curp_missing": "No tiene CURP (extranjero)",
                "curp_unknown": "No tiene su CURP a la mano", "student_id_missing": "No tiene su ID a la mano",
                "nss_refused": "Prefirió no dar su NSS", "curp_refused": "Prefirió no dar su CURP",
-               "nss_unverified": "NSS sin verificar (su último dígito no corresponde; lo confirmó dos veces)"}
+               "nss_unverified": "NSS sin verificar (su último dígito no corresponde; lo confirmó dos veces)",
+               "curp_unverified": "CURP sin verificar (su último carácter no corresponde; la confirmó dos veces)"}
 #: Why a reply was not delivered, as staff read it (the outbox's error codes; others shown as they are).
 DELIVERY_ERRORS = {"no_template": "no hay plantilla aprobada configurada y pasaron 24 h",
                    "63016": "fuera de la ventana de 24 h de WhatsApp", "retries_exhausted": "falló tras varios intentos",
