@@ -159,8 +159,7 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         if topic == "error_solicitud":
             escalation.start(step, topic, known=known)  # said first; a person still one "no" away
             return
-        step.topic = "fuera_de_tema"
-        step.say(known)
+        step.say(known)  # (the topic stays the CIA's: getting into it to apply)
         stage = STAGES.get(step.stage)
         if stage and stage.question:
             step.say(question_again(step, stage))
