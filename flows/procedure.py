@@ -349,7 +349,8 @@ def waiting_from(step: Step, saved: date, *, purpose: str) -> None:
     step.state["waiting_purpose"] = purpose
     step.state.pop("date_purpose", None)
     values = {"saved": step.date_es(saved), "end": step.date_es(end), "days": step.kb.desk.waiting_days}
-    if entities.is_approximate_date(entities.saved_clause(step.text) or step.text):
+    approximate = entities.is_approximate_date(entities.saved_clause(step.text) or step.text)
+    if approximate:
         # "la semana pasada": the day taken is said first, so a wrong guess can be corrected.
         step.say(step.msg("date_approximate", saved=values["saved"]))
     if step.today <= end:
@@ -377,6 +378,9 @@ def waiting_from(step: Step, saved: date, *, purpose: str) -> None:
         purpose = "sin_vigencia"
     if purpose == "sin_vigencia":
         description = step.msg("sin_vigencia_description", **values)
+        if approximate:
+            # "hace como 2 semanas": staff read the day as the student's estimate, not a fact.
+            description += " " + step.msg("sin_vigencia_date_approximate", said=entities.mask_personal(step.text)[:120])
         step.say(step.msg("waiting_over_ticket", **values))
         escalation.start(step, "sin_vigencia", description=description, intro=False)
         return

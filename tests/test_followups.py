@@ -1245,3 +1245,14 @@ def test_days_waited_and_still_nothing_is_the_missing_coverage() -> None:
     chat.say("es q ya pasaron como 8 dias y nada 😕", "2026-02-16T09:32")
     assert chat.stage == "escalation_collect" and "Ya pasó el tiempo de espera" in chat.text
     assert "¿Ya apareces vigente" not in chat.text
+
+
+def test_an_approximate_save_day_is_marked_as_such_for_staff() -> None:
+    """Walk-through 42: "hace como 2 semanas" went into the ticket as an exact day."""
+    chat = Chat()
+    chat.say("sigo sin vigencia, la guarde hace como 2 semanas", "2026-02-20T10:00")
+    assert "Tomé como fecha el" in chat.text and chat.stage == "escalation_collect"
+    chat.say("00000234567 Juan Perez Lopez 12345678903 BOXW310820HNERXN09", "2026-02-20T10:01")
+    chat.say("si", "2026-02-20T10:02")
+    (ticket,) = chat.tickets()
+    assert "Fecha aproximada" in ticket.description and "como 2 semanas" in ticket.description

@@ -456,8 +456,17 @@ def is_approximate_date(text: str) -> bool:
     if (_LAST_WEEK.search(folded) or _WEEK_BEFORE_LAST.search(folded) or _LAST_MONTH.search(folded)
             or _MONTH_PART.search(folded)):
         return True
+    if _ROUGHLY.search(folded):
+        return True  # "ya pasaron como 8 días", "hace unos 10 días": counted, but roughly
     m = _HACE.search(folded)
     return bool(m and not m.group(2).startswith("dia"))
+
+
+#: "como 8 días", "unos 10 días", "más o menos una semana": a length of time said roughly.
+_ROUGHLY = re.compile(
+    r"\b(?:como|unos|unas|aprox\w*|mas o menos|casi|alrededor de|cerca de)\s+(?:\d+|un|una|dos|tres|cuatro|cinco|seis"
+    r"|siete|ocho|nueve|diez|quince|veinte)\s+(?:dias?|semanas?|meses?)\b"
+)
 
 
 _MENTION_NOW = datetime(2024, 12, 31, 12, 0, tzinfo=_TZ)  # leap year: 29/02 is valid
