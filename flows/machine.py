@@ -143,12 +143,21 @@ def _next_topic(step: Step, stage: Stage | None) -> bool:
     return True
 
 
-#: The guide's step before each one (for "regresa al paso anterior").
-_PREVIOUS_STEP = {
-    "prereq_other": "prereq_coverage", "prereq_nss": "prereq_coverage", "nss_lookup": "prereq_nss",
-    "cia_route": "prereq_nss", "filling": "cia_route", "waiting_saved_date": "filling",
-    "umf_registration": "checking_coverage",
-}
+def _previous_steps() -> dict[str, str]:
+    """The guide's step before each one (for "regresa al paso anterior"), read from the stages'
+    own links: the first step, in the guide's order, whose yes or no leads to it (the offer of
+    the guide is no step to go back to)."""
+    previous: dict[str, str] = {}
+    for name, stage in STAGES.items():
+        if name == "offer_guide":
+            continue
+        for target in (stage.on_yes, stage.on_no):
+            if target in STAGES and target not in ("menu", "done") and target not in previous:
+                previous[target] = name
+    return previous
+
+
+_PREVIOUS_STEP = _previous_steps()
 
 
 #: The topic a step of the guide is about, for "¿y eso dónde?" there (its answer's topic, or the
