@@ -143,6 +143,10 @@ def _next_topic(step: Step, stage: Stage | None) -> bool:
     return True
 
 
+#: "ya que esté activo", "cuando ya salga vigente": the coverage's next step is asked about.
+_ONCE_COVERED = re.compile(r"\b(?:activo|activa|vigente|vigencia|asegurado|asegurada|cubierto|cubierta)\b")
+
+
 def _previous_steps() -> dict[str, str]:
     """The guide's step before each one (for "regresa al paso anterior"), read from the stages'
     own links: the first step, in the guide's order, whose yes or no leads to it (the offer of
@@ -370,6 +374,13 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             and not entities.mentions_date(text)):
         _privacy_answer(step)  # "quiero que borren mis datos" to "¿qué día la guardaste?": not a date
         return
+    if stage and stage.expects == "date" and intents.asks_next(text) and not entities.mentions_date(text):
+        # "ok, ¿y ya que esté activo qué sigue?" to "¿qué día la guardaste?": what follows the
+        # wait, then the day again (not "no alcancé a entender la fecha").
+        step.topic = "alta_umf" if _ONCE_COVERED.search(" ".join(intents.words(text))) else "espera"
+        step.say(step.msg("next_waiting_saved_date"))
+        step.say(step.msg("resume_saved_date"))
+        return
     if stage and stage.expects == "date" and answering.urgent(step):
         # "oye, ¿y si tengo una emergencia ahorita?": the emergency first ("ahorita" is no date).
         match = step.classify(text)
@@ -579,7 +590,7 @@ def _corrects_date_of_report(step: Step) -> bool:
                                     or _SAYS_THE_DAY.search(" ".join(intents.words(step.text)))):
         return False  # "ahorita te los paso", "hoy no traigo mi CURP": now, not the day it was saved
     if (saved is None or saved > step.today or saved.isoformat() == step.state["saved_on"] or intents.bare_number(step.text)
-            or len(intents.words(step.text)) > 8):
+            or len(intents.words(step.text)) > (12 if entities.mentions_saving(step.text) else 8)):
         return False
     before = esc
     step.topic = None

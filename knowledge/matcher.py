@@ -44,11 +44,15 @@ DOMAIN_STEMS = (
     "const", "afili", "derec", "medic", "trami", "issst", "consu", "cubre", "cobert",
     "formu", "alta", "patron", "asegur", "guard",
 )
+#: The stems only this insurance's messages have (the others above are words of any procedure:
+#: "trámite", "constancia", "alta").
+SPECIFIC_STEMS = ("segur", "imss", "nss", "curp", "vigen", "facul", "clini", "umf", "cia", "issst", "cobert", "solic",
+                  "asegur", "patron", "afili", "cubre", "derec", "medic")
 #: A message with this many content words besides greetings is not a greeting.
 MANY_WORDS = 4
 #: "hola, soy estudiante de intercambio en ITSON Obregón": after a greeting, who is writing (a
 #: self-introduction naming the university), not a question about something else.
-_SELF_INTRO = frozenset({"soy", "estoy", "somos", "me", "mi", "im", "i", "my"})
+_SELF_INTRO = frozenset({"soy", "estoy", "somos", "me", "mi", "im", "i", "my", "m"})
 
 _ASKING = r"(?:donde|dnd|adonde|como|cmo|cuando|cuanto|cuantos|cual|cuales|quien)"
 _ASKING_EN = r"(?:where|how|when|what|which)"
@@ -595,8 +599,10 @@ class Matcher:
         # An emergency is never off-topic, even "en la biblioteca": a standalone topic
         # with a priority (urgencia) keeps its chance against a named campus place.
         urgent = any(t.standalone and t.priority > 0 and kw.get(t.id, 0.0) >= STRONG for t in self.topics.values())
-        if not domain and not urgent and kw.get("fuera_de_tema", 0.0) >= STRONG:
-            # Something else named outright (the library, grades) and nothing of the insurance.
+        specific = any(w.startswith(SPECIFIC_STEMS) for w in words) or "mesa de ayuda" in " ".join(words)
+        if not urgent and kw.get("fuera_de_tema", 0.0) >= STRONG and (not domain or not specific):
+            # Something else named outright (the library, grades) and nothing of the insurance
+            # ("¿cómo tramito la beca?": a procedure's words, but not this procedure's).
             scores["fuera_de_tema"] = max(scores.values()) + 1.0
         ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
         substantive = [(t, s) for t, s in ranked if t not in SOCIAL]
