@@ -52,6 +52,20 @@ class Settings(BaseSettings):
     )
     twilio_api_base_url: str = "https://api.twilio.com"
 
+    @field_validator("twilio_whatsapp_numbers_raw")
+    @classmethod
+    def _whatsapp_numbers_shape(cls, value: str) -> str:
+        """Every desk number must read as a phone number: refused here, at start-up, rather than
+        found out when every student's message is dropped as written to "another" number."""
+        from bot.phones import e164
+
+        bad = [n for n in (part.strip() for part in value.split(",")) if n and e164(n) is None]
+        if bad:
+            raise ValueError(
+                "TWILIO_WHATSAPP_NUMBERS must be phone numbers, comma-separated (e.g. +5216444207351 or "
+                "6444207351); cannot read " + ", ".join(repr(n[:32]) for n in bad))
+        return value
+
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"

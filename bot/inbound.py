@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, exists, or_, update
+from sqlalchemy import bindparam, exists, func, or_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -140,6 +140,48 @@ def _enqueue_statement(insert: Any) -> Any:
 
 #: The webhook's insert, by "is the database PostgreSQL".
 _ENQUEUE = {False: _enqueue_statement(sqlite_insert), True: _enqueue_statement(pg_insert)}
+
+
+#: ``last_error`` of a WhatsApp message to a desk number that is not configured (see :func:`record_unrouted`).
+UNROUTED = "desk number not in TWILIO_WHATSAPP_NUMBERS"
+#: How far back ``/healthz`` counts such messages.
+UNROUTED_WINDOW = timedelta(hours=24)
+
+
+def record_unrouted(session: Session, arrival: Arrival) -> bool:
+    """Store a message sent to a desk number we do not answer, already settled as failed; True if new.
+
+    Why store it: Twilio does not retry a message we acknowledged, so
+    without a row nothing but a log line would say that students write to
+    a number missing from ``TWILIO_WHATSAPP_NUMBERS`` and get no reply.
+    Stored like any payload (passwords redacted, deleted by retention), it
+    is counted by :func:`unrouted_counts` for ``/healthz`` and never
+    claimed by the processor (it is not pending).
+    """
+    postgres = dialect_name(session) == "postgresql"
+    now = utcnow()
+    table = InboundEvent.__table__  # type: ignore[attr-defined]
+    insert = pg_insert if postgres else sqlite_insert
+    result = session.connection().execute(
+        insert(table).values(channel=arrival.channel, provider_id=arrival.provider_id, address=arrival.address,
+                             desk_address=arrival.desk_address, payload=redact_payload(arrival.payload),
+                             received_at=arrival.received_at, status=EventStatus.FAILED, attempts=0,
+                             last_error=UNROUTED, processed_at=now)
+        .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+    )
+    return bool(result.rowcount)
+
+
+def unrouted_counts(session: Session, now: datetime) -> dict[str, int]:
+    """Messages of the last :data:`UNROUTED_WINDOW` to desk numbers not configured, by that number (as Twilio wrote it)."""
+    E = InboundEvent
+    stmt = (
+        select(E.desk_address, func.count())
+        .where(E.status == EventStatus.FAILED, E.last_error == UNROUTED,
+               col(E.received_at) >= now - UNROUTED_WINDOW)
+        .group_by(col(E.desk_address))
+    )
+    return {str(desk or "?"): int(count) for desk, count in session.exec(stmt).all()}  # type: ignore[call-overload]
 
 
 #: The payload fields that carry what a student typed or tapped: WhatsApp's ``Body``

@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, delete, literal_column, text, update
 from sqlmodel import Session, col, select
 
 from bot.models import SendRate
+from bot.phones import number_key
 from bot.storage import insert_ignoring
 
 if TYPE_CHECKING:
@@ -62,7 +63,9 @@ class Limit:
 def limits_for(message: Outgoing, settings: Settings) -> list[Limit]:
     """The provider limits one outgoing message counts against (none for the web chat)."""
     if message.channel == "whatsapp" and settings.twilio_send_rate > 0:
-        sender = message.desk_address or ",".join(settings.twilio_whatsapp_numbers[:1]) or "default"
+        # One limit per sender number however it is written (+521… and +52… are one sender).
+        written = message.desk_address or ",".join(settings.twilio_whatsapp_numbers[:1])
+        sender = number_key(written) or written or "default"
         return [Limit(f"twilio:{sender}", settings.twilio_send_rate)]
     if message.channel == "telegram":
         limits = []

@@ -77,7 +77,13 @@ def test_limits_per_channel_from_the_settings():
     settings = Settings(_env_file=None, twilio_whatsapp_numbers="+5216444207351,+5216441617836")  # type: ignore[call-arg]
     wa = Outgoing(message_id=1, conversation_id=1, channel="whatsapp", address="+5216440000001", text="x",
                   desk_address="+5216441617836")
-    assert sendrate.limits_for(wa, settings) == [Limit("twilio:+5216441617836", 80.0)]
+    assert sendrate.limits_for(wa, settings) == [Limit("twilio:+526441617836", 80.0)]
+    # the same sender written as Twilio may write it (no old mobile "1"), or not named at all: one limit
+    same = Outgoing(message_id=4, conversation_id=4, channel="whatsapp", address="+5216440000001", text="x",
+                    desk_address="whatsapp:+526444207351")
+    unnamed = Outgoing(message_id=5, conversation_id=5, channel="whatsapp", address="+5216440000001", text="x")
+    assert sendrate.limits_for(same, settings) == sendrate.limits_for(unnamed, settings) == [
+        Limit("twilio:+526444207351", 80.0)]
     tg = Outgoing(message_id=2, conversation_id=2, channel="telegram", address="555", text="x")
     assert [(lim.key, lim.per_second, lim.shared) for lim in sendrate.limits_for(tg, settings)] == [
         ("telegram:bot", 30.0, True), ("telegram:chat:555", 1.0, False)]

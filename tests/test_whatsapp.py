@@ -244,11 +244,38 @@ def test_a_sender_that_is_not_a_whatsapp_number_is_acknowledged_and_ignored(desk
     assert desk.events() == [] and desk.fake.messages() == []
 
 
-def test_message_to_a_number_that_is_not_the_desk_is_acknowledged_and_ignored(desk: Desk) -> None:
-    response = desk.say("hola", to="+5215550000000")
+def test_message_to_a_number_that_is_not_the_desk_is_acknowledged_unanswered_and_shown_in_healthz(desk: Desk) -> None:
+    """Twilio does not retry what we acknowledged: the operator must see that students write to a
+    number the service does not answer, not only a log line per message."""
+    assert httpx.get(desk.url + "/healthz").json()["warnings"] == []
+    sid = new_sid("SM")
+    response = desk.say("hola", to="+5215550000000", sid=sid)
     assert "<Response/>" in response.text
+    desk.say("hola", to="+5215550000000", sid=sid)  # Twilio's retry: counted once
     time.sleep(0.3)
-    assert desk.events() == []
+    [event] = desk.events()
+    assert event.status == "failed" and event.desk_address == "whatsapp:+5215550000000"
+    assert desk.fake.messages() == [] and rows(desk.engine, Conversation) == []
+    [warning] = httpx.get(desk.url + "/healthz").json()["warnings"]
+    assert warning.startswith("whatsapp: 1 message(s) in the last 24 h were sent to whatsapp:+5215550000000")
+    assert "TWILIO_WHATSAPP_NUMBERS" in warning
+
+
+def test_desk_numbers_configured_in_another_form_are_answered_from_the_number_twilio_named(
+        fake_twilio: FakeTwilio, tmp_path: Path, kb: Any) -> None:
+    """Configured as +52 … (no old mobile "1") and as a bare 10-digit number, while Twilio writes
+    To=whatsapp:+521…: every message used to be dropped as sent to "another" number."""
+    settings = desk_settings(fake_twilio, tmp_path, twilio_whatsapp_numbers="+52 644 420 7351, 6441617836")
+    other = "+5216440000002"
+    with running_app(settings, kb, fake_twilio) as desk:
+        desk.say("hola", to=DESK_NUMBERS[0])
+        desk.say("hola", sender=other, to=DESK_NUMBERS[1])
+        desk.settle()
+        # From is the sender as Twilio knows it (the fake refuses any other form with 63007)
+        assert {m.from_ for m in desk.fake.messages(STUDENT)} == {f"whatsapp:{DESK_NUMBERS[0]}"}
+        assert {m.from_ for m in desk.fake.messages(other)} == {f"whatsapp:{DESK_NUMBERS[1]}"}
+        assert desk.fake.rejected == []
+        assert httpx.get(desk.url + "/healthz").json()["warnings"] == []
 
 
 def test_missing_message_sid_is_a_bad_request(desk: Desk) -> None:

@@ -237,6 +237,22 @@ def test_numbers_are_compared_without_prefix_or_spaces() -> None:
     assert bare_number(None) == ""
 
 
+def test_desk_numbers_are_one_number_however_written_and_unreadable_ones_refused_at_start_up() -> None:
+    from pydantic import ValidationError
+
+    from bot.config import Settings
+    from bot.phones import e164, number_key
+
+    forms = ["whatsapp:+5216444207351", "+526444207351", "6444207351", "(644) 420-7351", "526444207351",
+             "+52 1 644 420 7351"]
+    assert {number_key(f) for f in forms} == {"+526444207351"}
+    assert e164("6444207351") == "+526444207351" and e164("+14155238886") == "+14155238886"
+    for bad in ("hola", "644420735", "+52644420735l", "whatsapp:", "14155238886"):
+        assert number_key(bad) is None, bad
+    with pytest.raises(ValidationError, match="TWILIO_WHATSAPP_NUMBERS must be phone numbers.*'64442O7351'"):
+        Settings(_env_file=None, twilio_whatsapp_numbers="+5216441617836, 64442O7351")  # type: ignore[call-arg]
+
+
 def test_rewriting_http_client() -> None:
     default = RewritingHttpClient()
     url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json"

@@ -9,9 +9,15 @@ Decisions worth knowing (see ``../shared/spec/channels.md`` for the facts):
 * The webhook only stores the message (``bot.inbound.enqueue``, unique per
   MessageSid) and answers an empty TwiML ``<Response/>``: replies always go
   through the outbox and the REST API, so they are durable and retried.
-* A message to a number that is not one of ``TWILIO_WHATSAPP_NUMBERS`` is
-  acknowledged with 200 and dropped (logged): an error would only make
-  Twilio retry a message we will never handle.
+* Desk numbers are compared by :func:`bot.phones.number_key`: Twilio writes
+  a Mexican sender as ``+521…`` or ``+52…`` and operators configure either,
+  with or without ``+52``. A message to a number that is still not one of
+  ``TWILIO_WHATSAPP_NUMBERS`` is acknowledged with 200 (an error would only
+  make Twilio retry a message we will never handle), stored as a failed
+  event and counted in ``/healthz``'s warnings, so the operator sees that
+  students are writing to a number the service does not answer.
+* Replies go out ``From`` the desk number exactly as the student's message
+  named it in ``To`` (the form Twilio knows the sender by).
 * Media are downloaded in :meth:`WhatsAppChannel.prepare` (not in the
   webhook, which must answer fast), with Basic auth, following redirects,
   streamed and cut at ``bot.media.MAX_BYTES``. A refused file becomes a
@@ -39,6 +45,7 @@ from bot.channels.base import Outgoing, PermanentFailure, Prepared, RetryLater, 
 from bot.channels.twilio_http import DEFAULT_API_BASE_URL, RewritingHttpClient, map_error
 from bot.channels.twilio_signature import SignatureChecker
 from bot.media import MAX_BYTES, MediaRejected, MediaStore
+from bot.phones import e164, number_key
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -97,7 +104,7 @@ class _Unavailable(Exception):
 
 
 def bare_number(address: str | None) -> str:
-    """``whatsapp:+52 1 644…`` → ``+521644…``: how desk numbers are compared."""
+    """``whatsapp:+52 1 644…`` → ``+521644…``: the number without prefix nor separators, as written."""
     value = (address or "").strip()
     if value.lower().startswith(PREFIX):
         value = value[len(PREFIX):]
@@ -154,7 +161,9 @@ class WhatsAppChannel:
         self.media = media
         self.account_sid: str = settings.twilio_account_sid
         self._token = settings.twilio_auth_token.get_secret_value()
-        self.desk_numbers = [bare_number(n) for n in settings.twilio_whatsapp_numbers]
+        #: The configured numbers in E.164 (``6444207351`` → ``+526444207351``; Settings refused unreadable ones).
+        self.desk_numbers = [n for n in (e164(raw) for raw in settings.twilio_whatsapp_numbers) if n]
+        self._desk_keys = {number_key(n) for n in self.desk_numbers}
         self.public_base_url = settings.public_base_url.rstrip("/")
         self.send_timeout = send_timeout
         self.media_timeout = media_timeout
@@ -234,7 +243,9 @@ class WhatsAppChannel:
         return form
 
     def is_desk_number(self, address: str | None) -> bool:
-        return bare_number(address) in self.desk_numbers
+        """Whether ``address`` (``whatsapp:+521…``, ``+52…``, …) is one of the configured desk numbers."""
+        key = number_key(address)
+        return key is not None and key in self._desk_keys
 
     async def _inbound(self, request: Request) -> Response:
         form = await self._verified_form(request)
@@ -245,17 +256,26 @@ class WhatsAppChannel:
             # Signed, so from Twilio, but not a WhatsApp number we could ever answer.
             log.warning("WhatsApp message %s from an address that is not whatsapp:+<digits>: ignored", sid)
             return _twiml()
-        if not self.is_desk_number(desk):
-            log.warning("WhatsApp message %s to %s, which is not in TWILIO_WHATSAPP_NUMBERS: ignored", sid, desk)
-            return _twiml()
         from bot.inbound import Arrival  # the core's; imported late so this module loads alone
 
         services = request.app.state.services
         arrival = Arrival(channel=self.name, provider_id=sid, address=sender, desk_address=desk,
                           payload=form.payload(), received_at=services.now())
+        if not self.is_desk_number(desk):
+            log.warning("WhatsApp message %s to %s, which is not in TWILIO_WHATSAPP_NUMBERS (%s): not answered; "
+                        "stored as failed and counted in /healthz", sid, desk, ", ".join(self.desk_numbers))
+            await run_in_threadpool(self._record_unrouted, services, arrival)
+            return _twiml()
         if not await services.store_webhook(arrival):
             log.info("WhatsApp message %s already stored (Twilio retry): acknowledged", sid)
         return _twiml()
+
+    @staticmethod
+    def _record_unrouted(services: Any, arrival: Any) -> None:
+        from bot.inbound import record_unrouted
+
+        with services.session() as session:
+            record_unrouted(session, arrival)
 
     async def _status(self, request: Request) -> Response:
         form = await self._verified_form(request)
@@ -379,11 +399,11 @@ class WhatsAppChannel:
     def sender_for(self, desk_address: str | None) -> str:
         """Reply from the number the student wrote to; the first desk number otherwise."""
         if desk_address and self.is_desk_number(desk_address):
-            return wa_address(desk_address)
-        if desk_address:
-            log.warning("desk number %s is no longer configured: replying from %s", desk_address, self.desk_numbers[0])
+            return wa_address(desk_address)  # as the student's message named it in To
         if not self.desk_numbers:
             raise PermanentFailure("no TWILIO_WHATSAPP_NUMBERS configured", code="no_sender")
+        if desk_address:
+            log.warning("desk number %s is no longer configured: replying from %s", desk_address, self.desk_numbers[0])
         return wa_address(self.desk_numbers[0])
 
     def message_params(self, message: Outgoing) -> dict[str, str]:

@@ -102,7 +102,7 @@ def create_app(
         body: dict[str, Any] = {"status": "ok", "database": "ok", "channels": channel_report(services),
                                 "warnings": config_warnings(services)}
         try:
-            await asyncio.wait_for(asyncio.to_thread(_ping, services), timeout=5)
+            body["warnings"] += await asyncio.wait_for(asyncio.to_thread(_ping, services), timeout=5)
         except Exception as exc:
             log.error("health check: database unreachable: %s", type(exc).__name__)
             body["status"] = "error"
@@ -154,6 +154,28 @@ def config_warnings(services: Services) -> list[str]:
     return warnings
 
 
-def _ping(services: Services) -> None:
+#: A WhatsApp desk number students write to that the service does not answer (see unrouted_warnings).
+UNROUTED_WARNING = (
+    "whatsapp: {count} message(s) in the last 24 h were sent to {desk}, which is not in TWILIO_WHATSAPP_NUMBERS: "
+    "they were stored but never answered; add that number to TWILIO_WHATSAPP_NUMBERS (README, Connecting WhatsApp)"
+)
+
+
+def unrouted_warnings(services: Services) -> list[str]:
+    """What the database says is going wrong now: students writing to a desk number nobody answers.
+
+    Read from the database (not a counter in this process), so every worker's
+    ``/healthz`` tells, whichever of them received those webhooks.
+    """
+    from bot.inbound import unrouted_counts
+
+    with services.session() as session:
+        counts = unrouted_counts(session, services.now())
+    return [UNROUTED_WARNING.format(count=count, desk=desk) for desk, count in sorted(counts.items())]
+
+
+def _ping(services: Services) -> list[str]:
+    """Check the database answers; returns the warnings read from it."""
     with services.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+    return unrouted_warnings(services)
