@@ -228,7 +228,11 @@ class Ticket(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # type: ignore[call-overload]
     description: str = Field(default="", sa_type=String)  # type: ignore[call-overload]
     attachments: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)  # type: ignore[call-overload]
+    #: Who holds the ticket's chat now (or resolved it): cleared when the chat goes back to the bot.
     assigned_staff_id: int | None = Field(default=None)
+    #: Who worked on it: the first staff member who replied (or, without a reply, who resolved it).
+    #: Never cleared, so a hand-back or a disabled account does not erase it (reports, the CSV export).
+    handled_by_staff_id: int | None = Field(default=None)
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
     resolved_at: datetime | None = _ts(default=None)

@@ -174,6 +174,8 @@ def reply(*, session: Session, ticket_id: int, staff: StaffUser, text: str, as_t
     audit(session, staff=staff, action=Action.REPLY, ticket=ticket, now=now, message_id=message.id,
           template=message.template)
     ticket.updated_at = now
+    if ticket.handled_by_staff_id is None:
+        ticket.handled_by_staff_id = staff.id  # the durable "who worked on it": never cleared
     session.flush()
     return message
 
@@ -221,6 +223,8 @@ def resolve(*, session: Session, ticket_id: int, staff: StaffUser, now: datetime
     ticket.updated_at = now
     if ticket.assigned_staff_id is None:
         ticket.assigned_staff_id = staff.id
+    if ticket.handled_by_staff_id is None:
+        ticket.handled_by_staff_id = staff.id  # closed without a reply: who closed it worked on it
     queue_message(session=session, conversation_id=conversation.id, text=RESOLVED_TEXT.format(number=ticket.id),  # type: ignore[arg-type]
                   author=Author.SYSTEM)
     still_open = _unresolved(session, conversation.id, exclude=ticket.id)  # type: ignore[arg-type]

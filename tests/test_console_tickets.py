@@ -164,14 +164,22 @@ def test_a_ticket_the_bot_holds_is_resolved_without_taking_the_chat(app: FastAPI
     assert rows(app, Conversation)[0].holder == Holder.BOT
 
 
-def test_hand_back_without_resolving(app: FastAPI, beto: Browser) -> None:
+def test_hand_back_without_resolving_keeps_who_worked_on_it(app: FastAPI, ana: Browser, beto: Browser) -> None:
     ticket = escalate(app)
     beto.post(f"/console/tickets/{ticket}/take")
+    beto.post(f"/console/tickets/{ticket}/reply", text="Ya lo estoy revisando.")
     assert beto.post(f"/console/tickets/{ticket}/handback").status_code == 303
     t = rows(app, Ticket)[0]
-    assert t.status == TicketStatus.OPEN and t.assigned_staff_id is None
+    assert t.status == TicketStatus.OPEN and t.assigned_staff_id is None  # nobody holds it: back in the queue
     assert rows(app, Conversation)[0].holder == Holder.BOT
-    assert [e.action for e in rows(app, AuditEntry) if e.ticket_id] == ["take_over", "hand_back"]
+    assert [e.action for e in rows(app, AuditEntry) if e.ticket_id] == ["take_over", "reply", "hand_back"]
+    # ...but who replied on it is not erased: the inbox, the ticket and the export say so
+    inbox = ana.client.get("/console/api/inbox").json()["html"]
+    assert "Sin asignar" in inbox and "Atendido por Beto Ruiz" in inbox
+    assert re.search(r"<dt>Atendido por</dt><dd[^>]*>Beto Ruiz</dd>", ana.client.get(f"/console/tickets/{ticket}").text)
+    lines = ana.client.get("/console/reports/tickets.csv").text.lstrip("\ufeff").splitlines()
+    header, row = lines[0].split(","), lines[1].split(",")
+    assert row[header.index("atendido_por")] == "Beto Ruiz"
 
 
 def test_without_a_configured_template_the_console_says_a_late_reply_cannot_be_delivered(

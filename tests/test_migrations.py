@@ -137,3 +137,34 @@ def test_db_commands_on_an_unreachable_database_say_why_in_one_line(tmp_path):
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.startswith("seguro-bot: cannot open database") and "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and "S3cretPw" not in proc.stderr
+
+
+def test_upgrading_an_old_database_keeps_who_replied_on_each_ticket(empty_engine):
+    """0006: who worked on a ticket used to live only in the assignment a hand-back clears;
+    the audit log's first reply brings it back for tickets handled before the upgrade."""
+    from alembic import command
+
+    with empty_engine.connect() as connection:
+        command.upgrade(schema.alembic_config(connection), "0005")
+        connection.commit()
+        at = "'2026-02-10 10:00:00'"
+        connection.execute(text(f"INSERT INTO contact (id, channel, address, created_at) VALUES (1, 'whatsapp', 'a', {at})"))
+        connection.execute(text(
+            "INSERT INTO conversation (id, contact_id, channel, address, holder, created_at, updated_at) "
+            f"VALUES (1, 1, 'whatsapp', 'a', 'bot', {at}, {at})"))
+        for ticket, status, assigned in ((1, "open", "NULL"), (2, "resolved", "9"), (3, "open", "NULL")):
+            connection.execute(text(
+                "INSERT INTO ticket (id, conversation_id, contact_id, reason, status, data, description, attachments,"
+                f" assigned_staff_id, created_at, updated_at) VALUES ({ticket}, 1, 1, 'duda_general', '{status}',"
+                f" '{{}}', '', '[]', {assigned}, {at}, {at})"))
+        for entry, staff, action, minute in ((1, 5, "take_over", 0), (2, 7, "reply", 2), (3, 5, "reply", 1)):
+            connection.execute(text(
+                "INSERT INTO staff_audit (id, at, staff_id, action, ticket_id, detail) "
+                f"VALUES ({entry}, '2026-02-10 10:0{minute}:00', {staff}, '{action}', 1, '{{}}')"))
+        connection.commit()
+    schema.upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        handled = {row[0]: row[1] for row in connection.execute(text("SELECT id, handled_by_staff_id FROM ticket"))}
+    # ticket 1: the first reply (staff 5, a minute before staff 7's); 2: resolved without a reply, its
+    # assignee; 3: nobody replied
+    assert handled == {1: 5, 2: 9, 3: None}

@@ -15,7 +15,7 @@ from bot.models import Conversation, Holder, Ticket, TicketStatus, utcnow
 from bot.staff_models import AuditEntry, StaffUser
 from bot.storage import session_scope
 from tests import dbs
-from tests.conftest import ESCALATION_TURNS, Desk, rows
+from tests.conftest import ESCALATION_TURNS, T0, Desk, rows
 
 
 def _staff(engine: Engine, email: str, name: str, role: str = "agent") -> StaffUser:
@@ -178,13 +178,17 @@ def test_disabling_an_account_gives_its_chats_back_to_the_bot(engine: Engine, de
     beto = _staff(engine, "beto@itson.edu.mx", "Beto Soto")
     with session_scope(engine) as session:
         staffdesk.take_over(session=session, ticket_id=ticket, staff=beto)
+        staffdesk.reply(session=session, ticket_id=ticket, staff=beto, text="Lo reviso y te digo.",
+                        now=T0 + timedelta(minutes=5))
     assert desk.send("hola? ya me resolvieron?").replies == []  # held: the bot is silent
     with session_scope(engine) as session:
         staff = auth.set_active(session=session, email="beto@itson.edu.mx", active=False)
         assert staffdesk.release_chats_of(session=session, staff=staff) == 1
     conv = rows(engine, Conversation)[0]
     assert conv.holder == Holder.BOT and conv.holder_staff_id is None
-    assert rows(engine, Ticket)[0].status == TicketStatus.OPEN and rows(engine, Ticket)[0].assigned_staff_id is None
+    [kept] = rows(engine, Ticket)
+    assert kept.status == TicketStatus.OPEN and kept.assigned_staff_id is None
+    assert kept.handled_by_staff_id == beto.id  # who worked on it survives the account
     assert desk.send("hola?").replies  # the bot answers again
 
 

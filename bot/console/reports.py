@@ -227,7 +227,8 @@ def tickets_csv(session: Session, *, start: date, end: date) -> str:
         writer.writerow([_cell(v) for v in (
             t.id, t.created_at.astimezone(TZ).isoformat(timespec="minutes"), t.reason, t.status,
             channels.get(t.conversation_id, ""), data.get("student_id") or (contact.student_id if contact else ""),
-            data.get("name") or (contact.display_name if contact else ""), names.get(t.assigned_staff_id or -1, ""),
+            data.get("name") or (contact.display_name if contact else ""),
+            names.get(t.handled_by_staff_id or t.assigned_staff_id or -1, ""),
             round((first - t.created_at).total_seconds() / 60) if first else "",
             t.resolved_at.astimezone(TZ).isoformat(timespec="minutes") if t.resolved_at else "",
             round((t.resolved_at - t.created_at).total_seconds() / 60) if t.resolved_at else "",

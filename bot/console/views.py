@@ -78,6 +78,8 @@ class InboxRow:
     name: str
     student_id: str
     assigned: str
+    #: Who worked on it (first reply), kept after the chat went back to the bot.
+    handled: str
     unread: bool
     last_in: datetime | None
     age_s: float
@@ -205,13 +207,15 @@ def inbox(session: Session, *, staff: StaffUser, filters: Filters, now: datetime
             name=str(data.get("name") or contact.display_name or "Sin nombre"),
             student_id=str(data.get("student_id") or contact.student_id or ""),
             assigned=names.get(ticket.assigned_staff_id or holder_id or -1, ""),  # type: ignore[arg-type]
+            handled=names.get(ticket.handled_by_staff_id or -1, ""),
             unread=unread, last_in=last_in_at.get(latest), age_s=(now - ticket.created_at).total_seconds(),
         )
         result.rows.append(row)
         result.unread += int(unread)
     result.rows.sort(key=lambda r: (r.section, -(r.last_in or r.ticket.updated_at).timestamp()))
     result.rows = result.rows[:INBOX_LIMIT]
-    sig = "|".join(f"{r.ticket.id}:{r.ticket.status}:{r.section}:{r.unread}:{r.assigned}:{r.last_in}" for r in result.rows)
+    sig = "|".join(f"{r.ticket.id}:{r.ticket.status}:{r.section}:{r.unread}:{r.assigned}:{r.handled}:{r.last_in}"
+                   for r in result.rows)
     result.signature = hashlib.sha256(sig.encode()).hexdigest()[:16]
     return result
 
@@ -281,6 +285,7 @@ def ticket_page(session: Session, *, ticket_id: int, staff: StaffUser, now: date
         "ticket": ticket, "conversation": conversation, "contact": contact, "messages": messages,
         "notes": notes, "earlier": earlier, "data_rows": data_rows, "names": names,
         "holder_id": holder_id, "holder_name": names.get(holder_id or -1, ""), "is_holder": holder_id == staff.id,
+        "handled_name": names.get(ticket.handled_by_staff_id or -1, ""),
         "stage": stage_label(conversation.state), "window_closed": window_closed(conversation, now),
         "attachments": attachments, "signature": messages_signature(messages),
         "canned": list(session.exec(select(CannedResponse).order_by(col(CannedResponse.title)))),
