@@ -127,12 +127,16 @@ def _change_account(change: Callable[[Any], object]) -> str:
 @staff_app.command("disable")
 def disable(email: Annotated[str, typer.Argument(help="Correo de la cuenta")]) -> None:
     """Disable an account and end its sessions at once; the chats it holds go back to the bot."""
+    from bot.config import Settings
     from bot.console.auth import set_active
     from bot.staffdesk import release_chats_of
+    from knowledge.loader import load
+
+    kb = load(Settings().knowledge_dir)  # the bot answers what those students wrote meanwhile
 
     def change(session: Any) -> str | None:
         staff = set_active(session=session, email=email, active=False)
-        released = release_chats_of(session=session, staff=staff)
+        released = release_chats_of(session=session, kb=kb, staff=staff)
         return f"{released} chat(s) que atendía volvieron al bot; sus reportes siguen abiertos." if released else None
 
     url = _change_account(change)

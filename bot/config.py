@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     #: Web chat messages one client address may send per minute (new sessions included),
     #: across every worker; more get 429 (bot/clientlimit.py). 0 = no limit.
     webchat_rate_limit: int = Field(60, ge=0)
+    #: A chat staff took goes back to the bot after this many minutes without staff activity on it
+    #: (taking it, a reply, a note): a staff member who left (Salir, the end of the day) would
+    #: otherwise keep the bot silent to that student forever. 0 = holds never expire.
+    hold_timeout_minutes: int = Field(30, ge=0)
     #: Addresses whose X-Forwarded-For / X-Forwarded-Proto uvicorn trusts (the load balancer's),
     #: comma-separated, or "*" for any; passed to uvicorn by ``seguro-bot serve``.
     forwarded_allow_ips: str = "127.0.0.1"

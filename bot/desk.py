@@ -6,6 +6,11 @@ create the contact and conversation, lock the conversation row so that one
 conversation is processed by one worker at a time, run the pure flow step
 (unless staff hold the chat), perform its actions and queue the replies as
 outbound messages. Sending them is someone else's job (the outbox).
+
+While staff hold a chat the student's messages are stored as ``held`` and
+the bot stays silent (once a hold, outside office hours, the student is told
+when a person will answer); when the chat goes back to the bot,
+:func:`answer_held` answers the latest of them that no staff reply followed.
 """
 from __future__ import annotations
 
@@ -38,6 +43,8 @@ from bot.models import (
     TicketStatus,
     utcnow,
 )
+from flows.calendar import format_opening_es
+from flows.context import office_hours_for
 from flows.entities import redact_secrets
 from flows.machine import advance
 from flows.messages import (
@@ -82,7 +89,7 @@ _C = _CONVERSATION_TABLE
 #: Rendered without FOR UPDATE on SQLite, whose BEGIN IMMEDIATE already serialises writers.
 #: The contact's name comes along, so an unchanged name (nearly always) costs no statement.
 _CONVERSATION_AT_LOCKED = (
-    select(_C.c.id, _C.c.contact_id, _C.c.channel, _C.c.holder, _C.c.state,
+    select(_C.c.id, _C.c.contact_id, _C.c.channel, _C.c.holder, _C.c.state, _C.c.hold_notice_at,
            _CONTACT_TABLE.c.display_name.label("contact_name"))
     .join(_CONTACT_TABLE, _CONTACT_TABLE.c.id == _C.c.contact_id)
     .where(_C.c.channel == bindparam("b_channel"), _C.c.address == bindparam("b_address"))
@@ -119,6 +126,12 @@ _SAVE_CONVERSATION = (
             desk_address=func.coalesce(bindparam("b_desk_address", type_=String), _C.c.desk_address))
 )
 _SAVE_CONVERSATION_STATE = _SAVE_CONVERSATION.values(state=bindparam("b_state"))
+#: A held chat's message that got the "we are closed" notice: once a hold (see Conversation.hold_notice_at).
+_SAVE_HELD_NOTICE = _SAVE_CONVERSATION.values(hold_notice_at=bindparam("b_hold_notice_at"))
+
+#: What a student writing to a held chat outside office hours is told, once a hold.
+HELD_OFF_HOURS_TEXT = ("🕗 Ahorita estamos fuera de horario (atendemos {hours}). Ya tenemos tu mensaje: "
+                       "una persona de la mesa de ayuda te contesta por aquí {when}")
 
 #: Ticket statuses that still count as open: a new escalation of the same
 #: reason updates such a ticket instead of opening another.
@@ -161,6 +174,8 @@ class ConversationRow:
     state: dict[str, Any] | None
     #: The contact's display name as stored.
     contact_name: str | None = None
+    #: When this hold's "we are closed" notice went out (None: not yet, or the bot holds the chat).
+    hold_notice_at: datetime | None = None
     #: Created by this transaction (a student's first message): it has no messages yet.
     new: bool = False
 
@@ -242,12 +257,22 @@ def handle_message(
                 text=stored_text,
                 provider_id=provider_id,
                 attachments=attachments,
-                status=MessageStatus.RECEIVED,
+                status=MessageStatus.HELD,  # answered by the bot if no staff reply follows (answer_held)
             )
         )
+        notice = conversation.hold_notice_at is None and not office_hours_for(kb).is_open(message.at)
+        if notice:
+            # Nobody may read it before the desk opens: say when a person will, once a hold.
+            session.add(Message(conversation_id=conversation.id, channel=channel, direction=Direction.OUT,  # type: ignore[arg-type]
+                                author=Author.SYSTEM, text=held_off_hours_text(kb, message.at),
+                                status=MessageStatus.PENDING))
         session.flush()
-        session.connection().execute(_SAVE_CONVERSATION, save)
-        log.info("conversation %s held by staff: message stored, bot silent", conversation.id)
+        if notice:
+            session.connection().execute(_SAVE_HELD_NOTICE, {**save, "b_hold_notice_at": now})
+        else:
+            session.connection().execute(_SAVE_CONVERSATION, save)
+        log.info("conversation %s held by staff: message stored, bot silent%s", conversation.id,
+                 " (told the desk is closed)" if notice else "")
         return Handled(
             replies=[],
             topic=None,
@@ -292,12 +317,7 @@ def handle_message(
             session=session, conversation=conversation, contact=contact, actions=outcome.actions, now=now
         )
 
-    replies = list(outcome.replies)
-    if ticket is not None and ticket.created_at == now:
-        replies.append(Reply(kb.message("ticket_number", number=ticket.id)))
-    elif ticket is not None and new_state.get("ticket_number") != ticket.id:
-        # A ticket the conversation no longer knew of (resolved, its number forgotten): reopened.
-        replies.append(Reply(kb.message("ticket_reopened", number=ticket.id)))
+    replies = list(outcome.replies) + _ticket_news(kb, ticket, new_state, now)
     if ticket is not None and new_state.get("ticket_number") != ticket.id:
         # The flow tells the student their report's number when they ask about it later.
         new_state["ticket_number"] = ticket.id
@@ -332,24 +352,111 @@ def handle_message(
     )
 
 
+def held_off_hours_text(kb: KnowledgeBase, at: datetime) -> str:
+    """The notice for a held chat written to outside office hours: when a person will answer."""
+    hours = office_hours_for(kb)
+    when = format_opening_es(hours.next_opening(at), at, tz=kb.desk.timezone)
+    text = HELD_OFF_HOURS_TEXT.format(hours=kb.desk.hours_label, when=when)
+    return text if text.endswith(".") else text + "."  # "… 8:00 a.m." already ends the sentence
+
+
 def take_over(*, session: Session, conversation_id: int, staff_id: int) -> Conversation:
     """Give the chat to a staff member: from now on the bot stays silent in it."""
     conversation = _lock_conversation(session, conversation_id)
+    if conversation.holder != Holder.STAFF:
+        conversation.hold_notice_at = None  # a new hold
     conversation.holder = Holder.STAFF
     conversation.holder_staff_id = staff_id
-    conversation.updated_at = utcnow()
+    conversation.updated_at = conversation.staff_active_at = utcnow()
     session.flush()
     return conversation
 
 
 def hand_back(*, session: Session, conversation_id: int) -> Conversation:
-    """Give the chat back to the bot, which resumes at the stage stored in its state."""
+    """Give the chat back to the bot, which resumes at the stage stored in its state.
+
+    The messages the student wrote meanwhile are left ``held``: the caller
+    decides whether the bot answers them (:func:`answer_held`) or not
+    (:func:`settle_held`).
+    """
     conversation = _lock_conversation(session, conversation_id)
     conversation.holder = Holder.BOT
     conversation.holder_staff_id = None
+    conversation.hold_notice_at = None
     conversation.updated_at = utcnow()
     session.flush()
     return conversation
+
+
+def answer_held(*, session: Session, kb: KnowledgeBase, conversation_id: int, now: datetime) -> Handled | None:
+    """The chat is the bot's again: answer the student's latest message that no staff reply followed.
+
+    Why: while staff held the chat the bot stored the student's messages
+    without answering; a student who wrote after the last staff reply (or
+    to a person who never replied) was left waiting for an answer nobody
+    would give. That latest message goes through the normal flow as if it
+    had just arrived (at ``now``), once: its stored row is reused (no
+    second copy), and every held message of the conversation is marked
+    ``received``, so a later hand-back answers nothing twice. Returns what
+    the bot did, or None when there was nothing to answer. Call it after
+    :func:`hand_back`, in the same transaction.
+    """
+    if now.tzinfo is None:
+        raise InvalidInput("now must be timezone-aware")
+    conversation = _lock_conversation(session, conversation_id)
+    if conversation.holder != Holder.BOT:
+        return None
+    last_staff = session.exec(select(func.max(Message.id)).where(
+        Message.conversation_id == conversation_id, Message.direction == Direction.OUT,
+        Message.author == Author.STAFF)).one()
+    latest = session.exec(
+        select(Message).where(Message.conversation_id == conversation_id, Message.direction == Direction.IN,
+                              Message.status == MessageStatus.HELD, col(Message.id) > (last_staff or 0))
+        .order_by(col(Message.id).desc()).limit(1)
+    ).first()
+    settle_held(session=session, conversation_id=conversation_id)
+    if latest is None:
+        return None
+    message = Incoming(text=latest.text, at=now, channel=conversation.channel,
+                       attachments=tuple(Attachment(ref=str(a.get("ref") or ""),
+                                                    content_type=str(a.get("content_type") or "application/octet-stream"),
+                                                    name=str(a.get("name") or ""))
+                                         for a in latest.attachments or [] if isinstance(a, dict)))
+    outcome = advance(copy.deepcopy(conversation.state), message, kb)
+    new_state = json.loads(json.dumps(outcome.state))
+    latest.topic = outcome.topic
+    ticket = None
+    if outcome.actions:
+        contact = session.get(Contact, conversation.contact_id)
+        assert contact is not None  # the foreign key guarantees it
+        ticket = perform_actions(session=session, conversation=conversation, contact=contact,
+                                 actions=outcome.actions, now=now)
+    replies = list(outcome.replies) + _ticket_news(kb, ticket, new_state, now)
+    if ticket is not None:
+        new_state["ticket_number"] = ticket.id
+    conversation.state = new_state
+    flag_modified(conversation, "state")
+    conversation.updated_at = utcnow()
+    _insert_messages(session, [_message_row(
+        conversation_id=conversation_id, channel=conversation.channel, direction=Direction.OUT, author=Author.BOT,
+        text=storable(reply.plain()), options=reply_options(reply), status=MessageStatus.PENDING,
+        created_at=utcnow(),
+    ) for reply in replies])
+    session.flush()
+    log.info("conversation %s back with the bot: answered message %s written while held (topic=%s, replies=%d)",
+             conversation_id, latest.id, outcome.topic, len(replies))
+    return Handled(replies=replies, topic=outcome.topic, state=copy.deepcopy(new_state), ticket=ticket,
+                   conversation_id=conversation_id)
+
+
+def settle_held(*, session: Session, conversation_id: int) -> int:
+    """Mark the conversation's held messages ``received``: nothing left for the bot to answer."""
+    result = session.execute(
+        update(Message).where(col(Message.conversation_id) == conversation_id, Message.direction == Direction.IN,
+                              Message.status == MessageStatus.HELD)
+        .values(status=MessageStatus.RECEIVED).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def reset_conversation(*, session: Session, conversation_id: int) -> Conversation:
@@ -362,8 +469,10 @@ def reset_conversation(*, session: Session, conversation_id: int) -> Conversatio
     flag_modified(conversation, "state")
     conversation.holder = Holder.BOT
     conversation.holder_staff_id = None
+    conversation.hold_notice_at = None
     conversation.updated_at = utcnow()
     _cancel_reminders(session, conversation_id, kind=None)
+    settle_held(session=session, conversation_id=conversation_id)
     session.flush()
     return conversation
 
@@ -404,6 +513,18 @@ def find_conversation(*, session: Session, channel: str, address: str) -> Conver
 
 
 # --- internals ---------------------------------------------------------------
+
+
+def _ticket_news(kb: KnowledgeBase, ticket: Ticket | None, state: dict[str, Any], now: datetime) -> list[Reply]:
+    """What the student is told about the ticket a step opened or updated: its number, or that it reopened."""
+    if ticket is None:
+        return []
+    if ticket.created_at == now:
+        return [Reply(kb.message("ticket_number", number=ticket.id))]
+    if state.get("ticket_number") != ticket.id:
+        # A ticket the conversation no longer knew of (resolved, its number forgotten): reopened.
+        return [Reply(kb.message("ticket_reopened", number=ticket.id))]
+    return []
 
 
 def _message_row(*, conversation_id: int, channel: str, direction: str, author: str, text: str,
@@ -514,7 +635,7 @@ def _lock_conversation_at(session: Session, channel: str, address: str) -> Conve
     if row is None:
         return None
     return ConversationRow(id=row.id, contact_id=row.contact_id, channel=row.channel, holder=row.holder,
-                           state=row.state, contact_name=row.contact_name)
+                           state=row.state, contact_name=row.contact_name, hold_notice_at=row.hold_notice_at)
 
 
 def _lock_conversation(session: Session, conversation_id: int) -> Conversation:

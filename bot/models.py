@@ -75,6 +75,10 @@ class MessageStatus:
     """
 
     RECEIVED = "received"
+    #: An inbound message stored while staff held the chat: the bot has not answered it (yet).
+    #: When the chat goes back to the bot the latest one after the last staff reply is answered,
+    #: and all of them become ``received`` (bot.desk.answer_held).
+    HELD = "held"
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
@@ -129,7 +133,11 @@ class Conversation(SQLModel, table=True):
     messages of one student are processed one at a time.
     """
 
-    __table_args__ = (UniqueConstraint("channel", "address", name="uq_conversation_channel_address"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "address", name="uq_conversation_channel_address"),
+        # The outbox looks for holds nobody has worked on for HOLD_TIMEOUT_MINUTES (bot.staffdesk.expire_hold).
+        Index("ix_conversation_holder_staff_active", "holder", "staff_active_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     contact_id: int = Field(foreign_key="contact.id", index=True)
@@ -139,6 +147,11 @@ class Conversation(SQLModel, table=True):
     state: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # type: ignore[call-overload]
     holder: str = Field(default=Holder.BOT, sa_type=String(16))  # type: ignore[call-overload]
     holder_staff_id: int | None = Field(default=None)
+    #: When the staff member holding the chat last worked on it (took it, replied, wrote a note):
+    #: a hold with no such activity for ``HOLD_TIMEOUT_MINUTES`` goes back to the bot.
+    staff_active_at: datetime | None = _ts(default=None)
+    #: When the student was told, during the current hold, that the desk is closed (once a hold).
+    hold_notice_at: datetime | None = _ts(default=None)
     last_inbound_at: datetime | None = _ts(default=None)
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)

@@ -15,7 +15,9 @@ crash after the provider accepted a message and before "sent" was
 committed: its lease expires and it is sent again (at least once there).
 
 The worker also sends the reminders the flow scheduled (``Reminder`` rows),
-in office hours only, as one transaction per reminder. Before each send it
+in office hours only, as one transaction per reminder, and gives back to
+the bot the chats staff hold but stopped working on
+(:meth:`OutboxWorker.release_expired_holds`), one transaction per chat. Before each send it
 waits for the message's slot under the providers' rate limits, which are
 kept in the database so they hold across workers (:mod:`bot.sendrate`).
 """
@@ -73,6 +75,8 @@ DEFAULT_LEASE_SECONDS = 120.0
 IN_FLIGHT = (MessageStatus.PENDING, MessageStatus.SENDING)
 #: Most outcomes written in one transaction.
 RECORD_BATCH = 64
+#: How often a worker looks for holds past HOLD_TIMEOUT_MINUTES: a minute's precision is plenty.
+HOLD_CHECK_SECONDS = 30.0
 #: Delivery statuses in order; a status callback may only move a message forward.
 _RANK = {
     MessageStatus.PENDING: 0,
@@ -291,6 +295,7 @@ class OutboxWorker(Worker):
         self.lease = timedelta(seconds=lease_seconds)
         self._next_prune = 0.0
         self._next_reminders = 0.0
+        self._next_holds = 0.0
         #: Outcomes that arrive together are written in one transaction (see _record).
         self._records: GroupWriter[tuple[ClaimedMessage, dict[str, Any]], None] = GroupWriter(
             self._record_group, name="outbox:record", max_group=RECORD_BATCH)
@@ -537,6 +542,9 @@ class OutboxWorker(Worker):
         if time.monotonic() >= self._next_reminders:
             self._next_reminders = time.monotonic() + self.poll_interval
             await asyncio.to_thread(self.send_due_reminders)
+        if time.monotonic() >= self._next_holds:
+            self._next_holds = time.monotonic() + HOLD_CHECK_SECONDS
+            await asyncio.to_thread(self.release_expired_holds)
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + sendrate.IDLE_ROW_SECONDS / 6
             await asyncio.to_thread(self._prune_rates)
@@ -575,6 +583,39 @@ class OutboxWorker(Worker):
         if sent:
             self.notify()
         return sent
+
+    def release_expired_holds(self, limit: int = 50) -> int:
+        """Give back to the bot every chat held with no staff activity for ``HOLD_TIMEOUT_MINUTES``; returns how many.
+
+        Several workers may look at once: each chat is handed back by exactly
+        one of them (:func:`bot.staffdesk.expire_hold`), in its own transaction.
+        """
+        from bot import staffdesk  # the console's service layer builds on the outbox, not the reverse
+
+        services = self.services
+        minutes = services.settings.hold_timeout_minutes
+        if minutes <= 0:
+            return 0
+        now = services.now()
+        cutoff = now - timedelta(minutes=minutes)
+        try:
+            with services.session() as session:
+                expired = staffdesk.expired_holds(session, cutoff=cutoff, limit=limit)
+        except Exception:
+            log.exception("looking for expired holds failed; trying again later")
+            return 0
+        released = 0
+        for conversation_id in expired:
+            try:
+                with services.session() as session:
+                    released += staffdesk.expire_hold(session=session, kb=services.kb,
+                                                      conversation_id=conversation_id, cutoff=cutoff, now=now)
+            except Exception:
+                log.exception("the hold on conversation %s could not be released; trying again later", conversation_id)
+        if released:
+            log.info("%d chat(s) held without staff activity for %d min went back to the bot", released, minutes)
+            self.notify()
+        return released
 
     def _send_reminder(self, session: Session, reminder_id: int, now: datetime) -> int:
         """One reminder: claim it, step the flow, store the replies — all or nothing."""
@@ -631,7 +672,7 @@ class OutboxWorker(Worker):
 
         For tests and ``seguro-bot telegram poll`` when no worker task runs.
         """
-        self._next_reminders = 0.0  # everything due now, reminders included
+        self._next_reminders = self._next_holds = 0.0  # everything due now, reminders and expired holds included
         await self.tick()
         count = 0
         while True:

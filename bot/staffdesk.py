@@ -10,24 +10,35 @@ Two staff can never both answer a chat: claiming is one conditional
 ``UPDATE conversation ... WHERE holder_staff_id IS NULL`` checked by its
 row count (atomic on PostgreSQL and on SQLite), and replying requires being
 the conversation's holder at the moment of the reply.
+
+A hold is not forever: taking the chat, replying and writing a note are the
+holder's activity (``Conversation.staff_active_at``), and a hold without any
+for ``HOLD_TIMEOUT_MINUTES`` goes back to the bot (:func:`expire_hold`, run
+by the outbox worker). Whenever a chat goes back to the bot without being
+resolved, the bot answers the student's latest message that no staff reply
+followed (:func:`bot.desk.answer_held`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
 from bot import staff_models  # noqa: F401  (registers the tables)
+from bot.desk import answer_held, lock_conversation, settle_held, storable
 from bot.desk import hand_back as desk_hand_back
-from bot.desk import lock_conversation, storable
 from bot.errors import NotFound, SeguroBotError
 from bot.models import Author, Conversation, Holder, Message, Ticket, TicketStatus, utcnow
 from bot.outbox import needs_template, queue_message
 from bot.staff_models import AuditEntry, StaffUser, TicketNote
+from bot.storage import dialect_name
+
+if TYPE_CHECKING:
+    from knowledge.loader import KnowledgeBase
 
 #: A resolved ticket is reopened (not duplicated) when the student writes about it within this.
 REOPEN_WITHIN = timedelta(days=5)
@@ -42,6 +53,11 @@ TAKEN_TEXT = "👋 Hola, soy {name} de la mesa de ayuda del Seguro Facultativo. 
 RESOLVED_TEXT = ("✅ Tu reporte #{number} quedó resuelto. Si necesitas algo más, escríbeme por aquí: "
                  "te atiende otra vez el asistente automático.")
 HANDED_BACK_TEXT = "Te regreso con el asistente automático 🤖. Tu reporte #{number} sigue abierto con la mesa de ayuda."
+#: A hold nobody worked on for HOLD_TIMEOUT_MINUTES went back to the bot (expire_hold).
+HOLD_EXPIRED_TEXT = ("🤖 Mientras tanto te vuelve a atender el asistente automático. Tu reporte #{number} sigue "
+                     "abierto: una persona de la mesa de ayuda lo va a revisar y te contesta por aquí.")
+HOLD_EXPIRED_NO_TICKET_TEXT = ("🤖 Mientras tanto te vuelve a atender el asistente automático; si necesitas a una "
+                               "persona de la mesa de ayuda, pídemelo por aquí.")
 
 
 class Action:
@@ -121,6 +137,7 @@ def take_over(*, session: Session, ticket_id: int, staff: StaffUser, force: bool
     conversation = lock_conversation(session=session, conversation_id=ticket.conversation_id)
     previous = conversation.holder_staff_id if conversation.holder == Holder.STAFF else None
     if previous == staff.id:
+        conversation.staff_active_at = now  # taking it again is working on it
         _assign_open_tickets(session, conversation.id, staff.id, now)  # type: ignore[arg-type]
         return Claim(ticket=ticket, previous_staff_id=previous)
     C = Conversation
@@ -132,10 +149,11 @@ def take_over(*, session: Session, ticket_id: int, staff: StaffUser, force: bool
     else:
         holder = session.get(StaffUser, previous)
         raise DeskActionError(f"Este chat ya lo atiende {holder.name if holder else 'otra persona'}.")
-    result = session.execute(
-        stmt.values(holder=Holder.STAFF, holder_staff_id=staff.id, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    values: dict[str, Any] = {"holder": Holder.STAFF, "holder_staff_id": staff.id, "updated_at": now,
+                              "staff_active_at": now}
+    if previous is None:
+        values["hold_notice_at"] = None  # a new hold: its own "we are closed" notice
+    result = session.execute(stmt.values(**values).execution_options(synchronize_session=False))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise DeskActionError("Otra persona tomó este chat hace un momento. Recarga la página.")
     session.refresh(conversation)
@@ -174,6 +192,7 @@ def reply(*, session: Session, ticket_id: int, staff: StaffUser, text: str, as_t
     audit(session, staff=staff, action=Action.REPLY, ticket=ticket, now=now, message_id=message.id,
           template=message.template)
     ticket.updated_at = now
+    conversation.staff_active_at = now
     if ticket.handled_by_staff_id is None:
         ticket.handled_by_staff_id = staff.id  # the durable "who worked on it": never cleared
     session.flush()
@@ -194,6 +213,11 @@ def add_note(*, session: Session, ticket_id: int, staff: StaffUser, text: str, n
     ticket = get_ticket(session, ticket_id)
     note = TicketNote(ticket_id=ticket.id, staff_id=staff.id, text=text[:MAX_REPLY_CHARS], created_at=now)  # type: ignore[arg-type]
     session.add(note)
+    # The holder writing a note is working on the chat: it does not expire meanwhile.
+    C = Conversation
+    session.execute(update(C).where(col(C.id) == ticket.conversation_id, col(C.holder) == Holder.STAFF,
+                                    col(C.holder_staff_id) == staff.id)
+                    .values(staff_active_at=now).execution_options(synchronize_session=False))
     session.flush()
     audit(session, staff=staff, action=Action.NOTE, ticket=ticket, now=now, note_id=note.id)
     return note
@@ -232,13 +256,20 @@ def resolve(*, session: Session, ticket_id: int, staff: StaffUser, now: datetime
         _resume_flow(conversation)
         session.flush()  # hand_back re-reads the row: write the state first
         desk_hand_back(session=session, conversation_id=conversation.id)  # type: ignore[arg-type]
+        # Staff closed the case having read what the student wrote: the bot does not answer it
+        # afterwards (it could reopen the very ticket just resolved); the student was told to write again.
+        settle_held(session=session, conversation_id=conversation.id)  # type: ignore[arg-type]
     audit(session, staff=staff, action=Action.RESOLVE, ticket=ticket, now=now)
     session.flush()
     return ticket
 
 
-def hand_back(*, session: Session, ticket_id: int, staff: StaffUser, now: datetime | None = None) -> Ticket:
-    """Give the chat back to the bot without resolving: the ticket returns to the open queue."""
+def hand_back(*, session: Session, kb: KnowledgeBase, ticket_id: int, staff: StaffUser,
+              now: datetime | None = None) -> Ticket:
+    """Give the chat back to the bot without resolving: the ticket returns to the open queue.
+
+    The bot then answers what the student wrote after the last staff reply, if anything (:func:`bot.desk.answer_held`).
+    """
     now = now or utcnow()
     ticket = get_ticket(session, ticket_id)
     conversation = lock_conversation(session=session, conversation_id=ticket.conversation_id)
@@ -250,16 +281,18 @@ def hand_back(*, session: Session, ticket_id: int, staff: StaffUser, now: dateti
     desk_hand_back(session=session, conversation_id=conversation.id)  # type: ignore[arg-type]
     queue_message(session=session, conversation_id=conversation.id, text=HANDED_BACK_TEXT.format(number=ticket.id),  # type: ignore[arg-type]
                   author=Author.SYSTEM)
+    answer_held(session=session, kb=kb, conversation_id=conversation.id, now=now)  # type: ignore[arg-type]
     audit(session, staff=staff, action=Action.HAND_BACK, ticket=ticket, now=now)
     session.flush()
     return ticket
 
 
-def release_chats_of(*, session: Session, staff: StaffUser, by: StaffUser | None = None,
+def release_chats_of(*, session: Session, kb: KnowledgeBase, staff: StaffUser, by: StaffUser | None = None,
                      now: datetime | None = None) -> int:
     """Every chat ``staff`` holds goes back to the bot, its tickets to the open queue (the account
     is being disabled: nobody would answer those students, and the bot would stay silent to them).
-    The student is told, as on a hand-back. Returns how many chats were released."""
+    The student is told, as on a hand-back, and the bot answers what they wrote after the last
+    staff reply. Returns how many chats were released."""
     now = now or utcnow()
     held = session.exec(select(Conversation.id).where(Conversation.holder == Holder.STAFF,
                                                        Conversation.holder_staff_id == staff.id)).all()
@@ -276,10 +309,69 @@ def release_chats_of(*, session: Session, staff: StaffUser, by: StaffUser | None
         if tickets:
             queue_message(session=session, conversation_id=conversation_id,
                           text=HANDED_BACK_TEXT.format(number=tickets[0].id), author=Author.SYSTEM)
+        answer_held(session=session, kb=kb, conversation_id=conversation_id, now=now)
         audit(session, staff=by, action=Action.HAND_BACK, ticket=tickets[0] if tickets else None,
               conversation_id=conversation_id, now=now, reason="account_disabled", from_staff_id=staff.id)
     session.flush()
     return len(held)
+
+
+def expired_holds(session: Session, *, cutoff: datetime, limit: int = 50) -> list[int]:
+    """Conversations held by staff with no staff activity since ``cutoff``, oldest activity first."""
+    C = Conversation
+    last_active = func.coalesce(col(C.staff_active_at), col(C.updated_at))
+    stmt = (select(C.id).where(C.holder == Holder.STAFF, last_active <= cutoff)
+            .order_by(last_active, col(C.id)).limit(limit))
+    return [int(i) for i in session.exec(stmt).all() if i is not None]
+
+
+def expire_hold(*, session: Session, kb: KnowledgeBase, conversation_id: int, cutoff: datetime,
+                now: datetime | None = None) -> bool:
+    """Give a forgotten hold back to the bot, if it still is one; True if this call did it.
+
+    Why: a staff member who left (Salir, the end of the shift) without
+    handing the chat back kept the bot silent to that student for good. The
+    student is told the bot is back and that a person will still see the
+    report; the tickets return to the open queue (who worked on them stays,
+    ``handled_by_staff_id``); the bot answers what the student wrote after
+    the last staff reply.
+
+    Exactly one worker does it: on PostgreSQL the row is taken with ``FOR
+    UPDATE SKIP LOCKED`` (a worker already on it, or a student's message
+    being handled, is skipped: the next look retries), and the hand-back is
+    one conditional ``UPDATE`` that still requires the hold unworked since
+    ``cutoff``, checked by its row count (so staff replying at that very
+    moment keep the chat).
+    """
+    now = now or utcnow()
+    C = Conversation
+    if dialect_name(session) == "postgresql":
+        mine = select(C.id).where(col(C.id) == conversation_id).with_for_update(skip_locked=True)
+        if session.exec(mine).first() is None:
+            return False
+    holder = session.exec(select(C.holder_staff_id).where(col(C.id) == conversation_id,
+                                                          col(C.holder) == Holder.STAFF)).first()
+    claimed = session.execute(
+        update(C)
+        .where(col(C.id) == conversation_id, col(C.holder) == Holder.STAFF,
+               func.coalesce(col(C.staff_active_at), col(C.updated_at)) <= cutoff)
+        .values(holder=Holder.BOT, holder_staff_id=None, hold_notice_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False  # worked on meanwhile, handed back, or expired by another worker
+    tickets = _unresolved(session, conversation_id)
+    for ticket in tickets:
+        ticket.status = TicketStatus.OPEN
+        ticket.assigned_staff_id = None
+        ticket.updated_at = now
+    text = HOLD_EXPIRED_TEXT.format(number=tickets[0].id) if tickets else HOLD_EXPIRED_NO_TICKET_TEXT
+    queue_message(session=session, conversation_id=conversation_id, text=text, author=Author.SYSTEM)
+    answer_held(session=session, kb=kb, conversation_id=conversation_id, now=now)
+    audit(session, staff=None, action=Action.HAND_BACK, ticket=tickets[0] if tickets else None,
+          conversation_id=conversation_id, now=now, reason="hold_expired", from_staff_id=holder)
+    session.flush()
+    return True
 
 
 def reopen(*, session: Session, ticket_id: int, staff: StaffUser | None, now: datetime | None = None) -> Ticket:

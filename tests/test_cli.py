@@ -196,9 +196,9 @@ def test_settings_from_a_dotenv_file(clean_env, tmp_path):
 
 
 def test_settings_built_in_code(clean_env):
-    s = Settings(database_url="sqlite://", twilio_whatsapp_numbers="+1,+2")
+    s = Settings(database_url="sqlite://", twilio_whatsapp_numbers="+5216444207351, +14155238886")
     assert s.database_url == "sqlite://"
-    assert s.twilio_whatsapp_numbers == ["+1", "+2"]
+    assert s.twilio_whatsapp_numbers == ["+5216444207351", "+14155238886"]
 
 
 # --- the log filter ----------------------------------------------------------------

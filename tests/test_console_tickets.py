@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlmodel import select
 
 from bot.models import Author, Conversation, Holder, Message, MessageStatus, Ticket, TicketStatus
+from bot.outbox import OutboxWorker
 from bot.staff_models import AuditEntry
 from tests.conftest import VALID_CURP, VALID_NSS
 from tests.e2e.helpers import Browser, Clock, add_staff, browser, build_app, escalate, running, student_says
@@ -164,15 +165,30 @@ def test_a_ticket_the_bot_holds_is_resolved_without_taking_the_chat(app: FastAPI
     assert rows(app, Conversation)[0].holder == Holder.BOT
 
 
-def test_hand_back_without_resolving_keeps_who_worked_on_it(app: FastAPI, ana: Browser, beto: Browser) -> None:
+def test_hand_back_answers_what_came_after_the_last_reply_once_and_keeps_who_worked_on_it(
+        app: FastAPI, ana: Browser, beto: Browser) -> None:
     ticket = escalate(app)
     beto.post(f"/console/tickets/{ticket}/take")
+    student_says(app, "gracias")  # held, and answered by the reply below
     beto.post(f"/console/tickets/{ticket}/reply", text="Ya lo estoy revisando.")
+    student_says(app, "¿ya me resolvieron?")  # held after the last reply: nobody answered it
+    inbound = len(rows(app, Message, direction="in"))
+    before = rows(app, Message)[-1].id
     assert beto.post(f"/console/tickets/{ticket}/handback").status_code == 303
+    after = [m for m in rows(app, Message) if m.id > before]
+    assert after[0].author == Author.SYSTEM and after[0].text.startswith("Te regreso con el asistente automático")
+    answer = " ".join(m.text for m in after[1:] if m.author == Author.BOT)
+    assert f"#{ticket}* sigue abierto" in answer and "Con gusto" not in answer  # the latest message, not "gracias"
+    assert len(rows(app, Message, direction="in")) == inbound  # not stored a second time
+    assert {m.status for m in rows(app, Message, direction="in")} == {MessageStatus.RECEIVED}
+    beto.post(f"/console/tickets/{ticket}/take")  # taken and handed back again: nothing is answered twice
+    beto.post(f"/console/tickets/{ticket}/handback")
+    assert rows(app, Message)[-1].author == Author.SYSTEM
     t = rows(app, Ticket)[0]
     assert t.status == TicketStatus.OPEN and t.assigned_staff_id is None  # nobody holds it: back in the queue
     assert rows(app, Conversation)[0].holder == Holder.BOT
-    assert [e.action for e in rows(app, AuditEntry) if e.ticket_id] == ["take_over", "reply", "hand_back"]
+    assert [e.action for e in rows(app, AuditEntry) if e.ticket_id] == ["take_over", "reply", "hand_back",
+                                                                        "take_over", "hand_back"]
     # ...but who replied on it is not erased: the inbox, the ticket and the export say so
     inbox = ana.client.get("/console/api/inbox").json()["html"]
     assert "Sin asignar" in inbox and "Atendido por Beto Ruiz" in inbox
@@ -180,6 +196,39 @@ def test_hand_back_without_resolving_keeps_who_worked_on_it(app: FastAPI, ana: B
     lines = ana.client.get("/console/reports/tickets.csv").text.lstrip("\ufeff").splitlines()
     header, row = lines[0].split(","), lines[1].split(",")
     assert row[header.index("atendido_por")] == "Beto Ruiz"
+
+
+def test_a_hold_nobody_works_on_goes_back_to_the_bot_which_answers_the_student(
+        app: FastAPI, ana: Browser, clock: Clock) -> None:
+    """Ana took the chat, replied and left without handing it back: after HOLD_TIMEOUT_MINUTES (30)
+    without a reply or a note from her, the bot is back, says so, and answers what the student wrote."""
+    outbox = OutboxWorker(app.state.services)
+    ticket = escalate(app)
+    ana.post(f"/console/tickets/{ticket}/take")
+    assert 'id="hold-expiry"' in ana.client.get(f"/console/tickets/{ticket}").text  # she is told
+    ana.post(f"/console/tickets/{ticket}/reply", text="Déjame revisarlo.")
+    student_says(app, "¿ya me resolvieron?")
+    clock.offset = timedelta(minutes=20)
+    ana.post(f"/console/tickets/{ticket}/note", text="Revisar con el IMSS")  # a note is working on it too
+    clock.offset = timedelta(minutes=49)
+    assert outbox.release_expired_holds() == 0
+    assert rows(app, Conversation)[0].holder == Holder.STAFF
+    before = rows(app, Message)[-1].id
+    clock.offset = timedelta(minutes=51)
+    assert outbox.release_expired_holds() == 1
+    conv, t = rows(app, Conversation)[0], rows(app, Ticket)[0]
+    assert conv.holder == Holder.BOT and conv.holder_staff_id is None
+    assert t.status == TicketStatus.OPEN and t.assigned_staff_id is None and t.handled_by_staff_id is not None
+    after = [m for m in rows(app, Message) if m.id > before]
+    assert after[0].author == Author.SYSTEM and "asistente automático" in after[0].text
+    assert f"#{ticket} sigue abierto" in after[0].text and "una persona" in after[0].text
+    assert f"#{ticket}* sigue abierto" in " ".join(m.text for m in after[1:] if m.author == Author.BOT)
+    assert outbox.release_expired_holds() == 0  # once
+    [entry] = rows(app, AuditEntry, action="hand_back")
+    assert entry.staff_id is None and entry.detail["reason"] == "hold_expired"
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    assert 'id="take"' in page and "Atendido por" in page
+    assert "reason: hold_expired" in ana.client.get("/console/admin/audit").text
 
 
 def test_without_a_configured_template_the_console_says_a_late_reply_cannot_be_delivered(

@@ -233,6 +233,37 @@ def test_bot_is_silent_while_staff_hold_the_chat_and_stores_text_redacted(desk, 
     assert desk.send("hola", at=T0 + timedelta(minutes=3)).replies
 
 
+def test_a_held_chat_written_to_outside_office_hours_says_when_a_person_answers_once_a_hold(desk, engine):
+    """Nobody reads a held chat at night: the student is told when the desk opens, once, not at
+    every message; a new hold tells again; in office hours nothing is said."""
+    first = desk.send("hola")
+    conversation_id = first.conversation_id
+
+    def take() -> None:
+        with session_scope(engine) as session:
+            take_over(session=session, conversation_id=conversation_id, staff_id=7)
+
+    def notices() -> list[str]:
+        return [m.text for m in rows(engine, Message, author="system")]
+
+    take()
+    evening = T0.replace(hour=20)  # Tuesday 8 p.m. in Hermosillo
+    assert desk.send("¿sigues ahí?", at=evening).replies == []
+    desk.send("bueno, mañana te escribo", at=evening + timedelta(minutes=5))
+    assert notices() == ["🕗 Ahorita estamos fuera de horario (atendemos lunes a viernes de 8:00 a.m. a 4:00 p.m.). "
+                         "Ya tenemos tu mensaje: una persona de la mesa de ayuda te contesta por aquí mañana "
+                         "miércoles 11 de febrero a partir de las 8:00 a.m."]
+    assert [m.status for m in rows(engine, Message, direction="in")][-2:] == ["held", "held"]
+    with session_scope(engine) as session:
+        hand_back(session=session, conversation_id=conversation_id)
+    take()  # a new hold
+    desk.send("hola", at=T0 + timedelta(days=1))  # Wednesday 10 a.m.: open, nothing to say
+    assert len(notices()) == 1
+    desk.send("hola?", at=T0 + timedelta(days=3, hours=2))  # Friday 12 p.m.: still open
+    desk.send("¿hay alguien?", at=T0 + timedelta(days=4))  # Saturday: closed, this hold's notice
+    assert len(notices()) == 2 and "el lunes 16 de febrero a partir de las 8:00 a.m." in notices()[-1]
+
+
 def test_a_password_is_never_stored_when_the_bot_answers(desk, engine):
     handled = desk.send(PASSWORD_MESSAGE)
     assert handled.replies

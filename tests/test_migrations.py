@@ -139,9 +139,10 @@ def test_db_commands_on_an_unreachable_database_say_why_in_one_line(tmp_path):
         assert len(proc.stderr.strip().splitlines()) == 1 and "S3cretPw" not in proc.stderr
 
 
-def test_upgrading_an_old_database_keeps_who_replied_on_each_ticket(empty_engine):
+def test_upgrading_an_old_database_keeps_who_replied_on_each_ticket_and_dates_its_holds(empty_engine):
     """0006: who worked on a ticket used to live only in the assignment a hand-back clears;
-    the audit log's first reply brings it back for tickets handled before the upgrade."""
+    the audit log's first reply brings it back for tickets handled before the upgrade.
+    0007: a chat held at the upgrade counts as last worked on at its last change."""
     from alembic import command
 
     with empty_engine.connect() as connection:
@@ -152,6 +153,9 @@ def test_upgrading_an_old_database_keeps_who_replied_on_each_ticket(empty_engine
         connection.execute(text(
             "INSERT INTO conversation (id, contact_id, channel, address, holder, created_at, updated_at) "
             f"VALUES (1, 1, 'whatsapp', 'a', 'bot', {at}, {at})"))
+        connection.execute(text(
+            "INSERT INTO conversation (id, contact_id, channel, address, holder, holder_staff_id, created_at, updated_at)"
+            f" VALUES (2, 1, 'telegram', 'b', 'staff', 5, {at}, '2026-02-10 11:30:00')"))
         for ticket, status, assigned in ((1, "open", "NULL"), (2, "resolved", "9"), (3, "open", "NULL")):
             connection.execute(text(
                 "INSERT INTO ticket (id, conversation_id, contact_id, reason, status, data, description, attachments,"
@@ -165,6 +169,9 @@ def test_upgrading_an_old_database_keeps_who_replied_on_each_ticket(empty_engine
     schema.upgrade(empty_engine)
     with empty_engine.connect() as connection:
         handled = {row[0]: row[1] for row in connection.execute(text("SELECT id, handled_by_staff_id FROM ticket"))}
+        active = {row[0]: bool(row[1]) for row in connection.execute(text(
+            "SELECT id, staff_active_at IS NOT NULL AND staff_active_at = updated_at FROM conversation"))}
     # ticket 1: the first reply (staff 5, a minute before staff 7's); 2: resolved without a reply, its
     # assignee; 3: nobody replied
     assert handled == {1: 5, 2: 9, 3: None}
+    assert active == {1: False, 2: True}

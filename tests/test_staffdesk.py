@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from bot import staffdesk
 from bot.console import auth
-from bot.models import Conversation, Holder, Ticket, TicketStatus, utcnow
+from bot.models import Conversation, Holder, Message, Ticket, TicketStatus, utcnow
 from bot.staff_models import AuditEntry, StaffUser
 from bot.storage import session_scope
 from tests import dbs
@@ -56,6 +56,45 @@ def test_two_staff_claiming_at_once_one_wins(engine: Engine, desk: Desk) -> None
     conv = rows(engine, Conversation)[0]
     assert conv.holder == Holder.STAFF and rows(engine, Ticket)[0].assigned_staff_id == conv.holder_staff_id
     assert rows(engine, Ticket)[0].status == TicketStatus.ASSIGNED
+
+
+def test_a_hold_nobody_works_on_is_released_by_exactly_one_worker(engine: Engine, desk: Desk) -> None:
+    """Every worker's outbox looks for expired holds: the student must be told once, answered once."""
+    ticket = _ticket(desk)
+    ana = _staff(engine, "ana@itson.edu.mx", "Ana López")
+    with session_scope(engine) as session:
+        staffdesk.take_over(session=session, ticket_id=ticket, staff=ana, now=T0)
+    desk.send("¿ya me resolvieron?", at=T0 + timedelta(minutes=1))
+    conversation_id = rows(engine, Conversation)[0].id
+    later = T0 + timedelta(minutes=31)
+    with session_scope(engine) as session:  # still worked on within the timeout: kept
+        assert staffdesk.expired_holds(session, cutoff=T0 - timedelta(minutes=1)) == []
+        assert staffdesk.expired_holds(session, cutoff=later - timedelta(minutes=30)) == [conversation_id]
+    workers = 4
+    barrier = threading.Barrier(workers)
+    outcomes: list[bool] = []
+
+    def release() -> None:
+        barrier.wait()
+        with session_scope(engine) as session:
+            outcomes.append(staffdesk.expire_hold(session=session, kb=desk.kb, conversation_id=conversation_id,
+                                                  cutoff=later - timedelta(minutes=30), now=later))
+
+    threads = [threading.Thread(target=release) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == [False] * (workers - 1) + [True]
+    conversation = rows(engine, Conversation)[0]
+    assert conversation.holder == Holder.BOT and conversation.holder_staff_id is None
+    told = [m.text for m in rows(engine, Message, author="system") if "asistente automático" in m.text]
+    assert told == [staffdesk.HOLD_EXPIRED_TEXT.format(number=ticket)]
+    answers = [m for m in rows(engine, Message, author="bot") if m.id > max(m.id for m in rows(engine, Message, author="system"))]
+    assert answers and f"#{ticket}" in answers[0].text  # "¿ya me resolvieron?" answered, once
+    assert [e.detail for e in rows(engine, AuditEntry, action="hand_back")] == [
+        {"reason": "hold_expired", "from_staff_id": ana.id}]
+    assert rows(engine, Ticket)[0].status == TicketStatus.OPEN
 
 
 def test_reopen_recent_within_days_only(engine: Engine, desk: Desk) -> None:
@@ -183,7 +222,7 @@ def test_disabling_an_account_gives_its_chats_back_to_the_bot(engine: Engine, de
     assert desk.send("hola? ya me resolvieron?").replies == []  # held: the bot is silent
     with session_scope(engine) as session:
         staff = auth.set_active(session=session, email="beto@itson.edu.mx", active=False)
-        assert staffdesk.release_chats_of(session=session, staff=staff) == 1
+        assert staffdesk.release_chats_of(session=session, kb=desk.kb, staff=staff) == 1
     conv = rows(engine, Conversation)[0]
     assert conv.holder == Holder.BOT and conv.holder_staff_id is None
     [kept] = rows(engine, Ticket)

@@ -54,7 +54,7 @@ async def staff_submit(request: Request, ctx: AdminCtx) -> Response:
                 staff = auth.set_active(session=session, email=email, active=op == "enable")
                 audit(session, staff=ctx.staff, action=Action.STAFF_UPDATE, target=staff.id, active=staff.active)
                 if not staff.active:
-                    release_chats_of(session=session, staff=staff, by=ctx.staff)
+                    release_chats_of(session=session, kb=ctx.services.kb, staff=staff, by=ctx.staff)
             elif op == "role":
                 role = field(form, "role", 16)
                 staff = session.exec(select(StaffUser).where(StaffUser.email == auth.normalize_email(email))).first()
@@ -74,6 +74,7 @@ async def staff_submit(request: Request, ctx: AdminCtx) -> Response:
         with ctx.services.session() as session:
             people = auth.list_staff(session=session)
         return render("staff.html", request, 400, people=people, roles=Role.ALL, error=str(exc))
+    ctx.services.notify_outbox()  # a disabled account's chats: the students are told, and answered
     return RedirectResponse(f"{PREFIX}/admin/staff?m=ok", status_code=303)
 
 

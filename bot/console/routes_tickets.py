@@ -37,7 +37,8 @@ NOTICES = {
     "sent": "Respuesta en cola para enviarse por el canal del estudiante.",
     "noted": "Nota interna guardada.",
     "resolved": "Reporte resuelto: se avisó al estudiante y el bot retoma la conversación.",
-    "handed": "Chat devuelto al bot; el reporte sigue abierto.",
+    "handed": "Chat devuelto al bot; el reporte sigue abierto. Si el estudiante escribió después de tu última "
+              "respuesta, el bot ya le contestó.",
     "reopened": "Reporte reabierto.",
 }
 
@@ -256,7 +257,7 @@ async def _act(request: Request, ctx: Any, ticket_id: int, action: str) -> Respo
                 staffdesk.resolve(session=session, ticket_id=ticket_id, staff=ctx.staff, now=now)
                 return "resolved"
             if action == "handback":
-                staffdesk.hand_back(session=session, ticket_id=ticket_id, staff=ctx.staff, now=now)
+                staffdesk.hand_back(session=session, kb=services.kb, ticket_id=ticket_id, staff=ctx.staff, now=now)
                 return "handed"
             staffdesk.reopen(session=session, ticket_id=ticket_id, staff=ctx.staff, now=now)
             return "reopened"

@@ -100,9 +100,11 @@ def render(template: str, request: Request, status_code: int = 200, **context: A
     ctx: Ctx | None = getattr(request.state, "console", None)
     # Whether WhatsApp replies after 24 hours of silence can go out at all (the approved template).
     has_template = bool(ctx and ctx.services.settings.twilio_template_content_sid)
+    # Minutes without activity after which a held chat goes back to the bot (0: never).
+    hold_minutes = ctx.services.settings.hold_timeout_minutes if ctx else 0
     html = _env.get_template(template).render(
         request=request, me=ctx.staff if ctx else None, csrf=ctx.csrf if ctx else "", prefix=PREFIX,
-        has_template=has_template, **context
+        has_template=has_template, hold_minutes=hold_minutes, **context
     )
     return HTMLResponse(html, status_code=status_code)
 
