@@ -90,6 +90,12 @@ def _short_follow_up(text: str) -> bool:
     return intents.is_question(text) or any(w in intents.QUESTION_WORDS for w in words[:3])
 
 
+#: The constancia read out as it should be: with rights, and the ITSON as the employer.
+_CONSTANCIA_OK = re.compile(r"\bcon derecho\b.*\bitson\b|\bitson\b.*\bcon derecho\b")
+#: ... unless the same message says otherwise.
+_NOT_COVERED_WORDS = re.compile(r"\bsin derecho\b|\bno (?:me )?(?:sale|aparece|salgo|aparezco) con derecho\b|\botro patron\b")
+
+
 #: "no puedo entrar al CIA", "no me deja iniciar sesión": the account, not the application.
 _CANT_LOG_IN = re.compile(
     r"\bno (?:puedo|me deja|me dejo|pude|he podido) (?:entrar|ingresar|acceder|iniciar sesion|loguearme|meterme)"
@@ -261,6 +267,14 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         return
     elif kb.topics[topic].kind == "escalation":
         _escalate(step, topic)
+    elif (topic == "vigencia" and not aside and _CONSTANCIA_OK.search(" ".join(intents.words(step.text)))
+          and not _NOT_COVERED_WORDS.search(" ".join(intents.words(step.text)))):
+        # "me sale con derecho y de patrón ITSON, ¿así está bien?": yes, that is being covered; the
+        # last step (not how to get the constancia they already have, and "¿ya apareces vigente?").
+        step.say(step.msg("constancia_ok"))
+        enter(step, "umf_registration")
+        step.topic = "vigencia"
+        return
     elif (topic in TOPIC_STAGE and step.stage in PROCEDURE_STAGES and intents.is_question(step.text)
           and (PROCEDURE_STAGES.index(TOPIC_STAGE[topic]) < PROCEDURE_STAGES.index(step.stage)
                or (topic == "vigencia" and step.stage in _BEFORE_APPLYING))):

@@ -1256,3 +1256,13 @@ def test_an_approximate_save_day_is_marked_as_such_for_staff() -> None:
     chat.say("si", "2026-02-20T10:02")
     (ticket,) = chat.tickets()
     assert "Fecha aproximada" in ticket.description and "como 2 semanas" in ticket.description
+
+
+def test_a_constancia_read_out_as_it_should_be_is_confirmed_and_the_last_step_follows() -> None:
+    chat = Chat()
+    out = chat.say("ya saque la constancia de vigencia y me sale con derecho al servicio medico y de patron ITSON, asi esta bien?")
+    assert out.topic == "vigencia" and "Sí, así está bien" in chat.text and chat.stage == "umf_registration"
+    assert "¿Ya apareces vigente" not in chat.text
+    other = Chat()
+    other.say("me sale sin derecho y de patron itson")
+    assert "así está bien" not in other.text
