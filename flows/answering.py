@@ -90,6 +90,16 @@ def _short_follow_up(text: str) -> bool:
     return intents.is_question(text) or any(w in intents.QUESTION_WORDS for w in words[:3])
 
 
+#: "y si me enfermo", "en caso de que me pase algo": an emergency imagined, not happening.
+_HYPOTHETICAL = re.compile(r"\b(?:y )?si (?:me )?(?:enfermo|enfermara|pasa algo|llego a|me pasa|tengo un accidente|me accidento)\b"
+                           r"|\ben caso de (?:que )?(?:me )?(?:enferm|emergencia|accidente|pase)\w*")
+#: "… me siento muy mal, creo que es apendicitis": happening now, whatever "y si…" came before.
+_HAPPENING = re.compile(r"\b(?:me siento|me duele|estoy (?:en|con|sangr\w*|muy|bien)|tengo (?:fiebre|mucho|un dolor|dolor"
+                        r"|calentura|vomito)|creo que (?:es|me)|se (?:cayo|desmayo)|fiebre de|no puedo respirar)\b")
+#: "es urgente porque …", "me urge que me contesten": a hurry about the case, not an emergency.
+_IN_A_HURRY = re.compile(r"\b(?:es urgente|me urge|urge) (?:porque|xq|que me|q me|saber|que lo|q lo)\b")
+
+
 #: The constancia read out as it should be: with rights, and the ITSON as the employer.
 _CONSTANCIA_OK = re.compile(r"\bcon derecho\b.*\bitson\b|\bitson\b.*\bcon derecho\b")
 #: ... unless the same message says otherwise.
@@ -408,4 +418,9 @@ _APPLIED = re.compile(r"\b(?:solicitud|tramite|registre|aplique|hice|constancia|
 def urgent(step: Step) -> bool:
     """Whether the message is an emergency (urgencia named by a strong cue)."""
     match = step.classify(step.text)
-    return match.topic == "urgencia" and match.keyword_scores.get("urgencia", 0.0) >= STRONG
+    if match.topic != "urgencia" or match.keyword_scores.get("urgencia", 0.0) < STRONG:
+        return False
+    # "¿y mientras qué hago si me enfermo?", "es urgente porque mañana tengo consulta": a what-if
+    # or a hurry, not an emergency now (answered in its turn, the report kept where it is).
+    folded = " ".join(intents.words(step.text))
+    return not ((_HYPOTHETICAL.search(folded) or _IN_A_HURRY.search(folded)) and not _HAPPENING.search(folded))

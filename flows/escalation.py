@@ -22,7 +22,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flows import entities, intents, report_right
+from flows import entities, intents, report_right, report_text
 from flows.context import Step
 from flows.messages import OpenTicket
 from knowledge.matcher import fold
@@ -238,7 +238,7 @@ def handle(step: Step) -> bool:
         else:
             reprompt(step)
         return True
-    if intents.will_do_soon(text):
+    if intents.will_do_soon(text) and not (step.stage == "escalation_describe" and report_text.promises_screenshot(text)):
         # "ahorita no tengo mis datos, luego te los paso": the report waits, nothing changes.
         step.say(step.msg("report_waits"))
         return True
@@ -270,6 +270,18 @@ def handle(step: Step) -> bool:
     if step.stage == "escalation_confirm":
         return confirm_step(step, esc, text)
     # collecting
+    missing = missing_fields(esc)
+    if (step.stage == "escalation_collect" and report_text.SEND_AS_IT_IS.search(" ".join(intents.words(text))) and missing
+            and set(missing) <= {"nss", "curp", "student_id"} and not entities.find_nss_candidates(text)
+            and not entities.find_curp_candidates(text)):
+        # "no la tengo, mándalo así": the report goes without what is missing, flagged for staff
+        # (as after "no la tengo" twice), not "sigamos con tu reporte" in a loop.
+        for field in missing:
+            esc[{"nss": "nss_unknown", "curp": "curp_unknown", "student_id": "id_missing"}[field]] = True
+            if field == "curp":
+                esc["curp_missing"] = True
+        ask_for_rest(step, esc, [])
+        return True
     if esc.get("fixing") == "description" and text.strip():
         esc["description"] = description_text(text) or esc.get("description")
         esc.pop("fixing", None)

@@ -296,7 +296,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             step.stage, step.state["esc"] = stage, esc
             if escalation.answered_as_the_doubt(step):
                 step.say(step.msg("doubt_answered"))
-            elif step.topic == "urgencia":
+            elif step.topic == "urgencia" and answering.urgent(step):
                 # An emergency in the middle of a report: no data asked for right after it.
                 step.say(step.msg("report_after_emergency"))
             else:

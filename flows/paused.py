@@ -68,7 +68,7 @@ def handle(step: Step) -> bool:
         step.say(step.msg("report_not_sent_resumed" if asks_status and not accepts_now else "report_resumed"))
         escalation.reprompt(step)
         return True
-    if _RESUME.search(folded) and escalation.active(step.state):
+    if _RESUME.search(folded) and escalation.active(step.state) and not report_text.SEND_AS_IT_IS.search(folded):
         # "retomar mi reporte" while it is being collected: it is right here.
         step.topic = None
         step.say(step.msg("report_resumed"))

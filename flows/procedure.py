@@ -187,6 +187,14 @@ def day_asked(step: Step) -> date | None:
     """The day a question about the desk names ("¿atienden el 16 de marzo?", "¿abren mañana?"),
     today or later; None when it names none."""
     said, _ = entities.parse_answer_date(step.text, step.now)
+    if said is not None and (step.today - said).days > 7 and entities.mentions_date(step.text):
+        # Read as a day gone by (the way a save day is): a question about the desk asks ahead,
+        # "¿atienden el 16 de noviembre?" in August is this November, not last year's.
+        try:
+            ahead = said.replace(year=said.year + 1)
+        except ValueError:  # 29 February
+            ahead = None
+        said = ahead if ahead is not None and step.today < ahead <= step.today.replace(year=step.today.year + 1) else said
     return said if said is not None and said > step.today else None
 
 

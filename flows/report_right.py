@@ -50,11 +50,9 @@ def value_in(field: str, text: str, *, alone: bool = False) -> str | None:
     """The value of ``field`` the text gives, by its shape or after a cue ("el bueno es …");
     ``alone``: the text answers the question for it, so it may be the bare value."""
     if field == "correo":
-        m = entities.EMAIL.search(text)
-        return m.group(0) if m else None
+        return _the_right_one(text, [(m.start(), m.group(0)) for m in entities.EMAIL.finditer(text)])
     if field == "telefono":
-        m = _PHONE.search(text)
-        return re.sub(r"\D", "", m.group(1)) if m else None
+        return _the_right_one(text, [(m.start(), re.sub(r"\D", "", m.group(1))) for m in _PHONE.finditer(text)])
     folded = " ".join(intents.words(text))
     if field == "codigo_postal":
         m = _POSTAL.search(text)
@@ -71,6 +69,25 @@ def value_in(field: str, text: str, *, alone: bool = False) -> str | None:
     if alone and len(intents.words(text)) >= 2 and not intents.is_question(text) and not intents.says_dont_know(text):
         return " ".join(text.split())
     return None
+
+
+#: "el bueno es …", "es el correcto", "…, había puesto …": which of two values is the right one.
+_RIGHT_AFTER = re.compile(r"(?:buen[oa]|correct[oa]|real|debe ser|deberia ser)\W+(?:es\W+)?$", re.IGNORECASE)
+_RIGHT_BEFORE = re.compile(r"^\W*(?:es\W+)?(?:el|la)?\W*(?:buen[oa]|correct[oa])\b", re.IGNORECASE)
+_WRONG_BEFORE = re.compile(r"(?:puse|habia puesto|había puesto|escribi|escribí|tenia|tenía|mal|era)\W+$", re.IGNORECASE)
+
+
+def _the_right_one(text: str, found: list[tuple[int, str]]) -> str | None:
+    """Of the values a message gives, the right one: the one a cue names right ("el bueno es
+    …", "… es el bueno"), else the one not named as what was typed ("puse …"), else the last."""
+    if len(found) <= 1:
+        return found[0][1] if found else None
+    for start, value in found:
+        before, after = text[:start], text[start + len(value):]
+        if _RIGHT_AFTER.search(before[-30:]) or _RIGHT_BEFORE.search(after[:30]):
+            return value
+    unnamed = [value for start, value in found if not _WRONG_BEFORE.search(text[:start][-20:])]
+    return unnamed[-1] if unnamed else found[-1][1]
 
 
 def note_field(esc: dict[str, Any], *texts: str) -> None:
@@ -105,7 +122,9 @@ def take(esc: dict[str, Any], text: str, label: str, *, alone: bool) -> str | No
     esc["right_value"] = value
     _add(esc, f"{label}: {value}")
     if field == "telefono":
-        return re.sub(r"(?:\+?52[\s-]?)?" + r"[\s.-]?".join(value), " ", text)
+        return _PHONE.sub(" ", text)  # every phone number (the wrong one too): none of them an NSS
+    if field == "correo":
+        return entities.EMAIL.sub(" ", text)
     rest = text.replace(value, " ")
     return rest if rest != text else ""
 

@@ -76,6 +76,13 @@ def describe_step(step: Step, esc: dict[str, Any], text: str) -> bool:
         esc["description"] = clean if meaningful(clean) else step.msg("description_attachment")
         ask_for_rest(step, esc, [])
         return True
+    if promises_screenshot(text) and esc["reason"] == "error_solicitud" and describes(esc["reason"], clean, ()):
+        # 'dice "El NSS ya se encuentra registrado", luego te mando la captura': what it says is the
+        # detail (never dropped for the promise); the screenshot is welcome when it comes.
+        esc["description"] = with_opening(esc, clean)
+        step.say(step.msg("screenshot_later"))
+        ask_for_rest(step, esc, [])
+        return True
     if promises_screenshot(text):
         # "te mando captura", "ahorita te la mando": the screenshot is coming; wait for it.
         step.say(step.msg("screenshot_wait"))

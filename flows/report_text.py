@@ -158,6 +158,10 @@ def asks_about_privacy(text: str) -> bool:
     return bool(_PRIVACY_QUESTION.search(" ".join(intents.words(text))))
 
 
+#: "mándalo así", "ya envíalo": with a report under way, send it as it is (not "resume it").
+SEND_AS_IT_IS = re.compile(r"\b(?:mandalo|envialo|mandala|enviala|mandenlo|envienlo)\b")
+
+
 def refuses_data(text: str) -> bool:
     return bool(_REFUSES_DATA.search(" ".join(intents.words(text))))
 

@@ -136,17 +136,29 @@ def _counts_answer(step: Step) -> str:
 
 
 _WAS_THE_DAY = re.compile(r"\b(?:fue|era|es) (?:el|la|en|un|una)\b")
+#: "no, …", "perdón …", "espera …", "me equivoqué …": what follows corrects what was said.
+_CORRECTS = re.compile(r"^(?:no|nel|perdon|perdona|espera|ah no|oh no|me equivoque|error|mas bien|bueno no|corrijo)\b")
 
 
 def corrects_saved_date(step: Step) -> bool:
     """In the waiting period, another date ("perdón, fue el viernes, no el lunes")
     replaces the one given: the end is computed again and the reminder moves."""
     folded = " ".join(intents.words(step.text))
-    saved = entities.parse_date(step.text, step.now)
+    saving = entities.mentions_saving(step.text)
     was = _WAS_THE_DAY.search(folded)
+    if not (saving or was or _CORRECTS.match(folded)
+            or (len(folded.split()) <= 4 and entities.parse_answer_date(step.text, step.now)[0])):
+        # "es que me voy a operar el 5 de enero": another day the message is about, not the save day
+        # (a correction says so: "la guardé…", "fue el…", "no, espera…", or it is only the day).
+        return False
+    saved = entities.parse_date(step.text, step.now)
     if saved is None and was:
         saved = entities.parse_answer_date(folded[was.start():], step.now)[0]  # "no me equivoqué, fue el 11"
-    if saved is None or saved.isoformat() == step.state.get("saved_on"):
+    if saved is None and saving:
+        # "no espera, la guardé el 23": the day in the clause that says it was saved
+        clause = next((c for c in re.split(r"[,;.]+", step.text) if entities.mentions_saving(c)), "")
+        saved = entities.parse_answer_date(clause, step.now)[0] if clause else None
+    if saved is None or saved.isoformat() == step.state.get("saved_on") or saved > step.today:
         return False
     if intents.is_question(step.text) or _PLANS.search(folded):
         return False  # "¿el lunes ya puedo revisar?", "ok, el lunes reviso": not a new save date
@@ -154,8 +166,8 @@ def corrects_saved_date(step: Step) -> bool:
     # "perdón, me equivoqué, la guardé el viernes": the mistake is the day (no datum named).
     # "perdón, me equivoqué, fue el 9", "no espera fue el domingo": the day, said as the answer
     # was ("fue el …"), whatever else its words name (a Sunday is not a question for the desk).
-    mistook_the_day = ((match.topic == "datos_erroneos" and entities.mentions_saving(step.text)
-                        or bool(was) and len(folded.split()) <= 8)
+    mistook_the_day = ((match.topic == "datos_erroneos" and saving or bool(was) and len(folded.split()) <= 8
+                        or saving and bool(_CORRECTS.match(folded)))  # "no espera, la guardé el 23"
                        and report_text.field_named(step.text) is None)
     if match.confident and match.topic not in (None, "fuera_de_tema") and not mistook_the_day:
         return False  # a question with a date in it: the topic decides

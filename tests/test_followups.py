@@ -1266,3 +1266,69 @@ def test_a_constancia_read_out_as_it_should_be_is_confirmed_and_the_last_step_fo
     other = Chat()
     other.say("me sale sin derecho y de patron itson")
     assert "así está bien" not in other.text
+
+
+def test_a_what_if_illness_mid_report_is_answered_and_the_report_goes_on() -> None:
+    """Walk-through 45: "¿y mientras qué hago si me enfermo?" parked the report "cuando estés bien"."""
+    chat = Chat()
+    chat.say("sigo sin vigencia, la guarde el 10 de agosto", "2026-08-24T09:30")
+    chat.say("mi id 198765 Jose Luis Martinez Soto", "2026-08-24T09:31")
+    chat.say("oye y mientras que hago si me enfermo?", "2026-08-24T09:32")
+    assert "preventivo" in chat.text and "cuando estés bien" not in chat.text and "Sigamos con tu reporte" in chat.text
+
+
+def test_the_right_value_is_the_one_named_right_and_the_wrong_phone_is_no_nss() -> None:
+    chat = Chat()
+    chat.say("me equivoque en el correo de la solicitud")
+    chat.say("puse ana_perez@hotmial.com pero el bueno es ana_perez@hotmail.com")
+    chat.say("00000456789 Ana Sofia Perez Gonzalez 12345678903 BOXW310820HNERXN09")
+    assert "Correo correcto: ana_perez@hotmail.com" in chat.text and "Correo correcto: ana_perez@hotmial" not in chat.text
+    other = Chat()
+    other.say("hola buenas, en la solicitud puse mal mi numero de telefono")
+    other.say("6441234567 es el bueno, habia puesto 6441234576")
+    assert "El NSS tiene 11 dígitos" not in other.text
+    other.say("00000456789 Ana Sofia Perez Gonzalez 12345678903 BOXW310820HNERXN09")
+    assert "Teléfono correcto: 6441234567" in other.text
+
+
+def test_a_save_day_corrected_with_the_verb_is_the_day_and_another_day_is_not() -> None:
+    chat = Chat()
+    chat.say("ya guarde mi solicitud el 22 de diciembre, cuando queda?", "2026-12-29T10:00")
+    chat.say("no espera, la guarde el 23", "2026-12-29T10:01")
+    assert "jueves 31 de diciembre" in chat.text  # the 25th is a rest day
+    other = Chat()
+    other.say("la guarde hoy, cuando me sale?", "2026-12-31T18:00")
+    other.say("es que me voy a operar el 5 de enero", "2026-12-31T18:01")
+    assert "lo cambio" not in other.text and "lunes 5 de enero" not in other.text
+
+
+def test_send_it_as_it_is_sends_the_report_without_what_is_missing() -> None:
+    chat = Chat()
+    chat.say('me sale error al guardar la solicitud, dice "datos no coinciden con IMSS"')
+    chat.say("00000355555 Valeria Ruiz Soto 12345678903")
+    chat.say("no me la se")
+    chat.say("no la tengo, mandalo asi")
+    assert chat.stage == "escalation_confirm" and "donde lo dejamos" not in chat.text
+
+
+def test_the_error_told_with_a_promised_screenshot_is_kept() -> None:
+    chat = Chat()
+    chat.say("me sale error en la solicitud del seguro")
+    chat.say('dice "El NSS capturado ya se encuentra registrado", luego te mando la captura')
+    chat.say("00000456789 Ana Sofia Perez Gonzalez 12345678903 BOXW310820HNERXN09")
+    assert chat.stage == "escalation_confirm" and "ya se encuentra registrado" in chat.text
+
+
+@pytest.mark.parametrize(("text", "want"), [("atienden el 16 de noviembre?", "Día de la Revolución"),
+                                            ("el 25 de diciembre atienden?", "Navidad")])
+def test_a_rest_day_later_in_the_year_is_named(text: str, want: str) -> None:
+    chat = Chat()
+    chat.say(text, "2026-08-20T10:00")
+    assert want in chat.text and "no atiende" in chat.text
+
+
+def test_which_email_at_the_clinic_step_is_a_personal_one() -> None:
+    chat = Chat()
+    chat.say("ya estoy vigente, ahora q sigue?")
+    chat.say("y q correo? el institucional?")
+    assert "correo *personal*" in chat.text and "Mesa de ayuda del Seguro Facultativo" not in chat.text
