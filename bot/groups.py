@@ -48,8 +48,12 @@ class GroupWriter(Generic[T, R]):
     """
 
     def __init__(self, write: Callable[[Sequence[T]], Sequence[R]], *, name: str,
-                 written: Callable[[Sequence[R]], object] | None = None, max_group: int = MAX_GROUP) -> None:
+                 written: Callable[[Sequence[R]], object] | None = None, max_group: int = MAX_GROUP,
+                 write_now: Callable[[Sequence[T]], Sequence[R] | None] | None = None) -> None:
         self._write = write
+        #: Writes a group on the event loop if it can do so without waiting, else returns None
+        #: (then ``write`` runs in a thread): see :func:`bot.storage.connection_if_free`.
+        self._write_now = write_now
         self.name = name
         self._written = written
         self.max_group = max(1, max_group)
@@ -85,7 +89,8 @@ class GroupWriter(Generic[T, R]):
     async def _write_group(self, group: list[tuple[T, asyncio.Future[R]]]) -> None:
         jobs = [job for job, _ in group]
         try:
-            results = list(await asyncio.to_thread(self._write, jobs))
+            now = self._write_now(jobs) if self._write_now is not None else None
+            results = list(now if now is not None else await asyncio.to_thread(self._write, jobs))
         except Exception as exc:
             if len(group) == 1 or database_unreachable(exc):
                 for _, done in group:

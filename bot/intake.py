@@ -52,13 +52,14 @@ class Intake:
     """Stores webhook payloads for the webhooks of one event loop, in groups (see the module)."""
 
     def __init__(self, write: Callable[[Sequence[Arrival]], list[bool]], *,
-                 stored: Callable[[], object] | None = None, max_group: int = MAX_GROUP) -> None:
+                 stored: Callable[[], object] | None = None, max_group: int = MAX_GROUP,
+                 write_now: Callable[[Sequence[Arrival]], list[bool] | None] | None = None) -> None:
         def written(new: Sequence[bool]) -> None:
             if stored is not None and any(new):
                 stored()  # wakes the inbound processor, once a group
 
         self._writer: GroupWriter[Arrival, bool] = GroupWriter(write, name="intake", written=written,
-                                                               max_group=max_group)
+                                                               max_group=max_group, write_now=write_now)
         #: Webhooks handed over and not yet answered (committed or failed).
         self.waiting = 0
         #: When BURST webhooks or more last waited together (time.monotonic()).
@@ -66,13 +67,17 @@ class Intake:
 
     @classmethod
     def for_services(cls, services: Services) -> Intake:
-        from bot.storage import connection_scope
+        from bot.storage import connection_if_free, connection_scope
 
         def write(arrivals: Sequence[Arrival]) -> list[bool]:
             with connection_scope(services.engine) as conn:
                 return enqueue_many(conn, arrivals)
 
-        return cls(write, stored=services.notify_inbound)
+        def write_now(arrivals: Sequence[Arrival]) -> list[bool] | None:
+            with connection_if_free(services.engine) as conn:
+                return None if conn is None else enqueue_many(conn, arrivals)
+
+        return cls(write, stored=services.notify_inbound, write_now=write_now)
 
     async def store(self, arrival: Arrival) -> bool:
         """Store ``arrival``; True once committed as new, False if already stored. Raises if it could not be stored."""

@@ -204,3 +204,37 @@ def test_a_database_made_by_an_older_version_is_refused_with_the_missing_columns
     with pytest.raises(SchemaOutdated, match="message.error_code"):
         init_db(engine)
     engine.dispose()
+
+
+def test_a_write_on_the_event_loop_never_waits_for_the_writer_lock(engine):
+    """bot.storage.connection_if_free: the intake writes a webhook group where it stands only when
+    nothing else writes (SQLite); held by another thread's transaction, or on PostgreSQL, it is
+    None at once and the group goes to a thread."""
+    import threading
+    import time
+
+    from bot.storage import connection_if_free, connection_scope
+
+    with connection_if_free(engine) as conn:
+        if engine.dialect.name != "sqlite":
+            assert conn is None  # a round trip a statement: never on the event loop
+            return
+        assert conn is not None and conn.execute(text("SELECT 1")).scalar() == 1
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with connection_scope(engine):
+            held.set()
+            release.wait(5)
+
+    writer = threading.Thread(target=hold)
+    writer.start()
+    assert held.wait(5)
+    started = time.monotonic()
+    with connection_if_free(engine) as conn:
+        assert conn is None
+    assert time.monotonic() - started < 0.5
+    release.set()
+    writer.join()
+    with connection_if_free(engine) as conn:
+        assert conn is not None
