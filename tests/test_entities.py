@@ -755,3 +755,12 @@ def test_a_curp_with_the_letter_o_for_a_zero_is_found_and_refused_for_its_format
     assert entities.find_curp_candidates("mi curp es GAMJO30415HSRRRNA9") == ["GAMJO30415HSRRRNA9"]
     assert entities.curp_problem("GAMJO30415HSRRRNA9") == "format"
     assert entities.find_curp_candidates("hola buenas tardes") == []
+
+
+@pytest.mark.parametrize("text", ["I applied on August 17", "aug 17", "on Aug. 17th", "last monday (aug 17)",
+                                  "the 17th of August"])
+def test_english_month_days_are_read(text: str) -> None:
+    """Walk-through 45: an exchange student's "August 17" was not understood (and "last monday
+    (aug 17)" was read as the Monday before the message)."""
+    now = datetime(2026, 8, 28, 16, 30, tzinfo=ZoneInfo("America/Hermosillo"))
+    assert parse_date(text, now) == date(2026, 8, 17)

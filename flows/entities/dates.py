@@ -316,6 +316,14 @@ _EN_NUMBERS = {"a": "1", "an": "1", "one": "1", "two": "2", "three": "3", "four"
                "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10", "couple": "2"}
 _EN_WEEKDAYS = {"monday": "lunes", "tuesday": "martes", "wednesday": "miercoles", "thursday": "jueves",
                 "friday": "viernes", "saturday": "sabado", "sunday": "domingo"}
+#: English month names and abbreviations, for "August 17" and "17th of Aug" (never "may" without a day).
+_EN_MONTHS = {
+    "january": "enero", "jan": "enero", "february": "febrero", "feb": "febrero", "march": "marzo",
+    "april": "abril", "apr": "abril", "may": "mayo", "june": "junio", "jun": "junio", "july": "julio",
+    "jul": "julio", "august": "agosto", "aug": "agosto", "september": "septiembre", "sept": "septiembre",
+    "sep": "septiembre", "october": "octubre", "oct": "octubre", "november": "noviembre", "nov": "noviembre",
+    "december": "diciembre", "dec": "diciembre",
+}
 _DATE_WORDS: tuple[tuple[re.Pattern[str], Any], ...] = (
     # Spanish diminutives and colloquial forms
     (re.compile(r"\bsemanita(s)?\b", re.I), r"semana\1"),
@@ -331,6 +339,10 @@ _DATE_WORDS: tuple[tuple[re.Pattern[str], Any], ...] = (
      lambda m: f"hace {_EN_NUMBERS.get(m.group(1).lower(), m.group(1))} dias"),
     (re.compile(r"\b(?:like\s+|about\s+)?(\d+|an?|one|two|three|couple)(?:\s+of)?\s+weeks?\s+ago\b", re.I),
      lambda m: f"hace {_EN_NUMBERS.get(m.group(1).lower(), m.group(1))} semanas"),
+    (re.compile(r"\b(" + "|".join(_EN_MONTHS) + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b", re.I),
+     lambda m: f"el {m.group(2)} de {_EN_MONTHS[m.group(1).lower()]}"),  # "August 17", "aug 17th"
+    (re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(" + "|".join(_EN_MONTHS) + r")\b", re.I),
+     lambda m: f"el {m.group(1)} de {_EN_MONTHS[m.group(2).lower()]}"),  # "17th of August"
     (re.compile(r"\blast week\b", re.I), "hace una semana"),
     (re.compile(r"\blast (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I),
      lambda m: f"el {_EN_WEEKDAYS[m.group(1).lower()]} pasado"),
