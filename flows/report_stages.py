@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flows import entities, intents
+from flows import entities, intents, report_right
 from flows.context import Step
 from flows.messages import Attachment, OpenTicket, RecordConsent
 from flows.report_core import (
@@ -282,6 +282,11 @@ _ADD_VERB = re.compile(r"^\W*(?:s[ií]|ok|va|sale)?[\s,]*(?:pero|y)?\s*(?:agr[e�
                        r"|a[ñn]ade|aum[eé]ntale)\b(?:\s+tambi[eé]n)?(?:\s+que)?\s*", re.IGNORECASE)
 
 
+#: "por si necesitan hablarme, mi cel …": a phone number given to be called on.
+_CONTACT_GIVEN = re.compile(r"\b(?:mi cel|mi celular|mi numero|mi telefono|mi whats|hablarme|llamarme|marcarme|contactarme"
+                            r"|me pueden (?:llamar|marcar|hablar)|soy su (?:papa|mama|padre|madre|tutor|tutora))\b")
+
+
 def confirm_step(step: Step, esc: dict[str, Any], text: str) -> bool:
     """The answer to the summary: send it, or correct something."""
     addition = _ADD_VERB.sub("", text, count=1)
@@ -380,10 +385,12 @@ def confirm_step(step: Step, esc: dict[str, Any], text: str) -> bool:
         step.say(step.msg("ask_which_fix"))
         return True
     folded = " ".join(intents.words(text))
-    if (CORRECTION_CUE.search(folded) or _RIGHT_VALUE.search(folded) or entities.EMAIL.search(text)) and len(folded.split()) >= 3:
+    contact = _CONTACT_GIVEN.search(folded) and report_right.value_in("telefono", text)
+    if (CORRECTION_CUE.search(folded) or _RIGHT_VALUE.search(folded) or entities.EMAIL.search(text) or contact) and len(folded.split()) >= 3:
         # "el correo lo puse mal", "el correo correcto es …@gmail.com": something the summary
-        # has no line for goes to the detail.
-        addition = description_text(text)
+        # has no line for goes to the detail; so does a phone to call ("soy su papá, mi cel …"),
+        # kept whole for staff (the detail masks phone numbers in free text).
+        addition = description_text(text) + (f" ({step.msg('contact_phone_note')}: {contact})" if contact else "")
         append_description(esc, addition)
         step.say(step.msg("added_to_description"))
         show_summary(step, esc)

@@ -1332,3 +1332,16 @@ def test_which_email_at_the_clinic_step_is_a_personal_one() -> None:
     chat.say("ya estoy vigente, ahora q sigue?")
     chat.say("y q correo? el institucional?")
     assert "correo *personal*" in chat.text and "Mesa de ayuda del Seguro Facultativo" not in chat.text
+
+
+def test_a_parents_phone_given_at_the_summary_goes_to_the_detail_whole() -> None:
+    chat = Chat()
+    chat.say("hola, mi hija sigue sin salir vigente, la guardo el martes 11 de agosto", "2026-08-20T13:00")
+    chat.say("los datos de mi hija son: id 00000312345, Sofia Gonzalez Lopez, nss 12345678903, su curp es "
+             "BOXW310820HNERXN09", "2026-08-20T13:01")
+    assert chat.stage == "escalation_confirm"
+    chat.say("yo soy su papa, Ramon Gonzalez, por si necesitan hablarme a mi, mi cel 6441112233", "2026-08-20T13:02")
+    assert "No te entendí" not in chat.text and "teléfono de contacto: 6441112233" in chat.text
+    chat.say("si", "2026-08-20T13:03")
+    (ticket,) = chat.tickets()
+    assert "6441112233" in ticket.description
