@@ -87,10 +87,10 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
         step.say(step.msg("footer"))
     if intents.written_in_english(text) and not st.get("english_noted") and not step.recalls("english_only"):
         # An exchange student writing in English: once, in English, that the answers come in
-        # Spanish and where a person can help in English; then the answer itself.
+        # Spanish and how to reach a person; then the answer itself (after a password warning).
         st["english_noted"] = True
         step.say(step.msg("english_note"))
-        step.replies.insert(0, step.replies.pop())
+        step.replies.insert(1 if had_secret else 0, step.replies.pop())
     st["turns"] = int(st.get("turns", 0)) + 1
     st["last_at"] = message.at.isoformat()  # read by the next message (a "hola" an hour later)
     if not st.get("privacy_ack"):
