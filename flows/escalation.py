@@ -290,8 +290,10 @@ def handle(step: Step) -> bool:
     right = report_right.pending(esc)
     if right:
         # "juan.perez@gmail.com" (alone, or with the data) after "¿cuál es tu correo correcto?".
-        rest = report_right.take(esc, text, step.msg(f"right_detail_{right}"), alone=not missing_fields(esc))
-        if rest is not None:
+        taken = report_right.take(esc, text, step.msg(f"right_detail_{right}"), alone=not missing_fields(esc))
+        if taken is not None:
+            line, rest = taken
+            append_description(esc, line)
             found, problems, unknown = _read(step, esc, rest) if rest.strip() else ({}, [], False)
             if found or problems or unknown:
                 take_data(step, esc, found, problems, unknown)

@@ -106,28 +106,24 @@ def pending(esc: dict[str, Any]) -> str | None:
     return None if esc.get("right_value") else esc.get("right_field")
 
 
-def take(esc: dict[str, Any], text: str, label: str, *, alone: bool) -> str | None:
-    """The right value read from ``text`` into the detail; the text left once it is out (None: the
-    text has no value). "No sé" when it is asked for alone leaves the detail saying so."""
+def take(esc: dict[str, Any], text: str, label: str, *, alone: bool) -> tuple[str, str] | None:
+    """The right value read from ``text``: the line for the detail and the text left once it is
+    out (None: the text has no value). "No sé" when it is asked for alone is said in the line."""
     field = pending(esc)
     if not field:
         return None
     if alone and intents.says_dont_know(text) and len(intents.words(text)) <= 6:
         esc["right_value"] = "?"
-        _add(esc, f"{label}: no lo tiene a la mano")
-        return ""
+        return f"{label}: no lo tiene a la mano", ""
     value = value_in(field, text, alone=alone)
     if not value:
         return None
     esc["right_value"] = value
-    _add(esc, f"{label}: {value}")
     if field == "telefono":
-        return _PHONE.sub(" ", text)  # every phone number (the wrong one too): none of them an NSS
-    if field == "correo":
-        return entities.EMAIL.sub(" ", text)
-    rest = text.replace(value, " ")
-    return rest if rest != text else ""
-
-
-def _add(esc: dict[str, Any], addition: str) -> None:
-    esc["description"] = f"{esc.get('description') or ''} / {addition}".strip(" /")
+        rest = _PHONE.sub(" ", text)  # every phone number (the wrong one too): none of them an NSS
+    elif field == "correo":
+        rest = entities.EMAIL.sub(" ", text)
+    else:
+        rest = text.replace(value, " ")
+        rest = rest if rest != text else ""
+    return f"{label}: {value}", rest

@@ -14,6 +14,7 @@ from flows import entities, escalation, intents, report_text
 from flows.context import Step, is_answer_topic, is_vague
 from flows.messages import OpenTicket
 from flows.report_data import NAMES_SCREENSHOT
+from flows.report_data import read as read_data
 from knowledge.matcher import Match
 
 
@@ -112,20 +113,9 @@ def corrects_data(step: Step) -> bool:
         return False
     if not (asked or _CORRECTS.search(folded) or len(words) <= 3):
         return False  # "¿mi CURP … está bien?" with more to it: read as usual
-    data: dict[str, str] = {}
-    problems: list[str] = []
-    for value in nss:
-        problem = entities.nss_problem(value)
-        if problem:
-            problems.append(step.msg(f"nss_{problem}", value=value, n=len(value)))
-        else:
-            data["nss"] = value
-    for value in curp:
-        problem = entities.curp_problem(value)
-        if problem:
-            problems.append(step.msg(f"curp_{problem}", value=value.upper(), n=len(value)))
-        else:
-            data["curp"] = value.upper()
+    # Read as a report reads its data (the same checks, the same messages for a wrong one).
+    found, problems, _unknown = read_data(step, {"data": {}}, text)
+    data = {field: found[field] for field in _FIXABLE if field in found}
     step.topic = None
     if problems and not data:
         step.remember("ticket_fix", "nss" if nss else "curp")
