@@ -17,8 +17,12 @@
 
   // Logged out under a half-written reply (idle too long, or logged out elsewhere): the drafts
   // are kept in this tab, and the login comes back to this very page.
+  // Both of a ticket page's polls can see the 401: only the first navigates, since a second
+  // location change aborts the first one's load (the browser shows a half-loaded login).
   var DRAFTS = ["reply-text", "note-text"];
   function loggedOut() {
+    if (leaving) throw new Error("logged out");
+    leaving = true;
     try {
       DRAFTS.forEach(function (id) {
         var el = document.getElementById(id);
