@@ -87,16 +87,56 @@ def fold(text: str) -> str:
     bidi marks, soft hyphens) are dropped, as the entity extractor does:
     copy-paste and keyboards put them inside words ("requi\u200dsitos").
     """
+    if text.isascii():  # most messages: nothing to decompose or drop (and str.lower is casefold here)
+        return text.lower()
+    return _fold_unicode(text)
+
+
+@lru_cache(maxsize=1024)
+def _fold_unicode(text: str) -> str:
+    """:func:`fold` of a text with accents or emojis: one step folds the same text many times."""
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
     return plain.casefold()
 
 
-def _part_matches(part: str, word: str) -> bool:
-    """A keyword word matches itself, its plural ("derechos"), or any word it prefixes ("equivoc*")."""
-    if part.endswith("*"):
-        return word.startswith(part[:-1])
-    return word == part or (len(part) > 3 and word in (part + "s", part + "es"))
+#: What a keyword's word matches, ready to test: a word ending in "*" matches any word it
+#: prefixes ("equivoc*": a ``str``, the prefix), another word itself and, past three letters,
+#: its plurals ("derecho": the ``frozenset`` {"derecho", "derechos", "derechoes"}).
+Form = str | frozenset[str]
+
+
+@lru_cache(maxsize=None)
+def forms(parts: tuple[str, ...]) -> tuple[Form, ...]:
+    """The forms of a phrase's parts, built once a phrase: matching tests a word against these
+    thousands of times a message, where a function call each (the test as code) was a fifth of a step."""
+    return tuple(part[:-1] if part.endswith("*")
+                 else frozenset({part, part + "s", part + "es"} if len(part) > 3 else {part})
+                 for part in parts)
+
+
+def phrase_end(phrase: tuple[Form, ...], words: list[str], start: int) -> int | None:
+    """Where the phrase of these forms, its first word at ``start``, ends (its last word's index), or None.
+
+    Students put fillers inside set phrases ("sin tener derecho"); ``GAPS``
+    says how far the next word may be (now: right after).
+    """
+    form = phrase[0]
+    word = words[start]
+    if not (word.startswith(form) if form.__class__ is str else word in form):  # type: ignore[arg-type]
+        return None
+    pos, n = start, len(words)
+    for form in phrase[1:]:
+        for gap in GAPS:
+            j = pos + gap
+            if j < n:
+                word = words[j]
+                if word.startswith(form) if form.__class__ is str else word in form:  # type: ignore[arg-type]
+                    pos = j
+                    break
+        else:
+            return None
+    return pos
 
 
 def stem(token: str) -> str:
@@ -142,6 +182,10 @@ class _Keyword:
     weight: float
     announces: bool = False  # a strong cue that may open a message, like a greeting (``Topic.announces``)
     alone: bool = False  # a strong cue only as the whole message (``Topic.alone``)
+    phrase: tuple[Form, ...] = field(init=False, repr=False, compare=False)  # the parts' forms
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "phrase", forms(self.parts))
 
 
 def _questions(clause: str) -> list[str]:
@@ -301,24 +345,10 @@ class Matcher:
 
     @staticmethod
     def _phrase_in(parts: tuple[str, ...], words: list[str]) -> bool:
-        """The parts in order, each after at most one other word ("ya la guarde").
-
-        Students put fillers inside set phrases ("sin tener derecho",
-        "ya casi la guarde"); one word of slack keeps a keyword matching them.
-        """
-        first, rest = parts[0], parts[1:]
-        for i, word in enumerate(words):
-            if not _part_matches(first, word):
-                continue
-            pos = i
-            for part in rest:
-                for gap in GAPS:
-                    if pos + gap < len(words) and _part_matches(part, words[pos + gap]):
-                        pos += gap
-                        break
-                else:
-                    break
-            else:
+        """The parts in order, anywhere in the words (:func:`phrase_end`)."""
+        phrase = forms(parts)
+        for i in range(len(words)):
+            if phrase_end(phrase, words, i) is not None:
                 return True
         return False
 
@@ -393,19 +423,10 @@ class Matcher:
             found += self._by_prefix.get(word[:n], ())
         return found
 
-    def _phrase_at(self, parts: tuple[str, ...], words: list[str], start: int) -> int | None:
+    @staticmethod
+    def _phrase_at(parts: tuple[str, ...], words: list[str], start: int) -> int | None:
         """Where the phrase starting at ``start`` ends (its last word's index), or None."""
-        pos = start
-        if not _part_matches(parts[0], words[pos]):
-            return None
-        for part in parts[1:]:
-            for gap in GAPS:
-                if pos + gap < len(words) and _part_matches(part, words[pos + gap]):
-                    pos += gap
-                    break
-            else:
-                return None
-        return pos
+        return phrase_end(forms(parts), words, start)
 
     def keyword_scores(self, words: list[str]) -> dict[str, float]:
         """Per topic: a strong cue counts fully, more cues add less.
@@ -421,7 +442,7 @@ class Matcher:
         seen: set[tuple[int, int]] = set()
         for i, word in enumerate(words):
             for kw in self._starting_at(word):
-                end = self._phrase_at(kw.parts, words, i)
+                end = phrase_end(kw.phrase, words, i)
                 if end is not None and (id(kw), i) not in seen:
                     if kw.alone and not self._alone(words, i, end):
                         continue
@@ -511,7 +532,7 @@ class Matcher:
         while i < len(words):
             ends = [end for kw in self._starting_at(words[i])
                     if (kw.topic in SOCIAL or kw.announces) and kw.weight >= STRONG
-                    and (end := self._phrase_at(kw.parts, words, i)) is not None]
+                    and (end := phrase_end(kw.phrase, words, i)) is not None]
             if ends and not self._runs_past(words, i, max(ends)):
                 i = opening = max(ends) + 1
             elif words[i] in stopwords and not ends:
@@ -524,7 +545,7 @@ class Matcher:
         """Whether a topic's strong phrase starts inside words[start:end + 1] and ends after it
         ("tengo una pregunta diferente": the question is the desk's, not a greeting's)."""
         return any(kw.topic not in SOCIAL and not kw.announces and kw.weight >= STRONG
-                   and (stop := self._phrase_at(kw.parts, words, j)) is not None and stop > end
+                   and (stop := phrase_end(kw.phrase, words, j)) is not None and stop > end
                    for j in range(start, end + 1) for kw in self._starting_at(words[j]))
 
     def _clause_topics(self, text: str) -> list[tuple[str, str]]:

@@ -649,7 +649,7 @@ def test_package_is_pure() -> None:
                 imported.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module:
                 imported.add(node.module)
-    stdlib = {"__future__", "difflib", "re", "typing", "unicodedata", "dataclasses", "datetime", "zoneinfo"}
+    stdlib = {"__future__", "difflib", "functools", "re", "typing", "unicodedata", "dataclasses", "datetime", "zoneinfo"}
     assert {name for name in imported if not name.startswith("flows.entities.")} <= stdlib
 
 

@@ -5,6 +5,7 @@ Part of :mod:`flows.entities` (its docstring has the design rules).
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 _KEEP_CONTROLS = "\n\t"
 
@@ -18,6 +19,8 @@ def _clean_with_map(text: str) -> tuple[str, list[int]]:
     Returns the cleaned text and, for each of its characters, the index of
     the character it came from in ``text``.
     """
+    if text.isascii() and text.isprintable():  # most messages: nothing to drop or replace
+        return text, list(range(len(text)))
     out: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(text):
@@ -35,7 +38,9 @@ def _clean_with_map(text: str) -> tuple[str, list[int]]:
     return "".join(out), index
 
 
+@lru_cache(maxsize=1024)
 def _clean(text: str) -> str:
+    """:func:`_clean_with_map`'s text alone; kept for the step, whose finders clean the same text many times."""
     return _clean_with_map(text)[0]
 
 
@@ -52,6 +57,11 @@ def _fold_same_length(text: str) -> str:
     """Lower-case, accent-free copy of ``text`` with the same length."""
     if text.isascii():
         return text.lower()
+    return _fold_unicode(text)
+
+
+@lru_cache(maxsize=1024)
+def _fold_unicode(text: str) -> str:
     return "".join(_fold_char(ch) for ch in text)
 
 
