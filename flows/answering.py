@@ -113,6 +113,12 @@ _CANT_LOG_IN = re.compile(
 )
 
 
+#: "sigo sin poder", "ya intenté y nada", "tampoco": still locked out, after the password's answer.
+_STILL_CANT = re.compile(
+    r"\b(?:sigo|sigue) sin (?:poder|dejarme|entrar)\b|\bno (?:puedo|me deja|pude)\b|\bya (?:intente|lo intente|le intente)\b"
+    r"|\bsigo igual\b|\btampoco\b|\bno funciona\b|\bno sirve\b|\by nada\b")
+
+
 def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool = False) -> None:
     """Answer what the matcher understood, or ask when it is unsure."""
     kb = step.kb
@@ -166,16 +172,26 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         match = Match("fuera_de_tema", match.score, match.ranked, match.tokens, True, match.domain)
     topic = match.topic or "fuera_de_tema"
     step.topic = topic
-    if (not aside and topic in ("registro_cia", "error_solicitud") and _CANT_LOG_IN.search(" ".join(intents.words(step.text)))
+    if (not aside and step.recalls("answered", "cant_log_in", within=2) and len(intents.words(step.text)) <= 8
+            and _STILL_CANT.search(" ".join(intents.words(step.text)))):
+        # "sigo sin poder" right after the password's answer: still the account, not the coverage.
+        step.topic = "registro_cia"
+        step.remember("answered", "cant_log_in")
+        step.say(step.msg("still_cant_log_in"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
+        return
+    if (topic in ("registro_cia", "error_solicitud") and _CANT_LOG_IN.search(" ".join(intents.words(step.text)))
             and not entities.mentions_saving(step.text)
             and (known := kb.matcher.known_answer("fuera_de_tema", "olvide mi contrasena"))):
         # "no puedo entrar al CIA", "no me deja iniciar sesión": the account's password (the
         # university's, not the desk's), not the option missing inside the CIA nor an error
         # of the application.
-        if topic == "error_solicitud":
+        step.remember("answered", "cant_log_in")
+        if topic == "error_solicitud" and not aside:
             escalation.start(step, topic, known=known)  # said first; a person still one "no" away
             return
         step.say(known)  # (the topic stays the CIA's: getting into it to apply)
+        if aside:
+            return  # (mid-report: the caller asks its question again)
         stage = STAGES.get(step.stage)
         if stage and stage.question:
             step.say(question_again(step, stage))
@@ -221,6 +237,10 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         # "…me sale otro patrón, y ahorita me siento mal y necesito ir al doctor": the emergency
         # first, then the problem told with it (not left behind "¡afíliate con tiempo!").
         answer(step, "urgencia")
+        if reported == "sin_vigencia":
+            # At the hospital and not covered: the desk's numbers now (it may check the case
+            # today), then the save day, so a report can go to it at once if the wait is over.
+            step.say(step.msg("urgent_not_covered"))
         answer_topic(step, replace(match, topic=reported, also=()))
         step.topic = "urgencia"
         return
@@ -260,6 +280,14 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         return
     elif topic == "sin_vigencia":
         waiting.sin_vigencia(step)
+    elif (topic == "duda_general" and "contacto" not in match.also and not entities.mentions_saving(step.text)
+          and len(intents.words(step.text)) <= 14 and _ASKS_WHEN_OPEN.search(" ".join(intents.words(step.text)))):
+        # "¿mañana domingo puedo hablar con alguien?": when the desk answers (topics.md: its
+        # hours), then the way to a person, as for "¿a qué hora atienden? ¿me pasas con alguien?".
+        answer(step, "contacto")
+        answer_rest(step, match)
+        _escalate(step, topic)
+        return
     elif topic == "duda_general" and _rest(step, match):
         # "¿a qué hora atienden? ¿puedo hablar con alguien ahorita?": what the bot knows first
         # (the hours, whether it is open now), then the way to a person.
@@ -275,6 +303,12 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         step.say("\n\n".join(k.answer for k in knowns))
         resume_prompt(step)
         return
+    elif (topic == "duda_general" and not aside and step.stage != "ticket_open" and waiting.said_saved_on(step)
+          and match.keyword_scores.get("sin_vigencia", 0.0) > 0):
+        # "quiero hablar con una persona, guardé el viernes 13 y sigo sin vigencia": within the
+        # wait, its last day first and then the person asked for; past it, the report of no
+        # coverage with the day (topics.md), which a person sees.
+        waiting.person_with_save_day(step)
     elif kb.topics[topic].kind == "escalation":
         _escalate(step, topic)
     elif (topic == "vigencia" and not aside and _CONSTANCIA_OK.search(" ".join(intents.words(step.text)))
@@ -364,6 +398,14 @@ def _vague_problem(step: Step, match: Match) -> bool:
                    if t not in ("saludo", "despedida", "duda_general"))
 
 
+#: A person asked for on a day or at an hour: "¿el sábado puedo hablar con alguien?", "¿atienden
+#: mañana domingo?", "¿a qué hora puedo hablar con alguien?".
+_ASKS_WHEN_OPEN = re.compile(
+    r"\b(?:(?:el|los|este|manana|hoy) )?(?:sabados?|domingos?|fin de semana|fines de semana|dias? festivos?)\b"
+    r"|\ba (?:que|q) hora\b|\ben (?:que|q) horario\b|\bhasta (?:que|q) hora\b"
+)
+
+
 def _rest(step: Step, match: Match) -> list[str]:
     """The answer topics asked in the message besides the one being handled, in order."""
     return [t for t in match.also if t != step.topic and t != match.topic
@@ -411,8 +453,10 @@ def _reported_too(step: Step, match: Match) -> str | None:
     return max(reported)[1] if reported else None
 
 
-#: Words of having applied: "hice mi solicitud", "ya me registré", "el trámite".
-_APPLIED = re.compile(r"\b(?:solicitud|tramite|registre|aplique|hice|constancia|patron)\b")
+#: Words of having applied: "hice mi solicitud", "ya me registré", "el trámite"; or of having been
+#: looked up at the IMSS: "no aparece vigente", "dicen que no tiene derecho".
+_APPLIED = re.compile(r"\b(?:solicitud|tramite|registre|registro|aplique|hice|hizo|hicimos|constancia|patron"
+                      r"|vigente|vigencia|derecho)\b")
 
 
 def urgent(step: Step) -> bool:

@@ -490,6 +490,12 @@ _START = re.compile(
     r"\b(?:(?:por|x|pa|para) )?(?:donde|como|quiero|queremos|me ayudas a|ayudame a|voy a)"
     r" (?:lo |la )?(?:empiezo|empezar|empiezo|comienzo|comenzar|inicio|iniciar|arranco|arrancar)\b"
 )
+#: "¿qué hago primero?", "¿cuál es el primer paso?": where to begin, in other words.
+_FIRST_STEP = re.compile(
+    r"^(?:y |ok |oye |pero |entonces |bueno )*(?:(?:que|q|k) (?:hago|tengo que hacer|debo hacer|hay que hacer) primero"
+    r"|(?:cual es|cual seria|y) el primer paso|(?:que|q) es lo primero(?: que (?:hago|tengo que hacer))?"
+    r"|(?:por|x) (?:donde|cual) (?:empiezo|comienzo|inicio|le empiezo|le comienzo))$"
+)
 _NOT_GUIDE = re.compile(r"\b(?:llen\w*|formulario|campos?|captur\w*)\b")
 
 
@@ -516,4 +522,4 @@ def wants_guide(text: str) -> bool:
     if _GUIDE.search(folded):
         # "quiero sacar el seguro facultativo, ¿me puedes guiar?": asked outright, whatever else.
         return len(w) <= 12
-    return len(w) <= 7 and bool(_START.search(folded))
+    return len(w) <= 7 and bool(_START.search(folded) or _FIRST_STEP.search(folded))

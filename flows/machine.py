@@ -20,6 +20,7 @@ from flows import (
     escalation,
     intents,
     paused,
+    report_core,
     report_text,
     stage_reply,
     ticket_open,
@@ -273,7 +274,23 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         stage, esc = step.stage, step.state.get("esc")
         answering.answer_topic(step, step.classify(text), aside=True)
         step.stage = stage
-        if esc is not None:
+        not_covered = step.classify(text).keyword_scores.get("sin_vigencia", 0.0) >= STRONG
+        if esc is not None and stage == "escalation_describe" and not_covered:
+            # "…está internado y no sale vigente" asked for the doubt: that is the case to tell;
+            # it is the report's description, marked urgent, and the report goes on.
+            step.state["esc"] = esc
+            esc.pop("aside", None)
+            esc["description"] = report_core.with_opening(esc, "URGENTE: " + report_text.description_text(text))
+            step.say(step.msg("report_marked_urgent"))
+            report_core.ask_for_rest(step, esc, [])
+        elif esc is not None and (esc.get("reason") == "sin_vigencia" or not_covered):
+            # At the hospital while the report of no coverage is being made: that is why it is
+            # needed now. Marked urgent for staff, the desk's numbers, and the report goes on.
+            step.state["esc"] = esc
+            report_core.append_description(esc, "URGENTE: " + report_text.description_text(text))
+            step.say(step.msg("report_marked_urgent"))
+            escalation.reprompt(step)
+        elif esc is not None:
             step.state["esc"] = esc
             step.say(step.msg("report_after_emergency"))
         else:  # the open report gets it too: staff see what happened

@@ -8,6 +8,8 @@ diagram in flows/README.md can be read off this table.
 """
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -266,6 +268,10 @@ REGREET_AFTER = timedelta(hours=1)
 MENU_JUST_SHOWN = timedelta(minutes=2)
 
 
+#: "no entiendo", "¿y luego?" right under the menu: how to use it, not "¿cuál es tu duda?".
+_CONFUSED = re.compile(r"\b(?:no (?:le )?(?:entiendo|entendi)|y (?:luego|despues|ahora))\b")
+
+
 def show_menu(step: Step, *, greeting: bool) -> None:
     """The main menu: the guided procedure, the menu topics, a person."""
     kb = step.kb
@@ -278,7 +284,8 @@ def show_menu(step: Step, *, greeting: bool) -> None:
         # "hola" / "una pregunta" / "sobre el nss" typed in a row: the menu is right above (a
         # sticker, with nothing to read, still gets the menu).
         step.stage = "menu"
-        step.say(step.msg("ask_doubt"))
+        confused = _CONFUSED.search(" ".join(intents.words(step.text)))
+        step.say(step.msg("menu_explained" if confused else "ask_doubt"))
         return
     step.state["menu_at"] = step.now.isoformat()
     if greeting:

@@ -322,6 +322,11 @@ def confirm_step(step: Step, esc: dict[str, Any], text: str) -> bool:
             step.say(step.msg("fixed"))
         take_data(step, esc, changed, problems, False)
         return True
+    if esc["data"].get("name") and field in ("name", None) and (swap := _name_word_swap(text)) and (
+            field == "name" or _in_the_name(esc, swap)):
+        # "mi apellido es Sotelo no Sotello": one word of the name, not the whole name asked again.
+        _fix_name_word(step, esc, *swap)
+        return True
     if field in FIELDS:
         # "no, el nombre está mal, es María Fernanda Gómez Ruiz": the new value may come along.
         before = esc["data"].pop(field, None)
@@ -434,6 +439,51 @@ def confirm_step(step: Step, esc: dict[str, Any], text: str) -> bool:
 
 #: "el correo correcto es …", "la buena es …", "debe ser …": the right value of something.
 _RIGHT_VALUE = re.compile(r"\b(?:correct[oa]|buen[oa]) (?:es|era|seria)\b|\b(?:debe|deberia|tenia que) ser\b")
+
+_W = r"([A-Za-zÁÉÍÓÚÜÑáéíóúüñ]{2,})"
+#: "es Sotelo no Sotello", "Sotelo, no Sotello" (right, wrong); "puse Sotello pero es Sotelo",
+#: "el que puse fue Sotello" (wrong, right — the right one may be missing).
+_RIGHT_NOT_WRONG = re.compile(rf"\b{_W}\s*,?\s+(?:y\s+)?no\s+(?:es\s+|era\s+|con\s+)?{_W}\s*[.!]?\s*$")
+_WRONG_BUT_RIGHT = re.compile(
+    rf"\b(?:puse|escribi|escribí|puso|sale|aparece|fue)\s+{_W}(?:\s*,?\s+(?:pero|y)\s+(?:el (?:bueno|correcto) )?"
+    rf"(?:es|era|debe ser|deberia ser|debería ser)\s+{_W})?\s*[.!]?\s*$", re.IGNORECASE)
+_NOT_NAME_WORDS = {"mi", "el", "la", "es", "no", "pero", "apellido", "nombre", "si", "que", "bien", "mal", "asi"}
+
+
+def _name_word_swap(text: str) -> tuple[str, str | None] | None:
+    """(right, wrong) of one word of the name the message corrects; wrong may be None ("el
+    apellido que puse fue Sotello": only what was typed), right "" when only the wrong one is said."""
+    m = _RIGHT_NOT_WRONG.search(text)
+    if m and fold(m.group(1)) not in _NOT_NAME_WORDS and fold(m.group(2)) not in _NOT_NAME_WORDS:
+        return m.group(1), m.group(2)
+    m = _WRONG_BUT_RIGHT.search(text)
+    if m and fold(m.group(1)) not in _NOT_NAME_WORDS:
+        return (m.group(2) or ""), m.group(1)
+    return None
+
+
+def _in_the_name(esc: dict[str, Any], swap: tuple[str, str | None]) -> bool:
+    """Whether a word of the swap is a word of the name ("puse Sotello pero es Sotelo", no field named)."""
+    name = {fold(w) for w in esc["data"]["name"].split()}
+    return bool(swap[0] and swap[1]) and (fold(swap[0]) in name or fold(swap[1] or "") in name)
+
+
+def _fix_name_word(step: Step, esc: dict[str, Any], right: str, wrong: str | None) -> None:
+    """The name's wrong word replaced when the summary has it; otherwise the name is already the
+    right one and the mistake is the application's: what was typed and what is right go to the
+    detail (staff correct the application with it). The summary is shown again."""
+    words = esc["data"]["name"].split()
+    at = [i for i, w in enumerate(words) if wrong and fold(w) == fold(wrong)]
+    if at and right:
+        words[at[0]] = right[:1].upper() + right[1:]
+        esc["data"]["name"] = " ".join(words)
+        step.say(step.msg("fixed"))
+    else:
+        line = step.msg("name_typed_note", typed=wrong or "?", right=right or esc["data"]["name"])
+        append_description(esc, line)
+        step.say(step.msg("added_to_description"))
+    show_summary(step, esc)
+
 
 #: "… con ñ", "… con acento", "… lleva tilde": how a word of the name is spelled.
 _SPELLING = re.compile(r"\bcon (?:ñ|n|acento|acentos|tilde|tildes)\b|\blleva (?:ñ|acento|tilde)\b", re.IGNORECASE)

@@ -55,13 +55,15 @@ def _asks_for_person_only(text: str) -> bool:
 
 
 #: "borra mis datos", "eliminen mi información": deletion asked for.
+_BARE_NO = re.compile(r"^(?:ya no|mejor no|nel|no)(?: gracias)?$")
 _DELETE = re.compile(r"\b(?:borr|elimin|quit)\w*\b")
 
 
 #: "ya me contestaron", "ya quedó", "ya salí vigente": the open report is solved, said as news.
 _SOLVED = re.compile(
-    r"\bya (?:me |lo |la )?(?:contestaron|respondieron|resolvieron|atendieron|arreglaron|corrigieron|solucionaron"
-    r"|quedo|quedo todo|se arreglo|se soluciono|sali vigente|salgo vigente|aparezco vigente|estoy vigente|me dejo guardar)\b"
+    r"\bya (?:(?:me|lo|la|le|se) ){0,2}(?:contestaron|respondieron|resolvieron|atendieron|arreglaron|corrigieron|solucionaron"
+    r"|quedo|quedo todo|se arreglo|se soluciono|se resolvio|se corrigio|sali vigente|salgo vigente|aparezco vigente"
+    r"|estoy vigente|me dejo guardar|pude guardar|pude guardarla|la pude guardar|me salio vigente)\b"
     r"|\bya (?:me )?(?:sale|aparece) (?:vigente|con derecho)\b"
 )
 
@@ -78,7 +80,8 @@ _NOT_SOLVED = re.compile(
 
 
 #: "¿ya quedó?", "¿ya está?": whether the open report is done.
-_IS_IT_DONE = re.compile(r"^(?:y )?ya (?:quedo|esta|lo arreglaron|lo corrigieron|salio)\b")
+_IS_IT_DONE = re.compile(r"^(?:y )?(?:(?:mi|el) reporte )?ya (?:quedo|esta|lo arreglaron|lo corrigieron|salio"
+                         r"|se (?:guardo|envio|mando|registro|levanto)|llego|les llego)\b")
 
 
 #: "corregir NSS", "me equivoqué en el NSS que te di", "el bueno es …": a datum of the report corrected.
@@ -130,6 +133,32 @@ def corrects_data(step: Step) -> bool:
     return True
 
 
+#: "¿ya no ocupan revisar mi reporte?", "¿entonces ya lo cierran?": about the report itself.
+_ABOUT_THE_REPORT = re.compile(r"\b(?:reporte|revisar|revisarlo|revisen|cierran|cerrar|cierren|ocupan|hacer algo|hago algo)\b")
+
+
+def _told_as_news(text: str) -> bool:
+    """Whether a clause of its own says the report is solved ("ya me lo corrigieron, gracias. ¿…?"),
+    not the question whether it is ("¿ya me resolvieron?")."""
+    for clause in re.split(r"(?<=[.!?,;])", text):
+        folded = " ".join(intents.words(clause))
+        if folded and _SOLVED.search(folded) and not intents.is_question(clause) and not _IS_IT_DONE.search(folded):
+            return True
+    return False
+
+
+def _answer_with_the_news(step: Step, match: Match, answer_aside: Callable[[Match], None]) -> None:
+    """The question that came with "ya quedó": the desk's known answer, or the bot's own."""
+    topic = match.also[0] if match.topic in ("despedida", "saludo") and match.also else match.topic
+    if topic and step.kb.topics[topic].kind == "escalation":
+        known = step.kb.matcher.known_answer(topic, step.text)
+        if known:
+            step.say(known)
+            step.topic = topic
+    elif topic and topic not in ("despedida", "saludo", "fuera_de_tema") and is_answer_topic(step, match):
+        answer_aside(match)
+
+
 def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:
     """While a report is open: calling it off, asking about it, or telling more for it."""
     text = step.text
@@ -140,7 +169,7 @@ def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:
         # "ya no quiero el reporte, borra mis datos": the person who has the case is asked to.
         add_to_ticket(step, note=step.msg("ticket_delete_note"), reply="ticket_delete_asked")
         return True
-    if report_text.cancels(text):
+    if report_text.cancels(text) and not _BARE_NO.match(folded):  # "ya no" alone: nothing more, not "call it off"
         add_to_ticket(step, note=step.msg("ticket_cancel_note"), reply="ticket_cancel_asked")
         return True
     if privacy:
@@ -158,10 +187,24 @@ def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:
         # who has the case is told it is not solved (never the good news its first words resemble).
         add_to_ticket(step, note=step.msg("ticket_not_solved_note"), reply="ticket_not_solved_ack")
         return True
-    if _SOLVED.search(folded) and not intents.is_question(text):
+    if _SOLVED.search(folded):
         # "gracias, ya me contestaron", "ya quedó, ya salí vigente": good news; the person who
         # has the case is told, to close it.
-        add_to_ticket(step, note=step.msg("ticket_solved_note"), reply="ticket_solved_ack")
+        if not intents.is_question(text):
+            add_to_ticket(step, note=step.msg("ticket_solved_note"), reply="ticket_solved_ack")
+            step.remember("told_solved")
+            return True
+        if _told_as_news(text):
+            # "ya me lo corrigieron, gracias. otra cosa, ¿mi hermana también puede usarlo?": the
+            # news, then the question asked with it (not the goodbye alone).
+            add_to_ticket(step, note=step.msg("ticket_solved_note"), reply="ticket_solved_ack")
+            step.remember("told_solved")
+            _answer_with_the_news(step, match, answer_aside)
+            return True
+    if step.recalls("told_solved", within=3) and intents.is_question(text) and _ABOUT_THE_REPORT.search(folded):
+        # "entonces ya no ocupan revisarlo, ¿verdad?" after saying it is solved: yes, nothing to do.
+        step.topic = None
+        step.say(step.msg("ticket_solved_confirmed"))
         return True
     greets = match.topic == "saludo" and len(words) <= 4 and not any(w in intents.QUESTION_WORDS for w in words)
     if greets or intents.asks_about_reply(text) or (intents.is_question(text) and _IS_IT_DONE.search(folded)):

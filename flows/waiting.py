@@ -226,6 +226,23 @@ def say_end_aside(step: Step) -> None:
     step.say(step.msg("waiting_end_aside", saved=step.date_es(saved), end=step.date_es(end)))
 
 
+def person_with_save_day(step: Step) -> None:
+    """A person asked for with the save day and no coverage: within the wait its last day, then
+    the person (as asked); past it, the report of no coverage from that day."""
+    saved = _saved_date(step)
+    if saved is None:  # callers ask :func:`said_saved_on` first
+        escalation.start(step, "duda_general")
+        return
+    end = step.calendar.waiting_period_end(saved, step.kb.desk.waiting_days)
+    if end < step.today:
+        step.topic = "sin_vigencia"
+        waiting_from(step, saved, purpose="sin_vigencia")
+        return
+    step.say(step.msg("waiting_end_aside", saved=step.date_es(saved), end=step.date_es(end))
+             + " " + step.msg("person_within_wait"))
+    escalation.start(step, "duda_general")
+
+
 def espera(step: Step) -> None:
     saved = _saved_date(step)
     if saved:
@@ -336,6 +353,10 @@ def answer_save_date(step: Step) -> bool:
             saved, problem = entities.parse_answer_date(part, step.now)
             if saved or problem:
                 break
+    if saved and saved > step.today and intents.is_question(text) and not entities.mentions_saving(text):
+        # "¿y mañana domingo puedo hablar con alguien?": a question about a day to come, for the
+        # machine to read (not a save day "todavía no llega").
+        return False
     if saved and saved > step.today and _WILL_SAVE.search(" ".join(intents.words(text))):
         # "mañana la guardo": not saved yet; nothing to compute until then.
         step.topic = None

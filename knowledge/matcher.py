@@ -61,7 +61,7 @@ _ASKING_EN = r"(?:where|how|when|what|which)"
 #: (flows.waiting reads "¿y si me sale otro patrón?" with it too).
 WHAT_IF = re.compile(r"(?:y |pero |oye )?(?:si|que pasa si|q pasa si|que hago si|q hago si|en caso de)\b")
 _CLAUSE = re.compile(
-    r"[?!.;\n]+|\by (?=tmb\b|tambien\b|oye\b|otra\b|ademas\b)|\botra pregunta\b"
+    r"[?!.;\n]+|\by (?=tmb\b|tambien\b|oye\b|otra\b|ademas\b)|\botra pregunta\b|\botra cosa\b"
     # "…y dónde lo tramito?", "…y cómo checo que ya quedó?": a second question
     r"|\b(?:y|e) (?=(?:luego |despues |ya )?(?:en |a |de )?(?:" + _ASKING + r"|que|q|k)\b)"
     # "where do i find my nss and how long does it take": the same in English

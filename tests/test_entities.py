@@ -472,7 +472,6 @@ def test_parse_date(text: str, expected: date) -> None:
         "hace unos dias",
         "dice que 2-5 dias habiles",
         "de 8-10 am",
-        "lo hice en diciembre",
         "ahorita que saqué la constancia me sigue saliendo que no tengo derecho",  # when they checked
         "hoy que revisé sigo sin vigencia",
         "son 5 dias habiles",
@@ -764,3 +763,31 @@ def test_english_month_days_are_read(text: str) -> None:
     (aug 17)" was read as the Monday before the message)."""
     now = datetime(2026, 8, 28, 16, 30, tzinfo=ZoneInfo("America/Hermosillo"))
     assert parse_date(text, now) == date(2026, 8, 17)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("desde agosto del año pasado", "2025-08-31"),
+    ("el tramite lo hizo desde agosto", "2025-08-31"),
+    ("la hice en enero", "2026-01-31"),
+    ("en febrero", "2026-02-18"),  # this month: never after today
+    ("en marcha", None),
+    ("para mayo ya estoy?", None),  # a month ahead is not a save day
+])
+def test_a_month_without_its_day_is_its_last_day_and_rough(text: str, expected: str | None) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from flows.entities.dates import is_approximate_date
+
+    now = datetime(2026, 2, 18, 15, 0, tzinfo=timezone(timedelta(hours=-7)))
+    got = parse_date(text, now)
+    assert (got.isoformat() if got else None) == expected
+    if expected:
+        assert is_approximate_date(text)
+
+
+@pytest.mark.parametrize("text", ["y mañana domingo puedo hablar con alguien?", "el proximo lunes",
+                                  "el lunes que viene", "mañana lunes la hago"])
+def test_a_weekday_to_come_is_not_a_day_gone_by(text: str) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    assert parse_date(text, datetime(2026, 5, 23, 15, 0, tzinfo=timezone(timedelta(hours=-7)))) is None

@@ -1345,3 +1345,274 @@ def test_a_parents_phone_given_at_the_summary_goes_to_the_detail_whole() -> None
     chat.say("si", "2026-08-20T13:03")
     (ticket,) = chat.tickets()
     assert "6441112233" in ticket.description
+
+
+# --- stop 21: the held-out set R and walk-through W46 ----------------------------------------
+
+
+def test_at_the_hospital_and_not_vigente_gets_the_desk_numbers_and_the_save_day_question() -> None:
+    """A parent whose son is at the hospital and "no aparece vigente": 911 and the preventive
+    rule (topics.md), then the desk's numbers and the way to a report (the save day), not only
+    the lecture and "¿Algo más?"."""
+    chat = Chat()
+    out = chat.say("URGENTE mi hijo tuvo un accidente y esta en el seguro, no aparece vigente, "
+                   "que numero le doy al hospital?", "2026-02-18T15:00")
+    assert out.topic == "urgencia"
+    assert "911" in chat.text and "preventivo" in chat.text
+    assert "6444-410-90-04" in chat.text and "6444-20-73-51" in chat.text
+    assert "¿Qué día guardaste tu solicitud?" in chat.text
+    chat.say("desde agosto del año pasado", "2026-02-18T15:01")
+    assert "no alcancé a entender la fecha" not in chat.text
+    assert chat.stage == "escalation_collect"  # August is long past the wait: a report
+
+
+def test_an_emergency_while_a_no_coverage_report_is_confirmed_marks_it_urgent_and_it_goes_on() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia", "2026-02-18T15:00")
+    chat.say("el 2 de febrero", "2026-02-18T15:01")
+    chat.say("123456 Laura Ruiz Soto 23180456784 RUSM040708MSRZTRA3", "2026-02-18T15:02")
+    assert chat.stage == "escalation_confirm"
+    chat.say("estoy en urgencias del hospital y me dicen que no tengo derecho", "2026-02-18T15:03")
+    assert "911" in chat.text and "urgente" in chat.text and "6444-410-90-04" in chat.text
+    assert "queda pendiente" not in chat.text and chat.stage == "escalation_confirm"
+    chat.say("si", "2026-02-18T15:04")
+    [ticket] = chat.tickets()
+    assert ticket.reason == "sin_vigencia"
+    assert "URGENTE: estoy en urgencias del hospital" in ticket.description
+
+
+def test_an_emergency_in_another_report_still_leaves_it_for_later() -> None:
+    chat = Chat()
+    chat.say("me sale un error al guardar")
+    chat.say("me siento muy mal, me desmaye y estoy en urgencias")
+    assert "911" in chat.text and "queda pendiente" in chat.text
+
+
+@pytest.mark.parametrize("text", ["holaa, hay alguien?", "wenas", "hay alguien ahi? necesito ayuda"])
+def test_is_anyone_there_is_a_greeting_with_the_menu_not_a_request_for_a_person(text: str) -> None:
+    chat = Chat()
+    out = chat.say(text)
+    assert out.topic == "saludo" and chat.stage == "menu"
+    assert "Hablar con una persona" in chat.text
+
+
+def test_someone_to_attend_me_is_still_a_person() -> None:
+    chat = Chat()
+    assert chat.say("hay alguien que me atienda?").topic == "duda_general"
+
+
+def test_asking_whether_anyone_attends_on_sunday_gets_the_hours_before_the_way_to_a_person() -> None:
+    chat = Chat()
+    out = chat.say("y mañana domingo puedo hablar con alguien de la escuela?", "2026-09-12T12:00")
+    assert out.topic == "duda_general"
+    assert "lunes a viernes de 8:00 a.m. a 4:00 p.m." in chat.text
+    assert "domingo 13 de septiembre es fin de semana" in chat.text  # that very day, named
+    assert chat.stage.startswith("escalation")
+
+
+def test_why_so_long_after_the_wait_is_explained_not_off_topic() -> None:
+    chat = Chat()
+    chat.say("la solicitud la guarde ayer sabado en la noche, en q fecha ya puedo checar si sali?",
+             "2026-09-13T12:00")
+    out = chat.say("y xq tanto? 😩 pense q era al dia", "2026-09-13T12:01")
+    assert out.topic == "espera"
+    assert "No es inmediato" in chat.text and "no te puedo ayudar" not in chat.text
+
+
+@pytest.mark.parametrize("text", ["ya guarde mi solicitud hace ratito 🙌 pa cuando ya quedo?",
+                                  "recien la guarde, cuanto tarda?"])
+def test_saved_a_moment_ago_is_today(text: str) -> None:
+    chat = Chat()
+    chat.say(text, "2026-02-09T12:00")
+    assert "*lunes 16 de febrero*" in chat.text
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("oye y el numero de seguro social como lo saco si nunca he trabajado", "nss"),
+    ("y ya q renuncie donde lo pido?", "registro_cia"),
+    ("kiero sacar el seguro del imss q da la escuela, en q pagina lo pido?", "registro_cia"),
+    ("buenas tardes, soy mama de un alumno de primer semestre en ITSON Navojoa, ¿donde tiene que hacer "
+     "mi hijo la solicitud del seguro?", "registro_cia"),
+    ("vendo calculadora graficadora casio casi nueva, alguien interesado? 📈", "fuera_de_tema"),
+])
+def test_held_out_r_misreadings(text: str, topic: str) -> None:
+    assert Chat().say(text).topic == topic
+
+
+def _with_an_open_report(chat: Chat) -> None:
+    chat.say("me equivoque en mi solicitud, puse mal mi nss", "2026-02-16T12:00")
+    chat.say("123456 Luis Angel Moreno Pena 12345678903 BOXW310820HNERXN09", "2026-02-16T12:01")
+    chat.say("si", "2026-02-16T12:02")
+    assert chat.stage == "ticket_open"
+
+
+def test_solved_and_a_new_question_in_one_message_gets_both() -> None:
+    chat = Chat()
+    _with_an_open_report(chat)
+    chat.say("ya me lo corrigieron, muchas gracias. otra cosa, mi hermana tambien puede usar mi seguro?",
+             "2026-02-16T14:00")
+    assert "Le aviso a la mesa de ayuda que ya quedó" in chat.text
+    assert "no cubre a tu familia" in chat.text
+    [note] = chat.tickets()
+    assert note.description.startswith("El estudiante avisa que ya quedó resuelto")
+
+
+def test_after_saying_it_is_solved_nothing_more_to_do_is_confirmed() -> None:
+    chat = Chat()
+    _with_an_open_report(chat)
+    chat.say("ya se resolvio, ya pude guardar, gracias", "2026-02-16T14:00")
+    assert "ya quedó" in chat.text and chat.tickets()
+    chat.say("entonces ya no ocupan revisar mi reporte verdad?", "2026-02-16T14:01")
+    assert "no tienes que hacer nada más" in chat.text and "sigue abierto" not in chat.text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("ok gracias ya entendi todo, y si me cambio de carrera se pierde?", "duda_general"),
+    ("mi papa trabaja en el gobierno, aun asi lo necesito?", "otro_seguro"),
+])
+def test_w46_questions_after_thanks_or_about_a_parent_are_read(text: str, expected: str) -> None:
+    assert Chat().say(text).topic == expected
+
+
+@pytest.mark.parametrize("text", ["que hago primero?", "cual es el primer paso", "x donde le empiezo?"])
+def test_where_to_begin_starts_the_guide(text: str) -> None:
+    chat = Chat()
+    chat.say("hola")
+    chat.say(text)
+    assert chat.stage == "prereq_coverage" and "Empecemos" in chat.text
+
+
+@pytest.mark.parametrize("text", ["y luego?", "no entiendo"])
+def test_lost_right_under_the_menu_is_told_how_to_use_it(text: str) -> None:
+    chat = Chat()
+    chat.say("hola", "2026-02-10T10:00")
+    out = chat.say(text, "2026-02-10T10:01")
+    assert out.topic == "saludo" and chat.stage == "menu"
+    assert "Elige una opción del menú" in chat.text and "no te puedo ayudar" not in chat.text
+
+
+def _surname_report(chat: Chat, name: str = "Rosa Maria Ruiz Sotelo") -> None:
+    chat.say("me equivoque en el apellido", "2026-02-17T10:00")
+    chat.say(f"789012 {name} 43200176543 RUSM040708MSRZTRA3", "2026-02-17T10:01")
+    assert chat.stage == "escalation_confirm"
+
+
+@pytest.mark.parametrize("text", ["perdon mi apellido es Sotelo no Sotello",
+                                  "en la solicitud puse Sotello pero es Sotelo"])
+def test_the_surname_typed_wrong_in_the_application_goes_to_the_detail_and_the_name_stays(text: str) -> None:
+    chat = Chat()
+    _surname_report(chat)
+    chat.say(text, "2026-02-17T10:02")
+    assert chat.stage == "escalation_confirm" and "¿Cuál es tu nombre completo?" not in chat.text
+    assert "• Nombre: Rosa Maria Ruiz Sotelo" in chat.text
+    assert "En la solicitud puso «Sotello»; lo correcto: «Sotelo»" in chat.text
+    chat.say("si", "2026-02-17T10:03")
+    [ticket] = chat.tickets()
+    assert "Sotello" in ticket.description and ticket.data["name"] == "Rosa Maria Ruiz Sotelo"
+
+
+def test_a_surname_corrected_in_the_summary_itself_replaces_that_word_only() -> None:
+    chat = Chat()
+    _surname_report(chat, "Rosa Maria Ruiz Sotello")
+    chat.say("perdon mi apellido es Sotelo no Sotello", "2026-02-17T10:02")
+    assert "• Nombre: Rosa Maria Ruiz Sotelo" in chat.text and "ya lo corregí" in chat.text
+
+
+def test_a_question_about_tomorrow_sunday_while_the_save_day_is_asked_is_not_a_save_day() -> None:
+    chat = Chat()
+    chat.say("ando en urgencias del imss de la 200 y no me quieren atender xq no salgo vigente, q hago?",
+             "2026-05-23T13:00")
+    assert chat.stage == "waiting_saved_date"
+    chat.say("y mañana domingo puedo hablar con alguien de la escuela?", "2026-05-23T13:05")
+    assert "todavía no llega" not in chat.text and "guardaste tu solicitud el domingo" not in chat.text
+    assert "domingo 24 de mayo es fin de semana" in chat.text
+
+
+@pytest.mark.parametrize(("first", "follow", "topic"), [
+    ("kiero sacar el seguro del imss q da la escuela, en q pagina lo pido?",
+     "y eso donde?? ya entre pero no veo nada del seguro", "registro_cia"),
+    ("q requisitos piden pal facultativo?", "y donde veo ese numero q dices", "nss"),
+])
+def test_held_out_r_follow_ups(first: str, follow: str, topic: str) -> None:
+    chat = Chat()
+    chat.say(first)
+    assert chat.say(follow).topic == topic
+
+
+@pytest.mark.parametrize("text", ["olvidalo ya no", "ya no", "mejor no", "nel ya no"])
+def test_calling_a_report_off_in_plain_words(text: str) -> None:
+    chat = Chat()
+    chat.say("me equivoque en la solicitud")
+    assert chat.stage == "escalation_describe"
+    chat.say(text)
+    assert chat.stage == "menu" and "sin enviar" in chat.text and not chat.tickets()
+
+
+def test_a_bare_ya_no_with_a_report_open_is_not_a_cancellation_for_staff() -> None:
+    chat = Chat()
+    _with_an_open_report(chat)
+    chat.say("ya no", "2026-02-16T12:03")
+    assert not chat.tickets()  # nothing written to the open report
+
+
+def test_still_locked_out_after_the_password_answer_is_the_account_again_not_the_coverage() -> None:
+    chat = Chat()
+    chat.say("no puedo entrar al cia")
+    assert "soporte de cómputo" in chat.text
+    out = chat.say("sigo sin poder")
+    assert out.topic == "registro_cia" and chat.stage == "menu"
+    assert "soporte de cómputo" in chat.text and "¿Qué día guardaste" not in chat.text
+    assert "Hablar con una persona" in chat.text
+
+
+def test_locked_out_told_as_the_doubt_for_a_person_gets_the_password_answer_not_the_route() -> None:
+    chat = Chat()
+    chat.say("quiero hablar con alguien")
+    chat.say("no puedo entrar al cia")
+    assert "soporte de cómputo" in chat.text and "Autoservicio > Seguro Facultativo" not in chat.text
+
+
+def test_an_emergency_told_as_the_doubt_for_a_person_is_the_urgent_description() -> None:
+    chat = Chat()
+    chat.say("quiero hablar con alguien ya", "2026-02-11T12:36")
+    chat.say("que lo atiendan en urgencias, esta internado y no sale vigente", "2026-02-11T12:37")
+    assert "911" in chat.text and "urgente" in chat.text and chat.stage == "escalation_collect"
+    chat.say("00000345678 Luis Fernando Soto Ibarra 23180456784 RUSM040708MSRZTRA3", "2026-02-11T12:38")
+    assert "• Detalle: URGENTE: que lo atiendan en urgencias" in chat.text
+
+
+def test_a_person_asked_for_within_the_wait_hears_its_last_day_first() -> None:
+    chat = Chat()
+    out = chat.say("quiero hablar con una persona, guarde mi solicitud el viernes 13 y sigo sin vigencia",
+                   "2026-02-17T10:00")
+    assert out.topic == "duda_general" and chat.stage.startswith("escalation")
+    assert "*viernes 20 de febrero*" in chat.text and "te paso con una persona" in chat.text
+
+
+def test_a_person_asked_for_past_the_wait_is_the_report_of_no_coverage_with_its_day() -> None:
+    chat = Chat()
+    out = chat.say("quiero hablar con una persona, guarde mi solicitud el 2 de febrero y sigo sin vigencia",
+                   "2026-02-17T10:00")
+    assert out.topic == "sin_vigencia" and chat.stage == "escalation_collect"
+    assert chat.state is not None and chat.state["esc"]["reason"] == "sin_vigencia"
+    assert "*lunes 9 de febrero*" in chat.text
+
+
+def test_was_it_saved_right_after_the_report_is_about_the_report() -> None:
+    chat = Chat()
+    _with_an_open_report(chat)
+    chat.say("ya se guardo?", "2026-02-16T12:03")
+    assert "Tu reporte ya está con la mesa de ayuda" in chat.text and "2 y 5 días hábiles" not in chat.text
+
+
+@pytest.mark.parametrize("text", [
+    "Hola, soy estudiante de intercambio de Colombia, no tengo CURP, puedo tener el seguro facultativo?",
+    "tengo pasaporte y visa de estudiante, me sirve?",
+    "i dont have a curp, im from france. can i get the insurance?",
+])
+def test_a_foreign_student_without_curp_is_told_honestly_and_offered_the_desk(text: str) -> None:
+    chat = Chat()
+    out = chat.say(text)
+    assert out.topic == "duda_general"
+    assert "no tengo confirmado" in chat.text and "mesadeayuda@itson.edu.mx" in chat.text
+    assert "no te puedo ayudar" not in chat.text

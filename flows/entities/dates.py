@@ -74,13 +74,16 @@ _LAST_WEEK = re.compile(r"(?<![a-z])(?:la\s+)?semana\s+pasada(?![a-z])")
 _WEEK_BEFORE_LAST = re.compile(r"(?<![a-z])(?:la\s+)?semana\s+antepasada(?![a-z])|(?<![a-z])(?:la\s+)?antepasada\s+semana(?![a-z])")
 _LAST_MONTH = re.compile(r"(?<![a-z])(?:el\s+)?mes\s+pasado(?![a-z])")
 _WEEKDAY = re.compile(rf"(?<![a-z])(?:(el|este|el\s+pasado)\s+)?{_WD}(?![a-z])")
+#: "mañana domingo", "pasado mañana lunes", "el próximo lunes", "el lunes que viene": a day ahead.
+_COMING_WEEKDAY = re.compile(
+    rf"(?<![a-z])(?:manana|proximo|proxima|siguiente)\s+(?:el\s+)?{_WD}(?![a-z])|(?<![a-z]){_WD}\s+que\s+viene(?![a-z])")
 #: "hoy lunes", "hoy que es jueves", "este viernes de hoy": the weekday named is today's.
 _TODAY_WEEKDAY = re.compile(
     rf"(?<![a-z])hoy\s+(?:que\s+es\s+|es\s+|mismo\s+)?(?:el\s+)?{_WD}(?![a-z])|(?<![a-z]){_WD}\s+(?:de\s+)?hoy(?![a-z])")
 _TODAY = re.compile(
-    r"(?<![a-z])(?:hoy|ahorita|acabo\s+de|acabamos\s+de|(?<!desde )hace\s+(?:un\s+)?rato|"
-    r"hace\s+(?:un|una|unos|unas|pocos|pocas|\d{1,2})\s+(?:minutos?|horas?|momento)|"
-    r"hace\s+un\s+momento|esta\s+(?:manana|tarde|noche))(?![a-z])"
+    r"(?<![a-z])(?:hoy|ahorita|acabo\s+de|acabamos\s+de|(?<!desde )hace\s+(?:un\s+)?rat(?:o|ito)|recien|"
+    r"hace\s+(?:un|una|unos|unas|pocos|pocas|\d{1,2})\s+(?:minutos?|minutitos|horas?|momento|momentito)|"
+    r"hace\s+(?:un\s+)?(?:momento|momentito)|esta\s+(?:manana|tarde|noche))(?![a-z])"
     # "ahorita que saqué la constancia ...": when they checked, not when they saved
     r"(?!\s+(?:que|q|k)\s+(?:(?:la|lo|me|le)\s+)?(?:saque|revise|consulte|entre|vi|cheque|checo|busque|descargue|"
     r"intente|reviso|consulto|saco|veo|busco|descargo|intento|imprimi|imprimo|baje|bajo)(?![a-z]))"
@@ -234,6 +237,28 @@ _MONTH_PART = re.compile(
 _PART_DAY = {"principio": 5, "inicio": 5, "mediados": 18, "medio": 18, "finales": 31, "fines": 31, "fin": 31}
 
 
+#: "desde agosto", "en agosto del año pasado", "la hice en enero": a month without its day.
+_BARE_MONTH = re.compile(
+    r"(?<![a-z])(?:en|desde|por|como en|el mes de|en el mes de)\s+([a-z]{4,10})"
+    r"(?:\s+(?:del?\s+)?(ano\s+pasado|pasado))?(?![a-z])"
+)
+
+
+def _bare_month(folded: str, today: date) -> date | None:
+    """ "desde agosto" → 31 August (the latest day it may mean, as :func:`_month_part`), never after today;
+    a month after this one is last year's ("en agosto" said in February)."""
+    m = _BARE_MONTH.search(folded)
+    if not m:
+        return None
+    month = _MONTHS.get(m.group(1))  # exact names only: "en marcha", "para mayor…" are not months
+    if month is None:
+        return None
+    year = today.year if month <= today.month and not m.group(2) else today.year - 1
+    month_start = date(year, month, 1)
+    last = (month_start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return min(last, today)
+
+
 def _month_part(folded: str, today: date) -> date | None:
     """ "a principios de octubre" → 5 October (the latest day it may mean), never after today."""
     m = _MONTH_PART.search(folded)
@@ -303,13 +328,15 @@ def _relative_date(folded: str, today: date) -> date | None:
         # "la guardé hoy lunes", "hoy jueves": today, not the one a week before (but "la guardé
         # el lunes y hoy jueves sigo igual" is Monday's).
         return today
+    if _COMING_WEEKDAY.search(folded):
+        return None  # "mañana domingo", "el próximo lunes": a day to come, never the save day
     m = _WEEKDAY.search(folded)
     if m:
         include_today = (m.group(1) or "").strip() == "este"
         return _previous_weekday(_WEEKDAYS[m.group(2)], today, include_today=include_today)
     if _TODAY.search(folded) or _SAVED_TODAY.search(folded):
         return today
-    return None
+    return _bare_month(folded, today)
 
 
 _EN_NUMBERS = {"a": "1", "an": "1", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
@@ -466,7 +493,7 @@ def is_approximate_date(text: str) -> bool:
     if _LAST_WEEK.search(folded) and _WEEKDAY.search(folded):
         return False  # "la semana pasada, el martes": a day
     if (_LAST_WEEK.search(folded) or _WEEK_BEFORE_LAST.search(folded) or _LAST_MONTH.search(folded)
-            or _MONTH_PART.search(folded)):
+            or _MONTH_PART.search(folded) or _bare_month(folded, date.today()) is not None):
         return True
     if _ROUGHLY.search(folded):
         return True  # "ya pasaron como 8 días", "hace unos 10 días": counted, but roughly
