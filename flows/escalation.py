@@ -342,6 +342,14 @@ def handle(step: Step) -> bool:
         # "me llamo María Fernanda", then "López Parra": the surnames of the name just given.
         found = {"name": entities.title_name(f"{name} {text.strip().rstrip('.')}")}
     named = field_named(text)
+    if (not (found or problems) and {"nss", "curp"} <= set(missing_fields(esc))
+            and _WITHOUT_BOTH.search(" ".join(intents.words(text)))):
+        # "no tengo su NSS ni su CURP, están en su celular" (a parent): the report goes without
+        # both, flagged for staff, who find the student by ID and name; neither asked for again.
+        esc["nss_unknown"] = esc["curp_missing"] = esc["curp_unknown"] = True
+        step.say(step.msg("nss_curp_none"))
+        ask_for_rest(step, esc, [])
+        return True
     if not (found or problems or unknown) and "curp" in missing_fields(esc) and _WITHOUT_CURP.search(
             " ".join(intents.words(text))):
         # "soy extranjera, no tengo CURP": the report goes without it, as without an NSS.
@@ -500,6 +508,11 @@ _GOODBYE = re.compile(r"\b(?:bye|adios|nos vemos|hasta luego|hasta pronto|cuidat
 #: "¿cuál es mi ID?", "¿dónde veo mi matrícula?".
 _ASKS_ID = re.compile(r"\b(?:cual es|donde (?:veo|encuentro|saco|viene|esta)|que es|no se|no tengo|no me se) (?:mi |el |la )?"
                       r"(?:id|matricula|numero de estudiante|id de estudiante)\b")
+#: "no tengo su NSS ni su CURP", "ni NSS ni CURP", "no me sé ninguno de los dos".
+_WITHOUT_BOTH = re.compile(
+    r"\bno (?:tengo|tiene|traigo|trae|se|me se|sabe|conozco) (?:(?:su|mi|el|la|tu) )?(?:nss|curp) ni (?:(?:su|mi|el|la|tu) )?(?:nss|curp)\b"
+    r"|\bni (?:(?:su|mi|el) )?nss ni (?:(?:su|mi|la) )?curp\b|\bni (?:(?:su|mi|la) )?curp ni (?:(?:su|mi|el) )?nss\b"
+    r"|\bno (?:tengo|tiene|se|me se) (?:ninguno|ninguna) de los dos\b")
 _WITHOUT_CURP = re.compile(r"\bno tengo (?:una |la |mi )?curp\b|\bextranjer[oa]\b|\bsin curp\b")
 
 

@@ -65,7 +65,7 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
         raw = message.button_label  # a button of an earlier menu: what it said, not its number
     stored, had_secret = entities.redact_secrets(raw[:STORE_LIMIT])
     text = stored[:READ_LIMIT].replace(SECRET, " ")
-    data_text = entities.without_secret_phrases(stored[:READ_LIMIT])
+    data_text = entities.letter_o_as_zero(entities.without_secret_phrases(stored[:READ_LIMIT]))
     refused = FILE_NOTE.findall(text)
     text = FILE_NOTE.sub(" ", text)
     step = Step(kb, message, st, text, data_text=FILE_NOTE.sub(" ", data_text), had_secret=had_secret)
@@ -477,7 +477,9 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         return
     if step.stage == "waiting_period" and waiting.bare_yes(step):
         return
-    if step.stage in ("prereq_nss", "nss_lookup") and _HAS_COVERAGE_AFTER_ALL.search(" ".join(intents.words(text))):
+    if (step.stage in ("prereq_nss", "nss_lookup", "cia_route", "filling")
+            and _HAS_COVERAGE_AFTER_ALL.search(" ".join(intents.words(text)))
+            and not entities.mentions_saving(text)):
         # "ah no espera, sí tengo, mi mamá me tiene en su IMSS" after saying no other coverage: the
         # requirement answered again, as a yes (not the earlier "no" kept).
         step.stage = "prereq_coverage"

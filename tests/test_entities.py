@@ -791,3 +791,16 @@ def test_a_weekday_to_come_is_not_a_day_gone_by(text: str) -> None:
     from datetime import datetime, timedelta, timezone
 
     assert parse_date(text, datetime(2026, 5, 23, 15, 0, tzinfo=timezone(timedelta(hours=-7)))) is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2318O456784", "23180456784"),  # the O of a valid NSS was a zero
+    ("mi nss es 2318o456784 gracias", "mi nss es 23180456784 gracias"),
+    ("2318O456785", "2318O456785"),  # not a valid NSS with a zero either: left as typed
+    ("OOOOOOOOOOO", "OOOOOOOOOOO"),
+    ("BOXW310820HNERXN09", "BOXW310820HNERXN09"),
+])
+def test_an_nss_typed_with_the_letter_o_is_read_with_the_zero_only_when_valid(text: str, expected: str) -> None:
+    from flows.entities import letter_o_as_zero
+
+    assert letter_o_as_zero(text) == expected

@@ -1616,3 +1616,44 @@ def test_a_foreign_student_without_curp_is_told_honestly_and_offered_the_desk(te
     assert out.topic == "duda_general"
     assert "no tengo confirmado" in chat.text and "mesadeayuda@itson.edu.mx" in chat.text
     assert "no te puedo ayudar" not in chat.text
+
+
+def test_a_parent_without_the_sons_nss_nor_curp_still_gets_the_report_sent() -> None:
+    chat = Chat()
+    out = chat.say("soy papa de un estudiante, en el imss dicen que no tiene el seguro de la escuela activo",
+                   "2026-02-18T15:00")
+    assert out.topic == "sin_vigencia"
+    chat.say("no se cuando lo guardo, el esta internado no puedo preguntarle", "2026-02-18T15:01")
+    assert chat.stage == "escalation_collect"
+    chat.say("su id es 00000345678, se llama Luis Fernando Soto Ibarra", "2026-02-18T15:02")
+    chat.say("no tengo su nss ni curp, estan en su celular", "2026-02-18T15:03")
+    assert chat.stage == "escalation_confirm" and "sin NSS ni CURP" in chat.text
+    assert "¿Cuál es tu CURP?" not in chat.text
+    chat.say("si", "2026-02-18T15:04")
+    [ticket] = chat.tickets()
+    assert ticket.reason == "sin_vigencia" and ticket.data["name"] == "Luis Fernando Soto Ibarra"
+
+
+def test_having_coverage_after_all_at_the_cia_step_is_the_other_insurance_not_a_mistake_report() -> None:
+    chat = Chat()
+    for text in ("1", "no", "no", "ya tengo el nss"):
+        chat.say(text)
+    assert chat.stage == "cia_route"
+    chat.say("me equivoque, si tengo seguro de mi papa en el imss")
+    assert chat.stage == "prereq_other" and "no necesitas el facultativo" in chat.text
+    assert not chat.stage.startswith("escalation")
+
+
+def test_an_nss_with_a_letter_o_for_a_zero_is_taken_with_the_rest_of_the_data() -> None:
+    chat = Chat()
+    chat.say("puse mal mi nss en la solicitud")
+    chat.say("123456 Luis Angel Moreno Pena 2318O456784 BOXW310820HNERXN09")
+    assert chat.stage == "escalation_confirm"
+    assert "• NSS: 23180456784" in chat.text and "• Nombre: Luis Angel Moreno Pena" in chat.text
+
+
+def test_the_postal_code_question_names_the_school_and_gets_the_postal_code_answer() -> None:
+    chat = Chat()
+    chat.say("como me doy de alta en la clinica?")
+    chat.say("y que codigo postal pongo, el de mi casa o el de la escuela?")
+    assert "código postal de *donde vives*" in chat.text and "correo" not in chat.text

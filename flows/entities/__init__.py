@@ -47,6 +47,7 @@ from flows.entities.dates import (
 from flows.entities.ids import (
     find_nss_candidates,
     find_student_id_candidates,
+    letter_o_as_zero,
     normalise_student_id,
     nss_check_digit,
     nss_problem,
@@ -73,6 +74,7 @@ __all__ = [
     "find_nss_candidates",
     "find_secrets",
     "find_student_id_candidates",
+    "letter_o_as_zero",
     "looks_like_first_name",
     "looks_like_name",
     "title_name",

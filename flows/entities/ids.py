@@ -162,6 +162,23 @@ def _scan_numbers(cleaned: str, folded: str) -> list[_Number]:
 _ID_CUE = re.compile(r"(?:\bid|matricula|expediente|numero de estudiante)\b[\s:#.]*(?:es\s+)?$")
 
 
+_DIGITS_AND_O = re.compile(r"(?<![0-9A-Za-z])[0-9Oo]{11}(?![0-9A-Za-z])")
+
+
+def letter_o_as_zero(text: str) -> str:
+    """``text`` with an NSS typed with the letter O for a zero ("2318O456784") written with the
+    zero, when the result is an NSS whose check digit is right (then the O was surely a zero;
+    the summary shows it for the student to confirm). Anything else is left as typed."""
+    def fix(m: re.Match[str]) -> str:
+        token = m.group(0)
+        digits = token.replace("O", "0").replace("o", "0")
+        if token == digits or sum(c.isdigit() for c in token) < 8 or nss_problem(digits) is not None:
+            return token
+        return digits
+
+    return _DIGITS_AND_O.sub(fix, text) if ("O" in text or "o" in text) else text
+
+
 def find_nss_candidates(text: str) -> list[str]:
     """Digit runs of 10-12 digits that may be an NSS, digits only, in order.
 
