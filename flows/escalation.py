@@ -25,7 +25,7 @@ from typing import Any
 from flows import entities, intents, report_right, report_text
 from flows.context import Step
 from flows.messages import OpenTicket
-from knowledge.matcher import fold
+from knowledge.matcher import STRONG, fold
 from flows.report_core import (
     FIELDS,
     accept_typed,
@@ -136,6 +136,12 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
     if known:
         # "¿el seguro cubre a mis hijos?": the desk's facts answer it; a person is still offered.
         step.say(known)
+        unknown_part = _part_without_answer(step, reason)
+        if unknown_part:
+            # "¿cubre a mis papás? ¿y también cubre dentista?": the family's answer, and the part the
+            # desk has no fact for said as such (kept for the person), never silently dropped.
+            step.say(step.msg("doubt_part_unknown", part=unknown_part))
+            esc["question"] = unknown_part
         step.say(step.msg("doubt_answered"))
         esc["answered"] = True
         esc["held"] = description_text(data_text_of(step))
@@ -514,6 +520,23 @@ _WITHOUT_BOTH = re.compile(
     r"|\bni (?:(?:su|mi|el) )?nss ni (?:(?:su|mi|la) )?curp\b|\bni (?:(?:su|mi|la) )?curp ni (?:(?:su|mi|el) )?nss\b"
     r"|\bno (?:tengo|tiene|se|me se) (?:ninguno|ninguna) de los dos\b")
 _WITHOUT_CURP = re.compile(r"\bno tengo (?:una |la |mi )?curp\b|\bextranjer[oa]\b|\bsin curp\b")
+
+
+_PARTS = re.compile(r"[?¿!.;]+|\by (?:tambien|tmb|ademas)\b|\botra (?:cosa|pregunta)\b")
+
+
+def _part_without_answer(step: Step, reason: str) -> str | None:
+    """A question of the message that names the desk's kind of doubt ("¿cubre dentista?") but none
+    of its known answers, when another part of the message had one."""
+    parts = [p.strip(" ,") for p in _PARTS.split(step.text) if len(intents.words(p)) >= 2]
+    if len(parts) < 2:
+        return None
+    for part in parts:
+        if step.kb.matcher.known_all(reason, part):
+            continue
+        if step.classify(part).keyword_scores.get(reason, 0.0) >= STRONG:
+            return description_text(part)
+    return None
 
 
 def pending(step: Step) -> str:

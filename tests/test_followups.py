@@ -1657,3 +1657,19 @@ def test_the_postal_code_question_names_the_school_and_gets_the_postal_code_answ
     chat.say("como me doy de alta en la clinica?")
     chat.say("y que codigo postal pongo, el de mi casa o el de la escuela?")
     assert "código postal de *donde vives*" in chat.text and "correo" not in chat.text
+
+
+def test_the_part_of_a_question_the_desk_has_no_fact_for_is_said_and_kept_for_the_person() -> None:
+    chat = Chat()
+    chat.say("ola buenas tardes una pregunta el seguro cubre a mis papas? y tambien cubre dentista?")
+    assert "no cubre a tu familia" in chat.text and "«cubre dentista»" in chat.text
+    assert "algo falló" not in chat.text
+    chat.say("no")
+    assert chat.stage == "escalation_collect"
+    assert chat.state is not None and chat.state["esc"].get("question") == "cubre dentista"
+
+
+def test_two_questions_both_known_say_no_unknown_part() -> None:
+    chat = Chat()
+    chat.say("el seguro cubre a mis hijos? cuanto cuesta?")
+    assert "no te cuesta nada" in chat.text and "no lo tengo confirmado" not in chat.text
