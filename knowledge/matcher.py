@@ -60,6 +60,8 @@ _ASKING_EN = r"(?:where|how|when|what|which)"
 #: "y si me llego a equivocar, ¿se puede corregir?": a case asked about, not one reported
 #: (flows.waiting reads "¿y si me sale otro patrón?" with it too).
 WHAT_IF = re.compile(r"(?:y |pero |oye )?(?:si|que pasa si|q pasa si|que hago si|q hago si|en caso de)\b")
+#: "¿… y a qué número hablo si no me deja?": a failure supposed inside a question, not reported.
+_IF_IT_FAILS = re.compile(r"\bsi no (?:me deja|me dejan|puedo|pude|me sale|sale|aparece|me aparece|funciona)\b")
 _CLAUSE = re.compile(
     r"[?!.;\n]+|\by (?=tmb\b|tambien\b|oye\b|otra\b|ademas\b)|\botra pregunta\b|\botra cosa\b"
     # "…y dónde lo tramito?", "…y cómo checo que ya quedó?": a second question
@@ -690,7 +692,7 @@ class Matcher:
             top = first
             top_score = max(top_score, scores.get(top, 0.0))
         problem = next((t for t, clause in named if self.topics[t].kind == "escalation" and t != "duda_general"
-                        and not WHAT_IF.match(clause.strip())), None)
+                        and not WHAT_IF.match(clause.strip()) and not _IF_IT_FAILS.search(clause)), None)
         if problem and top is not None and top != problem and self.topics[top].kind == "answer":
             # "me equivoqué en el NSS y también quiero saber cuánto tarda": a problem a clause
             # reports comes first, even when the rest of the message outweighs it; the
@@ -699,6 +701,21 @@ class Matcher:
                 asked.insert(0, top)
             top = problem
             top_score = max(top_score, scores.get(top, 0.0))
+        supposed = [clause for t, clause in named if t == top]
+        if (first and top is not None and top != first and self.topics[top].kind == "escalation" and top != "duda_general"
+                and supposed and all(WHAT_IF.match(c.strip()) or _IF_IT_FAILS.search(c) for c in supposed)):
+            # "¿cómo me doy de alta y a qué número hablo si no me deja?": the failure is supposed,
+            # the questions are what is asked (a problem told outright still comes first, above).
+            top = first
+            top_score = max(top_score, scores.get(top, 0.0))
+            for clause in supposed:  # what those clauses ask before the "si no …" ("¿a qué número hablo")
+                before_if = _IF_IT_FAILS.split(clause)[0]
+                b_scores, b_kw = self._score(self.tokens(before_if))
+                if b_scores:
+                    asked_here = max(b_scores, key=lambda t: b_scores[t])
+                    if (b_kw.get(asked_here, 0.0) >= STRONG and self.topics[asked_here].kind == "answer"
+                            and asked_here not in asked):
+                        asked.append(asked_here)
         also = tuple(t for t in asked if t != top)[:MAX_ALSO]
         return Match(
             topic=top, score=top_score, ranked=ranked, tokens=words, confident=confident,

@@ -1673,3 +1673,11 @@ def test_two_questions_both_known_say_no_unknown_part() -> None:
     chat = Chat()
     chat.say("el seguro cubre a mis hijos? cuanto cuesta?")
     assert "no te cuesta nada" in chat.text and "no lo tengo confirmado" not in chat.text
+
+
+def test_a_failure_supposed_inside_a_question_is_not_reported_as_an_error() -> None:
+    chat = Chat()
+    out = chat.say("como me doy de alta en la clinica y a q numero hablo si no me deja?")
+    assert out.topic == "alta_umf" and not chat.stage.startswith("escalation")
+    assert "6444-410-90-04" in chat.text
+    assert Chat().say("no me deja guardar la solicitud").topic == "error_solicitud"
