@@ -27,7 +27,7 @@ from flows.procedure import (
     show_menu,
 )
 from flows.stage_reply import says_done
-from knowledge.matcher import STRONG, Match
+from knowledge.matcher import STRONG, Match, WHAT_IF
 
 
 def kb_kind(step: Step, target: str) -> str:
@@ -262,7 +262,8 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         step.remember("answered", "urgencia")
         step.say(step.msg("urgent_next"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
         return
-    elif topic == "espera":
+    elif topic == "espera" and not (step.stage in _BEFORE_SAVING and intents.is_question(step.text)
+                                    and not entities.mentions_saving(step.text)):
         waiting.espera(step)
     elif topic in ("sin_vigencia", "vigencia") and waiting.names_other_employer(step.text):
         waiting.other_employer(step)
@@ -321,7 +322,11 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         return
     elif (topic in TOPIC_STAGE and step.stage in PROCEDURE_STAGES and intents.is_question(step.text)
           and (PROCEDURE_STAGES.index(TOPIC_STAGE[topic]) < PROCEDURE_STAGES.index(step.stage)
-               or (topic == "vigencia" and step.stage in _BEFORE_APPLYING))):
+               or (topic == "vigencia" and step.stage in _BEFORE_APPLYING)
+               or (topic in ("espera", "vigencia", "alta_umf") and step.stage in _BEFORE_SAVING
+                   and not entities.mentions_saving(step.text)))):
+        # (…and "¿cuánto tarda?" while the NSS is looked up: how long once saved, and the guide
+        # stays at its step; there is no application to ask the save day of yet.)
         # (…and "¿cómo lo checo?" while the requirements are checked: how to see one's coverage,
         # not the step after applying, whose "sin derecho" would mean the wait is over.)
         # "¿qué es el NSS?" while filling in: a step already behind is answered, and the
@@ -333,7 +338,7 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
     elif topic in TOPIC_STAGE and not aside:
         target = STAGES[TOPIC_STAGE[topic]]
         if (target.name == step.stage and target.question and target.on_no and not chosen
-                and intents.reports_failure(step.text)):
+                and intents.reports_failure(step.text) and not _asks_what_if(step.text)):
             # "no encuentro mi clínica en la lista" to "¿pudiste darte de alta?": a no, however long.
             follow(step, target.on_no)
         elif target.name == "cia_route" and not chosen and intents.reports_failure(step.text):
@@ -406,6 +411,12 @@ _ASKS_WHEN_OPEN = re.compile(
 )
 
 
+def _asks_what_if(text: str) -> bool:
+    """ "ok, ¿y si no me deja registrar la clínica?": a failure supposed in a question, not told."""
+    folded = re.sub(r"^(?:(?:ok|oki|va|sale|bueno|oye|ah)\s+)+", "", " ".join(intents.words(text)))
+    return intents.is_question(text) and bool(WHAT_IF.match(folded))
+
+
 def _rest(step: Step, match: Match) -> list[str]:
     """The answer topics asked in the message besides the one being handled, in order."""
     return [t for t in match.also if t != step.topic and t != match.topic
@@ -442,6 +453,8 @@ def _escalate(step: Step, reason: str) -> None:
 
 #: The guide's stages before the application exists: "sin derecho" there is good news.
 _BEFORE_APPLYING = ("prereq_coverage", "prereq_other", "prereq_nss")
+#: … and before it is saved: a question about the wait or what comes after is asked ahead.
+_BEFORE_SAVING = (*_BEFORE_APPLYING, "nss_lookup", "cia_route", "filling")
 
 
 def _reported_too(step: Step, match: Match) -> str | None:

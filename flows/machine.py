@@ -121,6 +121,8 @@ def _privacy_answer(step: Step) -> None:
 
 
 #: "ah no espera, sí tengo", "mi mamá me tiene en su IMSS": other coverage after all.
+#: "¿ya?", "¿y ya quedó?", "¿ya estoy?": whether it is done, asked.
+_IS_IT_READY = re.compile(r"^(?:y |oye |entonces )?ya(?: (?:quedo|quede|estoy|esta|salgo|sali|aparezco|estoy vigente|salio))?$")
 _HAS_COVERAGE_AFTER_ALL = re.compile(
     r"\b(?:espera|perdon|me equivoque|ah no|a no|oh)\b.*\bsi (?:tengo|cuento|estoy)\b"
     r"|\b(?:mi (?:mama|papa|esposo|esposa|jefa|jefe)|mis papas) me (?:tiene|tienen|trae|traen) (?:en su|asegurad[oa])")
@@ -467,6 +469,13 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.topic = "alta_umf"
         step.say(step.msg("covered_news"))
         enter(step, "umf_registration")
+        return
+    if step.stage == "waiting_period" and waiting.is_over(step) and _IS_IT_READY.match(" ".join(intents.words(text))) and (
+            "?" in text or "¿" in text):
+        # "¿ya?" the day after the last one: the student asks, nothing is answered yet; the wait
+        # is over, so the constancia and its question (a "no" then is the report).
+        step.topic = "vigencia"
+        waiting.ask_coverage_after_the_wait(step)
         return
     if step.stage == "waiting_period" and waiting.is_over(step) and (
             intents.yes_no(text) is not None or intents.long_yes(text)):

@@ -227,6 +227,18 @@ def office_closed_now(step: Step) -> str:
     return step.msg("office_closed_now", when=opening)
 
 
+def office_closed_when(step: Step) -> str:
+    """ "Hoy la mesa de ayuda no atiende (Natalicio de Benito Juárez); vuelve el martes 17 de
+    marzo a las 8:00 a.m.": why it is closed now, and when it opens (no invitation to write)."""
+    from flows.calendar import format_opening_es
+
+    opening = format_opening_es(step.hours.next_opening(step.now), step.now, tz=step.kb.desk.timezone)
+    rest = step.calendar.rest_day_name(step.today)
+    if rest:
+        return step.msg("desk_closed_rest_day", rest=rest, when=opening)
+    return step.msg("desk_closed_now", when=opening)
+
+
 def ask(step: Step) -> None:
     """Ask the current stage's question, if it has one."""
     stage = STAGES.get(step.stage)

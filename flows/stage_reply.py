@@ -24,7 +24,7 @@ from flows.procedure import (
     question_again,
     waiting_from,
 )
-from knowledge.matcher import STRONG
+from knowledge.matcher import STRONG, WHAT_IF
 
 
 def names_subject(stage: Stage, words: list[str]) -> bool:
@@ -97,6 +97,9 @@ _HAS_NONE = re.compile(r"^(?:no|pues no|nop|nel|la verdad no)?\s*(?:tengo|cuento
 _HAS = re.compile(r"^(?:si |pues |bueno |ah |este )?(?:tengo|tiene|me tiene|me tienen|estoy|cuento|uso)\b")
 
 
+_LEADING_ACK = re.compile(r"^(?:(?:ok|oki|va|sale|bueno|oye|ah|y bueno)\s+)+")
+
+
 def reply(step: Step, stage: Stage, text: str) -> bool:
     """The answer to the stage's yes/no question, when the message is one (True); False leaves
     it to the rest of the machine (a topic, a question about something else)."""
@@ -161,6 +164,8 @@ def reply(step: Step, stage: Stage, text: str) -> bool:
         said = False  # "más o menos" to "¿pudiste darte de alta?": not done, what a no gets
     if said is None and stage.not_sure_is_no and intents.says_not_sure(text):
         said = False  # "no sé cuál es" to "¿ya conoces tu NSS?"
+    if said is not None and intents.is_question(text) and WHAT_IF.match(_LEADING_ACK.sub("", " ".join(intents.words(text)))):
+        said = None  # "ok, ¿y si no me deja registrar la clínica?": a what-if asked, not the answer
     if said is False and not stage.not_yet_waits and _reports_a_problem(step):
         said = None  # "no, me salió error" to "¿ya guardaste?": the error, not a "not yet"
     if said is False and _asks_an_earlier_step(step, stage):

@@ -41,6 +41,13 @@ def is_over(step: Step) -> bool:
     return bool(end) and step.today > date.fromisoformat(end)
 
 
+def ask_coverage_after_the_wait(step: Step) -> None:
+    """The wait is over: where to look, and whether the student appears covered."""
+    end = date.fromisoformat(step.state["waiting_end"])
+    step.say(step.msg("wait_over_asked", end=step.date_es(end)))
+    enter(step, "checking_coverage", show_answer=False)
+
+
 def next_step(step: Step) -> None:
     """In the waiting period, what comes next: wait until the date, or, once it has passed,
     check the constancia."""

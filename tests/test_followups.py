@@ -1681,3 +1681,61 @@ def test_a_failure_supposed_inside_a_question_is_not_reported_as_an_error() -> N
     assert out.topic == "alta_umf" and not chat.stage.startswith("escalation")
     assert "6444-410-90-04" in chat.text
     assert Chat().say("no me deja guardar la solicitud").topic == "error_solicitud"
+
+
+def test_nobody_answers_on_a_rest_day_says_when_the_desk_opens_not_that_it_was_reminded() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia, la guarde el lunes 2 de marzo", "2026-03-14T10:00")
+    chat.say("00000345678 Mariana López Félix 12345678903 BOXW310820HNERXN09", "2026-03-14T10:02")
+    chat.say("si", "2026-03-14T10:06")
+    assert chat.stage == "ticket_open"
+    chat.say("hoy es lunes y nadie me ha contestado", "2026-03-16T10:00")
+    assert "Ya le recordé" not in chat.text and "6444-410-90-04" not in chat.text
+    assert "Natalicio de Benito Juárez" in chat.text and "martes 17 de marzo" in chat.text
+    assert chat.tickets()  # the note still goes to the report, for when they open
+    chat.say("ya paso un dia y nadie me contesta", "2026-03-18T10:00")
+    assert "Ya le recordé" in chat.text  # open: reminded, and the direct lines
+
+
+def test_a_what_if_at_the_clinic_question_is_answered_not_taken_as_a_no() -> None:
+    chat = Chat()
+    chat.say("ya guarde mi solicitud el viernes 13 de marzo, cuando reviso?", "2026-03-14T12:00")
+    chat.say("y ya q salga vigente me ayudas con la clinica?", "2026-03-14T12:01")
+    assert chat.stage == "umf_registration"
+    chat.say("ok, y si no me deja registrar la clinica?", "2026-03-14T12:02")
+    assert chat.stage == "umf_registration" and "casi siempre es por una de dos cosas" in chat.text
+
+
+def test_asking_whether_it_is_ready_after_the_wait_asks_about_the_constancia() -> None:
+    chat = Chat()
+    chat.say("guarde mi solicitud el 11 de marzo", "2026-03-11T10:00")
+    chat.say("ya?", "2026-03-20T07:30")
+    assert chat.stage == "checking_coverage" and "*jueves 19 de marzo*" in chat.text
+    assert "¿Pudiste darte de alta" not in chat.text
+    chat.say("no", "2026-03-20T07:31")
+    assert chat.stage == "escalation_collect"
+
+
+def test_days_of_writing_are_not_a_save_day() -> None:
+    chat = Chat()
+    chat.say("ya me tienen harta, llevo 3 dias escribiendo y nada", "2026-03-26T09:00")
+    assert "Guardaste tu solicitud el" not in chat.text and "¿Qué día guardaste" in chat.text
+
+
+def test_what_if_i_get_sick_is_the_emergency_answer_not_the_desk_hours() -> None:
+    out = Chat().say("y si me enfermo mañana me atienden?", "2026-03-17T10:03")
+    assert out.topic == "urgencia"
+
+
+def test_how_long_asked_while_the_nss_is_looked_up_keeps_the_guide_at_its_step() -> None:
+    chat = Chat()
+    for text in ("1", "no", "no"):
+        chat.say(text)
+    assert chat.stage == "nss_lookup"
+    out = chat.say("y cuanto tarda?")
+    assert out.topic == "espera" and "2 y 5 días hábiles" in chat.text
+    assert chat.stage == "nss_lookup" and "¿Qué día guardaste" not in chat.text
+    chat.say("ok sigamos")
+    assert chat.stage == "nss_lookup"
+    chat.say("listo")
+    assert chat.stage == "cia_route"

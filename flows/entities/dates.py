@@ -65,6 +65,10 @@ _HACE = re.compile(
     r"(?<![a-z])(?:hace|ya\s+(?:van|va|tiene|tienen|son|paso|pasaron|llevo|lleva|llevamos|tengo)|van|llevo|lleva|llevamos|pasaron)\s+(?:(?:como|unos|unas|aprox|aproximadamente|mas\s+o\s+menos|casi|"
     rf"ya|al\s+menos|mas\s+de|apenas)\s+)*(un\s+par\s+de|{_NUMWORD})\s+"
     r"(dias?|semanas?|mes(?:es)?)(?![a-z])"
+    # "llevo 3 días escribiendo y nada", "tengo una semana intentando entrar": how long they have
+    # been writing or trying, not since when the application was saved
+    r"(?!\s+(?:(?:y|que|q)\s+)?(?:escribiendo|escribiendoles|escribiendole|preguntando|mandando|marcando|llamando"
+    r"|intentando|tratando|queriendo|buscando|insistiendo|sin\s+(?:poder|que\s+me\s+contesten|respuesta))(?![a-z]))"
 )
 _ANTIER = re.compile(
     r"(?<![a-z])(?:antier|antiayer|anteayer|antes\s+de\s+ayer|antes\s+de\s+antier)(?![a-z])"
