@@ -147,7 +147,11 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
         esc["held"] = description_text(data_text_of(step))
         step.stage = "escalation_describe"
         return
-    if intro:
+    if intro and reason == "duda_general" and not intents.asks_for_a_person(step.text) and not step.message.attachments:
+        # A doubt the bot has no fact for, the person not asked for: why a person, not "Claro 🙂
+        # te paso con una persona" as if they had asked.
+        step.say(step.msg("doubt_for_a_person"))
+    elif intro:
         for text in step.kb.topics[reason].answers:
             step.say(text)
     if set_aside_data and not previous.get("data") and consented(step):

@@ -213,7 +213,9 @@ def describes(reason: str, text: str, attachments: tuple[Attachment, ...]) -> bo
         return True
     if reason == "duda_general":
         rest = [w for w in words if w not in PERSON_WORDS]
-        return len(rest) >= 3
+        # "¿cubre dentista?": a question of two words is a doubt told, as long as it is not the
+        # request for a person itself.
+        return len(rest) >= 3 or (len(rest) >= 2 and intents.is_question(text) and not intents.asks_for_a_person(text))
     if reason == "error_solicitud":
         return bool(_QUOTE.search(text) or _SAYS.search(" ".join(words)) or _SAYS_COLON.search(text)) or len(words) >= 10
     if reason == "datos_erroneos":

@@ -56,6 +56,8 @@ def _asks_for_person_only(text: str) -> bool:
 
 
 #: "borra mis datos", "eliminen mi información": deletion asked for.
+#: "¿a dónde la mando?", "¿se las envío?", "¿puedo mandar foto?": how to send one.
+_SEND_WORDS = re.compile(r"\b(?:mand\w*|envi\w*|pas\w*|subo|subir|adjunt\w*|donde)\b")
 _BARE_NO = re.compile(r"^(?:ya no|mejor no|nel|no)(?: gracias)?$")
 _DELETE = re.compile(r"\b(?:borr|elimin|quit)\w*\b")
 
@@ -178,6 +180,13 @@ def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:
         step.say(step.msg("privacy_answer"))  # "¿quién ve mis datos?": the report stays as it is
         return True
     match = step.classify(text)
+    if (NAMES_SCREENSHOT.search(folded) and not step.message.attachments and len(words) <= 12
+            and intents.is_question(text) and _SEND_WORDS.search(folded)):
+        # "¿y la captura a dónde la mando?": here, as a photo, and it goes to the open report
+        # (not "con eso no te puedo ayudar").
+        step.topic = None
+        step.say(step.msg("screenshot_welcome"))
+        return True
     if _WAITED_TOO_LONG.search(folded):
         # "ya pasaron 3 días y nadie me contesta": sorry, the case is flagged again for the
         # person who has it, and the desk's direct lines are given.

@@ -1739,3 +1739,31 @@ def test_how_long_asked_while_the_nss_is_looked_up_keeps_the_guide_at_its_step()
     assert chat.stage == "nss_lookup"
     chat.say("listo")
     assert chat.stage == "cia_route"
+
+
+@pytest.mark.parametrize(("text", "reply"), [("ok y la captura a donde la mando?", "Mándala aquí como foto"),
+                                             ("les puedo mandar foto de la pantalla?", "Mándala aquí como foto")])
+def test_where_to_send_the_screenshot_after_the_report(text: str, reply: str) -> None:
+    chat = Chat()
+    _with_an_open_report(chat)
+    chat.say(text, "2026-02-16T12:05")
+    assert reply in chat.text and "no te puedo ayudar" not in chat.text
+
+
+def test_leaving_the_semester_asked_mid_guide_is_answered_and_the_guide_stays() -> None:
+    chat = Chat()
+    chat.say("hola quiero hacer el tramite")
+    stage = chat.stage
+    chat.say("y si me doy de baja del semestre?")
+    assert "mientras seas estudiante" in chat.text and chat.stage == stage
+    assert "Te pido unos datos" not in chat.text
+
+
+def test_a_doubt_without_a_fact_is_sent_to_a_person_with_why_and_without_asking_it_again() -> None:
+    chat = Chat()
+    chat.say("cubre dentista?")
+    assert "Esa duda te la resuelve mejor una persona" in chat.text and "Claro 🙂 Te paso" not in chat.text
+    assert "¿Cuál es tu duda?" not in chat.text and chat.stage == "escalation_collect"
+    chat = Chat()
+    chat.say("quiero hablar con una persona")
+    assert "Claro 🙂 Te paso con una persona" in chat.text and "¿Cuál es tu duda?" in chat.text

@@ -1874,7 +1874,7 @@ def test_a_known_answer_that_settles_the_doubt_opens_nothing() -> None:
 def test_a_doubt_with_no_known_answer_still_goes_to_a_person() -> None:
     chat = Chat()
     chat.say("el seguro cubre el dentista?")
-    assert "Te paso con una persona" in chat.text and "ID de estudiante" in chat.text
+    assert "una persona de la mesa de ayuda" in chat.text and "ID de estudiante" in chat.text
 
 
 @pytest.mark.parametrize("text", ["mi curp es BOXW310820HNERXN09 esta bien?", "curp: BOXW310820HNERXN09"])
