@@ -26,7 +26,7 @@ from flows.procedure import (
     resume_prompt,
     show_menu,
 )
-from flows.stage_reply import says_done
+from flows.stage_reply import knows_nss, says_done
 from knowledge.matcher import STRONG, Match, WHAT_IF
 
 
@@ -272,7 +272,9 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         # "ya revisé y salgo sin derecho" while the requirements are checked: no other coverage,
         # so they can apply (it is not the complaint of someone who applied).
         step.say(step.msg("no_coverage_can_apply"))
-        if "nss" in intents.words(step.text) and (intents.says_not_sure(step.text) or intents.says_dont_know(step.text)):
+        if knows_nss(step.text):
+            enter(step, "cia_route")  # "no tengo seguro de nada y sí me sé mi NSS": both steps answered
+        elif "nss" in intents.words(step.text) and (intents.says_not_sure(step.text) or intents.says_dont_know(step.text)):
             enter(step, "nss_lookup")  # "no tengo seguro y no sé mi NSS": how to get it, next
         elif step.stage == "prereq_nss":
             step.say(question_again(step, STAGES["prereq_nss"]))

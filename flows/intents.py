@@ -485,7 +485,8 @@ def asks_about_reply(text: str) -> bool:
 
 #: Asking to be taken through the procedure ("guíame paso a paso", "¿por dónde empiezo?"):
 #: the main menu's first option, in words.
-_GUIDE = re.compile(r"\b(?:guia(?:me|rme|nos)|me guias|me puedes guiar|me guiarias|guiar(?:me)? paso|paso a paso)\b")
+_GUIDE = re.compile(r"\b(?:guia(?:me|rme|nos)|me guias|me guies|me guie|me puedes guiar|me guiarias|guiar(?:me)? paso|paso a paso"
+                    r"|desde cero|de principio a fin)\b")
 _START = re.compile(
     r"\b(?:(?:por|x|pa|para) )?(?:donde|como|quiero|queremos|me ayudas a|ayudame a|voy a)"
     r" (?:lo |la )?(?:empiezo|empezar|empiezo|comienzo|comenzar|inicio|iniciar|arranco|arrancar)\b"

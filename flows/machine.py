@@ -204,9 +204,17 @@ def _follow_up_known(step: Step, stage: Stage | None) -> bool:
     topic = step.recent("answered", within=2)
     if not topic or topic not in step.kb.topics:
         return False
+    n = len(intents.words(step.text))
+    if topic == "contacto" and n <= 6 and (day := day_asked(step)) is not None:
+        # "¿y el martes?", "¿y el 17?" after the desk's hours on a day: that other day.
+        step.topic = topic
+        step.remember("answered", topic)
+        step.say(office_on_day(step, day))
+        if stage and stage.question:
+            step.say(question_again(step, stage))
+        return True
     match = step.classify(step.text)
     known = step.kb.matcher.known_answer(topic, step.text)
-    n = len(intents.words(step.text))
     if not intents.is_question(step.text) and not (known and n <= 8 and (is_vague(match) or match.topic == "fuera_de_tema")):
         # A statement only when a fact of that topic names it and nothing else would read it
         # ("pero ella ya no trabaja ahí" after the other-insurance answer).
@@ -219,9 +227,6 @@ def _follow_up_known(step: Step, stage: Stage | None) -> bool:
         return False
     if not known and (known := step.kb.matcher.known_answer("duda_general", step.text)):
         topic = "duda_general"  # "¿y lo de pagar?" after other answers: what the desk is known to say
-    day = day_asked(step) if topic == "contacto" else None
-    if day is not None:
-        known = office_on_day(step, day)  # "¿y el 17?" after "¿atienden el 16 de marzo?"
     if not known:
         return False
     step.topic = topic

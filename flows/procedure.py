@@ -185,9 +185,46 @@ def answer(step: Step, topic_id: str) -> None:
         step.say(office_closed_now(step))
 
 
+#: "¿y el martes?", "¿y el 17?", "¿y mañana?": only a day, asked after another.
+_ONLY_A_DAY = re.compile(r"^(?:y |entonces |y que tal |y ya |pero )?(?:el |este |el proximo |este proximo )?"
+                         r"(lunes|martes|miercoles|jueves|viernes|sabado|domingo|\d{1,2}|manana|pasado manana)"
+                         r"(?: (?:si|tambien|atienden|abren|trabajan))?$")
+_WEEKDAYS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
+
+
+def _day_ahead(step: Step) -> date | None:
+    """The day a bare "¿y el martes?" / "¿y el 17?" / "¿y mañana?" means: the next one, today excluded."""
+    m = _ONLY_A_DAY.match(" ".join(intents.words(step.text)))
+    if not m:
+        return None
+    said = m.group(1)
+    if said == "manana":
+        return step.today + timedelta(days=1)
+    if said == "pasado manana":
+        return step.today + timedelta(days=2)
+    if said in _WEEKDAYS:
+        ahead = (_WEEKDAYS.index(said) - step.today.weekday()) % 7 or 7
+        return step.today + timedelta(days=ahead)
+    day = int(said)
+    if not 1 <= day <= 31:
+        return None
+    year, month = step.today.year, step.today.month
+    for _ in range(3):  # this month's, or the next month that has that day
+        if (month, day) >= (step.today.month, step.today.day + 1) or (year, month) != (step.today.year, step.today.month):
+            try:
+                return date(year, month, day)
+            except ValueError:
+                pass
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return None
+
+
 def day_asked(step: Step) -> date | None:
     """The day a question about the desk names ("¿atienden el 16 de marzo?", "¿abren mañana?"),
     today or later; None when it names none."""
+    ahead = _day_ahead(step)
+    if ahead is not None:
+        return ahead
     said, _ = entities.parse_answer_date(step.text, step.now)
     if said is not None and (step.today - said).days > 7 and entities.mentions_date(step.text):
         # Read as a day gone by (the way a save day is): a question about the desk asks ahead,

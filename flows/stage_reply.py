@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from flows import intents, waiting
+from flows import entities, intents, waiting
 from flows.context import Step
 from flows.procedure import (
     PROCEDURE_STAGES,
@@ -91,12 +91,25 @@ def asks_what_it_is(text: str) -> bool:
 #: The topic whose answer explains a question that shows none before it.
 _EXPLAINED_BY = {"prereq_coverage": "otro_seguro", "prereq_nss": "nss"}
 #: "no tengo ningún seguro", "no cuento con nada", "ninguno": nothing of the kind.
-_HAS_NONE = re.compile(r"^(?:no|pues no|nop|nel|la verdad no)?\s*(?:tengo|cuento con|cuento) (?:ningun|ninguno|ninguna|nada)\b"
-                       r"|^(?:ninguno|ninguna|nada)\b|^no tengo (?:otro |un |el )?(?:seguro|servicio medico|imss|issste)\b")
+_NO_LEAD = r"^(?:(?:pues|bueno|este|la verdad|nel|nop|no)\s+)*"
+_HAS_NONE = re.compile(_NO_LEAD + r"(?:tengo|cuento con|cuento) (?:ningun|ninguno|ninguna|nada)\b"
+                       r"|^(?:ninguno|ninguna|nada)\b|" + _NO_LEAD + r"no tengo (?:otro |un |el |ningun )?(?:seguro|servicio medico|imss|issste)\b")
 #: "tengo …", "me tiene mi mamá …", "estoy en el IMSS de mi trabajo": having something, said.
 _HAS = re.compile(r"^(?:si |pues |bueno |ah |este )?(?:tengo|tiene|me tiene|me tienen|estoy|cuento|uso)\b")
 
 
+def knows_nss(text: str) -> bool:
+    """A valid NSS in the message, or knowing it said ("y sí me sé mi NSS", "mi NSS ya lo tengo")."""
+    return (any(entities.nss_problem(n) is None for n in entities.find_nss_candidates(text))
+            or bool(_KNOWS_NSS.search(" ".join(intents.words(text)))))
+
+
+_KNOWS_NSS = re.compile(r"\b(?:si|ya) (?:me se|se|tengo|conozco|lo tengo|lo se|me lo se) (?:mi |el )?nss\b"
+                        r"|\b(?:mi|el) nss (?:ya |si )?(?:lo tengo|me lo se|lo se|ya lo tengo|si lo tengo)\b")
+
+
+#: The words of a yes said outright, first ("sí, ya me lo sé, …"); not "ya", which opens news.
+_OUTRIGHT_YES = frozenset({"si", "sii", "sip", "simon", "claro", "yes", "sep", "aja", "obvio"})
 _LEADING_ACK = re.compile(r"^(?:(?:ok|oki|va|sale|bueno|oye|ah|y bueno)\s+)+")
 
 
@@ -158,6 +171,14 @@ def reply(step: Step, stage: Stage, text: str) -> bool:
         step.say(step.msg("waiting_for_you"))
         return True
     said = intents.yes_no(text)
+    if said is None and not intents.is_question(text):
+        # "sí, ya me lo sé, ya lo saqué el otro día": the yes of its first clause (a "no, pero…"
+        # is left to the rest, it may be news).
+        first = re.split(r"[,.;!]", text, maxsplit=1)[0]
+        lead = intents.words(first)[:1]
+        if (first.strip() != text.strip() and lead and lead[0] in _OUTRIGHT_YES and intents.yes_no(first) is True
+                and not entities.mentions_saving(text)):
+            said = True
     if said is None and stage.yes_topic and _HAS_NONE.match(" ".join(intents.words(text))):
         said = False  # "no tengo ningún seguro" to "¿ya tienes servicio médico por otro lado?"
     if said is None and intents.says_partly(text):
@@ -179,6 +200,10 @@ def reply(step: Step, stage: Stage, text: str) -> bool:
         said = None  # "ya la guardé pero me equivoqué en un dato": the mistake, not only the yes
     if said is False or (said is True and answers_yes(stage, intents.words(text))):
         target = stage.on_yes if said else stage.on_no
+        if target == "prereq_nss" and knows_nss(text):
+            # "no tengo otro seguro y mi NSS ya lo tengo, es el 12345678903": the next step's
+            # question is answered too (a valid NSS); on to the one after it.
+            target = STAGES["prereq_nss"].on_yes
         saved = ((step.read_day(text) or (step.today if waiting.saved_just_now(step) else None))
                  if said and target in STAGES and STAGES[target].expects == "date" else None)
         if saved is not None and saved <= step.today:

@@ -1767,3 +1767,35 @@ def test_a_doubt_without_a_fact_is_sent_to_a_person_with_why_and_without_asking_
     chat = Chat()
     chat.say("quiero hablar con una persona")
     assert "Claro 🙂 Te paso con una persona" in chat.text and "¿Cuál es tu duda?" in chat.text
+
+
+def test_natural_answers_to_the_guides_questions_move_it_on() -> None:
+    chat = Chat()
+    chat.say("paso a paso")
+    assert chat.stage == "prereq_coverage"
+    chat.say("pues no, no tengo ningun seguro, mis papas no me tienen en el imss")
+    assert chat.stage == "prereq_nss"
+    chat.say("si ya me lo se, ya lo saque el otro dia")
+    assert chat.stage == "cia_route"
+
+
+@pytest.mark.parametrize("text", ["no tengo otro seguro y mi nss ya lo tengo, es el 12345678903",
+                                  "no tengo seguro de nada y si me se mi nss"])
+def test_two_steps_answered_in_one_message_skip_the_second_question(text: str) -> None:
+    chat = Chat()
+    chat.say("quiero que me guies")
+    assert chat.stage == "prereq_coverage"
+    chat.say(text)
+    assert chat.stage == "cia_route" and "¿Ya conoces tu Número de Seguridad Social" not in chat.text
+
+
+@pytest.mark.parametrize(("first", "then", "when", "expected"), [
+    ("mañana lunes si atienden?", "y el martes?", "2026-03-15T23:01", "martes 17 de marzo sí es día hábil"),
+    ("atienden el 16 de septiembre?", "y el 17?", "2026-09-10T10:01", "jueves 17 de septiembre sí es día hábil"),
+    ("atienden el 16 de septiembre?", "y el 5?", "2026-09-10T10:01", "lunes 5 de octubre"),
+])
+def test_another_day_asked_after_the_desks_hours_on_a_day(first: str, then: str, when: str, expected: str) -> None:
+    chat = Chat()
+    chat.say(first, when)
+    out = chat.say(then, when)
+    assert out.topic == "contacto" and expected in chat.text
