@@ -147,7 +147,8 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
         esc["held"] = description_text(data_text_of(step))
         step.stage = "escalation_describe"
         return
-    if intro and reason == "duda_general" and not intents.asks_for_a_person(step.text) and not step.message.attachments:
+    if (intro and reason == "duda_general" and intents.is_question(step.text) and not intents.asks_for_a_person(step.text)
+            and not step.message.attachments):
         # A doubt the bot has no fact for, the person not asked for: why a person, not "Claro 🙂
         # te paso con una persona" as if they had asked.
         step.say(step.msg("doubt_for_a_person"))
@@ -321,6 +322,14 @@ def handle(step: Step) -> bool:
         # data (the wrong one is not refused as invalid, nor its words taken for a name).
         append_description(esc, typed_description(text))
         accept_typed(step, esc, text)
+        return True
+    if esc["reason"] == "error_solicitud" and _error_text_piece(esc, text):
+        # '"No se pudo completar la operación. Código SF-0', then '17"', 'sale en rojo': the error
+        # as the student copies it, in pieces, while the data is asked for; all of it goes to the
+        # detail, as typed (its numbers are the error's code, not an ID).
+        append_description(esc, description_text(text) or text.strip())
+        step.say(step.msg("added_to_description"))
+        ask_for_rest(step, esc, [])
         return True
     text = _joined_curp_halves(step, esc, text)
     if text is None:
@@ -524,6 +533,28 @@ _WITHOUT_BOTH = re.compile(
     r"|\bni (?:(?:su|mi|el) )?nss ni (?:(?:su|mi|la) )?curp\b|\bni (?:(?:su|mi|la) )?curp ni (?:(?:su|mi|el) )?nss\b"
     r"|\bno (?:tengo|tiene|se|me se) (?:ninguno|ninguna) de los dos\b")
 _WITHOUT_CURP = re.compile(r"\bno tengo (?:una |la |mi )?curp\b|\bextranjer[oa]\b|\bsin curp\b")
+
+
+def _error_text_piece(esc: dict[str, Any], text: str) -> bool:
+    """A piece of the error's text (quoted, or a short fragment right after one), no datum in it."""
+    if (entities.find_nss_candidates(text) or entities.find_curp_candidates(text)
+            or entities.find_student_id_candidates(text) or intents.is_question(text)):
+        return False
+    words = intents.words(text)
+    if not words or len(words) > 25:
+        return False
+    if _ERROR_WORDS.search(" ".join(words)):
+        return True  # ("sale en rojo" reads as a yes, "sale": it is how the error shows)
+    if intents.yes_no(text) is not None:
+        return False
+    quoted = bool(_ERROR_QUOTE.search(text))
+    opened = (esc.get("description") or "").count('"') % 2 == 1  # a quotation still open in the detail
+    return quoted or opened
+
+
+_ERROR_QUOTE = re.compile(r"[\"“”«»]")
+#: Words of an error message or of how it shows: "código SF-017", "sale en rojo", "no se pudo…".
+_ERROR_WORDS = re.compile(r"\b(?:codigo|error|en rojo|no se pudo|no es posible|operacion|invalido|invalida|intente mas tarde)\b")
 
 
 _PARTS = re.compile(r"[?¿!.;]+|\by (?:tambien|tmb|ademas)\b|\botra (?:cosa|pregunta)\b")

@@ -375,6 +375,19 @@ def resume_prompt(step: Step) -> None:
 # --- the waiting period ------------------------------------------------------------------
 
 
+def _countdown(step: Step, end: date) -> str:
+    """ "Aún no: tu fecha es el jueves 19 de marzo (faltan 2 días hábiles)…"."""
+    left, day = 0, step.today
+    while day < end:
+        day += timedelta(days=1)
+        left += step.calendar.is_business_day(day)
+    rest = step.calendar.rest_day_name(step.today)
+    when = (step.msg("countdown_tomorrow") if left == 1 and end == step.today + timedelta(days=1)
+            else step.msg("countdown_days", n=left) if left > 1 else step.msg("countdown_next"))
+    text = step.msg("waiting_countdown", end=step.date_es(end), left=when)
+    return text + (" " + step.msg("countdown_rest_today", rest=rest) if rest else "")
+
+
 def reminder_due(step: Step, end: date) -> datetime:
     """When to ask "¿ya apareces vigente?": the last day of the wait at 9:00.
 
@@ -424,7 +437,13 @@ def waiting_from(step: Step, saved: date, *, purpose: str) -> None:
             # Told on the last day itself, after the reminder's hour: "hoy", and the next day's reminder.
             key += "_today"
             values["next"] = step.date_es(due.date())
-        step.say(step.msg(key, **values))
+        if key == "waiting_until_sin_vigencia" and step.state.get("wait_told") == end.isoformat():
+            # "sigo igual" again, day after day: how many days are left, not the same paragraph
+            # word for word (and why today does not count, on a rest day).
+            step.say(_countdown(step, end))
+        else:
+            step.say(step.msg(key, **values))
+        step.state["wait_told"] = end.isoformat()
         if purpose == "sin_vigencia" and intents.asks_for_a_person(step.text):
             # "no sale, pásame con la mesa de ayuda" within the wait: no report yet (topics.md),
             # but the way to a person is never closed.

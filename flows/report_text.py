@@ -74,6 +74,8 @@ _REFUSES_DATA = re.compile(
     r" (?:dar|darte|darles|dar te|compartir|compartirte|pasar|pasarte|mandar|mandarte|enviar|enviarte|proporcionar)"
     r"(?: (?:mis|mi|los|el|la|esos|esa|ese|tus|ningun|ningunos))?"
     r" (?:datos|dato|informacion|info|nss|curp|matricula|id|nombre|numero)\b"
+    # "no te voy a dar nada", "no te doy nada": nothing at all
+    r"|\bno (?:te |les )?(?:voy a dar|doy|dare|paso|mando|quiero dar)(?:te|les)? nada\b"
 )
 
 

@@ -1799,3 +1799,37 @@ def test_another_day_asked_after_the_desks_hours_on_a_day(first: str, then: str,
     chat.say(first, when)
     out = chat.say(then, when)
     assert out.topic == "contacto" and expected in chat.text
+
+
+def test_an_error_text_sent_in_pieces_while_the_data_is_asked_goes_whole_to_the_detail() -> None:
+    chat = Chat()
+    chat.say("oigan la pagina del cia me marca error cuando le doy guardar")
+    assert chat.stage == "escalation_collect"
+    chat.say("sale en rojo")
+    chat.say('"No se pudo completar la operación. Código SF-0')
+    chat.say('17"')
+    assert "Tu ID de estudiante son 6 dígitos" not in chat.text
+    chat.say("00000 234 567 José Luis García López 12345678903 BOXW310820HNERXN09")
+    assert 'sale en rojo / "No se pudo completar la operación. Código SF-0 / 17"' in chat.text
+    assert "• ID: 00000234567" in chat.text
+
+
+def test_daily_check_ins_within_the_wait_count_down_instead_of_repeating_the_paragraph() -> None:
+    chat = Chat()
+    chat.say("hola ya guarde mi solicitud hoy", "2026-03-11T10:00")
+    chat.say("sigo igual", "2026-03-13T09:00")
+    assert "faltan 3 días hábiles" in chat.text and "*jueves 19 de marzo*" in chat.text
+    out = chat.say("nada todavia", "2026-03-14T11:00")
+    assert out.topic == "sin_vigencia" and "no te puedo ayudar" not in chat.text
+    chat.say("sigo sin vigencia", "2026-03-16T12:00")
+    assert "Hoy no cuenta: es día de descanso (Natalicio de Benito Juárez)" in chat.text
+    chat.say("hoy ya es el dia q me dijiste y nada", "2026-03-18T12:00")
+    assert "(es mañana)" in chat.text and not chat.tickets()
+
+
+def test_refusing_to_give_anything_while_a_person_is_asked_for_gets_the_direct_contacts() -> None:
+    chat = Chat()
+    chat.say("no sirves para nada")
+    assert "Esa duda" not in chat.text  # a complaint, not a doubt
+    chat.say("no te voy a dar nada, pasame a alguien")
+    assert chat.stage == "menu" and "mesadeayuda@itson.edu.mx" in chat.text and not chat.tickets()
