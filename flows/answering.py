@@ -429,12 +429,16 @@ def _rest(step: Step, match: Match) -> list[str]:
 def answer_rest(step: Step, match: Match) -> None:
     """Answer the message's other questions ("…, cuánto tarda y cómo me doy de alta?"), each once;
     one for the desk only by what it is known to answer ("¿cuánto cuesta?")."""
-    for topic in _rest(step, match):
+    rest = _rest(step, match)
+    for topic in rest:
         if step.kb.topics[topic].kind == "answer":
             answer(step, topic)
         else:
             for known in step.kb.matcher.known_all(topic, step.text):
                 step.say(known.answer)
+    if rest and match.topic:
+        # "¿y lo otro que te pregunté?" next: which questions this message had answered.
+        step.remember("answered_several", ",".join(dict.fromkeys([match.topic, *rest])))
 
 
 #: "ya llamamos al 911", "ya viene la ambulancia", "ya estamos en urgencias": help is on its way.

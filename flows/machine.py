@@ -197,6 +197,28 @@ def _where_follow_up(step: Step, stage: Stage | None) -> bool:
     return True
 
 
+#: "¿y lo otro que te pregunté?", "¿y lo demás?": a question of the last message, felt unanswered.
+_THE_OTHER = re.compile(r"\b(?:y )?(?:lo|la|el) otr[ao] (?:que|q|k) (?:te )?(?:pregunte|dije|puse|escribi)\b"
+                        r"|^(?:y )?(?:lo demas|lo otro|las otras|la otra pregunta|lo que te pregunte)$")
+
+
+def _asks_for_the_other(step: Step, stage: Stage | None) -> bool:
+    """Right after a message of several questions: which ones were answered, and the way to ask
+    the missing one again (not the last answer word for word)."""
+    if not _THE_OTHER.search(" ".join(intents.words(step.text))):
+        return False
+    several = step.recent("answered_several", within=2)
+    topics = [t for t in (several or step.recent("answered", within=2) or "").split(",") if t in step.kb.topics]
+    if not topics:
+        return False
+    step.topic = None
+    labels = ", ".join(f"*{step.kb.topics[t].label}*" for t in topics)
+    step.say(step.msg("the_other_asked", topics=labels))
+    if stage and stage.question:
+        step.say(question_again(step, stage))
+    return True
+
+
 def _follow_up_known(step: Step, stage: Stage | None) -> bool:
     """ "¿osea no puedo tener los dos?" right after the answer about other insurance: a question
     the bot would not understand alone, which a fact of the topic just answered settles; that
@@ -363,6 +385,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     if volunteered.report_data_unasked(step):
         return
     if _where_follow_up(step, stage):
+        return
+    if _asks_for_the_other(step, stage):
         return
     if _follow_up_known(step, stage):
         return

@@ -564,6 +564,16 @@ class Matcher:
                 continue
             scores, kw = self._score(words)
             best, second = sorted(scores, key=lambda t: scores[t], reverse=True)[:2]
+            if best in SOCIAL and "," in clause:
+                # "oye una pregunta, bueno varias, ¿cuál es el horario…": the greeting or the
+                # announcement kept the question with it; the question is the clause.
+                rest = clause.split(",", 1)[1]
+                r_scores, r_kw = self._score(self.tokens(rest))
+                if r_scores:
+                    r_best = max(r_scores, key=lambda t: r_scores[t])
+                    if r_best not in SOCIAL and r_kw.get(r_best, 0) >= STRONG:
+                        named.append((r_best, rest))
+                        continue
             if kw.get(best, 0) >= STRONG or (
                     # "…¿cuánto cuesta? ¿y dónde lo pido?": a question of its own whose words
                     # point clearly at one topic, in a message about the insurance.

@@ -1833,3 +1833,19 @@ def test_refusing_to_give_anything_while_a_person_is_asked_for_gets_the_direct_c
     assert "Esa duda" not in chat.text  # a complaint, not a doubt
     chat.say("no te voy a dar nada, pasame a alguien")
     assert chat.stage == "menu" and "mesadeayuda@itson.edu.mx" in chat.text and not chat.tickets()
+
+
+def test_three_questions_after_an_announcement_are_all_answered_and_the_other_is_explained() -> None:
+    chat = Chat()
+    chat.say("oye una pregunta bueno varias, cual es el horario de la mesa de ayuda, como reviso si ya estoy "
+             "vigente y como me doy de alta en la clinica que me toca, gracias", "2026-02-19T12:00")
+    assert "lunes a viernes de 8:00 a.m. a 4:00 p.m." in chat.text
+    assert "constancia de vigencia" in chat.text and "Alta en clínica o UMF" in chat.text
+    chat.say("y lo otro q te pregunte?", "2026-02-19T12:01")
+    assert "Arriba te contesté sobre" in chat.text and "Contacto" in chat.text
+
+
+def test_whether_the_insurance_comes_by_itself_is_no_you_apply() -> None:
+    chat = Chat()
+    out = chat.say("y lo de si me lo dan automatico?")
+    assert out.topic == "registro_cia" and "No es automático" in chat.text
