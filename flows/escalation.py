@@ -536,7 +536,8 @@ _WITHOUT_CURP = re.compile(r"\bno tengo (?:una |la |mi )?curp\b|\bextranjer[oa]\
 
 
 def _error_text_piece(esc: dict[str, Any], text: str) -> bool:
-    """A piece of the error's text (quoted, or a short fragment right after one), no datum in it."""
+    """A piece of the error's text, no datum in it: words of an error ("código", "sale en rojo"),
+    a quotation, or what follows a quotation still open in the detail ('17"')."""
     if (entities.find_nss_candidates(text) or entities.find_curp_candidates(text)
             or entities.find_student_id_candidates(text) or intents.is_question(text)):
         return False

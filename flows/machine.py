@@ -120,9 +120,9 @@ def _privacy_answer(step: Step) -> None:
     escalation.start(step, "duda_general", known=step.msg("privacy_answer"))
 
 
-#: "ah no espera, sí tengo", "mi mamá me tiene en su IMSS": other coverage after all.
 #: "¿ya?", "¿y ya quedó?", "¿ya estoy?": whether it is done, asked.
 _IS_IT_READY = re.compile(r"^(?:y |oye |entonces )?ya(?: (?:quedo|quede|estoy|esta|salgo|sali|aparezco|estoy vigente|salio))?$")
+#: "ah no espera, sí tengo", "mi mamá me tiene en su IMSS": other coverage after all.
 _HAS_COVERAGE_AFTER_ALL = re.compile(
     r"\b(?:espera|perdon|me equivoque|ah no|a no|oh)\b.*\bsi (?:tengo|cuento|estoy)\b"
     r"|\b(?:mi (?:mama|papa|esposo|esposa|jefa|jefe)|mis papas) me (?:tiene|tienen|trae|traen) (?:en su|asegurad[oa])")
