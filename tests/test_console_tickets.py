@@ -305,3 +305,32 @@ def test_reports_backlog_counts_open_tickets_by_age(app: FastAPI, ana: Browser, 
     counts = dict(re.findall(r'text-anchor="end">([^<]+)</text><rect [^>]*class="series-b"/>'
                              r'<text [^>]*class="value">(\d+)</text>', page.text))
     assert counts == {"&lt; 1 día": "1", "1–3 días": "1", "3–7 días": "1", "&gt; 7 días": "2"}
+
+
+def test_an_urgent_report_is_marked_in_the_inbox_and_on_its_page(app: FastAPI, ana: Browser) -> None:
+    """A student at the hospital while not covered was told the desk would see it first: the
+    console says so where staff look first, not only inside the report's detail."""
+    plain = escalate(app, address="+5216440000009")
+    for text in ("sigo sin vigencia", "hace 3 semanas", f"123456 Jorge Ruiz Soto {VALID_NSS} {VALID_CURP}",
+                 "estoy en urgencias del hospital y me dicen que no tengo derecho", "si"):
+        handled = student_says(app, text, address="+5216440000008")
+    assert handled.ticket is not None
+    urgent = int(handled.ticket.id)  # type: ignore[arg-type]
+    html = ana.client.get("/console/api/inbox").json()["html"]
+    row = html[html.index(f'data-ticket="{urgent}"'):]
+    assert '<span class="tag urgent">URGENTE</span>' in row[:row.index("</li>")]
+    plain_row = html[html.index(f'data-ticket="{plain}"'):]
+    assert "URGENTE" not in plain_row[:plain_row.index("</li>")]
+    assert '<span class="tag urgent">URGENTE</span>' in ana.client.get(f"/console/tickets/{urgent}").text
+
+
+def test_an_unverified_curp_is_a_short_label_with_its_reason_as_the_value(app: FastAPI, ana: Browser) -> None:
+    ticket = escalate(app)
+    with app.state.services.session() as session:
+        row = session.get(Ticket, ticket)
+        row.data = {**(row.data or {}), "curp_unverified": "sí"}
+        session.add(row)
+        session.commit()
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    assert "<dt>CURP sin verificar</dt>" in page
+    assert "su último carácter no corresponde; la confirmó dos veces" in page

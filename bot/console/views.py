@@ -32,8 +32,10 @@ DATA_LABELS = {"student_id": "ID ITSON", "name": "Nombre", "nss": "NSS", "curp":
                "nss_unknown": "No sabe su NSS", "curp_missing": "No tiene CURP (extranjero)",
                "curp_unknown": "No tiene su CURP a la mano", "student_id_missing": "No tiene su ID a la mano",
                "nss_refused": "Prefirió no dar su NSS", "curp_refused": "Prefirió no dar su CURP",
-               "nss_unverified": "NSS sin verificar (su último dígito no corresponde; lo confirmó dos veces)",
-               "curp_unverified": "CURP sin verificar (su último carácter no corresponde; la confirmó dos veces)"}
+               "nss_unverified": "NSS sin verificar", "curp_unverified": "CURP sin verificar"}
+#: What a flag of the data means, shown as its value (a long label squeezed the values' column).
+FLAG_NOTES = {"nss_unverified": "su último dígito no corresponde; lo confirmó dos veces",
+              "curp_unverified": "su último carácter no corresponde; la confirmó dos veces"}
 #: Why a reply was not delivered, as staff read it (the outbox's error codes; others shown as they are).
 DELIVERY_ERRORS = {"no_template": "no hay plantilla aprobada configurada y pasaron 24 h",
                    "63016": "fuera de la ventana de 24 h de WhatsApp", "retries_exhausted": "falló tras varios intentos",
@@ -264,8 +266,8 @@ def ticket_page(session: Session, *, ticket_id: int, staff: StaffUser, now: date
     data_rows = []
     for key, value in (ticket.data or {}).items():
         masked = key in MASKED_FIELDS
-        data_rows.append({"key": key, "label": DATA_LABELS.get(key, key), "masked": masked,
-                          "value": mask(str(value)) if masked else str(value)})
+        shown = mask(str(value)) if masked else FLAG_NOTES.get(key, str(value))
+        data_rows.append({"key": key, "label": DATA_LABELS.get(key, key), "masked": masked, "value": shown})
     holder_id = conversation.holder_staff_id if conversation.holder == Holder.STAFF else None
     attachments = list(ticket.attachments or [])
     known = {a.get("ref") for a in attachments}

@@ -352,3 +352,25 @@ def test_logged_out_under_a_half_written_reply_comes_back_to_the_ticket_with_the
         assert page.input_value("#reply-text") == "Hola, ya revisé tu caso y"
     finally:
         ctx.close()
+
+
+def test_the_students_data_stay_readable_beside_a_long_flag(desk: LiveDesk, chromium: Any) -> None:
+    """A CURP kept as unverified added a row whose label took the whole card: every value was
+    squeezed into a column one character wide (staff could not read the very CURP to check)."""
+    from bot.models import Ticket
+
+    ticket = escalate_on_whatsapp(desk)
+    with desk.services.session() as session:
+        row = session.get(Ticket, ticket.id)
+        row.data = {**(row.data or {}), "curp_unverified": "sí", "nss_unverified": "sí"}
+        session.add(row)
+        session.commit()
+    ctx = chromium.new_context(viewport=LAPTOP, locale="es-MX")
+    try:
+        page = ana_holds_the_ticket(desk, ctx, ticket.id)
+        widths = page.eval_on_selector_all(".data dd", "els => els.map(e => e.getBoundingClientRect().width)")
+        card = page.eval_on_selector(".data", "e => e.getBoundingClientRect().width")
+        assert widths and min(widths) >= card * 0.5, (widths, card)
+        assert page.get_by_text("su último carácter no corresponde; la confirmó dos veces").is_visible()
+    finally:
+        ctx.close()
