@@ -334,3 +334,13 @@ def test_an_unverified_curp_is_a_short_label_with_its_reason_as_the_value(app: F
     page = ana.client.get(f"/console/tickets/{ticket}").text
     assert "<dt>CURP sin verificar</dt>" in page
     assert "su último carácter no corresponde; la confirmó dos veces" in page
+
+
+def test_a_reply_refused_because_a_colleague_took_the_chat_is_shown_back_not_lost(
+        app: FastAPI, ana: Browser, beto: Browser) -> None:
+    ticket = escalate(app)
+    assert ana.post(f"/console/tickets/{ticket}/take").status_code == 303
+    assert beto.post(f"/console/tickets/{ticket}/take", force="1").status_code == 303
+    refused = ana.post(f"/console/tickets/{ticket}/reply", text="Carlos, el error ERR-IMSS-204 indica que…")
+    assert refused.status_code == 403
+    assert 'id="unsent-draft"' in refused.text and "Carlos, el error ERR-IMSS-204 indica que…" in refused.text
