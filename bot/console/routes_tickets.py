@@ -54,8 +54,11 @@ def _safe_next(value: str | None) -> str:
 @router.api_route("/login", methods=["GET", "HEAD"], include_in_schema=False)
 def login_page(request: Request) -> Response:
     token = secrets.token_urlsafe(24)
+    # ?ended=1: a page of the console found its session over (logged out in another tab, or idle)
+    ended = "Tu sesión terminó (se cerró en otra pestaña o por inactividad). Vuelve a entrar; lo que estabas escribiendo se guardó." \
+        if request.query_params.get("ended") == "1" else None
     response = render("login.html", request, next=_safe_next(request.query_params.get("next")), login_csrf=token,
-                      error=None)
+                      error=None, notice=ended)
     _set_login_csrf(response, request, token)
     return response
 

@@ -344,7 +344,8 @@ def test_logged_out_under_a_half_written_reply_comes_back_to_the_ticket_with_the
             cookie = {c["name"]: c["value"] for c in ctx.cookies()}["seguro_console"]
             csrf = page.locator("body").get_attribute("data-csrf")
             other.post("/console/logout", data={"csrf": csrf}, headers={"Cookie": f"seguro_console={cookie}"})
-        page.wait_for_url(re.compile(r".*/console/login\?next="), timeout=LIVE)
+        page.wait_for_url(re.compile(r".*/console/login\?ended=1&next="), timeout=LIVE)
+        assert page.get_by_text("Tu sesión terminó").is_visible()  # why the login, and the draft is kept
         page.fill("input[name=email]", "ana@itson.edu.mx")
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
@@ -372,5 +373,31 @@ def test_the_students_data_stay_readable_beside_a_long_flag(desk: LiveDesk, chro
         card = page.eval_on_selector(".data", "e => e.getBoundingClientRect().width")
         assert widths and min(widths) >= card * 0.5, (widths, card)
         assert page.get_by_text("su último carácter no corresponde; la confirmó dos veces").is_visible()
+    finally:
+        ctx.close()
+
+
+def test_a_canned_response_goes_in_at_the_cursor_set_apart_from_the_words_around_it(desk: LiveDesk,
+                                                                                     chromium: Any) -> None:
+    from bot.staff_models import CannedResponse
+
+    with desk.services.session() as session:
+        session.add(CannedResponse(title="Pedir captura", body="¿Me puedes mandar una captura?"))
+        session.commit()
+    ticket = escalate_on_whatsapp(desk)
+    ctx = chromium.new_context(viewport=LAPTOP, locale="es-MX")
+    try:
+        page = ana_holds_the_ticket(desk, ctx, ticket.id)
+        chip = page.locator("[data-insert]").first
+        canned = chip.get_attribute("data-insert")
+        assert canned
+        page.fill("#reply-text", "Saludos, Ana.")
+        page.eval_on_selector("#reply-text", "e => { e.focus(); e.setSelectionRange(0, 0); }")
+        chip.click()
+        assert page.input_value("#reply-text") == f"{canned} Saludos, Ana."  # at the start, not the end
+        page.fill("#reply-text", "Hola María.")
+        page.eval_on_selector("#reply-text", "e => { e.focus(); e.setSelectionRange(e.value.length, e.value.length); }")
+        chip.click()
+        assert page.input_value("#reply-text") == f"Hola María. {canned}"  # not glued to the last word
     finally:
         ctx.close()

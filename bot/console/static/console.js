@@ -29,7 +29,7 @@
         if (el && el.value.trim()) sessionStorage.setItem("draft:" + location.pathname + ":" + id, el.value);
       });
     } catch (e) { /* storage refused: the login still comes back here */ }
-    window.location.href = prefix + "/login?next=" + encodeURIComponent(location.pathname);
+    window.location.href = prefix + "/login?ended=1&next=" + encodeURIComponent(location.pathname);
     throw new Error("logged out");
   }
   try {
@@ -79,10 +79,15 @@
     var area = document.getElementById("reply-text");
     if (!area) return;
     var text = chip.dataset.insert;
-    var start = area.selectionStart || area.value.length, end = area.selectionEnd || area.value.length;
-    area.value = area.value.slice(0, start) + text + area.value.slice(end);
+    // At the cursor (its start too: 0 is a position), set apart from the words around it.
+    var start = area.selectionStart == null ? area.value.length : area.selectionStart;
+    var end = area.selectionEnd == null ? start : area.selectionEnd;
+    var before = area.value.slice(0, start), after = area.value.slice(end);
+    if (before && !/\s$/.test(before)) text = " " + text;
+    if (after && !/^\s/.test(after)) text = text + " ";
+    area.value = before + text + after;
     area.focus();
-    area.selectionStart = area.selectionEnd = start + text.length;
+    area.selectionStart = area.selectionEnd = before.length + text.length;
   });
 
   // Reveal NSS / CURP in place (recorded in the audit log by the server).
