@@ -228,7 +228,7 @@ def test_a_hold_nobody_works_on_goes_back_to_the_bot_which_answers_the_student(
     assert entry.staff_id is None and entry.detail["reason"] == "hold_expired"
     page = ana.client.get(f"/console/tickets/{ticket}").text
     assert 'id="take"' in page and "Atendido por" in page
-    assert "reason: hold_expired" in ana.client.get("/console/admin/audit").text
+    assert "por qué: nadie lo atendió a tiempo" in ana.client.get("/console/admin/audit").text
 
 
 def test_without_a_configured_template_the_console_says_a_late_reply_cannot_be_delivered(
@@ -344,3 +344,14 @@ def test_a_reply_refused_because_a_colleague_took_the_chat_is_shown_back_not_los
     refused = ana.post(f"/console/tickets/{ticket}/reply", text="Carlos, el error ERR-IMSS-204 indica que…")
     assert refused.status_code == 403
     assert 'id="unsent-draft"' in refused.text and "Carlos, el error ERR-IMSS-204 indica que…" in refused.text
+
+
+def test_the_audit_log_reads_in_spanish(app: FastAPI, ana: Browser) -> None:
+    ticket = escalate(app)
+    assert ana.post(f"/console/tickets/{ticket}/take").status_code == 303
+    assert ana.post(f"/console/tickets/{ticket}/reply", text="Hola, ya revisé tu caso.").status_code == 303
+    ana.client.post(f"/console/tickets/{ticket}/reveal", data={"csrf": ana.csrf, "field": "curp"})
+    page = ana.client.get("/console/admin/audit").text
+    assert "dato: CURP" in page and "mensaje #" in page
+    for raw in ("field:", "message_id", "template:", "None", "Reasignó a sí mismo"):
+        assert raw not in page, raw

@@ -18,12 +18,46 @@ from bot.staffdesk import Action, DeskActionError, audit, release_chats_of
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute)
 AUDIT_PAGE = 100
 ACTION_LABELS = {
-    Action.TAKE: "Tomó el chat", Action.REASSIGN: "Reasignó a sí mismo", Action.REPLY: "Respondió",
+    Action.TAKE: "Tomó el chat", Action.REASSIGN: "Tomó el chat de otra persona", Action.REPLY: "Respondió",
     Action.NOTE: "Nota interna", Action.REVEAL: "Reveló dato", Action.RESOLVE: "Resolvió",
     Action.HAND_BACK: "Devolvió al bot", Action.REOPEN: "Reabrió", Action.LOGIN: "Inició sesión",
     Action.LOGOUT: "Cerró sesión", Action.EXPORT: "Exportó CSV", Action.STAFF_ADD: "Creó cuenta",
     Action.STAFF_UPDATE: "Cambió cuenta", Action.CANNED: "Editó respuestas",
 }
+
+
+#: What an audit entry's detail says, in staff's words (the keys are the code's own).
+_DETAIL_VALUES: dict[str, dict[str, str]] = {
+    "op": {"save": "guardó", "delete": "borró"},
+    "field": {"nss": "NSS", "curp": "CURP"},
+    "role": {"agent": "agente", "admin": "administración"},
+    "by": {"student": "el estudiante", "staff": "el personal"},
+    "reason": {"hold_expired": "nadie lo atendió a tiempo", "account_disabled": "la cuenta se desactivó"},
+}
+_DETAIL_KEYS = {"op": "", "canned_id": "respuesta", "message_id": "mensaje", "note_id": "nota", "field": "dato",
+                "role": "rol", "active": "", "start": "desde", "by": "lo reabrió", "reason": "por qué",
+                "from_staff_id": "lo atendía", "target": "cuenta"}
+
+
+def detail_text(detail: dict[str, object] | None, names: dict[int, str]) -> str:
+    """ "cuenta: Sofía Núñez, rol: agente", "guardó la respuesta #3", "mensaje #113 (como plantilla)"."""
+    parts: list[str] = []
+    for key, value in (detail or {}).items():
+        if value is None or (key == "template" and not value):
+            continue
+        if key == "template":
+            parts.append("como plantilla")
+        elif key == "active":
+            parts.append("activada" if value else "desactivada")
+        elif key in ("from_staff_id", "target"):
+            parts.append(f"{_DETAIL_KEYS[key]}: {names.get(value, value)}")  # type: ignore[call-overload]
+        elif key in ("canned_id", "message_id", "note_id"):
+            parts.append(f"{_DETAIL_KEYS[key]} #{value}")
+        else:
+            shown = _DETAIL_VALUES.get(key, {}).get(str(value), str(value))
+            label = _DETAIL_KEYS.get(key, key)
+            parts.append(f"{label}: {shown}" if label else shown)
+    return ", ".join(parts)
 
 
 # --- staff -------------------------------------------------------------------
@@ -140,7 +174,7 @@ def audit_page(request: Request, ctx: AdminCtx) -> Response:
         total = session.exec(count).one()
         names = views.staff_names(session)
     return render("audit.html", request, entries=entries, names=names, action=action, ticket=ticket or "",
-                  page=page, more=(page + 1) * AUDIT_PAGE < total, labels=ACTION_LABELS)
+                  page=page, more=(page + 1) * AUDIT_PAGE < total, labels=ACTION_LABELS, detail_text=detail_text)
 
 
 # --- reports -------------------------------------------------------------------
