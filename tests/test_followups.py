@@ -1849,3 +1849,9 @@ def test_whether_the_insurance_comes_by_itself_is_no_you_apply() -> None:
     chat = Chat()
     out = chat.say("y lo de si me lo dan automatico?")
     assert out.topic == "registro_cia" and "No es automático" in chat.text
+
+
+def test_not_having_the_curp_at_hand_says_where_to_look_it_up() -> None:
+    chat = Chat()
+    chat.say("no tengo mi curp a la mano")
+    assert "https://www.gob.mx/curp/" in chat.text
