@@ -26,8 +26,8 @@ from flows.procedure import (
     resume_prompt,
     show_menu,
 )
-from flows.stage_reply import knows_nss, says_done
-from knowledge.matcher import STRONG, Match, WHAT_IF
+from flows.stage_reply import asks_what_if, knows_nss, says_done
+from knowledge.matcher import STRONG, Match
 
 
 def kb_kind(step: Step, target: str) -> str:
@@ -340,7 +340,7 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
     elif topic in TOPIC_STAGE and not aside:
         target = STAGES[TOPIC_STAGE[topic]]
         if (target.name == step.stage and target.question and target.on_no and not chosen
-                and intents.reports_failure(step.text) and not _asks_what_if(step.text)):
+                and intents.reports_failure(step.text) and not asks_what_if(step.text)):
             # "no encuentro mi clínica en la lista" to "¿pudiste darte de alta?": a no, however long.
             follow(step, target.on_no)
         elif target.name == "cia_route" and not chosen and intents.reports_failure(step.text):
@@ -411,12 +411,6 @@ _ASKS_WHEN_OPEN = re.compile(
     r"\b(?:(?:el|los|este|manana|hoy) )?(?:sabados?|domingos?|fin de semana|fines de semana|dias? festivos?)\b"
     r"|\ba (?:que|q) hora\b|\ben (?:que|q) horario\b|\bhasta (?:que|q) hora\b"
 )
-
-
-def _asks_what_if(text: str) -> bool:
-    """ "ok, ¿y si no me deja registrar la clínica?": a failure supposed in a question, not told."""
-    folded = re.sub(r"^(?:(?:ok|oki|va|sale|bueno|oye|ah)\s+)+", "", " ".join(intents.words(text)))
-    return intents.is_question(text) and bool(WHAT_IF.match(folded))
 
 
 def _rest(step: Step, match: Match) -> list[str]:

@@ -209,13 +209,13 @@ def _day_ahead(step: Step) -> date | None:
     if not 1 <= day <= 31:
         return None
     year, month = step.today.year, step.today.month
-    for _ in range(3):  # this month's, or the next month that has that day
-        if (month, day) >= (step.today.month, step.today.day + 1) or (year, month) != (step.today.year, step.today.month):
-            try:
-                return date(year, month, day)
-            except ValueError:
-                pass
+    if day <= step.today.day:  # this month's has passed: the next month's
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    for _ in range(2):  # ("el 31" in a month of 30 days: the one after)
+        try:
+            return date(year, month, day)
+        except ValueError:
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return None
 
 
@@ -253,27 +253,17 @@ def office_on_day(step: Step, day: date) -> str:
     return day_message(step, day, "office_day")
 
 
-def office_closed_now(step: Step) -> str:
-    """ "Ahorita estamos cerrados (hoy es día de descanso: …); abrimos mañana … a las 8:00 a.m."."""
+def office_closed_now(step: Step, *, about: str = "office") -> str:
+    """ "Ahorita la mesa de ayuda está cerrada (hoy es día de descanso: …); vuelve a atender mañana …
+    a las 8:00 a.m.". ``about="desk"``: the same for an open report ("tu reporte lo ven …"),
+    without the invitation to leave a doubt."""
     from flows.calendar import format_opening_es
 
     opening = format_opening_es(step.hours.next_opening(step.now), step.now, tz=step.kb.desk.timezone)
     rest = step.calendar.rest_day_name(step.today)
     if rest:
-        return step.msg("office_closed_rest_day", rest=rest, when=opening)
-    return step.msg("office_closed_now", when=opening)
-
-
-def office_closed_when(step: Step) -> str:
-    """ "Hoy la mesa de ayuda no atiende (Natalicio de Benito Juárez); vuelve el martes 17 de
-    marzo a las 8:00 a.m.": why it is closed now, and when it opens (no invitation to write)."""
-    from flows.calendar import format_opening_es
-
-    opening = format_opening_es(step.hours.next_opening(step.now), step.now, tz=step.kb.desk.timezone)
-    rest = step.calendar.rest_day_name(step.today)
-    if rest:
-        return step.msg("desk_closed_rest_day", rest=rest, when=opening)
-    return step.msg("desk_closed_now", when=opening)
+        return step.msg(f"{about}_closed_rest_day", rest=rest, when=opening)
+    return step.msg(f"{about}_closed_now", when=opening)
 
 
 def ask(step: Step) -> None:

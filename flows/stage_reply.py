@@ -113,6 +113,11 @@ _OUTRIGHT_YES = frozenset({"si", "sii", "sip", "simon", "claro", "yes", "sep", "
 _LEADING_ACK = re.compile(r"^(?:(?:ok|oki|va|sale|bueno|oye|ah|y bueno)\s+)+")
 
 
+def asks_what_if(text: str) -> bool:
+    """ "ok, ¿y si no me deja registrar la clínica?": a failure supposed in a question, not told."""
+    return intents.is_question(text) and bool(WHAT_IF.match(_LEADING_ACK.sub("", " ".join(intents.words(text)))))
+
+
 def reply(step: Step, stage: Stage, text: str) -> bool:
     """The answer to the stage's yes/no question, when the message is one (True); False leaves
     it to the rest of the machine (a topic, a question about something else)."""
@@ -185,7 +190,7 @@ def reply(step: Step, stage: Stage, text: str) -> bool:
         said = False  # "más o menos" to "¿pudiste darte de alta?": not done, what a no gets
     if said is None and stage.not_sure_is_no and intents.says_not_sure(text):
         said = False  # "no sé cuál es" to "¿ya conoces tu NSS?"
-    if said is not None and intents.is_question(text) and WHAT_IF.match(_LEADING_ACK.sub("", " ".join(intents.words(text)))):
+    if said is not None and asks_what_if(text):
         said = None  # "ok, ¿y si no me deja registrar la clínica?": a what-if asked, not the answer
     if said is False and not stage.not_yet_waits and _reports_a_problem(step):
         said = None  # "no, me salió error" to "¿ya guardaste?": the error, not a "not yet"

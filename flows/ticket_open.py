@@ -13,7 +13,7 @@ from collections.abc import Callable
 from flows import entities, escalation, intents, report_text
 from flows.context import Step, is_answer_topic, is_vague
 from flows.messages import OpenTicket
-from flows.procedure import office_closed_when
+from flows.procedure import office_closed_now
 from flows.report_data import NAMES_SCREENSHOT
 from flows.report_data import read as read_data
 from knowledge.matcher import Match
@@ -196,7 +196,7 @@ def follow_up(step: Step, answer_aside: Callable[[Match], None]) -> bool:
             # A rest day, a weekend, after hours: nobody can act on a reminder now nor answer the
             # phones; when the desk opens again, with the note waiting for them.
             add_to_ticket(step, note=step.msg("ticket_overdue_note"), reply="ticket_overdue_closed")
-            step.say(office_closed_when(step))
+            step.say(office_closed_now(step, about="desk"))
         return True
     if _NOT_SOLVED.search(folded):
         # "ya me contestaron pero no me resolvieron, sigo igual", "todavía no queda": the person

@@ -1553,6 +1553,7 @@ def test_a_bare_ya_no_with_a_report_open_is_not_a_cancellation_for_staff() -> No
     _with_an_open_report(chat)
     chat.say("ya no", "2026-02-16T12:03")
     assert not chat.tickets()  # nothing written to the open report
+    assert "ya no lo necesitas" not in chat.text and chat.stage == "ticket_open"
 
 
 def test_still_locked_out_after_the_password_answer_is_the_account_again_not_the_coverage() -> None:
