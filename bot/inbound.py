@@ -19,6 +19,7 @@ import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, exists, func, or_, update
@@ -30,7 +31,7 @@ from sqlmodel import Session, col, select
 from bot.channels.base import Prepared, RetryLater
 from bot import limits
 from bot.desk import handle_message
-from bot.groups import GroupWriter
+from bot.groups import MAX_GROUP, GroupWriter
 from bot.models import EventStatus, InboundEvent, utcnow
 from bot.storage import dialect_name, lock_keys, unindexed
 from bot.workers import Worker, backoff, until_written
@@ -103,13 +104,16 @@ def enqueue_many(session: Session | Connection, arrivals: Sequence[Arrival]) -> 
     # order and be claimed out of order. One writer per address at a time
     # (the locks taken in one sorted order, so two writers never deadlock).
     lock_keys(session, sorted({"\x1f".join(("inbound", a.channel, a.address)) for a in arrivals}))
-    postgres = dialect_name(session) == "postgresql"
     conn = session if isinstance(session, Connection) else session.connection()
-    rows = conn.execute(_ENQUEUE[postgres], [
-        {"channel": a.channel, "provider_id": a.provider_id, "address": a.address, "desk_address": a.desk_address,
-         "payload": redact_payload(a.payload), "received_at": a.received_at}
-        for a in arrivals
-    ]).all()
+    statement, columns = _enqueue_sql(conn.dialect, len(arrivals))
+    params: list[Any] = []
+    for a in arrivals:
+        params += (a.channel, a.provider_id, a.address, a.desk_address, redact_payload(a.payload),
+                   a.received_at, EventStatus.PENDING, 0)
+    rows = conn.exec_driver_sql(statement, tuple(
+        value if process is None else process(value)
+        for value, process in zip(params, columns * len(arrivals))
+    )).all()
     inserted = {(row.channel, row.provider_id) for row in rows}
     new: list[bool] = []
     for arrival in arrivals:
@@ -119,27 +123,36 @@ def enqueue_many(session: Session | Connection, arrivals: Sequence[Arrival]) -> 
     return new
 
 
-def _enqueue_statement(insert: Any) -> Any:
-    """``INSERT ... ON CONFLICT DO NOTHING RETURNING channel, provider_id`` with every value a parameter.
+#: The columns a webhook's insert fills, in the order of its parameters.
+_ENQUEUE_COLUMNS = ("channel", "provider_id", "address", "desk_address", "payload", "received_at", "status",
+                    "attempts")
 
-    Built once per dialect (below) rather than per webhook: constructing a
-    statement and its cache key cost SQLAlchemy more than running it. Run
-    with a list of parameter sets, SQLAlchemy sends one multi-row INSERT
-    ("insertmanyvalues"), its rows numbered in the order given.
+
+@lru_cache(maxsize=2 * MAX_GROUP + 8)
+def _enqueue_sql(dialect: Any, rows: int) -> tuple[str, tuple[Any, ...]]:
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING channel, provider_id`` for ``rows`` payloads, as
+    the driver's own SQL, with each column's bind processor (what SQLAlchemy would apply to it).
+
+    Why the driver's SQL: for a group of webhooks, SQLAlchemy's compiled
+    multi-row insert ("insertmanyvalues") cost several times what the
+    statement costs the database (measured on SQLite: 320 µs a group of
+    seven retries, 173 µs as the same SQL sent with ``exec_driver_sql``).
+    The values still pass through the columns' own bind processors (JSON,
+    dates, the status enum), so a row is stored exactly as before, and the
+    connection's error handling (a lost connection invalidates the pool
+    and is raised as SQLAlchemy's ``OperationalError``) is unchanged.
+    One string per dialect and group size (a group is at most
+    :data:`bot.groups.MAX_GROUP`), built once.
     """
     table = InboundEvent.__table__  # type: ignore[attr-defined]
-    return (
-        insert(table)
-        .values(channel=bindparam("channel"), provider_id=bindparam("provider_id"), address=bindparam("address"),
-                desk_address=bindparam("desk_address"), payload=bindparam("payload"),
-                received_at=bindparam("received_at"), status=EventStatus.PENDING, attempts=0)
-        .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
-        .returning(table.c.channel, table.c.provider_id)
-    )
-
-
-#: The webhook's insert, by "is the database PostgreSQL".
-_ENQUEUE = {False: _enqueue_statement(sqlite_insert), True: _enqueue_statement(pg_insert)}
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    one = "(" + ", ".join([mark] * len(_ENQUEUE_COLUMNS)) + ")"
+    statement = (f"INSERT INTO {table.name} ({', '.join(_ENQUEUE_COLUMNS)}) VALUES "
+                 + ", ".join([one] * rows)
+                 + " ON CONFLICT (channel, provider_id) DO NOTHING RETURNING channel, provider_id")
+    processors = tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                       for name in _ENQUEUE_COLUMNS)
+    return statement, processors
 
 
 #: ``last_error`` of a WhatsApp message to a desk number that is not configured (see :func:`record_unrouted`).
@@ -203,7 +216,9 @@ def redact_payload(payload: Any, *, typed: bool = False) -> Any:
     if isinstance(payload, str):
         return redact_secrets(payload)[0] if typed else payload
     if isinstance(payload, dict):
-        return {k: redact_payload(v, typed=k in TYPED_FIELDS) for k, v in payload.items()}
+        # A webhook's form is a flat dict of strings: only its typed fields are looked at.
+        return {k: (v if type(v) is str and k not in TYPED_FIELDS else redact_payload(v, typed=k in TYPED_FIELDS))
+                for k, v in payload.items()}
     if isinstance(payload, list):
         return [redact_payload(v, typed=typed) for v in payload]
     return payload

@@ -178,3 +178,35 @@ def test_intake_first_seconds_zero_never_waits(engine):
         await asyncio.gather(*burst)
 
     asyncio.run(scenario())
+
+
+def test_a_payload_stored_by_the_intake_is_stored_as_the_orm_stores_it(engine):
+    """The intake sends its insert as the driver's own SQL (bot.inbound._enqueue_sql): every value must
+    still reach the database as SQLAlchemy's column types would write it (JSON, the date's time zone,
+    the status), byte for byte, and a typed password must not be stored."""
+    from datetime import datetime, timedelta, timezone
+
+    from bot.models import EventStatus
+
+    desk_time = datetime(2026, 3, 2, 23, 30, 5, 123456, tzinfo=timezone(timedelta(hours=-7)))
+    payload = {"Body": "¿mañana? 😅 mi contraseña es Gato1234!", "MediaUrl": ["https://a/1", "https://a/2"],
+               "NumMedia": "2"}
+    with session_scope(engine) as session:
+        assert enqueue_many(session, [Arrival(channel="whatsapp", provider_id="SMintake", address=student(1),
+                                              desk_address="+5216444207351", payload=payload,
+                                              received_at=desk_time)]) == [True]
+    stored = rows(engine, InboundEvent)
+    with session_scope(engine) as session:
+        session.add(InboundEvent(channel="whatsapp", provider_id="SMorm", address=student(1),
+                                 desk_address="+5216444207351", payload=stored[0].payload,
+                                 received_at=desk_time, status=EventStatus.PENDING, attempts=0))
+    with engine.connect() as conn:
+        raw = {sid: rest for sid, *rest in conn.exec_driver_sql(
+            "SELECT provider_id, CAST(payload AS TEXT), CAST(received_at AS TEXT), status, attempts "
+            "FROM inbound_event").all()}
+    assert raw["SMintake"] == raw["SMorm"]
+    event = next(e for e in rows(engine, InboundEvent) if e.provider_id == "SMintake")
+    assert "Gato1234" not in str(event.payload) and "contraseña oculta" in event.payload["Body"]
+    assert event.payload["MediaUrl"] == ["https://a/1", "https://a/2"] and "😅" in event.payload["Body"]
+    assert event.received_at.replace(tzinfo=timezone.utc) == desk_time
+    assert event.status == EventStatus.PENDING and event.attempts == 0

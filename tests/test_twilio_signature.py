@@ -75,3 +75,18 @@ def test_it_agrees_with_twilios_request_validator(form: dict[str, list[str]], ur
                                                                                  algorithm)
     assert checker.signature(url, form, algorithm or "HMAC_SHA1") == reference.compute_signature(
         url, _Multi(form), algorithm)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.text(alphabet="ab+%=&2Fé x", max_size=6), st.text(alphabet="ab+%=&2Fé x0", max_size=8)),
+                max_size=6).map(lambda pairs: "&".join(k + ("=" + v if v else "") for k, v in pairs)))
+def test_the_webhook_form_is_read_as_parse_qsl_reads_it(text: str) -> None:
+    """bot.channels.whatsapp.parse_form is parse_qsl (keep_blank_values) with repeated keys kept, on any text."""
+    from urllib.parse import parse_qsl
+
+    from bot.channels.whatsapp import parse_form
+
+    expected: dict[str, list[str]] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        expected.setdefault(key, []).append(value)
+    assert parse_form(text) == expected
