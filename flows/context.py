@@ -125,7 +125,12 @@ class Step:
 
     def remember(self, key: str, tag: str = "") -> None:
         """Note in the state that ``key`` (about ``tag``) happened at this message, for the
-        next few messages to read with :meth:`recalls` ("said again" means a different reply)."""
+        next few messages to read with :meth:`recalls` ("said again" means a different reply).
+        The answer given before the last one is kept too (``answered_before``): a follow-up may
+        be about either ("¿y la contraseña cuál es?" once the form's steps came after the CIA's)."""
+        old = self.state.get(key)
+        if key == "answered" and isinstance(old, str) and old.rpartition(":")[0] != tag:
+            self.state["answered_before"] = old
         self.state[key] = f"{tag}:{self.turn}"
 
     def recent(self, key: str, within: int = 1) -> str | None:

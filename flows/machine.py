@@ -18,6 +18,7 @@ from flows import (
     answering,
     entities,
     escalation,
+    followups,
     intents,
     paused,
     report_core,
@@ -389,6 +390,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     if _asks_for_the_other(step, stage):
         return
     if _follow_up_known(step, stage):
+        return
+    if followups.resolve(step, stage):
         return
     if _next_topic(step, stage):
         return

@@ -77,6 +77,9 @@ class Topic:
     #: words they say nothing ("¿cuánto cuesta un boleto a Cancún?").
     alone: tuple[str, ...] = ()
     known: tuple[KnownAnswer, ...] = ()
+    #: Short questions that only make sense right after this topic's answer (``follow_ups:``):
+    #: "¿y qué me tiene que salir ahí?" after how to check the coverage.
+    follow_ups: tuple[KnownAnswer, ...] = ()
     priority: float = 0.0
     standalone: bool = False
     file: str = ""
@@ -91,8 +94,11 @@ class KnownAnswer:
     answer: str
     source: str
     #: The whole answer ("¿qué es la CURP?" under the NSS topic): the topic's own answer is not
-    #: said after it.
+    #: said after it. On a follow-up: the phrase is the whole message ("¿cuánto?").
     alone: bool = False
+    #: On a follow-up: the topic that answers it instead of a text of its own ("¿y después de
+    #: guardarla?" after how to fill in the form is the wait).
+    then: str = ""
 
 
 @dataclass(frozen=True)
@@ -296,6 +302,38 @@ def _load_known(items: Any, desk_values: dict[str, str], *, rel: str, line: int,
     return tuple(known)
 
 
+def _load_follow_ups(items: Any, desk_values: dict[str, str], *, rel: str, line: int, topic: str,
+                     problems: list[Problem]) -> tuple[KnownAnswer, ...]:
+    """The ``follow_ups:`` list: each item ``when`` (phrases) and either ``answer`` with its
+    ``source`` or ``then`` (the topic that answers it); ``alone: true`` when a phrase must be
+    the whole message."""
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        problems.append(Problem(rel, line, topic, "follow_ups must be a list of when and answer/source or then"))
+        return ()
+    found: list[KnownAnswer] = []
+    for item in items:
+        if not isinstance(item, dict):
+            problems.append(Problem(rel, line, topic, "each follow-up needs when and answer/source or then"))
+            continue
+        when = _strings(item.get("when"))
+        answer = str(item.get("answer") or "").strip()
+        source = str(item.get("source") or "").strip()
+        then = str(item.get("then") or "").strip()
+        if then and then not in ALL_TOPICS:
+            problems.append(Problem(rel, line, topic, f"follow-up: unknown topic {then!r} in then"))
+            continue
+        if not when or not (then or (answer and source)) or (then and answer):
+            problems.append(Problem(rel, line, topic, "each follow-up needs when and answer/source or then"))
+            continue
+        if answer:
+            _check_text(answer, rel=rel, line=line, topic=topic, problems=problems)
+        found.append(KnownAnswer(tuple(when), _fill(answer, desk_values) if answer else "", source,
+                                 bool(item.get("alone")), then))
+    return tuple(found)
+
+
 def _load_topic(path: Path, desk_values: dict[str, str], problems: list[Problem]) -> Topic | None:
     rel = _rel(path)
     data, lines = _read(path, problems, path.stem)
@@ -346,6 +384,8 @@ def _load_topic(path: Path, desk_values: dict[str, str], problems: list[Problem]
         priority = 0.0
     known = _load_known(data.get("known"), desk_values, rel=rel, line=lines.get("known", 1), topic=tid,
                         problems=problems)
+    follow_ups = _load_follow_ups(data.get("follow_ups"), desk_values, rel=rel,
+                                  line=lines.get("follow_ups", 1), topic=tid, problems=problems)
     rendered = tuple(_fill(a.strip(), desk_values) for a in answers)
     return Topic(
         id=tid,
@@ -359,6 +399,7 @@ def _load_topic(path: Path, desk_values: dict[str, str], problems: list[Problem]
         announces=tuple(_strings(keywords.get("announces"))),
         alone=tuple(_strings(keywords.get("alone"))),
         known=known,
+        follow_ups=follow_ups,
         menu=menu,
         priority=float(priority),
         standalone=bool(data.get("standalone", False)),

@@ -31,6 +31,10 @@ GAPS = (1,)
 SIMILARITY = 3.0
 #: Greetings and goodbyes yield to any substantive topic found beside them.
 SOCIAL = frozenset({"saludo", "despedida"})
+#: Words that open a message leading on from the answer before it ("y", "osea", "ok, y…",
+#: English "and"), after normalisation: a follow-up read as a whole message skips them.
+LEADS_ON = frozenset({"y", "e", "osea", "entonces", "pero", "ok", "okey", "va", "ah", "oye", "bueno", "ya",
+                      "listo", "so", "then"})
 #: A substantive topic needs this score to beat a greeting or goodbye.
 SUBSTANTIVE = 2.0
 #: Below this, the bot is not sure and asks instead of answering.
@@ -226,6 +230,7 @@ class Matcher:
         self._synonyms = self._compile_synonyms(lexicon.synonyms)
         self._phrases = self._compile_synonyms(lexicon.phrases)
         self._known: dict[str, list[tuple[tuple[str, ...], KnownAnswer]]] = {}
+        self._follow_ups: dict[str, list[tuple[tuple[str, ...], KnownAnswer]]] = {}
         self.vocabulary: set[str] = set()
         for topic in self.topics.values():
             for text in (*topic.examples, *topic.strong, *topic.weak, *topic.announces, *topic.alone):
@@ -607,6 +612,27 @@ class Matcher:
                 if (parts := self.tokens(phrase))]
         words = self.tokens(text)
         return list(dict.fromkeys(known for parts, known in compiled if self._phrase_in(parts, words)))
+
+    def follow_up(self, topic_id: str, text: str) -> KnownAnswer | None:
+        """The first of a topic's follow-ups (``Topic.follow_ups``) whose phrases the text has
+        (for one marked ``alone``, the phrase is the whole text but for the words that lead on
+        from the answer before: "y", "osea", "ok", "and"...)."""
+        topic = self.topics.get(topic_id)
+        if topic is None or not topic.follow_ups:
+            return None
+        compiled = self._follow_ups.get(topic_id)
+        if compiled is None:
+            compiled = self._follow_ups[topic_id] = [
+                (tuple(parts), item) for item in topic.follow_ups for phrase in item.when
+                if (parts := self.tokens(phrase))]
+        words = self.tokens(text)
+        bare = list(words)
+        while bare and bare[0] in LEADS_ON:
+            bare.pop(0)
+        for parts, item in compiled:
+            if (bare == list(parts)) if item.alone else self._phrase_in(parts, words):
+                return item
+        return None
 
     def known_answer(self, topic_id: str, text: str) -> str | None:
         """The text of :meth:`known`."""

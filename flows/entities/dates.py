@@ -524,6 +524,8 @@ def mentions_date(text: str) -> bool:
 _SAVED_CUE = re.compile(
     r"\b(guard\w*|hice|hizo|hicimos|mande|mandamos|envie|registre|solicite|llene|acabo de|la di|le di"
     r"|saved|submitted|sent|applied|did)\b"
+    # "mi hijo registró su solicitud el jueves": a relative's saving, told by a parent
+    r"|\b(?:registro|registraron|mando|envio|lleno|solicito) (?:su|la|mi) solicitud\b"
 )
 #: Where one statement ends and another starts in a message.
 _CLAUSES = re.compile(r"[,;.!?\n]+|\s+y\s+|\s+pero\s+")
