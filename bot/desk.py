@@ -727,6 +727,11 @@ def _open_ticket(
         session.add(ticket)
     else:
         ticket.data = {**(ticket.data or {}), **data}
+        if description and ticket.reopened_at is not None:
+            # Since the student reopened it: what is new, shown apart (even if it repeats the story).
+            added = ticket.reopen_text.split("\n") if ticket.reopen_text else []
+            if description not in added:
+                ticket.reopen_text = "\n".join([*added, description])
         if description and description not in (ticket.description or ""):
             # Later messages add to the story; they never erase what staff already read.
             ticket.description = f"{ticket.description}\n{description}" if ticket.description else description

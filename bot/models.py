@@ -249,6 +249,12 @@ class Ticket(SQLModel, table=True):
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
     resolved_at: datetime | None = _ts(default=None)
+    #: When the student last reopened it (wrote about the same problem within a few days of its
+    #: resolution, bot.staffdesk.reopen_recent); kept afterwards, as its history.
+    reopened_at: datetime | None = _ts(default=None)
+    #: What the student added since that reopening (the detail of their new messages), apart from
+    #: the description that also holds it, so staff see what is new.
+    reopen_text: str | None = Field(default=None, sa_type=String)  # type: ignore[call-overload]
 
 
 class Reminder(SQLModel, table=True):

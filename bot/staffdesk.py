@@ -384,6 +384,11 @@ def reopen(*, session: Session, ticket_id: int, staff: StaffUser | None, now: da
     ticket.assigned_staff_id = None
     ticket.resolved_at = None
     ticket.updated_at = now
+    if staff is None:
+        # The student wrote again about it: the console marks it reopened and shows what they
+        # add from now on (bot.desk fills reopen_text); staff reopening by hand know it already.
+        ticket.reopened_at = now
+        ticket.reopen_text = ""
     audit(session, staff=staff, action=Action.REOPEN, ticket=ticket, now=now, by="staff" if staff else "student")
     session.flush()
     return ticket

@@ -355,3 +355,50 @@ def test_the_audit_log_reads_in_spanish(app: FastAPI, ana: Browser) -> None:
     assert "dato: CURP" in page and "mensaje #" in page
     for raw in ("field:", "message_id", "template:", "None", "Reasignó a sí mismo"):
         assert raw not in page, raw
+
+
+REOPENING = ("quiero hablar con una persona",
+             "Ya me dijeron que sí, pero al guardar la solicitud me sigue saliendo que estoy de intercambio", "sí")
+
+
+def test_a_ticket_the_student_reopened_says_so_with_what_they_added(app: FastAPI, ana: Browser) -> None:
+    """The student wrote again about a problem Ana had resolved: the same ticket reopens, and the
+    console says so where staff look first, with what the student added shown apart."""
+    ticket = escalate(app)
+    other = escalate(app, address="+5216440000002")
+    ana.post(f"/console/tickets/{ticket}/take")
+    ana.post(f"/console/tickets/{ticket}/resolve")
+    inbox = ana.client.get("/console/api/inbox", params={"status": "all"}).json()["html"]
+    assert "Reabierto" not in inbox  # resolved is not reopened
+    for text in REOPENING:
+        handled = student_says(app, text)
+    assert handled.ticket is not None and handled.ticket.id == ticket
+
+    html = ana.client.get("/console/api/inbox").json()["html"]
+    row = html[html.index(f'data-ticket="{ticket}"'):]
+    assert '<span class="tag reopened"' in row[:row.index("</li>")] and ">Reabierto</span>" in row[:row.index("</li>")]
+    other_row = html[html.index(f'data-ticket="{other}"'):]
+    assert "Reabierto" not in other_row[:other_row.index("</li>")]
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    head = page[page.index('<div class="conv-head">'):page.index('id="messages"')]
+    assert '<span class="tag reopened">Reabierto</span>' in head
+    box = page[page.index('id="reopened"'):]
+    box = box[:box.index("</div>")]
+    assert "volvió a escribir sobre este problema" in box and "Lo que agregó:" in box
+    assert "al guardar la solicitud me sigue saliendo que estoy de intercambio" in box
+    assert "Quiero saber si puedo tramitar" not in box  # only what is new, not the first story
+    assert re.search(r"<dt>Reabierto</dt><dd[^>]*>[^<]+\(por el estudiante\)</dd>", page)
+
+    # resolved again: no longer marked in the queue, but the ticket keeps its history
+    ana.post(f"/console/tickets/{ticket}/take")
+    ana.post(f"/console/tickets/{ticket}/resolve")
+    inbox = ana.client.get("/console/api/inbox", params={"status": "all"}).json()["html"]
+    assert "Reabierto" not in inbox
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    assert 'id="reopened"' not in page and "<dt>Reabierto</dt>" in page
+    # reopened by hand: staff know it (the audit log says who), no student's news to mark
+    ana.post(f"/console/tickets/{other}/resolve")
+    assert ana.post(f"/console/tickets/{other}/reopen").status_code == 303
+    html = ana.client.get("/console/api/inbox").json()["html"]
+    other_row = html[html.index(f'data-ticket="{other}"'):]
+    assert "Reabierto" not in other_row[:other_row.index("</li>")]

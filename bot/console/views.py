@@ -85,6 +85,8 @@ class InboxRow:
     unread: bool
     last_in: datetime | None
     age_s: float
+    #: The student wrote again about it after it was resolved, and it is not resolved again yet.
+    reopened: bool = False
 
 
 @dataclass
@@ -211,15 +213,21 @@ def inbox(session: Session, *, staff: StaffUser, filters: Filters, now: datetime
             assigned=names.get(ticket.assigned_staff_id or holder_id or -1, ""),  # type: ignore[arg-type]
             handled=names.get(ticket.handled_by_staff_id or -1, ""),
             unread=unread, last_in=last_in_at.get(latest), age_s=(now - ticket.created_at).total_seconds(),
+            reopened=reopened(ticket),
         )
         result.rows.append(row)
         result.unread += int(unread)
     result.rows.sort(key=lambda r: (r.section, -(r.last_in or r.ticket.updated_at).timestamp()))
     result.rows = result.rows[:INBOX_LIMIT]
     sig = "|".join(f"{r.ticket.id}:{r.ticket.status}:{r.section}:{r.unread}:{r.assigned}:{r.handled}:{r.last_in}"
-                   for r in result.rows)
+                   f":{r.reopened}" for r in result.rows)
     result.signature = hashlib.sha256(sig.encode()).hexdigest()[:16]
     return result
+
+
+def reopened(ticket: Ticket) -> bool:
+    """Whether the console marks the ticket «Reabierto»: the student reopened it and it is not resolved again."""
+    return ticket.reopened_at is not None and ticket.status != TicketStatus.RESOLVED
 
 
 def unread_count(session: Session, *, staff: StaffUser, now: datetime) -> int:
@@ -287,7 +295,7 @@ def ticket_page(session: Session, *, ticket_id: int, staff: StaffUser, now: date
         "ticket": ticket, "conversation": conversation, "contact": contact, "messages": messages,
         "notes": notes, "earlier": earlier, "data_rows": data_rows, "names": names,
         "holder_id": holder_id, "holder_name": names.get(holder_id or -1, ""), "is_holder": holder_id == staff.id,
-        "handled_name": names.get(ticket.handled_by_staff_id or -1, ""),
+        "handled_name": names.get(ticket.handled_by_staff_id or -1, ""), "reopened": reopened(ticket),
         "stage": stage_label(conversation.state), "window_closed": window_closed(conversation, now),
         "attachments": attachments, "signature": messages_signature(messages),
         "canned": list(session.exec(select(CannedResponse).order_by(col(CannedResponse.title)))),
