@@ -316,12 +316,36 @@ def test_an_urgent_report_is_marked_in_the_inbox_and_on_its_page(app: FastAPI, a
         handled = student_says(app, text, address="+5216440000008")
     assert handled.ticket is not None
     urgent = int(handled.ticket.id)  # type: ignore[arg-type]
+    assert rows(app, Ticket, id=urgent)[0].urgent is True and rows(app, Ticket, id=plain)[0].urgent is False
+    newest = escalate(app, address="+5216440000007")  # newer activity than the urgent one
     html = ana.client.get("/console/api/inbox").json()["html"]
     row = html[html.index(f'data-ticket="{urgent}"'):]
     assert '<span class="tag urgent">URGENTE</span>' in row[:row.index("</li>")]
     plain_row = html[html.index(f'data-ticket="{plain}"'):]
     assert "URGENTE" not in plain_row[:plain_row.index("</li>")]
     assert '<span class="tag urgent">URGENTE</span>' in ana.client.get(f"/console/tickets/{urgent}").text
+    # listed first in its section, whatever is newer
+    assert html.index(f'data-ticket="{urgent}"') < html.index(f'data-ticket="{newest}"') \
+        < html.index(f'data-ticket="{plain}"')
+    # "solo urgentes": the page's form (POSTed, like the live polling) and a URL
+    page = ana.client.get("/console/inbox").text
+    assert re.search(r'<input type="checkbox" name="urgent" value="1"\s*> Solo urgentes', page)
+    only = ana.post("/console/inbox", urgent="1").text
+    assert f'data-ticket="{urgent}"' in only and f'data-ticket="{plain}"' not in only
+    assert f'data-ticket="{newest}"' not in only
+    assert re.search(r'name="urgent" value="1" checked', only)  # the filter stays on
+    polled = ana.post("/console/api/inbox", urgent="1").json()["html"]
+    assert f'data-ticket="{urgent}"' in polled and f'data-ticket="{plain}"' not in polled
+    assert f'data-ticket="{plain}"' not in ana.client.get("/console/api/inbox?urgent=1").json()["html"]
+    # taken by Ana it is hers, still urgent first among hers
+    ana.post(f"/console/tickets/{plain}/take")
+    ana.post(f"/console/tickets/{urgent}/take")
+    mine = ana.client.get("/console/api/inbox").json()["html"]
+    assert mine.index("Míos") < mine.index(f'data-ticket="{urgent}"') < mine.index(f'data-ticket="{plain}"')
+    csv = ana.client.get("/console/reports/tickets.csv").text.lstrip("\ufeff").splitlines()
+    header = csv[0].split(",")
+    urgency = {line.split(",")[0]: line.split(",")[header.index("urgente")] for line in csv[1:]}
+    assert urgency == {str(plain): "no", str(urgent): "sí", str(newest): "no"}
 
 
 def test_an_unverified_curp_is_a_short_label_with_its_reason_as_the_value(app: FastAPI, ana: Browser) -> None:

@@ -62,6 +62,8 @@ class Filters:
     channel: str = ""
     age: str = ""
     q: str = ""
+    #: Only the urgent tickets (a student at the hospital while not covered).
+    urgent: bool = False
 
     @classmethod
     def from_query(cls, params: Any) -> Filters:
@@ -69,7 +71,8 @@ class Filters:
             value = str(params.get(name) or default)[:100].strip()
             return value if allowed is None or value in allowed else default
         return cls(reason=get("reason", REASONS), status=get("status", ("active", "all", *STATUSES), "active"),
-                   channel=get("channel", CHANNELS), age=get("age", AGES), q=get("q"))
+                   channel=get("channel", CHANNELS), age=get("age", AGES), q=get("q"),
+                   urgent=get("urgent", ("1",)) == "1")
 
 
 @dataclass
@@ -158,7 +161,8 @@ def _matches(q: str, ticket: Ticket, contact: Contact) -> bool:
 
 
 def inbox(session: Session, *, staff: StaffUser, filters: Filters, now: datetime) -> Inbox:
-    """The queue: unassigned open first, then mine, then the rest; newest activity first within each."""
+    """The queue: unassigned open first, then mine, then the rest; within each, urgent ones first, then
+    newest activity first."""
     stmt = select(Ticket, Conversation, Contact).join(Conversation, col(Ticket.conversation_id) == Conversation.id) \
         .join(Contact, col(Ticket.contact_id) == Contact.id)
     if filters.status == "active":
@@ -169,6 +173,8 @@ def inbox(session: Session, *, staff: StaffUser, filters: Filters, now: datetime
         stmt = stmt.where(Ticket.reason == filters.reason)
     if filters.channel:
         stmt = stmt.where(Conversation.channel == filters.channel)
+    if filters.urgent:
+        stmt = stmt.where(col(Ticket.urgent).is_(True))
     if filters.age == "24h":
         stmt = stmt.where(col(Ticket.created_at) >= now - timedelta(hours=24))
     elif filters.age == "3d":
@@ -217,10 +223,10 @@ def inbox(session: Session, *, staff: StaffUser, filters: Filters, now: datetime
         )
         result.rows.append(row)
         result.unread += int(unread)
-    result.rows.sort(key=lambda r: (r.section, -(r.last_in or r.ticket.updated_at).timestamp()))
+    result.rows.sort(key=lambda r: (r.section, not r.ticket.urgent, -(r.last_in or r.ticket.updated_at).timestamp()))
     result.rows = result.rows[:INBOX_LIMIT]
     sig = "|".join(f"{r.ticket.id}:{r.ticket.status}:{r.section}:{r.unread}:{r.assigned}:{r.handled}:{r.last_in}"
-                   f":{r.reopened}" for r in result.rows)
+                   f":{r.reopened}:{r.ticket.urgent}" for r in result.rows)
     result.signature = hashlib.sha256(sig.encode()).hexdigest()[:16]
     return result
 
