@@ -77,9 +77,10 @@ class Action:
     EXPORT = "export"
     STAFF_ADD = "staff_add"
     STAFF_UPDATE = "staff_update"
+    STAFF_PASSWORD = "staff_password"
     CANNED = "canned"
     ALL = (TAKE, REASSIGN, REPLY, NOTE, REVEAL, RESOLVE, HAND_BACK, REOPEN, LOGIN, LOGOUT, LOGIN_FAILED,
-           EXPORT, STAFF_ADD, STAFF_UPDATE, CANNED)
+           EXPORT, STAFF_ADD, STAFF_UPDATE, STAFF_PASSWORD, CANNED)
 
 
 class DeskActionError(SeguroBotError):
