@@ -426,3 +426,28 @@ def test_a_ticket_the_student_reopened_says_so_with_what_they_added(app: FastAPI
     html = ana.client.get("/console/api/inbox").json()["html"]
     other_row = html[html.index(f'data-ticket="{other}"'):]
     assert "Reabierto" not in other_row[:other_row.index("</li>")]
+
+
+def test_the_students_data_come_in_one_order_and_say_where_the_student_was(app: FastAPI, ana: Browser) -> None:
+    """The data came in the order the student happened to give them (CURP before the name on one
+    ticket, after it on the next), and the stage read "(venía de: en el menú)"."""
+    first = escalate(app)
+    second = escalate(app, address="+5216440000002")
+    with app.state.services.session() as session:  # the same data, added in other orders
+        one, two = session.get(Ticket, first), session.get(Ticket, second)
+        one.data = {"curp": VALID_CURP, "nss_unverified": "sí", "student_id": "00000123456", "name": "Ana López",
+                    "nss": VALID_NSS, "zeta": "x", "email": "ana@itson.edu.mx"}
+        two.data = {"email": "ana@itson.edu.mx", "zeta": "x", "nss": VALID_NSS, "name": "Ana López",
+                    "student_id": "00000123456", "nss_unverified": "sí", "curp": VALID_CURP}
+        session.add_all([one, two])
+        session.commit()
+    orders = []
+    for ticket in (first, second):
+        page = ana.client.get(f"/console/tickets/{ticket}").text
+        orders.append(re.findall(r"<dt>([^<]+)</dt>", page))
+        assert "venía de" not in page
+        assert re.search(r"<dt>Etapa del trámite</dt><dd>Esperando a la mesa de ayuda</dd>", page)
+        assert re.search(r"<dt>Antes del reporte</dt><dd[^>]*>En el menú principal \(aún no empezaba la guía "
+                         r"del trámite\)</dd>", page)
+    assert orders[0] == orders[1]
+    assert orders[0][:7] == ["Nombre", "ID ITSON", "NSS", "NSS sin verificar", "CURP", "Correo", "zeta"]
