@@ -451,3 +451,31 @@ def test_the_students_data_come_in_one_order_and_say_where_the_student_was(app: 
                          r"del trámite\)</dd>", page)
     assert orders[0] == orders[1]
     assert orders[0][:7] == ["Nombre", "ID ITSON", "NSS", "NSS sin verificar", "CURP", "Correo", "zeta"]
+
+
+def test_typing_a_reply_keeps_the_hold_without_telling_the_student(app: FastAPI, ana: Browser, beto: Browser,
+                                                                   clock: Clock) -> None:
+    """Ana spent a long while writing a careful answer: the chat went back to the bot under her
+    fingers. The page's typing ping (at most every 30 s) is working on the chat, as a reply is."""
+    outbox = OutboxWorker(app.state.services)
+    ticket = escalate(app)
+    ana.post(f"/console/tickets/{ticket}/take")
+    messages, audited = len(rows(app, Message)), len(rows(app, AuditEntry))
+    clock.offset = timedelta(minutes=25)
+    r = ana.client.post(f"/console/api/tickets/{ticket}/typing", headers={"X-CSRF-Token": ana.csrf,
+                                                                          "Accept": "application/json"})
+    assert r.status_code == 200 and r.json() == {"held": True}
+    # Beto, who does not hold it, keeps nothing alive; without the CSRF token nothing happens
+    assert beto.client.post(f"/console/api/tickets/{ticket}/typing",
+                            headers={"X-CSRF-Token": beto.csrf}).json() == {"held": False}
+    assert ana.client.post(f"/console/api/tickets/{ticket}/typing").status_code == 403
+    assert len(rows(app, Message)) == messages  # the student is told nothing
+    assert len(rows(app, AuditEntry)) == audited  # and the audit log records actions, not keystrokes
+    clock.offset = timedelta(minutes=54)  # 54 min after taking it, 29 after typing
+    assert outbox.release_expired_holds() == 0
+    assert rows(app, Conversation)[0].holder == Holder.STAFF
+    clock.offset = timedelta(minutes=56)
+    assert outbox.release_expired_holds() == 1
+    assert ana.client.post(f"/console/api/tickets/{ticket}/typing",
+                           headers={"X-CSRF-Token": ana.csrf}).json() == {"held": False}  # gone: not taken back
+    assert rows(app, Conversation)[0].holder == Holder.BOT

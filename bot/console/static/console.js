@@ -116,6 +116,25 @@
     });
   }
 
+  // Typing a reply (or a note) to a chat you hold is working on it: the hold, which goes back to
+  // the bot after HOLD_TIMEOUT_MINUTES without activity, is kept alive. At most one ping every
+  // 30 s, the first at once; nothing reaches the student.
+  var PING_MS = 30000, lastPing = null;
+  function keepHold() {
+    var now = Date.now();
+    if (leaving || (lastPing !== null && now - lastPing < PING_MS)) return;
+    lastPing = now;
+    fetch(prefix + "/api/tickets/" + body.dataset.ticket + "/typing", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRF-Token": csrf }
+    }).then(function (r) { if (r.status === 401) loggedOut(); }).catch(function () {});
+  }
+  if (reply && page === "ticket") {
+    reply.addEventListener("input", keepHold);
+    var noteBox = document.getElementById("note-text");
+    if (noteBox) noteBox.addEventListener("input", keepHold);
+  }
+
   if (page === "inbox") {
     var rows = document.getElementById("inbox-rows");
     var signature = body.dataset.signature;
