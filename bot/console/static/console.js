@@ -108,6 +108,23 @@
   // After the handlers above, so a submission they took over (reveal) does not count as leaving.
   document.addEventListener("submit", function (ev) { if (!ev.defaultPrevented) leaving = true; });
 
+  // A table wider than its card (a phone) scrolls inside it: say so above it, since phones hide
+  // scrollbars; the hint goes away when the table fits (a wider window, a phone turned).
+  var wraps = document.querySelectorAll(".table-wrap");
+  function scrollHints() {
+    Array.prototype.forEach.call(wraps, function (wrap) {
+      var hint = wrap.previousElementSibling;
+      if (!hint || !hint.classList.contains("scroll-hint")) {
+        hint = document.createElement("p");
+        hint.className = "scroll-hint";
+        hint.textContent = "Desliza la tabla hacia los lados para ver todas las columnas.";
+        wrap.parentNode.insertBefore(hint, wrap);
+      }
+      hint.hidden = wrap.scrollWidth <= wrap.clientWidth + 1;
+    });
+  }
+  if (wraps.length) { scrollHints(); window.addEventListener("resize", scrollHints); }
+
   // Send the reply with Ctrl/Cmd+Enter.
   var reply = document.getElementById("reply-text");
   if (reply) {
