@@ -688,6 +688,11 @@ def _perform(
     return None
 
 
+#: What flows/machine.py writes before the detail of a report made from an emergency room or a
+#: hospital while not covered ("URGENTE: estoy en urgencias…"): such a ticket is urgent.
+URGENT_MARK = "URGENTE: "
+
+
 def _open_ticket(
     session: Session, action: OpenTicket, *, conversation: Conversation | ConversationRow, contact: Contact,
     now: datetime
@@ -720,6 +725,7 @@ def _open_ticket(
             status=TicketStatus.OPEN,
             data=data,
             description=description,
+            urgent=URGENT_MARK in description,
             attachments=attachments,
             created_at=now,
             updated_at=now,
@@ -727,6 +733,13 @@ def _open_ticket(
         session.add(ticket)
     else:
         ticket.data = {**(ticket.data or {}), **data}
+        if URGENT_MARK in description:
+            ticket.urgent = True  # an emergency told later, with the report open or reopened
+        if description and ticket.reopened_at is not None:
+            # Since the student reopened it: what is new, shown apart (even if it repeats the story).
+            added = ticket.reopen_text.split("\n") if ticket.reopen_text else []
+            if description not in added:
+                ticket.reopen_text = "\n".join([*added, description])
         if description and description not in (ticket.description or ""):
             # Later messages add to the story; they never erase what staff already read.
             ticket.description = f"{ticket.description}\n{description}" if ticket.description else description

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -238,6 +238,10 @@ class Ticket(SQLModel, table=True):
     contact_id: int = Field(foreign_key="contact.id", index=True)
     reason: str = Field(sa_type=String(64))  # type: ignore[call-overload]
     status: str = Field(default=TicketStatus.OPEN, sa_type=String(16))  # type: ignore[call-overload]
+    #: A student (or a parent) at an emergency room or a hospital while not covered: staff look at it
+    #: first. Set when the flow marks the report urgent (bot.desk.URGENT_MARK); never cleared.
+    urgent: bool = Field(default=False, sa_type=Boolean,  # type: ignore[call-overload]
+                         sa_column_kwargs={"server_default": false()})
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # type: ignore[call-overload]
     description: str = Field(default="", sa_type=String)  # type: ignore[call-overload]
     attachments: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)  # type: ignore[call-overload]
@@ -249,6 +253,12 @@ class Ticket(SQLModel, table=True):
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
     resolved_at: datetime | None = _ts(default=None)
+    #: When the student last reopened it (wrote about the same problem within a few days of its
+    #: resolution, bot.staffdesk.reopen_recent); kept afterwards, as its history.
+    reopened_at: datetime | None = _ts(default=None)
+    #: What the student added since that reopening (the detail of their new messages), apart from
+    #: the description that also holds it, so staff see what is new.
+    reopen_text: str | None = Field(default=None, sa_type=String)  # type: ignore[call-overload]
 
 
 class Reminder(SQLModel, table=True):

@@ -279,6 +279,7 @@ def _anonymise_conversation(session: Session, conversation: Conversation, report
     for ticket in tickets:
         ticket.data = {}
         ticket.description = ""
+        ticket.reopen_text = None if ticket.reopen_text is None else ""  # what the student added on reopening
         ticket.attachments = []
         if ticket.status in UNRESOLVED:  # only `forget` gets here with an open ticket
             ticket.status = TicketStatus.RESOLVED

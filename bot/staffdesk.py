@@ -11,9 +11,10 @@ Two staff can never both answer a chat: claiming is one conditional
 row count (atomic on PostgreSQL and on SQLite), and replying requires being
 the conversation's holder at the moment of the reply.
 
-A hold is not forever: taking the chat, replying and writing a note are the
-holder's activity (``Conversation.staff_active_at``), and a hold without any
-for ``HOLD_TIMEOUT_MINUTES`` goes back to the bot (:func:`expire_hold`, run
+A hold is not forever: taking the chat, replying, writing a note and typing
+either in the console (:func:`keep_hold`) are the holder's activity
+(``Conversation.staff_active_at``), and a hold without any for
+``HOLD_TIMEOUT_MINUTES`` goes back to the bot (:func:`expire_hold`, run
 by the outbox worker). Whenever a chat goes back to the bot without being
 resolved, the bot answers the student's latest message that no staff reply
 followed (:func:`bot.desk.answer_held`).
@@ -77,9 +78,10 @@ class Action:
     EXPORT = "export"
     STAFF_ADD = "staff_add"
     STAFF_UPDATE = "staff_update"
+    STAFF_PASSWORD = "staff_password"
     CANNED = "canned"
     ALL = (TAKE, REASSIGN, REPLY, NOTE, REVEAL, RESOLVE, HAND_BACK, REOPEN, LOGIN, LOGOUT, LOGIN_FAILED,
-           EXPORT, STAFF_ADD, STAFF_UPDATE, CANNED)
+           EXPORT, STAFF_ADD, STAFF_UPDATE, STAFF_PASSWORD, CANNED)
 
 
 class DeskActionError(SeguroBotError):
@@ -197,6 +199,22 @@ def reply(*, session: Session, ticket_id: int, staff: StaffUser, text: str, as_t
         ticket.handled_by_staff_id = staff.id  # the durable "who worked on it": never cleared
     session.flush()
     return message
+
+
+def keep_hold(*, session: Session, ticket_id: int, staff: StaffUser, now: datetime | None = None) -> bool:
+    """The holder is typing a reply (or a note): the hold stays theirs, as a reply would keep it.
+
+    One conditional ``UPDATE`` of ``staff_active_at``, only while ``staff`` holds the chat; True if
+    they do. Nothing is sent to the student, and it is not audited (the console pings every 30 s at
+    most while staff type: the audit log records actions, not keystrokes).
+    """
+    now = now or utcnow()
+    ticket = get_ticket(session, ticket_id)
+    C = Conversation
+    result = session.execute(update(C).where(col(C.id) == ticket.conversation_id, col(C.holder) == Holder.STAFF,
+                                             col(C.holder_staff_id) == staff.id)
+                             .values(staff_active_at=now).execution_options(synchronize_session=False))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def window_closed(conversation: Conversation, now: datetime) -> bool:
@@ -384,6 +402,11 @@ def reopen(*, session: Session, ticket_id: int, staff: StaffUser | None, now: da
     ticket.assigned_staff_id = None
     ticket.resolved_at = None
     ticket.updated_at = now
+    if staff is None:
+        # The student wrote again about it: the console marks it reopened and shows what they
+        # add from now on (bot.desk fills reopen_text); staff reopening by hand know it already.
+        ticket.reopened_at = now
+        ticket.reopen_text = ""
     audit(session, staff=staff, action=Action.REOPEN, ticket=ticket, now=now, by="staff" if staff else "student")
     session.flush()
     return ticket

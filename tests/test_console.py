@@ -253,6 +253,54 @@ def test_admin_manages_staff_and_canned_responses(admin: Browser, server: Any) -
     assert "Pedir captura" in admin.client.get("/console/admin/canned").text
 
 
+WEAK = {"0123456789": "no puede ser solo números", "2026-02-10-2026": None,
+        "aaaaaaaaaaaa": "un mismo carácter repetido", "corta": "al menos 10 caracteres"}
+
+
+def test_weak_passwords_are_refused_where_an_account_gets_one_with_a_spanish_reason(admin: Browser) -> None:
+    """Ten characters were enough: "0123456789" and the e-mail itself were accepted."""
+    for password, why in [*WEAK.items(), ("carla.soto@itson.edu.mx", "el correo ni el nombre de la cuenta"),
+                          ("carla.soto", "el correo ni el nombre de la cuenta"), ("Carla Soto", "el correo ni el nombre de la cuenta")]:
+        r = admin.post("/console/admin/staff", op="add", email="carla.soto@itson.edu.mx", name="Carla Soto",
+                       role="agent", password=password)
+        if why is None:  # digits with dashes is not "only digits"
+            assert r.status_code == 303, password
+            admin.post("/console/admin/staff", op="disable", email="carla.soto@itson.edu.mx")
+            continue
+        assert r.status_code == 400, password
+        error = re.search(r'<p class="alert error" role="alert">([^<]+)</p>', r.text)
+        assert error and error.group(1).startswith("La contraseña") and why in error.group(1), password
+    page = admin.client.get("/console/admin/staff").text
+    assert "no solo números, ni el correo ni el nombre" in page  # said before typing, too
+
+
+def test_an_admin_resets_a_colleagues_password_and_it_is_audited(admin: Browser, agent: Browser, server: Any) -> None:
+    page = admin.client.get("/console/admin/staff").text
+    assert page.count("cambiar contraseña") == 1  # Beto's row; not her own
+    r = admin.post("/console/admin/staff", op="password", email=AGENT, password="9081726354")
+    assert r.status_code == 400 and "no puede ser solo números" in r.text
+    r = admin.post("/console/admin/staff", op="password", email=AGENT, password="agente@itson.edu.mx")
+    assert r.status_code == 400 and "el correo ni el nombre de la cuenta" in r.text
+    assert agent.client.get("/console/api/unread").status_code == 200  # refused: nothing changed
+    r = admin.post("/console/admin/staff", op="password", email=AGENT, password="nueva-clave-de-beto")
+    assert r.status_code == 303 and r.headers["location"].endswith("m=password")
+    assert "Contraseña cambiada; las sesiones abiertas de esa cuenta se cerraron" in \
+        admin.client.get(r.headers["location"]).text
+    assert agent.client.get("/console/api/unread").status_code == 401  # his sessions ended
+    with browser(server) as beto:
+        assert beto.login(AGENT).status_code == 401  # the old one no longer works
+        assert beto.login(AGENT, "nueva-clave-de-beto").status_code == 303
+        # an agent cannot reset anyone's
+        assert beto.post("/console/admin/staff", op="password", email=ADMIN, password="otra-clave-larga").status_code == 403
+    r = admin.post("/console/admin/staff", op="password", email=ADMIN, password="otra-clave-larga")
+    assert r.status_code == 400 and "Tu propia contraseña no se cambia aquí" in r.text
+    r = admin.post("/console/admin/staff", op="password", email="nadie@itson.edu.mx", password="otra-clave-larga")
+    assert r.status_code == 400 and "No existe la cuenta" in r.text
+    audit = admin.client.get("/console/admin/audit", params={"action": "staff_password"}).text
+    assert audit.count("Cambió la contraseña de otra cuenta</td>") == 1 and "cuenta: Beto Ruiz" in audit
+    assert "nueva-clave-de-beto" not in audit
+
+
 def test_media_only_for_staff_and_typed_by_content(app: FastAPI, admin: Browser, server: Any) -> None:
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     stored = app.state.services.media.save(png, name="captura.txt")

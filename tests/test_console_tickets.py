@@ -316,12 +316,36 @@ def test_an_urgent_report_is_marked_in_the_inbox_and_on_its_page(app: FastAPI, a
         handled = student_says(app, text, address="+5216440000008")
     assert handled.ticket is not None
     urgent = int(handled.ticket.id)  # type: ignore[arg-type]
+    assert rows(app, Ticket, id=urgent)[0].urgent is True and rows(app, Ticket, id=plain)[0].urgent is False
+    newest = escalate(app, address="+5216440000007")  # newer activity than the urgent one
     html = ana.client.get("/console/api/inbox").json()["html"]
     row = html[html.index(f'data-ticket="{urgent}"'):]
     assert '<span class="tag urgent">URGENTE</span>' in row[:row.index("</li>")]
     plain_row = html[html.index(f'data-ticket="{plain}"'):]
     assert "URGENTE" not in plain_row[:plain_row.index("</li>")]
     assert '<span class="tag urgent">URGENTE</span>' in ana.client.get(f"/console/tickets/{urgent}").text
+    # listed first in its section, whatever is newer
+    assert html.index(f'data-ticket="{urgent}"') < html.index(f'data-ticket="{newest}"') \
+        < html.index(f'data-ticket="{plain}"')
+    # "solo urgentes": the page's form (POSTed, like the live polling) and a URL
+    page = ana.client.get("/console/inbox").text
+    assert re.search(r'<input type="checkbox" name="urgent" value="1"\s*> Solo urgentes', page)
+    only = ana.post("/console/inbox", urgent="1").text
+    assert f'data-ticket="{urgent}"' in only and f'data-ticket="{plain}"' not in only
+    assert f'data-ticket="{newest}"' not in only
+    assert re.search(r'name="urgent" value="1" checked', only)  # the filter stays on
+    polled = ana.post("/console/api/inbox", urgent="1").json()["html"]
+    assert f'data-ticket="{urgent}"' in polled and f'data-ticket="{plain}"' not in polled
+    assert f'data-ticket="{plain}"' not in ana.client.get("/console/api/inbox?urgent=1").json()["html"]
+    # taken by Ana it is hers, still urgent first among hers
+    ana.post(f"/console/tickets/{plain}/take")
+    ana.post(f"/console/tickets/{urgent}/take")
+    mine = ana.client.get("/console/api/inbox").json()["html"]
+    assert mine.index("Míos") < mine.index(f'data-ticket="{urgent}"') < mine.index(f'data-ticket="{plain}"')
+    csv = ana.client.get("/console/reports/tickets.csv").text.lstrip("\ufeff").splitlines()
+    header = csv[0].split(",")
+    urgency = {line.split(",")[0]: line.split(",")[header.index("urgente")] for line in csv[1:]}
+    assert urgency == {str(plain): "no", str(urgent): "sí", str(newest): "no"}
 
 
 def test_an_unverified_curp_is_a_short_label_with_its_reason_as_the_value(app: FastAPI, ana: Browser) -> None:
@@ -355,3 +379,103 @@ def test_the_audit_log_reads_in_spanish(app: FastAPI, ana: Browser) -> None:
     assert "dato: CURP" in page and "mensaje #" in page
     for raw in ("field:", "message_id", "template:", "None", "Reasignó a sí mismo"):
         assert raw not in page, raw
+
+
+REOPENING = ("quiero hablar con una persona",
+             "Ya me dijeron que sí, pero al guardar la solicitud me sigue saliendo que estoy de intercambio", "sí")
+
+
+def test_a_ticket_the_student_reopened_says_so_with_what_they_added(app: FastAPI, ana: Browser) -> None:
+    """The student wrote again about a problem Ana had resolved: the same ticket reopens, and the
+    console says so where staff look first, with what the student added shown apart."""
+    ticket = escalate(app)
+    other = escalate(app, address="+5216440000002")
+    ana.post(f"/console/tickets/{ticket}/take")
+    ana.post(f"/console/tickets/{ticket}/resolve")
+    inbox = ana.client.get("/console/api/inbox", params={"status": "all"}).json()["html"]
+    assert "Reabierto" not in inbox  # resolved is not reopened
+    for text in REOPENING:
+        handled = student_says(app, text)
+    assert handled.ticket is not None and handled.ticket.id == ticket
+
+    html = ana.client.get("/console/api/inbox").json()["html"]
+    row = html[html.index(f'data-ticket="{ticket}"'):]
+    assert '<span class="tag reopened"' in row[:row.index("</li>")] and ">Reabierto</span>" in row[:row.index("</li>")]
+    other_row = html[html.index(f'data-ticket="{other}"'):]
+    assert "Reabierto" not in other_row[:other_row.index("</li>")]
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    head = page[page.index('<div class="conv-head">'):page.index('id="messages"')]
+    assert '<span class="tag reopened">Reabierto</span>' in head
+    box = page[page.index('id="reopened"'):]
+    box = box[:box.index("</div>")]
+    assert "volvió a escribir sobre este problema" in box and "Lo que agregó:" in box
+    assert "al guardar la solicitud me sigue saliendo que estoy de intercambio" in box
+    assert "Quiero saber si puedo tramitar" not in box  # only what is new, not the first story
+    assert re.search(r"<dt>Reabierto</dt><dd[^>]*>[^<]+\(por el estudiante\)</dd>", page)
+
+    # resolved again: no longer marked in the queue, but the ticket keeps its history
+    ana.post(f"/console/tickets/{ticket}/take")
+    ana.post(f"/console/tickets/{ticket}/resolve")
+    inbox = ana.client.get("/console/api/inbox", params={"status": "all"}).json()["html"]
+    assert "Reabierto" not in inbox
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    assert 'id="reopened"' not in page and "<dt>Reabierto</dt>" in page
+    # reopened by hand: staff know it (the audit log says who), no student's news to mark
+    ana.post(f"/console/tickets/{other}/resolve")
+    assert ana.post(f"/console/tickets/{other}/reopen").status_code == 303
+    html = ana.client.get("/console/api/inbox").json()["html"]
+    other_row = html[html.index(f'data-ticket="{other}"'):]
+    assert "Reabierto" not in other_row[:other_row.index("</li>")]
+
+
+def test_the_students_data_come_in_one_order_and_say_where_the_student_was(app: FastAPI, ana: Browser) -> None:
+    """The data came in the order the student happened to give them (CURP before the name on one
+    ticket, after it on the next), and the stage read "(venía de: en el menú)"."""
+    first = escalate(app)
+    second = escalate(app, address="+5216440000002")
+    with app.state.services.session() as session:  # the same data, added in other orders
+        one, two = session.get(Ticket, first), session.get(Ticket, second)
+        one.data = {"curp": VALID_CURP, "nss_unverified": "sí", "student_id": "00000123456", "name": "Ana López",
+                    "nss": VALID_NSS, "zeta": "x", "email": "ana@itson.edu.mx"}
+        two.data = {"email": "ana@itson.edu.mx", "zeta": "x", "nss": VALID_NSS, "name": "Ana López",
+                    "student_id": "00000123456", "nss_unverified": "sí", "curp": VALID_CURP}
+        session.add_all([one, two])
+        session.commit()
+    orders = []
+    for ticket in (first, second):
+        page = ana.client.get(f"/console/tickets/{ticket}").text
+        orders.append(re.findall(r"<dt>([^<]+)</dt>", page))
+        assert "venía de" not in page
+        assert re.search(r"<dt>Etapa del trámite</dt><dd>Esperando a la mesa de ayuda</dd>", page)
+        assert re.search(r"<dt>Antes del reporte</dt><dd[^>]*>En el menú principal \(aún no empezaba la guía "
+                         r"del trámite\)</dd>", page)
+    assert orders[0] == orders[1]
+    assert orders[0][:7] == ["Nombre", "ID ITSON", "NSS", "NSS sin verificar", "CURP", "Correo", "zeta"]
+
+
+def test_typing_a_reply_keeps_the_hold_without_telling_the_student(app: FastAPI, ana: Browser, beto: Browser,
+                                                                   clock: Clock) -> None:
+    """Ana spent a long while writing a careful answer: the chat went back to the bot under her
+    fingers. The page's typing ping (at most every 30 s) is working on the chat, as a reply is."""
+    outbox = OutboxWorker(app.state.services)
+    ticket = escalate(app)
+    ana.post(f"/console/tickets/{ticket}/take")
+    messages, audited = len(rows(app, Message)), len(rows(app, AuditEntry))
+    clock.offset = timedelta(minutes=25)
+    r = ana.client.post(f"/console/api/tickets/{ticket}/typing", headers={"X-CSRF-Token": ana.csrf,
+                                                                          "Accept": "application/json"})
+    assert r.status_code == 200 and r.json() == {"held": True}
+    # Beto, who does not hold it, keeps nothing alive; without the CSRF token nothing happens
+    assert beto.client.post(f"/console/api/tickets/{ticket}/typing",
+                            headers={"X-CSRF-Token": beto.csrf}).json() == {"held": False}
+    assert ana.client.post(f"/console/api/tickets/{ticket}/typing").status_code == 403
+    assert len(rows(app, Message)) == messages  # the student is told nothing
+    assert len(rows(app, AuditEntry)) == audited  # and the audit log records actions, not keystrokes
+    clock.offset = timedelta(minutes=54)  # 54 min after taking it, 29 after typing
+    assert outbox.release_expired_holds() == 0
+    assert rows(app, Conversation)[0].holder == Holder.STAFF
+    clock.offset = timedelta(minutes=56)
+    assert outbox.release_expired_holds() == 1
+    assert ana.client.post(f"/console/api/tickets/{ticket}/typing",
+                           headers={"X-CSRF-Token": ana.csrf}).json() == {"held": False}  # gone: not taken back
+    assert rows(app, Conversation)[0].holder == Holder.BOT

@@ -175,3 +175,65 @@ def test_upgrading_an_old_database_keeps_who_replied_on_each_ticket_and_dates_it
     # assignee; 3: nobody replied
     assert handled == {1: 5, 2: 9, 3: None}
     assert active == {1: False, 2: True}
+
+
+def test_upgrading_marks_the_tickets_students_reopened_before(empty_engine):
+    """0008: a ticket the student reopened (an audit entry of no staff member) is marked reopened
+    at its last such reopening; one only staff reopened, or never reopened, is not."""
+    from alembic import command
+
+    with empty_engine.connect() as connection:
+        command.upgrade(schema.alembic_config(connection), "0007")
+        connection.commit()
+        at = "'2026-02-10 10:00:00'"
+        connection.execute(text(f"INSERT INTO contact (id, channel, address, created_at) VALUES (1, 'whatsapp', 'a', {at})"))
+        connection.execute(text(
+            "INSERT INTO conversation (id, contact_id, channel, address, holder, created_at, updated_at) "
+            f"VALUES (1, 1, 'whatsapp', 'a', 'bot', {at}, {at})"))
+        for ticket in (1, 2, 3):
+            connection.execute(text(
+                "INSERT INTO ticket (id, conversation_id, contact_id, reason, status, data, description, attachments,"
+                f" created_at, updated_at) VALUES ({ticket}, 1, 1, 'duda_general', 'open', '{{}}', '', '[]', {at}, {at})"))
+        for entry, staff, ticket, day in ((1, "NULL", 1, 11), (2, "NULL", 1, 12), (3, "5", 2, 11), (4, "NULL", 3, 13)):
+            connection.execute(text(
+                "INSERT INTO staff_audit (id, at, staff_id, action, ticket_id, detail) "
+                f"VALUES ({entry}, '2026-02-{day} 10:00:00', {staff}, '{'reopen' if ticket != 3 else 'hand_back'}',"
+                f" {ticket}, '{{}}')"))
+        connection.commit()
+    schema.upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        found = {row[0]: (str(row[1])[:10] if row[1] else None, row[2]) for row in connection.execute(
+            text("SELECT id, reopened_at, reopen_text FROM ticket"))}
+    assert found == {1: ("2026-02-12", None), 2: (None, None), 3: (None, None)}
+
+
+def test_upgrading_makes_the_reports_marked_urgente_urgent(empty_engine):
+    """0009: urgency was the flow's mark in the description ("URGENTE: …"); it becomes the field.
+    The mark as the flow writes it, after an opening too; a student's "urgente" is not it."""
+    from alembic import command
+
+    with empty_engine.connect() as connection:
+        command.upgrade(schema.alembic_config(connection), "0008")
+        connection.commit()
+        at = "'2026-02-10 10:00:00'"
+        connection.execute(text(f"INSERT INTO contact (id, channel, address, created_at) VALUES (1, 'whatsapp', 'a', {at})"))
+        connection.execute(text(
+            "INSERT INTO conversation (id, contact_id, channel, address, holder, created_at, updated_at) "
+            f"VALUES (1, 1, 'whatsapp', 'a', 'bot', {at}, {at})"))
+        descriptions = {1: "URGENTE: estoy en urgencias y no salgo vigente", 2: "me urge, es urgente: no me deja",
+                        3: "no sale vigente / URGENTE: mi hijo está internado", 4: ""}
+        for ticket, description in descriptions.items():
+            connection.execute(text(
+                "INSERT INTO ticket (id, conversation_id, contact_id, reason, status, data, description, attachments,"
+                f" created_at, updated_at) VALUES ({ticket}, 1, 1, 'sin_vigencia', 'open', '{{}}', :d, '[]', {at}, {at})"),
+                {"d": description})
+        connection.commit()
+    schema.upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        urgent = {row[0]: bool(row[1]) for row in connection.execute(text("SELECT id, urgent FROM ticket"))}
+        connection.execute(text(
+            "INSERT INTO ticket (id, conversation_id, contact_id, reason, status, data, description, attachments,"
+            " created_at, updated_at) VALUES (5, 1, 1, 'sin_vigencia', 'open', '{}', '', '[]',"
+            " '2026-02-10 10:00:00', '2026-02-10 10:00:00')"))
+        assert connection.execute(text("SELECT urgent FROM ticket WHERE id = 5")).scalar() in (False, 0)
+    assert urgent == {1: True, 2: False, 3: True, 4: False}

@@ -196,6 +196,12 @@ def test_staff_cli_enables_again_and_sets_a_new_password(tmp_path: Any, monkeypa
     assert runner.invoke(staff_app, ["enable", "ana@itson.edu.mx"]).exit_code == 0
     assert "activa" in runner.invoke(staff_app, ["list"]).output
     assert runner.invoke(staff_app, ["passwd", "ana@itson.edu.mx", "--password-stdin"], input="corta\n").exit_code == 1
+    for weak, why in (("4412345678", "solo números"), ("ANA@itson.edu.mx", "el correo ni el nombre de la cuenta")):
+        r = runner.invoke(staff_app, ["passwd", "ana@itson.edu.mx", "--password-stdin"], input=weak + "\n")
+        assert r.exit_code == 1 and why in r.output, (weak, r.output)
+    r = runner.invoke(staff_app, ["add", "beto@itson.edu.mx", "--name", "Beto", "--password-stdin"],
+                      input="12345678901234\n")
+    assert r.exit_code == 1 and "no puede ser solo números" in r.output
     r = runner.invoke(staff_app, ["passwd", "ana@itson.edu.mx", "--password-stdin"], input="otra-contraseña-larga\n")
     assert r.exit_code == 0, r.output
     assert runner.invoke(staff_app, ["passwd", "nadie@itson.edu.mx", "--password-stdin"],

@@ -84,7 +84,7 @@ def create_staff(*, session: Session, email: str, name: str, role: str, password
         raise AccountError("El rol debe ser agent o admin.")
     if not name.strip():
         raise AccountError("Falta el nombre.")
-    check_password_strength(password)
+    check_password_strength(password, email=email, name=name)
     if session.exec(select(StaffUser).where(StaffUser.email == email)).first() is not None:
         raise AccountError(f"Ya existe una cuenta con el correo {email}.")
     staff = StaffUser(email=email, name=name.strip()[:255], role=role, password_hash=hash_password(password))
@@ -93,9 +93,30 @@ def create_staff(*, session: Session, email: str, name: str, role: str, password
     return staff
 
 
-def check_password_strength(password: str) -> None:
+def _plain(text: str) -> str:
+    """Lower case, without spaces, dots, dashes or underscores: "Ana.Lopez" and "ana lopez" are one."""
+    return re.sub(r"[\s._\-]+", "", text.casefold())
+
+
+def check_password_strength(password: str, *, email: str = "", name: str = "") -> None:
+    """Refuse a password that is easy to guess, with a Spanish sentence saying what to change.
+
+    At least :data:`MIN_PASSWORD_LENGTH` characters; not only digits (a phone number, a date, an
+    employee number); not one character repeated; not the account's e-mail, its user part
+    (before the @) or the person's name, in any case and spacing.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"La contraseña debe tener al menos {MIN_PASSWORD_LENGTH} caracteres.")
+    if password.strip().isdigit():
+        raise AccountError("La contraseña no puede ser solo números (como un teléfono o una fecha): "
+                           "agrega letras o signos.")
+    if len(set(password)) == 1:
+        raise AccountError("La contraseña no puede ser un mismo carácter repetido.")
+    plain = _plain(password)
+    email = normalize_email(email)
+    taken = {_plain(email), _plain(email.split("@")[0]), _plain(name)} - {""}
+    if plain in taken:
+        raise AccountError("La contraseña no puede ser el correo ni el nombre de la cuenta.")
 
 
 def set_active(*, session: Session, email: str, active: bool) -> StaffUser:
@@ -112,10 +133,10 @@ def set_active(*, session: Session, email: str, active: bool) -> StaffUser:
 
 def set_password(*, session: Session, email: str, password: str) -> StaffUser:
     """A new password for an account (forgotten, or leaked); its sessions end at once."""
-    check_password_strength(password)
     staff = session.exec(select(StaffUser).where(StaffUser.email == normalize_email(email))).first()
     if staff is None:
         raise AccountError(f"No existe la cuenta {normalize_email(email)}.")
+    check_password_strength(password, email=staff.email, name=staff.name)
     staff.password_hash = hash_password(password)
     session.execute(delete(StaffSession).where(col(StaffSession.staff_id) == staff.id))
     session.flush()

@@ -219,7 +219,7 @@ def tickets_csv(session: Session, *, start: date, end: date) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["ticket", "creado", "motivo", "estado", "canal", "id_itson", "nombre", "atendido_por",
-                     "primera_respuesta_min", "resuelto", "resolucion_min"])
+                     "primera_respuesta_min", "resuelto", "resolucion_min", "urgente"])
     for t in tickets:
         data = t.data or {}
         contact = contacts.get(t.contact_id)
@@ -232,6 +232,7 @@ def tickets_csv(session: Session, *, start: date, end: date) -> str:
             round((first - t.created_at).total_seconds() / 60) if first else "",
             t.resolved_at.astimezone(TZ).isoformat(timespec="minutes") if t.resolved_at else "",
             round((t.resolved_at - t.created_at).total_seconds() / 60) if t.resolved_at else "",
+            "sí" if t.urgent else "no",
         )])
     return out.getvalue()
 

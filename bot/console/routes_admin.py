@@ -22,7 +22,8 @@ ACTION_LABELS = {
     Action.NOTE: "Nota interna", Action.REVEAL: "Reveló dato", Action.RESOLVE: "Resolvió",
     Action.HAND_BACK: "Devolvió al bot", Action.REOPEN: "Reabrió", Action.LOGIN: "Inició sesión",
     Action.LOGOUT: "Cerró sesión", Action.EXPORT: "Exportó CSV", Action.STAFF_ADD: "Creó cuenta",
-    Action.STAFF_UPDATE: "Cambió cuenta", Action.CANNED: "Editó respuestas",
+    Action.STAFF_UPDATE: "Cambió cuenta", Action.STAFF_PASSWORD: "Cambió la contraseña de otra cuenta",
+    Action.CANNED: "Editó respuestas",
 }
 
 
@@ -63,12 +64,18 @@ def detail_text(detail: dict[str, object] | None, names: dict[int, str]) -> str:
 # --- staff -------------------------------------------------------------------
 
 
+#: What the staff page says after a change (codes in the URL, never data).
+STAFF_NOTICES = {"ok": "Cambios guardados.",
+                 "password": "Contraseña cambiada; las sesiones abiertas de esa cuenta se cerraron. "
+                             "Dásela a la persona en privado (no por correo ni por chat)."}
+
+
 @router.get("/admin/staff", include_in_schema=False)
 def staff_page(request: Request, ctx: AdminCtx) -> Response:
     with ctx.services.session() as session:
         people = auth.list_staff(session=session)
-    return render("staff.html", request, people=people, roles=Role.ALL,
-                  notice="Cambios guardados." if request.query_params.get("m") == "ok" else None)
+    return render("staff.html", request, people=people, roles=Role.ALL, min_password=auth.MIN_PASSWORD_LENGTH,
+                  notice=STAFF_NOTICES.get(request.query_params.get("m", "")))
 
 
 @router.post("/admin/staff", include_in_schema=False)
@@ -76,8 +83,17 @@ async def staff_submit(request: Request, ctx: AdminCtx) -> Response:
     form = await posted(request, ctx)
     op, email = field(form, "op", 20), field(form, "email", 255)
 
-    def work() -> None:
+    def work() -> str:
         with ctx.services.session() as session:
+            if op == "password":
+                # A forgotten or leaked password, without the command line; one's own is not reset here
+                # (it would end the very session doing it).
+                if auth.normalize_email(email) == ctx.staff.email:
+                    raise auth.AccountError("Tu propia contraseña no se cambia aquí; pídesela a otra persona "
+                                            "administradora o usa «seguro-bot staff passwd».")
+                staff = auth.set_password(session=session, email=email, password=field(form, "password", 1024))
+                audit(session, staff=ctx.staff, action=Action.STAFF_PASSWORD, target=staff.id)
+                return "password"
             if op == "add":
                 staff = auth.create_staff(session=session, email=email, name=field(form, "name", 255),
                                           role=field(form, "role", 16), password=field(form, "password", 1024))
@@ -101,15 +117,17 @@ async def staff_submit(request: Request, ctx: AdminCtx) -> Response:
                 audit(session, staff=ctx.staff, action=Action.STAFF_UPDATE, target=staff.id, role=role)
             else:
                 raise auth.AccountError("Operación desconocida.")
+            return "ok"
 
     try:
-        await run_in_threadpool(work)
+        code = await run_in_threadpool(work)
     except auth.AccountError as exc:
         with ctx.services.session() as session:
             people = auth.list_staff(session=session)
-        return render("staff.html", request, 400, people=people, roles=Role.ALL, error=str(exc))
+        return render("staff.html", request, 400, people=people, roles=Role.ALL, error=str(exc),
+                      min_password=auth.MIN_PASSWORD_LENGTH)
     ctx.services.notify_outbox()  # a disabled account's chats: the students are told, and answered
-    return RedirectResponse(f"{PREFIX}/admin/staff?m=ok", status_code=303)
+    return RedirectResponse(f"{PREFIX}/admin/staff?m={code}", status_code=303)
 
 
 # --- canned responses ----------------------------------------------------------

@@ -237,6 +237,19 @@ def ticket_poll(ticket_id: int, ctx: StaffCtx) -> JSONResponse:
                          "status": data["ticket"].status, "last_id": data["last_id"]})
 
 
+@router.post("/api/tickets/{ticket_id}/typing", include_in_schema=False)
+async def typing(request: Request, ticket_id: int, ctx: StaffCtx) -> JSONResponse:
+    """The holder is typing on the ticket's page: their hold does not expire meanwhile (the page
+    calls this at most every 30 s while they type). ``held``: whether they hold the chat."""
+    await posted(request, ctx)
+
+    def work() -> bool:
+        with ctx.services.session() as session:
+            return staffdesk.keep_hold(session=session, ticket_id=ticket_id, staff=ctx.staff, now=ctx.services.now())
+
+    return JSONResponse({"held": await run_in_threadpool(work)})
+
+
 async def _act(request: Request, ctx: Any, ticket_id: int, action: str) -> Response:
     form = await posted(request, ctx)
     services = ctx.services

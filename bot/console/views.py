@@ -33,6 +33,11 @@ DATA_LABELS = {"student_id": "ID ITSON", "name": "Nombre", "nss": "NSS", "curp":
                "curp_unknown": "No tiene su CURP a la mano", "student_id_missing": "No tiene su ID a la mano",
                "nss_refused": "Prefirió no dar su NSS", "curp_refused": "Prefirió no dar su CURP",
                "nss_unverified": "NSS sin verificar", "curp_unverified": "CURP sin verificar"}
+#: The order of the data on a ticket, the same on every ticket (the flow adds them in the order the
+#: student gave them): who it is, then the two numbers the IMSS asks for, each followed by its
+#: flags; anything else after them, by label.
+DATA_ORDER = ("name", "student_id", "student_id_missing", "nss", "nss_unknown", "nss_refused", "nss_unverified",
+              "curp", "curp_missing", "curp_unknown", "curp_refused", "curp_unverified", "email")
 #: What a flag of the data means, shown as its value (a long label squeezed the values' column).
 FLAG_NOTES = {"nss_unverified": "su último dígito no corresponde; lo confirmó dos veces",
               "curp_unverified": "su último carácter no corresponde; la confirmó dos veces"}
@@ -62,6 +67,8 @@ class Filters:
     channel: str = ""
     age: str = ""
     q: str = ""
+    #: Only the urgent tickets (a student at the hospital while not covered).
+    urgent: bool = False
 
     @classmethod
     def from_query(cls, params: Any) -> Filters:
@@ -69,7 +76,8 @@ class Filters:
             value = str(params.get(name) or default)[:100].strip()
             return value if allowed is None or value in allowed else default
         return cls(reason=get("reason", REASONS), status=get("status", ("active", "all", *STATUSES), "active"),
-                   channel=get("channel", CHANNELS), age=get("age", AGES), q=get("q"))
+                   channel=get("channel", CHANNELS), age=get("age", AGES), q=get("q"),
+                   urgent=get("urgent", ("1",)) == "1")
 
 
 @dataclass
@@ -85,6 +93,8 @@ class InboxRow:
     unread: bool
     last_in: datetime | None
     age_s: float
+    #: The student wrote again about it after it was resolved, and it is not resolved again yet.
+    reopened: bool = False
 
 
 @dataclass
@@ -94,15 +104,40 @@ class Inbox:
     signature: str = ""
 
 
+#: Where the student was before asking for the desk (``return_stage``), as its own value.
+BEFORE_STAGES = {**STAGES, "menu": "En el menú principal (aún no empezaba la guía del trámite)",
+                 "done": "Ya había terminado el trámite"}
+
+
 def stage_label(state: dict[str, Any] | None) -> str:
     state = state or {}
     stage = str(state.get("stage") or "menu")
-    label = STAGES.get(stage, stage)
-    if stage == "ticket_open" and state.get("return_stage"):
-        label += f" (venía de: {STAGES.get(str(state['return_stage']), str(state['return_stage'])).lower()})"
     if state.get("esc"):
-        label = "Dando sus datos para un reporte"
-    return label
+        return "Dando sus datos para un reporte"
+    return STAGES.get(stage, "Otro paso de la conversación")
+
+
+def before_label(state: dict[str, Any] | None) -> str:
+    """Where the student was in the procedure when the report was made ("" when not waiting on one)."""
+    state = state or {}
+    if str(state.get("stage") or "") != "ticket_open" or state.get("esc"):
+        return ""
+    before = str(state.get("return_stage") or "menu")
+    return BEFORE_STAGES.get(before, "Otro paso de la conversación")
+
+
+def data_rows(data: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The data panel's rows in :data:`DATA_ORDER`; NSS and CURP masked, a flag as what it means."""
+    data = data or {}
+    known = [k for k in DATA_ORDER if k in data]
+    others = sorted((k for k in data if k not in DATA_ORDER), key=lambda k: DATA_LABELS.get(k, k))
+    rows = []
+    for key in [*known, *others]:
+        value = data[key]
+        masked = key in MASKED_FIELDS
+        shown = mask(str(value)) if masked else FLAG_NOTES.get(key, str(value))
+        rows.append({"key": key, "label": DATA_LABELS.get(key, key), "masked": masked, "value": shown})
+    return rows
 
 
 CURP_RE = re.compile(r"\b[A-Z]{4}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d\b", re.IGNORECASE)
@@ -156,7 +191,8 @@ def _matches(q: str, ticket: Ticket, contact: Contact) -> bool:
 
 
 def inbox(session: Session, *, staff: StaffUser, filters: Filters, now: datetime) -> Inbox:
-    """The queue: unassigned open first, then mine, then the rest; newest activity first within each."""
+    """The queue: unassigned open first, then mine, then the rest; within each, urgent ones first, then
+    newest activity first."""
     stmt = select(Ticket, Conversation, Contact).join(Conversation, col(Ticket.conversation_id) == Conversation.id) \
         .join(Contact, col(Ticket.contact_id) == Contact.id)
     if filters.status == "active":
@@ -167,6 +203,8 @@ def inbox(session: Session, *, staff: StaffUser, filters: Filters, now: datetime
         stmt = stmt.where(Ticket.reason == filters.reason)
     if filters.channel:
         stmt = stmt.where(Conversation.channel == filters.channel)
+    if filters.urgent:
+        stmt = stmt.where(col(Ticket.urgent).is_(True))
     if filters.age == "24h":
         stmt = stmt.where(col(Ticket.created_at) >= now - timedelta(hours=24))
     elif filters.age == "3d":
@@ -211,15 +249,21 @@ def inbox(session: Session, *, staff: StaffUser, filters: Filters, now: datetime
             assigned=names.get(ticket.assigned_staff_id or holder_id or -1, ""),  # type: ignore[arg-type]
             handled=names.get(ticket.handled_by_staff_id or -1, ""),
             unread=unread, last_in=last_in_at.get(latest), age_s=(now - ticket.created_at).total_seconds(),
+            reopened=reopened(ticket),
         )
         result.rows.append(row)
         result.unread += int(unread)
-    result.rows.sort(key=lambda r: (r.section, -(r.last_in or r.ticket.updated_at).timestamp()))
+    result.rows.sort(key=lambda r: (r.section, not r.ticket.urgent, -(r.last_in or r.ticket.updated_at).timestamp()))
     result.rows = result.rows[:INBOX_LIMIT]
     sig = "|".join(f"{r.ticket.id}:{r.ticket.status}:{r.section}:{r.unread}:{r.assigned}:{r.handled}:{r.last_in}"
-                   for r in result.rows)
+                   f":{r.reopened}:{r.ticket.urgent}" for r in result.rows)
     result.signature = hashlib.sha256(sig.encode()).hexdigest()[:16]
     return result
+
+
+def reopened(ticket: Ticket) -> bool:
+    """Whether the console marks the ticket «Reabierto»: the student reopened it and it is not resolved again."""
+    return ticket.reopened_at is not None and ticket.status != TicketStatus.RESOLVED
 
 
 def unread_count(session: Session, *, staff: StaffUser, now: datetime) -> int:
@@ -263,11 +307,6 @@ def ticket_page(session: Session, *, ticket_id: int, staff: StaffUser, now: date
     sid = (ticket.data or {}).get("student_id") or contact.student_id
     earlier = [t for t in session.exec(earlier_stmt.order_by(col(Ticket.created_at).desc()).limit(500))
                if t.contact_id == contact.id or (sid and (t.data or {}).get("student_id") == sid)][:20]
-    data_rows = []
-    for key, value in (ticket.data or {}).items():
-        masked = key in MASKED_FIELDS
-        shown = mask(str(value)) if masked else FLAG_NOTES.get(key, str(value))
-        data_rows.append({"key": key, "label": DATA_LABELS.get(key, key), "masked": masked, "value": shown})
     holder_id = conversation.holder_staff_id if conversation.holder == Holder.STAFF else None
     attachments = list(ticket.attachments or [])
     known = {a.get("ref") for a in attachments}
@@ -285,10 +324,11 @@ def ticket_page(session: Session, *, ticket_id: int, staff: StaffUser, now: date
     return {
         "authors": authors, "hidden": hidden_values(session, conversation.id),  # type: ignore[arg-type]
         "ticket": ticket, "conversation": conversation, "contact": contact, "messages": messages,
-        "notes": notes, "earlier": earlier, "data_rows": data_rows, "names": names,
+        "notes": notes, "earlier": earlier, "data_rows": data_rows(ticket.data), "names": names,
         "holder_id": holder_id, "holder_name": names.get(holder_id or -1, ""), "is_holder": holder_id == staff.id,
-        "handled_name": names.get(ticket.handled_by_staff_id or -1, ""),
-        "stage": stage_label(conversation.state), "window_closed": window_closed(conversation, now),
+        "handled_name": names.get(ticket.handled_by_staff_id or -1, ""), "reopened": reopened(ticket),
+        "stage": stage_label(conversation.state), "before": before_label(conversation.state),
+        "window_closed": window_closed(conversation, now),
         "attachments": attachments, "signature": messages_signature(messages),
         "canned": list(session.exec(select(CannedResponse).order_by(col(CannedResponse.title)))),
         "last_id": max((m.id or 0 for m in messages), default=0),

@@ -401,3 +401,51 @@ def test_a_canned_response_goes_in_at_the_cursor_set_apart_from_the_words_around
         assert page.input_value("#reply-text") == f"Hola María. {canned}"  # not glued to the last word
     finally:
         ctx.close()
+
+
+def test_typing_a_reply_keeps_the_hold_with_one_ping_every_30_seconds_at_most(desk: LiveDesk, chromium: Any) -> None:
+    """Ana writes a long answer: the chat must not go back to the bot while she types, and the page
+    must not call the server at every keystroke, nor send the student anything."""
+    from datetime import timedelta
+
+    from bot.cli_staff import add_staff as cli_add_staff
+    from bot.models import utcnow
+
+    ticket = escalate_on_whatsapp(desk)
+    cli_add_staff(database_url=desk.settings.database_url, email="ana@itson.edu.mx", name="Ana López",
+                  role="admin", password=PASSWORD)
+    ctx = chromium.new_context(viewport=LAPTOP, locale="es-MX")
+    try:
+        page = ctx.new_page()
+        page.clock.install()  # the page's own clock, to move it past the 30 s
+        pings: list[str] = []
+        page.on("request", lambda r: pings.append(r.method) if r.url.endswith(f"/api/tickets/{ticket.id}/typing") else None)
+        login(page, desk.url, "ana@itson.edu.mx")
+        page.goto(f"{desk.url}/console/tickets/{ticket.id}")
+        page.click("#take")
+        page.locator("#reply-text").wait_for()
+        assert "mientras escribes aquí el chat sigue siendo tuyo" in page.locator("#hold-expiry").inner_text()
+        sent = len(desk.fake.messages(STUDENT))
+        long_ago = utcnow() - timedelta(minutes=20)
+        with desk.services.session() as session:  # her last reply was 20 minutes ago
+            conversation = session.get(Conversation, ticket.conversation_id)
+            conversation.staff_active_at = long_ago
+            session.add(conversation)
+            session.commit()
+
+        page.type("#reply-text", "Hola Ana, ya revisé tu caso con el IMSS y", delay=15)
+        wait_until(lambda: desk.rows(Conversation)[0].staff_active_at > long_ago + timedelta(minutes=19),
+                   what="the hold kept alive")
+        page.wait_for_timeout(500)
+        assert pings == ["POST"]  # one ping for the whole sentence
+        page.clock.fast_forward(31_000)
+        page.type("#reply-text", " te cuento", delay=15)
+        page.type("#note-text", "Llamé al IMSS", delay=15)  # a note being written counts too
+        page.wait_for_timeout(500)
+        assert pings == ["POST", "POST"]
+        assert page.input_value("#reply-text").endswith("te cuento")  # nothing was sent or cleared
+        assert desk.rows(Message, author=Author.STAFF) == []
+        assert len(desk.fake.messages(STUDENT)) == sent
+        assert desk.rows(Conversation)[0].holder == Holder.STAFF
+    finally:
+        ctx.close()

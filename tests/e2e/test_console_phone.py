@@ -88,3 +88,57 @@ def test_console_on_a_phone(tmp_path: Path, kb: Any, chromium: Any) -> None:
             assert errors == []
         finally:
             ctx.close()
+
+
+NARROW = {"width": 375, "height": 740}
+
+
+def test_wide_tables_scroll_inside_their_card_on_a_narrow_phone_and_say_so(tmp_path: Path, kb: Any,
+                                                                          chromium: Any) -> None:
+    """At 375 px the staff table (long names and e-mails, a column of actions) was cut at the card's
+    edge with nothing saying there was more: phones hide scrollbars. It scrolls in its card, a line
+    above it says so, and no page of the console scrolls sideways."""
+    from tests.e2e.browser import LAPTOP
+
+    SHOTS.mkdir(exist_ok=True)
+    app = build_app(tmp_path, kb=kb)
+    add_staff(app, "ana.lopez.garcia@itson.edu.mx", "Ana López García", role="admin")
+    add_staff(app, "roberto.ruiz.sotomayor@itson.edu.mx", "Roberto Ruiz Sotomayor", role="agent")
+    ticket = escalate(app)
+    with running(app) as server:
+        ctx = chromium.new_context(viewport=NARROW, locale="es-MX", is_mobile=True, has_touch=True)
+        try:
+            page = ctx.new_page()
+            page.goto(f"{server.url}/console/login")
+            page.fill("input[name=email]", "ana.lopez.garcia@itson.edu.mx")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/console/inbox")
+            for path in ("inbox", f"tickets/{ticket}", "admin/staff", "admin/audit", "admin/canned", "reports"):
+                page.goto(f"{server.url}/console/{path}")
+                widths = page.evaluate("[document.documentElement.scrollWidth, document.body.scrollWidth]")
+                assert max(widths) <= NARROW["width"], f"{path}: the page scrolls sideways ({widths})"
+
+            page.goto(f"{server.url}/console/admin/staff")
+            wrap = page.locator(".table-wrap")
+            box = wrap.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= NARROW["width"]
+            assert wrap.evaluate("w => w.scrollWidth > w.clientWidth"), "the table is wider than its card"
+            hint = page.locator(".scroll-hint")
+            assert hint.is_visible() and "Desliza la tabla" in hint.inner_text()
+            assert hint.bounding_box()["y"] < box["y"]  # type: ignore[index]  # read before the table
+            page.screenshot(path=str(SHOTS / "console-staff-375.png"), full_page=True)
+            # slid to its end, the last column (the actions) is on the screen
+            wrap.evaluate("w => { w.scrollLeft = w.scrollWidth; }")
+            action = page.get_by_role("button", name="desactivar").last
+            edge = action.bounding_box()
+            assert edge is not None and 0 <= edge["x"] and edge["x"] + edge["width"] <= NARROW["width"]
+            assert max(page.evaluate("[document.documentElement.scrollWidth, document.body.scrollWidth]")) \
+                <= NARROW["width"]
+            page.screenshot(path=str(SHOTS / "console-staff-375-slid.png"), full_page=True)
+
+            # a window wide enough: no hint
+            page.set_viewport_size(LAPTOP)
+            page.wait_for_function("() => document.querySelector('.scroll-hint').hidden")
+        finally:
+            ctx.close()

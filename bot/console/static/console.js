@@ -108,12 +108,48 @@
   // After the handlers above, so a submission they took over (reveal) does not count as leaving.
   document.addEventListener("submit", function (ev) { if (!ev.defaultPrevented) leaving = true; });
 
+  // A table wider than its card (a phone) scrolls inside it: say so above it, since phones hide
+  // scrollbars; the hint goes away when the table fits (a wider window, a phone turned).
+  var wraps = document.querySelectorAll(".table-wrap");
+  function scrollHints() {
+    Array.prototype.forEach.call(wraps, function (wrap) {
+      var hint = wrap.previousElementSibling;
+      if (!hint || !hint.classList.contains("scroll-hint")) {
+        hint = document.createElement("p");
+        hint.className = "scroll-hint";
+        hint.textContent = "Desliza la tabla hacia los lados para ver todas las columnas.";
+        wrap.parentNode.insertBefore(hint, wrap);
+      }
+      hint.hidden = wrap.scrollWidth <= wrap.clientWidth + 1;
+    });
+  }
+  if (wraps.length) { scrollHints(); window.addEventListener("resize", scrollHints); }
+
   // Send the reply with Ctrl/Cmd+Enter.
   var reply = document.getElementById("reply-text");
   if (reply) {
     reply.addEventListener("keydown", function (ev) {
       if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); reply.form.requestSubmit(); }
     });
+  }
+
+  // Typing a reply (or a note) to a chat you hold is working on it: the hold, which goes back to
+  // the bot after HOLD_TIMEOUT_MINUTES without activity, is kept alive. At most one ping every
+  // 30 s, the first at once; nothing reaches the student.
+  var PING_MS = 30000, lastPing = null;
+  function keepHold() {
+    var now = Date.now();
+    if (leaving || (lastPing !== null && now - lastPing < PING_MS)) return;
+    lastPing = now;
+    fetch(prefix + "/api/tickets/" + body.dataset.ticket + "/typing", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRF-Token": csrf }
+    }).then(function (r) { if (r.status === 401) loggedOut(); }).catch(function () {});
+  }
+  if (reply && page === "ticket") {
+    reply.addEventListener("input", keepHold);
+    var noteBox = document.getElementById("note-text");
+    if (noteBox) noteBox.addEventListener("input", keepHold);
   }
 
   if (page === "inbox") {
