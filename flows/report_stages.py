@@ -109,7 +109,7 @@ def describe_step(step: Step, esc: dict[str, Any], text: str) -> bool:
         # "¿y eso afecta en algo? ¿se cancela mi seguro?" to "¿qué dato quedó mal?": a question
         # for the person, kept for the report; what went wrong is still what the report needs.
         esc["question"] = f"{esc['question']} / {clean}" if esc.get("question") else clean
-        step.say(step.msg("question_kept") + " " + step.msg(f"ask_description_{esc['reason']}"))
+        step.say(step.msg("question_kept") + " " + step.msg("meanwhile") + " " + step.msg(f"ask_description_{esc['reason']}"))
         return True
     if not meaningful(clean) or only_pleas(clean):
         if esc["reason"] == "duda_general" and step.recalls("no_description"):

@@ -1856,3 +1856,13 @@ def test_not_having_the_curp_at_hand_says_where_to_look_it_up() -> None:
     chat = Chat()
     chat.say("no tengo mi curp a la mano")
     assert "https://www.gob.mx/curp/" in chat.text
+
+
+def test_a_question_kept_for_the_person_never_leaves_a_dangling_meanwhile() -> None:
+    chat = Chat()
+    chat.say("tengo otra duda")
+    chat.say("¿entonces ya no lo ocupo para nada?")
+    assert chat.last is not None
+    assert not any(r.text.rstrip().endswith("Mientras:") for r in chat.last.replies)
+    kept = next(r.text for r in chat.last.replies if "la anoto en tu reporte" in r.text)
+    assert "Mientras: " in kept and "ID de estudiante" in kept  # what the report needs, in the same message
