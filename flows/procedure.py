@@ -174,8 +174,11 @@ def answer(step: Step, topic_id: str) -> None:
     step.remember("answered", topic_id)  # "¿y qué hago?", "¿y el ISSSTE sí cuenta?" next: read with it
     if known:
         step.say(known)
-        if again or (found and found.alone):
-            return  # "¿y el ISSSTE sí cuenta o no?" after the answer: that, not the whole answer again
+        if again or (found and found.alone) or _repeats_answer(known, step.kb.topics[topic_id].answers):
+            # "¿y el ISSSTE sí cuenta o no?" after the answer: that, not the whole answer again;
+            # "¿qué necesito para darme de alta en la clínica?": the known answer already gives the
+            # service's link, which the whole answer would give a second time.
+            return
     day = day_asked(step) if topic_id == "contacto" else None
     if day is not None:
         step.say(office_on_day(step, day))  # "¿atienden el 16 de marzo?": that day first, then the card
@@ -183,6 +186,16 @@ def answer(step: Step, topic_id: str) -> None:
         step.say(text)
     if day is None and topic_id == "contacto" and not step.hours.is_open(step.now):
         step.say(office_closed_now(step))
+
+
+_LINK = re.compile(r"https?://[^\s)»,]+")
+
+
+def _repeats_answer(known: str, answers: tuple[str, ...] | list[str]) -> bool:
+    """Whether a known answer points to the same service as the topic's whole answer (every link it
+    gives is one of the answer's): said together, the student reads the same service twice."""
+    links = {u.rstrip(".") for u in _LINK.findall(known)}
+    return bool(links) and links <= {u.rstrip(".") for a in answers for u in _LINK.findall(a)}
 
 
 #: "¿y el martes?", "¿y el 17?", "¿y mañana?": only a day, asked after another.

@@ -1866,3 +1866,11 @@ def test_a_question_kept_for_the_person_never_leaves_a_dangling_meanwhile() -> N
     assert not any(r.text.rstrip().endswith("Mientras:") for r in chat.last.replies)
     kept = next(r.text for r in chat.last.replies if "la anoto en tu reporte" in r.text)
     assert "Mientras: " in kept and "ID de estudiante" in kept  # what the report needs, in the same message
+
+
+def test_what_to_have_at_hand_for_the_clinic_is_said_once_not_with_the_whole_answer_again() -> None:
+    chat = Chat()
+    out = chat.say("que necesito para darme de alta en mi consultorio del imss")
+    assert out.topic == "alta_umf"
+    assert chat.text.count("registro-umf") == 1 and chat.text.count("UMF con CURP") == 1
+    assert "código postal" in chat.text and "¿Pudiste darte de alta en tu clínica?" in chat.text
