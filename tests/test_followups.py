@@ -1874,3 +1874,16 @@ def test_what_to_have_at_hand_for_the_clinic_is_said_once_not_with_the_whole_ans
     assert out.topic == "alta_umf"
     assert chat.text.count("registro-umf") == 1 and chat.text.count("UMF con CURP") == 1
     assert "código postal" in chat.text and "¿Pudiste darte de alta en tu clínica?" in chat.text
+
+
+@pytest.mark.parametrize("shout", ["ASESOR!!!!", "asesooor", "quiero hablar con una persona!!"])
+def test_a_person_asked_for_again_is_not_taken_as_the_doubt(shout: str) -> None:
+    chat = Chat()
+    chat.say("11")
+    assert chat.stage == "escalation_describe"
+    chat.say(shout)
+    assert chat.stage == "escalation_collect"
+    assert "te pregunta qué necesitas" in chat.text and "ID de estudiante" in chat.text
+    chat.say("00000123456, Juan Pérez López, 12345678903, BOXW310820HNERXN09")
+    assert "Detalle: Quiere hablar con una persona" in chat.text
+    assert shout not in chat.text
