@@ -222,6 +222,11 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         stage = STAGES[step.stage]
         step.say(step.msg("hello_again") + " " + step.msg("resume", where=stage.label) + "\n"
                  + question_again(step, stage) + "\n" + step.msg("or_menu"))
+    elif topic in ("saludo", "fuera_de_tema", "despedida") and not aside and intents.refuses_menu(step.text):
+        # "no me importa tu menú", "no quiero menú": not the menu again (the greeting its word
+        # resembles); a line, and a person.
+        step.topic = "fuera_de_tema"
+        step.say(step.msg("menu_refused"), [("person", step.msg("menu_person"))])
     elif topic == "saludo":
         show_menu(step, greeting=True)
     elif topic == "despedida":

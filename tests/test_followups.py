@@ -1887,3 +1887,14 @@ def test_a_person_asked_for_again_is_not_taken_as_the_doubt(shout: str) -> None:
     chat.say("00000123456, Juan Pérez López, 12345678903, BOXW310820HNERXN09")
     assert "Detalle: Quiere hablar con una persona" in chat.text
     assert shout not in chat.text
+
+
+@pytest.mark.parametrize("text", ["no me importa tu menú", "no quiero menú", "tu menu no me sirve"])
+def test_the_menu_refused_gets_a_line_and_a_person_not_the_menu_again(text: str) -> None:
+    chat = Chat()
+    chat.say("hola")
+    chat.say(text)
+    assert "sin menú" in chat.text and "Hablar con una persona" in chat.text
+    assert "Requisitos" not in chat.text and "¿Cómo lleno la solicitud?" not in chat.text
+    chat.say("1")
+    assert chat.stage.startswith("escalation_")  # the person offered is one "1" away
