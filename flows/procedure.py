@@ -299,6 +299,7 @@ def enter(step: Step, name: str, *, show_answer: bool = True) -> None:
     topic = STAGE_TOPIC.get(name)
     if topic and show_answer:
         answer(step, topic)
+        step.remember("steps_shown", name)  # a bare "no" right after them is not "I tried and could not"
     ask(step)
 
 

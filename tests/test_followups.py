@@ -1898,3 +1898,16 @@ def test_the_menu_refused_gets_a_line_and_a_person_not_the_menu_again(text: str)
     assert "Requisitos" not in chat.text and "¿Cómo lleno la solicitud?" not in chat.text
     chat.say("1")
     assert chat.stage.startswith("escalation_")  # the person offered is one "1" away
+
+
+def test_a_bare_no_right_under_the_clinic_steps_is_not_yet_tried_not_a_report() -> None:
+    chat = Chat()
+    chat.say("hola")
+    chat.say("8")  # Alta en mi clínica (UMF)
+    assert chat.stage == "umf_registration"
+    chat.say("No")
+    assert chat.stage == "umf_registration" and not chat.tickets()
+    assert "no hay prisa" in chat.text and "no me deja" in chat.text
+    assert "Aviso de privacidad" not in chat.text
+    chat.say("no")  # said again: it did not work; now the desk
+    assert chat.stage.startswith("escalation_")
