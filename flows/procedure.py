@@ -431,7 +431,10 @@ def waiting_from(step: Step, saved: date, *, purpose: str) -> None:
     step.state.pop("date_purpose", None)
     values = {"saved": step.date_es(saved), "end": step.date_es(end), "days": step.kb.desk.waiting_days}
     approximate = entities.is_approximate_date(entities.saved_clause(step.text) or step.text)
-    if approximate:
+    if entities.resaved_day(step.text, step.now) == saved:
+        # "la guardé el 3 pero la corregí el 5": which of the two days the wait counts from.
+        step.say(step.msg("date_from_resave", saved=values["saved"]))
+    elif approximate:
         # "la semana pasada": the day taken is said first, so a wrong guess can be corrected.
         step.say(step.msg("date_approximate", saved=values["saved"]))
     if step.today <= end:

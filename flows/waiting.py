@@ -189,6 +189,9 @@ def _saved_date(step: Step) -> date | None:
     a verb of saving ("necesito ir al doctor hoy" says nothing of it)."""
     if not entities.mentions_saving(step.text):
         return None
+    again = entities.resaved_day(step.text, step.now)
+    if again is not None:
+        return again  # "la guardé el 3 pero la corregí el 5": the last time it was saved
     clause = entities.saved_clause(step.text)
     return ((step.read_day(clause) if clause else None) or step.read_day(step.text)
             or (step.today if saved_just_now(step) else None))
@@ -352,6 +355,7 @@ def answer_save_date(step: Step) -> bool:
         return True
     clause = entities.saved_clause(text)  # "la guardé el viernes, hace como 3 días": the day named with it
     saved, problem = entities.parse_answer_date(clause, step.now) if clause else (None, None)
+    saved = entities.resaved_day(text, step.now) or saved  # "el 3, pero la corregí el 5": the last saving
     if saved is None:
         saved, problem = entities.parse_answer_date(text, step.now)
     if saved is None and problem is None:
