@@ -710,6 +710,17 @@ def _open_ticket(
         .order_by(col(Ticket.id).desc())
     )
     ticket = session.exec(stmt).first()
+    if ticket is None and action.replaces:
+        # The open ticket of another reason is this case, told for what it is now: it takes the
+        # new reason (staff filter by it), keeping what it already had.
+        ticket = session.exec(
+            select(Ticket)
+            .where(Ticket.conversation_id == conversation.id, Ticket.reason == action.replaces,
+                   col(Ticket.status).in_(UNRESOLVED))
+            .order_by(col(Ticket.id).desc())
+        ).first()
+        if ticket is not None:
+            ticket.reason = action.reason
     if ticket is None:
         # The same problem again a few days after staff resolved it: reopen that
         # ticket (the console records it) rather than start the story over.

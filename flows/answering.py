@@ -171,6 +171,11 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
             return
         match = Match("fuera_de_tema", match.score, match.ranked, match.tokens, True, match.domain)
     topic = match.topic or "fuera_de_tema"
+    if (topic == "datos_erroneos" and not aside and intents.is_question(step.text)
+            and entities.resaved_day(step.text, step.now) is not None):
+        # "la guardé el 3 pero la corregí el 5, ¿cuándo queda?": the mistake is already fixed and
+        # saved again; the question is the wait, from the last saving (not a report of a mistake).
+        topic = "espera"
     step.topic = topic
     if (not aside and step.recalls("answered", "cant_log_in", within=2) and len(intents.words(step.text)) <= 8
             and _STILL_CANT.search(" ".join(intents.words(step.text)))):
@@ -222,6 +227,11 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         stage = STAGES[step.stage]
         step.say(step.msg("hello_again") + " " + step.msg("resume", where=stage.label) + "\n"
                  + question_again(step, stage) + "\n" + step.msg("or_menu"))
+    elif topic in ("saludo", "fuera_de_tema", "despedida") and not aside and intents.refuses_menu(step.text):
+        # "no me importa tu menú", "no quiero menú": not the menu again (the greeting its word
+        # resembles); a line, and a person.
+        step.topic = "fuera_de_tema"
+        step.say(step.msg("menu_refused"), [("person", step.msg("menu_person"))])
     elif topic == "saludo":
         show_menu(step, greeting=True)
     elif topic == "despedida":

@@ -36,6 +36,7 @@ from flows.report_core import (
     consented,
     data_text_of,
     is_aside,
+    lead_into,
     missing_fields,
     only_courtesy,
     reprompt,
@@ -498,7 +499,8 @@ def handle(step: Step) -> bool:
         # "¿entonces ya no lo ocupo?": a question the bot did not get; the person gets it with
         # the report, and the data is still what the report needs.
         append_description(esc, description_text(text))
-        step.say(step.msg("question_kept"))
+        lead_into(step, step.msg("question_kept"), lambda: ask_for_rest(step, esc, [], got=False))
+        return True
     else:
         step.say(step.msg("collect_not_understood"))
     ask_for_rest(step, esc, [], got=False)

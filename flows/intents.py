@@ -58,6 +58,20 @@ def is_menu_command(text: str) -> bool:
     )
 
 
+#: "no me importa tu menú", "no quiero menú", "tu menú no me sirve", "sin menú": the menu refused.
+_NO_MENU = re.compile(
+    r"\b(?:no (?:me )?(?:quiero|ocupo|necesito|interesa|importa|sirve|sirven|gusta|ayuda|mandes|pongas|muestres|pidas)"
+    r"|ni (?:quiero|ocupo)|olvidate de|basta de|deja de (?:mandarme|mandar|poner)|ya no (?:me )?(?:mandes|pongas)"
+    r"|sin|para (?:que|q) (?:quiero|ocupo)|al diablo con|que me importa)(?: \w+){0,3}? (?:menu|menus|opciones)\b"
+    r"|\b(?:menu|menus|opciones)(?: \w+){0,2} no (?:me )?(?:sirve|sirven|importa|interesa|ayuda|ayudan)\b")
+
+
+def refuses_menu(text: str) -> bool:
+    """ "no me importa tu menú", "no quiero menú": the student does not want the menu (not a greeting
+    asking for it)."""
+    return bool(_NO_MENU.search(" ".join(words(text))))
+
+
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 
 

@@ -332,6 +332,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         return
     if escalation.active(step.state) and _corrects_date_of_report(step):
         return
+    if escalation.active(step.state) and waiting.doubt_is_no_coverage(step):
+        return
     if escalation.active(step.state):
         if escalation.handle(step):
             return
@@ -542,6 +544,8 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         # After "menú", or a step of the guide since, a report still open: what is said goes to
         # it, not to a second one.
         step.stage = "ticket_open"
+    if step.stage == "ticket_open" and waiting.open_doubt_is_no_coverage(step):
+        return
     if step.stage == "ticket_open" and ticket_open.follow_up(step, lambda m: answering.answer_topic(step, m, aside=True)):
         return
     if (step.stage != "ticket_open" and step.state.get("ticket_number") and intents.asks_about_reply(text)

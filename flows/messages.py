@@ -87,6 +87,9 @@ class OpenTicket(Action):
     description: str
     data: dict[str, str] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
+    #: The reason of the open ticket this one is: the same case, told for what it is now ("otra
+    #: duda", then "sigo sin vigencia, la guardé el 5"). That ticket takes ``reason``.
+    replaces: str | None = None
 
 
 @dataclass(frozen=True)

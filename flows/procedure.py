@@ -174,8 +174,11 @@ def answer(step: Step, topic_id: str) -> None:
     step.remember("answered", topic_id)  # "¿y qué hago?", "¿y el ISSSTE sí cuenta?" next: read with it
     if known:
         step.say(known)
-        if again or (found and found.alone):
-            return  # "¿y el ISSSTE sí cuenta o no?" after the answer: that, not the whole answer again
+        if again or (found and found.alone) or _repeats_answer(known, step.kb.topics[topic_id].answers):
+            # "¿y el ISSSTE sí cuenta o no?" after the answer: that, not the whole answer again;
+            # "¿qué necesito para darme de alta en la clínica?": the known answer already gives the
+            # service's link, which the whole answer would give a second time.
+            return
     day = day_asked(step) if topic_id == "contacto" else None
     if day is not None:
         step.say(office_on_day(step, day))  # "¿atienden el 16 de marzo?": that day first, then the card
@@ -183,6 +186,16 @@ def answer(step: Step, topic_id: str) -> None:
         step.say(text)
     if day is None and topic_id == "contacto" and not step.hours.is_open(step.now):
         step.say(office_closed_now(step))
+
+
+_LINK = re.compile(r"https?://[^\s)»,]+")
+
+
+def _repeats_answer(known: str, answers: tuple[str, ...] | list[str]) -> bool:
+    """Whether a known answer points to the same service as the topic's whole answer (every link it
+    gives is one of the answer's): said together, the student reads the same service twice."""
+    links = {u.rstrip(".") for u in _LINK.findall(known)}
+    return bool(links) and links <= {u.rstrip(".") for a in answers for u in _LINK.findall(a)}
 
 
 #: "¿y el martes?", "¿y el 17?", "¿y mañana?": only a day, asked after another.
@@ -286,6 +299,7 @@ def enter(step: Step, name: str, *, show_answer: bool = True) -> None:
     topic = STAGE_TOPIC.get(name)
     if topic and show_answer:
         answer(step, topic)
+        step.remember("steps_shown", name)  # a bare "no" right after them is not "I tried and could not"
     ask(step)
 
 
@@ -417,7 +431,10 @@ def waiting_from(step: Step, saved: date, *, purpose: str) -> None:
     step.state.pop("date_purpose", None)
     values = {"saved": step.date_es(saved), "end": step.date_es(end), "days": step.kb.desk.waiting_days}
     approximate = entities.is_approximate_date(entities.saved_clause(step.text) or step.text)
-    if approximate:
+    if entities.resaved_day(step.text, step.now) == saved:
+        # "la guardé el 3 pero la corregí el 5": which of the two days the wait counts from.
+        step.say(step.msg("date_from_resave", saved=values["saved"]))
+    elif approximate:
         # "la semana pasada": the day taken is said first, so a wrong guess can be corrected.
         step.say(step.msg("date_approximate", saved=values["saved"]))
     if step.today <= end:

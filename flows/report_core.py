@@ -10,11 +10,12 @@ summary shown (:func:`show_summary`), and the report brought back where it was
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from collections.abc import Callable
 from typing import Any
 
 from flows import entities, intents, report_right
 from flows.context import Step
-from flows.messages import RecordConsent
+from flows.messages import RecordConsent, Reply
 from flows.report_data import read as _read
 from flows.report_text import (
     TYPED,
@@ -165,6 +166,18 @@ def ask_for_rest(step: Step, esc: dict[str, Any], problems: list[str], *, quiet:
     if right:
         ask += "\n" + step.msg("ask_right_also", field=step.msg(f"right_ask_{right}"))
     step.say(ask)
+
+
+def lead_into(step: Step, lead: str, then: Callable[[], None]) -> None:
+    """``lead``, then what ``then`` says, in one message joined by "Mientras:" (the header is never
+    sent alone: with nothing after it, ``lead`` stands by itself)."""
+    start = len(step.replies)
+    then()
+    if len(step.replies) > start:
+        first = step.replies[start]
+        step.replies[start] = Reply(f"{lead} {step.msg('meanwhile')} {first.text}", first.options)
+    else:
+        step.say(lead)
 
 
 def show_summary(step: Step, esc: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from flows import entities, intents
 from flows.context import Step
+from knowledge.matcher import fold
 from flows.report_text import CORRECTION_WORDS, NSS_UNKNOWN, field_named, leftover, remove_digits
 
 
@@ -90,7 +91,9 @@ def read(
                 break
     if name:
         found["name"] = name
-    if expecting == ["student_id"] and not problems and "student_id" not in found and re.search(r"\d", consumed):
+    if (expecting == ["student_id"] and not problems and "student_id" not in found
+            and re.search(r"\d", _DAYS_AND_COUNTS.sub(" ", fold(consumed)))):
+        # ("la guardé el 5 de marzo", "ya pasaron 10 días": a day and a count, not an ID typed wrong)
         problems.append(step.msg("student_id_format"))
     unknown = False
     if "nss" not in found and "nss" not in data:
@@ -99,6 +102,14 @@ def read(
                                                         and field_named(text) in (None, "nss")
                                                         and not NAMES_SCREENSHOT.search(folded))
     return found, problems, unknown
+
+
+#: Numbers that are days or counts of time ("el 5 de marzo", "el 5", "10 días", "9/02"): never an ID.
+_DAYS_AND_COUNTS = re.compile(
+    r"\b\d{1,2}\s*(?:de\s+)?(?:ene|feb|mar|abr|may|jun|jul|ago|sep|oct|nov|dic)[a-z]*\b"
+    r"|\b(?:el|dia|desde el|hace)\s+\d{1,2}\b(?![/.\-]?\d)"
+    r"|\b\d{1,3}\s*(?:dias?|semanas?|meses|mes|horas?|hrs?|minutos?)\b"
+    r"|\b\d{1,2}[/.\-]\d{1,2}(?:[/.\-]\d{2,4})?\b")
 
 
 def with_surnames(new: str, old: str, text: str) -> str:

@@ -44,6 +44,7 @@ from flows.report_text import (
     field_named,
     meaningful,
     name_after,
+    only_asks_for_person,
     only_pleas,
     promises_screenshot,
     tells_wrong_and_right,
@@ -57,6 +58,13 @@ def describe_step(step: Step, esc: dict[str, Any], text: str) -> bool:
     """The answer to "what went wrong?": a description, data, or a question."""
     if not text.strip() and not step.message.attachments:
         step.say(step.msg(f"ask_description_{esc['reason']}"))
+        return True
+    if only_asks_for_person(text) and not step.message.attachments:
+        # "ASESOR!!!!" to "¿cuál es tu duda?": the person asked for again, not the doubt; the report
+        # goes without it (the person asks), on to the data, never "ASESOR!!!!" as the detail.
+        esc["description"] = with_opening(esc, step.msg("description_none"))
+        step.say(step.msg("description_skipped"))
+        ask_for_rest(step, esc, [])
         return True
     if wrong_values_typed(text) or (esc["reason"] == "datos_erroneos" and tells_wrong_and_right(text)):
         # "puse mal mi nss, puse 12345678901", "puse Jose y es José Luis" to "¿qué dato quedó
@@ -109,7 +117,7 @@ def describe_step(step: Step, esc: dict[str, Any], text: str) -> bool:
         # "¿y eso afecta en algo? ¿se cancela mi seguro?" to "¿qué dato quedó mal?": a question
         # for the person, kept for the report; what went wrong is still what the report needs.
         esc["question"] = f"{esc['question']} / {clean}" if esc.get("question") else clean
-        step.say(step.msg("question_kept") + " " + step.msg(f"ask_description_{esc['reason']}"))
+        step.say(step.msg("question_kept") + " " + step.msg("meanwhile") + " " + step.msg(f"ask_description_{esc['reason']}"))
         return True
     if not meaningful(clean) or only_pleas(clean):
         if esc["reason"] == "duda_general" and step.recalls("no_description"):

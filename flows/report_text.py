@@ -33,6 +33,18 @@ PERSON_WORDS = frozenset({
 })
 
 
+#: The words of PERSON_WORDS that name whom is asked for (not "ayuda", "porfa": a plea).
+_WHOM = frozenset({"persona", "humano", "asesor", "asesora", "alguien", "agente", "operador", "gente", "mesa",
+                   "person", "human"})
+
+
+def only_asks_for_person(text: str) -> bool:
+    """ "ASESOR!!!!", "quiero hablar con una persona ya": a person asked for, and nothing else said
+    (however it is shouted or punctuated): no description of anything."""
+    words = [re.sub(r"([a-z])\1+", r"\1", w) for w in intents.words(text)]  # "asesoooor"
+    return bool(words) and all(w in PERSON_WORDS for w in words) and any(w in _WHOM for w in words)
+
+
 #: Words of a correction ("no, el nombre está mal, es …"): not part of the new value.
 CORRECTION_WORDS = frozenset({
     "no", "esta", "estan", "mal", "bien", "equivocado", "equivocada", "incorrecto", "incorrecta",

@@ -157,6 +157,13 @@ def reply(step: Step, stage: Stage, text: str) -> bool:
         step.say(step.msg("check_first" if stage.name == "checking_coverage" else "try_first")
                  + " " + question_again(step, stage))
         return True
+    if (stage.bare_not_yet_waits and step.recalls("steps_shown", stage.name) and intents.yes_no(text) is False
+            and len(intents.words(text)) <= 2):
+        # Option 8 ("Alta en mi clínica"), then "No" to "¿pudiste darte de alta?" right under the
+        # steps: there was no time to try them; try first (a report only when it did not work).
+        step.topic = None
+        step.say(step.msg("not_tried_yet_bare"))
+        return True
     if stage.dont_know and (intents.says_not_sure(text) and len(intents.words(text)) <= 4
                             or _asked_as_dont_know(step, stage)):
         # "no sé" / "nose": not a no; what helps them find out, and the question again.

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from flows import entities, escalation, intents, report_text
+from flows import entities, escalation, intents, report_core, report_text
 from flows.context import Step
+from flows.messages import OpenTicket
 from flows.procedure import answer, ask_saved_date, day_message, enter, saved_date_unknown, waiting_from
-from knowledge.matcher import WHAT_IF
+from knowledge.matcher import STRONG, WHAT_IF
 
 
 _PLANS = re.compile(r"\b(?:revis\w*|chec\w*|consult\w*|vuelv\w*|escrib\w*|regres\w*|gracias)\b"
@@ -189,6 +190,9 @@ def _saved_date(step: Step) -> date | None:
     a verb of saving ("necesito ir al doctor hoy" says nothing of it)."""
     if not entities.mentions_saving(step.text):
         return None
+    again = entities.resaved_day(step.text, step.now)
+    if again is not None:
+        return again  # "la guardé el 3 pero la corregí el 5": the last time it was saved
     clause = entities.saved_clause(step.text)
     return ((step.read_day(clause) if clause else None) or step.read_day(step.text)
             or (step.today if saved_just_now(step) else None))
@@ -248,6 +252,59 @@ def person_with_save_day(step: Step) -> None:
     step.say(step.msg("waiting_end_aside", saved=step.date_es(saved), end=step.date_es(end))
              + " " + step.msg("person_within_wait"))
     escalation.start(step, "duda_general")
+
+
+def doubt_is_no_coverage(step: Step) -> bool:
+    """A report for "another doubt" being collected, then "ya pasaron 10 días y no me sale vigente,
+    la guardé el 5 de marzo": the doubt is the missing coverage. Past the wait, the report becomes
+    that case (``sin_vigencia``, with the save day; the data given stays); within it, the day it
+    ends, and the person asked for still gets the report."""
+    esc = step.state.get("esc") or {}
+    if (esc.get("reason") != "duda_general" or step.stage not in ("escalation_describe", "escalation_collect",
+                                                                   "escalation_confirm")
+            or step.classify(step.text).keyword_scores.get("sin_vigencia", 0.0) < STRONG or not said_saved_on(step)):
+        return False
+    saved = _saved_date(step)
+    assert saved is not None  # said_saved_on
+    end = step.calendar.waiting_period_end(saved, step.kb.desk.waiting_days)
+    step.topic = "sin_vigencia"
+    if end >= step.today:
+        step.say(step.msg("waiting_end_aside", saved=step.date_es(saved), end=step.date_es(end))
+                 + " " + step.msg("person_within_wait"))
+        report_core.append_description(esc, report_text.description_text(step.text))
+        report_core.ask_for_rest(step, esc, [])
+        return True
+    doubt = esc.get("description")
+    waiting_from(step, saved, purpose="sin_vigencia")  # the new report keeps the data of this one
+    new = step.state.get("esc")
+    if new is not None and doubt and doubt != step.msg("description_none") and len(intents.words(doubt)) >= 4:
+        report_core.append_description(new, doubt)  # what they asked first, for the person too
+    return True
+
+
+def open_doubt_is_no_coverage(step: Step) -> bool:
+    """The report open for "another doubt", then "ya pasaron 10 días y no me sale vigente, la
+    guardé el 5 de marzo": past the wait, that ticket becomes the missing coverage (its reason
+    ``sin_vigencia``, with the save day), not a second ticket nor "perdón por la espera"; within
+    the wait, the day it ends, noted on the ticket."""
+    if (str(step.state.get("ticket_reason") or "duda_general") != "duda_general"
+            or step.classify(step.text).keyword_scores.get("sin_vigencia", 0.0) < STRONG or not said_saved_on(step)):
+        return False
+    saved = _saved_date(step)
+    assert saved is not None  # said_saved_on
+    end = step.calendar.waiting_period_end(saved, step.kb.desk.waiting_days)
+    values = {"saved": step.date_es(saved), "end": step.date_es(end), "days": step.kb.desk.waiting_days}
+    step.topic = "sin_vigencia"
+    step.state["saved_on"] = saved.isoformat()
+    if end >= step.today:
+        step.act(OpenTicket(reason="duda_general", description=step.msg("description_saved_on", when=values["saved"])))
+        step.say(step.msg("waiting_end_aside", **values) + " " + step.msg("ticket_within_wait"))
+        return True
+    step.act(OpenTicket(reason="sin_vigencia", replaces="duda_general",
+                        description=step.msg("sin_vigencia_description", **values)))
+    step.state["ticket_reason"] = "sin_vigencia"
+    step.say(step.msg("ticket_now_no_coverage", **values))
+    return True
 
 
 def espera(step: Step) -> None:
@@ -352,6 +409,7 @@ def answer_save_date(step: Step) -> bool:
         return True
     clause = entities.saved_clause(text)  # "la guardé el viernes, hace como 3 días": the day named with it
     saved, problem = entities.parse_answer_date(clause, step.now) if clause else (None, None)
+    saved = entities.resaved_day(text, step.now) or saved  # "el 3, pero la corregí el 5": the last saving
     if saved is None:
         saved, problem = entities.parse_answer_date(text, step.now)
     if saved is None and problem is None:

@@ -1909,3 +1909,58 @@ def test_a_follow_up_that_names_its_own_subject_is_about_that_subject() -> None:
     chat.say("que necesito para el seguro facultativo")
     out = chat.say("y el nss ese donde lo consigo?")
     assert out.topic == "nss" and "Asignación o localización" in chat.text
+
+
+def test_a_question_kept_for_the_person_never_leaves_a_dangling_meanwhile() -> None:
+    chat = Chat()
+    chat.say("tengo otra duda")
+    chat.say("¿entonces ya no lo ocupo para nada?")
+    assert chat.last is not None
+    assert not any(r.text.rstrip().endswith("Mientras:") for r in chat.last.replies)
+    kept = next(r.text for r in chat.last.replies if "la anoto en tu reporte" in r.text)
+    assert "Mientras: " in kept and "ID de estudiante" in kept  # what the report needs, in the same message
+
+
+def test_what_to_have_at_hand_for_the_clinic_is_said_once_not_with_the_whole_answer_again() -> None:
+    chat = Chat()
+    out = chat.say("que necesito para darme de alta en mi consultorio del imss")
+    assert out.topic == "alta_umf"
+    assert chat.text.count("registro-umf") == 1 and chat.text.count("UMF con CURP") == 1
+    assert "código postal" in chat.text and "¿Pudiste darte de alta en tu clínica?" in chat.text
+
+
+@pytest.mark.parametrize("shout", ["ASESOR!!!!", "asesooor", "quiero hablar con una persona!!"])
+def test_a_person_asked_for_again_is_not_taken_as_the_doubt(shout: str) -> None:
+    chat = Chat()
+    chat.say("11")
+    assert chat.stage == "escalation_describe"
+    chat.say(shout)
+    assert chat.stage == "escalation_collect"
+    assert "te pregunta qué necesitas" in chat.text and "ID de estudiante" in chat.text
+    chat.say("00000123456, Juan Pérez López, 12345678903, BOXW310820HNERXN09")
+    assert "Detalle: Quiere hablar con una persona" in chat.text
+    assert shout not in chat.text
+
+
+@pytest.mark.parametrize("text", ["no me importa tu menú", "no quiero menú", "tu menu no me sirve"])
+def test_the_menu_refused_gets_a_line_and_a_person_not_the_menu_again(text: str) -> None:
+    chat = Chat()
+    chat.say("hola")
+    chat.say(text)
+    assert "sin menú" in chat.text and "Hablar con una persona" in chat.text
+    assert "Requisitos" not in chat.text and "¿Cómo lleno la solicitud?" not in chat.text
+    chat.say("1")
+    assert chat.stage.startswith("escalation_")  # the person offered is one "1" away
+
+
+def test_a_bare_no_right_under_the_clinic_steps_is_not_yet_tried_not_a_report() -> None:
+    chat = Chat()
+    chat.say("hola")
+    chat.say("8")  # Alta en mi clínica (UMF)
+    assert chat.stage == "umf_registration"
+    chat.say("No")
+    assert chat.stage == "umf_registration" and not chat.tickets()
+    assert "no hay prisa" in chat.text and "no me deja" in chat.text
+    assert "Aviso de privacidad" not in chat.text
+    chat.say("no")  # said again: it did not work; now the desk
+    assert chat.stage.startswith("escalation_")

@@ -3041,3 +3041,44 @@ def test_an_nss_kept_unverified_goes_to_its_ticket_flagged_and_is_not_kept_for_t
     [ticket] = chat.tickets()
     assert ticket.data.get("nss") == "12345678904" and ticket.data.get("nss_unverified") == "sí"
     assert "nss" not in (chat.state.get("known") or {})
+
+
+@pytest.mark.parametrize("text", ["la guarde el 3 pero la corregi el 5, cuando queda?",
+                                  "la guarde el 3 de marzo y la volvi a guardar el 5, cuando sale?"])
+def test_two_save_days_in_one_message_count_from_the_later_and_say_so(text: str) -> None:
+    chat = Chat()
+    out = chat.say(text, "2026-03-06T10:00")
+    assert out.topic == "espera" and not chat.tickets()
+    assert "Cuento desde el *jueves 5 de marzo*" in chat.text
+    assert "*jueves 12 de marzo*" in chat.text  # 5 business days from the 5th, not from the 3rd (the 10th)
+    assert chat.state is not None and chat.state["saved_on"] == "2026-03-05"
+
+
+def test_a_later_save_day_answers_the_question_of_the_day_too() -> None:
+    chat = Chat()
+    chat.say("cuanto tarda?", "2026-03-06T10:00")
+    chat.say("la guarde el 3 pero la corregi el 5", "2026-03-06T10:01")
+    assert chat.stage == "waiting_period" and "Cuento desde el *jueves 5 de marzo*" in chat.text
+
+
+def test_a_doubt_being_collected_becomes_the_missing_coverage_and_the_day_is_no_id() -> None:
+    chat = Chat()
+    chat.say("tengo otra duda", "2026-03-20T10:00")
+    assert chat.stage == "escalation_collect"
+    out = chat.say("ya pasaron 10 dias y no me sale vigente, la guarde el 5 de marzo", "2026-03-20T10:01")
+    assert out.topic == "sin_vigencia"
+    assert "ID de estudiante son 6 dígitos" not in chat.text  # "el 5" is the day, not an ID typed wrong
+    assert "guardaste tu solicitud el jueves 5 de marzo" in chat.text and "*jueves 12 de marzo*" in chat.text
+    chat.say("00000123456, Juan Pérez López, 12345678903, BOXW310820HNERXN09", "2026-03-20T10:02")
+    assert "Solicitud guardada el jueves 5 de marzo" in chat.text
+    chat.say("sí", "2026-03-20T10:03")
+    assert [t.reason for t in chat.tickets()] == ["sin_vigencia"]
+
+
+def test_a_day_and_a_count_of_days_are_not_an_id_typed_wrong() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi solicitud puse mal mi curp")
+    chat.say("Juan Pérez López, 12345678903, BOXW310820HNERXN09")
+    assert chat.stage == "escalation_collect"
+    chat.say("la llene hace 3 dias, el 5 de febrero")
+    assert "ID de estudiante son 6 dígitos" not in chat.text

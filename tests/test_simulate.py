@@ -156,3 +156,19 @@ def test_an_escalation_shows_its_ticket(tmp_path):
     assert isinstance(tickets[0]["id"], int)
     assert tickets[0]["reason"] == "duda_general"
     assert tickets[0]["status"] == "open"
+
+
+def test_an_open_doubt_becomes_the_missing_coverage_with_its_save_day(tmp_path):
+    turns = [*ESCALATION_TURNS, "ya pasaron 10 dias y no me sale vigente, la guarde el 5 de febrero"]
+    stdin = jsonl(*({"conversation": "t1", "text": t, "at": f"2026-02-20T10:{i:02d}:00-07:00"}
+                    for i, t in enumerate(turns)))
+    proc = run_cli("simulate", "-", input=stdin, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = parse_output(proc.stdout)
+    opened = next(o["ticket"] for o in out if o.get("ticket"))
+    assert opened["reason"] == "duda_general"
+    last = out[-1]
+    assert last["ticket"] == {**opened, "reason": "sin_vigencia"}  # the same ticket, its reason changed
+    said = "\n".join(last["replies"])
+    assert "sigues sin vigencia" in said and "jueves 5 de febrero" in said and "*jueves 12 de febrero*" in said
+    assert "Perdón por la espera" not in said

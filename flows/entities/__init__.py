@@ -41,6 +41,7 @@ from flows.entities.dates import (
     mentions_saving,
     parse_answer_date,
     parse_date,
+    resaved_day,
     saved_clause,
     waited_duration,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "is_approximate_date",
     "parse_answer_date",
     "mentions_saving",
+    "resaved_day",
     "saved_clause",
     "waited_duration",
     "parse_date",

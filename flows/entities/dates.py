@@ -536,6 +536,37 @@ def mentions_saving(text: str) -> bool:
     return bool(_SAVED_CUE.search(_fold_same_length(_clean(text))))
 
 
+#: Saving it again: "la corregí", "la modifiqué", "la volví a guardar", "la mandé de nuevo".
+_RESAVED_CUE = re.compile(
+    r"\b(?:correg\w*|corrigi\w*|modifi\w*|edit\w*|cambie|actualic\w*|rehic\w*|volvi a \w+|volvimos a \w+"
+    r"|de nuevo|otra vez|nuevamente)\b"
+)
+#: "… el 5" inside a clause: a bare day of the month ("el 5 días" is a count, "el 5/03" a date).
+_DAY_IN_CLAUSE = re.compile(r"(?<![0-9/.\-])\bel\s+([0-9]{1,2})(?![0-9/:.\-])(?!\s+(?:de\s+)?(?:dias?|semanas?|meses|horas?)\b)")
+
+
+def _clause_day(clause: str, now: datetime) -> date | None:
+    """The day a clause names: a date, or a bare day of the month ("la corregí el 5")."""
+    found = parse_date(clause, now)
+    if found is not None:
+        return found
+    m = _DAY_IN_CLAUSE.search(_fold_same_length(_clean(clause)))
+    return _recent_day_number(int(m.group(1)), None, _local_today(now)) if m else None
+
+
+def resaved_day(text: str, now: datetime) -> date | None:
+    """The day the application was saved again, when a message names a saving and, after it, a
+    later one ("la guardé el 3 pero la corregí el 5", "… y la volví a guardar el 5"): the last
+    time it was saved, which the wait counts from. None for a message with one saving."""
+    clauses = _CLAUSES.split(text)
+    first = next(((i, d) for i, c in enumerate(clauses) if mentions_saving(c) and (d := _clause_day(c, now))), None)
+    if first is None:
+        return None
+    later = [d for c in clauses[first[0] + 1:]
+             if _RESAVED_CUE.search(_fold_same_length(_clean(c))) and (d := _clause_day(c, now)) is not None]
+    return later[-1] if later and later[-1] >= first[1] else None
+
+
 def saved_clause(text: str) -> str | None:
     """The part of a message that says when the application was saved ("… lo guardé el viernes
     pasado, y traigo tos desde hace una semana": the first part; the cough's week is not the day)."""
