@@ -688,11 +688,6 @@ def _perform(
     return None
 
 
-#: What flows/machine.py writes before the detail of a report made from an emergency room or a
-#: hospital while not covered ("URGENTE: estoy en urgencias…"): such a ticket is urgent.
-URGENT_MARK = "URGENTE: "
-
-
 def _open_ticket(
     session: Session, action: OpenTicket, *, conversation: Conversation | ConversationRow, contact: Contact,
     now: datetime
@@ -736,7 +731,7 @@ def _open_ticket(
             status=TicketStatus.OPEN,
             data=data,
             description=description,
-            urgent=URGENT_MARK in description,
+            urgent=action.urgent,
             attachments=attachments,
             created_at=now,
             updated_at=now,
@@ -744,7 +739,7 @@ def _open_ticket(
         session.add(ticket)
     else:
         ticket.data = {**(ticket.data or {}), **data}
-        if URGENT_MARK in description:
+        if action.urgent:
             ticket.urgent = True  # an emergency told later, with the report open or reopened
         if description and ticket.reopened_at is not None:
             # Since the student reopened it: what is new, shown apart (even if it repeats the story).

@@ -239,7 +239,7 @@ class Ticket(SQLModel, table=True):
     reason: str = Field(sa_type=String(64))  # type: ignore[call-overload]
     status: str = Field(default=TicketStatus.OPEN, sa_type=String(16))  # type: ignore[call-overload]
     #: A student (or a parent) at an emergency room or a hospital while not covered: staff look at it
-    #: first. Set when the flow marks the report urgent (bot.desk.URGENT_MARK); never cleared.
+    #: first. Set from the flow's ``OpenTicket.urgent``; never cleared.
     urgent: bool = Field(default=False, sa_type=Boolean,  # type: ignore[call-overload]
                          sa_column_kwargs={"server_default": false()})
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # type: ignore[call-overload]

@@ -311,6 +311,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             step.state["esc"] = esc
             esc.pop("aside", None)
             esc["description"] = report_core.with_opening(esc, "URGENTE: " + report_text.description_text(text))
+            esc["urgent"] = True
             step.say(step.msg("report_marked_urgent"))
             report_core.ask_for_rest(step, esc, [])
         elif esc is not None and (esc.get("reason") == "sin_vigencia" or not_covered):
@@ -318,6 +319,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             # needed now. Marked urgent for staff, the desk's numbers, and the report goes on.
             step.state["esc"] = esc
             report_core.append_description(esc, "URGENTE: " + report_text.description_text(text))
+            esc["urgent"] = True
             step.say(step.msg("report_marked_urgent"))
             escalation.reprompt(step)
         elif esc is not None:
@@ -325,7 +327,10 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
             step.say(step.msg("report_after_emergency"))
         else:  # the open report gets it too: staff see what happened
             reason = str(step.state.get("ticket_reason") or "duda_general")
-            step.act(OpenTicket(reason=reason, description=report_text.description_text(text)))
+            urgent = not_covered or reason == "sin_vigencia"  # as in a report being made (above)
+            detail = report_text.description_text(text)
+            step.act(OpenTicket(reason=reason, description=f"URGENTE: {detail}" if urgent else detail,
+                                urgent=urgent))
             step.say(step.msg("ticket_updated"))
         return
     if escalation.active(step.state) and _changes_mind(step):

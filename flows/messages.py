@@ -90,6 +90,9 @@ class OpenTicket(Action):
     #: The reason of the open ticket this one is: the same case, told for what it is now ("otra
     #: duda", then "sigo sin vigencia, la guardé el 5"). That ticket takes ``reason``.
     replaces: str | None = None
+    #: Staff should look at it first: the student (or a parent) is at an emergency room or a
+    #: hospital while not covered. The description says why ("URGENTE: …").
+    urgent: bool = False
 
 
 @dataclass(frozen=True)

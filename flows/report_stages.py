@@ -535,7 +535,7 @@ def open_ticket(step: Step, esc: dict[str, Any]) -> None:
             data[f"{field}_refused"] = "sí"  # not given by choice (not "does not know" / "has none")
     attachments = tuple(Attachment(a["ref"], a["content_type"], a.get("name", "")) for a in esc["attachments"])
     step.act(OpenTicket(reason=esc["reason"], description=esc.get("description") or "", data=data,
-                        attachments=attachments))
+                        attachments=attachments, urgent=bool(esc.get("urgent"))))
     # Kept for a later report: only checked data (an NSS sent twice unverified is not reused unflagged).
     step.state["known"] = {k: v for k, v in esc["data"].items()
                            if k in FIELDS and v not in (esc.get("nss_unverified"), esc.get("curp_unverified"))}

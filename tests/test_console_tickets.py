@@ -317,6 +317,9 @@ def test_an_urgent_report_is_marked_in_the_inbox_and_on_its_page(app: FastAPI, a
     assert handled.ticket is not None
     urgent = int(handled.ticket.id)  # type: ignore[arg-type]
     assert rows(app, Ticket, id=urgent)[0].urgent is True and rows(app, Ticket, id=plain)[0].urgent is False
+    # a student who writes about the same hospital again once the report is open: still urgent
+    student_says(app, "sigo en urgencias y no me atienden", address="+5216440000008")
+    assert rows(app, Ticket, id=urgent)[0].urgent is True
     newest = escalate(app, address="+5216440000007")  # newer activity than the urgent one
     html = ana.client.get("/console/api/inbox").json()["html"]
     row = html[html.index(f'data-ticket="{urgent}"'):]

@@ -3082,3 +3082,32 @@ def test_a_day_and_a_count_of_days_are_not_an_id_typed_wrong() -> None:
     assert chat.stage == "escalation_collect"
     chat.say("la llene hace 3 dias, el 5 de febrero")
     assert "ID de estudiante son 6 dígitos" not in chat.text
+
+
+
+def test_an_emergency_without_coverage_makes_the_report_urgent_being_made_or_already_open() -> None:
+    """Staff must see the hospital first: the ticket's action says urgent, its detail why."""
+    chat = Chat()
+    chat.say("sigo sin vigencia", "2026-02-19T10:00")
+    chat.say("hace 3 semanas", "2026-02-19T10:01")
+    chat.say("estoy en urgencias del hospital y me dicen que no tengo derecho", "2026-02-19T10:02")
+    assert "911" in chat.text and chat.tickets() == []
+    chat.say("123456 Jorge Ruiz Soto 12345678903 BOXW310820HNERXN09", "2026-02-19T10:03")
+    chat.say("si", "2026-02-19T10:04")
+    opened = chat.tickets()
+    assert len(opened) == 1 and opened[0].urgent and "URGENTE: " in opened[0].description, chat.text
+    assert chat.stage == "ticket_open"
+    chat.say("sigo en urgencias y no me atienden, no salgo vigente", "2026-02-19T11:00")
+    added = chat.tickets()
+    assert "911" in chat.text and len(added) == 1 and added[0].urgent, chat.text
+    assert added[0].description.startswith("URGENTE: ")
+
+
+def test_a_report_without_an_emergency_is_not_urgent() -> None:
+    chat = Chat()
+    chat.say("sigo sin vigencia", "2026-02-19T10:00")
+    chat.say("hace 3 semanas", "2026-02-19T10:01")
+    chat.say("123456 Jorge Ruiz Soto 12345678903 BOXW310820HNERXN09", "2026-02-19T10:03")
+    chat.say("si", "2026-02-19T10:04")
+    opened = chat.tickets()
+    assert len(opened) == 1 and not opened[0].urgent and "URGENTE" not in opened[0].description, chat.text
