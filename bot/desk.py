@@ -129,10 +129,6 @@ _SAVE_CONVERSATION_STATE = _SAVE_CONVERSATION.values(state=bindparam("b_state"))
 #: A held chat's message that got the "we are closed" notice: once a hold (see Conversation.hold_notice_at).
 _SAVE_HELD_NOTICE = _SAVE_CONVERSATION.values(hold_notice_at=bindparam("b_hold_notice_at"))
 
-#: What a student writing to a held chat outside office hours is told, once a hold.
-HELD_OFF_HOURS_TEXT = ("🕗 Ahorita estamos fuera de horario (atendemos {hours}). Ya tenemos tu mensaje: "
-                       "una persona de la mesa de ayuda te contesta por aquí {when}")
-
 #: Ticket statuses that still count as open: a new escalation of the same
 #: reason updates such a ticket instead of opening another.
 UNRESOLVED = (TicketStatus.OPEN, TicketStatus.ASSIGNED)
@@ -356,7 +352,7 @@ def held_off_hours_text(kb: KnowledgeBase, at: datetime) -> str:
     """The notice for a held chat written to outside office hours: when a person will answer."""
     hours = office_hours_for(kb)
     when = format_opening_es(hours.next_opening(at), at, tz=kb.desk.timezone)
-    text = HELD_OFF_HOURS_TEXT.format(hours=kb.desk.hours_label, when=when)
+    text = kb.message("desk_held_off_hours", hours=kb.desk.hours_label, when=when)
     return text if text.endswith(".") else text + "."  # "… 8:00 a.m." already ends the sentence
 
 

@@ -48,18 +48,8 @@ MASKED_FIELDS = ("nss", "curp")
 UNRESOLVED = (TicketStatus.OPEN, TicketStatus.ASSIGNED)
 MAX_REPLY_CHARS = 4000
 
-# What the student is told. Spanish, WhatsApp-sized.
-REASSIGNED_TEXT = "👋 Hola, soy {name} de la mesa de ayuda; ahora yo sigo con tu caso y te contesto por aquí."
-TAKEN_TEXT = "👋 Hola, soy {name} de la mesa de ayuda del Seguro Facultativo. Ya estoy revisando tu caso; te contesto por aquí."
-RESOLVED_TEXT = ("✅ Tu reporte #{number} quedó resuelto. Si necesitas algo más, escríbeme por aquí: "
-                 "te atiende otra vez el asistente automático.")
-HANDED_BACK_TEXT = "Te regreso con el asistente automático 🤖. Tu reporte #{number} sigue abierto con la mesa de ayuda."
-#: A hold nobody worked on for HOLD_TIMEOUT_MINUTES went back to the bot (expire_hold).
-HOLD_EXPIRED_TEXT = ("🤖 Mientras tanto te vuelve a atender el asistente automático. Tu reporte #{number} sigue "
-                     "abierto: una persona de la mesa de ayuda lo va a revisar y te contesta por aquí.")
-HOLD_EXPIRED_NO_TICKET_TEXT = ("🤖 Mientras tanto te vuelve a atender el asistente automático; si necesitas a una "
-                               "persona de la mesa de ayuda, pídemelo por aquí.")
-
+# What the student is told lives in knowledge/messages.yaml ("staff desk"), for staff to edit:
+# desk_taken, desk_reassigned, desk_resolved, desk_handed_back, desk_hold_expired, desk_hold_expired_no_ticket.
 
 class Action:
     """The names of audited actions (also the audit page's filter)."""
@@ -125,7 +115,7 @@ def get_ticket(session: Session, ticket_id: int) -> Ticket:
     return ticket
 
 
-def take_over(*, session: Session, ticket_id: int, staff: StaffUser, force: bool = False,
+def take_over(*, session: Session, kb: KnowledgeBase, ticket_id: int, staff: StaffUser, force: bool = False,
               now: datetime | None = None) -> Claim:
     """Claim the ticket's chat for ``staff``; the bot falls silent and the student is told who attends.
 
@@ -161,13 +151,13 @@ def take_over(*, session: Session, ticket_id: int, staff: StaffUser, force: bool
     session.refresh(conversation)
     _assign_open_tickets(session, conversation.id, staff.id, now)  # type: ignore[arg-type]
     if previous is None:
-        queue_message(session=session, conversation_id=conversation.id, text=TAKEN_TEXT.format(name=staff.first_name),  # type: ignore[arg-type]
+        queue_message(session=session, conversation_id=conversation.id, text=kb.message("desk_taken", name=staff.first_name),  # type: ignore[arg-type]
                       author=Author.SYSTEM)
         audit(session, staff=staff, action=Action.TAKE, ticket=ticket, now=now)
     else:
         # The student was told who attends: they are told who does now.
         queue_message(session=session, conversation_id=conversation.id,  # type: ignore[arg-type]
-                      text=REASSIGNED_TEXT.format(name=staff.first_name), author=Author.SYSTEM)
+                      text=kb.message("desk_reassigned", name=staff.first_name), author=Author.SYSTEM)
         audit(session, staff=staff, action=Action.REASSIGN, ticket=ticket, now=now, from_staff_id=previous)
     session.flush()
     return Claim(ticket=ticket, previous_staff_id=previous)
@@ -252,7 +242,8 @@ def reveal(*, session: Session, ticket_id: int, staff: StaffUser, field: str, no
     return value
 
 
-def resolve(*, session: Session, ticket_id: int, staff: StaffUser, now: datetime | None = None) -> Ticket:
+def resolve(*, session: Session, kb: KnowledgeBase, ticket_id: int, staff: StaffUser,
+            now: datetime | None = None) -> Ticket:
     """Close the ticket, tell the student, and give the chat back to the bot at the student's stage."""
     now = now or utcnow()
     ticket = get_ticket(session, ticket_id)
@@ -267,7 +258,7 @@ def resolve(*, session: Session, ticket_id: int, staff: StaffUser, now: datetime
         ticket.assigned_staff_id = staff.id
     if ticket.handled_by_staff_id is None:
         ticket.handled_by_staff_id = staff.id  # closed without a reply: who closed it worked on it
-    queue_message(session=session, conversation_id=conversation.id, text=RESOLVED_TEXT.format(number=ticket.id),  # type: ignore[arg-type]
+    queue_message(session=session, conversation_id=conversation.id, text=kb.message("desk_resolved", number=ticket.id),  # type: ignore[arg-type]
                   author=Author.SYSTEM)
     still_open = _unresolved(session, conversation.id, exclude=ticket.id)  # type: ignore[arg-type]
     if not still_open:
@@ -297,7 +288,7 @@ def hand_back(*, session: Session, kb: KnowledgeBase, ticket_id: int, staff: Sta
         open_ticket.assigned_staff_id = None
         open_ticket.updated_at = now
     desk_hand_back(session=session, conversation_id=conversation.id)  # type: ignore[arg-type]
-    queue_message(session=session, conversation_id=conversation.id, text=HANDED_BACK_TEXT.format(number=ticket.id),  # type: ignore[arg-type]
+    queue_message(session=session, conversation_id=conversation.id, text=kb.message("desk_handed_back", number=ticket.id),  # type: ignore[arg-type]
                   author=Author.SYSTEM)
     answer_held(session=session, kb=kb, conversation_id=conversation.id, now=now)  # type: ignore[arg-type]
     audit(session, staff=staff, action=Action.HAND_BACK, ticket=ticket, now=now)
@@ -326,7 +317,7 @@ def release_chats_of(*, session: Session, kb: KnowledgeBase, staff: StaffUser, b
         desk_hand_back(session=session, conversation_id=conversation_id)
         if tickets:
             queue_message(session=session, conversation_id=conversation_id,
-                          text=HANDED_BACK_TEXT.format(number=tickets[0].id), author=Author.SYSTEM)
+                          text=kb.message("desk_handed_back", number=tickets[0].id), author=Author.SYSTEM)
         answer_held(session=session, kb=kb, conversation_id=conversation_id, now=now)
         audit(session, staff=by, action=Action.HAND_BACK, ticket=tickets[0] if tickets else None,
               conversation_id=conversation_id, now=now, reason="account_disabled", from_staff_id=staff.id)
@@ -383,7 +374,8 @@ def expire_hold(*, session: Session, kb: KnowledgeBase, conversation_id: int, cu
         ticket.status = TicketStatus.OPEN
         ticket.assigned_staff_id = None
         ticket.updated_at = now
-    text = HOLD_EXPIRED_TEXT.format(number=tickets[0].id) if tickets else HOLD_EXPIRED_NO_TICKET_TEXT
+    text = (kb.message("desk_hold_expired", number=tickets[0].id) if tickets
+            else kb.message("desk_hold_expired_no_ticket"))
     queue_message(session=session, conversation_id=conversation_id, text=text, author=Author.SYSTEM)
     answer_held(session=session, kb=kb, conversation_id=conversation_id, now=now)
     audit(session, staff=None, action=Action.HAND_BACK, ticket=tickets[0] if tickets else None,

@@ -459,8 +459,8 @@ def test_a_new_ticket_tells_the_student_its_number_and_a_recent_resolved_one_is_
     with session_scope(engine) as session:
         staff = create_staff(session=session, email="ana@itson.edu.mx", name="Ana Ruiz", role="agent",
                              password="una-clave-larga-2026")
-        take_over(session=session, ticket_id=number, staff=staff)
-        resolve(session=session, ticket_id=number, staff=staff)
+        take_over(session=session, kb=desk.kb, ticket_id=number, staff=staff)
+        resolve(session=session, kb=desk.kb, ticket_id=number, staff=staff)
 
     again = None
     for text in ESCALATION_TURNS:

@@ -41,7 +41,7 @@ def test_two_staff_claiming_at_once_one_wins(engine: Engine, desk: Desk) -> None
         barrier.wait()
         try:
             with session_scope(engine) as session:
-                staffdesk.take_over(session=session, ticket_id=ticket, staff=person)
+                staffdesk.take_over(session=session, kb=desk.kb, ticket_id=ticket, staff=person)
             outcomes.append("won")
         except staffdesk.DeskActionError:
             outcomes.append("lost")
@@ -63,7 +63,7 @@ def test_a_hold_nobody_works_on_is_released_by_exactly_one_worker(engine: Engine
     ticket = _ticket(desk)
     ana = _staff(engine, "ana@itson.edu.mx", "Ana López")
     with session_scope(engine) as session:
-        staffdesk.take_over(session=session, ticket_id=ticket, staff=ana, now=T0)
+        staffdesk.take_over(session=session, kb=desk.kb, ticket_id=ticket, staff=ana, now=T0)
     desk.send("¿ya me resolvieron?", at=T0 + timedelta(minutes=1))
     conversation_id = rows(engine, Conversation)[0].id
     later = T0 + timedelta(minutes=31)
@@ -89,7 +89,8 @@ def test_a_hold_nobody_works_on_is_released_by_exactly_one_worker(engine: Engine
     conversation = rows(engine, Conversation)[0]
     assert conversation.holder == Holder.BOT and conversation.holder_staff_id is None
     told = [m.text for m in rows(engine, Message, author="system") if "asistente automático" in m.text]
-    assert told == [staffdesk.HOLD_EXPIRED_TEXT.format(number=ticket)]
+    assert told == [desk.kb.message("desk_hold_expired", number=ticket)]
+    assert f"Tu reporte #{ticket} sigue abierto" in told[0]
     answers = [m for m in rows(engine, Message, author="bot") if m.id > max(m.id for m in rows(engine, Message, author="system"))]
     assert answers and f"#{ticket}" in answers[0].text  # "¿ya me resolvieron?" answered, once
     assert [e.detail for e in rows(engine, AuditEntry, action="hand_back")] == [
@@ -101,8 +102,8 @@ def test_reopen_recent_within_days_only(engine: Engine, desk: Desk) -> None:
     ticket = _ticket(desk)
     ana = _staff(engine, "ana@itson.edu.mx", "Ana López", "admin")
     with session_scope(engine) as session:
-        staffdesk.take_over(session=session, ticket_id=ticket, staff=ana)
-        staffdesk.resolve(session=session, ticket_id=ticket, staff=ana)
+        staffdesk.take_over(session=session, kb=desk.kb, ticket_id=ticket, staff=ana)
+        staffdesk.resolve(session=session, kb=desk.kb, ticket_id=ticket, staff=ana)
     conv_id = rows(engine, Conversation)[0].id
     with session_scope(engine) as session:
         late = staffdesk.reopen_recent(session=session, conversation_id=conv_id, reason="duda_general",
@@ -222,7 +223,7 @@ def test_disabling_an_account_gives_its_chats_back_to_the_bot(engine: Engine, de
     ticket = _ticket(desk)
     beto = _staff(engine, "beto@itson.edu.mx", "Beto Soto")
     with session_scope(engine) as session:
-        staffdesk.take_over(session=session, ticket_id=ticket, staff=beto)
+        staffdesk.take_over(session=session, kb=desk.kb, ticket_id=ticket, staff=beto)
         staffdesk.reply(session=session, ticket_id=ticket, staff=beto, text="Lo reviso y te digo.",
                         now=T0 + timedelta(minutes=5))
     assert desk.send("hola? ya me resolvieron?").replies == []  # held: the bot is silent
@@ -241,3 +242,31 @@ def test_passwords_are_argon2_and_never_stored_in_clear(engine: Engine) -> None:
     _staff(engine, "ana@itson.edu.mx", "Ana López")
     stored = rows(engine, StaffUser)[0].password_hash
     assert stored.startswith("$argon2id$") and "una-contraseña-larga" not in stored
+
+
+def test_what_the_student_is_told_when_staff_act_is_the_knowledge_bases_text(engine: Engine, desk: Desk,
+                                                                             tmp_path: Any) -> None:
+    """Staff reword the take-over and resolve notices in messages.yaml, without touching Python."""
+    import shutil
+    from pathlib import Path
+
+    from knowledge.loader import load
+
+    root = tmp_path / "knowledge"
+    shutil.copytree(Path(staffdesk.__file__).resolve().parent.parent / "knowledge", root,
+                    ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    messages = root / "messages.yaml"
+    text = messages.read_text(encoding="utf-8")
+    text = text.replace('desk_taken: "👋 Hola, soy {name}', 'desk_taken: "🙋 Buen día, te atiende {name}. Soy')
+    text = text.replace('desk_resolved: "✅ Tu reporte #{number} quedó resuelto.',
+                        'desk_resolved: "✅ Cerramos tu reporte #{number}.')
+    messages.write_text(text, encoding="utf-8")
+    edited = load(root)
+    ticket = _ticket(desk)
+    ana = _staff(engine, "ana@itson.edu.mx", "Ana López")
+    with session_scope(engine) as session:
+        staffdesk.take_over(session=session, kb=edited, ticket_id=ticket, staff=ana)
+        staffdesk.resolve(session=session, kb=edited, ticket_id=ticket, staff=ana)
+    told = [m.text for m in rows(engine, Message, author="system")]
+    assert told[0].startswith("🙋 Buen día, te atiende Ana. Soy de la mesa de ayuda")
+    assert told[1].startswith(f"✅ Cerramos tu reporte #{ticket}.")

@@ -258,7 +258,7 @@ async def _act(request: Request, ctx: Any, ticket_id: int, action: str) -> Respo
         with services.session() as session:
             now = services.now()
             if action == "take":
-                claim = staffdesk.take_over(session=session, ticket_id=ticket_id, staff=ctx.staff,
+                claim = staffdesk.take_over(session=session, kb=services.kb, ticket_id=ticket_id, staff=ctx.staff,
                                             force=field(form, "force") == "1", now=now)
                 return "reassigned" if claim.previous_staff_id else "taken"
             if action == "reply":
@@ -270,7 +270,7 @@ async def _act(request: Request, ctx: Any, ticket_id: int, action: str) -> Respo
                                    text=field(form, "text", 8000), now=now)
                 return "noted"
             if action == "resolve":
-                staffdesk.resolve(session=session, ticket_id=ticket_id, staff=ctx.staff, now=now)
+                staffdesk.resolve(session=session, kb=services.kb, ticket_id=ticket_id, staff=ctx.staff, now=now)
                 return "resolved"
             if action == "handback":
                 staffdesk.hand_back(session=session, kb=services.kb, ticket_id=ticket_id, staff=ctx.staff, now=now)
