@@ -52,8 +52,10 @@ app.add_typer(db_app, name="db")
 
 from bot.cli_staff import staff_app  # noqa: E402  (sub-commands live beside their features)
 from bot.cli_telegram import telegram_app  # noqa: E402
+from bot.cli_whatsapp import whatsapp_app  # noqa: E402
 
 app.add_typer(telegram_app, name="telegram")
+app.add_typer(whatsapp_app, name="whatsapp")
 app.add_typer(staff_app, name="staff")
 # issue 6: retention and the student's access/cancellation rights (bot/cli_privacy.py)
 from bot.cli_privacy import purge as _purge_command, student_app  # noqa: E402

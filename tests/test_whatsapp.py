@@ -261,6 +261,57 @@ def test_message_to_a_number_that_is_not_the_desk_is_acknowledged_unanswered_and
     assert "TWILIO_WHATSAPP_NUMBERS" in warning
 
 
+def test_messages_to_a_number_added_later_are_answered_once_requeued(fake_twilio: FakeTwilio, tmp_path: Path,
+                                                                    kb: Any) -> None:
+    """A sender added in Twilio before it was added here: its students were acknowledged and kept
+    waiting. Once the number is configured, `seguro-bot whatsapp requeue-unrouted` gets them
+    answered, from that number, except a student attended on another number since and a message
+    older than a day."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app as cli
+
+    added = "+5215550000000"
+    fake_twilio.senders.add(f"whatsapp:{added}")  # the sender exists in Twilio
+    other, old = "+5216440000002", "+5216440000003"
+    before = desk_settings(fake_twilio, tmp_path)
+    with running_app(before, kb, fake_twilio) as desk:
+        desk.say("hola, donde saco mi nss?", to=added)
+        desk.say("hola", sender=other, to=added)
+        desk.say("hola", sender=other, to=DESK_NUMBERS[0])  # attended there since
+        desk.say("hola", sender=old, to=added)
+        desk.settle()
+        with session_scope(desk.engine) as session:  # the last one was written two days ago
+            event = session.exec(select(InboundEvent).where(InboundEvent.address == f"whatsapp:{old}")).one()
+            event.received_at = utcnow() - timedelta(days=2)
+        assert desk.fake.messages(STUDENT) == [] and desk.fake.messages(old) == []
+        answered_other = len(desk.fake.messages(other))
+        assert answered_other > 0
+
+    numbers = ",".join((*DESK_NUMBERS, added))
+    after = desk_settings(fake_twilio, tmp_path, twilio_whatsapp_numbers=numbers)
+    env = {"DATABASE_URL": after.database_url, "TWILIO_WHATSAPP_NUMBERS": numbers}
+    with running_app(after, kb, fake_twilio) as desk:
+        dry = CliRunner().invoke(cli, ["whatsapp", "requeue-unrouted", "--dry-run"], env=env)
+        assert dry.exit_code == 0, dry.output
+        assert "whatsapp:+5215550000000: 1 message(s) would be put back" in dry.output
+        time.sleep(0.6)  # a poll of the running service: nothing was put back
+        assert desk.fake.messages(STUDENT) == []
+        result = CliRunner().invoke(cli, ["whatsapp", "requeue-unrouted"], env=env)
+        assert result.exit_code == 0, result.output
+        assert "whatsapp:+5215550000000: 1 message(s) put back in the queue" in result.output
+        assert "1 message(s) left: the student wrote to a number that is answered since" in result.output
+        replies = wait_until(lambda: desk.fake.messages(STUDENT), what="the requeued message answered")
+        desk.settle()
+        replies = desk.fake.messages(STUDENT)
+        assert {m.from_ for m in replies} == {f"whatsapp:{added}"}
+        assert any("localizaci" in m.body.lower() for m in replies), [m.body for m in replies]
+        assert len(desk.fake.messages(other)) == answered_other and desk.fake.messages(old) == []
+        assert httpx.get(desk.url + "/healthz").json()["warnings"] == []
+        again = CliRunner().invoke(cli, ["whatsapp", "requeue-unrouted"], env=env)
+        assert "put back" not in again.output  # once
+
+
 def test_desk_numbers_configured_in_another_form_are_answered_from_the_number_twilio_named(
         fake_twilio: FakeTwilio, tmp_path: Path, kb: Any) -> None:
     """Configured as +52 … (no old mobile "1") and as a bare 10-digit number, while Twilio writes

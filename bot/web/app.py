@@ -157,7 +157,8 @@ def config_warnings(services: Services) -> list[str]:
 #: A WhatsApp desk number students write to that the service does not answer (see unrouted_warnings).
 UNROUTED_WARNING = (
     "whatsapp: {count} message(s) in the last 24 h were sent to {desk}, which is not in TWILIO_WHATSAPP_NUMBERS: "
-    "they were stored but never answered; add that number to TWILIO_WHATSAPP_NUMBERS (README, Connecting WhatsApp)"
+    "they were stored but never answered; add that number to TWILIO_WHATSAPP_NUMBERS, restart, then run "
+    "`seguro-bot whatsapp requeue-unrouted` to answer them (README, Connecting WhatsApp)"
 )
 
 
@@ -171,7 +172,11 @@ def unrouted_warnings(services: Services) -> list[str]:
 
     with services.session() as session:
         counts = unrouted_counts(session, services.now())
-    return [UNROUTED_WARNING.format(count=count, desk=desk) for desk, count in sorted(counts.items())]
+    whatsapp = services.channels.get("whatsapp")
+    # A number configured since is not the problem any more (what was left of it, see bot.unrouted).
+    configured = getattr(whatsapp, "is_desk_number", lambda _address: False)
+    return [UNROUTED_WARNING.format(count=count, desk=desk) for desk, count in sorted(counts.items())
+            if not configured(desk)]
 
 
 def _ping(services: Services) -> list[str]:
