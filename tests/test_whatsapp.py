@@ -329,6 +329,53 @@ def test_desk_numbers_configured_in_another_form_are_answered_from_the_number_tw
         assert httpx.get(desk.url + "/healthz").json()["warnings"] == []
 
 
+def test_in_a_database_outage_webhooks_get_503_with_one_traceback_and_their_retries_are_answered(
+        desk: Desk, caplog: pytest.LogCaptureFixture) -> None:
+    """Twilio retries a 5xx; the log must not get a traceback per webhook while the database restarts."""
+    forms = [inbound_form(f"hola {i}", sender=f"+52164400001{i:02d}") for i in range(6)]
+    good = desk.services.engine
+    desk.services.engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/nothing")  # nothing listens on 1
+    try:
+        with caplog.at_level("INFO", logger="bot.web.middleware"):
+            during = [post_signed(desk.url, INBOUND, form) for form in forms]
+    finally:
+        desk.services.engine.dispose()
+        desk.services.engine = good
+    assert [r.status_code for r in during] == [503] * 6
+    assert during[0].headers["retry-after"] == "5" and "unavailable" in during[0].text
+    logged = [r for r in caplog.records if r.name == "bot.web.middleware"]
+    assert len(logged) == 1 and logged[0].exc_info, [r.getMessage() for r in logged]
+    assert logged[0].getMessage().startswith("database unreachable (OperationalError) on POST /webhooks/whatsapp")
+    for form in forms:  # Twilio's retries, the database back
+        assert post_signed(desk.url, INBOUND, form).status_code == 200
+    desk.settle()
+    assert all(desk.fake.messages(form["From"].removeprefix("whatsapp:")) for form in forms)
+
+
+def test_a_long_database_outage_is_summed_up_in_the_log(desk: Desk, caplog: pytest.LogCaptureFixture,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.web import middleware
+
+    monkeypatch.setattr(middleware, "OUTAGE_LOG_SECONDS", 0.3)  # the log's pace, not its behaviour
+    good = desk.services.engine
+    desk.services.engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/nothing")
+    try:
+        with caplog.at_level("INFO", logger="bot.web.middleware"):
+            started, codes = time.monotonic(), []
+            while time.monotonic() - started < 0.8:
+                codes.append(post_signed(desk.url, INBOUND, inbound_form("hola")).status_code)
+    finally:
+        desk.services.engine.dispose()
+        desk.services.engine = good
+    assert set(codes) == {503}
+    logged = [r for r in caplog.records if r.name == "bot.web.middleware"]
+    assert logged[0].exc_info and all(not r.exc_info for r in logged[1:])
+    sums = [r.getMessage() for r in logged[1:]]
+    assert sums and all(m.startswith("database still unreachable (OperationalError): ") for m in sums), sums
+    counted = sum(int(m.split(": ")[1].split()[0]) for m in sums)
+    assert 0 < counted <= len(codes) - 1 and len(logged) < len(codes)
+
+
 def test_missing_message_sid_is_a_bad_request(desk: Desk) -> None:
     form = inbound_form("hola")
     del form["MessageSid"]

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -231,8 +232,58 @@ async def out_of_range(request: Request, exc: Exception) -> JSONResponse:
 _LOGGED = "seguro_bot.logged_error"
 
 
+#: While the database is unreachable, the requests that fail on it are summed up in one log line this often.
+OUTAGE_LOG_SECONDS = 10.0
+
+
+class _Outage:
+    """The database outage requests are failing on, as this process has seen it (see :func:`database_down`)."""
+
+    def __init__(self) -> None:
+        self.last_failure = float("-inf")
+        self.last_line = float("-inf")
+        self.unlogged = 0
+
+
+def database_down(request: Request, exc: Exception) -> JSONResponse:
+    """A request that failed because the database is unreachable: 503, and a short log.
+
+    Why: during a database restart every webhook fails (Twilio and Telegram
+    retry them: a 5xx is what they need), and a full traceback for each was
+    thousands of lines hiding everything else. The first failure of an
+    outage logs its traceback; the others are counted and summed up in one
+    line every :data:`OUTAGE_LOG_SECONDS`; an outage is over once no request
+    has failed for that long (the next failure logs a traceback again).
+    """
+    state = request.app.state
+    state.unhandled_errors = getattr(state, "unhandled_errors", 0) + 1
+    outage: _Outage = getattr(state, "outage", None) or _Outage()
+    state.outage = outage
+    now = time.monotonic()
+    if now - outage.last_failure >= OUTAGE_LOG_SECONDS:
+        log.error("database unreachable (%s) on %s %s: answering 503 until it is back; Twilio and Telegram retry",
+                  type(exc).__name__, request.method, request.url.path, exc_info=exc)
+        outage.last_line, outage.unlogged = now, 0
+    else:
+        outage.unlogged += 1
+        if now - outage.last_line >= OUTAGE_LOG_SECONDS:
+            log.error("database still unreachable (%s): %d more request(s) answered 503 in the last %.0f s",
+                      type(exc).__name__, outage.unlogged, now - outage.last_line)
+            outage.last_line, outage.unlogged = now, 0
+    outage.last_failure = now
+    request.scope[_LOGGED] = exc
+    return JSONResponse({"detail": "temporarily unavailable"}, status_code=503, headers={"Retry-After": "5"})
+
+
 async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    """Any exception a route did not expect: 500 with no detail; the traceback goes to the log only."""
+    """Any exception a route did not expect: 500 with no detail; the traceback goes to the log only.
+
+    The database being unreachable is expected, in a way: :func:`database_down` answers it.
+    """
+    from bot.workers import database_unreachable
+
+    if database_unreachable(exc):
+        return database_down(request, exc)
     state = request.app.state
     state.unhandled_errors = getattr(state, "unhandled_errors", 0) + 1
     # The log handler masks personal data and secrets in the message and the traceback.
