@@ -30,13 +30,14 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
 from bot import staff_models  # noqa: F401  (registers the tables)
-from bot.desk import answer_held, lock_conversation, settle_held, storable
+from bot.desk import answer_held, lock_conversation, merge_data, settle_held, storable
 from bot.desk import hand_back as desk_hand_back
 from bot.errors import NotFound, SeguroBotError
 from bot.models import Author, Conversation, Holder, Message, Ticket, TicketStatus, utcnow
 from bot.outbox import needs_template, queue_message
 from bot.staff_models import AuditEntry, StaffUser, TicketNote
 from bot.storage import dialect_name
+from flows.entities import curp_problem, nss_problem
 
 if TYPE_CHECKING:
     from knowledge.loader import KnowledgeBase
@@ -80,8 +81,10 @@ class Action:
     STAFF_UPDATE = "staff_update"
     STAFF_PASSWORD = "staff_password"
     CANNED = "canned"
+    #: Staff corrected the ticket's NSS or CURP (the field's name only, never the values).
+    CORRECT = "correct_data"
     ALL = (TAKE, REASSIGN, REPLY, NOTE, REVEAL, RESOLVE, HAND_BACK, REOPEN, LOGIN, LOGOUT, LOGIN_FAILED,
-           EXPORT, STAFF_ADD, STAFF_UPDATE, STAFF_PASSWORD, CANNED)
+           EXPORT, STAFF_ADD, STAFF_UPDATE, STAFF_PASSWORD, CANNED, CORRECT)
 
 
 class DeskActionError(SeguroBotError):
@@ -250,6 +253,64 @@ def reveal(*, session: Session, ticket_id: int, staff: StaffUser, field: str, no
     audit(session, staff=staff, action=Action.REVEAL, ticket=ticket, now=now, field=field)
     session.flush()
     return value
+
+
+#: Why a corrected NSS or CURP is refused, as staff read it (the codes of nss_problem/curp_problem).
+CORRECTION_PROBLEMS = {
+    "nss": {"digits": "El NSS lleva solo números (11 dígitos); revisa lo que escribiste.",
+            "length": "El NSS debe tener 11 dígitos; revisa lo que escribiste.",
+            "check": "Ese NSS no es válido: su último dígito (el verificador) no corresponde a los otros 10. "
+                     "Revísalo con el estudiante o en su constancia del IMSS."},
+    "curp": {"length": "La CURP debe tener 18 caracteres; revisa lo que escribiste.",
+             "format": "Esa CURP no tiene la forma de una CURP (4 letras, 6 números de la fecha, H, M o X, "
+                       "…); revisa lo que escribiste.",
+             "date": "Esa CURP no es válida: la fecha de nacimiento que lleva no existe.",
+             "sex": "Esa CURP no es válida: el carácter 11 debe ser H, M o X.",
+             "state": "Esa CURP no es válida: las letras 12 y 13 no son de ningún estado.",
+             "check": "Esa CURP no es válida: su último carácter (el verificador) no corresponde a los otros "
+                      "17. Revísala con el estudiante o en el sitio de RENAPO."},
+}
+_CORRECTION_LABELS = {"nss": "NSS", "curp": "CURP"}
+
+
+def normalise_correction(field: str, value: str) -> str:
+    """The value as the ticket keeps it: an NSS without spaces, dots or dashes; a CURP in capitals, without spaces."""
+    if field == "nss":
+        return "".join(ch for ch in value if ch not in " .-\t").strip()
+    return "".join(value.split()).upper()
+
+
+def correct_data(*, session: Session, ticket_id: int, staff: StaffUser, field: str, value: str,
+                 now: datetime | None = None) -> Ticket:
+    """Staff put the right NSS or CURP on the ticket, checked as the bot checks it.
+
+    A valid one replaces the old (which the console keeps masking in the conversation) and drops
+    what the bot noted about the old one (*sin verificar*, *no sabe su NSS*…); an invalid one is
+    refused with a Spanish reason, and the ticket keeps what it had. Audited with the field's
+    name only.
+    """
+    now = now or utcnow()
+    if field not in MASKED_FIELDS:
+        raise DeskActionError("Solo se pueden corregir el NSS y la CURP.", status=400)
+    label = _CORRECTION_LABELS[field]
+    value = normalise_correction(field, value)
+    if not value:
+        raise DeskActionError(f"Escribe el {label} correcto." if field == "nss" else "Escribe la CURP correcta.",
+                              status=400)
+    problem = nss_problem(value) if field == "nss" else curp_problem(value)
+    if problem is not None:
+        reason = CORRECTION_PROBLEMS[field].get(problem) or f"{label} inválido."
+        keep = "se quedó el NSS que tenía" if field == "nss" else "se quedó la CURP que tenía"
+        raise DeskActionError(f"{reason} No se guardó: {keep}.", status=400)
+    ticket = get_ticket(session, ticket_id)
+    before = (ticket.data or {}).get(field)
+    ticket.data = merge_data(ticket.data, {field: value})
+    flag_modified(ticket, "data")
+    ticket.updated_at = now
+    audit(session, staff=staff, action=Action.CORRECT, ticket=ticket, now=now, field=field,
+          op="corrected" if before else "added")
+    session.flush()
+    return ticket
 
 
 def resolve(*, session: Session, ticket_id: int, staff: StaffUser, now: datetime | None = None) -> Ticket:

@@ -15,7 +15,7 @@ from bot.models import Author, Conversation, Holder, Message, MessageStatus, Tic
 from bot.outbox import OutboxWorker
 from bot.staff_models import AuditEntry
 from tests.conftest import VALID_CURP, VALID_NSS
-from tests.e2e.helpers import Browser, Clock, add_staff, browser, build_app, escalate, running, student_says
+from tests.e2e.helpers import Browser, Clock, add_staff, browser, build_app, escalate, logged, running, student_says
 
 ADMIN, AGENT = "admin@itson.edu.mx", "agente@itson.edu.mx"
 
@@ -482,3 +482,97 @@ def test_typing_a_reply_keeps_the_hold_without_telling_the_student(app: FastAPI,
     assert ana.client.post(f"/console/api/tickets/{ticket}/typing",
                            headers={"X-CSRF-Token": ana.csrf}).json() == {"held": False}  # gone: not taken back
     assert rows(app, Conversation)[0].holder == Holder.BOT
+
+
+#: An NSS and a CURP whose check digits fail (the student confirmed them twice: kept *sin verificar*).
+WRONG_NSS, WRONG_CURP = "12345678901", VALID_CURP[:-1] + "7"
+
+
+def _unverified(app: FastAPI, ticket: int) -> None:
+    with app.state.services.session() as session:
+        row = session.get(Ticket, ticket)
+        row.data = {**(row.data or {}), "nss": WRONG_NSS, "nss_unverified": "sí", "curp": WRONG_CURP,
+                    "curp_unverified": "sí"}
+        session.add(row)
+        session.commit()
+
+
+def test_staff_correct_an_unverified_nss_and_curp_which_then_show_as_verified(app: FastAPI, ana: Browser) -> None:
+    """A correction typed in the console is checked as the bot checks it: a valid one replaces the
+    value and the *sin verificar* mark goes; the old one stays masked in the conversation; the
+    values are in no log and not in the audit log (the field's name only)."""
+    ticket = escalate(app)
+    _unverified(app, ticket)
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    assert "<dt>NSS sin verificar</dt>" in page and "<dt>CURP sin verificar</dt>" in page
+    with logged() as lines:
+        r = ana.post(f"/console/tickets/{ticket}/correct", field="nss", value="1234 5678 903")
+        assert r.status_code == 303 and r.headers["location"].endswith("?m=nss")
+        page = ana.client.get(r.headers["location"]).text
+        r = ana.post(f"/console/tickets/{ticket}/correct", field="curp", value=VALID_CURP.lower())
+        assert r.status_code == 303
+        page = ana.client.get(r.headers["location"]).text
+    assert "CURP corregida: es válida" in page
+    assert "sin verificar" not in page.split("<h2>Datos del estudiante</h2>")[1].split("</dl>")[0]
+    assert "•••••••8903" in page and VALID_NSS not in page and VALID_CURP not in page
+    [row] = rows(app, Ticket, id=ticket)
+    assert row.data["nss"] == VALID_NSS and row.data["curp"] == VALID_CURP
+    assert not {"nss_unverified", "curp_unverified"} & set(row.data)
+    # the old values, typed by the student in the chat, are still masked there
+    student_says(app, f"les repito mi nss {WRONG_NSS}")
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    assert WRONG_NSS not in page and "•••••••8901" in page and "_replaced" not in page
+    for value in (VALID_NSS, "1234 5678 903", VALID_CURP, VALID_CURP.lower(), WRONG_NSS, WRONG_CURP):
+        assert not [line for line in lines if value in line], value
+    entries = rows(app, AuditEntry, action="correct_data")
+    assert [e.detail for e in entries] == [{"field": "nss", "op": "corrected"}, {"field": "curp", "op": "corrected"}]
+    audit = ana.client.get("/console/admin/audit", params={"action": "correct_data"}).text
+    assert "Corrigió dato" in audit and "dato: NSS, corregido" in audit and VALID_NSS not in audit
+
+
+@pytest.mark.parametrize(("field", "value", "why"), [
+    ("nss", "12345678901", "Ese NSS no es válido: su último dígito (el verificador) no corresponde"),
+    ("nss", "1234567890", "El NSS debe tener 11 dígitos"),
+    ("nss", "1234567890A", "El NSS lleva solo números"),
+    ("curp", VALID_CURP[:-1] + "1", "Esa CURP no es válida: su último carácter (el verificador) no corresponde"),
+    ("curp", VALID_CURP[:-2], "La CURP debe tener 18 caracteres"),
+    ("curp", "BOXW311320HNERXN09", "la fecha de nacimiento que lleva no existe"),
+])
+def test_an_invalid_correction_is_refused_in_spanish_and_the_old_value_stays(
+        app: FastAPI, ana: Browser, field: str, value: str, why: str) -> None:
+    ticket = escalate(app)
+    before = rows(app, Ticket, id=ticket)[0].data
+    with logged() as lines:
+        r = ana.post(f"/console/tickets/{ticket}/correct", field=field, value=value)
+    assert r.status_code == 400
+    error = re.search(r'id="correct-error">([^<]+)<', r.text)
+    assert error and why in error.group(1) and "No se guardó" in error.group(1), r.text[-2000:]
+    assert f'value="{value}"' in r.text, "what staff typed is still in the box"
+    assert re.search(r'<details class="correct-data" id="correct-data" open>', r.text)
+    assert rows(app, Ticket, id=ticket)[0].data == before
+    assert not rows(app, AuditEntry, action="correct_data")
+    assert not [line for line in lines if value in line]
+
+
+def test_only_nss_and_curp_are_corrected_and_only_with_the_csrf_token(app: FastAPI, ana: Browser) -> None:
+    ticket = escalate(app)
+    before = rows(app, Ticket, id=ticket)[0].data
+    r = ana.post(f"/console/tickets/{ticket}/correct", field="name", value="Otra Persona")
+    assert r.status_code == 400 and "Solo se pueden corregir el NSS y la CURP" in r.text
+    r = ana.client.post(f"/console/tickets/{ticket}/correct", data={"field": "nss", "value": VALID_NSS})
+    assert r.status_code == 403
+    assert rows(app, Ticket, id=ticket)[0].data == before
+
+
+def test_a_student_correcting_an_unverified_nss_after_the_report_clears_the_mark(app: FastAPI, ana: Browser) -> None:
+    """The bot's own correction path (``corregir NSS …`` with the report sent) merges the new value
+    into the ticket: the flag about the old value went with it."""
+    ticket = escalate(app)
+    _unverified(app, ticket)
+    student_says(app, f"me equivoqué, el correcto es {VALID_NSS}")
+    [row] = rows(app, Ticket, id=ticket)
+    assert row.data["nss"] == VALID_NSS and "nss_unverified" not in row.data
+    assert row.data["curp_unverified"] == "sí", "the CURP was not corrected: its mark stays"
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    assert "<dt>NSS sin verificar</dt>" not in page and "<dt>CURP sin verificar</dt>" in page
+    assert WRONG_NSS not in page

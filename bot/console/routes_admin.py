@@ -23,13 +23,13 @@ ACTION_LABELS = {
     Action.HAND_BACK: "Devolvió al bot", Action.REOPEN: "Reabrió", Action.LOGIN: "Inició sesión",
     Action.LOGOUT: "Cerró sesión", Action.EXPORT: "Exportó CSV", Action.STAFF_ADD: "Creó cuenta",
     Action.STAFF_UPDATE: "Cambió cuenta", Action.STAFF_PASSWORD: "Cambió la contraseña de otra cuenta",
-    Action.CANNED: "Editó respuestas",
+    Action.CANNED: "Editó respuestas", Action.CORRECT: "Corrigió dato",
 }
 
 
 #: What an audit entry's detail says, in staff's words (the keys are the code's own).
 _DETAIL_VALUES: dict[str, dict[str, str]] = {
-    "op": {"save": "guardó", "delete": "borró"},
+    "op": {"save": "guardó", "delete": "borró", "corrected": "corregido", "added": "agregado"},
     "field": {"nss": "NSS", "curp": "CURP"},
     "role": {"agent": "agente", "admin": "administración"},
     "by": {"student": "el estudiante", "staff": "el personal"},

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot.desk import REPLACED_KEY
 from bot.models import Contact, Conversation, Direction, Holder, Message, Ticket, TicketStatus
 from bot.staff_models import AuditEntry, CannedResponse, StaffUser, TicketNote, TicketView
 from bot.staffdesk import MASKED_FIELDS, UNRESOLVED, mask, window_closed
@@ -130,7 +131,9 @@ def data_rows(data: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The data panel's rows in :data:`DATA_ORDER`; NSS and CURP masked, a flag as what it means."""
     data = data or {}
     known = [k for k in DATA_ORDER if k in data]
-    others = sorted((k for k in data if k not in DATA_ORDER), key=lambda k: DATA_LABELS.get(k, k))
+    # "_…" keys are the desk's own bookkeeping (the values a correction replaced), not data.
+    others = sorted((k for k in data if k not in DATA_ORDER and not k.startswith("_")),
+                    key=lambda k: DATA_LABELS.get(k, k))
     rows = []
     for key in [*known, *others]:
         value = data[key]
@@ -155,6 +158,8 @@ def hidden_values(session: Session, conversation_id: int) -> list[str]:
     values: list[str] = []
     for data in session.exec(select(Ticket.data).where(Ticket.conversation_id == conversation_id)):
         values += [str((data or {}).get(k) or "") for k in MASKED_FIELDS]
+        # An NSS or CURP replaced by a correction is still in the conversation, as the student typed it.
+        values += [str(v) for v in (data or {}).get(REPLACED_KEY) or []]
     return [v for v in values if len(v) >= 6]
 
 
