@@ -385,3 +385,51 @@ def test_inbox_filters_by_age_and_status(app: FastAPI, admin: Browser) -> None:
     page = admin.client.post("/console/inbox", data={"csrf": admin.csrf, "status": "all", "age": "old3d"}).text
     assert '<option value="old3d" selected>' in page and '<option value="all" selected>' in page
     assert "hace 10 días" in page and "hace 5 días" in page and "hace 1 h" not in page
+
+
+def _value(page: str, name: str) -> str | None:
+    found = re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', page.split('id="add-staff"')[1])
+    return found.group(1) if found else None
+
+
+def test_a_refused_new_account_keeps_what_was_typed_but_never_the_password(admin: Browser) -> None:
+    """The form came back empty after an error: the name and e-mail had to be typed again."""
+    r = admin.post("/console/admin/staff", op="add", email="carla.soto@itson.edu.mx", name="Carla Soto Ruiz",
+                   role="admin", password="0123456789")
+    assert r.status_code == 400
+    assert "no puede ser solo números" in re.search(r'id="add-error">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    assert _value(r.text, "name") == "Carla Soto Ruiz" and _value(r.text, "email") == "carla.soto@itson.edu.mx"
+    assert re.search(r'<option value="admin" selected>', r.text)
+    assert "0123456789" not in r.text, "a password is never sent back"
+    assert re.search(r'name="password"[^>]*autofocus', r.text.split('id="add-staff"')[1])
+    # a duplicate too: the e-mail stays, so staff see which one exists
+    r = admin.post("/console/admin/staff", op="add", email=AGENT, name="Beto Otra Vez", role="agent",
+                   password="otra-contraseña-larga")
+    assert r.status_code == 400 and "Ya existe una cuenta" in r.text and _value(r.text, "email") == AGENT
+    assert "otra-contraseña-larga" not in r.text
+    # after a success the form is empty again
+    page = admin.client.get("/console/admin/staff").text
+    assert _value(page, "name") == "" and 'id="add-error"' not in page
+
+
+def test_a_refused_colleague_password_opens_its_form_again_with_the_reason(admin: Browser) -> None:
+    r = admin.post("/console/admin/staff", op="password", email=AGENT, password="9081726354")
+    assert r.status_code == 400
+    assert re.search(r'<details class="reset-password" open>\s*<summary[^>]*>[^<]*</summary>\s*<form[^>]*>\s*'
+                     r'<input[^>]*><input[^>]*><input type="hidden" name="email" value="agente@itson.edu.mx">\s*'
+                     r'<p class="alert error small reset-error">La contraseña no puede ser solo números', r.text)
+    assert "9081726354" not in r.text
+
+
+def test_a_refused_canned_response_keeps_its_title_and_text(admin: Browser) -> None:
+    r = admin.post("/console/admin/canned", op="save", title="Pedir captura", body="   ")
+    assert r.status_code == 400
+    assert "Escribe un título y el texto" in re.search(r'id="canned-error">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    assert 'value="Pedir captura"' in r.text
+    assert admin.post("/console/admin/canned", op="save", title="Pedir captura",
+                      body="¿Me mandas una captura?").status_code == 303
+    page = admin.client.get("/console/admin/canned").text
+    item = re.search(r'name="id" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+    r = admin.post("/console/admin/canned", op="save", id=item, title=" ", body="¿Me mandas una captura del error?")
+    assert r.status_code == 400 and "¿Me mandas una captura del error?" in r.text  # the edit, not the stored text
+    assert "¿Me mandas una captura?</textarea>" not in r.text

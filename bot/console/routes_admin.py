@@ -124,7 +124,12 @@ async def staff_submit(request: Request, ctx: AdminCtx) -> Response:
     except auth.AccountError as exc:
         with ctx.services.session() as session:
             people = auth.list_staff(session=session)
-        return render("staff.html", request, 400, people=people, roles=Role.ALL, error=str(exc),
+        # What was typed comes back (never a password): the new account's name, e-mail and role;
+        # a colleague's password form open again under the error.
+        draft = {"name": field(form, "name", 255), "email": email, "role": field(form, "role", 16)} \
+            if op == "add" else None
+        return render("staff.html", request, 400, people=people, roles=Role.ALL, error=str(exc), draft=draft,
+                      reset_open=auth.normalize_email(email) if op == "password" else "",
                       min_password=auth.MIN_PASSWORD_LENGTH)
     ctx.services.notify_outbox()  # a disabled account's chats: the students are told, and answered
     return RedirectResponse(f"{PREFIX}/admin/staff?m={code}", status_code=303)
@@ -157,7 +162,7 @@ async def canned_submit(request: Request, ctx: AdminCtx) -> Response:
                 session.delete(item)
             elif op == "save":
                 if not title or not body:
-                    raise DeskActionError("Escribe un título y el texto.", status=400)
+                    raise DeskActionError("Escribe un título y el texto (no solo espacios).", status=400)
                 if item is None:
                     item = CannedResponse(title=title, body=body)
                     session.add(item)
@@ -165,7 +170,14 @@ async def canned_submit(request: Request, ctx: AdminCtx) -> Response:
                     item.title, item.body, item.updated_at = title, body, utcnow()
             audit(session, staff=ctx.staff, action=Action.CANNED, op=op, canned_id=item_id or None)
 
-    await run_in_threadpool(work)
+    try:
+        await run_in_threadpool(work)
+    except DeskActionError as exc:
+        # The page again, with the reason and what was typed in the form that was sent.
+        with ctx.services.session() as session:
+            items = list(session.exec(select(CannedResponse).order_by(col(CannedResponse.title))))
+        draft = {"id": item_id, "title": field(form, "title", 120), "body": field(form, "body", 4000)}
+        return render("canned.html", request, exc.status, items=items, error=exc.message, draft=draft)
     return RedirectResponse(f"{PREFIX}/admin/canned", status_code=303)
 
 

@@ -92,3 +92,41 @@ def test_staff_correct_an_unverified_nss_and_a_wrong_one_is_refused(desk: tuple[
     for value in (VALID_NSS, "1234-5678-903", "12345678902", VALID_CURP):
         assert not [line for line in lines if value in line], value
 
+
+def test_a_refused_new_account_keeps_the_name_and_email_but_not_the_password(desk: tuple[Any, Any],
+                                                                            page: Any) -> None:
+    server = desk[1]
+    page.goto(f"{server.url}/console/admin/staff")
+    form = page.locator("#add-staff")
+    form.locator("input[name=name]").fill("Carla Soto Ruiz")
+    form.locator("input[name=email]").fill("carla.soto@itson.edu.mx")
+    form.locator("select[name=role]").select_option("admin")
+    form.locator("input[name=password]").fill("6441234567")
+    form.locator("button:has-text('Crear cuenta')").click()
+    page.locator("#add-error").wait_for()
+    assert "no puede ser solo números" in page.locator("#add-error").inner_text()
+    assert page.get_by_role("alert").first.is_visible()  # at the top of the page too
+    form = page.locator("#add-staff")
+    assert form.locator("input[name=name]").input_value() == "Carla Soto Ruiz"
+    assert form.locator("input[name=email]").input_value() == "carla.soto@itson.edu.mx"
+    assert form.locator("select[name=role]").input_value() == "admin"
+    assert form.locator("input[name=password]").input_value() == ""
+    assert page.evaluate("document.activeElement.name") == "password"  # where to type again
+    form.locator("input[name=password]").fill("Cajeme-soporte-26")
+    form.locator("button:has-text('Crear cuenta')").click()
+    page.locator(".alert.ok", has_text="Cambios guardados").wait_for()
+    assert page.locator("td", has_text="carla.soto@itson.edu.mx").is_visible()
+    assert page.locator("#add-staff input[name=name]").input_value() == ""
+
+
+def test_a_refused_canned_response_keeps_what_was_typed(desk: tuple[Any, Any], page: Any) -> None:
+    server = desk[1]
+    page.goto(f"{server.url}/console/admin/canned")
+    new = page.locator("form:has(h2:has-text('Nueva respuesta'))")
+    new.locator("input[name=title]").fill("Pedir captura")
+    new.locator("textarea[name=body]").fill("   ")
+    new.locator("button:has-text('Agregar')").click()
+    page.locator("#canned-error").wait_for()
+    assert "Escribe un título y el texto" in page.locator("#canned-error").inner_text()
+    new = page.locator("form:has(h2:has-text('Nueva respuesta'))")
+    assert new.locator("input[name=title]").input_value() == "Pedir captura"
