@@ -83,8 +83,10 @@ class Action:
     CANNED = "canned"
     #: Staff corrected the ticket's NSS or CURP (the field's name only, never the values).
     CORRECT = "correct_data"
+    #: A staff member changed their own password (Cambiar mi contraseña).
+    OWN_PASSWORD = "own_password"
     ALL = (TAKE, REASSIGN, REPLY, NOTE, REVEAL, RESOLVE, HAND_BACK, REOPEN, LOGIN, LOGOUT, LOGIN_FAILED,
-           EXPORT, STAFF_ADD, STAFF_UPDATE, STAFF_PASSWORD, CANNED, CORRECT)
+           EXPORT, STAFF_ADD, STAFF_UPDATE, STAFF_PASSWORD, CANNED, CORRECT, OWN_PASSWORD)
 
 
 class DeskActionError(SeguroBotError):

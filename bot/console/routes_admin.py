@@ -23,7 +23,7 @@ ACTION_LABELS = {
     Action.HAND_BACK: "Devolvió al bot", Action.REOPEN: "Reabrió", Action.LOGIN: "Inició sesión",
     Action.LOGOUT: "Cerró sesión", Action.EXPORT: "Exportó CSV", Action.STAFF_ADD: "Creó cuenta",
     Action.STAFF_UPDATE: "Cambió cuenta", Action.STAFF_PASSWORD: "Cambió la contraseña de otra cuenta",
-    Action.CANNED: "Editó respuestas", Action.CORRECT: "Corrigió dato",
+    Action.CANNED: "Editó respuestas", Action.CORRECT: "Corrigió dato", Action.OWN_PASSWORD: "Cambió su contraseña",
 }
 
 
@@ -89,8 +89,8 @@ async def staff_submit(request: Request, ctx: AdminCtx) -> Response:
                 # A forgotten or leaked password, without the command line; one's own is not reset here
                 # (it would end the very session doing it).
                 if auth.normalize_email(email) == ctx.staff.email:
-                    raise auth.AccountError("Tu propia contraseña no se cambia aquí; pídesela a otra persona "
-                                            "administradora o usa «seguro-bot staff passwd».")
+                    raise auth.AccountError("Tu propia contraseña no se cambia aquí: usa «Mi contraseña», "
+                                            "arriba (te pide la actual).")
                 staff = auth.set_password(session=session, email=email, password=field(form, "password", 1024))
                 audit(session, staff=ctx.staff, action=Action.STAFF_PASSWORD, target=staff.id)
                 return "password"

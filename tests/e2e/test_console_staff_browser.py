@@ -130,3 +130,43 @@ def test_a_refused_canned_response_keeps_what_was_typed(desk: tuple[Any, Any], p
     assert "Escribe un título y el texto" in page.locator("#canned-error").inner_text()
     new = page.locator("form:has(h2:has-text('Nueva respuesta'))")
     assert new.locator("input[name=title]").input_value() == "Pedir captura"
+
+
+def test_staff_change_their_own_password_from_the_header(desk: tuple[Any, Any], page: Any) -> None:
+    server = desk[1]
+    new = "Yaqui-mesa-ayuda-26"
+    with logged() as lines:
+        page.locator("header.topbar").get_by_role("link", name="Mi contraseña").click()
+        page.wait_for_url(f"{server.url}/console/account/password")
+        form = page.locator("#own-password")
+        assert page.evaluate("document.activeElement.name") == "current"
+        form.locator("input[name=current]").fill("no-es-la-mia-123")
+        form.locator("input[name=new]").fill(new)
+        form.locator("input[name=repeat]").fill(new)
+        form.get_by_role("button", name="Cambiar mi contraseña").click()
+        page.locator("#password-error", has_text="La contraseña actual no es correcta").wait_for()
+        for name in ("current", "new", "repeat"):  # passwords are never filled back in
+            assert page.locator(f"#own-password input[name={name}]").input_value() == ""
+        form = page.locator("#own-password")
+        form.locator("input[name=current]").fill(PASSWORD)
+        form.locator("input[name=new]").fill(new)
+        form.locator("input[name=repeat]").fill(new + "!")
+        form.get_by_role("button", name="Cambiar mi contraseña").click()
+        page.locator("#password-error", has_text="no coinciden").wait_for()
+        form = page.locator("#own-password")
+        form.locator("input[name=current]").fill(PASSWORD)
+        form.locator("input[name=new]").fill(new)
+        form.locator("input[name=repeat]").fill(new)
+        form.get_by_role("button", name="Cambiar mi contraseña").click()
+        page.locator(".alert.ok", has_text="Contraseña cambiada").wait_for()
+        page.goto(f"{server.url}/console/inbox")  # still logged in here
+        assert page.url == f"{server.url}/console/inbox"
+        page.get_by_role("button", name="Salir").click()
+        page.wait_for_url("**/console/login")
+        page.fill("input[name=email]", ADMIN)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.locator(".alert.error", has_text="Correo o contraseña incorrectos").wait_for()
+        login(page, server.url, ADMIN, new)
+    for secret in (new, new + "!", "no-es-la-mia-123", PASSWORD):
+        assert not [line for line in lines if secret in line], secret
