@@ -715,7 +715,10 @@ def _open_ticket(
             .order_by(col(Ticket.id).desc())
         ).first()
         if ticket is not None:
-            ticket.reason = action.reason
+            from bot.staffdesk import record_reason_change  # the console builds on the desk, not the reverse
+
+            before, ticket.reason = ticket.reason, action.reason
+            record_reason_change(session, ticket=ticket, before=before, staff=None, now=now)
     if ticket is None:
         # The same problem again a few days after staff resolved it: reopen that
         # ticket (the console records it) rather than start the story over.

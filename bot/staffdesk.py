@@ -42,6 +42,8 @@ from flows.entities import curp_problem, nss_problem
 if TYPE_CHECKING:
     from knowledge.loader import KnowledgeBase
 
+#: The cases the bot escalates: a ticket's reason is one of them (the console's labels, views.REASONS).
+REASON_CODES = ("datos_erroneos", "error_solicitud", "sin_vigencia", "duda_general")
 #: A resolved ticket is reopened (not duplicated) when the student writes about it within this.
 REOPEN_WITHIN = timedelta(days=5)
 #: Personal fields shown masked until a staff member reveals them.
@@ -85,8 +87,10 @@ class Action:
     CORRECT = "correct_data"
     #: A staff member changed their own password (Cambiar mi contraseña).
     OWN_PASSWORD = "own_password"
+    #: A ticket's reason changed: by staff (Cambiar motivo) or by the bot, on what the student wrote.
+    REASON = "reason_change"
     ALL = (TAKE, REASSIGN, REPLY, NOTE, REVEAL, RESOLVE, HAND_BACK, REOPEN, LOGIN, LOGOUT, LOGIN_FAILED,
-           EXPORT, STAFF_ADD, STAFF_UPDATE, STAFF_PASSWORD, CANNED, CORRECT, OWN_PASSWORD)
+           EXPORT, STAFF_ADD, STAFF_UPDATE, STAFF_PASSWORD, CANNED, CORRECT, OWN_PASSWORD, REASON)
 
 
 class DeskActionError(SeguroBotError):
@@ -311,6 +315,39 @@ def correct_data(*, session: Session, ticket_id: int, staff: StaffUser, field: s
     ticket.updated_at = now
     audit(session, staff=staff, action=Action.CORRECT, ticket=ticket, now=now, field=field,
           op="corrected" if before else "added")
+    session.flush()
+    return ticket
+
+
+def record_reason_change(session: Session, *, ticket: Ticket, before: str, staff: StaffUser | None,
+                         now: datetime | None = None) -> AuditEntry:
+    """The ticket's history keeps each change of reason: from what, to what, by whom (None: the bot,
+    on what the student wrote), when. Called once ``ticket.reason`` holds the new one."""
+    return audit(session, staff=staff, action=Action.REASON, ticket=ticket, now=now, from_reason=before,
+                 to_reason=ticket.reason)
+
+
+def change_reason(*, session: Session, ticket_id: int, staff: StaffUser, reason: str,
+                  now: datetime | None = None) -> Ticket:
+    """Staff put the ticket under another of the four cases (the bot read it as another doubt, and
+    it is missing coverage). Recorded in the ticket's history. While the report waits for the desk,
+    the conversation follows it: what the student adds still goes to this ticket."""
+    now = now or utcnow()
+    if reason not in REASON_CODES:
+        raise DeskActionError("Ese motivo no existe.", status=400)
+    ticket = get_ticket(session, ticket_id)
+    before = ticket.reason
+    if reason == before:
+        raise DeskActionError("El reporte ya tiene ese motivo.", status=400)
+    conversation = lock_conversation(session=session, conversation_id=ticket.conversation_id)
+    ticket.reason = reason
+    ticket.updated_at = now
+    state = dict(conversation.state or {})
+    if ticket.status != TicketStatus.RESOLVED and state.get("ticket_reason") == before:
+        state["ticket_reason"] = reason
+        conversation.state = state
+        flag_modified(conversation, "state")
+    record_reason_change(session, ticket=ticket, before=before, staff=staff, now=now)
     session.flush()
     return ticket
 

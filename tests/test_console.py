@@ -28,7 +28,7 @@ DATA = ["/console/api/inbox", "/console/api/unread", "/console/api/tickets/1", "
 POSTS = ["/console/tickets/1/take", "/console/tickets/1/reply", "/console/tickets/1/note",
          "/console/tickets/1/reveal", "/console/tickets/1/resolve", "/console/tickets/1/handback",
          "/console/tickets/1/reopen", "/console/logout", "/console/admin/staff", "/console/admin/canned",
-         "/console/tickets/1/correct", "/console/account/password"]
+         "/console/tickets/1/correct", "/console/tickets/1/reason", "/console/account/password"]
 
 
 @pytest.fixture

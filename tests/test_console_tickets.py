@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from bot.models import Author, Conversation, Holder, Message, MessageStatus, Tic
 from bot.outbox import OutboxWorker
 from bot.staff_models import AuditEntry
 from tests.conftest import VALID_CURP, VALID_NSS
-from tests.e2e.helpers import Browser, Clock, add_staff, browser, build_app, escalate, logged, running, student_says
+from tests.e2e.helpers import TZ, Browser, Clock, add_staff, browser, build_app, escalate, logged, running, student_says
 
 ADMIN, AGENT = "admin@itson.edu.mx", "agente@itson.edu.mx"
 
@@ -576,3 +576,57 @@ def test_a_student_correcting_an_unverified_nss_after_the_report_clears_the_mark
     page = ana.client.get(f"/console/tickets/{ticket}").text
     assert "<dt>NSS sin verificar</dt>" not in page and "<dt>CURP sin verificar</dt>" in page
     assert WRONG_NSS not in page
+
+
+def _history(page: str) -> list[str]:
+    card = page.split('id="history"')[1].split("</section>")[0]
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", item)).strip()
+            for item in re.findall(r"<li[^>]*>(.*?)</li>", card, re.S)]
+
+
+def test_a_reason_the_bot_changes_is_in_the_tickets_history(app: FastAPI, ana: Browser) -> None:
+    """The report open for another doubt became the missing coverage on the student's words: the
+    reason changed with no trace (staff saw a «Sin vigencia» ticket they had read as a doubt)."""
+    at = datetime(2026, 2, 20, 10, 0, tzinfo=TZ)
+    ticket = escalate(app, at=at)
+    student_says(app, "ya pasaron 10 dias y no me sale vigente, la guarde el 5 de febrero", at=at + timedelta(minutes=5))
+    [row] = rows(app, Ticket)
+    assert row.id == ticket and row.reason == "sin_vigencia"
+    [entry] = rows(app, AuditEntry, action="reason_change")
+    assert entry.ticket_id == ticket and entry.staff_id is None
+    assert entry.detail == {"from_reason": "duda_general", "to_reason": "sin_vigencia"}
+    history = _history(ana.client.get(f"/console/tickets/{ticket}").text)
+    assert history[0].endswith("· El bot Abrió el reporte: Duda general"), history
+    [change] = [h for h in history if "motivo" in h]
+    assert re.fullmatch(r"\d+ \w{3} \d\d:\d\d · El bot, por lo que escribió el estudiante Cambió el motivo de "
+                        r"«Duda general» a «Sin vigencia»", change), change
+    audit = ana.client.get("/console/admin/audit", params={"action": "reason_change"}).text
+    assert "Cambió el motivo" in audit and "de: Duda general, a: Sin vigencia" in audit
+
+
+def test_staff_change_a_tickets_reason_and_the_history_says_who_from_what_to_what(
+        app: FastAPI, ana: Browser, beto: Browser) -> None:
+    ticket = escalate(app)
+    assert beto.post(f"/console/tickets/{ticket}/take").status_code == 303
+    r = beto.post(f"/console/tickets/{ticket}/reason", reason="datos_erroneos")
+    assert r.status_code == 303 and r.headers["location"].endswith("?m=reason")
+    page = beto.client.get(r.headers["location"]).text
+    assert "Motivo cambiado; quedó en el historial del reporte." in page
+    assert "Datos erróneos" in page.split('class="muted small">')[1].split("</p>")[0]  # the header says it
+    history = _history(page)
+    assert history[0].endswith("Abrió el reporte: Duda general")
+    assert history[-1].endswith("· Beto Ruiz Cambió el motivo de «Duda general» a «Datos erróneos»"), history
+    assert rows(app, Ticket, id=ticket)[0].reason == "datos_erroneos"
+    assert rows(app, Conversation)[0].state["ticket_reason"] == "datos_erroneos"
+    [entry] = rows(app, AuditEntry, action="reason_change")
+    assert entry.staff_id is not None and entry.detail == {"from_reason": "duda_general", "to_reason": "datos_erroneos"}
+    # refused: the same reason, one that does not exist; nothing recorded
+    r = ana.post(f"/console/tickets/{ticket}/reason", reason="datos_erroneos")
+    assert r.status_code == 400 and "El reporte ya tiene ese motivo." in r.text
+    assert ana.post(f"/console/tickets/{ticket}/reason", reason="otra_cosa").status_code == 400
+    assert ana.client.post(f"/console/tickets/{ticket}/reason", data={"reason": "sin_vigencia"}).status_code == 403
+    assert len(rows(app, AuditEntry, action="reason_change")) == 1
+    # the student's later words still go to this very ticket (the conversation follows the reason)
+    assert beto.post(f"/console/tickets/{ticket}/handback").status_code == 303
+    student_says(app, f"me equivoqué, el correcto es {VALID_NSS}")
+    assert [t.id for t in rows(app, Ticket)] == [ticket]

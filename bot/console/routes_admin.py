@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
 from bot.console import auth, reports, views
+from bot.console.views import ACTION_LABELS, detail_text
 from bot.console.web import PREFIX, AdminCtx, ConsoleRoute, field, posted, render
 from bot.models import utcnow
 from bot.staff_models import AuditEntry, CannedResponse, Role, StaffSession, StaffUser
@@ -17,50 +18,6 @@ from bot.staffdesk import Action, DeskActionError, audit, release_chats_of
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute)
 AUDIT_PAGE = 100
-ACTION_LABELS = {
-    Action.TAKE: "Tomó el chat", Action.REASSIGN: "Tomó el chat de otra persona", Action.REPLY: "Respondió",
-    Action.NOTE: "Nota interna", Action.REVEAL: "Reveló dato", Action.RESOLVE: "Resolvió",
-    Action.HAND_BACK: "Devolvió al bot", Action.REOPEN: "Reabrió", Action.LOGIN: "Inició sesión",
-    Action.LOGOUT: "Cerró sesión", Action.EXPORT: "Exportó CSV", Action.STAFF_ADD: "Creó cuenta",
-    Action.STAFF_UPDATE: "Cambió cuenta", Action.STAFF_PASSWORD: "Cambió la contraseña de otra cuenta",
-    Action.CANNED: "Editó respuestas", Action.CORRECT: "Corrigió dato", Action.OWN_PASSWORD: "Cambió su contraseña",
-}
-
-
-#: What an audit entry's detail says, in staff's words (the keys are the code's own).
-_DETAIL_VALUES: dict[str, dict[str, str]] = {
-    "op": {"save": "guardó", "delete": "borró", "corrected": "corregido", "added": "agregado"},
-    "field": {"nss": "NSS", "curp": "CURP"},
-    "role": {"agent": "agente", "admin": "administración"},
-    "by": {"student": "el estudiante", "staff": "el personal"},
-    "reason": {"hold_expired": "nadie lo atendió a tiempo", "account_disabled": "la cuenta se desactivó"},
-}
-_DETAIL_KEYS = {"op": "", "canned_id": "respuesta", "message_id": "mensaje", "note_id": "nota", "field": "dato",
-                "role": "rol", "active": "", "start": "desde", "by": "lo reabrió", "reason": "por qué",
-                "from_staff_id": "lo atendía", "target": "cuenta"}
-
-
-def detail_text(detail: dict[str, object] | None, names: dict[int, str]) -> str:
-    """ "cuenta: Sofía Núñez, rol: agente", "guardó la respuesta #3", "mensaje #113 (como plantilla)"."""
-    parts: list[str] = []
-    for key, value in (detail or {}).items():
-        if value is None or (key == "template" and not value):
-            continue
-        if key == "template":
-            parts.append("como plantilla")
-        elif key == "active":
-            parts.append("activada" if value else "desactivada")
-        elif key in ("from_staff_id", "target"):
-            parts.append(f"{_DETAIL_KEYS[key]}: {names.get(value, value)}")  # type: ignore[call-overload]
-        elif key in ("canned_id", "message_id", "note_id"):
-            parts.append(f"{_DETAIL_KEYS[key]} #{value}")
-        else:
-            shown = _DETAIL_VALUES.get(key, {}).get(str(value), str(value))
-            label = _DETAIL_KEYS.get(key, key)
-            parts.append(f"{label}: {shown}" if label else shown)
-    return ", ".join(parts)
-
-
 # --- staff -------------------------------------------------------------------
 
 

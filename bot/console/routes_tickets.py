@@ -40,6 +40,7 @@ NOTICES = {
     "handed": "Chat devuelto al bot; el reporte sigue abierto. Si el estudiante escribió después de tu última "
               "respuesta, el bot ya le contestó.",
     "reopened": "Reporte reabierto.",
+    "reason": "Motivo cambiado; quedó en el historial del reporte.",
     "nss": "NSS corregido: es válido (11 dígitos y su dígito verificador) y ya no está marcado «sin verificar».",
     "curp": "CURP corregida: es válida (18 caracteres y su carácter verificador) y ya no está marcada "
             "«sin verificar».",
@@ -275,6 +276,10 @@ async def _act(request: Request, ctx: Any, ticket_id: int, action: str) -> Respo
             if action == "resolve":
                 staffdesk.resolve(session=session, ticket_id=ticket_id, staff=ctx.staff, now=now)
                 return "resolved"
+            if action == "reason":
+                staffdesk.change_reason(session=session, ticket_id=ticket_id, staff=ctx.staff,
+                                        reason=field(form, "reason", 32), now=now)
+                return "reason"
             if action == "handback":
                 staffdesk.hand_back(session=session, kb=services.kb, ticket_id=ticket_id, staff=ctx.staff, now=now)
                 return "handed"
@@ -303,7 +308,7 @@ async def ticket_action(request: Request, ticket_id: int, action: str, ctx: Staf
         return await reveal(request, ticket_id, ctx)
     if action == "correct":
         return await correct(request, ticket_id, ctx)
-    if action not in ("take", "reply", "note", "resolve", "handback", "reopen"):
+    if action not in ("take", "reply", "note", "resolve", "handback", "reopen", "reason"):
         return error_response(request, 404, "No existe.")
     return await _act(request, ctx, ticket_id, action)
 

@@ -15,7 +15,7 @@ import pytest
 
 from bot.models import Ticket
 from tests.conftest import VALID_CURP, VALID_NSS
-from tests.e2e.browser import LAPTOP, requires_chromium
+from tests.e2e.browser import LAPTOP, SHOTS, requires_chromium
 from tests.e2e.helpers import PASSWORD, add_staff, build_app, escalate, logged, running
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -170,3 +170,20 @@ def test_staff_change_their_own_password_from_the_header(desk: tuple[Any, Any], 
         login(page, server.url, ADMIN, new)
     for secret in (new, new + "!", "no-es-la-mia-123", PASSWORD):
         assert not [line for line in lines if secret in line], secret
+
+
+def test_staff_change_a_tickets_reason_and_see_it_in_its_history(desk: tuple[Any, Any], page: Any) -> None:
+    app, server = desk
+    ticket = escalate(app)
+    page.goto(f"{server.url}/console/tickets/{ticket}")
+    history = page.locator("#history li")
+    assert history.count() == 1 and "Abrió el reporte: Duda general" in history.first.inner_text()
+    page.click("#change-reason summary")
+    page.select_option("#change-reason select[name=reason]", "sin_vigencia")
+    page.click("#change-reason button:has-text('Guardar motivo')")
+    page.locator(".alert.ok", has_text="Motivo cambiado").wait_for()
+    assert "Sin vigencia" in page.locator(".conv-head").inner_text()
+    last = page.locator("#history li").last.inner_text()
+    assert "Ana López" in last and "Cambió el motivo de «Duda general» a «Sin vigencia»" in last
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "console-ticket-history-laptop.png"), full_page=True)
