@@ -21,6 +21,7 @@ followed (:func:`bot.desk.answer_held`).
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -280,10 +281,12 @@ _CORRECTION_LABELS = {"nss": "NSS", "curp": "CURP"}
 
 
 def normalise_correction(field: str, value: str) -> str:
-    """The value as the ticket keeps it: an NSS without spaces, dots or dashes; a CURP in capitals, without spaces."""
+    """The value as the ticket keeps it: an NSS without spaces, dots or dashes; a CURP in capitals,
+    without spaces; neither with the invisible characters a copy-paste brings (zero-width spaces)."""
+    kept = "".join(ch for ch in value if unicodedata.category(ch) != "Cf" and not ch.isspace())
     if field == "nss":
-        return "".join(ch for ch in value if ch not in " .-\t").strip()
-    return "".join(value.split()).upper()
+        return "".join(ch for ch in kept if ch not in ".-")
+    return kept.upper()
 
 
 def correct_data(*, session: Session, ticket_id: int, staff: StaffUser, field: str, value: str,
