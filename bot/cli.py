@@ -162,8 +162,9 @@ def _mask(value: Any) -> str:
 
 
 def masked_ticket_data(data: dict[str, Any]) -> dict[str, str]:
-    """A ticket's collected data with NSS and CURP masked, for showing on screen."""
-    return {k: (_mask(v) if k in MASKED_FIELDS else str(v)) for k, v in data.items()}
+    """A ticket's collected data with NSS and CURP masked, for showing on screen (the desk's own
+    ``_…`` bookkeeping, such as the values a correction replaced, is not data: left out)."""
+    return {k: (_mask(v) if k in MASKED_FIELDS else str(v)) for k, v in data.items() if not k.startswith("_")}
 
 
 # --- serve ----------------------------------------------------------------------

@@ -711,7 +711,10 @@ def _open_ticket(
             .order_by(col(Ticket.id).desc())
         ).first()
         if ticket is not None:
-            ticket.reason = action.reason
+            from bot.staffdesk import record_reason_change  # the console builds on the desk, not the reverse
+
+            before, ticket.reason = ticket.reason, action.reason
+            record_reason_change(session, ticket=ticket, before=before, staff=None, now=now)
     if ticket is None:
         # The same problem again a few days after staff resolved it: reopen that
         # ticket (the console records it) rather than start the story over.
@@ -734,7 +737,7 @@ def _open_ticket(
         )
         session.add(ticket)
     else:
-        ticket.data = {**(ticket.data or {}), **data}
+        ticket.data = merge_data(ticket.data, data)
         if action.urgent:
             ticket.urgent = True  # an emergency told later, with the report open or reopened
         if description and ticket.reopened_at is not None:
@@ -755,6 +758,42 @@ def _open_ticket(
         contact.student_id = str(student_id)
     session.flush()
     return ticket
+
+
+#: A value's flags: what the bot noted about a datum (or its absence). A new value of the datum
+#: makes them stale, unless the new data carries them again.
+VALUE_FLAGS = {
+    "nss": ("nss_unverified", "nss_unknown", "nss_refused"),
+    "curp": ("curp_unverified", "curp_missing", "curp_unknown", "curp_refused"),
+    "student_id": ("student_id_missing",),
+}
+#: Where a ticket keeps the NSS and CURP its data held before a correction: never shown as data,
+#: only so the console still masks them in the conversation (the student typed them there).
+REPLACED_KEY = "_replaced"
+
+
+def merge_data(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """A ticket's data with ``new`` over ``old``.
+
+    A datum given again drops the flags ``old`` had about it (an NSS corrected with a valid one
+    is no longer *sin verificar*; one given is no longer *no sabe su NSS*), unless ``new`` carries
+    them too; an NSS or CURP replaced by another is kept under :data:`REPLACED_KEY`.
+    """
+    merged = dict(old or {})
+    replaced = list(merged.get(REPLACED_KEY) or [])
+    for key, value in new.items():
+        if key not in VALUE_FLAGS:
+            continue
+        for flag in VALUE_FLAGS[key]:
+            if flag not in new:
+                merged.pop(flag, None)
+        before = merged.get(key)
+        if key in ("nss", "curp") and before and str(before) != str(value) and str(before) not in replaced:
+            replaced.append(str(before))
+    merged.update(new)
+    if replaced:
+        merged[REPLACED_KEY] = replaced
+    return merged
 
 
 def _cancel_reminders(session: Session, conversation_id: int, *, kind: str | None) -> None:

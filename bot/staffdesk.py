@@ -21,6 +21,7 @@ followed (:func:`bot.desk.answer_held`).
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,17 +31,20 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
 from bot import staff_models  # noqa: F401  (registers the tables)
-from bot.desk import answer_held, lock_conversation, settle_held, storable
+from bot.desk import answer_held, lock_conversation, merge_data, settle_held, storable
 from bot.desk import hand_back as desk_hand_back
 from bot.errors import NotFound, SeguroBotError
 from bot.models import Author, Conversation, Holder, Message, Ticket, TicketStatus, utcnow
 from bot.outbox import needs_template, queue_message
 from bot.staff_models import AuditEntry, StaffUser, TicketNote
 from bot.storage import dialect_name
+from flows.entities import curp_problem, nss_problem
 
 if TYPE_CHECKING:
     from knowledge.loader import KnowledgeBase
 
+#: The cases the bot escalates: a ticket's reason is one of them (the console's labels, views.REASONS).
+REASON_CODES = ("datos_erroneos", "error_solicitud", "sin_vigencia", "duda_general")
 #: A resolved ticket is reopened (not duplicated) when the student writes about it within this.
 REOPEN_WITHIN = timedelta(days=5)
 #: Personal fields shown masked until a staff member reveals them.
@@ -70,8 +74,14 @@ class Action:
     STAFF_UPDATE = "staff_update"
     STAFF_PASSWORD = "staff_password"
     CANNED = "canned"
+    #: Staff corrected the ticket's NSS or CURP (the field's name only, never the values).
+    CORRECT = "correct_data"
+    #: A staff member changed their own password (Cambiar mi contraseña).
+    OWN_PASSWORD = "own_password"
+    #: A ticket's reason changed: by staff (Cambiar motivo) or by the bot, on what the student wrote.
+    REASON = "reason_change"
     ALL = (TAKE, REASSIGN, REPLY, NOTE, REVEAL, RESOLVE, HAND_BACK, REOPEN, LOGIN, LOGOUT, LOGIN_FAILED,
-           EXPORT, STAFF_ADD, STAFF_UPDATE, STAFF_PASSWORD, CANNED)
+           EXPORT, STAFF_ADD, STAFF_UPDATE, STAFF_PASSWORD, CANNED, CORRECT, OWN_PASSWORD, REASON)
 
 
 class DeskActionError(SeguroBotError):
@@ -240,6 +250,99 @@ def reveal(*, session: Session, ticket_id: int, staff: StaffUser, field: str, no
     audit(session, staff=staff, action=Action.REVEAL, ticket=ticket, now=now, field=field)
     session.flush()
     return value
+
+
+#: Why a corrected NSS or CURP is refused, as staff read it (the codes of nss_problem/curp_problem).
+CORRECTION_PROBLEMS = {
+    "nss": {"digits": "El NSS lleva solo números (11 dígitos); revisa lo que escribiste.",
+            "length": "El NSS debe tener 11 dígitos; revisa lo que escribiste.",
+            "check": "Ese NSS no es válido: su último dígito (el verificador) no corresponde a los otros 10. "
+                     "Revísalo con el estudiante o en su constancia del IMSS."},
+    "curp": {"length": "La CURP debe tener 18 caracteres; revisa lo que escribiste.",
+             "format": "Esa CURP no tiene la forma de una CURP (4 letras, 6 números de la fecha, H, M o X, "
+                       "…); revisa lo que escribiste.",
+             "date": "Esa CURP no es válida: la fecha de nacimiento que lleva no existe.",
+             "sex": "Esa CURP no es válida: el carácter 11 debe ser H, M o X.",
+             "state": "Esa CURP no es válida: las letras 12 y 13 no son de ningún estado.",
+             "check": "Esa CURP no es válida: su último carácter (el verificador) no corresponde a los otros "
+                      "17. Revísala con el estudiante o en el sitio de RENAPO."},
+}
+_CORRECTION_LABELS = {"nss": "NSS", "curp": "CURP"}
+
+
+def normalise_correction(field: str, value: str) -> str:
+    """The value as the ticket keeps it: an NSS without spaces, dots or dashes; a CURP in capitals,
+    without spaces; neither with the invisible characters a copy-paste brings (zero-width spaces)."""
+    kept = "".join(ch for ch in value if unicodedata.category(ch) != "Cf" and not ch.isspace())
+    if field == "nss":
+        return "".join(ch for ch in kept if ch not in ".-")
+    return kept.upper()
+
+
+def correct_data(*, session: Session, ticket_id: int, staff: StaffUser, field: str, value: str,
+                 now: datetime | None = None) -> Ticket:
+    """Staff put the right NSS or CURP on the ticket, checked as the bot checks it.
+
+    A valid one replaces the old (which the console keeps masking in the conversation) and drops
+    what the bot noted about the old one (*sin verificar*, *no sabe su NSS*…); an invalid one is
+    refused with a Spanish reason, and the ticket keeps what it had. Audited with the field's
+    name only.
+    """
+    now = now or utcnow()
+    if field not in MASKED_FIELDS:
+        raise DeskActionError("Solo se pueden corregir el NSS y la CURP.", status=400)
+    label = _CORRECTION_LABELS[field]
+    value = normalise_correction(field, value)
+    if not value:
+        raise DeskActionError(f"Escribe el {label} correcto." if field == "nss" else "Escribe la CURP correcta.",
+                              status=400)
+    problem = nss_problem(value) if field == "nss" else curp_problem(value)
+    if problem is not None:
+        reason = CORRECTION_PROBLEMS[field].get(problem) or f"{label} inválido."
+        keep = "se quedó el NSS que tenía" if field == "nss" else "se quedó la CURP que tenía"
+        raise DeskActionError(f"{reason} No se guardó: {keep}.", status=400)
+    ticket = get_ticket(session, ticket_id)
+    before = (ticket.data or {}).get(field)
+    ticket.data = merge_data(ticket.data, {field: value})
+    flag_modified(ticket, "data")
+    ticket.updated_at = now
+    audit(session, staff=staff, action=Action.CORRECT, ticket=ticket, now=now, field=field,
+          op="corrected" if before else "added")
+    session.flush()
+    return ticket
+
+
+def record_reason_change(session: Session, *, ticket: Ticket, before: str, staff: StaffUser | None,
+                         now: datetime | None = None) -> AuditEntry:
+    """The ticket's history keeps each change of reason: from what, to what, by whom (None: the bot,
+    on what the student wrote), when. Called once ``ticket.reason`` holds the new one."""
+    return audit(session, staff=staff, action=Action.REASON, ticket=ticket, now=now, from_reason=before,
+                 to_reason=ticket.reason)
+
+
+def change_reason(*, session: Session, ticket_id: int, staff: StaffUser, reason: str,
+                  now: datetime | None = None) -> Ticket:
+    """Staff put the ticket under another of the four cases (the bot read it as another doubt, and
+    it is missing coverage). Recorded in the ticket's history. While the report waits for the desk,
+    the conversation follows it: what the student adds still goes to this ticket."""
+    now = now or utcnow()
+    if reason not in REASON_CODES:
+        raise DeskActionError("Ese motivo no existe.", status=400)
+    ticket = get_ticket(session, ticket_id)
+    before = ticket.reason
+    if reason == before:
+        raise DeskActionError("El reporte ya tiene ese motivo.", status=400)
+    conversation = lock_conversation(session=session, conversation_id=ticket.conversation_id)
+    ticket.reason = reason
+    ticket.updated_at = now
+    state = dict(conversation.state or {})
+    if ticket.status != TicketStatus.RESOLVED and state.get("ticket_reason") == before:
+        state["ticket_reason"] = reason
+        conversation.state = state
+        flag_modified(conversation, "state")
+    record_reason_change(session, ticket=ticket, before=before, staff=staff, now=now)
+    session.flush()
+    return ticket
 
 
 def resolve(*, session: Session, kb: KnowledgeBase, ticket_id: int, staff: StaffUser,

@@ -138,6 +138,9 @@ def test_masked_ticket_data():
     assert len(shown["nss"]) == len(VALID_NSS)
     assert VALID_CURP not in shown["curp"] and shown["curp"].startswith(VALID_CURP[:2])
     assert shown["name"] == "Ana" and shown["student_id"] == VALID_STUDENT_ID
+    # an NSS a correction replaced is kept for masking the conversation, never shown
+    shown = masked_ticket_data({"nss": VALID_NSS, "_replaced": ["12345678901"]})
+    assert list(shown) == ["nss"]
 
 
 # --- settings --------------------------------------------------------------------

@@ -15,18 +15,20 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.e2e.helpers import Browser, Clock, add_staff, browser, build_app, escalate, running
+from tests.e2e.helpers import Browser, Clock, add_staff, browser, build_app, escalate, logged, running
 
 ADMIN, AGENT = "admin@itson.edu.mx", "agente@itson.edu.mx"
 
 #: Every console URL that must not answer without a session (ticket 1 and its actions exist).
 PAGES = ["/console", "/console/", "/console/inbox", "/console/tickets/1", "/console/reports", "/console/admin/staff",
-         "/console/admin/canned", "/console/admin/audit", "/console/no-such-page", "/console/tickets/abc"]
+         "/console/admin/canned", "/console/admin/audit", "/console/no-such-page", "/console/tickets/abc",
+         "/console/account/password"]
 DATA = ["/console/api/inbox", "/console/api/unread", "/console/api/tickets/1", "/console/media/x.png",
         "/console/reports/tickets.csv"]
 POSTS = ["/console/tickets/1/take", "/console/tickets/1/reply", "/console/tickets/1/note",
          "/console/tickets/1/reveal", "/console/tickets/1/resolve", "/console/tickets/1/handback",
-         "/console/tickets/1/reopen", "/console/logout", "/console/admin/staff", "/console/admin/canned"]
+         "/console/tickets/1/reopen", "/console/logout", "/console/admin/staff", "/console/admin/canned",
+         "/console/tickets/1/correct", "/console/tickets/1/reason", "/console/account/password"]
 
 
 @pytest.fixture
@@ -385,3 +387,115 @@ def test_inbox_filters_by_age_and_status(app: FastAPI, admin: Browser) -> None:
     page = admin.client.post("/console/inbox", data={"csrf": admin.csrf, "status": "all", "age": "old3d"}).text
     assert '<option value="old3d" selected>' in page and '<option value="all" selected>' in page
     assert "hace 10 días" in page and "hace 5 días" in page and "hace 1 h" not in page
+
+
+def _value(page: str, name: str) -> str | None:
+    found = re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', page.split('id="add-staff"')[1])
+    return found.group(1) if found else None
+
+
+def test_a_refused_new_account_keeps_what_was_typed_but_never_the_password(admin: Browser) -> None:
+    """The form came back empty after an error: the name and e-mail had to be typed again."""
+    r = admin.post("/console/admin/staff", op="add", email="carla.soto@itson.edu.mx", name="Carla Soto Ruiz",
+                   role="admin", password="0123456789")
+    assert r.status_code == 400
+    assert "no puede ser solo números" in re.search(r'id="add-error">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    assert _value(r.text, "name") == "Carla Soto Ruiz" and _value(r.text, "email") == "carla.soto@itson.edu.mx"
+    assert re.search(r'<option value="admin" selected>', r.text)
+    assert "0123456789" not in r.text, "a password is never sent back"
+    assert re.search(r'name="password"[^>]*autofocus', r.text.split('id="add-staff"')[1])
+    # a duplicate too: the e-mail stays, so staff see which one exists
+    r = admin.post("/console/admin/staff", op="add", email=AGENT, name="Beto Otra Vez", role="agent",
+                   password="otra-contraseña-larga")
+    assert r.status_code == 400 and "Ya existe una cuenta" in r.text and _value(r.text, "email") == AGENT
+    assert "otra-contraseña-larga" not in r.text
+    # after a success the form is empty again
+    page = admin.client.get("/console/admin/staff").text
+    assert _value(page, "name") == "" and 'id="add-error"' not in page
+
+
+def test_a_refused_colleague_password_opens_its_form_again_with_the_reason(admin: Browser) -> None:
+    r = admin.post("/console/admin/staff", op="password", email=AGENT, password="9081726354")
+    assert r.status_code == 400
+    assert re.search(r'<details class="reset-password" open>\s*<summary[^>]*>[^<]*</summary>\s*<form[^>]*>\s*'
+                     r'<input[^>]*><input[^>]*><input type="hidden" name="email" value="agente@itson.edu.mx">\s*'
+                     r'<p class="alert error small reset-error">La contraseña no puede ser solo números', r.text)
+    assert "9081726354" not in r.text
+
+
+def test_a_refused_canned_response_keeps_its_title_and_text(admin: Browser) -> None:
+    r = admin.post("/console/admin/canned", op="save", title="Pedir captura", body="   ")
+    assert r.status_code == 400
+    assert "Escribe un título y el texto" in re.search(r'id="canned-error">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    assert 'value="Pedir captura"' in r.text
+    assert admin.post("/console/admin/canned", op="save", title="Pedir captura",
+                      body="¿Me mandas una captura?").status_code == 303
+    page = admin.client.get("/console/admin/canned").text
+    item = re.search(r'name="id" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+    r = admin.post("/console/admin/canned", op="save", id=item, title=" ", body="¿Me mandas una captura del error?")
+    assert r.status_code == 400 and "¿Me mandas una captura del error?" in r.text  # the edit, not the stored text
+    assert "¿Me mandas una captura?</textarea>" not in r.text
+
+
+NEW_PASSWORD = "Pitic-soporte-2026"
+
+
+def _own_error(r: Any) -> str:
+    found = re.search(r'id="password-error">([^<]+)<', r.text)
+    return found.group(1) if found else ""
+
+
+def test_staff_change_their_own_password_and_their_other_sessions_end(agent: Browser, server: Any) -> None:
+    """An agent had no way to change a password an admin gave them (or that leaked)."""
+    page = agent.client.get("/console/account/password")
+    assert page.status_code == 200 and "Cambiar mi contraseña" in page.text
+    assert '<a href="/console/account/password"' in agent.client.get("/console/inbox").text  # in the header
+    with browser(server) as other_tab:
+        assert other_tab.login(AGENT).status_code == 303
+        with logged() as lines:
+            refused = [
+                (dict(current="no-es-la-mia-123", new=NEW_PASSWORD, repeat=NEW_PASSWORD), "La contraseña actual no es correcta"),
+                (dict(current="una-contraseña-larga", new=NEW_PASSWORD, repeat=NEW_PASSWORD + "x"), "no coinciden"),
+                (dict(current="una-contraseña-larga", new="6441234567", repeat="6441234567"), "no puede ser solo números"),
+                (dict(current="una-contraseña-larga", new="Beto.Ruiz.", repeat="Beto.Ruiz."), "ni el nombre de la cuenta"),
+                (dict(current="una-contraseña-larga", new="una-contraseña-larga", repeat="una-contraseña-larga"),
+                 "distinta de la actual"),
+            ]
+            for form, why in refused:
+                r = agent.post("/console/account/password", **form)
+                assert r.status_code == 400 and why in _own_error(r), (form, r.text[-1500:])
+                for value in form.values():
+                    assert f'value="{value}"' not in r.text, "a password is never sent back"
+            r = agent.post("/console/account/password", current="una-contraseña-larga", new=NEW_PASSWORD,
+                           repeat=NEW_PASSWORD)
+            assert r.status_code == 303 and r.headers["location"] == "/console/account/password?m=ok"
+        page = agent.client.get(r.headers["location"])  # this browser: still in, with a new session
+        assert page.status_code == 200 and "Contraseña cambiada" in page.text
+        assert other_tab.client.get("/console/api/unread").status_code == 401  # the other one ended
+    with browser(server) as fresh:
+        assert fresh.login(AGENT).status_code == 401
+        assert fresh.login(AGENT, NEW_PASSWORD).status_code == 303
+    for secret in ("no-es-la-mia-123", NEW_PASSWORD, "6441234567", "una-contraseña-larga"):
+        assert not [line for line in lines if secret in line], secret
+
+
+def test_changing_ones_password_is_audited_without_it_and_needs_the_csrf_token(admin: Browser, agent: Browser) -> None:
+    r = agent.client.post("/console/account/password",
+                          data={"current": "una-contraseña-larga", "new": NEW_PASSWORD, "repeat": NEW_PASSWORD})
+    assert r.status_code == 403
+    assert agent.post("/console/account/password", current="una-contraseña-larga", new=NEW_PASSWORD,
+                      repeat=NEW_PASSWORD).status_code == 303
+    audit = admin.client.get("/console/admin/audit", params={"action": "own_password"}).text
+    assert audit.count("Cambió su contraseña</td>") == 1 and "Beto Ruiz" in audit and NEW_PASSWORD not in audit
+    # the admin's own row on Personal points there
+    r = admin.post("/console/admin/staff", op="password", email=ADMIN, password="otra-clave-larga")
+    assert r.status_code == 400 and "usa «Mi contraseña»" in r.text
+
+
+def test_guessing_the_current_password_from_an_open_session_is_throttled(agent: Browser) -> None:
+    """A session left open on a shared computer is no faster way to guess the password."""
+    for i in range(5):
+        r = agent.post("/console/account/password", current=f"adivinanza-{i}-x", new=NEW_PASSWORD, repeat=NEW_PASSWORD)
+        assert r.status_code == 400
+    r = agent.post("/console/account/password", current="una-contraseña-larga", new=NEW_PASSWORD, repeat=NEW_PASSWORD)
+    assert r.status_code == 429 and "Demasiados intentos" in _own_error(r) and r.headers["Retry-After"]

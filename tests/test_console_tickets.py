@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from bot.models import Author, Conversation, Holder, Message, MessageStatus, Tic
 from bot.outbox import OutboxWorker
 from bot.staff_models import AuditEntry
 from tests.conftest import VALID_CURP, VALID_NSS
-from tests.e2e.helpers import Browser, Clock, add_staff, browser, build_app, escalate, running, student_says
+from tests.e2e.helpers import TZ, Browser, Clock, add_staff, browser, build_app, escalate, logged, running, student_says
 
 ADMIN, AGENT = "admin@itson.edu.mx", "agente@itson.edu.mx"
 
@@ -482,3 +482,151 @@ def test_typing_a_reply_keeps_the_hold_without_telling_the_student(app: FastAPI,
     assert ana.client.post(f"/console/api/tickets/{ticket}/typing",
                            headers={"X-CSRF-Token": ana.csrf}).json() == {"held": False}  # gone: not taken back
     assert rows(app, Conversation)[0].holder == Holder.BOT
+
+
+#: An NSS and a CURP whose check digits fail (the student confirmed them twice: kept *sin verificar*).
+WRONG_NSS, WRONG_CURP = "12345678901", VALID_CURP[:-1] + "7"
+
+
+def _unverified(app: FastAPI, ticket: int) -> None:
+    with app.state.services.session() as session:
+        row = session.get(Ticket, ticket)
+        row.data = {**(row.data or {}), "nss": WRONG_NSS, "nss_unverified": "sí", "curp": WRONG_CURP,
+                    "curp_unverified": "sí"}
+        session.add(row)
+        session.commit()
+
+
+def test_staff_correct_an_unverified_nss_and_curp_which_then_show_as_verified(app: FastAPI, ana: Browser) -> None:
+    """A correction typed in the console is checked as the bot checks it: a valid one replaces the
+    value and the *sin verificar* mark goes; the old one stays masked in the conversation; the
+    values are in no log and not in the audit log (the field's name only)."""
+    ticket = escalate(app)
+    _unverified(app, ticket)
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    assert "<dt>NSS sin verificar</dt>" in page and "<dt>CURP sin verificar</dt>" in page
+    with logged() as lines:
+        r = ana.post(f"/console/tickets/{ticket}/correct", field="nss", value="1234 5678 903")
+        assert r.status_code == 303 and r.headers["location"].endswith("?m=nss")
+        page = ana.client.get(r.headers["location"]).text
+        r = ana.post(f"/console/tickets/{ticket}/correct", field="curp", value=f" {VALID_CURP[:9]}\u200b{VALID_CURP[9:].lower()}")
+        assert r.status_code == 303
+        page = ana.client.get(r.headers["location"]).text
+    assert "CURP corregida: es válida" in page
+    assert "sin verificar" not in page.split("<h2>Datos del estudiante</h2>")[1].split("</dl>")[0]
+    assert "•••••••8903" in page and VALID_NSS not in page and VALID_CURP not in page
+    [row] = rows(app, Ticket, id=ticket)
+    assert row.data["nss"] == VALID_NSS and row.data["curp"] == VALID_CURP
+    assert not {"nss_unverified", "curp_unverified"} & set(row.data)
+    # the old values, typed by the student in the chat, are still masked there
+    student_says(app, f"les repito mi nss {WRONG_NSS}")
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    assert WRONG_NSS not in page and "•••••••8901" in page and "_replaced" not in page
+    for value in (VALID_NSS, "1234 5678 903", VALID_CURP, VALID_CURP.lower(), WRONG_NSS, WRONG_CURP):
+        assert not [line for line in lines if value in line], value
+    entries = rows(app, AuditEntry, action="correct_data")
+    assert [e.detail for e in entries] == [{"field": "nss", "op": "corrected"}, {"field": "curp", "op": "corrected"}]
+    audit = ana.client.get("/console/admin/audit", params={"action": "correct_data"}).text
+    assert "Corrigió dato" in audit and "dato: NSS, corregido" in audit and VALID_NSS not in audit
+
+
+@pytest.mark.parametrize(("field", "value", "why"), [
+    ("nss", "12345678901", "Ese NSS no es válido: su último dígito (el verificador) no corresponde"),
+    ("nss", "1234567890", "El NSS debe tener 11 dígitos"),
+    ("nss", "1234567890A", "El NSS lleva solo números"),
+    ("curp", VALID_CURP[:-1] + "1", "Esa CURP no es válida: su último carácter (el verificador) no corresponde"),
+    ("curp", VALID_CURP[:-2], "La CURP debe tener 18 caracteres"),
+    ("curp", "BOXW311320HNERXN09", "la fecha de nacimiento que lleva no existe"),
+])
+def test_an_invalid_correction_is_refused_in_spanish_and_the_old_value_stays(
+        app: FastAPI, ana: Browser, field: str, value: str, why: str) -> None:
+    ticket = escalate(app)
+    before = rows(app, Ticket, id=ticket)[0].data
+    with logged() as lines:
+        r = ana.post(f"/console/tickets/{ticket}/correct", field=field, value=value)
+    assert r.status_code == 400
+    error = re.search(r'id="correct-error">([^<]+)<', r.text)
+    assert error and why in error.group(1) and "No se guardó" in error.group(1), r.text[-2000:]
+    assert f'value="{value}"' in r.text, "what staff typed is still in the box"
+    assert re.search(r'<details class="correct-data" id="correct-data" open>', r.text)
+    assert rows(app, Ticket, id=ticket)[0].data == before
+    assert not rows(app, AuditEntry, action="correct_data")
+    assert not [line for line in lines if value in line]
+
+
+def test_only_nss_and_curp_are_corrected_and_only_with_the_csrf_token(app: FastAPI, ana: Browser) -> None:
+    ticket = escalate(app)
+    before = rows(app, Ticket, id=ticket)[0].data
+    r = ana.post(f"/console/tickets/{ticket}/correct", field="name", value="Otra Persona")
+    assert r.status_code == 400 and "Solo se pueden corregir el NSS y la CURP" in r.text
+    r = ana.client.post(f"/console/tickets/{ticket}/correct", data={"field": "nss", "value": VALID_NSS})
+    assert r.status_code == 403
+    assert rows(app, Ticket, id=ticket)[0].data == before
+
+
+def test_a_student_correcting_an_unverified_nss_after_the_report_clears_the_mark(app: FastAPI, ana: Browser) -> None:
+    """The bot's own correction path (``corregir NSS …`` with the report sent) merges the new value
+    into the ticket: the flag about the old value went with it."""
+    ticket = escalate(app)
+    _unverified(app, ticket)
+    student_says(app, f"me equivoqué, el correcto es {VALID_NSS}")
+    [row] = rows(app, Ticket, id=ticket)
+    assert row.data["nss"] == VALID_NSS and "nss_unverified" not in row.data
+    assert row.data["curp_unverified"] == "sí", "the CURP was not corrected: its mark stays"
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    assert "<dt>NSS sin verificar</dt>" not in page and "<dt>CURP sin verificar</dt>" in page
+    assert WRONG_NSS not in page
+
+
+def _history(page: str) -> list[str]:
+    card = page.split('id="history"')[1].split("</section>")[0]
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", item)).strip()
+            for item in re.findall(r"<li[^>]*>(.*?)</li>", card, re.S)]
+
+
+def test_a_reason_the_bot_changes_is_in_the_tickets_history(app: FastAPI, ana: Browser) -> None:
+    """The report open for another doubt became the missing coverage on the student's words: the
+    reason changed with no trace (staff saw a «Sin vigencia» ticket they had read as a doubt)."""
+    at = datetime(2026, 2, 20, 10, 0, tzinfo=TZ)
+    ticket = escalate(app, at=at)
+    student_says(app, "ya pasaron 10 dias y no me sale vigente, la guarde el 5 de febrero", at=at + timedelta(minutes=5))
+    [row] = rows(app, Ticket)
+    assert row.id == ticket and row.reason == "sin_vigencia"
+    [entry] = rows(app, AuditEntry, action="reason_change")
+    assert entry.ticket_id == ticket and entry.staff_id is None
+    assert entry.detail == {"from_reason": "duda_general", "to_reason": "sin_vigencia"}
+    history = _history(ana.client.get(f"/console/tickets/{ticket}").text)
+    assert history[0].endswith("· El bot Abrió el reporte: Duda general"), history
+    [change] = [h for h in history if "motivo" in h]
+    assert re.fullmatch(r"\d+ \w{3} \d\d:\d\d · El bot, por lo que escribió el estudiante Cambió el motivo de "
+                        r"«Duda general» a «Sin vigencia»", change), change
+    audit = ana.client.get("/console/admin/audit", params={"action": "reason_change"}).text
+    assert "Cambió el motivo" in audit and "de: Duda general, a: Sin vigencia" in audit
+
+
+def test_staff_change_a_tickets_reason_and_the_history_says_who_from_what_to_what(
+        app: FastAPI, ana: Browser, beto: Browser) -> None:
+    ticket = escalate(app)
+    assert beto.post(f"/console/tickets/{ticket}/take").status_code == 303
+    r = beto.post(f"/console/tickets/{ticket}/reason", reason="datos_erroneos")
+    assert r.status_code == 303 and r.headers["location"].endswith("?m=reason")
+    page = beto.client.get(r.headers["location"]).text
+    assert "Motivo cambiado; quedó en el historial del reporte." in page
+    assert "Datos erróneos" in page.split('class="muted small">')[1].split("</p>")[0]  # the header says it
+    history = _history(page)
+    assert history[0].endswith("Abrió el reporte: Duda general")
+    assert history[-1].endswith("· Beto Ruiz Cambió el motivo de «Duda general» a «Datos erróneos»"), history
+    assert rows(app, Ticket, id=ticket)[0].reason == "datos_erroneos"
+    assert rows(app, Conversation)[0].state["ticket_reason"] == "datos_erroneos"
+    [entry] = rows(app, AuditEntry, action="reason_change")
+    assert entry.staff_id is not None and entry.detail == {"from_reason": "duda_general", "to_reason": "datos_erroneos"}
+    # refused: the same reason, one that does not exist; nothing recorded
+    r = ana.post(f"/console/tickets/{ticket}/reason", reason="datos_erroneos")
+    assert r.status_code == 400 and "El reporte ya tiene ese motivo." in r.text
+    assert ana.post(f"/console/tickets/{ticket}/reason", reason="otra_cosa").status_code == 400
+    assert ana.client.post(f"/console/tickets/{ticket}/reason", data={"reason": "sin_vigencia"}).status_code == 403
+    assert len(rows(app, AuditEntry, action="reason_change")) == 1
+    # the student's later words still go to this very ticket (the conversation follows the reason)
+    assert beto.post(f"/console/tickets/{ticket}/handback").status_code == 303
+    student_says(app, f"me equivoqué, el correcto es {VALID_NSS}")
+    assert [t.id for t in rows(app, Ticket)] == [ticket]

@@ -20,12 +20,13 @@ _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; cha
 
 def console_router() -> APIRouter:
     """All console routes (pages, API, media, static) under ``/console``."""
-    from bot.console import routes_admin, routes_tickets
+    from bot.console import routes_account, routes_admin, routes_tickets
     from bot.console.web import PREFIX, ConsoleRoute, StaffCtx, error_response
 
     router = APIRouter(route_class=ConsoleRoute)
     router.include_router(routes_tickets.router)
     router.include_router(routes_admin.router)
+    router.include_router(routes_account.router)
 
     @router.get(PREFIX + "/static/{name}", include_in_schema=False)
     def static(request: Request, name: str) -> Response:

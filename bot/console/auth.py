@@ -143,6 +143,49 @@ def set_password(*, session: Session, email: str, password: str) -> StaffUser:
     return staff
 
 
+@dataclass(frozen=True)
+class OwnPasswordResult:
+    #: The new session's cookie value (the change ends every session of the account, this one too).
+    token: str | None = None
+    #: A Spanish sentence for the person when the change was refused.
+    error: str = ""
+    #: Seconds to wait when too many wrong current passwords came from this address.
+    wait_seconds: int = 0
+
+
+def change_own_password(*, session: Session, staff_id: int, current: str, new: str, repeated: str, ip: str,
+                        now: datetime | None = None) -> OwnPasswordResult:
+    """A staff member changes their own password: the current one, then the new one twice.
+
+    A wrong current password counts as a failed login of the account from this address (the same
+    throttle: a session left open on a shared computer gives no faster way to guess it). On
+    success every session of the account ends and a new one is returned for this browser.
+    """
+    now = now or utcnow()
+    staff = session.get(StaffUser, staff_id)
+    if staff is None or not staff.active:
+        return OwnPasswordResult(error="Tu cuenta ya no está activa.")
+    ip = (ip or "?")[:64]
+    wait = throttle_wait(session=session, email=staff.email, ip=ip, now=now)
+    if wait > 0:
+        return OwnPasswordResult(wait_seconds=wait)
+    if not verify_password(staff.password_hash, current):
+        session.add(LoginAttempt(email=staff.email, ip=ip, ok=False, at=now))
+        return OwnPasswordResult(error="La contraseña actual no es correcta.")
+    if new != repeated:
+        return OwnPasswordResult(error="Las dos contraseñas nuevas no coinciden; escríbelas otra vez.")
+    if new == current:
+        return OwnPasswordResult(error="La contraseña nueva debe ser distinta de la actual.")
+    try:
+        check_password_strength(new, email=staff.email, name=staff.name)
+    except AccountError as exc:
+        return OwnPasswordResult(error=str(exc))
+    staff.password_hash = hash_password(new)
+    session.execute(delete(StaffSession).where(col(StaffSession.staff_id) == staff.id))
+    token = new_session(session=session, staff=staff, now=now)
+    return OwnPasswordResult(token=token)
+
+
 def list_staff(*, session: Session) -> list[StaffUser]:
     return list(session.exec(select(StaffUser).order_by(col(StaffUser.email))))
 

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
 from bot.console import auth, reports, views
+from bot.console.views import ACTION_LABELS, detail_text
 from bot.console.web import PREFIX, AdminCtx, ConsoleRoute, field, posted, render
 from bot.models import utcnow
 from bot.staff_models import AuditEntry, CannedResponse, Role, StaffSession, StaffUser
@@ -17,50 +18,6 @@ from bot.staffdesk import Action, DeskActionError, audit, release_chats_of
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute)
 AUDIT_PAGE = 100
-ACTION_LABELS = {
-    Action.TAKE: "Tomó el chat", Action.REASSIGN: "Tomó el chat de otra persona", Action.REPLY: "Respondió",
-    Action.NOTE: "Nota interna", Action.REVEAL: "Reveló dato", Action.RESOLVE: "Resolvió",
-    Action.HAND_BACK: "Devolvió al bot", Action.REOPEN: "Reabrió", Action.LOGIN: "Inició sesión",
-    Action.LOGOUT: "Cerró sesión", Action.EXPORT: "Exportó CSV", Action.STAFF_ADD: "Creó cuenta",
-    Action.STAFF_UPDATE: "Cambió cuenta", Action.STAFF_PASSWORD: "Cambió la contraseña de otra cuenta",
-    Action.CANNED: "Editó respuestas",
-}
-
-
-#: What an audit entry's detail says, in staff's words (the keys are the code's own).
-_DETAIL_VALUES: dict[str, dict[str, str]] = {
-    "op": {"save": "guardó", "delete": "borró"},
-    "field": {"nss": "NSS", "curp": "CURP"},
-    "role": {"agent": "agente", "admin": "administración"},
-    "by": {"student": "el estudiante", "staff": "el personal"},
-    "reason": {"hold_expired": "nadie lo atendió a tiempo", "account_disabled": "la cuenta se desactivó"},
-}
-_DETAIL_KEYS = {"op": "", "canned_id": "respuesta", "message_id": "mensaje", "note_id": "nota", "field": "dato",
-                "role": "rol", "active": "", "start": "desde", "by": "lo reabrió", "reason": "por qué",
-                "from_staff_id": "lo atendía", "target": "cuenta"}
-
-
-def detail_text(detail: dict[str, object] | None, names: dict[int, str]) -> str:
-    """ "cuenta: Sofía Núñez, rol: agente", "guardó la respuesta #3", "mensaje #113 (como plantilla)"."""
-    parts: list[str] = []
-    for key, value in (detail or {}).items():
-        if value is None or (key == "template" and not value):
-            continue
-        if key == "template":
-            parts.append("como plantilla")
-        elif key == "active":
-            parts.append("activada" if value else "desactivada")
-        elif key in ("from_staff_id", "target"):
-            parts.append(f"{_DETAIL_KEYS[key]}: {names.get(value, value)}")  # type: ignore[call-overload]
-        elif key in ("canned_id", "message_id", "note_id"):
-            parts.append(f"{_DETAIL_KEYS[key]} #{value}")
-        else:
-            shown = _DETAIL_VALUES.get(key, {}).get(str(value), str(value))
-            label = _DETAIL_KEYS.get(key, key)
-            parts.append(f"{label}: {shown}" if label else shown)
-    return ", ".join(parts)
-
-
 # --- staff -------------------------------------------------------------------
 
 
@@ -89,8 +46,8 @@ async def staff_submit(request: Request, ctx: AdminCtx) -> Response:
                 # A forgotten or leaked password, without the command line; one's own is not reset here
                 # (it would end the very session doing it).
                 if auth.normalize_email(email) == ctx.staff.email:
-                    raise auth.AccountError("Tu propia contraseña no se cambia aquí; pídesela a otra persona "
-                                            "administradora o usa «seguro-bot staff passwd».")
+                    raise auth.AccountError("Tu propia contraseña no se cambia aquí: usa «Mi contraseña», "
+                                            "arriba (te pide la actual).")
                 staff = auth.set_password(session=session, email=email, password=field(form, "password", 1024))
                 audit(session, staff=ctx.staff, action=Action.STAFF_PASSWORD, target=staff.id)
                 return "password"
@@ -124,7 +81,12 @@ async def staff_submit(request: Request, ctx: AdminCtx) -> Response:
     except auth.AccountError as exc:
         with ctx.services.session() as session:
             people = auth.list_staff(session=session)
-        return render("staff.html", request, 400, people=people, roles=Role.ALL, error=str(exc),
+        # What was typed comes back (never a password): the new account's name, e-mail and role;
+        # a colleague's password form open again under the error.
+        draft = {"name": field(form, "name", 255), "email": email, "role": field(form, "role", 16)} \
+            if op == "add" else None
+        return render("staff.html", request, 400, people=people, roles=Role.ALL, error=str(exc), draft=draft,
+                      reset_open=auth.normalize_email(email) if op == "password" else "",
                       min_password=auth.MIN_PASSWORD_LENGTH)
     ctx.services.notify_outbox()  # a disabled account's chats: the students are told, and answered
     return RedirectResponse(f"{PREFIX}/admin/staff?m={code}", status_code=303)
@@ -157,7 +119,7 @@ async def canned_submit(request: Request, ctx: AdminCtx) -> Response:
                 session.delete(item)
             elif op == "save":
                 if not title or not body:
-                    raise DeskActionError("Escribe un título y el texto.", status=400)
+                    raise DeskActionError("Escribe un título y el texto (no solo espacios).", status=400)
                 if item is None:
                     item = CannedResponse(title=title, body=body)
                     session.add(item)
@@ -165,7 +127,14 @@ async def canned_submit(request: Request, ctx: AdminCtx) -> Response:
                     item.title, item.body, item.updated_at = title, body, utcnow()
             audit(session, staff=ctx.staff, action=Action.CANNED, op=op, canned_id=item_id or None)
 
-    await run_in_threadpool(work)
+    try:
+        await run_in_threadpool(work)
+    except DeskActionError as exc:
+        # The page again, with the reason and what was typed in the form that was sent.
+        with ctx.services.session() as session:
+            items = list(session.exec(select(CannedResponse).order_by(col(CannedResponse.title))))
+        draft = {"id": item_id, "title": field(form, "title", 120), "body": field(form, "body", 4000)}
+        return render("canned.html", request, exc.status, items=items, error=exc.message, draft=draft)
     return RedirectResponse(f"{PREFIX}/admin/canned", status_code=303)
 
 

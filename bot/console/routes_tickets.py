@@ -40,6 +40,10 @@ NOTICES = {
     "handed": "Chat devuelto al bot; el reporte sigue abierto. Si el estudiante escribió después de tu última "
               "respuesta, el bot ya le contestó.",
     "reopened": "Reporte reabierto.",
+    "reason": "Motivo cambiado; quedó en el historial del reporte.",
+    "nss": "NSS corregido: es válido (11 dígitos y su dígito verificador) y ya no está marcado «sin verificar».",
+    "curp": "CURP corregida: es válida (18 caracteres y su carácter verificador) y ya no está marcada "
+            "«sin verificar».",
 }
 
 
@@ -272,6 +276,10 @@ async def _act(request: Request, ctx: Any, ticket_id: int, action: str) -> Respo
             if action == "resolve":
                 staffdesk.resolve(session=session, kb=services.kb, ticket_id=ticket_id, staff=ctx.staff, now=now)
                 return "resolved"
+            if action == "reason":
+                staffdesk.change_reason(session=session, ticket_id=ticket_id, staff=ctx.staff,
+                                        reason=field(form, "reason", 32), now=now)
+                return "reason"
             if action == "handback":
                 staffdesk.hand_back(session=session, kb=services.kb, ticket_id=ticket_id, staff=ctx.staff, now=now)
                 return "handed"
@@ -298,7 +306,9 @@ async def _act(request: Request, ctx: Any, ticket_id: int, action: str) -> Respo
 async def ticket_action(request: Request, ticket_id: int, action: str, ctx: StaffCtx) -> Response:
     if action == "reveal":
         return await reveal(request, ticket_id, ctx)
-    if action not in ("take", "reply", "note", "resolve", "handback", "reopen"):
+    if action == "correct":
+        return await correct(request, ticket_id, ctx)
+    if action not in ("take", "reply", "note", "resolve", "handback", "reopen", "reason"):
         return error_response(request, 404, "No existe.")
     return await _act(request, ctx, ticket_id, action)
 
@@ -320,6 +330,27 @@ async def reveal(request: Request, ticket_id: int, ctx: Any) -> Response:
         if row["key"] == name:
             row["value"], row["masked"] = value, False
     return render("ticket.html", request, labels=views.LABELS, **data)
+
+
+async def correct(request: Request, ticket_id: int, ctx: Any) -> Response:
+    """Staff type the right NSS or CURP; checked as the bot checks it. Refused: the page again with
+    the reason and what they typed (the ticket keeps its value)."""
+    form = await posted(request, ctx)
+    name, value = field(form, "field", 20), field(form, "value", 60)
+
+    def work() -> None:
+        with ctx.services.session() as session:
+            staffdesk.correct_data(session=session, ticket_id=ticket_id, staff=ctx.staff, field=name, value=value,
+                                   now=ctx.services.now())
+
+    try:
+        await run_in_threadpool(work)
+    except DeskActionError as exc:
+        data = await run_in_threadpool(_page_data, ctx, ticket_id)
+        return render("ticket.html", request, exc.status, correct_error=exc.message,
+                      correct_field=name if name in staffdesk.MASKED_FIELDS else "nss", correct_value=value,
+                      labels=views.LABELS, **data)
+    return RedirectResponse(f"{PREFIX}/tickets/{ticket_id}?m={name}", status_code=303)
 
 
 @router.get("/media/{ref}")

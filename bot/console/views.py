@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot.desk import REPLACED_KEY
 from bot.models import Contact, Conversation, Direction, Holder, Message, Ticket, TicketStatus
 from bot.staff_models import AuditEntry, CannedResponse, StaffUser, TicketNote, TicketView
-from bot.staffdesk import MASKED_FIELDS, UNRESOLVED, mask, window_closed
+from bot.staffdesk import MASKED_FIELDS, REASON_CODES, UNRESOLVED, Action, mask, window_closed
 
 REASONS = {
     "datos_erroneos": "Datos erróneos",
@@ -25,6 +26,7 @@ REASONS = {
     "sin_vigencia": "Sin vigencia",
     "duda_general": "Duda general",
 }
+assert tuple(REASONS) == REASON_CODES, "the console labels every case the desk knows"
 STATUSES = {TicketStatus.OPEN: "Abierto", TicketStatus.ASSIGNED: "En atención", TicketStatus.RESOLVED: "Resuelto"}
 CHANNELS = {"whatsapp": "WhatsApp", "telegram": "Telegram", "webchat": "Web", "console": "Terminal"}
 AGES = {"24h": "Últimas 24 h", "3d": "Últimos 3 días", "old3d": "Más de 3 días", "old7d": "Más de 7 días"}
@@ -58,6 +60,89 @@ STAGES = {
     "done": "Trámite terminado", "ticket_open": "Esperando a la mesa de ayuda",
 }
 INBOX_LIMIT = 200
+
+#: The audit log's actions, in staff's words (the Bitácora and a ticket's history).
+ACTION_LABELS = {
+    Action.TAKE: "Tomó el chat", Action.REASSIGN: "Tomó el chat de otra persona", Action.REPLY: "Respondió",
+    Action.NOTE: "Nota interna", Action.REVEAL: "Reveló dato", Action.RESOLVE: "Resolvió",
+    Action.HAND_BACK: "Devolvió al bot", Action.REOPEN: "Reabrió", Action.LOGIN: "Inició sesión",
+    Action.LOGOUT: "Cerró sesión", Action.EXPORT: "Exportó CSV", Action.STAFF_ADD: "Creó cuenta",
+    Action.STAFF_UPDATE: "Cambió cuenta", Action.STAFF_PASSWORD: "Cambió la contraseña de otra cuenta",
+    Action.CANNED: "Editó respuestas", Action.CORRECT: "Corrigió dato", Action.OWN_PASSWORD: "Cambió su contraseña",
+    Action.REASON: "Cambió el motivo",
+}
+
+
+#: What an audit entry's detail says, in staff's words (the keys are the code's own).
+_DETAIL_VALUES: dict[str, dict[str, str]] = {
+    "op": {"save": "guardó", "delete": "borró", "corrected": "corregido", "added": "agregado"},
+    "field": {"nss": "NSS", "curp": "CURP"},
+    "role": {"agent": "agente", "admin": "administración"},
+    "by": {"student": "el estudiante", "staff": "el personal"},
+    "reason": {"hold_expired": "nadie lo atendió a tiempo", "account_disabled": "la cuenta se desactivó"},
+    "from_reason": REASONS, "to_reason": REASONS,
+}
+_DETAIL_KEYS = {"op": "", "canned_id": "respuesta", "message_id": "mensaje", "note_id": "nota", "field": "dato",
+                "role": "rol", "active": "", "start": "desde", "by": "lo reabrió", "reason": "por qué",
+                "from_staff_id": "lo atendía", "target": "cuenta", "from_reason": "de", "to_reason": "a"}
+
+
+def detail_text(detail: dict[str, object] | None, names: dict[int, str]) -> str:
+    """ "cuenta: Sofía Núñez, rol: agente", "guardó la respuesta #3", "mensaje #113 (como plantilla)"."""
+    parts: list[str] = []
+    for key, value in (detail or {}).items():
+        if value is None or (key == "template" and not value):
+            continue
+        if key == "template":
+            parts.append("como plantilla")
+        elif key == "active":
+            parts.append("activada" if value else "desactivada")
+        elif key in ("from_staff_id", "target"):
+            parts.append(f"{_DETAIL_KEYS[key]}: {names.get(value, value)}")  # type: ignore[call-overload]
+        elif key in ("canned_id", "message_id", "note_id"):
+            parts.append(f"{_DETAIL_KEYS[key]} #{value}")
+        else:
+            shown = _DETAIL_VALUES.get(key, {}).get(str(value), str(value))
+            label = _DETAIL_KEYS.get(key, key)
+            parts.append(f"{label}: {shown}" if label else shown)
+    return ", ".join(parts)
+
+
+def _history_who(entry: AuditEntry, names: dict[int, str]) -> str:
+    if entry.staff_id:
+        return names.get(entry.staff_id, "Personal")
+    detail = entry.detail or {}
+    if entry.action == Action.REASON:
+        return "El bot, por lo que escribió el estudiante"
+    if detail.get("by") == "student":
+        return "El estudiante"
+    return "Automático"
+
+
+def history(session: Session, *, ticket: Ticket, names: dict[int, str]) -> list[dict[str, Any]]:
+    """What was done to the ticket, oldest first: when, who, what (a change of reason says from what to what)."""
+    entries = session.exec(select(AuditEntry).where(AuditEntry.ticket_id == ticket.id)
+                           .order_by(col(AuditEntry.at), col(AuditEntry.id)))
+    rows = []
+    for entry in entries:
+        detail = entry.detail or {}
+        if entry.action == Action.REASON:
+            before, after = detail.get("from_reason"), detail.get("to_reason")
+            what = (f"Cambió el motivo de «{REASONS.get(str(before), before)}» "
+                    f"a «{REASONS.get(str(after), after)}»")
+        else:
+            what = ACTION_LABELS.get(entry.action, entry.action)
+            extra = detail_text({k: v for k, v in detail.items() if k != "by"}, names)
+            what = f"{what} ({extra})" if extra else what
+        rows.append({"at": entry.at, "who": _history_who(entry, names), "what": what, "action": entry.action,
+                     "from_reason": detail.get("from_reason")})
+    return rows
+
+
+def opened_reason(ticket: Ticket, history_rows: list[dict[str, Any]]) -> str:
+    """The reason the ticket was opened with: the first change's "from", or the one it has."""
+    changes = [h for h in history_rows if h["action"] == Action.REASON and h["from_reason"]]
+    return str(changes[0]["from_reason"]) if changes else ticket.reason
 
 
 @dataclass
@@ -130,7 +215,9 @@ def data_rows(data: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The data panel's rows in :data:`DATA_ORDER`; NSS and CURP masked, a flag as what it means."""
     data = data or {}
     known = [k for k in DATA_ORDER if k in data]
-    others = sorted((k for k in data if k not in DATA_ORDER), key=lambda k: DATA_LABELS.get(k, k))
+    # "_…" keys are the desk's own bookkeeping (the values a correction replaced), not data.
+    others = sorted((k for k in data if k not in DATA_ORDER and not k.startswith("_")),
+                    key=lambda k: DATA_LABELS.get(k, k))
     rows = []
     for key in [*known, *others]:
         value = data[key]
@@ -155,6 +242,8 @@ def hidden_values(session: Session, conversation_id: int) -> list[str]:
     values: list[str] = []
     for data in session.exec(select(Ticket.data).where(Ticket.conversation_id == conversation_id)):
         values += [str((data or {}).get(k) or "") for k in MASKED_FIELDS]
+        # An NSS or CURP replaced by a correction is still in the conversation, as the student typed it.
+        values += [str(v) for v in (data or {}).get(REPLACED_KEY) or []]
     return [v for v in values if len(v) >= 6]
 
 
@@ -321,10 +410,12 @@ def ticket_page(session: Session, *, ticket_id: int, staff: StaffUser, now: date
         message_id = (entry.detail or {}).get("message_id")
         if message_id:
             authors[int(message_id)] = names.get(entry.staff_id or -1, "Personal")
+    done = history(session, ticket=ticket, names=names)
     return {
         "authors": authors, "hidden": hidden_values(session, conversation.id),  # type: ignore[arg-type]
         "ticket": ticket, "conversation": conversation, "contact": contact, "messages": messages,
         "notes": notes, "earlier": earlier, "data_rows": data_rows(ticket.data), "names": names,
+        "history": done, "reasons": REASONS, "opened_reason": opened_reason(ticket, done),
         "holder_id": holder_id, "holder_name": names.get(holder_id or -1, ""), "is_holder": holder_id == staff.id,
         "handled_name": names.get(ticket.handled_by_staff_id or -1, ""), "reopened": reopened(ticket),
         "stage": stage_label(conversation.state), "before": before_label(conversation.state),

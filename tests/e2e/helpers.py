@@ -6,6 +6,7 @@ while the app does not mount it yet.
 """
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -126,3 +127,28 @@ def running(app: FastAPI) -> Iterator[ServerThread]:
 def browser(server: ServerThread) -> Iterator[Browser]:
     with httpx.Client(base_url=server.url, follow_redirects=False, timeout=10) as client:
         yield Browser(client)
+
+
+@contextmanager
+def logged() -> Iterator[list[str]]:
+    """Every line any logger handles meanwhile (uvicorn's too), as logged, before any masking, with
+    the root logger at DEBUG: for asserting that a value was never logged at all."""
+    lines: list[str] = []
+    original = logging.Logger.handle
+    root = logging.getLogger()
+    level = root.level
+
+    def handle(logger: logging.Logger, record: logging.LogRecord) -> None:
+        original(logger, record)
+        try:
+            lines.append(f"{record.name}: {record.getMessage()} {record.exc_text or ''}")
+        except Exception:
+            lines.append(f"{record.name}: {record.msg!r} {record.args!r}")
+
+    logging.Logger.handle = handle  # type: ignore[method-assign]
+    root.setLevel(logging.DEBUG)
+    try:
+        yield lines
+    finally:
+        logging.Logger.handle = original  # type: ignore[method-assign]
+        root.setLevel(level)

@@ -78,7 +78,7 @@ def wait_for_sent(desk: LiveDesk, *, after: int, containing: str = "", timeout: 
 def console_urls(desk: LiveDesk, ticket_id: int) -> list[tuple[str, str]]:
     """(method, path) for every console route the app has, path parameters filled in with real values."""
     values = {"ticket_id": str(ticket_id), "ref": "x.png", "name": "console.css"}
-    actions = ["take", "reply", "note", "resolve", "handback", "reopen", "reveal"]
+    actions = ["take", "reply", "note", "resolve", "handback", "reopen", "reveal", "reason", "correct"]
     urls: list[tuple[str, str]] = []
     for route in all_routes(desk.app.routes):
         path = getattr(route, "path", "")

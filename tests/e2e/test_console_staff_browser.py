@@ -1,0 +1,189 @@
+"""What staff do beyond answering, in a real browser: correcting a student's NSS or CURP, forms
+that keep what was typed when the server refuses it, changing one's own password, and a
+ticket's history.
+
+OUR app (``create_app``, the test database) on loopback with an escalated student; Debian's
+Chromium at laptop size.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.models import Ticket
+from tests.conftest import VALID_CURP, VALID_NSS
+from tests.e2e.browser import LAPTOP, SHOTS, requires_chromium
+from tests.e2e.helpers import PASSWORD, add_staff, build_app, escalate, logged, running
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = requires_chromium
+
+ADMIN = "ana@itson.edu.mx"
+WRONG_NSS = "12345678901"
+
+
+@pytest.fixture
+def desk(tmp_path: Path, kb: Any) -> Iterator[tuple[Any, Any]]:
+    app = build_app(tmp_path, kb=kb)
+    add_staff(app, ADMIN, "Ana López", role="admin")
+    with running(app) as server:
+        yield app, server
+
+
+@pytest.fixture
+def page(desk: tuple[Any, Any], chromium: Any) -> Iterator[Any]:
+    ctx = chromium.new_context(viewport=LAPTOP, locale="es-MX")
+    errors: list[str] = []
+    try:
+        tab = ctx.new_page()
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        login(tab, desk[1].url, ADMIN)
+        yield tab
+        assert not errors, errors
+    finally:
+        ctx.close()
+
+
+def login(tab: Any, base: str, email: str, password: str = PASSWORD) -> None:
+    tab.goto(f"{base}/console/login")
+    tab.fill("input[name=email]", email)
+    tab.fill("input[name=password]", password)
+    tab.click("button[type=submit]")
+    tab.wait_for_url(f"{base}/console/inbox")
+
+
+def data_panel(tab: Any) -> str:
+    return str(tab.locator("dl.data").inner_text())
+
+
+def test_staff_correct_an_unverified_nss_and_a_wrong_one_is_refused(desk: tuple[Any, Any], page: Any) -> None:
+    app, server = desk
+    ticket = escalate(app)
+    with app.state.services.session() as session:
+        row = session.get(Ticket, ticket)
+        row.data = {**(row.data or {}), "nss": WRONG_NSS, "nss_unverified": "sí"}
+        session.add(row)
+        session.commit()
+    page.goto(f"{server.url}/console/tickets/{ticket}")
+    assert "NSS sin verificar" in data_panel(page)
+    with logged() as lines:
+        # a wrong one: refused, with why, and what was typed is still in the box
+        page.click("#correct-data summary")
+        page.select_option("#correct-data select[name=field]", "nss")
+        page.fill("#correct-data input[name=value]", "12345678902")
+        page.click("#correct-data button:has-text('Guardar corrección')")
+        error = page.locator("#correct-error")
+        error.wait_for()
+        assert "Ese NSS no es válido" in error.inner_text() and "se quedó el NSS que tenía" in error.inner_text()
+        assert page.input_value("#correct-data input[name=value]") == "12345678902"
+        assert "NSS sin verificar" in data_panel(page) and "•••••••8901" in data_panel(page)
+        # the right one, typed as it is printed: verified
+        page.fill("#correct-data input[name=value]", "1234-5678-903")
+        page.click("#correct-data button:has-text('Guardar corrección')")
+        page.locator(".alert.ok", has_text="NSS corregido").wait_for()
+    panel = data_panel(page)
+    assert "sin verificar" not in panel and "•••••••8903" in panel and VALID_NSS not in panel
+    page.click("form.reveal-form:has(input[value=nss]) button")
+    page.wait_for_function("() => !document.querySelector('[data-field=nss]').textContent.includes('•')")
+    assert page.locator("[data-field=nss]").inner_text().strip() == VALID_NSS
+    for value in (VALID_NSS, "1234-5678-903", "12345678902", VALID_CURP):
+        assert not [line for line in lines if value in line], value
+
+
+def test_a_refused_new_account_keeps_the_name_and_email_but_not_the_password(desk: tuple[Any, Any],
+                                                                            page: Any) -> None:
+    server = desk[1]
+    page.goto(f"{server.url}/console/admin/staff")
+    form = page.locator("#add-staff")
+    form.locator("input[name=name]").fill("Carla Soto Ruiz")
+    form.locator("input[name=email]").fill("carla.soto@itson.edu.mx")
+    form.locator("select[name=role]").select_option("admin")
+    form.locator("input[name=password]").fill("6441234567")
+    form.locator("button:has-text('Crear cuenta')").click()
+    page.locator("#add-error").wait_for()
+    assert "no puede ser solo números" in page.locator("#add-error").inner_text()
+    assert page.get_by_role("alert").first.is_visible()  # at the top of the page too
+    form = page.locator("#add-staff")
+    assert form.locator("input[name=name]").input_value() == "Carla Soto Ruiz"
+    assert form.locator("input[name=email]").input_value() == "carla.soto@itson.edu.mx"
+    assert form.locator("select[name=role]").input_value() == "admin"
+    assert form.locator("input[name=password]").input_value() == ""
+    assert page.evaluate("document.activeElement.name") == "password"  # where to type again
+    form.locator("input[name=password]").fill("Cajeme-soporte-26")
+    form.locator("button:has-text('Crear cuenta')").click()
+    page.locator(".alert.ok", has_text="Cambios guardados").wait_for()
+    assert page.locator("td", has_text="carla.soto@itson.edu.mx").is_visible()
+    assert page.locator("#add-staff input[name=name]").input_value() == ""
+
+
+def test_a_refused_canned_response_keeps_what_was_typed(desk: tuple[Any, Any], page: Any) -> None:
+    server = desk[1]
+    page.goto(f"{server.url}/console/admin/canned")
+    new = page.locator("form:has(h2:has-text('Nueva respuesta'))")
+    new.locator("input[name=title]").fill("Pedir captura")
+    new.locator("textarea[name=body]").fill("   ")
+    new.locator("button:has-text('Agregar')").click()
+    page.locator("#canned-error").wait_for()
+    assert "Escribe un título y el texto" in page.locator("#canned-error").inner_text()
+    new = page.locator("form:has(h2:has-text('Nueva respuesta'))")
+    assert new.locator("input[name=title]").input_value() == "Pedir captura"
+
+
+def test_staff_change_their_own_password_from_the_header(desk: tuple[Any, Any], page: Any) -> None:
+    server = desk[1]
+    new = "Yaqui-mesa-ayuda-26"
+    with logged() as lines:
+        page.locator("header.topbar").get_by_role("link", name="Mi contraseña").click()
+        page.wait_for_url(f"{server.url}/console/account/password")
+        form = page.locator("#own-password")
+        assert page.evaluate("document.activeElement.name") == "current"
+        form.locator("input[name=current]").fill("no-es-la-mia-123")
+        form.locator("input[name=new]").fill(new)
+        form.locator("input[name=repeat]").fill(new)
+        form.get_by_role("button", name="Cambiar mi contraseña").click()
+        page.locator("#password-error", has_text="La contraseña actual no es correcta").wait_for()
+        for name in ("current", "new", "repeat"):  # passwords are never filled back in
+            assert page.locator(f"#own-password input[name={name}]").input_value() == ""
+        form = page.locator("#own-password")
+        form.locator("input[name=current]").fill(PASSWORD)
+        form.locator("input[name=new]").fill(new)
+        form.locator("input[name=repeat]").fill(new + "!")
+        form.get_by_role("button", name="Cambiar mi contraseña").click()
+        page.locator("#password-error", has_text="no coinciden").wait_for()
+        form = page.locator("#own-password")
+        form.locator("input[name=current]").fill(PASSWORD)
+        form.locator("input[name=new]").fill(new)
+        form.locator("input[name=repeat]").fill(new)
+        form.get_by_role("button", name="Cambiar mi contraseña").click()
+        page.locator(".alert.ok", has_text="Contraseña cambiada").wait_for()
+        page.goto(f"{server.url}/console/inbox")  # still logged in here
+        assert page.url == f"{server.url}/console/inbox"
+        page.get_by_role("button", name="Salir").click()
+        page.wait_for_url("**/console/login")
+        page.fill("input[name=email]", ADMIN)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.locator(".alert.error", has_text="Correo o contraseña incorrectos").wait_for()
+        login(page, server.url, ADMIN, new)
+    for secret in (new, new + "!", "no-es-la-mia-123", PASSWORD):
+        assert not [line for line in lines if secret in line], secret
+
+
+def test_staff_change_a_tickets_reason_and_see_it_in_its_history(desk: tuple[Any, Any], page: Any) -> None:
+    app, server = desk
+    ticket = escalate(app)
+    page.goto(f"{server.url}/console/tickets/{ticket}")
+    history = page.locator("#history li")
+    assert history.count() == 1 and "Abrió el reporte: Duda general" in history.first.inner_text()
+    page.click("#change-reason summary")
+    page.select_option("#change-reason select[name=reason]", "sin_vigencia")
+    page.click("#change-reason button:has-text('Guardar motivo')")
+    page.locator(".alert.ok", has_text="Motivo cambiado").wait_for()
+    assert "Sin vigencia" in page.locator(".conv-head").inner_text()
+    last = page.locator("#history li").last.inner_text()
+    assert "Ana López" in last and "Cambió el motivo de «Duda general» a «Sin vigencia»" in last
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "console-ticket-history-laptop.png"), full_page=True)
