@@ -23,6 +23,7 @@ from flows import (
     paused,
     report_core,
     report_text,
+    speaker,
     stage_reply,
     ticket_open,
     volunteered,
@@ -74,6 +75,7 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
         step.say(step.msg("password_warning"))
     if refused:
         step.say(step.msg("file_refused"))
+    speaker.note(st, text)  # "soy mamá de un alumno": the replies speak of "tu hijo(a)" from here on
     try:
         volunteered.remember(step)
         if had_secret and not message.attachments and volunteered.only_the_secret(step):
