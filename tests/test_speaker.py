@@ -160,6 +160,22 @@ def test_a_parent_asked_for_the_data_one_by_one() -> None:
     assert "¿Cuál es la CURP de tu hijo(a)? (18 caracteres)" in chat.text
 
 
+def test_a_parent_who_does_not_have_the_nss_nor_the_curp_at_hand() -> None:
+    chat = Chat()
+    chat.say("escribo de parte de mi hija, quedó mal su nombre en la solicitud")
+    chat.say("le faltó un apellido")
+    chat.say("234567, Ana López García")
+    assert "Me falta su NSS y su CURP." in chat.text
+    chat.say("no lo sabe")  # a parent's "no sé": the NSS goes as unknown, not "no te entendí"
+    assert "El NSS de tu hijo(a) se consulta en línea" in chat.text
+    assert "¿Cuál es la CURP de tu hijo(a)?" in chat.text
+    chat.say("no la tiene a la mano")
+    assert "La CURP de tu hijo(a) se consulta gratis" in chat.text
+    chat.say("no la tiene")
+    assert "Va, seguimos sin su CURP" in chat.text
+    assert "Revisa los datos de tu hijo(a)" in chat.text and "(no lo sabe)" in chat.text
+
+
 def test_a_parent_within_the_waiting_period() -> None:
     chat = Chat()
     out = chat.say("es para mi hija, ya guardó su solicitud el lunes, ¿cuánto tarda?", "2026-02-10T10:00")
