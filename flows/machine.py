@@ -281,6 +281,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         return
     if paused.handle(step):
         return
+    if step.stage == "menu" and not escalation.active(step.state) and speaker.only_announces(text):
+        # "es para mi hija", "soy la mamá de Diego": nothing asked yet; the greeting, in the words
+        # for a parent (not "con eso no te puedo ayudar", nor the contact card for "le escribo").
+        step.topic = "saludo"
+        show_menu(step, greeting=True)
+        return
     if intents.holds(text) and not step.message.attachments:
         # "espera", "ahí voy": whatever was asked stays asked.
         step.topic = None

@@ -113,3 +113,33 @@ def note(state: dict[str, Any], text: str) -> None:
 def is_relative(state: dict[str, Any] | None) -> bool:
     """Whether a relative is writing for the student in this conversation."""
     return bool((state or {}).get(STATE_KEY))
+
+
+#: The words that say who writes, and nothing else ("soy la mamá de un alumno de ITSON").
+_ANNOUNCE = re.compile(
+    rf"\b(?:yo )?(?:soy|somos) (?:la |el |su |sus |los )?(?:{_PARENT}|papas|padres)"
+    rf"(?: (?:de|del) (?:un |una |mi |la |el )?(?:{_STUDENT}|{_KID}|muchach[oa]|joven))?"
+    rf"|\b(?:le |te |les )?(?:escribo|pregunto|consulto|vengo|hablo)(?: (?:por|de parte de|en nombre de|a nombre de))? mi {_KID}"
+    rf"|\b(?:es )?(?:para|de parte de|en nombre de|a nombre de|por parte de) mi {_KID}"
+    rf"|\bmi {_KID}")
+#: Greetings and filler around an announcement, and where the student studies.
+_FILLER = frozenset("""
+    hola buenas buen buenos dia dias tarde tardes noche noches que tal disculpe disculpa oiga oye joven
+    senorita senor mire perdon una un de del el la en y es este esta pues a le por favor gracias
+    itson campus obregon navojoa guaymas empalme centro nainari universidad primer segundo semestre
+    nuevo ingreso alumno alumna estudiante ella el quien que va estudia
+""".split())
+#: Words of the insurance: with one of them the message asks something besides who writes.
+_ASKS = frozenset("nss curp seguro solicitud vigencia vigente cia imss clinica umf error tramite"
+                  " facultativo requisitos datos reporte".split())
+
+
+def only_announces(text: str) -> bool:
+    """Whether ``text`` only says that a relative writes ("es para mi hija", "soy la mamá de Diego"),
+    with nothing asked yet: the greeting's place, not "con eso no te puedo ayudar"."""
+    if not speaks_for_student(text):
+        return False
+    rest = _ANNOUNCE.sub(" ", " ".join(intents.words(text))).split()
+    if any(w in _ASKS for w in rest) or "?" in text or intents.is_question(" ".join(rest)):
+        return False
+    return len([w for w in rest if w not in _FILLER]) <= 2

@@ -92,6 +92,22 @@ def test_the_student_saying_it_is_them(text: str) -> None:
     assert speaker.speaks_for_student(text) is False
 
 
+@pytest.mark.parametrize("text", ["es para mi hija", "le escribo por mi hijo", "soy su papá",
+                                  "Buenas tardes, soy la mamá de Diego"])
+def test_a_parent_who_only_says_who_writes_gets_the_greeting(text: str) -> None:
+    chat = Chat()
+    out = chat.say(text)
+    assert out.topic == "saludo" and chat.relative
+    assert "trámite del seguro del IMSS de tu hijo(a)" in chat.text
+    assert "no te puedo ayudar" not in chat.text and "Correo:" not in chat.text
+
+
+@pytest.mark.parametrize("text", ["soy mamá de un alumno, ¿cuánto tarda?", "le escribo por mi hijo, ¿a qué hora abren?",
+                                  "mi hijo no sabe su NSS"])
+def test_a_parent_who_asks_something_gets_the_answer_not_the_greeting(text: str) -> None:
+    assert speaker.speaks_for_student(text) and not speaker.only_announces(text)
+
+
 def test_note_keeps_the_relative_until_the_student_says_it_is_them() -> None:
     state: dict[str, Any] = {}
     speaker.note(state, "soy mamá de un alumno")
@@ -183,6 +199,8 @@ def test_a_parent_within_the_waiting_period() -> None:
     assert "Si tu hijo(a) guardó su solicitud el lunes 9 de febrero, su vigencia debe verse" in chat.text
     assert "*lunes 16 de febrero*" in chat.text
     assert "Si guardaste tu solicitud" not in chat.text
+    chat.say("¿y no se puede antes?", "2026-02-10T10:05")
+    assert "pueden revisar su constancia cuando quieran" in chat.text and "tu vigencia" not in chat.text
     reminder = remind(chat.state, KB, datetime(2026, 2, 16, 9, 0, tzinfo=TZ))
     said = "\n".join(r.plain() for r in reminder.replies)
     assert "solicitud del Seguro Facultativo de tu hijo(a)" in said and "¿Ya aparece vigente?" in said
