@@ -192,6 +192,24 @@ def test_a_parent_who_does_not_have_the_nss_nor_the_curp_at_hand() -> None:
     assert "Revisa los datos de tu hijo(a)" in chat.text and "(no lo sabe)" in chat.text
 
 
+def test_a_parent_through_the_guide_step_by_step() -> None:
+    chat = Chat()
+    chat.say("es para mi hija")
+    chat.say("1")
+    assert "¿tu hijo(a) ya tiene servicio médico por otro lado?" in chat.text
+    chat.say("no")
+    assert "¿Tu hijo(a) ya conoce su Número de Seguridad Social (NSS)?" in chat.text
+    chat.say("sí")
+    assert "Tu hijo(a) tiene que hacer la solicitud" in chat.text
+    chat.say("sí")
+    assert "Así llena tu hijo(a) su solicitud" in chat.text and "Escribe tu *NSS*" not in chat.text
+    chat.say("sí")
+    assert "¿Qué día guardó tu hijo(a) su solicitud?" in chat.text
+    chat.say("hoy")
+    assert chat.state is not None and chat.state["stage"] == "waiting_period"
+    assert "Si tu hijo(a) guardó su solicitud el martes 10 de febrero" in chat.text
+
+
 def test_a_parent_within_the_waiting_period() -> None:
     chat = Chat()
     out = chat.say("es para mi hija, ya guardó su solicitud el lunes, ¿cuánto tarda?", "2026-02-10T10:00")
