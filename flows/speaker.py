@@ -41,7 +41,7 @@ _RELATIVE = re.compile("|".join((
     # "le escribo por mi hijo", "de parte de mi hija", "es para mi hija", "pregunto por mi hijo"
     rf"\b(?:escribo|pregunto|consulto|vengo|hablo|llamo) (?:por|de parte de|en nombre de|a nombre de) mi {_KID}\b",
     rf"\b(?:de parte|en nombre|a nombre|por parte) de mi {_KID}\b",
-    rf"(?<!tambien )(?<!igual )\bes para mi {_KID}\b",
+    rf"(?<!tambien )(?<!igual )\bes para mi {_KID}\b(?! (?:tambien|igual)\b)",
     rf"\b(?:es )?sobre el (?:seguro|tramite) de mi {_KID}\b",
     # "mi hijo estudia en el ITSON", "mi hija es alumna", "… él estudia en ITSON", "el seguro de la escuela"
     rf"\bmi {_KID}\b.*\b(?:itson|{_STUDENT}|estudia|universidad|semestre|carrera|escuela)\b",

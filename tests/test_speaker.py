@@ -79,6 +79,7 @@ def test_a_parent_writing_for_the_student_is_a_relative(text: str) -> None:
     "mi hijo está enfermo, ¿lo cubre mi seguro?",
     "¿puedo usar el seguro para mi hija?",
     "cubre a mis hijos?",
+    "¿es para mi hijo también?",
     # nothing said about who writes
     "hola",
     "me equivoqué en mi CURP",
