@@ -45,6 +45,7 @@ from bot.models import (
 )
 from flows.calendar import format_opening_es
 from flows.context import office_hours_for
+from flows import speaker
 from flows.entities import redact_secrets
 from flows.machine import advance
 from flows.messages import (
@@ -515,11 +516,12 @@ def _ticket_news(kb: KnowledgeBase, ticket: Ticket | None, state: dict[str, Any]
     """What the student is told about the ticket a step opened or updated: its number, or that it reopened."""
     if ticket is None:
         return []
+    relative = speaker.is_relative(state)  # a parent writing for the student: "el número de reporte de tu hijo(a)"
     if ticket.created_at == now:
-        return [Reply(kb.message("ticket_number", number=ticket.id))]
+        return [Reply(kb.message("ticket_number", number=ticket.id, relative=relative))]
     if state.get("ticket_number") != ticket.id:
         # A ticket the conversation no longer knew of (resolved, its number forgotten): reopened.
-        return [Reply(kb.message("ticket_reopened", number=ticket.id))]
+        return [Reply(kb.message("ticket_reopened", number=ticket.id, relative=relative))]
     return []
 
 

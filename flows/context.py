@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flows import speaker
 from flows.calendar import BusinessCalendar, OfficeHours, format_date_es
 from flows.messages import Action, Incoming, Option, Reply
 from knowledge.loader import KnowledgeBase
@@ -110,7 +111,21 @@ class Step:
         )
 
     def msg(self, key: str, **values: Any) -> str:
-        return self.kb.message(key, **values)
+        """A sentence of messages.yaml, in the words for who is writing (a parent writing for the
+        student reads its ``_relative`` wording, when it has one)."""
+        return self.kb.message(key, relative=self.relative, **values)
+
+    @property
+    def relative(self) -> bool:
+        """A relative is writing for the student (:mod:`flows.speaker`)."""
+        return speaker.is_relative(self.state)
+
+    def answers(self, topic_id: str) -> tuple[str, ...]:
+        """A topic's answer, in the words for who is writing."""
+        return self.kb.answers(topic_id, relative=self.relative)
+
+    def privacy_notice(self) -> str:
+        return self.kb.privacy_notice(relative=self.relative)
 
     def date_es(self, d: date) -> str:
         return format_date_es(d, with_year=d.year != self.today.year)

@@ -154,7 +154,7 @@ def start(step: Step, reason: str, *, description: str | None = None, intro: boo
         # te paso con una persona" as if they had asked.
         step.say(step.msg("doubt_for_a_person"))
     elif intro:
-        for text in step.kb.topics[reason].answers:
+        for text in step.answers(reason):
             step.say(text)
     if set_aside_data and not previous.get("data") and consented(step):
         step.say(step.msg("report_data_reused"))

@@ -37,6 +37,9 @@ DONT_KNOW = (
     "ni idea", "no tengo", "no lo encuentro", "no lo recuerdo", "no recuerdo", "ni se", "idk",
     "dont know", "no sabria", "no la tengo", "no la se", "no la conozco", "no la encuentro", "no la recuerdo",
     "no los tengo", "no las tengo",
+    # a parent writing for the student ("no la tiene a la mano", "no lo sabemos")
+    "no lo sabe", "no la sabe", "no se lo sabe", "no se la sabe", "no lo tiene", "no la tiene",
+    "no lo sabemos", "no la sabemos", "no lo tenemos", "no la tenemos", "no sabemos",
 )
 THANKS = ("gracias", "grax", "thanks", "thank", "bye", "adios", "grcs", "gracis")
 

@@ -23,6 +23,7 @@ from flows import (
     paused,
     report_core,
     report_text,
+    speaker,
     stage_reply,
     ticket_open,
     volunteered,
@@ -74,6 +75,7 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
         step.say(step.msg("password_warning"))
     if refused:
         step.say(step.msg("file_refused"))
+    speaker.note(st, text)  # "soy mamá de un alumno": the replies speak of "tu hijo(a)" from here on
     try:
         volunteered.remember(step)
         if had_secret and not message.attachments and volunteered.only_the_secret(step):
@@ -278,6 +280,12 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         show_menu(step, greeting=True)
         return
     if paused.handle(step):
+        return
+    if step.stage == "menu" and not escalation.active(step.state) and speaker.only_announces(text):
+        # "es para mi hija", "soy la mamá de Diego": nothing asked yet; the greeting, in the words
+        # for a parent (not "con eso no te puedo ayudar", nor the contact card for "le escribo").
+        step.topic = "saludo"
+        show_menu(step, greeting=True)
         return
     if intents.holds(text) and not step.message.attachments:
         # "espera", "ahí voy": whatever was asked stays asked.

@@ -174,7 +174,7 @@ def answer(step: Step, topic_id: str) -> None:
     step.remember("answered", topic_id)  # "¿y qué hago?", "¿y el ISSSTE sí cuenta?" next: read with it
     if known:
         step.say(known)
-        if again or (found and found.alone) or _repeats_answer(known, step.kb.topics[topic_id].answers):
+        if again or (found and found.alone) or _repeats_answer(known, step.answers(topic_id)):
             # "¿y el ISSSTE sí cuenta o no?" after the answer: that, not the whole answer again;
             # "¿qué necesito para darme de alta en la clínica?": the known answer already gives the
             # service's link, which the whole answer would give a second time.
@@ -182,7 +182,7 @@ def answer(step: Step, topic_id: str) -> None:
     day = day_asked(step) if topic_id == "contacto" else None
     if day is not None:
         step.say(office_on_day(step, day))  # "¿atienden el 16 de marzo?": that day first, then the card
-    for text in step.kb.topics[topic_id].answers:
+    for text in step.answers(topic_id):
         step.say(text)
     if day is None and topic_id == "contacto" and not step.hours.is_open(step.now):
         step.say(office_closed_now(step))
@@ -327,7 +327,6 @@ _CONFUSED = re.compile(r"\b(?:no (?:le )?(?:entiendo|entendi)|y (?:luego|despues
 
 def show_menu(step: Step, *, greeting: bool) -> None:
     """The main menu: the guided procedure, the menu topics, a person."""
-    kb = step.kb
     options = main_menu_options(step)
     # Telegram and the web chat show the options as buttons: nothing to type there.
     ask = step.msg("menu_intro_buttons" if step.message.channel in BUTTON_CHANNELS else "menu_intro")
@@ -349,7 +348,7 @@ def show_menu(step: Step, *, greeting: bool) -> None:
             ask = step.msg("hello_again") + " " + ask
         else:
             step.state["greeted_at"] = step.now.isoformat()
-    intro = kb.topics["saludo"].answers[0] + "\n\n" + ask if greeting else ask
+    intro = step.answers("saludo")[0] + "\n\n" + ask if greeting else ask
     step.stage = "menu"
     step.say(intro, options)
 

@@ -102,7 +102,7 @@ def take_data(step: Step, esc: dict[str, Any], found: dict[str, str], problems: 
         esc["pending"] = {"data": found, "problems": problems, "nss_unknown": unknown}
         esc["privacy_shown"] = True
         step.stage = "escalation_consent"
-        step.say(step.kb.privacy_notice() + "\n" + step.msg("privacy_consent"))
+        step.say(step.privacy_notice() + "\n" + step.msg("privacy_consent"))
         return
     if found and not consented(step):
         step.state["privacy_ack"] = True
@@ -153,7 +153,7 @@ def ask_for_rest(step: Step, esc: dict[str, Any], problems: list[str], *, quiet:
     step.stage = "escalation_collect"
     if not esc["privacy_shown"]:
         esc["privacy_shown"] = True
-        step.say(step.kb.privacy_notice() + "\n" + step.msg("privacy_ack"))
+        step.say(step.privacy_notice() + "\n" + step.msg("privacy_ack"))
     if quiet and not problems and len(missing) == len(FIELDS):
         return
     labels = [step.msg(f"field_{f}") for f in missing]

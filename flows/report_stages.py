@@ -534,7 +534,10 @@ def open_ticket(step: Step, esc: dict[str, Any]) -> None:
         if esc.get(f"{field}_refused") and field not in data:
             data[f"{field}_refused"] = "sí"  # not given by choice (not "does not know" / "has none")
     attachments = tuple(Attachment(a["ref"], a["content_type"], a.get("name", "")) for a in esc["attachments"])
-    step.act(OpenTicket(reason=esc["reason"], description=esc.get("description") or "", data=data,
+    description = esc.get("description") or ""
+    if step.relative:  # "soy mamá de un alumno": staff know who they will be answering
+        description = f"{description} {step.msg('relative_ticket_note')}".strip()
+    step.act(OpenTicket(reason=esc["reason"], description=description, data=data,
                         attachments=attachments, urgent=bool(esc.get("urgent"))))
     # Kept for a later report: only checked data (an NSS sent twice unverified is not reused unflagged).
     step.state["known"] = {k: v for k, v in esc["data"].items()

@@ -35,6 +35,10 @@ PLACEHOLDERS = (
     "umf_url", "correccion_url", "privacy_url",
 )
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s)>\]\"']+", re.IGNORECASE)
+#: A message's wording for a relative writing on the student's behalf ("soy mamá de un alumno"):
+#: ``<key>_relative`` in messages.yaml, next to ``<key>``; chosen by :meth:`KnowledgeBase.message`.
+RELATIVE_SUFFIX = "_relative"
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class Topic:
     #: words they say nothing ("¿cuánto cuesta un boleto a Cancún?").
     alone: tuple[str, ...] = ()
     known: tuple[KnownAnswer, ...] = ()
+    #: The answer worded for a relative writing for the student (``answer_relative:``); empty: ``answers``.
+    answers_relative: tuple[str, ...] = ()
     #: Short questions that only make sense right after this topic's answer (``follow_ups:``):
     #: "¿y qué me tiene que salir ahí?" after how to check the coverage.
     follow_ups: tuple[KnownAnswer, ...] = ()
@@ -114,6 +120,8 @@ class Desk:
     privacy_notice: str
     non_working_days: tuple[date, ...]
     waiting_days: int
+    #: The notice worded for a relative writing for the student ("los datos de tu hijo(a)").
+    privacy_notice_relative: str = ""
 
     def placeholders(self) -> dict[str, str]:
         """Values for the ``{name}`` placeholders of answers and messages."""
@@ -161,13 +169,23 @@ class KnowledgeBase:
         items = [t for t in self.topics.values() if t.menu is not None]
         return sorted(items, key=lambda t: t.menu or 0)
 
-    def privacy_notice(self) -> str:
-        """The short privacy notice, with the link to the full one."""
-        return _fill(self.desk.privacy_notice, self.desk.placeholders())
+    def privacy_notice(self, *, relative: bool = False) -> str:
+        """The short privacy notice, with the link to the full one (worded for a relative writing
+        for the student when ``relative`` and desk.yaml has ``privacy_notice_relative``)."""
+        notice = (relative and self.desk.privacy_notice_relative) or self.desk.privacy_notice
+        return _fill(notice, self.desk.placeholders())
 
-    def message(self, key: str, **values: Any) -> str:
-        """A sentence of messages.yaml with placeholders filled."""
-        template = self.messages[key]
+    def answers(self, topic_id: str, *, relative: bool = False) -> tuple[str, ...]:
+        """A topic's answer, worded for a relative writing for the student when ``relative`` and the
+        topic has ``answer_relative:``."""
+        topic = self.topics[topic_id]
+        return (relative and topic.answers_relative) or topic.answers
+
+    def message(self, key: str, *, relative: bool = False, **values: Any) -> str:
+        """A sentence of messages.yaml with placeholders filled; with ``relative``, its
+        ``<key>_relative`` wording when there is one (a parent writing for the student)."""
+        variant = key + RELATIVE_SUFFIX
+        template = self.messages[variant if relative and variant in self.messages else key]
         if isinstance(template, list):
             template = "\n".join(template)
         return _fill(str(template), {**self.desk.placeholders(), **values})
@@ -387,11 +405,20 @@ def _load_topic(path: Path, desk_values: dict[str, str], problems: list[Problem]
     follow_ups = _load_follow_ups(data.get("follow_ups"), desk_values, rel=rel,
                                   line=lines.get("follow_ups", 1), topic=tid, problems=problems)
     rendered = tuple(_fill(a.strip(), desk_values) for a in answers)
+    relative = _strings(data.get("answer_relative"))
+    for i, ans in enumerate(relative):
+        line = lines.get(f"answer_relative.{i}", lines.get("answer_relative", 1))
+        _check_text(ans, rel=rel, line=line, topic=tid, problems=problems)
+    if relative and len(relative) != len(answers):
+        problems.append(Problem(rel, lines.get("answer_relative", 1), tid,
+                                f"answer_relative has {len(relative)} messages and answer {len(answers)}: "
+                                "give each message its wording for a relative"))
     return Topic(
         id=tid,
         kind=kind,
         label=str(data.get("label") or tid),
         answers=rendered,
+        answers_relative=tuple(_fill(a.strip(), desk_values) for a in relative),
         sources=tuple(sources),
         examples=tuple(_strings(data.get("examples"))),
         strong=tuple(_strings(keywords.get("strong"))),
@@ -436,6 +463,9 @@ def _load_desk(path: Path, problems: list[Problem]) -> Desk | None:
     if not notice:
         problems.append(Problem(rel, lines.get("privacy_notice", 1), "desk", "privacy_notice is missing"))
     _check_text(notice, rel=rel, line=lines.get("privacy_notice", 1), topic="desk", problems=problems)
+    notice_relative = str(data.get("privacy_notice_relative") or "")
+    _check_text(notice_relative, rel=rel, line=lines.get("privacy_notice_relative", 1), topic="desk",
+                problems=problems)
     return Desk(
         email=str(contact.get("email", "")),
         whatsapp=tuple(_strings(contact.get("whatsapp"))),
@@ -446,6 +476,7 @@ def _load_desk(path: Path, problems: list[Problem]) -> Desk | None:
         hours_label=str(hours.get("label", "")),
         links=links,
         privacy_notice=notice,
+        privacy_notice_relative=notice_relative,
         non_working_days=tuple(days),
         waiting_days=int(data.get("waiting_days") or 5),
     )
@@ -507,6 +538,20 @@ def _collect(root: Path) -> tuple[KnowledgeBase | None, list[Problem]]:
                 text, rel=_rel(messages_path), line=mlines.get(str(key), 1), topic=str(key),
                 problems=problems, free_placeholders=True,
             )
+        key = str(key)
+        if key.endswith(RELATIVE_SUFFIX):
+            base = key[: -len(RELATIVE_SUFFIX)]
+            line = mlines.get(key, 1)
+            if base not in messages:
+                problems.append(Problem(_rel(messages_path), line, key,
+                                        f"a relative's wording of {base!r}, which messages.yaml does not have"))
+            else:
+                # The bot fills the base message's placeholders: the variant can only use those.
+                known = {n for t in _strings(messages[base]) for n in _PLACEHOLDER.findall(t)}
+                extra = {n for t in _strings(value) for n in _PLACEHOLDER.findall(t)} - known - set(PLACEHOLDERS)
+                if extra:
+                    problems.append(Problem(_rel(messages_path), line, key,
+                                            f"placeholders {sorted(extra)} are not in {base!r}"))
     lexicon = _load_lexicon(root / "lexicon.yaml", problems)
     if desk is None:
         return None, problems
