@@ -39,6 +39,7 @@ from bot.outbox import needs_template, queue_message
 from bot.staff_models import AuditEntry, StaffUser, TicketNote
 from bot.storage import dialect_name
 from flows.entities import curp_problem, nss_problem
+from flows.speaker import is_relative
 
 if TYPE_CHECKING:
     from knowledge.loader import KnowledgeBase
@@ -161,13 +162,14 @@ def take_over(*, session: Session, kb: KnowledgeBase, ticket_id: int, staff: Sta
     session.refresh(conversation)
     _assign_open_tickets(session, conversation.id, staff.id, now)  # type: ignore[arg-type]
     if previous is None:
-        queue_message(session=session, conversation_id=conversation.id, text=kb.message("desk_taken", name=staff.first_name),  # type: ignore[arg-type]
+        queue_message(session=session, conversation_id=conversation.id, text=kb.message("desk_taken", name=staff.first_name, relative=is_relative(conversation.state)),  # type: ignore[arg-type]
                       author=Author.SYSTEM)
         audit(session, staff=staff, action=Action.TAKE, ticket=ticket, now=now)
     else:
         # The student was told who attends: they are told who does now.
         queue_message(session=session, conversation_id=conversation.id,  # type: ignore[arg-type]
-                      text=kb.message("desk_reassigned", name=staff.first_name), author=Author.SYSTEM)
+                      text=kb.message("desk_reassigned", name=staff.first_name, relative=is_relative(conversation.state)),
+                      author=Author.SYSTEM)
         audit(session, staff=staff, action=Action.REASSIGN, ticket=ticket, now=now, from_staff_id=previous)
     session.flush()
     return Claim(ticket=ticket, previous_staff_id=previous)
@@ -361,7 +363,7 @@ def resolve(*, session: Session, kb: KnowledgeBase, ticket_id: int, staff: Staff
         ticket.assigned_staff_id = staff.id
     if ticket.handled_by_staff_id is None:
         ticket.handled_by_staff_id = staff.id  # closed without a reply: who closed it worked on it
-    queue_message(session=session, conversation_id=conversation.id, text=kb.message("desk_resolved", number=ticket.id),  # type: ignore[arg-type]
+    queue_message(session=session, conversation_id=conversation.id, text=kb.message("desk_resolved", number=ticket.id, relative=is_relative(conversation.state)),  # type: ignore[arg-type]
                   author=Author.SYSTEM)
     still_open = _unresolved(session, conversation.id, exclude=ticket.id)  # type: ignore[arg-type]
     if not still_open:
@@ -391,7 +393,7 @@ def hand_back(*, session: Session, kb: KnowledgeBase, ticket_id: int, staff: Sta
         open_ticket.assigned_staff_id = None
         open_ticket.updated_at = now
     desk_hand_back(session=session, conversation_id=conversation.id)  # type: ignore[arg-type]
-    queue_message(session=session, conversation_id=conversation.id, text=kb.message("desk_handed_back", number=ticket.id),  # type: ignore[arg-type]
+    queue_message(session=session, conversation_id=conversation.id, text=kb.message("desk_handed_back", number=ticket.id, relative=is_relative(conversation.state)),  # type: ignore[arg-type]
                   author=Author.SYSTEM)
     answer_held(session=session, kb=kb, conversation_id=conversation.id, now=now)  # type: ignore[arg-type]
     audit(session, staff=staff, action=Action.HAND_BACK, ticket=ticket, now=now)
@@ -420,7 +422,8 @@ def release_chats_of(*, session: Session, kb: KnowledgeBase, staff: StaffUser, b
         desk_hand_back(session=session, conversation_id=conversation_id)
         if tickets:
             queue_message(session=session, conversation_id=conversation_id,
-                          text=kb.message("desk_handed_back", number=tickets[0].id), author=Author.SYSTEM)
+                          text=kb.message("desk_handed_back", number=tickets[0].id,
+                                         relative=is_relative(conversation.state)), author=Author.SYSTEM)
         answer_held(session=session, kb=kb, conversation_id=conversation_id, now=now)
         audit(session, staff=by, action=Action.HAND_BACK, ticket=tickets[0] if tickets else None,
               conversation_id=conversation_id, now=now, reason="account_disabled", from_staff_id=staff.id)
@@ -477,8 +480,10 @@ def expire_hold(*, session: Session, kb: KnowledgeBase, conversation_id: int, cu
         ticket.status = TicketStatus.OPEN
         ticket.assigned_staff_id = None
         ticket.updated_at = now
-    text = (kb.message("desk_hold_expired", number=tickets[0].id) if tickets
-            else kb.message("desk_hold_expired_no_ticket"))
+    conversation = session.get(Conversation, conversation_id)
+    relative = is_relative(conversation.state if conversation is not None else None)
+    text = (kb.message("desk_hold_expired", number=tickets[0].id, relative=relative) if tickets
+            else kb.message("desk_hold_expired_no_ticket", relative=relative))
     queue_message(session=session, conversation_id=conversation_id, text=text, author=Author.SYSTEM)
     answer_held(session=session, kb=kb, conversation_id=conversation_id, now=now)
     audit(session, staff=None, action=Action.HAND_BACK, ticket=tickets[0] if tickets else None,

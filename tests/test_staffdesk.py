@@ -270,3 +270,25 @@ def test_what_the_student_is_told_when_staff_act_is_the_knowledge_bases_text(eng
     told = [m.text for m in rows(engine, Message, author="system")]
     assert told[0].startswith("🙋 Buen día, te atiende Ana. Soy de la mesa de ayuda")
     assert told[1].startswith(f"✅ Cerramos tu reporte #{ticket}.")
+
+
+def test_a_parent_is_told_about_their_childs_case_when_staff_act(engine: Engine, desk: Desk) -> None:
+    from tests.test_speaker import PARENT_DATA
+
+    ticket = None
+    for text in ("hola, soy mamá de un alumno de ITSON", "se equivocó en su CURP al llenar la solicitud",
+                 "puso mal su fecha de nacimiento", PARENT_DATA, "sí"):
+        handled = desk.send(text)
+        ticket = handled.ticket.id if handled.ticket is not None else ticket
+    assert ticket is not None
+    ana = _staff(engine, "ana@itson.edu.mx", "Ana López")
+    with session_scope(engine) as session:
+        staffdesk.take_over(session=session, kb=desk.kb, ticket_id=ticket, staff=ana)
+        staffdesk.hand_back(session=session, kb=desk.kb, ticket_id=ticket, staff=ana)
+        staffdesk.take_over(session=session, kb=desk.kb, ticket_id=ticket, staff=ana)
+        staffdesk.resolve(session=session, kb=desk.kb, ticket_id=ticket, staff=ana)
+    told = [m.text for m in rows(engine, Message, author="system")]
+    assert told[0].endswith("Ya estoy revisando el caso de tu hijo(a); te contesto por aquí.")
+    assert f"El reporte #{ticket} de tu hijo(a) sigue abierto" in told[1]
+    assert told[3].startswith(f"✅ El reporte #{ticket} de tu hijo(a) quedó resuelto.")
+    assert not any("Tu reporte" in t or "tu caso" in t for t in told)
