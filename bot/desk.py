@@ -693,6 +693,7 @@ def _open_ticket(
     attachments = [_attachment_json(a) for a in action.attachments]
     data = {k: storable(v) if isinstance(v, str) else v for k, v in action.data.items() if v not in (None, "")}
     description = storable(action.description)
+    note = action.writer_note
     stmt = (
         select(Ticket)
         .where(
@@ -731,7 +732,7 @@ def _open_ticket(
             reason=action.reason,
             status=TicketStatus.OPEN,
             data=data,
-            description=description,
+            description=f"{description} {note}".strip() if note else description,
             urgent=action.urgent,
             attachments=attachments,
             created_at=now,
@@ -750,6 +751,9 @@ def _open_ticket(
         if description and description not in (ticket.description or ""):
             # Later messages add to the story; they never erase what staff already read.
             ticket.description = f"{ticket.description}\n{description}" if ticket.description else description
+        if note and note not in (ticket.description or ""):
+            # A parent writes (again) for the student: staff know it once, whoever opened the ticket.
+            ticket.description = f"{ticket.description}\n{note}" if ticket.description else note
         known = {a.get("ref") for a in ticket.attachments or []}
         ticket.attachments = list(ticket.attachments or []) + [a for a in attachments if a["ref"] not in known]
         ticket.updated_at = now

@@ -10,6 +10,8 @@ Whatever happens, it answers: no input makes it raise or stay silent.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import re
 from datetime import date, datetime
 from typing import Any
@@ -89,6 +91,12 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
         step.say(step.msg("internal_error"), [("person", step.msg("menu_person")), ("menu", step.msg("opt_menu"))])
     if not step.replies:
         step.say(step.msg("footer"))
+    if speaker.is_relative(st):
+        # Every report of a parent's conversation says so, whichever path opened it (the summary,
+        # the wait's end, a doubt for a person): staff know whom they will be answering.
+        note = step.msg("relative_ticket_note")
+        step.actions = [dataclasses.replace(a, writer_note=note) if isinstance(a, OpenTicket) else a
+                        for a in step.actions]
     if intents.written_in_english(text) and not st.get("english_noted") and not step.recalls("english_only"):
         # An exchange student writing in English: once, in English, that the answers come in
         # Spanish and how to reach a person; then the answer itself (after a password warning).

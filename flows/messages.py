@@ -93,6 +93,10 @@ class OpenTicket(Action):
     #: Staff should look at it first: the student (or a parent) is at an emergency room or a
     #: hospital while not covered. The description says why ("URGENTE: …").
     urgent: bool = False
+    #: What staff should know of who writes, when it is not the student: a parent (flows/speaker.py),
+    #: "(Escribe un familiar a nombre del estudiante.)". Set on every report of such a conversation
+    #: by :func:`flows.machine.advance`; the ticket's description carries it once.
+    writer_note: str = ""
 
 
 @dataclass(frozen=True)

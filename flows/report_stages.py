@@ -535,8 +535,6 @@ def open_ticket(step: Step, esc: dict[str, Any]) -> None:
             data[f"{field}_refused"] = "sí"  # not given by choice (not "does not know" / "has none")
     attachments = tuple(Attachment(a["ref"], a["content_type"], a.get("name", "")) for a in esc["attachments"])
     description = esc.get("description") or ""
-    if step.relative:  # "soy mamá de un alumno": staff know who they will be answering
-        description = f"{description} {step.msg('relative_ticket_note')}".strip()
     step.act(OpenTicket(reason=esc["reason"], description=description, data=data,
                         attachments=attachments, urgent=bool(esc.get("urgent"))))
     # Kept for a later report: only checked data (an NSS sent twice unverified is not reused unflagged).

@@ -498,3 +498,25 @@ def test_after_the_menu_a_student_asking_about_their_open_report_is_still_told_i
     asked = desk.send("ya me contestaron?")
     said = "\n".join(r.plain() for r in asked.replies)
     assert f"Tu reporte *#{ticket.id}* sigue abierto" in said and "no te puedo ayudar" not in said
+
+
+def test_a_parents_report_tells_staff_once_who_writes(desk, engine):
+    """However the report is opened or added to, staff read once that a parent writes, not the student."""
+    from tests.test_speaker import PARENT_DATA
+
+    note = desk.kb.message("relative_ticket_note")
+    for text in ("hola, soy mamá de un alumno de ITSON", "se equivocó en su CURP al llenar la solicitud",
+                 "puso mal su fecha de nacimiento", PARENT_DATA, "sí"):
+        desk.send(text)
+    [ticket] = rows(engine, Ticket)
+    assert ticket.description.endswith(note)
+    desk.send("también le sale un error al entrar, le mando captura mañana")
+    desk.send("ah y ya se está poniendo muy nervioso")
+    [ticket] = rows(engine, Ticket)
+    assert ticket.description.count(note) == 1 and "error al entrar" in ticket.description
+
+    student = "+5216440000009"
+    for text in ESCALATION_TURNS:
+        desk.send(text, address=student)
+    theirs = [t for t in rows(engine, Ticket) if t.id != ticket.id]
+    assert theirs and all(note not in (t.description or "") for t in theirs)

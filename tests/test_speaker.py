@@ -156,7 +156,7 @@ def test_a_parent_from_hello_to_the_report_reads_about_their_child() -> None:
     tickets = [a for a in out.actions if isinstance(a, OpenTicket)]
     assert len(tickets) == 1 and tickets[0].reason == "datos_erroneos"
     assert tickets[0].data["name"] == "Juan Pérez López"
-    assert tickets[0].description.endswith(KB.message("relative_ticket_note"))  # staff know who writes
+    assert tickets[0].writer_note == KB.message("relative_ticket_note")  # staff know who writes
     assert "El reporte de tu hijo(a) quedó registrado" in chat.text
 
     chat.state = {**chat.state, "ticket_number": 7}  # what the desk stores once the ticket exists
