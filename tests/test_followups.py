@@ -1964,3 +1964,39 @@ def test_a_bare_no_right_under_the_clinic_steps_is_not_yet_tried_not_a_report() 
     assert "Aviso de privacidad" not in chat.text
     chat.say("no")  # said again: it did not work; now the desk
     assert chat.stage.startswith("escalation_")
+
+
+# --- held-out set U's misses, in other words than the set's ---------------------------------
+
+def test_strong_pain_since_yesterday_without_coverage_is_the_emergency_not_a_save_day() -> None:
+    chat = Chat()
+    out = chat.say("me duele bastante el estomago y todavia no tengo seguro, me pueden atender hoy?")
+    assert out.topic == "urgencia" and "preventivo" in chat.text and "911" in chat.text
+    assert "¿Qué día guardaste" not in chat.text and chat.stage != "waiting_saved_date"
+    out = chat.say("osea q no me atienden?")
+    assert out.topic == "urgencia" and "no alcancé a entender la fecha" not in chat.text
+
+
+def test_registered_on_a_day_with_when_to_check_is_the_wait_with_its_date() -> None:
+    chat = Chat()
+    out = chat.say("lo registre el viernes 30 de enero, cuando me toca checar?", "2026-02-03T10:00")
+    assert out.topic == "espera" and "lunes 9 de febrero" in chat.text  # 2 Feb is a rest day
+    assert "no te puedo ayudar" not in chat.text and chat.stage == "waiting_period"
+
+
+def test_when_to_register_at_the_clinic_right_after_its_answer_is_once_covered() -> None:
+    chat = Chat()
+    chat.say("como me doy de alta en mi clinica")
+    assert chat.stage == "umf_registration"
+    out = chat.say("y eso lo hago de una vez o hasta que este vigente?")
+    assert out.topic == "alta_umf" and "Hasta que ya salgas *vigente*" in chat.text
+    assert "¿Qué día guardaste" not in chat.text and chat.stage == "umf_registration"
+
+
+@pytest.mark.parametrize("then", ["y no hay otro numero? no me contestan", "ese no responde, tienen otro whats?"])
+def test_another_line_right_after_the_contact_card_is_the_other_lines_not_a_report(then: str) -> None:
+    chat = Chat()
+    chat.say("me pasas el telefono de la mesa de ayuda")
+    out = chat.say(then)
+    assert out.topic == "contacto" and "6441-61-78-36" in chat.text and "6444-410-90-04" in chat.text
+    assert not chat.stage.startswith("escalation_") and "ID de estudiante" not in chat.text
