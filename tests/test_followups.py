@@ -2000,3 +2000,24 @@ def test_another_line_right_after_the_contact_card_is_the_other_lines_not_a_repo
     out = chat.say(then)
     assert out.topic == "contacto" and "6441-61-78-36" in chat.text and "6444-410-90-04" in chat.text
     assert not chat.stage.startswith("escalation_") and "ID de estudiante" not in chat.text
+
+
+@pytest.mark.parametrize(("first", "then", "topic", "reply"), [
+    # after the requirements, "eso"/"ese número" obtained is the NSS; applying is the CIA
+    ("que requisitos piden para el seguro", "y eso donde lo consigo?", "nss", "Asignación o localización"),
+    ("que requisitos piden para el seguro", "ok y donde lo tramito?", "registro_cia", "https://www.itson.mx/cia"),
+    # where asked as a choice of two places
+    ("como reviso si ya tengo vigencia", "es en el imss o en el itson?", "vigencia", "página del IMSS"),
+    ("como me doy de alta en la clinica", "y eso lo hago en la pagina del itson o del imss?", "alta_umf", "página del IMSS"),
+    # a parent asks where the child does it, while the bot waits for the save day
+    ("buenas, cuanto tarda el seguro de mi hijo en salir?", "y donde lo tramita el?", "registro_cia",
+     "https://www.itson.mx/cia"),
+])
+def test_where_right_after_an_answer_names_the_thing_asked_about(first: str, then: str, topic: str, reply: str) -> None:
+    chat = Chat()
+    chat.say(first)
+    stage = chat.stage
+    out = chat.say(then)
+    assert out.topic == topic and reply in chat.text
+    assert "no alcancé a entender la fecha" not in chat.text and "no te puedo ayudar" not in chat.text
+    assert chat.stage == stage  # the step's question stays pending
