@@ -3111,3 +3111,29 @@ def test_a_report_without_an_emergency_is_not_urgent() -> None:
     chat.say("si", "2026-02-19T10:04")
     opened = chat.tickets()
     assert len(opened) == 1 and not opened[0].urgent and "URGENTE" not in opened[0].description, chat.text
+
+
+@pytest.mark.parametrize(("saved", "asked", "why", "counted", "skipped"), [
+    ("la guarde el viernes 13 de noviembre", "2026-11-17T10:00", "pero porque hasta el 23?",
+     "17, 18, 19, 20 y 23 de noviembre", "lunes 16 de noviembre (Día de la Revolución)"),
+    ("la mande el viernes 30 de enero", "2026-02-03T10:00", "y xq hasta el lunes si son cinco dias?",
+     "3, 4, 5, 6 y 9 de febrero", "lunes 2 de febrero (Día de la Constitución)"),
+])
+def test_why_the_last_day_is_that_one_lists_the_days_counted_and_skipped(
+        saved: str, asked: str, why: str, counted: str, skipped: str) -> None:
+    chat = Chat()
+    chat.say(saved, asked)
+    assert chat.stage == "waiting_period"
+    out = chat.say(why, asked)
+    assert out.topic == "espera" and chat.stage == "waiting_period"
+    assert counted in chat.text and skipped in chat.text and "fines de semana" in chat.text
+    assert "no te puedo ayudar" not in chat.text
+
+
+def test_what_follows_once_the_wait_passes_is_the_constancia_then_the_clinic() -> None:
+    chat = Chat()
+    chat.say("ya la guarde hoy", "2026-02-09T10:00")
+    assert chat.stage == "waiting_period"
+    out = chat.say("ok y cuando pase eso que sigue?", "2026-02-09T10:05")
+    assert out.topic == "vigencia" and chat.stage == "waiting_period"
+    assert "constancia de vigencia" in chat.text and "lunes 16 de febrero" in chat.text and "UMF" in chat.text
