@@ -47,7 +47,7 @@ from flows.procedure import (
     waiting_from,
 )
 from knowledge.loader import KnowledgeBase
-from knowledge.matcher import STRONG
+from knowledge.matcher import STRONG, Match
 
 #: Longer messages are read only this far (a 10,000-character paste still gets an answer).
 READ_LIMIT = 4000
@@ -395,6 +395,10 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.say(step.msg("option_out_of_range", n=len(options)))
         return
     stage = STAGES.get(step.stage)
+    if volunteered.asks_if_covered_with_data(step):
+        step.topic = "vigencia"
+        answering.answer_topic(step, Match("vigencia", 9.0, [("vigencia", 9.0)], ["vigencia"], confident=True, domain=True))
+        return
     if volunteered.only_an_id(step, stage):
         return
     if volunteered.report_data_unasked(step):

@@ -3137,3 +3137,35 @@ def test_what_follows_once_the_wait_passes_is_the_constancia_then_the_clinic() -
     out = chat.say("ok y cuando pase eso que sigue?", "2026-02-09T10:05")
     assert out.topic == "vigencia" and chat.stage == "waiting_period"
     assert "constancia de vigencia" in chat.text and "lunes 16 de febrero" in chat.text and "UMF" in chat.text
+
+
+@pytest.mark.parametrize("text", ["creo que este es mi nss 8319051146", "aqui esta mi nss 831905114650 no estoy segura"])
+def test_an_nss_sent_unsure_is_checked_not_taken_for_a_mistake_in_the_application(text: str) -> None:
+    chat = Chat()
+    out = chat.say(text)
+    assert out.topic == "nss" and "11 dígitos" in chat.text
+    assert not chat.stage.startswith("escalation_") and "le pasa a muchos" not in chat.text
+
+
+@pytest.mark.parametrize("text", [
+    "mi nss es 83190511465 y mi curp BOXW310820HNERXN09, ya salgo vigente?",
+    "me checas si ya estoy dado de alta porfa, mi curp es BOXW310820HNERXN09",
+])
+def test_data_sent_to_ask_whether_one_is_covered_gets_how_to_check_it(text: str) -> None:
+    chat = Chat()
+    out = chat.say(text)
+    assert out.topic == "vigencia" and "no puedo ver tu vigencia" in chat.text
+    assert "constancia de vigencia" in chat.text and chat.stage == "checking_coverage"
+    assert "Alta en clínica" not in chat.text and not chat.tickets()
+
+
+def test_a_wrong_nss_sent_to_ask_whether_one_is_covered_is_said_wrong_too() -> None:
+    chat = Chat()
+    chat.say("mi nss es 83190511466, ya estoy activo?")
+    assert "no es válido" in chat.text and "constancia de vigencia" in chat.text
+
+
+def test_news_of_coverage_with_a_curp_and_another_question_is_that_question() -> None:
+    chat = Chat()
+    out = chat.say("mi curp es BOXW310820HNERXN09 ya sali vigente, como me doy de alta en la clinica?")
+    assert out.topic == "alta_umf" and "no puedo ver tu vigencia" not in chat.text
