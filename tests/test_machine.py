@@ -3169,3 +3169,27 @@ def test_news_of_coverage_with_a_curp_and_another_question_is_that_question() ->
     chat = Chat()
     out = chat.say("mi curp es BOXW310820HNERXN09 ya sali vigente, como me doy de alta en la clinica?")
     assert out.topic == "alta_umf" and "no puedo ver tu vigencia" not in chat.text
+
+
+def test_a_correction_told_mid_report_is_acknowledged_and_its_right_value_kept() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi fecha de nacimiento en la solicitud")
+    assert "*fecha de nacimiento* correcta" in chat.text
+    chat.say("puse 1999 y es 2000")
+    assert "anoté en tu reporte" in chat.text and chat.stage == "escalation_collect"
+    chat.say("00000123456, Juan Pérez López, 12345678903, BOXW310820HNERXN09")
+    assert chat.stage == "escalation_confirm"  # the right value is not asked for again
+    assert "puse 1999 y es 2000" in chat.text and "Fecha de nacimiento correcta: 2000" in chat.text
+
+
+def test_a_correction_sent_with_a_password_keeps_the_correction_never_the_password() -> None:
+    import json
+
+    chat = Chat()
+    chat.say("me equivoque en el correo de mi solicitud")
+    out = chat.say("puse outlook y era gmail, y mi contraseña del cia es Perro$2024 por si la ocupan")
+    assert "Nunca compartas tu contraseña" in chat.text and "anoté en tu reporte" in chat.text
+    assert chat.state is not None
+    assert "puse outlook y era gmail" in chat.state["esc"]["description"]
+    assert "Perro" not in json.dumps(chat.state) and "Perro" not in out.stored_text
+    assert "por si la ocupan" not in chat.state["esc"]["description"]  # the password's sentence is not the detail
