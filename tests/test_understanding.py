@@ -376,6 +376,8 @@ def test_news_before_a_comma_is_not_a_question_of_its_own(text: str) -> None:
     # saved ("registré", "mandé") with when to check: the wait
     ("lo registre el martes, cuando me toca checar?", "espera"),
     ("ya la mande ayer, cuando la reviso?", "espera"),
+    ("la registre mal, puse otro nss", "datos_erroneos"),  # saved wrong: the mistake, not the wait
+    ("creo que la guarde mal", "datos_erroneos"),
 ])
 def test_phrasings_of_held_out_set_u(text: str, topic: str) -> None:
     assert KB.matcher.classify(text).topic == topic
