@@ -84,8 +84,11 @@ _THAT_DAY = re.compile(r"\bhasta\b|\bsi son\b|\b(?:5|cinco) dias\b|\bese dia\b|\
 
 
 def _asks_why_that_day(step: Step) -> bool:
-    folded = " ".join(intents.words(step.text))
-    return bool(step.state.get("saved_on") and _WHY.search(folded) and _THAT_DAY.search(folded)
+    words = intents.words(step.text)
+    folded = " ".join(words)
+    # asked ("¿…?", or opening with the why: "xq hasta el 9 si son 5 dias"), not "ok, porque el 9 no puedo"
+    asked = intents.is_question(step.text) or bool(_WHY.match(" ".join(w for w in words if w not in ("y", "pero", "oye"))))
+    return bool(step.state.get("saved_on") and asked and _WHY.search(folded) and _THAT_DAY.search(folded)
                 and not _FASTER.search(folded))
 
 
