@@ -200,6 +200,17 @@ def _joined_curp_halves(step: Step, esc: dict[str, Any], text: str) -> str | Non
     return text
 
 
+def _detail_of(step: Step, text: str) -> str:
+    """The message for the detail: with a password in it, only its clauses that held none ("puse
+    gmail y era hotmail, si quieren mi contraseña es …": the correction, nothing of the password's
+    sentence); the password itself was never in ``text``."""
+    if not step.had_secret:
+        return text
+    redacted, _ = entities.redact_secrets(step.message.text or "")
+    kept = [c.strip() for c in re.split(r"[,;.!?\n]+", redacted) if entities.REDACTED_SECRET not in c and c.strip()]
+    return ", ".join(kept) or text
+
+
 def handle(step: Step) -> bool:
     """Take the message as part of the collection; False if it is not."""
     esc = step.state["esc"]
@@ -305,6 +316,10 @@ def handle(step: Step) -> bool:
         taken = report_right.take(esc, text, step.msg(f"right_detail_{right}"), alone=not missing_fields(esc))
         if taken is not None:
             line, rest = taken
+            if tells_wrong_and_right(text):
+                # "puse 2004 y es 2003": what was typed stays in the detail beside the right value.
+                append_description(esc, typed_description(_detail_of(step, text)))
+                step.say(step.msg("correction_noted"))
             append_description(esc, line)
             found, problems, unknown = _read(step, esc, rest) if rest.strip() else ({}, [], False)
             if found or problems or unknown:
@@ -321,7 +336,8 @@ def handle(step: Step) -> bool:
         # "puse BOXW…08 y es BOXW…09", "puse Jose y es José Luis" while the data is collected:
         # what was typed and how it should be go to the detail as typed; a valid value is the
         # data (the wrong one is not refused as invalid, nor its words taken for a name).
-        append_description(esc, typed_description(text))
+        append_description(esc, typed_description(_detail_of(step, text)))
+        step.say(step.msg("correction_noted"))  # said, so the student knows it was kept
         accept_typed(step, esc, text)
         return True
     if esc["reason"] == "error_solicitud" and _error_text_piece(esc, text):

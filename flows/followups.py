@@ -89,9 +89,13 @@ def resolve(step: Step, stage: Stage | None) -> bool:
         return False
     match = step.classify(text)
     own = _own_topic(step, match)
-    if own and step.kb.topics[own].kind == "escalation":
-        return False  # "¿y si me sale error al guardar?": a problem of its own, for the desk
     dependent = _leads_on(words) or any(w in _POINTS_BACK for w in words)
+    if own and step.kb.topics[own].kind == "escalation" and not (
+            dependent and around[0] == step.recent("answered", within=2)
+            and step.kb.matcher.follow_up(around[0], text)):
+        # "¿y si me sale error al guardar?": a problem of its own, for the desk; but "¿y otro
+        # número? ese no contesta" right after the contact card is the card's own follow-up.
+        return False
     if own and own not in around and not dependent:
         return False  # "¿cuánto tarda?" after the form's steps: a question of its own
     for topic in around:

@@ -191,10 +191,17 @@ _WHERE_ONLY = re.compile(
     r"(?:en |a |por )?(?:donde|onde|en que pagina|que pagina|cual pagina|cual es la pagina|cual es el link|cual es el enlace"
     r"|el link|link|enlace|me pasas el link|pasame el link|me pasas la pagina|me das el link|tienes el link"
     r"|donde (?:lo |la |le )?(?:hago|veo|saco|reviso|checo|encuentro|busco|consigo|tramito|entro|hago eso|pido|solicito)"
+    # a parent's "¿y dónde lo pide ella?": the same verbs for someone else
+    r"|donde (?:lo |la |le )?(?:hace|hacen|ve|ven|saca|sacan|revisa|revisan|checa|checan|encuentra|busca|consigue"
+    r"|tramita|tramitan|entra|entran|pide|piden|solicita|solicitan)"
     r"|donde (?:es|esta|queda|se hace|se saca|se ve|se revisa|entro)"
-    r"|(?:es )?(?:la pagina|el sitio|la pagina web)(?: del imss| de imss| del itson)?|(?:es )?(?:en )?(?:internet|linea))"
+    r"|(?:es )?(?:la pagina|el sitio|la pagina web)(?: del imss| de imss| del itson)?|(?:es )?(?:en )?(?:internet|linea)"
+    # "¿lo saco en la página del IMSS o del ITSON?": where, asked as a choice of two places
+    r"|(?:lo |la )?(?:\w+ )?(?:en |de )?(?:la pagina |el portal |el sitio |la app )?(?:del |de |en el |en la |el |la )?"
+    r"(?:imss|itson|cia|escuela|uni|universidad) o (?:en |de )?(?:la pagina |el portal |el sitio |la app )?(?:del |de |en el |en la |el |la )?"
+    r"(?:imss|itson|cia|escuela|uni|universidad))"
     r"(?: (?:eso|esa|ese|exactamente|porfa|por favor|xfa|o que|o como|en internet|en linea|en la pagina|en la pagina del imss"
-    r"|en el imss|del imss|en el cia|en la escuela|voy|entonces|mero))*$"
+    r"|en el imss|del imss|en el cia|en la escuela|voy|entonces|mero|ella|el|ellos|mi hijo|mi hija|tu hijo|tu hija))*$"
 )
 
 

@@ -50,7 +50,7 @@ from flows.procedure import (
     waiting_from,
 )
 from knowledge.loader import KnowledgeBase
-from knowledge.matcher import STRONG
+from knowledge.matcher import STRONG, Match
 
 #: Longer messages are read only this far (a 10,000-character paste still gets an answer).
 READ_LIMIT = 4000
@@ -184,7 +184,11 @@ _WHERE_TOPIC = {**STAGE_TOPIC, "prereq_coverage": "otro_seguro", "prereq_nss": "
                 "waiting_saved_date": "espera", "waiting_period": "vigencia"}
 
 
-_APPLIES = re.compile(r"\b(?:tramito|tramitarlo|solicito|solicitarlo|pido|pedirlo|lo saco|sacarlo|lo hago|me afilio|me inscribo)\b")
+_APPLIES = re.compile(r"\b(?:tramito|tramita|tramitan|tramitarlo|solicito|solicita|solicitan|solicitarlo|pido|pide|piden|pedirlo"
+                      r"|lo saco|lo saca|lo sacan|sacarlo|lo hago|lo hace|lo hacen|me afilio|se afilia|me inscribo|se inscribe)\b")
+#: "¿y eso dónde lo saco?", "¿y ese número dónde lo consigo?": a thing the answer named, obtained.
+_GETS_THAT = re.compile(r"\b(?:eso|ese|esa|ese numero)\b.*\b(?:saco|saca|sacan|sacarlo|consigo|consigue|encuentro|encuentra"
+                        r"|busco|busca|veo|ve|localizo|localiza)\b")
 
 
 def _where_follow_up(step: Step, stage: Stage | None) -> bool:
@@ -193,7 +197,10 @@ def _where_follow_up(step: Step, stage: Stage | None) -> bool:
     if not intents.asks_only_where(step.text):
         return False
     topic = step.recent("answered", within=2) or _WHERE_TOPIC.get(step.stage)
-    if topic in ("urgencia", "otro_seguro", "espera", "sin_vigencia") and _APPLIES.search(" ".join(intents.words(step.text))):
+    folded = " ".join(intents.words(step.text))
+    if topic == "requisitos" and _GETS_THAT.search(folded):
+        topic = "nss"  # "¿y eso dónde lo saco?" after the requirements: of the two, the one obtained
+    elif topic in ("urgencia", "otro_seguro", "espera", "sin_vigencia", "requisitos") and _APPLIES.search(folded):
         topic = "registro_cia"  # "¿y dónde lo tramito?" after the emergency's answer: the application
     elif topic in ("espera", "sin_vigencia"):
         topic = "vigencia"  # "¿y dónde checo eso?" after the wait: where the coverage is seen
@@ -404,6 +411,10 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
         step.say(step.msg("option_out_of_range", n=len(options)))
         return
     stage = STAGES.get(step.stage)
+    if volunteered.asks_if_covered_with_data(step):
+        step.topic = "vigencia"
+        answering.answer_topic(step, Match("vigencia", 9.0, [("vigencia", 9.0)], ["vigencia"], confident=True, domain=True))
+        return
     if volunteered.only_an_id(step, stage):
         return
     if volunteered.report_data_unasked(step):

@@ -31,6 +31,8 @@ _DATE = re.compile(
     r"|\b\d{1,2} de (?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre)"
     r"(?: (?:de|del) \d{4})?\b"
 )
+#: "puse 2004 y es 2003": only the year was wrong, and the right one follows its cue.
+_RIGHT_YEAR = re.compile(r"\b(?:es|era|debe ser|deberia ser|tenia que ser|correcto|bueno)\s+(?:el\s+|del\s+|de\s+)?((?:19|20)\d{2})\b")
 _SEX = re.compile(r"\b(hombre|mujer|masculino|femenino)\b")
 #: "el bueno es …", "debe ser …", "es …": the right value follows.
 _CUE = re.compile(r"\b(?:(?:el|la|lo) (?:bueno|buena|correcto|correcta|real) (?:es|era)|debe ser|deberia ser|tenia que ser"
@@ -58,8 +60,8 @@ def value_in(field: str, text: str, *, alone: bool = False) -> str | None:
         m = _POSTAL.search(text)
         return m.group(1) if m else None
     if field == "fecha_nacimiento":
-        m = _DATE.search(text.lower()) or _DATE.search(folded)
-        return m.group(0) if m else None
+        m = _DATE.search(text.lower()) or _DATE.search(folded) or _RIGHT_YEAR.search(folded)
+        return (m.group(1) if m.re is _RIGHT_YEAR else m.group(0)) if m else None
     if field == "sexo":
         m = _SEX.search(folded)
         return m.group(1) if m else None

@@ -93,11 +93,53 @@ _ASKS_FOR_NSS = ("prereq_nss", "nss_lookup")
 _ASKS_IF_RIGHT = re.compile(
     r"\b(?:esta|estara|es|son|sera)\s+(?:bien|mal|correct[oa]s?|valid[oa]s?)\b|\bsi\s+(?:lo|la)\s+"
     r"(?:copie|escribi|puse|anote|tengo)\s+bien\b|\b(?:me\s+lo|me\s+la)\s+(?:checas|revisas|validas)\b|"
-    r"\bsi\s+(?:es|esta)\s+(?:correct[oa]|bien|valid[oa])\b|\bsirve\b")
+    r"\bsi\s+(?:es|esta)\s+(?:correct[oa]|bien|valid[oa])\b|\bsirve\b"
+    # "este es mi nss … creo", "no estoy segura si es este": a number sent unsure, to be checked
+    r"|\bcreo\b|\bno\s+(?:estoy|toy)\s+segur[oa]\b|\bme\s+parece\b|\bno\s+se\s+si\b|\bsi\s+no\s+me\s+equivoco\b")
 #: "puse mal mi NSS …": a mistake told, which its report handles, not a number to check.
 _TELLS_A_MISTAKE = re.compile(
     r"\b(?:puse|meti|escribi|capture|teclee|anote)\s+mal\b|\bme\s+equivoque\b|\bse\s+equivoco\b|"
     r"\ben\s+la\s+solicitud\b|\bya\s+(?:la\s+)?guarde\b")
+
+
+#: "¿ya estoy activa?", "¿me checas si ya salgo vigente?": whether the student is covered, asked.
+_ASKS_IF_COVERED = re.compile(
+    r"\b(?:ya\s+)?(?:estoy|estare|quede|salgo|sali|aparezco|tengo|quedo|sigo)\s+(?:activ[oa]|vigente|asegurad[oa]"
+    r"|dad[oa]\s+de\s+alta|el\s+seguro|con\s+derecho)\b"
+    r"|\b(?:me\s+)?(?:checas|revisas|ves|puedes\s+checar|puedes\s+revisar|puedes\s+ver)\s+si\b")
+#: "me checas si ya estoy activa porfa": asked as a request, without a question mark.
+_CHECK_REQUEST = re.compile(r"\b(?:checas|revisas|checar|revisar|ver|verificar|verificas)\s+si\b")
+
+
+_ANOTHER_QUESTION = re.compile(r"\b(?:como|donde|cuando|cual|cuanto|cuantos|que hago|que sigue|y luego|y ahora)\b")
+
+
+def asks_if_covered_with_data(step: Step) -> bool:
+    """ "mi curp es … y mi nss …, ¿ya estoy activa?": the bot cannot see the coverage, the student
+    can, with those very data: what is wrong with them, if anything, and that it is not seen here
+    (True; how to check, the constancia, comes next), not the clinic's step nor a report."""
+    text = step.text
+    nss = entities.find_nss_candidates(text)
+    curp = entities.find_curp_candidates(text)
+    if not (nss or curp) or entities.find_student_id_candidates(text):
+        return False
+    rest = text
+    for value in curp:
+        rest = re.sub(re.escape(value), " ", rest, flags=re.IGNORECASE)
+    folded = " ".join(intents.words(re.sub(r"\d", " ", rest)))
+    if not (intents.is_question(text) or _CHECK_REQUEST.search(folded)):
+        return False
+    if (not _ASKS_IF_COVERED.search(folded) or _TELLS_A_MISTAKE.search(folded) or len(folded.split()) > 16
+            or _ANOTHER_QUESTION.search(folded)):
+        return False  # ("ya salí vigente, ¿cómo me asigno consultorio?": news, and another question)
+    for value in nss[:1]:
+        if (problem := entities.nss_problem(value)) is not None:
+            step.say(step.msg(f"nss_{problem}", value=_shown(step, value), n=len(value)))
+    for value in curp[:1]:
+        if entities.curp_problem(value) is not None:
+            _said_curp_verdict(step, value)
+    step.say(step.msg("coverage_not_seen_here"))
+    return True  # the caller answers how to check (flows.answering)
 
 
 def only_an_id(step: Step, stage: Stage | None) -> bool:

@@ -54,7 +54,13 @@ def next_step(step: Step) -> None:
     check the constancia."""
     step.topic = None
     end = date.fromisoformat(step.state["waiting_end"])
-    if step.today <= end:
+    if step.today <= end and intents.asks_next(step.text) and not repeats_saved_date(step):
+        # "¿y ya que pase eso qué sigue?": the step after the wait (the constancia, then the
+        # clinic), not only the date again.
+        step.topic = "vigencia"
+        step.remember("answered", "vigencia")
+        step.say(step.msg("waiting_then", end=step.date_es(end)))
+    elif step.today <= end:
         step.say(step.msg("resume_waiting", end=step.date_es(end)) + " " + step.msg("waiting_meanwhile"))
     else:
         enter(step, "checking_coverage")
@@ -71,6 +77,21 @@ _COUNTS = re.compile(r"(?<!mi )(?<!tu )(?<!la )(?<!una )(?<!su )(?<!de )\bcuenta
 _IF_NOT = re.compile(r"\by si (?:\w+ ){0,4}(?:no|sigo sin|sigue sin|todavia no|aun no)\b")
 
 
+#: "¿y por qué hasta el 9 si son 5 días?", "¿xq hasta el lunes?": why the last day is that one.
+_WHY = re.compile(r"\b(?:por que|porque|xq|pq|porq|porke|why)\b")
+_THAT_DAY = re.compile(r"\bhasta\b|\bsi son\b|\b(?:5|cinco) dias\b|\bese dia\b|\besa fecha\b|\bel \d{1,2}\b"
+                       r"|\b(?:lunes|martes|miercoles|jueves|viernes)\b")
+
+
+def _asks_why_that_day(step: Step) -> bool:
+    words = intents.words(step.text)
+    folded = " ".join(words)
+    # asked ("¿…?", or opening with the why: "xq hasta el 9 si son 5 dias"), not "ok, porque el 9 no puedo"
+    asked = intents.is_question(step.text) or bool(_WHY.match(" ".join(w for w in words if w not in ("y", "pero", "oye"))))
+    return bool(step.state.get("saved_on") and asked and _WHY.search(folded) and _THAT_DAY.search(folded)
+                and not _FASTER.search(folded))
+
+
 def asks_about_the_wait(step: Step) -> bool:
     """In the waiting period, a short question or remark about the wait itself: the last day
     said back ("osea el 16"), whether it can be shorter, what if it ends without coverage.
@@ -84,6 +105,8 @@ def asks_about_the_wait(step: Step) -> bool:
         return True
     if _COUNTS.search(" ".join(words)):
         return True  # "el 1 de mayo no cuenta, ¿verdad?", "¿los sábados cuentan?"
+    if _asks_why_that_day(step):
+        return True  # "¿y por qué hasta el 9 si son 5 días?"
     folded = " ".join(words)
     match = step.classify(step.text)
     about_it = (not match.confident or match.topic in ("fuera_de_tema", "espera", "sin_vigencia")
@@ -118,7 +141,9 @@ def about_the_wait(step: Step) -> None:
     end = step.date_es(date.fromisoformat(step.state["waiting_end"]))
     folded = " ".join(intents.words(step.text))
     names_the_end = _names_the_end(step)
-    if _COUNTS.search(folded) and not names_the_end:
+    if _asks_why_that_day(step):
+        step.say(why_that_day(step))
+    elif _COUNTS.search(folded) and not names_the_end:
         step.say(_counts_answer(step) + " " + step.msg("waiting_end_is", end=end))
     elif names_the_end:
         step.say(step.msg("waiting_end_confirmed", end=end) + " " + step.msg("waiting_meanwhile"))
@@ -128,6 +153,45 @@ def about_the_wait(step: Step) -> None:
         step.say(step.msg("waiting_if_not", end=end))
     else:
         step.say(step.msg("resume_waiting", end=end) + " " + step.msg("waiting_meanwhile"))
+
+
+def why_that_day(step: Step) -> str:
+    """The days counted from the save day to the last one, and what was skipped (the weekends,
+    each rest day by name): why "5 días hábiles" from a Friday before 2 February end on the 9th."""
+    saved = date.fromisoformat(step.state["saved_on"])
+    end = date.fromisoformat(step.state["waiting_end"])
+    counted: list[date] = []
+    rests: list[str] = []
+    weekend = False
+    day = saved + timedelta(days=1)
+    while day <= end:
+        if step.calendar.is_business_day(day):
+            counted.append(day)
+        elif rest := step.calendar.rest_day_name(day):
+            rests.append(f"el {step.date_es(day)} ({rest})")
+        else:
+            weekend = weekend or day.weekday() >= 5
+        day += timedelta(days=1)
+    skipped = (["los fines de semana"] if weekend else []) + rests
+    values = {"saved": step.date_es(saved), "end": step.date_es(end), "days": len(counted),
+              "counted": _days_listed(step, counted), "skipped": _listing(skipped, "ni")}
+    return step.msg("waiting_why_that_day" if skipped else "waiting_why_that_day_plain", **values)
+
+
+def _days_listed(step: Step, days: list[date]) -> str:
+    """ "3, 4, 5, 6 y 9 de febrero"; "29 y 30 de enero, 3 y 4 de febrero" across months."""
+    groups: list[tuple[str, list[str]]] = []
+    for d in days:
+        number, month = step.date_es(d).split(" ", 1)[1].split(" ", 1)
+        if groups and groups[-1][0] == month:
+            groups[-1][1].append(number)
+        else:
+            groups.append((month, [number]))
+    return _listing([f"{_listing(numbers, 'y')} {month}" for month, numbers in groups], "y")
+
+
+def _listing(items: list[str], last: str) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}" if items else ""
 
 
 def _counts_answer(step: Step) -> str:

