@@ -204,6 +204,9 @@ def serve(
     from bot.web.app import create_app
 
     app_ = create_app(settings)
+    from bot.heap import settle
+
+    settle(app_)  # the start-up's objects out of the collector's way (bot/heap.py)
     typer.echo(f"seguro-bot: web chat on http://{host}:{port}/chat, staff console on http://{host}:{port}/console",
                err=True)
     # log_config=None keeps our handler (which masks personal data and secrets) in charge.

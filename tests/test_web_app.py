@@ -222,3 +222,34 @@ def test_whatsapp_without_a_template_warns_at_start_up_and_in_healthz(tmp_path, 
         with caplog.at_level("INFO"), running_app(settings) as (server, services):
             assert httpx.get(server.url + "/healthz").json()["warnings"] == []
         assert not [r for r in caplog.records if "TWILIO_TEMPLATE_CONTENT_SID" in r.getMessage()]
+
+
+def test_a_worker_leaves_its_start_up_objects_out_of_the_collectors_walks(tmp_path):
+    """bot/heap.py: each full collection walked the knowledge base and the app again (40-120 ms,
+    one in the middle of a burst). A worker built by the factory (what `serve --workers N` runs)
+    has its matcher built and its start-up objects frozen, so collections only walk what came after."""
+    import sys
+
+    script = (
+        "import gc, json\n"
+        "from bot.web.factory import create_app_from_env\n"
+        "from bot.web.app import create_app\n"
+        "from bot.config import Settings\n"
+        "plain = create_app(Settings())\n"
+        "walked_plain = len(gc.get_objects())\n"
+        "app = create_app_from_env()\n"
+        "print(json.dumps({'plain': walked_plain, 'after': len(gc.get_objects()), 'frozen': gc.get_freeze_count(),\n"
+        "                  'matcher': 'matcher' in app.state.services.kb.__dict__}))\n"
+    )
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'heap.db'}", "LOG_LEVEL": "WARNING"}
+    for key in [k for k in env if k.startswith(("TWILIO_", "TELEGRAM_"))]:
+        del env[key]
+    proc = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["matcher"]
+    assert seen["plain"] > 50_000 and seen["frozen"] > seen["plain"]
+    assert seen["after"] < seen["plain"] // 10, seen

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from bot.config import Settings
+from bot.heap import settle
 from bot.logging import install
 from bot.web.app import create_app
 
@@ -24,4 +25,6 @@ def create_app_from_env() -> FastAPI:
         if s is not None
     ]
     install(settings.log_level.upper(), secrets=secrets)
-    return create_app(settings)
+    app = create_app(settings)
+    settle(app)  # the start-up's objects out of the collector's way (bot/heap.py)
+    return app
