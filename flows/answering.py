@@ -113,6 +113,11 @@ _CANT_LOG_IN = re.compile(
 )
 
 
+#: "¿ya puedo ir al doctor?", "¿ya lo puede usar?": whether the coverage can be used already.
+_ALREADY_USABLE = re.compile(
+    r"\bya (?:lo |la |me |se |le )?(?:puedo|puede|pueden|podre|podra) (?:ir|usar|usarlo|atender|atenderme|atenderse|consultar)\b")
+
+
 #: "sigo sin poder", "ya intenté y nada", "tampoco": still locked out, after the password's answer.
 _STILL_CANT = re.compile(
     r"\b(?:sigo|sigue) sin (?:poder|dejarme|entrar)\b|\bno (?:puedo|me deja|pude)\b|\bya (?:intente|lo intente|le intente)\b"
@@ -148,6 +153,13 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         # the CIA's answer (it is done by the student, in the CIA), not "con eso no te puedo ayudar"
         # (nor how to recover a password they have just written).
         match = replace(match, topic="registro_cia", confident=True, also=())
+    if (step.had_secret and not aside and match.topic == "error_solicitud"
+            and _CANT_LOG_IN.search(" ".join(intents.words(step.text)))
+            and not kb.matcher.known("error_solicitud", step.text)):
+        # "no me deja entrar al cia, mi pass es … checalo": the password sent to be checked, with
+        # no error quoted; getting into the CIA is the student's own account (the warning, and who
+        # resets it: the CIA's topic), not an error of the application for the desk.
+        match = replace(match, topic="registro_cia", confident=True, also=())
     if (not aside and is_vague(match) and intents.is_question(step.text)
             and step.recalls("answered", "urgencia", within=3)):
         # "¿y qué hago entonces?" right after the emergency's answer: about the emergency.
@@ -175,6 +187,11 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
             and entities.resaved_day(step.text, step.now) is not None):
         # "la guardé el 3 pero la corregí el 5, ¿cuándo queda?": the mistake is already fixed and
         # saved again; the question is the wait, from the last saving (not a report of a mistake).
+        topic = "espera"
+    if (topic == "alta_umf" and not aside and intents.is_question(step.text)
+            and _ALREADY_USABLE.search(" ".join(intents.words(step.text))) and waiting.saved_within_wait(step)):
+        # "¿ya puede ir al doctor mañana? lo guardó hoy": whether it is usable yet, with a save day
+        # whose wait still runs: not yet; the day it should show (the wait's answer, with its date).
         topic = "espera"
     step.topic = topic
     if (not aside and step.recalls("answered", "cant_log_in", within=2) and len(intents.words(step.text)) <= 8

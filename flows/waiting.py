@@ -291,6 +291,15 @@ def said_saved_on(step: Step) -> bool:
     return saved is not None and saved <= step.today
 
 
+def saved_within_wait(step: Step) -> bool:
+    """Whether the message says a save day whose waiting period has not ended yet ("lo guardé
+    hoy", "la guardó el lunes" while the 5 business days run)."""
+    saved = _saved_date(step)
+    if saved is None or saved > step.today:
+        return False
+    return step.calendar.waiting_period_end(saved, step.kb.desk.waiting_days) >= step.today
+
+
 def say_end_aside(step: Step) -> None:
     """The waiting period's last day from the day the message names, said in passing: no
     stage entered, no reminder (a report is open, or being collected)."""

@@ -2021,3 +2021,40 @@ def test_where_right_after_an_answer_names_the_thing_asked_about(first: str, the
     assert out.topic == topic and reply in chat.text
     assert "no alcancé a entender la fecha" not in chat.text and "no te puedo ayudar" not in chat.text
     assert chat.stage == stage  # the step's question stays pending
+
+
+# --- set V's follow-ups: read against the answer just given, by the topics' follow_ups/known ---
+
+
+@pytest.mark.parametrize(("first", "then", "topic", "reply"), [
+    # once inside the CIA, where to go: the route (registro_cia's follow_ups)
+    ("donde hago la solicitud del seguro", "y ya que entre pa donde me voy?", "registro_cia",
+     "Autoservicio > Seguro Facultativo > Solicitud Seguro"),
+    ("como entro al cia", "ok y ya adentro hacia donde?", "registro_cia", "Autoservicio > Seguro Facultativo"),
+    # whether the ID is the matrícula (registro_cia's known)
+    ("cual es la pagina del cia", "y el id es mi matricula no?", "registro_cia", "matrícula del ITSON"),
+    # a job's IMSS that ends (otro_seguro's known)
+    ("tengo imss por mi trabajo", "y si se termina mi contrato?", "otro_seguro", "sin* derecho"),
+    # which e-mail the IMSS wants, not the desk's (alta_umf's known)
+    ("que necesito para darme de alta en la clinica", "pongo cualquier correo o el de la escuela?", "alta_umf",
+     "correo *personal*"),
+    # what the constancia's service asks for (vigencia's follow_ups)
+    ("como checo mi vigencia", "y que datos me pide?", "vigencia", "*CURP*, tu *NSS* y un *correo"),
+])
+def test_set_v_follow_ups_are_about_the_answer_before(first: str, then: str, topic: str, reply: str) -> None:
+    chat = Chat()
+    chat.say(first)
+    out = chat.say(then)
+    assert out.topic == topic and reply in chat.text, chat.text
+    assert "no te puedo ayudar" not in chat.text and "mesadeayuda@itson.edu.mx" not in chat.text
+
+
+@pytest.mark.parametrize("then", ["y cuando lo guarde q sigue", "y despues de guardarla que pasa?"])
+def test_after_saving_asked_at_the_cia_step_is_the_wait_and_the_guide_stays(then: str) -> None:
+    chat = Chat()
+    chat.say("donde se pide el seguro facultativo")
+    assert chat.stage == "cia_route"
+    out = chat.say(then)
+    assert out.topic == "espera" and "días hábiles" in chat.text
+    assert chat.stage == "cia_route" and "¿Ya estás en *Solicitud Seguro*?" in chat.text
+    assert "¿Qué día guardaste" not in chat.text

@@ -3193,3 +3193,43 @@ def test_a_correction_sent_with_a_password_keeps_the_correction_never_the_passwo
     assert "puse outlook y era gmail" in chat.state["esc"]["description"]
     assert "Perro" not in json.dumps(chat.state) and "Perro" not in out.stored_text
     assert "por si la ocupan" not in chat.state["esc"]["description"]  # the password's sentence is not the detail
+
+
+# --- held-out set V's misses --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["no me deja entrar al cia, mi pass es tigres123 checalo xfa",
+                                  "no puedo ingresar al cia, mi contraseña es Cajeme2024! revisala porfa"])
+def test_a_password_sent_to_be_checked_is_warned_and_the_cia_account_answered_not_a_report(text: str) -> None:
+    chat = Chat()
+    out = chat.say(text)
+    assert out.topic == "registro_cia" and "Nunca compartas tu contraseña" in chat.text
+    assert "soporte de cómputo" in chat.text
+    assert not chat.stage.startswith("escalation") and not chat.tickets()
+    assert "tigres123" not in repr(chat.state) and "Cajeme2024" not in repr(chat.state)
+
+
+@pytest.mark.parametrize(("text", "when", "end"), [
+    ("mi hijo saco el seguro, ya puede ir al doctor mañana mismo? lo guardo hoy", "2026-08-17T19:00", "24 de agosto"),
+    ("ya puedo usar el seguro? la guarde ayer", "2026-02-10T10:00", "16 de febrero"),
+])
+def test_whether_it_is_usable_yet_with_a_save_day_in_the_wait_is_that_days_date(text: str, when: str, end: str) -> None:
+    chat = Chat()
+    out = chat.say(text, when)
+    assert out.topic == "espera" and end in chat.text and "911" not in chat.text
+    assert not chat.tickets()
+
+
+def test_whether_it_is_usable_yet_long_after_saving_is_still_the_clinic() -> None:
+    chat = Chat()
+    out = chat.say("ya puedo ir al doctor? la guarde hace un mes", "2026-08-17T10:00")
+    assert out.topic == "alta_umf" and "clínica" in chat.text
+
+
+def test_how_to_know_one_is_active_and_the_clinic_are_both_answered_in_that_order() -> None:
+    chat = Chat()
+    out = chat.say("como se q ya estoy activo y como me doy de alta en la clinica")
+    assert out.topic == "vigencia"
+    text = chat.text
+    assert "constancia de vigencia" in text and "último patrón" in text and "Código postal" in text
+    assert text.index("constancia de vigencia de derechos»") < text.index("Alta en clínica o UMF con CURP")
