@@ -304,14 +304,33 @@ def correct_data(*, session: Session, ticket_id: int, staff: StaffUser, field: s
         keep = "se quedó el NSS que tenía" if field == "nss" else "se quedó la CURP que tenía"
         raise DeskActionError(f"{reason} No se guardó: {keep}.", status=400)
     ticket = get_ticket(session, ticket_id)
+    conversation = lock_conversation(session=session, conversation_id=ticket.conversation_id)
     before = (ticket.data or {}).get(field)
     ticket.data = merge_data(ticket.data, {field: value})
     flag_modified(ticket, "data")
     ticket.updated_at = now
+    _remember_correction(conversation, field, value, before)
     audit(session, staff=staff, action=Action.CORRECT, ticket=ticket, now=now, field=field,
           op="corrected" if before else "added")
     session.flush()
     return ticket
+
+
+def _remember_correction(conversation: Conversation, field: str, value: str, before: Any) -> None:
+    """The bot's memory of the student's checked data (``state["known"]``, reused by a later
+    report) takes the corrected value, and so does a report being collected or set aside that
+    still holds the old one: otherwise the next report reuses the wrong value, or asks again.
+    Only for a student who accepted the privacy notice (before it the bot keeps no data)."""
+    state = dict(conversation.state or {})
+    if not state.get("privacy_ack"):
+        return
+    state["known"] = {**(state.get("known") or {}), field: value}
+    for esc in (state.get("esc"), (state.get("paused_esc") or {}).get("esc")):
+        data = esc.get("data") if isinstance(esc, dict) else None
+        if isinstance(data, dict) and before and data.get(field) == before:
+            data[field] = value
+    conversation.state = state
+    flag_modified(conversation, "state")
 
 
 def record_reason_change(session: Session, *, ticket: Ticket, before: str, staff: StaffUser | None,

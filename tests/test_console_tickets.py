@@ -630,3 +630,26 @@ def test_staff_change_a_tickets_reason_and_the_history_says_who_from_what_to_wha
     assert beto.post(f"/console/tickets/{ticket}/handback").status_code == 303
     student_says(app, f"me equivoqué, el correcto es {VALID_NSS}")
     assert [t.id for t in rows(app, Ticket)] == [ticket]
+
+
+#: Another valid NSS and CURP: what staff correct the student's to.
+OTHER_NSS, OTHER_CURP = "98765432103", "GOMA020315MSRRRN03"
+
+
+def test_a_later_report_by_the_same_student_carries_the_data_staff_corrected(app: FastAPI, ana: Browser) -> None:
+    """The bot keeps the student's checked data for their next report (``known``): a correction in
+    the console replaced it on the ticket only, so the next report brought back the wrong NSS."""
+    first = escalate(app)
+    for name, value in (("nss", OTHER_NSS), ("curp", OTHER_CURP)):
+        assert ana.post(f"/console/tickets/{first}/correct", field=name, value=value).status_code == 303
+    assert rows(app, Conversation)[0].state["known"]["nss"] == OTHER_NSS
+    assert ana.post(f"/console/tickets/{first}/resolve").status_code == 303
+    student_says(app, "quiero hablar con una persona")
+    review = "\n".join(r.text for r in student_says(app, "Me sale un error al guardar mi solicitud del seguro").replies)
+    assert f"NSS: {OTHER_NSS}" in review and f"CURP: {OTHER_CURP}" in review, review  # what the student checks
+    assert VALID_NSS not in review and VALID_CURP not in review
+    second = student_says(app, "sí").ticket
+    assert second is not None and second.id != first
+    assert second.data["nss"] == OTHER_NSS and second.data["curp"] == OTHER_CURP
+    page = ana.client.get(f"/console/tickets/{second.id}").text
+    assert "•••••••2103" in page and "CURP sin verificar" not in page and "NSS sin verificar" not in page
