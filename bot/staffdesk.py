@@ -270,6 +270,10 @@ CORRECTION_PROBLEMS = {
                       "17. Revísala con el estudiante o en el sitio de RENAPO."},
 }
 _CORRECTION_LABELS = {"nss": "NSS", "curp": "CURP"}
+#: Why a resolved ticket's data or reason is not changed, as staff read it (also shown in place of the forms).
+CORRECT_RESOLVED = "Este reporte ya está resuelto: reábrelo para corregir sus datos."
+REASON_RESOLVED = ("Este reporte ya está resuelto: solo un administrador puede cambiar su motivo "
+                   "(cuenta en las estadísticas).")
 
 
 def normalise_correction(field: str, value: str) -> str:
@@ -304,7 +308,10 @@ def correct_data(*, session: Session, ticket_id: int, staff: StaffUser, field: s
         keep = "se quedó el NSS que tenía" if field == "nss" else "se quedó la CURP que tenía"
         raise DeskActionError(f"{reason} No se guardó: {keep}.", status=400)
     ticket = get_ticket(session, ticket_id)
+    if ticket.status == TicketStatus.RESOLVED:
+        raise DeskActionError(CORRECT_RESOLVED, status=409)
     conversation = lock_conversation(session=session, conversation_id=ticket.conversation_id)
+    _require_holder_or_admin(session, conversation, staff, doing="corregir sus datos")
     before = (ticket.data or {}).get(field)
     ticket.data = merge_data(ticket.data, {field: value})
     flag_modified(ticket, "data")
@@ -350,10 +357,13 @@ def change_reason(*, session: Session, ticket_id: int, staff: StaffUser, reason:
     if reason not in REASON_CODES:
         raise DeskActionError("Ese motivo no existe.", status=400)
     ticket = get_ticket(session, ticket_id)
+    if ticket.status == TicketStatus.RESOLVED and not staff.is_admin:
+        raise DeskActionError(REASON_RESOLVED, status=403)
     before = ticket.reason
     if reason == before:
         raise DeskActionError("El reporte ya tiene ese motivo.", status=400)
     conversation = lock_conversation(session=session, conversation_id=ticket.conversation_id)
+    _require_holder_or_admin(session, conversation, staff, doing="cambiar el motivo")
     ticket.reason = reason
     ticket.updated_at = now
     state = dict(conversation.state or {})
@@ -570,10 +580,22 @@ def _require_holder(session: Session, conversation: Conversation, staff: StaffUs
     raise DeskActionError("Toma el chat antes de contestar.", status=403)
 
 
-def _require_holder_or_admin(session: Session, conversation: Conversation, staff: StaffUser) -> None:
+def _require_holder_or_admin(session: Session, conversation: Conversation, staff: StaffUser,
+                             doing: str | None = None) -> None:
+    """Anyone may act on a chat nobody holds; on a held one, only its holder or an admin.
+    ``doing`` ("corregir sus datos"): what is refused, for the message (else: replying)."""
     if staff.is_admin or conversation.holder != Holder.STAFF or conversation.holder_staff_id is None:
         return
+    if doing is not None and conversation.holder_staff_id != staff.id:
+        raise DeskActionError(held_by_colleague(session, conversation.holder_staff_id, doing), status=403)
     _require_holder(session, conversation, staff)
+
+
+def held_by_colleague(session: Session, holder_staff_id: int, doing: str) -> str:
+    """Why a colleague's chat is not changed, as staff read it (also shown in place of the forms)."""
+    holder = session.get(StaffUser, holder_staff_id)
+    name = holder.name if holder else "otra persona"
+    return f"Este chat lo atiende {name}: solo esa persona o un administrador puede {doing}."
 
 
 def _unresolved(session: Session, conversation_id: int, *, exclude: int | None = None) -> list[Ticket]:

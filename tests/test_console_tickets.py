@@ -653,3 +653,74 @@ def test_a_later_report_by_the_same_student_carries_the_data_staff_corrected(app
     assert second.data["nss"] == OTHER_NSS and second.data["curp"] == OTHER_CURP
     page = ana.client.get(f"/console/tickets/{second.id}").text
     assert "•••••••2103" in page and "CURP sin verificar" not in page and "NSS sin verificar" not in page
+
+
+def _details(page: str, details_id: str) -> str:
+    return page.split(f'id="{details_id}"')[1].split("</details>")[0]
+
+
+def test_on_a_chat_a_colleague_holds_only_the_holder_or_an_admin_corrects_data_or_changes_the_reason(
+        app: FastAPI, ana: Browser, beto: Browser) -> None:
+    ticket = escalate(app)
+    assert ana.post(f"/console/tickets/{ticket}/take").status_code == 303
+    before = rows(app, Ticket, id=ticket)[0]
+    # Beto's page says why in place of the forms
+    page = beto.client.get(f"/console/tickets/{ticket}").text
+    held = "Este chat lo atiende Ana López: solo esa persona o un administrador puede"
+    assert f"{held} corregir sus datos." in _details(page, "correct-data")
+    assert "Guardar corrección" not in _details(page, "correct-data")
+    assert f"{held} cambiar el motivo." in _details(page, "change-reason")
+    assert "Guardar motivo" not in _details(page, "change-reason")
+    # and a form sent from a page opened before Ana took the chat is refused, said where it was sent
+    r = beto.post(f"/console/tickets/{ticket}/correct", field="nss", value=OTHER_NSS)
+    assert r.status_code == 403
+    assert re.search(r'<details class="correct-data" id="correct-data" open>', r.text)
+    assert f"{held} corregir sus datos." in re.search(r'id="correct-error">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    r = beto.post(f"/console/tickets/{ticket}/reason", reason="sin_vigencia")
+    assert r.status_code == 403
+    assert re.search(r'<details class="correct-data" id="change-reason" open>', r.text)
+    assert f"{held} cambiar el motivo." in re.search(r'id="reason-error">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    after = rows(app, Ticket, id=ticket)[0]
+    assert (after.data, after.reason) == (before.data, before.reason)
+    assert not rows(app, AuditEntry, action="correct_data") and not rows(app, AuditEntry, action="reason_change")
+    # the holder may
+    assert ana.post(f"/console/tickets/{ticket}/correct", field="nss", value=OTHER_NSS).status_code == 303
+    # Beto takes the chat over (explicitly, recorded): now he may, and Ana, an admin, still may
+    assert beto.post(f"/console/tickets/{ticket}/take", force="1").status_code == 303
+    assert beto.post(f"/console/tickets/{ticket}/reason", reason="sin_vigencia").status_code == 303
+    assert ana.post(f"/console/tickets/{ticket}/correct", field="curp", value=OTHER_CURP).status_code == 303
+    assert ana.post(f"/console/tickets/{ticket}/reason", reason="datos_erroneos").status_code == 303
+    row = rows(app, Ticket, id=ticket)[0]
+    assert (row.data["nss"], row.data["curp"], row.reason) == (OTHER_NSS, OTHER_CURP, "datos_erroneos")
+
+
+def test_a_resolved_tickets_data_are_corrected_after_reopening_it_and_its_reason_changed_by_an_admin_only(
+        app: FastAPI, ana: Browser, beto: Browser) -> None:
+    ticket = escalate(app)
+    assert beto.post(f"/console/tickets/{ticket}/resolve").status_code == 303
+    reopen = "Este reporte ya está resuelto: reábrelo para corregir sus datos."
+    admins = "Este reporte ya está resuelto: solo un administrador puede cambiar su motivo"
+    # an agent: neither, and the page says so
+    page = beto.client.get(f"/console/tickets/{ticket}").text
+    assert reopen in _details(page, "correct-data") and "Guardar corrección" not in _details(page, "correct-data")
+    assert admins in _details(page, "change-reason") and "Guardar motivo" not in _details(page, "change-reason")
+    r = beto.post(f"/console/tickets/{ticket}/reason", reason="sin_vigencia")
+    assert r.status_code == 403 and admins in re.search(r'id="reason-error">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    # an admin: no correction either (reopen it first)...
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    assert reopen in _details(page, "correct-data")
+    r = ana.post(f"/console/tickets/{ticket}/correct", field="nss", value=OTHER_NSS)
+    assert r.status_code == 409 and reopen in re.search(r'id="correct-error">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    assert rows(app, Ticket, id=ticket)[0].data["nss"] == VALID_NSS
+    assert not rows(app, AuditEntry, action="correct_data")
+    # ...but the reason, for the statistics; the ticket stays resolved and the history says it
+    assert "el cambio cuenta en las estadísticas" in _details(page, "change-reason")
+    r = ana.post(f"/console/tickets/{ticket}/reason", reason="sin_vigencia")
+    assert r.status_code == 303
+    page = ana.client.get(r.headers["location"]).text
+    assert _history(page)[-1].endswith("· Ana López Cambió el motivo de «Duda general» a «Sin vigencia»")
+    row = rows(app, Ticket, id=ticket)[0]
+    assert (row.reason, row.status) == ("sin_vigencia", TicketStatus.RESOLVED)
+    # reopened, anyone may correct it again
+    assert beto.post(f"/console/tickets/{ticket}/reopen").status_code == 303
+    assert beto.post(f"/console/tickets/{ticket}/correct", field="nss", value=OTHER_NSS).status_code == 303

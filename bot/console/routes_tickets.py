@@ -293,6 +293,13 @@ async def _act(request: Request, ctx: Any, ticket_id: int, action: str) -> Respo
             return JSONResponse({"error": exc.message, "template_needed": isinstance(exc, TemplateNeeded)},
                                 status_code=exc.status)
         data = await run_in_threadpool(_page_data, ctx, ticket_id)
+        # A refused note or reason is said where it was written, and a refused note's text goes back
+        # in the note box (not the reply box: sending it to the student is one click away there).
+        if action == "note":
+            return render("ticket.html", request, exc.status, note_error=exc.message,
+                          note_draft=field(form, "text", 8000), labels=views.LABELS, **data)
+        if action == "reason":
+            return render("ticket.html", request, exc.status, reason_error=exc.message, labels=views.LABELS, **data)
         return render("ticket.html", request, exc.status, error=exc.message, draft=field(form, "text", 8000),
                       template_needed=isinstance(exc, TemplateNeeded), labels=views.LABELS, **data)
     if code in ("taken", "sent", "resolved", "handed"):

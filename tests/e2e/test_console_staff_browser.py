@@ -187,3 +187,46 @@ def test_staff_change_a_tickets_reason_and_see_it_in_its_history(desk: tuple[Any
     assert "Ana López" in last and "Cambió el motivo de «Duda general» a «Sin vigencia»" in last
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "console-ticket-history-laptop.png"), full_page=True)
+
+
+def test_an_agent_sees_why_a_colleagues_chat_and_a_resolved_ticket_are_not_theirs_to_change(
+        desk: tuple[Any, Any], page: Any, chromium: Any) -> None:
+    """On a chat a colleague holds, only the holder or an admin corrects the data or changes the
+    reason; a resolved ticket's data are corrected after reopening it. The agent's open page
+    follows when the colleague takes the chat, and says so where the forms were."""
+    app, server = desk
+    ticket = escalate(app)
+    add_staff(app, "beto@itson.edu.mx", "Beto Ruiz", role="agent")
+    ctx = chromium.new_context(viewport=LAPTOP, locale="es-MX")
+    try:
+        beto = ctx.new_page()
+        login(beto, server.url, "beto@itson.edu.mx")
+        beto.goto(f"{server.url}/console/tickets/{ticket}")
+        beto.click("#correct-data summary")
+        assert beto.locator("#correct-data button:has-text('Guardar corrección')").is_visible()
+        page.goto(f"{server.url}/console/tickets/{ticket}")
+        page.click("#take")
+        page.locator(".alert.ok", has_text="Tomaste el chat").wait_for()
+        # Beto's page reloads by itself (the chat changed hands) and says why in the forms' place
+        beto.locator(".holder", has_text="Lo atiende Ana López").wait_for(timeout=10000)
+        beto.click("#correct-data summary")
+        assert beto.locator("#correct-blocked").inner_text() == (
+            "Este chat lo atiende Ana López: solo esa persona o un administrador puede corregir sus datos.")
+        assert beto.locator("#correct-data form").count() == 0
+        beto.click("#change-reason summary")
+        assert "solo esa persona o un administrador puede cambiar el motivo" in beto.locator("#reason-blocked").inner_text()
+        # resolved: the admin is told to reopen it to correct the data, and may still change the reason
+        page.once("dialog", lambda d: d.accept())
+        page.click("button:has-text('Resolver')")
+        page.locator(".alert.ok", has_text="Reporte resuelto").wait_for()
+        page.click("#correct-data summary")
+        assert page.locator("#correct-blocked").inner_text() == "Este reporte ya está resuelto: reábrelo para corregir sus datos."
+        page.click("#change-reason summary")
+        assert page.locator("#change-reason button:has-text('Guardar motivo')").is_visible()
+        beto.locator("text=Reporte resuelto").first.wait_for(timeout=10000)
+        beto.click("#change-reason summary")
+        assert "solo un administrador puede cambiar su motivo" in beto.locator("#reason-blocked").inner_text()
+        SHOTS.mkdir(exist_ok=True)
+        beto.screenshot(path=str(SHOTS / "console-resolved-reason-agent-laptop.png"), full_page=True)
+    finally:
+        ctx.close()
