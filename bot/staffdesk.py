@@ -179,7 +179,7 @@ def reply(*, session: Session, ticket_id: int, staff: StaffUser, text: str, as_t
           now: datetime | None = None) -> Message:
     """Queue ``text`` for the student through their channel; only the chat's holder may reply."""
     now = now or utcnow()
-    text = storable(text.strip())
+    text = storable(_browser_lines(text).strip())
     if not text:
         raise DeskActionError("Escribe una respuesta.", status=400)
     if len(text) > MAX_REPLY_CHARS:
@@ -227,11 +227,14 @@ def window_closed(conversation: Conversation, now: datetime) -> bool:
 def add_note(*, session: Session, ticket_id: int, staff: StaffUser, text: str, now: datetime | None = None) -> TicketNote:
     """An internal note: any staff member may add one; it never reaches the student."""
     now = now or utcnow()
-    text = storable(text.strip())
+    text = storable(_browser_lines(text).strip())
     if not text:
         raise DeskActionError("La nota está vacía.", status=400)
+    if len(text) > MAX_REPLY_CHARS:  # was cut silently: the end of a long note was lost
+        raise DeskActionError(f"La nota es muy larga (máximo {MAX_REPLY_CHARS} caracteres); no se guardó.",
+                              status=400)
     ticket = get_ticket(session, ticket_id)
-    note = TicketNote(ticket_id=ticket.id, staff_id=staff.id, text=text[:MAX_REPLY_CHARS], created_at=now)  # type: ignore[arg-type]
+    note = TicketNote(ticket_id=ticket.id, staff_id=staff.id, text=text, created_at=now)  # type: ignore[arg-type]
     session.add(note)
     # The holder writing a note is working on the chat: it does not expire meanwhile.
     C = Conversation
@@ -568,6 +571,12 @@ def mask(value: str) -> str:
 
 
 # --- internals ---------------------------------------------------------------
+
+
+def _browser_lines(text: str) -> str:
+    """A textarea's text with its line breaks as typed: a browser sends each as CRLF, while the box's
+    ``maxlength`` counted it as one character (a full box would be over the limit here)."""
+    return text.replace("\r\n", "\n")
 
 
 def _require_holder(session: Session, conversation: Conversation, staff: StaffUser) -> None:

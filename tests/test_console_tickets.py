@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.models import Author, Conversation, Holder, Message, MessageStatus, Ticket, TicketStatus
 from bot.outbox import OutboxWorker
-from bot.staff_models import AuditEntry
+from bot.staff_models import AuditEntry, TicketNote
 from tests.conftest import VALID_CURP, VALID_NSS
 from tests.e2e.helpers import TZ, Browser, Clock, add_staff, browser, build_app, escalate, logged, running, student_says
 
@@ -724,3 +724,23 @@ def test_a_resolved_tickets_data_are_corrected_after_reopening_it_and_its_reason
     # reopened, anyone may correct it again
     assert beto.post(f"/console/tickets/{ticket}/reopen").status_code == 303
     assert beto.post(f"/console/tickets/{ticket}/correct", field="nss", value=OTHER_NSS).status_code == 303
+
+
+def test_a_refused_note_goes_back_in_the_note_box_never_in_the_reply_box(app: FastAPI, ana: Browser) -> None:
+    """Without the page's script (the form posted as is): a note over the limit was cut silently,
+    and a refused one came back as the reply's draft, one click from being sent to the student."""
+    ticket = escalate(app)
+    assert ana.post(f"/console/tickets/{ticket}/take").status_code == 303
+    long_note = "El estudiante llamó por teléfono. " * 125  # 4250 characters
+    r = ana.post(f"/console/tickets/{ticket}/note", text=long_note)
+    assert r.status_code == 400
+    assert re.search(r'id="note-error">La nota es muy larga \(máximo 4000 caracteres\); no se guardó.<', r.text)
+    note_box = re.search(r'<textarea name="text" id="note-text"[^>]*>([^<]*)</textarea>', r.text)
+    reply_box = re.search(r'<textarea name="text" id="reply-text"[^>]*>([^<]*)</textarea>', r.text)
+    assert note_box and note_box.group(1) == long_note
+    assert reply_box and reply_box.group(1) == ""
+    assert not rows(app, TicketNote)
+    # a full box whose line breaks the browser sends as CRLF is saved whole, with its line breaks
+    full = "\r\n".join(["x" * 99] * 40)  # 4000 characters as the box counts them, 4039 as sent
+    assert ana.post(f"/console/tickets/{ticket}/note", text=full).status_code == 303
+    assert [n.text for n in rows(app, TicketNote)] == [full.replace("\r\n", "\n")]

@@ -230,3 +230,57 @@ def test_an_agent_sees_why_a_colleagues_chat_and_a_resolved_ticket_are_not_their
         beto.screenshot(path=str(SHOTS / "console-resolved-reason-agent-laptop.png"), full_page=True)
     finally:
         ctx.close()
+
+
+def test_a_note_that_cannot_be_saved_stays_in_the_note_box(desk: tuple[Any, Any], page: Any) -> None:
+    """Saving an internal note failed (the session ended in another tab, or the note was refused):
+    its text came back in the reply box, one click from being sent to the student."""
+    app, server = desk
+    ticket = escalate(app)
+    url = f"{server.url}/console/tickets/{ticket}"
+    page.goto(url)
+    page.click("#take")
+    page.locator(".alert.ok", has_text="Tomaste el chat").wait_for()
+    # refused (only spaces): said above the note box; neither box changes
+    page.fill("#reply-text", "Hola, ya reviso tu caso.")
+    page.fill("#note-text", "   ")
+    page.click("#note-form button:has-text('Guardar nota')")
+    page.locator("#note-error", has_text="La nota está vacía.").wait_for()
+    assert page.input_value("#reply-text") == "Hola, ya reviso tu caso."
+    # the session ends in another tab while the note is written: after logging in again, the note
+    # is in the note box and the reply in the reply box
+    note = "Llamó a la mesa: su NSS lo tramitó en la clínica 1.\nPide que le escriban mañana."
+    page.fill("#note-text", note)
+    other = page.context.new_page()
+    other.goto(f"{server.url}/console/inbox")
+    other.get_by_role("button", name="Salir").click()
+    other.wait_for_url("**/console/login")
+    other.close()
+    page.click("#note-form button:has-text('Guardar nota')")
+    page.wait_for_url("**/console/login?ended=1**")
+    assert "Tu sesión terminó" in page.locator(".alert").first.inner_text()
+    page.fill("input[name=email]", ADMIN)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url)
+    assert page.input_value("#note-text") == note
+    assert page.input_value("#reply-text") == "Hola, ya reviso tu caso."
+    page.click("#note-form button:has-text('Guardar nota')")
+    page.locator(".alert.ok", has_text="Nota interna guardada.").wait_for()
+    assert page.locator(".note .text").last.inner_text() == note
+    assert page.input_value("#note-text") == ""
+
+
+def test_a_full_note_with_line_breaks_is_saved_whole(desk: tuple[Any, Any], page: Any) -> None:
+    app, server = desk
+    ticket = escalate(app)
+    page.goto(f"{server.url}/console/tickets/{ticket}")
+    note = "\n".join(["x" * 99] * 40)  # what the box allows: 4000 characters, a line break counted as one
+    page.fill("#note-text", note)
+    assert page.input_value("#note-text") == note
+    page.click("#note-form button:has-text('Guardar nota')")
+    page.locator(".alert.ok", has_text="Nota interna guardada.").wait_for()
+    with app.state.services.session() as session:
+        from bot.staff_models import TicketNote
+        from sqlmodel import select
+        assert [n.text for n in session.exec(select(TicketNote))] == [note]
