@@ -233,12 +233,17 @@ def ticket_page(request: Request, ticket_id: int, ctx: StaffCtx) -> Response:
 
 @router.get("/api/tickets/{ticket_id}")
 def ticket_poll(ticket_id: int, ctx: StaffCtx) -> JSONResponse:
-    """The conversation as HTML plus who holds it; the page swaps what changed."""
+    """The conversation, the history and the notes as HTML plus who holds it; the page swaps what changed."""
     data = _page_data(ctx, ticket_id)
     html = render_fragment("_messages.html", messages=data["messages"], authors=data["authors"], hidden=data["hidden"],
                            labels=views.LABELS)
+    # The side cards a colleague's action changes (Historial, Notas internas), swapped the same way.
+    history = render_fragment("_history.html", ticket=data["ticket"], history=data["history"],
+                              opened_reason=data["opened_reason"], labels=views.LABELS)
+    notes = render_fragment("_notes.html", notes=data["notes"], names=data["names"], hidden=data["hidden"])
     return JSONResponse({"html": html, "signature": data["signature"], "holder_id": data["holder_id"],
-                         "status": data["ticket"].status, "last_id": data["last_id"]})
+                         "status": data["ticket"].status, "last_id": data["last_id"],
+                         "history_html": history, "notes_html": notes, "side_signature": data["side_signature"]})
 
 
 @router.post("/api/tickets/{ticket_id}/typing", include_in_schema=False)

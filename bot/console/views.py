@@ -443,7 +443,14 @@ def ticket_page(session: Session, *, ticket_id: int, staff: StaffUser, now: date
         "attachments": attachments, "signature": messages_signature(messages),
         "canned": list(session.exec(select(CannedResponse).order_by(col(CannedResponse.title)))),
         "last_id": max((m.id or 0 for m in messages), default=0),
+        "side_signature": side_signature(done, notes),
     }
+
+
+def side_signature(done: list[dict[str, Any]], notes: list[TicketNote]) -> str:
+    """Changes when the ticket's history or its notes do (a colleague's action): the page polls it."""
+    sig = "|".join(f"{h['at']}:{h['action']}:{h['what']}" for h in done) + "#" + ",".join(str(n.id) for n in notes)
+    return hashlib.sha256(sig.encode()).hexdigest()[:16]
 
 
 LABELS: dict[str, Any] = {"reasons": REASONS, "statuses": STATUSES, "channels": CHANNELS, "ages": AGES,

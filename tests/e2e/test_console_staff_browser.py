@@ -284,3 +284,42 @@ def test_a_full_note_with_line_breaks_is_saved_whole(desk: tuple[Any, Any], page
         from bot.staff_models import TicketNote
         from sqlmodel import select
         assert [n.text for n in session.exec(select(TicketNote))] == [note]
+
+
+def test_a_colleagues_actions_appear_in_the_open_tickets_history_without_reloading(
+        desk: tuple[Any, Any], page: Any, chromium: Any) -> None:
+    """The page's live refresh covered the conversation only: the Historial (and the notes) of a
+    ticket open on one screen stayed as they were while a colleague worked on it."""
+    app, server = desk
+    ticket = escalate(app)
+    add_staff(app, "beto@itson.edu.mx", "Beto Ruiz", role="agent")
+    url = f"{server.url}/console/tickets/{ticket}"
+    page.goto(url)
+    page.evaluate("window.notReloaded = true")
+    assert page.locator("#history li").count() == 1
+    ctx = chromium.new_context(viewport=LAPTOP, locale="es-MX")
+    try:
+        beto = ctx.new_page()
+        login(beto, server.url, "beto@itson.edu.mx")
+        beto.goto(url)
+        beto.fill("#note-text", "Le llamé y no contestó.")
+        beto.click("#note-form button:has-text('Guardar nota')")
+        beto.locator(".alert.ok", has_text="Nota interna guardada.").wait_for()
+        beto.click("#change-reason summary")
+        beto.select_option("#change-reason select[name=reason]", "sin_vigencia")
+        beto.click("#change-reason button:has-text('Guardar motivo')")
+        beto.locator(".alert.ok", has_text="Motivo cambiado").wait_for()
+    finally:
+        ctx.close()
+    # Ana's page, untouched, follows within a poll or two
+    page.locator("#history li", has_text="Cambió el motivo de «Duda general» a «Sin vigencia»").wait_for(timeout=10000)
+    items = [page.locator("#history li").nth(i).inner_text() for i in range(page.locator("#history li").count())]
+    assert "Abrió el reporte: Duda general" in items[0]
+    assert "Beto Ruiz" in items[1] and "Nota interna" in items[1]
+    assert "Beto Ruiz" in items[2] and "Cambió el motivo de «Duda general» a «Sin vigencia»" in items[2]
+    assert page.locator(".note .text").inner_text() == "Le llamé y no contestó."
+    assert page.evaluate("window.notReloaded === true"), "the page was reloaded"
+    # and what Ana writes meanwhile is not touched by the refresh
+    page.fill("#note-text", "Revisar mañana")
+    page.wait_for_timeout(3500)
+    assert page.input_value("#note-text") == "Revisar mañana"

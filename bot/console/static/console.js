@@ -210,7 +210,7 @@
     getJSON(prefix + "/api/unread").then(function (d) { setUnread(d.unread); }).catch(function () {});
   } else if (page === "ticket") {
     var box = document.getElementById("messages");
-    var sig = body.dataset.signature;
+    var sig = body.dataset.signature, sideSig = body.dataset.sideSignature;
     var holder = body.dataset.holder, status = body.dataset.status;
     var scrollDown = function () { box.scrollTop = box.scrollHeight; };
     scrollDown();
@@ -220,6 +220,12 @@
           var atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
           box.innerHTML = data.html; sig = data.signature;
           if (atBottom) scrollDown();
+        }
+        if (data.side_signature !== sideSig) {
+          var items = document.getElementById("history-items"), notes = document.getElementById("notes");
+          if (items) items.innerHTML = data.history_html;
+          if (notes) notes.innerHTML = data.notes_html;
+          sideSig = data.side_signature;
         }
         if (String(data.holder_id || "") !== holder || data.status !== status) {
           // A half-written reply or note is not thrown away by reloading under it.
