@@ -243,7 +243,8 @@ def ticket_poll(ticket_id: int, ctx: StaffCtx) -> JSONResponse:
     notes = render_fragment("_notes.html", notes=data["notes"], names=data["names"], hidden=data["hidden"])
     return JSONResponse({"html": html, "signature": data["signature"], "holder_id": data["holder_id"],
                          "status": data["ticket"].status, "last_id": data["last_id"],
-                         "history_html": history, "notes_html": notes, "side_signature": data["side_signature"]})
+                         "history_html": history, "notes_html": notes, "side_signature": data["side_signature"],
+                         "reason_label": views.REASONS.get(data["ticket"].reason, data["ticket"].reason)})
 
 
 @router.post("/api/tickets/{ticket_id}/typing", include_in_schema=False)

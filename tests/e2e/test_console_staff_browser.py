@@ -318,6 +318,7 @@ def test_a_colleagues_actions_appear_in_the_open_tickets_history_without_reloadi
     assert "Beto Ruiz" in items[1] and "Nota interna" in items[1]
     assert "Beto Ruiz" in items[2] and "Cambió el motivo de «Duda general» a «Sin vigencia»" in items[2]
     assert page.locator(".note .text").inner_text() == "Le llamé y no contestó."
+    assert page.locator("#ticket-reason").inner_text() == "Sin vigencia"  # the header follows too
     assert page.evaluate("window.notReloaded === true"), "the page was reloaded"
     # and what Ana writes meanwhile is not touched by the refresh
     page.fill("#note-text", "Revisar mañana")

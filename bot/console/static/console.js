@@ -226,6 +226,8 @@
           if (items) items.innerHTML = data.history_html;
           if (notes) notes.innerHTML = data.notes_html;
           sideSig = data.side_signature;
+          var reasonLabel = document.getElementById("ticket-reason");
+          if (reasonLabel && data.reason_label) reasonLabel.textContent = data.reason_label;
         }
         if (String(data.holder_id || "") !== holder || data.status !== status) {
           // A half-written reply or note is not thrown away by reloading under it.
