@@ -179,7 +179,7 @@ def reply(*, session: Session, ticket_id: int, staff: StaffUser, text: str, as_t
           now: datetime | None = None) -> Message:
     """Queue ``text`` for the student through their channel; only the chat's holder may reply."""
     now = now or utcnow()
-    text = storable(text.strip())
+    text = storable(_browser_lines(text).strip())
     if not text:
         raise DeskActionError("Escribe una respuesta.", status=400)
     if len(text) > MAX_REPLY_CHARS:
@@ -227,11 +227,14 @@ def window_closed(conversation: Conversation, now: datetime) -> bool:
 def add_note(*, session: Session, ticket_id: int, staff: StaffUser, text: str, now: datetime | None = None) -> TicketNote:
     """An internal note: any staff member may add one; it never reaches the student."""
     now = now or utcnow()
-    text = storable(text.strip())
+    text = storable(_browser_lines(text).strip())
     if not text:
         raise DeskActionError("La nota está vacía.", status=400)
+    if len(text) > MAX_REPLY_CHARS:  # was cut silently: the end of a long note was lost
+        raise DeskActionError(f"La nota es muy larga (máximo {MAX_REPLY_CHARS} caracteres); no se guardó.",
+                              status=400)
     ticket = get_ticket(session, ticket_id)
-    note = TicketNote(ticket_id=ticket.id, staff_id=staff.id, text=text[:MAX_REPLY_CHARS], created_at=now)  # type: ignore[arg-type]
+    note = TicketNote(ticket_id=ticket.id, staff_id=staff.id, text=text, created_at=now)  # type: ignore[arg-type]
     session.add(note)
     # The holder writing a note is working on the chat: it does not expire meanwhile.
     C = Conversation
@@ -270,6 +273,10 @@ CORRECTION_PROBLEMS = {
                       "17. Revísala con el estudiante o en el sitio de RENAPO."},
 }
 _CORRECTION_LABELS = {"nss": "NSS", "curp": "CURP"}
+#: Why a resolved ticket's data or reason is not changed, as staff read it (also shown in place of the forms).
+CORRECT_RESOLVED = "Este reporte ya está resuelto: reábrelo para corregir sus datos."
+REASON_RESOLVED = ("Este reporte ya está resuelto: solo un administrador puede cambiar su motivo "
+                   "(cuenta en las estadísticas).")
 
 
 def normalise_correction(field: str, value: str) -> str:
@@ -304,14 +311,36 @@ def correct_data(*, session: Session, ticket_id: int, staff: StaffUser, field: s
         keep = "se quedó el NSS que tenía" if field == "nss" else "se quedó la CURP que tenía"
         raise DeskActionError(f"{reason} No se guardó: {keep}.", status=400)
     ticket = get_ticket(session, ticket_id)
+    if ticket.status == TicketStatus.RESOLVED:
+        raise DeskActionError(CORRECT_RESOLVED, status=409)
+    conversation = lock_conversation(session=session, conversation_id=ticket.conversation_id)
+    _require_holder_or_admin(session, conversation, staff, doing="corregir sus datos")
     before = (ticket.data or {}).get(field)
     ticket.data = merge_data(ticket.data, {field: value})
     flag_modified(ticket, "data")
     ticket.updated_at = now
+    _remember_correction(conversation, field, value, before)
     audit(session, staff=staff, action=Action.CORRECT, ticket=ticket, now=now, field=field,
           op="corrected" if before else "added")
     session.flush()
     return ticket
+
+
+def _remember_correction(conversation: Conversation, field: str, value: str, before: Any) -> None:
+    """The bot's memory of the student's checked data (``state["known"]``, reused by a later
+    report) takes the corrected value, and so does a report being collected or set aside that
+    still holds the old one: otherwise the next report reuses the wrong value, or asks again.
+    Only for a student who accepted the privacy notice (before it the bot keeps no data)."""
+    state = dict(conversation.state or {})
+    if not state.get("privacy_ack"):
+        return
+    state["known"] = {**(state.get("known") or {}), field: value}
+    for esc in (state.get("esc"), (state.get("paused_esc") or {}).get("esc")):
+        data = esc.get("data") if isinstance(esc, dict) else None
+        if isinstance(data, dict) and before and data.get(field) == before:
+            data[field] = value
+    conversation.state = state
+    flag_modified(conversation, "state")
 
 
 def record_reason_change(session: Session, *, ticket: Ticket, before: str, staff: StaffUser | None,
@@ -331,10 +360,13 @@ def change_reason(*, session: Session, ticket_id: int, staff: StaffUser, reason:
     if reason not in REASON_CODES:
         raise DeskActionError("Ese motivo no existe.", status=400)
     ticket = get_ticket(session, ticket_id)
+    if ticket.status == TicketStatus.RESOLVED and not staff.is_admin:
+        raise DeskActionError(REASON_RESOLVED, status=403)
     before = ticket.reason
     if reason == before:
         raise DeskActionError("El reporte ya tiene ese motivo.", status=400)
     conversation = lock_conversation(session=session, conversation_id=ticket.conversation_id)
+    _require_holder_or_admin(session, conversation, staff, doing="cambiar el motivo")
     ticket.reason = reason
     ticket.updated_at = now
     state = dict(conversation.state or {})
@@ -541,6 +573,12 @@ def mask(value: str) -> str:
 # --- internals ---------------------------------------------------------------
 
 
+def _browser_lines(text: str) -> str:
+    """A textarea's text with its line breaks as typed: a browser sends each as CRLF, while the box's
+    ``maxlength`` counted it as one character (a full box would be over the limit here)."""
+    return text.replace("\r\n", "\n")
+
+
 def _require_holder(session: Session, conversation: Conversation, staff: StaffUser) -> None:
     if conversation.holder == Holder.STAFF and conversation.holder_staff_id == staff.id:
         return
@@ -551,10 +589,22 @@ def _require_holder(session: Session, conversation: Conversation, staff: StaffUs
     raise DeskActionError("Toma el chat antes de contestar.", status=403)
 
 
-def _require_holder_or_admin(session: Session, conversation: Conversation, staff: StaffUser) -> None:
+def _require_holder_or_admin(session: Session, conversation: Conversation, staff: StaffUser,
+                             doing: str | None = None) -> None:
+    """Anyone may act on a chat nobody holds; on a held one, only its holder or an admin.
+    ``doing`` ("corregir sus datos"): what is refused, for the message (else: replying)."""
     if staff.is_admin or conversation.holder != Holder.STAFF or conversation.holder_staff_id is None:
         return
+    if doing is not None and conversation.holder_staff_id != staff.id:
+        raise DeskActionError(held_by_colleague(session, conversation.holder_staff_id, doing), status=403)
     _require_holder(session, conversation, staff)
+
+
+def held_by_colleague(session: Session, holder_staff_id: int, doing: str) -> str:
+    """Why a colleague's chat is not changed, as staff read it (also shown in place of the forms)."""
+    holder = session.get(StaffUser, holder_staff_id)
+    name = holder.name if holder else "otra persona"
+    return f"Este chat lo atiende {name}: solo esa persona o un administrador puede {doing}."
 
 
 def _unresolved(session: Session, conversation_id: int, *, exclude: int | None = None) -> list[Ticket]:

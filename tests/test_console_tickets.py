@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.models import Author, Conversation, Holder, Message, MessageStatus, Ticket, TicketStatus
 from bot.outbox import OutboxWorker
-from bot.staff_models import AuditEntry
+from bot.staff_models import AuditEntry, TicketNote
 from tests.conftest import VALID_CURP, VALID_NSS
 from tests.e2e.helpers import TZ, Browser, Clock, add_staff, browser, build_app, escalate, logged, running, student_says
 
@@ -630,3 +630,117 @@ def test_staff_change_a_tickets_reason_and_the_history_says_who_from_what_to_wha
     assert beto.post(f"/console/tickets/{ticket}/handback").status_code == 303
     student_says(app, f"me equivoqué, el correcto es {VALID_NSS}")
     assert [t.id for t in rows(app, Ticket)] == [ticket]
+
+
+#: Another valid NSS and CURP: what staff correct the student's to.
+OTHER_NSS, OTHER_CURP = "98765432103", "GOMA020315MSRRRN03"
+
+
+def test_a_later_report_by_the_same_student_carries_the_data_staff_corrected(app: FastAPI, ana: Browser) -> None:
+    """The bot keeps the student's checked data for their next report (``known``): a correction in
+    the console replaced it on the ticket only, so the next report brought back the wrong NSS."""
+    first = escalate(app)
+    for name, value in (("nss", OTHER_NSS), ("curp", OTHER_CURP)):
+        assert ana.post(f"/console/tickets/{first}/correct", field=name, value=value).status_code == 303
+    assert rows(app, Conversation)[0].state["known"]["nss"] == OTHER_NSS
+    assert ana.post(f"/console/tickets/{first}/resolve").status_code == 303
+    student_says(app, "quiero hablar con una persona")
+    review = "\n".join(r.text for r in student_says(app, "Me sale un error al guardar mi solicitud del seguro").replies)
+    assert f"NSS: {OTHER_NSS}" in review and f"CURP: {OTHER_CURP}" in review, review  # what the student checks
+    assert VALID_NSS not in review and VALID_CURP not in review
+    second = student_says(app, "sí").ticket
+    assert second is not None and second.id != first
+    assert second.data["nss"] == OTHER_NSS and second.data["curp"] == OTHER_CURP
+    page = ana.client.get(f"/console/tickets/{second.id}").text
+    assert "•••••••2103" in page and "CURP sin verificar" not in page and "NSS sin verificar" not in page
+
+
+def _details(page: str, details_id: str) -> str:
+    return page.split(f'id="{details_id}"')[1].split("</details>")[0]
+
+
+def test_on_a_chat_a_colleague_holds_only_the_holder_or_an_admin_corrects_data_or_changes_the_reason(
+        app: FastAPI, ana: Browser, beto: Browser) -> None:
+    ticket = escalate(app)
+    assert ana.post(f"/console/tickets/{ticket}/take").status_code == 303
+    before = rows(app, Ticket, id=ticket)[0]
+    # Beto's page says why in place of the forms
+    page = beto.client.get(f"/console/tickets/{ticket}").text
+    held = "Este chat lo atiende Ana López: solo esa persona o un administrador puede"
+    assert f"{held} corregir sus datos." in _details(page, "correct-data")
+    assert "Guardar corrección" not in _details(page, "correct-data")
+    assert f"{held} cambiar el motivo." in _details(page, "change-reason")
+    assert "Guardar motivo" not in _details(page, "change-reason")
+    # and a form sent from a page opened before Ana took the chat is refused, said where it was sent
+    r = beto.post(f"/console/tickets/{ticket}/correct", field="nss", value=OTHER_NSS)
+    assert r.status_code == 403
+    assert re.search(r'<details class="correct-data" id="correct-data" open>', r.text)
+    assert f"{held} corregir sus datos." in re.search(r'id="correct-error">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    r = beto.post(f"/console/tickets/{ticket}/reason", reason="sin_vigencia")
+    assert r.status_code == 403
+    assert re.search(r'<details class="correct-data" id="change-reason" open>', r.text)
+    assert f"{held} cambiar el motivo." in re.search(r'id="reason-error">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    after = rows(app, Ticket, id=ticket)[0]
+    assert (after.data, after.reason) == (before.data, before.reason)
+    assert not rows(app, AuditEntry, action="correct_data") and not rows(app, AuditEntry, action="reason_change")
+    # the holder may
+    assert ana.post(f"/console/tickets/{ticket}/correct", field="nss", value=OTHER_NSS).status_code == 303
+    # Beto takes the chat over (explicitly, recorded): now he may, and Ana, an admin, still may
+    assert beto.post(f"/console/tickets/{ticket}/take", force="1").status_code == 303
+    assert beto.post(f"/console/tickets/{ticket}/reason", reason="sin_vigencia").status_code == 303
+    assert ana.post(f"/console/tickets/{ticket}/correct", field="curp", value=OTHER_CURP).status_code == 303
+    assert ana.post(f"/console/tickets/{ticket}/reason", reason="datos_erroneos").status_code == 303
+    row = rows(app, Ticket, id=ticket)[0]
+    assert (row.data["nss"], row.data["curp"], row.reason) == (OTHER_NSS, OTHER_CURP, "datos_erroneos")
+
+
+def test_a_resolved_tickets_data_are_corrected_after_reopening_it_and_its_reason_changed_by_an_admin_only(
+        app: FastAPI, ana: Browser, beto: Browser) -> None:
+    ticket = escalate(app)
+    assert beto.post(f"/console/tickets/{ticket}/resolve").status_code == 303
+    reopen = "Este reporte ya está resuelto: reábrelo para corregir sus datos."
+    admins = "Este reporte ya está resuelto: solo un administrador puede cambiar su motivo"
+    # an agent: neither, and the page says so
+    page = beto.client.get(f"/console/tickets/{ticket}").text
+    assert reopen in _details(page, "correct-data") and "Guardar corrección" not in _details(page, "correct-data")
+    assert admins in _details(page, "change-reason") and "Guardar motivo" not in _details(page, "change-reason")
+    r = beto.post(f"/console/tickets/{ticket}/reason", reason="sin_vigencia")
+    assert r.status_code == 403 and admins in re.search(r'id="reason-error">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    # an admin: no correction either (reopen it first)...
+    page = ana.client.get(f"/console/tickets/{ticket}").text
+    assert reopen in _details(page, "correct-data")
+    r = ana.post(f"/console/tickets/{ticket}/correct", field="nss", value=OTHER_NSS)
+    assert r.status_code == 409 and reopen in re.search(r'id="correct-error">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    assert rows(app, Ticket, id=ticket)[0].data["nss"] == VALID_NSS
+    assert not rows(app, AuditEntry, action="correct_data")
+    # ...but the reason, for the statistics; the ticket stays resolved and the history says it
+    assert "el cambio cuenta en las estadísticas" in _details(page, "change-reason")
+    r = ana.post(f"/console/tickets/{ticket}/reason", reason="sin_vigencia")
+    assert r.status_code == 303
+    page = ana.client.get(r.headers["location"]).text
+    assert _history(page)[-1].endswith("· Ana López Cambió el motivo de «Duda general» a «Sin vigencia»")
+    row = rows(app, Ticket, id=ticket)[0]
+    assert (row.reason, row.status) == ("sin_vigencia", TicketStatus.RESOLVED)
+    # reopened, anyone may correct it again
+    assert beto.post(f"/console/tickets/{ticket}/reopen").status_code == 303
+    assert beto.post(f"/console/tickets/{ticket}/correct", field="nss", value=OTHER_NSS).status_code == 303
+
+
+def test_a_refused_note_goes_back_in_the_note_box_never_in_the_reply_box(app: FastAPI, ana: Browser) -> None:
+    """Without the page's script (the form posted as is): a note over the limit was cut silently,
+    and a refused one came back as the reply's draft, one click from being sent to the student."""
+    ticket = escalate(app)
+    assert ana.post(f"/console/tickets/{ticket}/take").status_code == 303
+    long_note = "El estudiante llamó por teléfono. " * 125  # 4250 characters
+    r = ana.post(f"/console/tickets/{ticket}/note", text=long_note)
+    assert r.status_code == 400
+    assert re.search(r'id="note-error">La nota es muy larga \(máximo 4000 caracteres\); no se guardó.<', r.text)
+    note_box = re.search(r'<textarea name="text" id="note-text"[^>]*>([^<]*)</textarea>', r.text)
+    reply_box = re.search(r'<textarea name="text" id="reply-text"[^>]*>([^<]*)</textarea>', r.text)
+    assert note_box and note_box.group(1) == long_note
+    assert reply_box and reply_box.group(1) == ""
+    assert not rows(app, TicketNote)
+    # a full box whose line breaks the browser sends as CRLF is saved whole, with its line breaks
+    full = "\r\n".join(["x" * 99] * 40)  # 4000 characters as the box counts them, 4039 as sent
+    assert ana.post(f"/console/tickets/{ticket}/note", text=full).status_code == 303
+    assert [n.text for n in rows(app, TicketNote)] == [full.replace("\r\n", "\n")]

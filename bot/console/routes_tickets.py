@@ -233,12 +233,18 @@ def ticket_page(request: Request, ticket_id: int, ctx: StaffCtx) -> Response:
 
 @router.get("/api/tickets/{ticket_id}")
 def ticket_poll(ticket_id: int, ctx: StaffCtx) -> JSONResponse:
-    """The conversation as HTML plus who holds it; the page swaps what changed."""
+    """The conversation, the history and the notes as HTML plus who holds it; the page swaps what changed."""
     data = _page_data(ctx, ticket_id)
     html = render_fragment("_messages.html", messages=data["messages"], authors=data["authors"], hidden=data["hidden"],
                            labels=views.LABELS)
+    # The side cards a colleague's action changes (Historial, Notas internas), swapped the same way.
+    history = render_fragment("_history.html", ticket=data["ticket"], history=data["history"],
+                              opened_reason=data["opened_reason"], labels=views.LABELS)
+    notes = render_fragment("_notes.html", notes=data["notes"], names=data["names"], hidden=data["hidden"])
     return JSONResponse({"html": html, "signature": data["signature"], "holder_id": data["holder_id"],
-                         "status": data["ticket"].status, "last_id": data["last_id"]})
+                         "status": data["ticket"].status, "last_id": data["last_id"],
+                         "history_html": history, "notes_html": notes, "side_signature": data["side_signature"],
+                         "reason_label": views.REASONS.get(data["ticket"].reason, data["ticket"].reason)})
 
 
 @router.post("/api/tickets/{ticket_id}/typing", include_in_schema=False)
@@ -293,6 +299,13 @@ async def _act(request: Request, ctx: Any, ticket_id: int, action: str) -> Respo
             return JSONResponse({"error": exc.message, "template_needed": isinstance(exc, TemplateNeeded)},
                                 status_code=exc.status)
         data = await run_in_threadpool(_page_data, ctx, ticket_id)
+        # A refused note or reason is said where it was written, and a refused note's text goes back
+        # in the note box (not the reply box: sending it to the student is one click away there).
+        if action == "note":
+            return render("ticket.html", request, exc.status, note_error=exc.message,
+                          note_draft=field(form, "text", 8000), labels=views.LABELS, **data)
+        if action == "reason":
+            return render("ticket.html", request, exc.status, reason_error=exc.message, labels=views.LABELS, **data)
         return render("ticket.html", request, exc.status, error=exc.message, draft=field(form, "text", 8000),
                       template_needed=isinstance(exc, TemplateNeeded), labels=views.LABELS, **data)
     if code in ("taken", "sent", "resolved", "handed"):

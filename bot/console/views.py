@@ -18,7 +18,17 @@ from sqlmodel import Session, col, select
 from bot.desk import REPLACED_KEY
 from bot.models import Contact, Conversation, Direction, Holder, Message, Ticket, TicketStatus
 from bot.staff_models import AuditEntry, CannedResponse, StaffUser, TicketNote, TicketView
-from bot.staffdesk import MASKED_FIELDS, REASON_CODES, UNRESOLVED, Action, mask, window_closed
+from bot.staffdesk import (
+    CORRECT_RESOLVED,
+    MASKED_FIELDS,
+    REASON_CODES,
+    REASON_RESOLVED,
+    UNRESOLVED,
+    Action,
+    held_by_colleague,
+    mask,
+    window_closed,
+)
 
 REASONS = {
     "datos_erroneos": "Datos erróneos",
@@ -411,7 +421,17 @@ def ticket_page(session: Session, *, ticket_id: int, staff: StaffUser, now: date
         if message_id:
             authors[int(message_id)] = names.get(entry.staff_id or -1, "Personal")
     done = history(session, ticket=ticket, names=names)
+    # Why this staff member may not correct the data or change the reason now (the forms' place
+    # says it; staffdesk refuses the same), or None.
+    colleague = holder_id is not None and holder_id != staff.id and not staff.is_admin
+    resolved = ticket.status == TicketStatus.RESOLVED
+    correct_blocked = (CORRECT_RESOLVED if resolved
+                       else held_by_colleague(session, holder_id or 0, "corregir sus datos") if colleague else None)
+    reason_blocked = (REASON_RESOLVED if resolved and not staff.is_admin
+                      else held_by_colleague(session, holder_id or 0, "cambiar el motivo") if colleague and not resolved
+                      else None)
     return {
+        "correct_blocked": correct_blocked, "reason_blocked": reason_blocked,
         "authors": authors, "hidden": hidden_values(session, conversation.id),  # type: ignore[arg-type]
         "ticket": ticket, "conversation": conversation, "contact": contact, "messages": messages,
         "notes": notes, "earlier": earlier, "data_rows": data_rows(ticket.data), "names": names,
@@ -423,7 +443,14 @@ def ticket_page(session: Session, *, ticket_id: int, staff: StaffUser, now: date
         "attachments": attachments, "signature": messages_signature(messages),
         "canned": list(session.exec(select(CannedResponse).order_by(col(CannedResponse.title)))),
         "last_id": max((m.id or 0 for m in messages), default=0),
+        "side_signature": side_signature(done, notes),
     }
+
+
+def side_signature(done: list[dict[str, Any]], notes: list[TicketNote]) -> str:
+    """Changes when the ticket's history or its notes do (a colleague's action): the page polls it."""
+    sig = "|".join(f"{h['at']}:{h['action']}:{h['what']}" for h in done) + "#" + ",".join(str(n.id) for n in notes)
+    return hashlib.sha256(sig.encode()).hexdigest()[:16]
 
 
 LABELS: dict[str, Any] = {"reasons": REASONS, "statuses": STATUSES, "channels": CHANNELS, "ages": AGES,

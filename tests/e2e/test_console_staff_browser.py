@@ -187,3 +187,140 @@ def test_staff_change_a_tickets_reason_and_see_it_in_its_history(desk: tuple[Any
     assert "Ana López" in last and "Cambió el motivo de «Duda general» a «Sin vigencia»" in last
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "console-ticket-history-laptop.png"), full_page=True)
+
+
+def test_an_agent_sees_why_a_colleagues_chat_and_a_resolved_ticket_are_not_theirs_to_change(
+        desk: tuple[Any, Any], page: Any, chromium: Any) -> None:
+    """On a chat a colleague holds, only the holder or an admin corrects the data or changes the
+    reason; a resolved ticket's data are corrected after reopening it. The agent's open page
+    follows when the colleague takes the chat, and says so where the forms were."""
+    app, server = desk
+    ticket = escalate(app)
+    add_staff(app, "beto@itson.edu.mx", "Beto Ruiz", role="agent")
+    ctx = chromium.new_context(viewport=LAPTOP, locale="es-MX")
+    try:
+        beto = ctx.new_page()
+        login(beto, server.url, "beto@itson.edu.mx")
+        beto.goto(f"{server.url}/console/tickets/{ticket}")
+        beto.click("#correct-data summary")
+        assert beto.locator("#correct-data button:has-text('Guardar corrección')").is_visible()
+        page.goto(f"{server.url}/console/tickets/{ticket}")
+        page.click("#take")
+        page.locator(".alert.ok", has_text="Tomaste el chat").wait_for()
+        # Beto's page reloads by itself (the chat changed hands) and says why in the forms' place
+        beto.locator(".holder", has_text="Lo atiende Ana López").wait_for(timeout=10000)
+        beto.click("#correct-data summary")
+        assert beto.locator("#correct-blocked").inner_text() == (
+            "Este chat lo atiende Ana López: solo esa persona o un administrador puede corregir sus datos.")
+        assert beto.locator("#correct-data form").count() == 0
+        beto.click("#change-reason summary")
+        assert "solo esa persona o un administrador puede cambiar el motivo" in beto.locator("#reason-blocked").inner_text()
+        # resolved: the admin is told to reopen it to correct the data, and may still change the reason
+        page.once("dialog", lambda d: d.accept())
+        page.click("button:has-text('Resolver')")
+        page.locator(".alert.ok", has_text="Reporte resuelto").wait_for()
+        page.click("#correct-data summary")
+        assert page.locator("#correct-blocked").inner_text() == "Este reporte ya está resuelto: reábrelo para corregir sus datos."
+        page.click("#change-reason summary")
+        assert page.locator("#change-reason button:has-text('Guardar motivo')").is_visible()
+        beto.locator("text=Reporte resuelto").first.wait_for(timeout=10000)
+        beto.click("#change-reason summary")
+        assert "solo un administrador puede cambiar su motivo" in beto.locator("#reason-blocked").inner_text()
+        SHOTS.mkdir(exist_ok=True)
+        beto.screenshot(path=str(SHOTS / "console-resolved-reason-agent-laptop.png"), full_page=True)
+    finally:
+        ctx.close()
+
+
+def test_a_note_that_cannot_be_saved_stays_in_the_note_box(desk: tuple[Any, Any], page: Any) -> None:
+    """Saving an internal note failed (the session ended in another tab, or the note was refused):
+    its text came back in the reply box, one click from being sent to the student."""
+    app, server = desk
+    ticket = escalate(app)
+    url = f"{server.url}/console/tickets/{ticket}"
+    page.goto(url)
+    page.click("#take")
+    page.locator(".alert.ok", has_text="Tomaste el chat").wait_for()
+    # refused (only spaces): said above the note box; neither box changes
+    page.fill("#reply-text", "Hola, ya reviso tu caso.")
+    page.fill("#note-text", "   ")
+    page.click("#note-form button:has-text('Guardar nota')")
+    page.locator("#note-error", has_text="La nota está vacía.").wait_for()
+    assert page.input_value("#reply-text") == "Hola, ya reviso tu caso."
+    # the session ends in another tab while the note is written: after logging in again, the note
+    # is in the note box and the reply in the reply box
+    note = "Llamó a la mesa: su NSS lo tramitó en la clínica 1.\nPide que le escriban mañana."
+    page.fill("#note-text", note)
+    other = page.context.new_page()
+    other.goto(f"{server.url}/console/inbox")
+    other.get_by_role("button", name="Salir").click()
+    other.wait_for_url("**/console/login")
+    other.close()
+    page.click("#note-form button:has-text('Guardar nota')")
+    page.wait_for_url("**/console/login?ended=1**")
+    assert "Tu sesión terminó" in page.locator(".alert").first.inner_text()
+    page.fill("input[name=email]", ADMIN)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url)
+    assert page.input_value("#note-text") == note
+    assert page.input_value("#reply-text") == "Hola, ya reviso tu caso."
+    page.click("#note-form button:has-text('Guardar nota')")
+    page.locator(".alert.ok", has_text="Nota interna guardada.").wait_for()
+    assert page.locator(".note .text").last.inner_text() == note
+    assert page.input_value("#note-text") == ""
+
+
+def test_a_full_note_with_line_breaks_is_saved_whole(desk: tuple[Any, Any], page: Any) -> None:
+    app, server = desk
+    ticket = escalate(app)
+    page.goto(f"{server.url}/console/tickets/{ticket}")
+    note = "\n".join(["x" * 99] * 40)  # what the box allows: 4000 characters, a line break counted as one
+    page.fill("#note-text", note)
+    assert page.input_value("#note-text") == note
+    page.click("#note-form button:has-text('Guardar nota')")
+    page.locator(".alert.ok", has_text="Nota interna guardada.").wait_for()
+    with app.state.services.session() as session:
+        from bot.staff_models import TicketNote
+        from sqlmodel import select
+        assert [n.text for n in session.exec(select(TicketNote))] == [note]
+
+
+def test_a_colleagues_actions_appear_in_the_open_tickets_history_without_reloading(
+        desk: tuple[Any, Any], page: Any, chromium: Any) -> None:
+    """The page's live refresh covered the conversation only: the Historial (and the notes) of a
+    ticket open on one screen stayed as they were while a colleague worked on it."""
+    app, server = desk
+    ticket = escalate(app)
+    add_staff(app, "beto@itson.edu.mx", "Beto Ruiz", role="agent")
+    url = f"{server.url}/console/tickets/{ticket}"
+    page.goto(url)
+    page.evaluate("window.notReloaded = true")
+    assert page.locator("#history li").count() == 1
+    ctx = chromium.new_context(viewport=LAPTOP, locale="es-MX")
+    try:
+        beto = ctx.new_page()
+        login(beto, server.url, "beto@itson.edu.mx")
+        beto.goto(url)
+        beto.fill("#note-text", "Le llamé y no contestó.")
+        beto.click("#note-form button:has-text('Guardar nota')")
+        beto.locator(".alert.ok", has_text="Nota interna guardada.").wait_for()
+        beto.click("#change-reason summary")
+        beto.select_option("#change-reason select[name=reason]", "sin_vigencia")
+        beto.click("#change-reason button:has-text('Guardar motivo')")
+        beto.locator(".alert.ok", has_text="Motivo cambiado").wait_for()
+    finally:
+        ctx.close()
+    # Ana's page, untouched, follows within a poll or two
+    page.locator("#history li", has_text="Cambió el motivo de «Duda general» a «Sin vigencia»").wait_for(timeout=10000)
+    items = [page.locator("#history li").nth(i).inner_text() for i in range(page.locator("#history li").count())]
+    assert "Abrió el reporte: Duda general" in items[0]
+    assert "Beto Ruiz" in items[1] and "Nota interna" in items[1]
+    assert "Beto Ruiz" in items[2] and "Cambió el motivo de «Duda general» a «Sin vigencia»" in items[2]
+    assert page.locator(".note .text").inner_text() == "Le llamé y no contestó."
+    assert page.locator("#ticket-reason").inner_text() == "Sin vigencia"  # the header follows too
+    assert page.evaluate("window.notReloaded === true"), "the page was reloaded"
+    # and what Ana writes meanwhile is not touched by the refresh
+    page.fill("#note-text", "Revisar mañana")
+    page.wait_for_timeout(3500)
+    assert page.input_value("#note-text") == "Revisar mañana"

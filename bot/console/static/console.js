@@ -105,7 +105,42 @@
       }).catch(function () { form.submit(); });
   });
 
-  // After the handlers above, so a submission they took over (reveal) does not count as leaving.
+  // An internal note is saved in place: a refusal is said above the note box and the text stays
+  // in it (never in the reply box, one click from the student); a session that ended meanwhile
+  // keeps it, as the polls do, for after the login.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (form.id !== "note-form") return;
+    ev.preventDefault();
+    var error = document.getElementById("note-error");
+    var button = form.querySelector("button");
+    function refused(message) {
+      error.textContent = message; error.hidden = false;
+      document.getElementById("note-text").focus();
+    }
+    error.hidden = true;
+    if (button) button.disabled = true;
+    fetch(form.action, { method: "POST", credentials: "same-origin", body: new FormData(form),
+                         headers: { "Accept": "application/json", "X-CSRF-Token": csrf } })
+      .then(function (r) {
+        if (r.status === 401) loggedOut();
+        return r.json().catch(function () { return { error: "No se pudo guardar la nota (error " + r.status + ")." }; });
+      })
+      .then(function (data) {
+        if (data.ok) {
+          leaving = true;
+          window.location.href = prefix + "/tickets/" + body.dataset.ticket + "?m=" + data.ok;
+        } else {
+          refused((data.error || "No se pudo guardar la nota.") + " Tu nota sigue aquí.");
+        }
+      })
+      .catch(function (e) {
+        if (!leaving) refused("No se pudo guardar la nota (¿sin conexión?). Tu nota sigue aquí; inténtalo otra vez.");
+      })
+      .then(function () { if (button) button.disabled = false; });
+  });
+
+  // After the handlers above, so a submission they took over (reveal, a note) does not count as leaving.
   document.addEventListener("submit", function (ev) { if (!ev.defaultPrevented) leaving = true; });
 
   // A table wider than its card (a phone) scrolls inside it: say so above it, since phones hide
@@ -175,7 +210,7 @@
     getJSON(prefix + "/api/unread").then(function (d) { setUnread(d.unread); }).catch(function () {});
   } else if (page === "ticket") {
     var box = document.getElementById("messages");
-    var sig = body.dataset.signature;
+    var sig = body.dataset.signature, sideSig = body.dataset.sideSignature;
     var holder = body.dataset.holder, status = body.dataset.status;
     var scrollDown = function () { box.scrollTop = box.scrollHeight; };
     scrollDown();
@@ -186,9 +221,21 @@
           box.innerHTML = data.html; sig = data.signature;
           if (atBottom) scrollDown();
         }
+        if (data.side_signature !== sideSig) {
+          var items = document.getElementById("history-items"), notes = document.getElementById("notes");
+          if (items) items.innerHTML = data.history_html;
+          if (notes) notes.innerHTML = data.notes_html;
+          sideSig = data.side_signature;
+          var reasonLabel = document.getElementById("ticket-reason");
+          if (reasonLabel && data.reason_label) reasonLabel.textContent = data.reason_label;
+        }
         if (String(data.holder_id || "") !== holder || data.status !== status) {
-          var draft = document.getElementById("reply-text");
-          if (!draft || !draft.value.trim()) { window.location.reload(); }
+          // A half-written reply or note is not thrown away by reloading under it.
+          var writing = DRAFTS.some(function (id) {
+            var el = document.getElementById(id);
+            return el && el.value.trim();
+          });
+          if (!writing) { window.location.reload(); }
           else { document.getElementById("changed").hidden = false; }
         }
       });
