@@ -244,6 +244,11 @@ def throttle_wait(*, session: Session, email: str, ip: str, now: datetime) -> in
     return max(waits)
 
 
+def wait_label(seconds: int) -> str:
+    """How long a throttled login must wait, as staff read it: "40 s", "3 min"."""
+    return f"{seconds} s" if seconds < 60 else f"{max(1, round(seconds / 60))} min"
+
+
 def new_session(*, session: Session, staff: StaffUser, now: datetime) -> str:
     token = secrets.token_urlsafe(32)
     session.add(StaffSession(id=token_id(token), staff_id=staff.id, csrf_token=secrets.token_urlsafe(32),  # type: ignore[arg-type]

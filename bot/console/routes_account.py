@@ -43,7 +43,7 @@ async def password_submit(request: Request, ctx: StaffCtx) -> Response:
     if result.token is None:
         if result.wait_seconds:
             seconds = result.wait_seconds
-            wait = f"{seconds} s" if seconds < 60 else f"{max(1, round(seconds / 60))} min"
+            wait = auth.wait_label(seconds)
             response = _page(request, 429, error=f"Demasiados intentos con una contraseña actual incorrecta. "
                                                  f"Espera {wait} antes de volver a intentar.")
             response.headers["Retry-After"] = str(seconds)

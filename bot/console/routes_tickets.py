@@ -104,7 +104,7 @@ async def login_submit(request: Request) -> Response:
     if result.token is None:
         if result.wait_seconds:
             seconds = result.wait_seconds
-            wait = f"{seconds} s" if seconds < 60 else f"{max(1, round(seconds / 60))} min"
+            wait = auth.wait_label(seconds)
             error, status = (f"Demasiados intentos fallidos. Espera {wait} antes de volver a intentar.", 429)
         else:
             error, status = ("Correo o contraseña incorrectos.", 401)
