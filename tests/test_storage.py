@@ -238,3 +238,34 @@ def test_a_write_on_the_event_loop_never_waits_for_the_writer_lock(engine):
     writer.join()
     with connection_if_free(engine) as conn:
         assert conn is not None
+
+
+def _fill(engine, rows_count: int) -> None:
+    for start in range(0, rows_count, 200):
+        with session_scope(engine) as session:
+            for i in range(start, start + 200):
+                _conversation(session, address=f"+52164{i:08d}").state = {"stage": "menu", "pad": "x" * 4000}
+
+
+def test_a_service_engine_leaves_the_wal_to_its_own_checkpoints(tmp_path):
+    """bot.storage.make_engine(background_checkpoint=True): no commit pays SQLite's automatic
+    checkpoint (4-12 ms under the writer lock); bot.storage.checkpoint copies the WAL, writers unblocked."""
+    from bot.storage import checkpoint, checkpoints_in_background
+
+    plain = make_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    served = make_engine(f"sqlite:///{tmp_path / 'served.db'}", background_checkpoint=True)
+    for engine in (plain, served):
+        init_db(engine)
+    assert checkpoints_in_background(served) and not checkpoints_in_background(plain)
+    sizes = {name: (tmp_path / name).stat().st_size for name in ("plain.db", "served.db")}
+    _fill(plain, 3000)
+    _fill(served, 3000)
+    assert (tmp_path / "plain.db").stat().st_size > sizes["plain.db"] * 4  # SQLite checkpointed during the commits
+    assert (tmp_path / "served.db").stat().st_size == sizes["served.db"]  # all of it still in the WAL
+    busy, frames, copied = checkpoint(served)
+    assert busy == 0 and frames > 1000 and copied == frames
+    assert (tmp_path / "served.db").stat().st_size > sizes["served.db"] * 4
+    with session_scope(served) as session:
+        assert len(session.exec(select(Conversation)).all()) == 3000
+    plain.dispose()
+    served.dispose()

@@ -253,3 +253,30 @@ def test_a_worker_leaves_its_start_up_objects_out_of_the_collectors_walks(tmp_pa
     assert seen["matcher"]
     assert seen["plain"] > 50_000 and seen["frozen"] > seen["plain"]
     assert seen["after"] < seen["plain"] // 10, seen
+
+
+def test_the_service_checkpoints_its_sqlite_file_in_the_background(tmp_path):
+    """The service's engine leaves the WAL to a task of its own (bot.web.services): what students
+    wrote reaches the database file within a few seconds, with no commit paying for the copy."""
+    from datetime import datetime, timezone
+
+    from bot.inbound import Arrival, enqueue_many
+    from bot.storage import connection_scope
+
+    from pathlib import Path
+
+    settings = settings_for(tmp_path, database_url=f"sqlite:///{tmp_path / 'wal.db'}")  # SQLite's own behaviour
+    with running_app(settings, workers=False) as (server, services):
+        db = Path(services.engine.url.database)
+        time.sleep(1.5)
+        before = db.stat().st_size
+        now = datetime.now(timezone.utc)
+        for group in range(40):
+            arrivals = [Arrival("webchat", f"m{group}-{i}", f"s{group}-{i}", None, {"text": "hola " * 200}, now)
+                        for i in range(50)]
+            with connection_scope(services.engine) as conn:
+                enqueue_many(conn, arrivals)
+        deadline = time.monotonic() + 10
+        while db.stat().st_size <= before:
+            assert time.monotonic() < deadline, "the WAL was never copied into the database file"
+            time.sleep(0.1)

@@ -9,6 +9,7 @@ FastAPI lifespan and a command-line runner share one start-up sequence.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.models import utcnow
-from bot.storage import init_db, make_engine, session_scope
+from bot.storage import checkpoint, checkpoints_in_background, init_db, make_engine, session_scope
 
 if TYPE_CHECKING:
     from bot.channels.base import Channel
@@ -122,12 +123,43 @@ def build_services(
         channels.setdefault("webchat", WebChatChannel())
     return Services(
         settings=settings,
-        engine=make_engine(settings.database_url),
+        engine=make_engine(settings.database_url, background_checkpoint=True),
         kb=kb,
         media=media,
         channels=channels,
         clock=clock or utcnow,
     )
+
+
+#: How often the service copies SQLite's WAL into the database file (bot.storage.checkpoint).
+CHECKPOINT_SECONDS = 1.0
+
+
+async def _checkpoint_loop(services: Services) -> None:
+    """Checkpoint the SQLite file every :data:`CHECKPOINT_SECONDS` (see :func:`bot.storage.make_engine`).
+
+    The engine is read at each turn (tests swap it); PostgreSQL, or an engine
+    left to SQLite's own checkpoints, is skipped. A failure is logged once
+    until a checkpoint works again: a database that cannot be written says
+    so elsewhere, loudly.
+    """
+    failing = False
+    while True:
+        await asyncio.sleep(CHECKPOINT_SECONDS)
+        engine = services.engine
+        if not checkpoints_in_background(engine):
+            continue
+        try:
+            await asyncio.to_thread(checkpoint, engine)
+        except Exception as exc:  # noqa: BLE001 - the loop must outlive a bad moment
+            if not failing:
+                log.warning("SQLite checkpoint failed (%s); trying again every %.0f s", type(exc).__name__,
+                            CHECKPOINT_SECONDS)
+            failing = True
+        else:
+            if failing:
+                log.info("SQLite checkpoints work again")
+            failing = False
 
 
 @asynccontextmanager
@@ -155,6 +187,7 @@ async def running(services: Services, *, workers: bool = True) -> AsyncIterator[
             services.broken[name] = type(exc).__name__
             del services.channels[name]
     log.info("channels ON: %s", ", ".join(sorted(services.channels)) or "none")
+    checkpoints = asyncio.create_task(_checkpoint_loop(services), name="sqlite checkpoints")
     if workers:
         services.inbound = InboundProcessor(services)
         services.outbox = OutboxWorker(services)
@@ -163,6 +196,9 @@ async def running(services: Services, *, workers: bool = True) -> AsyncIterator[
     try:
         yield services
     finally:
+        checkpoints.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await checkpoints
         intake, services.intake = services.intake, None
         if intake is not None:
             await intake.drain()
