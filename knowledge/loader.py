@@ -105,6 +105,9 @@ class KnownAnswer:
     #: On a follow-up: the topic that answers it instead of a text of its own ("¿y después de
     #: guardarla?" after how to fill in the form is the wait).
     then: str = ""
+    #: The answer worded for a relative writing for the student (``answer_relative:`` of the
+    #: item); empty: ``answer``. Said instead of it by :meth:`KnowledgeBase.for_relative`.
+    answer_relative: str = ""
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,21 @@ class KnowledgeBase:
         topic has ``answer_relative:``."""
         topic = self.topics[topic_id]
         return (relative and topic.answers_relative) or topic.answers
+
+    @cached_property
+    def _relative_wordings(self) -> dict[str, str]:
+        """Each known answer and follow-up of a topic that has a wording for a relative, by its answer."""
+        return {k.answer: k.answer_relative for t in self.topics.values() for k in (*t.known, *t.follow_ups)
+                if k.answer and k.answer_relative}
+
+    def for_relative(self, text: str) -> str:
+        """``text`` with every known answer or follow-up answer in it (the matcher hands those out
+        as they are written) replaced by its ``answer_relative``: what a parent writing for the
+        student reads. Other text is left as it is."""
+        for answer, relative in self._relative_wordings.items():
+            if answer in text:
+                text = text.replace(answer, relative)
+        return text
 
     def message(self, key: str, *, relative: bool = False, **values: Any) -> str:
         """A sentence of messages.yaml with placeholders filled; with ``relative``, its
@@ -316,8 +334,25 @@ def _load_known(items: Any, desk_values: dict[str, str], *, rel: str, line: int,
             problems.append(Problem(rel, line, topic, "each known answer needs when (phrases), answer and source"))
             continue
         _check_text(answer, rel=rel, line=line, topic=topic, problems=problems)
-        known.append(KnownAnswer(tuple(when), _fill(answer, desk_values), source, bool(item.get("alone"))))
+        relative = _item_relative(item, answer, desk_values, rel=rel, line=line, topic=topic, problems=problems)
+        known.append(KnownAnswer(tuple(when), _fill(answer, desk_values), source, bool(item.get("alone")),
+                                 answer_relative=relative))
     return tuple(known)
+
+
+def _item_relative(item: dict[str, Any], answer: str, desk_values: dict[str, str], *, rel: str, line: int,
+                   topic: str, problems: list[Problem]) -> str:
+    """A known answer's or follow-up's ``answer_relative`` (its wording for a relative writing for
+    the student), checked like its ``answer``; only where there is an ``answer`` to reword."""
+    relative = str(item.get("answer_relative") or "").strip()
+    if not relative:
+        return ""
+    if not answer:
+        problems.append(Problem(rel, line, topic, "answer_relative without an answer to reword "
+                                "(a follow-up with then: takes that topic's wording)"))
+        return ""
+    _check_text(relative, rel=rel, line=line, topic=topic, problems=problems)
+    return _fill(relative, desk_values)
 
 
 def _load_follow_ups(items: Any, desk_values: dict[str, str], *, rel: str, line: int, topic: str,
@@ -347,8 +382,9 @@ def _load_follow_ups(items: Any, desk_values: dict[str, str], *, rel: str, line:
             continue
         if answer:
             _check_text(answer, rel=rel, line=line, topic=topic, problems=problems)
+        relative = _item_relative(item, answer, desk_values, rel=rel, line=line, topic=topic, problems=problems)
         found.append(KnownAnswer(tuple(when), _fill(answer, desk_values) if answer else "", source,
-                                 bool(item.get("alone")), then))
+                                 bool(item.get("alone")), then, answer_relative=relative))
     return tuple(found)
 
 

@@ -6,6 +6,7 @@ as a parent would write (tests/test_machine.py style), and the desk's ticket num
 """
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -332,3 +333,96 @@ def test_check_flags_a_relative_answer_with_a_message_missing(tmp_path: Path) ->
     path.write_text(text[:second] + text[end + 1:], encoding="utf-8")
     problems = [str(p) for p in check(root)]
     assert any("llenado" in p and "answer_relative has 1 messages and answer 2" in p for p in problems), problems
+
+
+# --- the known answers, the follow-ups and the rest of what a parent reads -------------------
+
+
+def test_a_parent_reads_the_known_answers_and_the_social_answers_about_their_child() -> None:
+    chat = Chat()
+    chat.say("soy mamá de un alumno")
+    chat.say("¿qué es el CIA?")  # a known answer of registro_cia
+    assert "el portal de alumnos donde tu hijo(a) hace la solicitud" in chat.text
+    assert "Entras en" not in chat.text and "con tu ID" not in chat.text
+    chat.say("¿cuánto cuesta?")  # a known answer of duda_general, in the middle of the guide
+    assert "tu hijo(a) no paga" in chat.text and "no te cuesta" not in chat.text
+    chat.say("¿y la beca?")
+    assert "el NSS de tu hijo(a)" in chat.text and "tu NSS" not in chat.text
+    chat.say("gracias")
+    assert "Mucho éxito con el trámite de tu hijo(a)" in chat.text and "con tu trámite" not in chat.text
+
+
+def test_a_parent_reads_a_follow_up_about_their_child() -> None:
+    chat = Chat()
+    chat.say("soy papá de una alumna")
+    chat.say("¿cómo reviso su vigencia?")
+    chat.say("¿y qué tiene que salir ahí?")
+    assert "En su constancia, tu hijo(a) tiene que salir *con derecho al servicio médico*" in chat.text
+    assert "En tu constancia tienes" not in chat.text
+
+
+def test_a_parent_through_an_emergency() -> None:
+    chat = Chat()
+    chat.say("soy mamá de un alumno")
+    out = chat.say("es una emergencia")
+    assert out.topic == "urgencia"
+    assert "911" in chat.text and "Si tu hijo(a) no cuenta con el servicio médico (vigente)" in chat.text
+    assert "¡afíliate con tiempo!" not in chat.text
+    chat.say("¿y qué hago?")
+    assert "Para saber si tu hijo(a) ya está vigente, saquen su constancia" in chat.text
+    assert "haz la solicitud" not in chat.text
+    chat.say("ya llamamos al 911")
+    assert "ayudarte con el seguro de tu hijo(a)" in chat.text
+
+
+def test_a_parent_reads_the_clinic_trouble_and_the_other_employer_about_their_child() -> None:
+    kb_says = {key: KB.message(key, relative=True) for key in ("umf_trouble", "other_employer", "waiting_then",
+                                                                "coverage_not_seen_here", "correction_noted")}
+    assert "Tu hijo(a) todavía no está vigente" in kb_says["umf_trouble"]
+    assert "Si en la constancia de tu hijo(a) aparece otro patrón" in kb_says["other_employer"]
+    assert "revisar su *constancia de vigencia de derechos*" in kb_says["waiting_then"]
+    assert "la vigencia de tu hijo(a)" in kb_says["coverage_not_seen_here"]
+    assert "en el reporte de tu hijo(a) lo que puso" in kb_says["correction_noted"]
+    for text in kb_says.values():
+        assert " tu CURP" not in text and "tu constancia" not in text and "guardaste" not in text
+    chat = Chat()
+    chat.say("soy mamá de un alumno")
+    chat.say("¿cómo se da de alta en su clínica?")
+    chat.say("no le deja darse de alta")
+    assert "Tu hijo(a) todavía no está vigente" in chat.text or "el alta de tu hijo(a)" in chat.text
+
+
+@pytest.mark.parametrize("turns,theirs", [
+    (["soy mamá de un alumno", "¿qué es el CIA?"], "el portal de alumnos donde haces la solicitud"),
+    (["soy mamá de un alumno", "ya soy yo, el alumno", "¿cuánto cuesta?"], "no te cuesta nada"),
+    (["mi mamá me dijo que tenía que sacar el seguro", "¿qué es el CIA?"], "Entras en"),
+    (["mi mamá me dijo que tenía que sacar el seguro", "gracias"], "Mucho éxito con tu trámite"),
+])
+def test_the_student_still_reads_the_known_answers_in_tu(turns: list[str], theirs: str) -> None:
+    chat = Chat()
+    for text in turns:
+        chat.say(text)
+    if turns[0].startswith("soy mamá") and len(turns) == 2:
+        assert theirs not in chat.text  # the parent, for contrast
+        return
+    assert theirs in chat.text and "tu hijo(a)" not in chat.text
+
+
+def test_check_flags_a_relative_wording_of_a_follow_up_answered_by_another_topic(tmp_path: Path) -> None:
+    root = _knowledge_copy(tmp_path)
+    path = root / "topics" / "llenado.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("    then: espera\n", "    then: espera\n    answer_relative: Tu hijo(a) espera\n", 1)
+    path.write_text(text, encoding="utf-8")
+    problems = [str(p) for p in check(root)]
+    assert any("llenado" in p and "answer_relative without an answer" in p for p in problems), problems
+
+
+def test_every_known_answer_a_parent_can_reach_has_its_parent_wording() -> None:
+    """Each known answer and follow-up that speaks of the student's own steps in the second person
+    ("tu NSS", "entras", "guardaste") has an ``answer_relative``."""
+    second_person = re.compile(r"\b(?:tu (?:nss|curp|solicitud|constancia|clínica|id)|entras|guardaste|estás vigente"
+                               r"|apareces)\b")
+    missing = [(t.id, k.when[0]) for t in KB.topics.values() for k in (*t.known, *t.follow_ups)
+               if k.answer and not k.answer_relative and second_person.search(k.answer.lower())]
+    assert missing == []
