@@ -426,3 +426,46 @@ def test_every_known_answer_a_parent_can_reach_has_its_parent_wording() -> None:
     missing = [(t.id, k.when[0]) for t in KB.topics.values() for k in (*t.known, *t.follow_ups)
                if k.answer and not k.answer_relative and second_person.search(k.answer.lower())]
     assert missing == []
+
+
+# --- the student taking over from the parent -------------------------------------------------
+
+
+def test_the_student_taking_over_in_the_middle_of_a_report_is_greeted_and_the_report_goes_on() -> None:
+    chat = Chat()
+    chat.say("le escribo por mi hijo, le sale un error al guardar la solicitud")
+    chat.say("dice que el NSS no es válido")
+    out = chat.say("ya soy yo, el alumno")
+    assert not chat.relative and out.topic is None
+    assert out.replies[0].plain() == KB.message("student_takes_over") == "¡Hola! 🙂 Va, sigo contigo."
+    assert "me falta tu ID de estudiante, tu nombre completo, tu NSS y tu CURP" in chat.text
+    assert "tu hijo(a)" not in chat.text and "¡Gracias!" not in chat.text
+    assert chat.state is not None and chat.state["stage"] == "escalation_collect"
+    chat.say("234567")
+    assert "Me falta tu nombre completo, tu NSS y tu CURP." in chat.text
+
+
+def test_the_student_taking_over_with_more_to_say_gets_the_greeting_and_the_answer() -> None:
+    chat = Chat()
+    chat.say("es para mi hija")
+    chat.say("1")
+    chat.say("no")
+    chat.say("ya soy yo, la alumna")  # at the guide's question: said again, to the student
+    assert "¡Hola! 🙂 Va, sigo contigo." in chat.text and "no te puedo ayudar" not in chat.text
+    assert "¿Ya conoces tu Número de Seguridad Social (NSS)?" in chat.text and "tu hijo(a)" not in chat.text
+    chat = Chat()
+    chat.say("soy mamá de un alumno")
+    out = chat.say("ya soy yo, el alumno. ¿qué es el NSS?")
+    assert out.topic == "nss" and out.replies[0].plain() == "¡Hola! 🙂 Va, sigo contigo."
+    assert "🔢 Tu *NSS (Número de Seguridad Social)*" in chat.text and "tu hijo(a)" not in chat.text
+
+
+@pytest.mark.parametrize("turns", [
+    ["soy el estudiante", "¿qué es el NSS?"],  # never a parent: nothing to acknowledge
+    ["mi mamá me dijo que tenía que sacar el seguro", "ya soy yo, el alumno"],
+])
+def test_a_student_who_never_was_a_parent_gets_no_greeting(turns: list[str]) -> None:
+    chat = Chat()
+    for text in turns:
+        chat.say(text)
+        assert "Va, sigo contigo" not in chat.text
