@@ -106,16 +106,17 @@ _CONSTANCIA_OK = re.compile(r"\bcon derecho\b.*\bitson\b|\bitson\b.*\bcon derech
 _NOT_COVERED_WORDS = re.compile(r"\bsin derecho\b|\bno (?:me )?(?:sale|aparece|salgo|aparezco) con derecho\b|\botro patron\b")
 
 
-#: "no puedo entrar al CIA", "no me deja iniciar sesión": the account, not the application.
+#: "no puedo entrar al CIA", "no me deja iniciar sesión": the account, not the application (a
+#: parent's "no puede entrar", "no le deja" too).
 _CANT_LOG_IN = re.compile(
-    r"\bno (?:puedo|me deja|me dejo|pude|he podido) (?:entrar|ingresar|acceder|iniciar sesion|loguearme|meterme)"
+    r"\bno (?:puedo|me deja|me dejo|pude|he podido|puede|pudo|ha podido|le deja|le dejo) (?:entrar|ingresar|acceder|iniciar sesion|loguearme|meterme)"
     r"(?: (?:al|en el|a mi|en mi) (?:cia|cuenta|portal))?\b|\bno (?:me )?(?:acepta|reconoce) (?:mi )?(?:id|usuario)\b"
 )
 
 
 #: "sigo sin poder", "ya intenté y nada", "tampoco": still locked out, after the password's answer.
 _STILL_CANT = re.compile(
-    r"\b(?:sigo|sigue) sin (?:poder|dejarme|entrar)\b|\bno (?:puedo|me deja|pude)\b|\bya (?:intente|lo intente|le intente)\b"
+    r"\b(?:sigo|sigue) sin (?:poder|dejarme|dejarle|entrar)\b|\bno (?:puedo|me deja|pude|puede|le deja|pudo)\b|\bya (?:intente|lo intente|le intente)\b"
     r"|\bsigo igual\b|\btampoco\b|\bno funciona\b|\bno sirve\b|\by nada\b")
 
 

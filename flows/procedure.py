@@ -80,7 +80,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           ("estoy", "entre", "solicitud seguro", "encontre", "ahi", "aparece", "veo", "abri", "dentro", "explica",
            "llen", "cia", "pantalla")),
     Stage("filling", "q_filling", "yesno", "waiting_saved_date", "!filling_wait", "el llenado de tu solicitud",
-          ("guard", "mande", "envie", "hice", "llene", "termine", "quedo", "solicitud"), ok_is_ack=True),
+          ("guard", "mande", "envie", "hice", "llene", "lleno", "termine", "quedo", "solicitud"), ok_is_ack=True),
     Stage("waiting_saved_date", "q_saved_date", "date", None, None, "la fecha en que guardaste tu solicitud"),
     Stage("waiting_period"),
     Stage("checking_coverage", "q_checking", "yesno", "umf_registration", "!not_covered", "revisar tu vigencia",

@@ -148,6 +148,9 @@ class Lexicon:
     phrases: dict[str, str] = field(default_factory=dict)
     #: Words spelled right (``words_es.txt``): never "corrected" into a word of the knowledge base.
     known: frozenset[str] = frozenset()
+    #: Third-person forms read as the first person ("le sale" as "me sale", "puso" as "puse"):
+    #: a parent tells what the student did the way a student tells it of themselves.
+    third_person: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -533,7 +536,25 @@ def _load_lexicon(path: Path, problems: list[Problem]) -> Lexicon:
         ignore=frozenset(str(w).lower() for w in data.get("ignore") or []),
         phrases=mapping("phrases"),
         known=_known_words(path.with_name(KNOWN_WORDS)),
+        third_person=mapping("third_person"),
     )
+
+
+def _check_third_person(lexicon: Lexicon, topics: dict[str, Topic], path: Path, problems: list[Problem]) -> None:
+    """A keyword is read word by word, so it never holds a phrase of ``third_person:`` of several
+    words ("le sale"): a message's "le sale" is read "me sale" and would never match it."""
+    phrases = [k for k in lexicon.third_person if len(k.split()) > 1]
+    for topic in topics.values():
+        for keyword in (*topic.strong, *topic.weak, *topic.announces, *topic.alone):
+            padded = f" {' '.join(keyword.lower().split())} "
+            for phrase in phrases:
+                if f" {phrase} " in padded:
+                    problems.append(Problem(topic.file, 1, topic.id, f"keyword {keyword!r} holds {phrase!r}, which "
+                                            f"lexicon.yaml's third_person reads as {lexicon.third_person[phrase]!r}: "
+                                            "write that instead"))
+    for key, value in lexicon.third_person.items():
+        if not key.strip() or not value.strip():
+            problems.append(Problem(_rel(path), 1, "lexicon", f"third_person: empty form in {key!r}: {value!r}"))
 
 
 #: One correctly spelled word a line, beside lexicon.yaml (comments start with #).
@@ -589,6 +610,7 @@ def _collect(root: Path) -> tuple[KnowledgeBase | None, list[Problem]]:
                     problems.append(Problem(_rel(messages_path), line, key,
                                             f"placeholders {sorted(extra)} are not in {base!r}"))
     lexicon = _load_lexicon(root / "lexicon.yaml", problems)
+    _check_third_person(lexicon, topics, root / "lexicon.yaml", problems)
     if desk is None:
         return None, problems
     kb = KnowledgeBase(topics=topics, desk=desk, messages=messages, lexicon=lexicon, root=root)

@@ -356,7 +356,7 @@ def test_a_parent_reads_a_follow_up_about_their_child() -> None:
     chat = Chat()
     chat.say("soy papá de una alumna")
     chat.say("¿cómo reviso su vigencia?")
-    chat.say("¿y qué tiene que salir ahí?")
+    chat.say("¿y qué le tiene que salir ahí?")  # the third person, read as "¿qué me tiene que salir?"
     assert "En su constancia, tu hijo(a) tiene que salir *con derecho al servicio médico*" in chat.text
     assert "En tu constancia tienes" not in chat.text
 
@@ -469,3 +469,63 @@ def test_a_student_who_never_was_a_parent_gets_no_greeting(turns: list[str]) -> 
     for text in turns:
         chat.say(text)
         assert "Va, sigo contigo" not in chat.text
+
+
+# --- what a parent tells of the student, in the third person, read as a student's own words ---
+
+
+@pytest.mark.parametrize("first,third", [
+    ("¿cómo la lleno?", "¿cómo la llena?"),
+    ("¿cómo lo lleno?", "¿cómo lo llena?"),
+    ("ya me registré", "ya se registró"),
+    ("puse mal mi curp", "puso mal su curp"),
+    ("me sale un error", "le sale un error"),
+    ("me aparece sin derecho", "le aparece sin derecho"),
+    ("no me deja entrar al cia", "no le deja entrar al cia"),
+    ("no me deja darme de alta en la clinica", "no le deja darse de alta en la clinica"),
+    ("ya estoy vigente", "ya está vigente"),
+    ("sigo sin vigencia", "sigue sin vigencia"),
+    ("no encuentro mi nss", "no encuentra su nss"),
+    ("tengo imss por mi trabajo", "tiene imss por su trabajo"),
+    ("la guardé el lunes, cuánto tarda", "la guardó el lunes, cuánto tarda"),
+])
+def test_the_third_person_is_read_as_the_first(first: str, third: str) -> None:
+    mine, theirs = KB.matcher.classify(first), KB.matcher.classify(third)
+    assert (theirs.topic, theirs.confident) == (mine.topic, mine.confident)
+
+
+def test_how_to_fill_it_in_asked_of_the_student_is_the_form_not_where_to_apply() -> None:
+    assert KB.matcher.classify("¿cómo la llena?").topic == "llenado"
+    chat = Chat()
+    chat.say("soy mamá de un alumno")
+    chat.say("¿dónde hace la solicitud?")
+    out = chat.say("¿cómo lo llena?")
+    assert out.topic == "llenado" and "Así llena tu hijo(a) su solicitud" in chat.text
+
+
+@pytest.mark.parametrize("said", ["ya la llenó", "ya la guardó", "sí, ya la guardó", "ya le dio guardar"])
+def test_a_parent_telling_the_form_is_done_moves_the_guide_on(said: str) -> None:
+    chat = Chat()
+    for text in ("es para mi hija", "1", "no", "sí", "sí"):
+        chat.say(text)
+    assert chat.state is not None and chat.state["stage"] == "filling"
+    chat.say(said)
+    assert chat.state["stage"] == "waiting_saved_date"
+    assert "¿Qué día guardó tu hijo(a) su solicitud?" in chat.text
+
+
+def test_a_parent_telling_the_student_cannot_log_in_gets_the_accounts_answer() -> None:
+    chat = Chat()
+    chat.say("es para mi hija")
+    chat.say("no le deja entrar al CIA")
+    assert "La contraseña del CIA y del correo del ITSON de tu hijo(a)" in chat.text
+    assert "Qué mal que le salga un error" not in chat.text
+
+
+def test_check_flags_a_keyword_holding_a_third_person_phrase(tmp_path: Path) -> None:
+    root = _knowledge_copy(tmp_path)
+    path = root / "topics" / "llenado.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("  strong: [", "  strong: [ya la guardo bien, ", 1), encoding="utf-8")
+    problems = [str(p) for p in check(root)]
+    assert any("llenado" in p and "'ya la guardo'" in p and "'ya la guarde'" in p for p in problems), problems
