@@ -529,3 +529,18 @@ def test_check_flags_a_keyword_holding_a_third_person_phrase(tmp_path: Path) -> 
     path.write_text(text.replace("  strong: [", "  strong: [ya la guardo bien, ", 1), encoding="utf-8")
     problems = [str(p) for p in check(root)]
     assert any("llenado" in p and "'ya la guardo'" in p and "'ya la guarde'" in p for p in problems), problems
+
+
+def test_a_parent_through_the_wait_then_the_student_in_simulate(tmp_path: Path) -> None:
+    turns = ["es para mi hija, la guardó el viernes 30 de enero", "¿y por qué hasta el 9 si son 5 días?", "¿y luego?",
+             "ya soy yo, la alumna", "¿y por qué hasta el 9 si son 5 días?"]
+    stdin = jsonl(*({"conversation": "p", "text": t, "at": f"2026-02-03T10:{i:02d}:00-07:00"} for i, t in enumerate(turns)))
+    proc = run_cli("simulate", "-", input=stdin, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = [" ".join(o["replies"]) for o in parse_output(proc.stdout)]
+    assert "Si tu hijo(a) guardó su solicitud el viernes 30 de enero" in out[0]  # «la guardó», understood
+    assert "desde el día siguiente a que tu hijo(a) guardó (viernes 30 de enero): 3, 4, 5, 6 y 9 de febrero" in out[1]
+    assert "por eso su fecha queda en el *lunes 9 de febrero*" in out[1] and "guardaste" not in out[1]
+    assert "revisar su *constancia de vigencia de derechos*" in out[2] and "darse de alta en su clínica" in out[2]
+    assert out[3].startswith("¡Hola! 🙂 Va, sigo contigo.")
+    assert "a que guardaste (viernes 30 de enero)" in out[4] and "tu fecha queda" in out[4]
