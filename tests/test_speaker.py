@@ -544,3 +544,15 @@ def test_a_parent_through_the_wait_then_the_student_in_simulate(tmp_path: Path) 
     assert "revisar su *constancia de vigencia de derechos*" in out[2] and "darse de alta en su clínica" in out[2]
     assert out[3].startswith("¡Hola! 🙂 Va, sigo contigo.")
     assert "a que guardaste (viernes 30 de enero)" in out[4] and "tu fecha queda" in out[4]
+
+
+def test_a_parent_in_the_middle_of_a_report_reads_of_their_childs_report() -> None:
+    chat = Chat()
+    chat.say("le escribo por mi hijo, le sale un error al guardar la solicitud")
+    chat.say("dice que el NSS no es válido")
+    chat.say("¿cuánto cuesta?")  # an aside: answered, then the report goes on
+    assert "tu hijo(a) no paga" in chat.text
+    assert "el reporte de tu hijo(a)" in chat.text and "tu reporte" not in chat.text
+    assert KB.message("resume_escalation", relative=True) == "Sigamos con el reporte de tu hijo(a):"
+    chat.say("cancelar")
+    assert "dejé el reporte de tu hijo(a) sin enviar" in chat.text and "dejé tu reporte" not in chat.text
