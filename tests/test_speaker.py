@@ -556,3 +556,13 @@ def test_a_parent_in_the_middle_of_a_report_reads_of_their_childs_report() -> No
     assert KB.message("resume_escalation", relative=True) == "Sigamos con el reporte de tu hijo(a):"
     chat.say("cancelar")
     assert "dejé el reporte de tu hijo(a) sin enviar" in chat.text and "dejé tu reporte" not in chat.text
+
+
+@pytest.mark.parametrize("said", ["ya lo tiene", "ya lo encontró", "ya lo sacó", "ya le llegó"])
+def test_a_parent_telling_the_student_has_the_nss_moves_the_guide_on(said: str) -> None:
+    chat = Chat()
+    for text in ("es para mi hija", "1", "no", "no"):
+        chat.say(text)
+    assert chat.state is not None and chat.state["stage"] == "nss_lookup"
+    chat.say(said)
+    assert chat.state["stage"] == "cia_route" and "Tu hijo(a) tiene que hacer la solicitud" in chat.text
