@@ -483,7 +483,6 @@ def test_a_student_who_never_was_a_parent_gets_no_greeting(turns: list[str]) -> 
     ("me aparece sin derecho", "le aparece sin derecho"),
     ("no me deja entrar al cia", "no le deja entrar al cia"),
     ("no me deja darme de alta en la clinica", "no le deja darse de alta en la clinica"),
-    ("ya estoy vigente", "ya está vigente"),
     ("sigo sin vigencia", "sigue sin vigencia"),
     ("no encuentro mi nss", "no encuentra su nss"),
     ("tengo imss por mi trabajo", "tiene imss por su trabajo"),
