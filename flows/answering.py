@@ -25,6 +25,7 @@ from flows.procedure import (
     question_again,
     resume_prompt,
     show_menu,
+    where_label,
 )
 from flows.stage_reply import asks_what_if, knows_nss, says_done
 from knowledge.matcher import STRONG, Match
@@ -226,7 +227,7 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         # "hola" in the middle of the guide, even days later: where we were, not the menu
         # (which would drop the question pending); "menú" still gets it.
         stage = STAGES[step.stage]
-        step.say(step.msg("hello_again") + " " + step.msg("resume", where=stage.label) + "\n"
+        step.say(step.msg("hello_again") + " " + step.msg("resume", where=where_label(step, stage)) + "\n"
                  + question_again(step, stage) + "\n" + step.msg("or_menu"))
     elif topic in ("saludo", "fuera_de_tema", "despedida") and not aside and intents.refuses_menu(step.text):
         # "no me importa tu menú", "no quiero menú": not the menu again (the greeting its word

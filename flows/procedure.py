@@ -362,13 +362,20 @@ def question_again(step: Step, stage: Stage) -> str:
     return step.msg(again if again in step.kb.messages else stage.question)
 
 
+def where_label(step: Step, stage: Stage) -> str:
+    """The stage's name in "¿Seguimos con …?": messages.yaml's ``resume_where_<stage>`` when it has
+    one (worded for who writes: "el NSS de tu hijo(a)"), else the stage's own label."""
+    key = f"resume_where_{stage.name}"
+    return step.msg(key) if key in step.kb.messages else stage.label
+
+
 def resume_prompt(step: Step) -> None:
     """After an aside, offer to go back to where the procedure was."""
     stage = STAGES.get(step.stage)
     if stage and stage.question and stage.name == "offer_guide":
         step.say(question_again(step, stage))  # the question is itself whether to go on with the guide
     elif stage and stage.question:
-        step.say(step.msg("resume", where=stage.label) + "\n" + question_again(step, stage))
+        step.say(step.msg("resume", where=where_label(step, stage)) + "\n" + question_again(step, stage))
     elif step.stage == "waiting_period" and step.state.get("waiting_end"):
         end = date.fromisoformat(step.state["waiting_end"])
         step.say(step.msg("resume_waiting", end=step.date_es(end)))

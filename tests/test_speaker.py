@@ -565,3 +565,20 @@ def test_a_parent_telling_the_student_has_the_nss_moves_the_guide_on(said: str) 
     assert chat.state is not None and chat.state["stage"] == "nss_lookup"
     chat.say(said)
     assert chat.state["stage"] == "cia_route" and "Tu hijo(a) tiene que hacer la solicitud" in chat.text
+
+
+@pytest.mark.parametrize("steps,where", [
+    (["1", "no"], "¿Seguimos con el NSS de tu hijo(a)?"),
+    (["1", "no", "sí", "sí"], "¿Seguimos con el llenado de su solicitud?"),
+])
+def test_a_parent_asking_aside_in_the_guide_is_asked_to_go_on_with_their_childs_step(steps: list[str], where: str) -> None:
+    chat = Chat()
+    chat.say("es para mi hija")
+    for text in steps:
+        chat.say(text)
+    chat.say("¿cuánto tarda?")
+    assert where in chat.text and "tu NSS?" not in chat.text and "de tu solicitud?" not in chat.text
+    student = Chat()
+    for text in ["hola", *steps, "¿cuánto tarda?"]:
+        student.say(text)
+    assert where.replace("el NSS de tu hijo(a)", "tu NSS").replace("su solicitud", "tu solicitud") in student.text
