@@ -582,3 +582,17 @@ def test_a_parent_asking_aside_in_the_guide_is_asked_to_go_on_with_their_childs_
     for text in ["hola", *steps, "¿cuánto tarda?"]:
         student.say(text)
     assert where.replace("el NSS de tu hijo(a)", "tu NSS").replace("su solicitud", "tu solicitud") in student.text
+
+
+def test_a_parent_asking_to_delete_their_childs_data_gets_it_done() -> None:
+    chat = Chat()
+    chat.say("soy mamá de un alumno")
+    chat.say("se equivocó en su CURP al llenar la solicitud")
+    chat.say("puso mal la fecha")
+    chat.say(PARENT_DATA)
+    assert chat.state is not None and chat.state["stage"] == "escalation_confirm"
+    chat.say("¿para qué quieren sus datos?")  # a privacy question, in the third person
+    assert "Los datos de tu hijo(a) (ID, nombre, NSS y CURP)" in chat.text and "No te entendí" not in chat.text
+    chat.say("mejor borra sus datos")
+    assert "Dejé el reporte de tu hijo(a) sin enviar y borré los datos" in chat.text
+    assert chat.state.get("esc") is None and not [a for a in chat.last.actions if isinstance(a, OpenTicket)]
