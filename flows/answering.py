@@ -25,6 +25,7 @@ from flows.procedure import (
     question_again,
     resume_prompt,
     show_menu,
+    where_label,
 )
 from flows.stage_reply import asks_what_if, knows_nss, says_done
 from knowledge.matcher import STRONG, Match
@@ -106,9 +107,10 @@ _CONSTANCIA_OK = re.compile(r"\bcon derecho\b.*\bitson\b|\bitson\b.*\bcon derech
 _NOT_COVERED_WORDS = re.compile(r"\bsin derecho\b|\bno (?:me )?(?:sale|aparece|salgo|aparezco) con derecho\b|\botro patron\b")
 
 
-#: "no puedo entrar al CIA", "no me deja iniciar sesión": the account, not the application.
+#: "no puedo entrar al CIA", "no me deja iniciar sesión": the account, not the application (a
+#: parent's "no puede entrar", "no le deja" too).
 _CANT_LOG_IN = re.compile(
-    r"\bno (?:puedo|me deja|me dejo|pude|he podido) (?:entrar|ingresar|acceder|iniciar sesion|loguearme|meterme)"
+    r"\bno (?:puedo|me deja|me dejo|pude|he podido|puede|pudo|ha podido|le deja|le dejo) (?:entrar|ingresar|acceder|iniciar sesion|loguearme|meterme)"
     r"(?: (?:al|en el|a mi|en mi) (?:cia|cuenta|portal))?\b|\bno (?:me )?(?:acepta|reconoce) (?:mi )?(?:id|usuario)\b"
 )
 
@@ -120,7 +122,7 @@ _ALREADY_USABLE = re.compile(
 
 #: "sigo sin poder", "ya intenté y nada", "tampoco": still locked out, after the password's answer.
 _STILL_CANT = re.compile(
-    r"\b(?:sigo|sigue) sin (?:poder|dejarme|entrar)\b|\bno (?:puedo|me deja|pude)\b|\bya (?:intente|lo intente|le intente)\b"
+    r"\b(?:sigo|sigue) sin (?:poder|dejarme|dejarle|entrar)\b|\bno (?:puedo|me deja|pude|puede|le deja|pudo)\b|\bya (?:intente|lo intente|le intente)\b"
     r"|\bsigo igual\b|\btampoco\b|\bno funciona\b|\bno sirve\b|\by nada\b")
 
 
@@ -242,7 +244,7 @@ def answer_topic(step: Step, match: Match, *, aside: bool = False, chosen: bool 
         # "hola" in the middle of the guide, even days later: where we were, not the menu
         # (which would drop the question pending); "menú" still gets it.
         stage = STAGES[step.stage]
-        step.say(step.msg("hello_again") + " " + step.msg("resume", where=stage.label) + "\n"
+        step.say(step.msg("hello_again") + " " + step.msg("resume", where=where_label(step, stage)) + "\n"
                  + question_again(step, stage) + "\n" + step.msg("or_menu"))
     elif topic in ("saludo", "fuera_de_tema", "despedida") and not aside and intents.refuses_menu(step.text):
         # "no me importa tu menú", "no quiero menú": not the menu again (the greeting its word

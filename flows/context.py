@@ -99,8 +99,11 @@ class Step:
         """Queue a reply; ``options`` are (target, label) pairs, numbered here.
 
         The numbering is remembered in the state so that a typed "2" (or a
-        Telegram button sending "2") picks the same target next turn.
+        Telegram button sending "2") picks the same target next turn. A parent writing for the
+        student reads the known answers in it in their ``answer_relative`` wording.
         """
+        if self.relative:
+            text = self.kb.for_relative(text)
         if not options:
             self.replies.append(Reply(text.strip()))
             return

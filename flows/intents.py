@@ -337,8 +337,8 @@ _NOT_CHECKED = re.compile(
 )
 #: "no encuentro mi clínica", "no me deja", "no pude": trying did not work.
 _FAILED = re.compile(
-    r"\bno\s+(?:me\s+|la\s+|lo\s+)?(?:puedo|pude|pudimos|encuentro|encontre|deja|dejo|sale|salio|aparece|"
-    r"aparecio|carga|abre|funciona|jala)\b"
+    r"\bno\s+(?:me\s+|le\s+|la\s+|lo\s+)?(?:puedo|pude|pudimos|encuentro|encontre|deja|dejo|sale|salio|aparece|"
+    r"aparecio|carga|abre|funciona|jala|puede|pudo|encuentra|encontro)\b"
     # "sigue sin salir", "sigo sin verla", "sigue igual" after being told what to check
     r"|\b(?:sigue|sigo) (?:sin (?:salir|aparecer|verse|verla|verlo|ver|encontrar\w*|funcionar|jalar|cargar)|igual)\b"
 )

@@ -77,11 +77,17 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
         step.say(step.msg("password_warning"))
     if refused:
         step.say(step.msg("file_refused"))
-    speaker.note(st, text)  # "soy mamá de un alumno": the replies speak of "tu hijo(a)" from here on
+    # "soy mamá de un alumno": the replies speak of "tu hijo(a)" from here on; "ya soy yo, el
+    # alumno" back to "tu", acknowledged.
+    took_over = speaker.note(st, text)
     try:
         volunteered.remember(step)
+        if took_over:
+            step.say(step.msg("student_takes_over"))
         if had_secret and not message.attachments and volunteered.only_the_secret(step):
             volunteered.after_secret_only(step, options)
+        elif took_over and speaker.only_takes_over(text):
+            _go_on(step)
         else:
             _dispatch(step, options)
     except Exception:  # noqa: BLE001 - a student must get an answer whatever breaks
@@ -110,6 +116,18 @@ def advance(state: dict[str, Any] | None, message: Incoming, kb: KnowledgeBase) 
         # (a student may volunteer an NSS in a question): the report collects it after the notice.
         stored = volunteered.without_personal_data(stored)
     return Outcome(state=st, replies=step.replies, actions=step.actions, topic=step.topic, stored_text=stored)
+
+
+def _go_on(step: Step) -> None:
+    """The student took over from a parent and said only that: on where the conversation was
+    (the report's missing data, the guide's question), the numbered options kept."""
+    step.topic = None
+    if escalation.active(step.state):
+        escalation.reprompt(step)
+    elif STAGES.get(step.stage) and STAGES[step.stage].question:
+        resume_prompt(step)
+    elif step.stage == "menu":
+        step.say(step.msg("ask_doubt"))
 
 
 def remind(state: dict[str, Any] | None, kb: KnowledgeBase, at: datetime) -> Outcome:

@@ -73,14 +73,15 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("prereq_other", "q_prereq_other", "yesno", "prereq_nss", "menu", "los requisitos",
           ("segu", "tramit", "sin derecho", "solicit", "continu", "sigamos"), "otro_seguro"),
     Stage("prereq_nss", "q_prereq_nss", "yesno", "cia_route", "nss_lookup", "tu NSS",
-          ("nss", "numero", "conozco", "tengo", "lo se", "me lo se", "sabe"), not_sure_is_no=True),
+          ("nss", "numero", "conozco", "tengo", "lo se", "me lo se", "sabe", "conoce", "tiene"), not_sure_is_no=True),
     Stage("nss_lookup", "q_nss_lookup", "yesno", "cia_route", "!nss_help", "tu NSS",
-          ("nss", "numero", "tengo", "encontre", "saque", "llego", "lleg", "consegui"), ok_is_ack=True),
+          ("nss", "numero", "tengo", "encontre", "saque", "llego", "lleg", "consegui",
+           "tiene", "encontro", "saco", "consiguio"), ok_is_ack=True),  # a parent's "ya lo tiene", "ya lo sacó" too
     Stage("cia_route", "q_cia_route", "yesno", "filling", "!cia_help", "la solicitud en el CIA",
           ("estoy", "entre", "solicitud seguro", "encontre", "ahi", "aparece", "veo", "abri", "dentro", "explica",
-           "llen", "cia", "pantalla")),
+           "llen", "cia", "pantalla", "entro", "encontro")),
     Stage("filling", "q_filling", "yesno", "waiting_saved_date", "!filling_wait", "el llenado de tu solicitud",
-          ("guard", "mande", "envie", "hice", "llene", "termine", "quedo", "solicitud"), ok_is_ack=True),
+          ("guard", "mande", "envie", "hice", "llene", "lleno", "termine", "quedo", "solicitud"), ok_is_ack=True),
     Stage("waiting_saved_date", "q_saved_date", "date", None, None, "la fecha en que guardaste tu solicitud"),
     Stage("waiting_period"),
     Stage("checking_coverage", "q_checking", "yesno", "umf_registration", "!not_covered", "revisar tu vigencia",
@@ -361,13 +362,20 @@ def question_again(step: Step, stage: Stage) -> str:
     return step.msg(again if again in step.kb.messages else stage.question)
 
 
+def where_label(step: Step, stage: Stage) -> str:
+    """The stage's name in "¿Seguimos con …?": messages.yaml's ``resume_where_<stage>`` when it has
+    one (worded for who writes: "el NSS de tu hijo(a)"), else the stage's own label."""
+    key = f"resume_where_{stage.name}"
+    return step.msg(key) if key in step.kb.messages else stage.label
+
+
 def resume_prompt(step: Step) -> None:
     """After an aside, offer to go back to where the procedure was."""
     stage = STAGES.get(step.stage)
     if stage and stage.question and stage.name == "offer_guide":
         step.say(question_again(step, stage))  # the question is itself whether to go on with the guide
     elif stage and stage.question:
-        step.say(step.msg("resume", where=stage.label) + "\n" + question_again(step, stage))
+        step.say(step.msg("resume", where=where_label(step, stage)) + "\n" + question_again(step, stage))
     elif step.stage == "waiting_period" and step.state.get("waiting_end"):
         end = date.fromisoformat(step.state["waiting_end"])
         step.say(step.msg("resume_waiting", end=step.date_es(end)))

@@ -146,21 +146,22 @@ def refused_field(text: str) -> str | None:
 #: A question about the privacy of the data: what is kept, who sees it, deleting it.
 _PRIVACY_QUESTION = re.compile(
     r"\baviso de privacidad\b|\b(?:que|cuales) datos (?:guardan|tienen|tienes|guardas|se guardan)\b"
-    r"|\b(?:borr|elimin)\w* (?:mis|todos mis|mi) (?:datos|informacion|info)\b"
-    r"|\bquien (?:ve|va a ver|puede ver|tiene|mira|revisa) (?:mis|mi) (?:datos|curp|nss|informacion)\b"
-    r"|\bpara que (?:quieres|quieren|necesitas|necesitan|ocupas|ocupan|piden|pides) (?:mis|mi) (?:datos|curp|nss|id|nombre)\b"
+    r"|\b(?:borr|elimin)\w* (?:mis|todos mis|mi|sus|todos sus|su) (?:datos|informacion|info)\b"
+    r"|\bquien (?:ve|va a ver|puede ver|tiene|mira|revisa) (?:mis|mi|sus|su) (?:datos|curp|nss|informacion)\b"
+    r"|\bpara que (?:quieres|quieren|necesitas|necesitan|ocupas|ocupan|piden|pides) (?:mis|mi|sus|su) (?:datos|curp|nss|id|nombre)\b"
     r"|\b(?:es seguro|esta seguro|no es peligroso|es confiable|no hay riesgo|no pasa nada si|no hay problema si)"
-    r" (?:darte|darles|dar|mandarte|mandarles|mandar|pasarte|pasarles|pasar|enviar|enviarte|compartir) (?:mis |los |tus )?datos\b"
-    r"|\bproteccion de (?:mis |los )?datos\b|\bque hacen con mis datos\b"
-    r"|\b(?:guardan|guardas|almacenan|conservan|se quedan con) (?:mi|mis|el|la) (?:datos|nss|curp|informacion|info)\b"
+    r" (?:darte|darles|dar|mandarte|mandarles|mandar|pasarte|pasarles|pasar|enviar|enviarte|compartir) (?:mis |los |tus |sus )?datos\b"
+    r"|\bproteccion de (?:mis |los |sus )?datos\b|\bque hacen con (?:mis|sus) datos\b"
+    r"|\b(?:guardan|guardas|almacenan|conservan|se quedan con) (?:mi|mis|su|sus|el|la) (?:datos|nss|curp|informacion|info)\b"
 )
 
 
-#: "mejor borra mis datos", "quiero que eliminen mi info": a request, not a question about it.
+#: "mejor borra mis datos", "quiero que eliminen mi info" (a parent's "borra sus datos"): a request, not a
+#: question about it.
 _DELETE_REQUEST = re.compile(
     r"\b(?:borra|borren|borrame|borrenme|elimina|eliminen|eliminame|quita|quiten)\b(?: \w+)? "
-    r"(?:(?:todos )?mis datos|mi (?:informacion|info)|lo que te (?:di|mande|pase))\b"
-    r"|\bquiero que (?:borres|borren|elimines|eliminen) (?:todos )?mis (?:datos|informacion)\b"
+    r"(?:(?:todos )?(?:mis|sus) datos|(?:mi|su) (?:informacion|info)|lo que te (?:di|mande|pase))\b"
+    r"|\bquiero que (?:borres|borren|elimines|eliminen) (?:todos )?(?:mis|sus) (?:datos|informacion)\b"
 )
 
 

@@ -101,13 +101,15 @@ def speaks_for_student(text: str) -> bool | None:
     return None
 
 
-def note(state: dict[str, Any], text: str) -> None:
-    """Remember in ``state`` who is writing, when ``text`` says it; otherwise leave it as it was."""
+def note(state: dict[str, Any], text: str) -> bool:
+    """Remember in ``state`` who is writing, when ``text`` says it; otherwise leave it as it was.
+    True when the student takes over from a relative ("ya soy yo, el alumno"): worth a word."""
     said = speaks_for_student(text)
     if said:
         state[STATE_KEY] = True
     elif said is False:
-        state.pop(STATE_KEY, None)
+        return bool(state.pop(STATE_KEY, None))
+    return False
 
 
 def is_relative(state: dict[str, Any] | None) -> bool:
@@ -143,3 +145,17 @@ def only_announces(text: str) -> bool:
     if any(w in _ASKS for w in rest) or "?" in text or intents.is_question(" ".join(rest)):
         return False
     return len([w for w in rest if w not in _FILLER]) <= 2
+
+
+#: Around "ya soy yo, el alumno": greetings, courtesy, who it is.
+_TAKEOVER_FILLER = _FILLER | frozenset("ya yo soy ahora aqui mero hola ok va listo si bueno ahorita "
+                                       "te le escribe habla hijo hija alumno alumna estudiante".split())
+
+
+def only_takes_over(text: str) -> bool:
+    """Whether ``text`` only says the student is the one writing now ("ya soy yo, el alumno",
+    "hola, ahora te escribe mi hijo"), with nothing else asked or given."""
+    if speaks_for_student(text) is not False:
+        return False
+    rest = _SELF.sub(" ", " ".join(intents.words(text))).split()
+    return "?" not in text and all(w in _TAKEOVER_FILLER for w in rest)

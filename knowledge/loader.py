@@ -105,6 +105,9 @@ class KnownAnswer:
     #: On a follow-up: the topic that answers it instead of a text of its own ("¿y después de
     #: guardarla?" after how to fill in the form is the wait).
     then: str = ""
+    #: The answer worded for a relative writing for the student (``answer_relative:`` of the
+    #: item); empty: ``answer``. Said instead of it by :meth:`KnowledgeBase.for_relative`.
+    answer_relative: str = ""
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,9 @@ class Lexicon:
     phrases: dict[str, str] = field(default_factory=dict)
     #: Words spelled right (``words_es.txt``): never "corrected" into a word of the knowledge base.
     known: frozenset[str] = frozenset()
+    #: Third-person forms read as the first person ("le sale" as "me sale", "puso" as "puse"):
+    #: a parent tells what the student did the way a student tells it of themselves.
+    third_person: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -180,6 +186,21 @@ class KnowledgeBase:
         topic has ``answer_relative:``."""
         topic = self.topics[topic_id]
         return (relative and topic.answers_relative) or topic.answers
+
+    @cached_property
+    def _relative_wordings(self) -> dict[str, str]:
+        """Each known answer and follow-up of a topic that has a wording for a relative, by its answer."""
+        return {k.answer: k.answer_relative for t in self.topics.values() for k in (*t.known, *t.follow_ups)
+                if k.answer and k.answer_relative}
+
+    def for_relative(self, text: str) -> str:
+        """``text`` with every known answer or follow-up answer in it (the matcher hands those out
+        as they are written) replaced by its ``answer_relative``: what a parent writing for the
+        student reads. Other text is left as it is."""
+        for answer, relative in self._relative_wordings.items():
+            if answer in text:
+                text = text.replace(answer, relative)
+        return text
 
     def message(self, key: str, *, relative: bool = False, **values: Any) -> str:
         """A sentence of messages.yaml with placeholders filled; with ``relative``, its
@@ -316,8 +337,25 @@ def _load_known(items: Any, desk_values: dict[str, str], *, rel: str, line: int,
             problems.append(Problem(rel, line, topic, "each known answer needs when (phrases), answer and source"))
             continue
         _check_text(answer, rel=rel, line=line, topic=topic, problems=problems)
-        known.append(KnownAnswer(tuple(when), _fill(answer, desk_values), source, bool(item.get("alone"))))
+        relative = _item_relative(item, answer, desk_values, rel=rel, line=line, topic=topic, problems=problems)
+        known.append(KnownAnswer(tuple(when), _fill(answer, desk_values), source, bool(item.get("alone")),
+                                 answer_relative=relative))
     return tuple(known)
+
+
+def _item_relative(item: dict[str, Any], answer: str, desk_values: dict[str, str], *, rel: str, line: int,
+                   topic: str, problems: list[Problem]) -> str:
+    """A known answer's or follow-up's ``answer_relative`` (its wording for a relative writing for
+    the student), checked like its ``answer``; only where there is an ``answer`` to reword."""
+    relative = str(item.get("answer_relative") or "").strip()
+    if not relative:
+        return ""
+    if not answer:
+        problems.append(Problem(rel, line, topic, "answer_relative without an answer to reword "
+                                "(a follow-up with then: takes that topic's wording)"))
+        return ""
+    _check_text(relative, rel=rel, line=line, topic=topic, problems=problems)
+    return _fill(relative, desk_values)
 
 
 def _load_follow_ups(items: Any, desk_values: dict[str, str], *, rel: str, line: int, topic: str,
@@ -347,8 +385,9 @@ def _load_follow_ups(items: Any, desk_values: dict[str, str], *, rel: str, line:
             continue
         if answer:
             _check_text(answer, rel=rel, line=line, topic=topic, problems=problems)
+        relative = _item_relative(item, answer, desk_values, rel=rel, line=line, topic=topic, problems=problems)
         found.append(KnownAnswer(tuple(when), _fill(answer, desk_values) if answer else "", source,
-                                 bool(item.get("alone")), then))
+                                 bool(item.get("alone")), then, answer_relative=relative))
     return tuple(found)
 
 
@@ -497,7 +536,25 @@ def _load_lexicon(path: Path, problems: list[Problem]) -> Lexicon:
         ignore=frozenset(str(w).lower() for w in data.get("ignore") or []),
         phrases=mapping("phrases"),
         known=_known_words(path.with_name(KNOWN_WORDS)),
+        third_person=mapping("third_person"),
     )
+
+
+def _check_third_person(lexicon: Lexicon, topics: dict[str, Topic], path: Path, problems: list[Problem]) -> None:
+    """A keyword is read word by word, so it never holds a phrase of ``third_person:`` of several
+    words ("le sale"): a message's "le sale" is read "me sale" and would never match it."""
+    phrases = [k for k in lexicon.third_person if len(k.split()) > 1]
+    for topic in topics.values():
+        for keyword in (*topic.strong, *topic.weak, *topic.announces, *topic.alone):
+            padded = f" {' '.join(keyword.lower().split())} "
+            for phrase in phrases:
+                if f" {phrase} " in padded:
+                    problems.append(Problem(topic.file, 1, topic.id, f"keyword {keyword!r} holds {phrase!r}, which "
+                                            f"lexicon.yaml's third_person reads as {lexicon.third_person[phrase]!r}: "
+                                            "write that instead"))
+    for key, value in lexicon.third_person.items():
+        if not key.strip() or not value.strip():
+            problems.append(Problem(_rel(path), 1, "lexicon", f"third_person: empty form in {key!r}: {value!r}"))
 
 
 #: One correctly spelled word a line, beside lexicon.yaml (comments start with #).
@@ -553,6 +610,7 @@ def _collect(root: Path) -> tuple[KnowledgeBase | None, list[Problem]]:
                     problems.append(Problem(_rel(messages_path), line, key,
                                             f"placeholders {sorted(extra)} are not in {base!r}"))
     lexicon = _load_lexicon(root / "lexicon.yaml", problems)
+    _check_third_person(lexicon, topics, root / "lexicon.yaml", problems)
     if desk is None:
         return None, problems
     kb = KnowledgeBase(topics=topics, desk=desk, messages=messages, lexicon=lexicon, root=root)

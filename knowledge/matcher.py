@@ -229,13 +229,15 @@ class Matcher:
         self.lexicon = lexicon
         self._synonyms = self._compile_synonyms(lexicon.synonyms)
         self._phrases = self._compile_synonyms(lexicon.phrases)
+        self._third_person = self._compile_synonyms(lexicon.third_person)
         self._known: dict[str, list[tuple[tuple[str, ...], KnownAnswer]]] = {}
         self._follow_ups: dict[str, list[tuple[tuple[str, ...], KnownAnswer]]] = {}
         self.vocabulary: set[str] = set()
         for topic in self.topics.values():
             for text in (*topic.examples, *topic.strong, *topic.weak, *topic.announces, *topic.alone):
                 self.vocabulary.update(self._basic_tokens(text))
-        for value in (*lexicon.abbreviations.values(), *lexicon.synonyms.values(), *lexicon.synonyms):
+        for value in (*lexicon.abbreviations.values(), *lexicon.synonyms.values(), *lexicon.synonyms,
+                      *lexicon.third_person.values()):
             self.vocabulary.update(_NON_WORD.split(value))
         self.vocabulary = {w for w in self.vocabulary if w and "*" not in w}
         self._vocab_list = sorted(w for w in self.vocabulary if len(w) >= 4 and not w.isdigit())
@@ -307,6 +309,10 @@ class Matcher:
             # Whole expressions first ("how long" → "cuanto tiempo"), before their
             # words are expanded one by one ("how" → "como").
             folded = self._phrases[0].sub(lambda m: f" {self._phrases[1][m.group(0)]} ", folded)
+        if self._third_person[0] is not None:
+            # "¿cómo la llena?", "no le deja": what a parent tells of the student, read as the
+            # student tells it ("como la lleno", "no me deja"); the keywords are read the same way.
+            folded = self._third_person[0].sub(lambda m: f" {self._third_person[1][m.group(0)]} ", folded)
         for raw in _NON_WORD.split(folded):
             if not raw or raw == "*":
                 continue

@@ -548,12 +548,14 @@ def test_days_waited_do_not_move_the_save_day_already_told() -> None:
     assert "jueves 12 de febrero" in chat.text and chat.stage == "escalation_collect"
 
 
-@pytest.mark.parametrize("text", ["Muy amable. Otra pregunta: ¿este seguro me cubriría también a mí o a sus hermanos menores?",
-                                  "¿me cubriría también a mí? soy su mamá"])
-def test_a_parent_asking_whether_the_family_is_covered_gets_the_fact(text: str) -> None:
+@pytest.mark.parametrize("text,fact", [
+    ("Muy amable. Otra pregunta: ¿este seguro me cubriría también a mí o a sus hermanos menores?", "no cubre a tu familia"),
+    ("¿me cubriría también a mí? soy su mamá", "cubre a tu hijo(a), no a su familia"),  # the parent's wording
+])
+def test_a_parent_asking_whether_the_family_is_covered_gets_the_fact(text: str, fact: str) -> None:
     chat = Chat()
     chat.say(text)
-    assert "no cubre a tu familia" in chat.text and "Mucho éxito" not in chat.text
+    assert fact in chat.text and "Mucho éxito" not in chat.text
 
 
 def test_leaving_school_and_a_new_job_get_their_answers() -> None:

@@ -6,6 +6,7 @@ as a parent would write (tests/test_machine.py style), and the desk's ticket num
 """
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -332,3 +333,266 @@ def test_check_flags_a_relative_answer_with_a_message_missing(tmp_path: Path) ->
     path.write_text(text[:second] + text[end + 1:], encoding="utf-8")
     problems = [str(p) for p in check(root)]
     assert any("llenado" in p and "answer_relative has 1 messages and answer 2" in p for p in problems), problems
+
+
+# --- the known answers, the follow-ups and the rest of what a parent reads -------------------
+
+
+def test_a_parent_reads_the_known_answers_and_the_social_answers_about_their_child() -> None:
+    chat = Chat()
+    chat.say("soy mamá de un alumno")
+    chat.say("¿qué es el CIA?")  # a known answer of registro_cia
+    assert "el portal de alumnos donde tu hijo(a) hace la solicitud" in chat.text
+    assert "Entras en" not in chat.text and "con tu ID" not in chat.text
+    chat.say("¿cuánto cuesta?")  # a known answer of duda_general, in the middle of the guide
+    assert "tu hijo(a) no paga" in chat.text and "no te cuesta" not in chat.text
+    chat.say("¿y la beca?")
+    assert "el NSS de tu hijo(a)" in chat.text and "tu NSS" not in chat.text
+    chat.say("gracias")
+    assert "Mucho éxito con el trámite de tu hijo(a)" in chat.text and "con tu trámite" not in chat.text
+
+
+def test_a_parent_reads_a_follow_up_about_their_child() -> None:
+    chat = Chat()
+    chat.say("soy papá de una alumna")
+    chat.say("¿cómo reviso su vigencia?")
+    chat.say("¿y qué le tiene que salir ahí?")  # the third person, read as "¿qué me tiene que salir?"
+    assert "En su constancia, tu hijo(a) tiene que salir *con derecho al servicio médico*" in chat.text
+    assert "En tu constancia tienes" not in chat.text
+
+
+def test_a_parent_through_an_emergency() -> None:
+    chat = Chat()
+    chat.say("soy mamá de un alumno")
+    out = chat.say("es una emergencia")
+    assert out.topic == "urgencia"
+    assert "911" in chat.text and "Si tu hijo(a) no cuenta con el servicio médico (vigente)" in chat.text
+    assert "¡afíliate con tiempo!" not in chat.text
+    chat.say("¿y qué hago?")
+    assert "Para saber si tu hijo(a) ya está vigente, saquen su constancia" in chat.text
+    assert "haz la solicitud" not in chat.text
+    chat.say("ya llamamos al 911")
+    assert "ayudarte con el seguro de tu hijo(a)" in chat.text
+
+
+def test_a_parent_reads_the_clinic_trouble_and_the_other_employer_about_their_child() -> None:
+    kb_says = {key: KB.message(key, relative=True) for key in ("umf_trouble", "other_employer", "waiting_then",
+                                                                "coverage_not_seen_here", "correction_noted")}
+    assert "Tu hijo(a) todavía no está vigente" in kb_says["umf_trouble"]
+    assert "Si en la constancia de tu hijo(a) aparece otro patrón" in kb_says["other_employer"]
+    assert "revisar su *constancia de vigencia de derechos*" in kb_says["waiting_then"]
+    assert "la vigencia de tu hijo(a)" in kb_says["coverage_not_seen_here"]
+    assert "en el reporte de tu hijo(a) lo que puso" in kb_says["correction_noted"]
+    for text in kb_says.values():
+        assert " tu CURP" not in text and "tu constancia" not in text and "guardaste" not in text
+    chat = Chat()
+    chat.say("soy mamá de un alumno")
+    chat.say("¿cómo se da de alta en su clínica?")
+    chat.say("no le deja darse de alta")
+    assert "Tu hijo(a) todavía no está vigente" in chat.text or "el alta de tu hijo(a)" in chat.text
+
+
+@pytest.mark.parametrize("turns,theirs", [
+    (["soy mamá de un alumno", "¿qué es el CIA?"], "el portal de alumnos donde haces la solicitud"),
+    (["soy mamá de un alumno", "ya soy yo, el alumno", "¿cuánto cuesta?"], "no te cuesta nada"),
+    (["mi mamá me dijo que tenía que sacar el seguro", "¿qué es el CIA?"], "Entras en"),
+    (["mi mamá me dijo que tenía que sacar el seguro", "gracias"], "Mucho éxito con tu trámite"),
+])
+def test_the_student_still_reads_the_known_answers_in_tu(turns: list[str], theirs: str) -> None:
+    chat = Chat()
+    for text in turns:
+        chat.say(text)
+    if turns[0].startswith("soy mamá") and len(turns) == 2:
+        assert theirs not in chat.text  # the parent, for contrast
+        return
+    assert theirs in chat.text and "tu hijo(a)" not in chat.text
+
+
+def test_check_flags_a_relative_wording_of_a_follow_up_answered_by_another_topic(tmp_path: Path) -> None:
+    root = _knowledge_copy(tmp_path)
+    path = root / "topics" / "llenado.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("    then: espera\n", "    then: espera\n    answer_relative: Tu hijo(a) espera\n", 1)
+    path.write_text(text, encoding="utf-8")
+    problems = [str(p) for p in check(root)]
+    assert any("llenado" in p and "answer_relative without an answer" in p for p in problems), problems
+
+
+def test_every_known_answer_a_parent_can_reach_has_its_parent_wording() -> None:
+    """Each known answer and follow-up that speaks of the student's own steps in the second person
+    ("tu NSS", "entras", "guardaste") has an ``answer_relative``."""
+    second_person = re.compile(r"\b(?:tu (?:nss|curp|solicitud|constancia|clínica|id)|entras|guardaste|estás vigente"
+                               r"|apareces)\b")
+    missing = [(t.id, k.when[0]) for t in KB.topics.values() for k in (*t.known, *t.follow_ups)
+               if k.answer and not k.answer_relative and second_person.search(k.answer.lower())]
+    assert missing == []
+
+
+# --- the student taking over from the parent -------------------------------------------------
+
+
+def test_the_student_taking_over_in_the_middle_of_a_report_is_greeted_and_the_report_goes_on() -> None:
+    chat = Chat()
+    chat.say("le escribo por mi hijo, le sale un error al guardar la solicitud")
+    chat.say("dice que el NSS no es válido")
+    out = chat.say("ya soy yo, el alumno")
+    assert not chat.relative and out.topic is None
+    assert out.replies[0].plain() == KB.message("student_takes_over") == "¡Hola! 🙂 Va, sigo contigo."
+    assert "me falta tu ID de estudiante, tu nombre completo, tu NSS y tu CURP" in chat.text
+    assert "tu hijo(a)" not in chat.text and "¡Gracias!" not in chat.text
+    assert chat.state is not None and chat.state["stage"] == "escalation_collect"
+    chat.say("234567")
+    assert "Me falta tu nombre completo, tu NSS y tu CURP." in chat.text
+
+
+def test_the_student_taking_over_with_more_to_say_gets_the_greeting_and_the_answer() -> None:
+    chat = Chat()
+    chat.say("es para mi hija")
+    chat.say("1")
+    chat.say("no")
+    chat.say("ya soy yo, la alumna")  # at the guide's question: said again, to the student
+    assert "¡Hola! 🙂 Va, sigo contigo." in chat.text and "no te puedo ayudar" not in chat.text
+    assert "¿Ya conoces tu Número de Seguridad Social (NSS)?" in chat.text and "tu hijo(a)" not in chat.text
+    chat = Chat()
+    chat.say("soy mamá de un alumno")
+    out = chat.say("ya soy yo, el alumno. ¿qué es el NSS?")
+    assert out.topic == "nss" and out.replies[0].plain() == "¡Hola! 🙂 Va, sigo contigo."
+    assert "🔢 Tu *NSS (Número de Seguridad Social)*" in chat.text and "tu hijo(a)" not in chat.text
+
+
+@pytest.mark.parametrize("turns", [
+    ["soy el estudiante", "¿qué es el NSS?"],  # never a parent: nothing to acknowledge
+    ["mi mamá me dijo que tenía que sacar el seguro", "ya soy yo, el alumno"],
+])
+def test_a_student_who_never_was_a_parent_gets_no_greeting(turns: list[str]) -> None:
+    chat = Chat()
+    for text in turns:
+        chat.say(text)
+        assert "Va, sigo contigo" not in chat.text
+
+
+# --- what a parent tells of the student, in the third person, read as a student's own words ---
+
+
+@pytest.mark.parametrize("first,third", [
+    ("¿cómo la lleno?", "¿cómo la llena?"),
+    ("¿cómo lo lleno?", "¿cómo lo llena?"),
+    ("ya me registré", "ya se registró"),
+    ("puse mal mi curp", "puso mal su curp"),
+    ("me sale un error", "le sale un error"),
+    ("me aparece sin derecho", "le aparece sin derecho"),
+    ("no me deja entrar al cia", "no le deja entrar al cia"),
+    ("no me deja darme de alta en la clinica", "no le deja darse de alta en la clinica"),
+    ("sigo sin vigencia", "sigue sin vigencia"),
+    ("no encuentro mi nss", "no encuentra su nss"),
+    ("tengo imss por mi trabajo", "tiene imss por su trabajo"),
+    ("la guardé el lunes, cuánto tarda", "la guardó el lunes, cuánto tarda"),
+])
+def test_the_third_person_is_read_as_the_first(first: str, third: str) -> None:
+    mine, theirs = KB.matcher.classify(first), KB.matcher.classify(third)
+    assert (theirs.topic, theirs.confident) == (mine.topic, mine.confident)
+
+
+def test_how_to_fill_it_in_asked_of_the_student_is_the_form_not_where_to_apply() -> None:
+    assert KB.matcher.classify("¿cómo la llena?").topic == "llenado"
+    chat = Chat()
+    chat.say("soy mamá de un alumno")
+    chat.say("¿dónde hace la solicitud?")
+    out = chat.say("¿cómo lo llena?")
+    assert out.topic == "llenado" and "Así llena tu hijo(a) su solicitud" in chat.text
+
+
+@pytest.mark.parametrize("said", ["ya la llenó", "ya la guardó", "sí, ya la guardó", "ya le dio guardar"])
+def test_a_parent_telling_the_form_is_done_moves_the_guide_on(said: str) -> None:
+    chat = Chat()
+    for text in ("es para mi hija", "1", "no", "sí", "sí"):
+        chat.say(text)
+    assert chat.state is not None and chat.state["stage"] == "filling"
+    chat.say(said)
+    assert chat.state["stage"] == "waiting_saved_date"
+    assert "¿Qué día guardó tu hijo(a) su solicitud?" in chat.text
+
+
+def test_a_parent_telling_the_student_cannot_log_in_gets_the_accounts_answer() -> None:
+    chat = Chat()
+    chat.say("es para mi hija")
+    chat.say("no le deja entrar al CIA")
+    assert "La contraseña del CIA y del correo del ITSON de tu hijo(a)" in chat.text
+    assert "Qué mal que le salga un error" not in chat.text
+
+
+def test_check_flags_a_keyword_holding_a_third_person_phrase(tmp_path: Path) -> None:
+    root = _knowledge_copy(tmp_path)
+    path = root / "topics" / "llenado.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("  strong: [", "  strong: [ya la guardo bien, ", 1), encoding="utf-8")
+    problems = [str(p) for p in check(root)]
+    assert any("llenado" in p and "'ya la guardo'" in p and "'ya la guarde'" in p for p in problems), problems
+
+
+def test_a_parent_through_the_wait_then_the_student_in_simulate(tmp_path: Path) -> None:
+    turns = ["es para mi hija, la guardó el viernes 30 de enero", "¿y por qué hasta el 9 si son 5 días?", "¿y luego?",
+             "ya soy yo, la alumna", "¿y por qué hasta el 9 si son 5 días?"]
+    stdin = jsonl(*({"conversation": "p", "text": t, "at": f"2026-02-03T10:{i:02d}:00-07:00"} for i, t in enumerate(turns)))
+    proc = run_cli("simulate", "-", input=stdin, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = [" ".join(o["replies"]) for o in parse_output(proc.stdout)]
+    assert "Si tu hijo(a) guardó su solicitud el viernes 30 de enero" in out[0]  # «la guardó», understood
+    assert "desde el día siguiente a que tu hijo(a) guardó (viernes 30 de enero): 3, 4, 5, 6 y 9 de febrero" in out[1]
+    assert "por eso su fecha queda en el *lunes 9 de febrero*" in out[1] and "guardaste" not in out[1]
+    assert "revisar su *constancia de vigencia de derechos*" in out[2] and "darse de alta en su clínica" in out[2]
+    assert out[3].startswith("¡Hola! 🙂 Va, sigo contigo.")
+    assert "a que guardaste (viernes 30 de enero)" in out[4] and "tu fecha queda" in out[4]
+
+
+def test_a_parent_in_the_middle_of_a_report_reads_of_their_childs_report() -> None:
+    chat = Chat()
+    chat.say("le escribo por mi hijo, le sale un error al guardar la solicitud")
+    chat.say("dice que el NSS no es válido")
+    chat.say("¿cuánto cuesta?")  # an aside: answered, then the report goes on
+    assert "tu hijo(a) no paga" in chat.text
+    assert "el reporte de tu hijo(a)" in chat.text and "tu reporte" not in chat.text
+    assert KB.message("resume_escalation", relative=True) == "Sigamos con el reporte de tu hijo(a):"
+    chat.say("cancelar")
+    assert "dejé el reporte de tu hijo(a) sin enviar" in chat.text and "dejé tu reporte" not in chat.text
+
+
+@pytest.mark.parametrize("said", ["ya lo tiene", "ya lo encontró", "ya lo sacó", "ya le llegó"])
+def test_a_parent_telling_the_student_has_the_nss_moves_the_guide_on(said: str) -> None:
+    chat = Chat()
+    for text in ("es para mi hija", "1", "no", "no"):
+        chat.say(text)
+    assert chat.state is not None and chat.state["stage"] == "nss_lookup"
+    chat.say(said)
+    assert chat.state["stage"] == "cia_route" and "Tu hijo(a) tiene que hacer la solicitud" in chat.text
+
+
+@pytest.mark.parametrize("steps,where", [
+    (["1", "no"], "¿Seguimos con el NSS de tu hijo(a)?"),
+    (["1", "no", "sí", "sí"], "¿Seguimos con el llenado de su solicitud?"),
+])
+def test_a_parent_asking_aside_in_the_guide_is_asked_to_go_on_with_their_childs_step(steps: list[str], where: str) -> None:
+    chat = Chat()
+    chat.say("es para mi hija")
+    for text in steps:
+        chat.say(text)
+    chat.say("¿cuánto tarda?")
+    assert where in chat.text and "tu NSS?" not in chat.text and "de tu solicitud?" not in chat.text
+    student = Chat()
+    for text in ["hola", *steps, "¿cuánto tarda?"]:
+        student.say(text)
+    assert where.replace("el NSS de tu hijo(a)", "tu NSS").replace("su solicitud", "tu solicitud") in student.text
+
+
+def test_a_parent_asking_to_delete_their_childs_data_gets_it_done() -> None:
+    chat = Chat()
+    chat.say("soy mamá de un alumno")
+    chat.say("se equivocó en su CURP al llenar la solicitud")
+    chat.say("puso mal la fecha")
+    chat.say(PARENT_DATA)
+    assert chat.state is not None and chat.state["stage"] == "escalation_confirm"
+    chat.say("¿para qué quieren sus datos?")  # a privacy question, in the third person
+    assert "Los datos de tu hijo(a) (ID, nombre, NSS y CURP)" in chat.text and "No te entendí" not in chat.text
+    chat.say("mejor borra sus datos")
+    assert "Dejé el reporte de tu hijo(a) sin enviar y borré los datos" in chat.text
+    assert chat.state.get("esc") is None and not [a for a in chat.last.actions if isinstance(a, OpenTicket)]
