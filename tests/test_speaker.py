@@ -16,31 +16,19 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flows import speaker
-from flows.machine import advance, remind
-from flows.messages import Incoming, OpenTicket, Outcome
+from flows.machine import remind
+from flows.messages import OpenTicket
 from knowledge.loader import ROOT, check, load
 from tests.conftest import ESCALATION_TURNS, VALID_CURP, VALID_NSS, jsonl, parse_output, run_cli
+from tests.test_machine import Chat as MachineChat
 
 TZ = ZoneInfo("America/Hermosillo")
 KB = load()
 PARENT_DATA = f"ID 234567, se llama Juan Pérez López, NSS {VALID_NSS}, CURP {VALID_CURP}"
 
 
-class Chat:
-    def __init__(self) -> None:
-        self.state: dict[str, Any] | None = None
-        self.last: Outcome | None = None
-
-    def say(self, text: str, when: str = "2026-02-10T10:00") -> Outcome:
-        at = datetime.fromisoformat(when).replace(tzinfo=TZ)
-        self.last = advance(self.state, Incoming(text=text, at=at), KB)
-        self.state = self.last.state
-        return self.last
-
-    @property
-    def text(self) -> str:
-        assert self.last is not None
-        return "\n".join(r.plain() for r in self.last.replies)
+class Chat(MachineChat):
+    """tests/test_machine.py's conversation, and whether the bot takes the writer for a parent."""
 
     @property
     def relative(self) -> bool:
