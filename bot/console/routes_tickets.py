@@ -61,8 +61,12 @@ def login_page(request: Request) -> Response:
     # ?ended=1: a page of the console found its session over (logged out in another tab, or idle)
     ended = "Tu sesión terminó (se cerró en otra pestaña o por inactividad). Vuelve a entrar; lo que estabas escribiendo se guardó." \
         if request.query_params.get("ended") == "1" else None
+    services = get_services(request)
+    # The console's cookies are Secure: a page opened over http:// says so before a try that cannot
+    # work (console.js shows it when the browser's own address is http://; a proxy's scheme may lie).
+    https_url = _https_login(services) if is_https(services) else None
     response = render("login.html", request, next=_safe_next(request.query_params.get("next")), login_csrf=token,
-                      error=None, notice=ended)
+                      error=None, notice=ended, https_url=https_url)
     _set_login_csrf(response, request, token)
     return response
 

@@ -324,3 +324,32 @@ def test_a_colleagues_actions_appear_in_the_open_tickets_history_without_reloadi
     page.fill("#note-text", "Revisar mañana")
     page.wait_for_timeout(3500)
     assert page.input_value("#note-text") == "Revisar mañana"
+
+
+def test_the_login_page_opened_over_http_says_to_use_https_before_a_try(tmp_path: Path, kb: Any,
+                                                                         chromium: Any) -> None:
+    """PUBLIC_BASE_URL is https, so the console's cookies are Secure: over http:// no login can work.
+    The page used to say so only after a failed try; the browser's own address decides (a proxy's
+    forwarded scheme may be wrong), so a page opened over HTTPS never shows it."""
+    app = build_app(tmp_path, kb=kb, public_base_url="https://mesa.itson.mx")
+    with running(app) as server:
+        ctx = chromium.new_context(viewport=LAPTOP, locale="es-MX")
+        try:
+            tab = ctx.new_page()
+            tab.goto(f"{server.url}/console/login")
+            alert = tab.locator("#https-needed")
+            alert.wait_for(state="visible")
+            assert "La consola debe abrirse por HTTPS" in alert.inner_text()
+            assert alert.locator("a").get_attribute("href") == "https://mesa.itson.mx/console/login"
+        finally:
+            ctx.close()
+    (tmp_path / "plain").mkdir()
+    plain = build_app(tmp_path / "plain", kb=kb)  # an http:// deployment: nothing to say
+    with running(plain) as server:
+        ctx = chromium.new_context(viewport=LAPTOP, locale="es-MX")
+        try:
+            tab = ctx.new_page()
+            tab.goto(f"{server.url}/console/login")
+            assert tab.locator("#https-needed").count() == 0
+        finally:
+            ctx.close()

@@ -2,6 +2,12 @@
 // No inline scripts anywhere (the CSP forbids them): everything is wired here.
 (function () {
   "use strict";
+  // The login page opened over http:// while the console's cookies are Secure (PUBLIC_BASE_URL is
+  // https): the browser will not keep the session, so say where to open it before a try.
+  var httpsNeeded = document.getElementById("https-needed");
+  if (httpsNeeded && window.location.protocol === "http:") {
+    httpsNeeded.hidden = false;
+  }
   var body = document.body;
   var prefix = body.dataset.prefix || "/console";
   var csrf = body.dataset.csrf || "";
