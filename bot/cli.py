@@ -362,6 +362,7 @@ def simulate(
                             address=conversation,
                             provider_id=None,
                             message=Incoming(text=text, at=at, channel=channel),
+                            now=at,  # the rows dated as the transcript says (a replay reads as it happened)
                         )
                         out = _result_line(conversation, handled)
                 except LineError as exc:

@@ -188,8 +188,14 @@ def handle_message(
     display_name: str | None = None,
     desk_address: str | None = None,
     gate: Gate | None = None,
+    now: datetime | None = None,
 ) -> Handled:
     """Process one inbound message in the caller's transaction (the caller commits).
+
+    ``now`` is when the rows this step writes are dated (messages, the
+    conversation, a ticket): the wall clock by default; ``simulate`` passes
+    each transcript line's own time, so a replayed conversation reads in
+    the console as it happened.
 
     A message whose ``(channel, provider_id)`` was already stored is a
     provider's retry: it returns ``Handled(duplicate=True)`` and changes
@@ -218,7 +224,8 @@ def handle_message(
         # dropped and the flow runs on theirs.
         first = advance(None, message, kb)
         conversation = _create_conversation(session, channel=channel, address=address, desk_address=desk_address,
-                                            display_name=display_name, state=first.state, last_inbound_at=message.at)
+                                            display_name=display_name, state=first.state, last_inbound_at=message.at,
+                                            now=now)
 
     # Looked up under the conversation's lock, so a retry racing the first
     # delivery on another worker waits for it and then finds it. A conversation
@@ -238,7 +245,7 @@ def handle_message(
         return Handled(state=copy.deepcopy(conversation.state or {}), conversation_id=conversation.id,
                        throttled=True)
 
-    now = utcnow()
+    now = now or utcnow()
     save = {"b_id": conversation.id, "b_last_inbound_at": message.at, "b_updated_at": now,
             "b_desk_address": desk_address or None}
     attachments = [_attachment_json(a) for a in message.attachments]
@@ -588,7 +595,8 @@ def _duplicate(session: Session, conversation_id: int, topic: str | None) -> Han
 
 
 def _create_conversation(session: Session, *, channel: str, address: str, desk_address: str | None,
-                         display_name: str | None, state: dict[str, Any], last_inbound_at: datetime) -> ConversationRow:
+                         display_name: str | None, state: dict[str, Any], last_inbound_at: datetime,
+                         now: datetime | None = None) -> ConversationRow:
     """A first message's contact and conversation, created unless another worker just did; returned locked.
 
     The conversation goes in with ``state`` (its first flow step's, run by
@@ -601,7 +609,7 @@ def _create_conversation(session: Session, *, channel: str, address: str, desk_a
     """
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
-    now = utcnow()
+    now = now or utcnow()
     contact_values = {"channel": channel, "address": address, "display_name": display_name, "created_at": now}
     conversation_values = {"channel": channel, "address": address, "desk_address": desk_address,
                            "holder": Holder.BOT, "state": state, "last_inbound_at": last_inbound_at,

@@ -10,7 +10,7 @@ import time
 from bot.models import Conversation, Message
 from bot.storage import make_engine
 from tests import dbs
-from tests.conftest import ESCALATION_TURNS, jsonl, parse_output, rows, run_cli, seguro_bot
+from tests.conftest import ESCALATION_TURNS, VALID_CURP, VALID_NSS, jsonl, parse_output, rows, run_cli, seguro_bot
 
 RESULT_KEYS = {"conversation", "topic", "state", "replies", "ticket"}
 
@@ -101,6 +101,37 @@ def test_db_option_keeps_the_conversation(tmp_path):
     try:
         assert len(rows(engine, Conversation)) == 1
         assert [m.text for m in rows(engine, Message, direction="in")] == ["hola", "requisitos"]
+    finally:
+        engine.dispose()
+
+
+def test_a_replayed_transcript_is_stored_dated_as_it_happened(tmp_path):
+    """simulate --db into a database staff open in the console: the conversation, its messages and its
+    report carry the transcript's times, not the minute it was replayed."""
+    from datetime import datetime, timezone
+
+    from bot.models import Ticket
+
+    url = dbs.database_url(tmp_path, 'replay.db')
+    turns = ["me equivoque en mi curp al llenar la solicitud", "puse mal mi fecha de nacimiento",
+             f"ID 00000123456, Ana Ruiz Soto, NSS {VALID_NSS}, CURP {VALID_CURP}", "si"]
+    stdin = jsonl(*({"conversation": "c1", "text": t, "at": f"2026-02-10T10:0{i}:00-07:00"} for i, t in enumerate(turns)))
+    proc = run_cli("simulate", "-", "--db", url, input=stdin, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert parse_output(proc.stdout)[-1]["ticket"] is not None
+    engine = make_engine(url)
+    try:
+        def utc(stored: datetime) -> datetime:
+            return stored if stored.tzinfo else stored.replace(tzinfo=timezone.utc)
+
+        first, last = datetime(2026, 2, 10, 17, 0, tzinfo=timezone.utc), datetime(2026, 2, 10, 17, 3, tzinfo=timezone.utc)
+        [conversation] = rows(engine, Conversation)
+        assert utc(conversation.created_at) == first and utc(conversation.updated_at) == last
+        assert [utc(m.created_at).minute for m in rows(engine, Message, direction="in")] == [0, 1, 2, 3]
+        assert {utc(m.created_at) for m in rows(engine, Message, direction="out")} <= {
+            first.replace(minute=i) for i in range(4)}
+        [ticket] = rows(engine, Ticket)
+        assert utc(ticket.created_at) == last
     finally:
         engine.dispose()
 
