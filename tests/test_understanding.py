@@ -414,3 +414,28 @@ def test_phrasings_of_held_out_set_v(text: str, topic: str) -> None:
 def test_how_to_know_one_is_active_then_the_clinic_is_read_in_that_order(text: str, asked: tuple[str, ...]) -> None:
     match = KB.matcher.classify(text)
     assert (match.topic, *match.also) == asked
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    # held-out set W's misses, in other words: a Sonoran greeting
+    ("kiubo", "saludo"),
+    ("quiubole 👋", "saludo"),
+    # selling or buying something is off-topic, not a doubt for a person
+    ("alguien vende boletos pal concierto del sabado?", "fuera_de_tema"),
+    ("quien vende una calculadora", "fuera_de_tema"),
+    # the session expiring on saving is an error message, not how to fill in
+    ("me sale 'sesion expirada' cuando le doy guardar", "error_solicitud"),
+    ("cada q le pico guardar me saca del cia", "error_solicitud"),
+    # the university's portal or the IMSS's: where one applies
+    ("es en el portal de la uni o en el del imss?", "registro_cia"),
+    ("la solicitud se hace en la pagina de la escuela?", "registro_cia"),
+    # "paso x paso" with the form is how to fill it in, "no le entiendo" notwithstanding
+    ("me explicas paso x paso el formato porfa, no le entiendo", "llenado"),
+    ("no le entiendo al formulario, me lo explicas?", "llenado"),
+    # a parent asking how the child checks whether she was registered: checking the coverage
+    ("mi hija quiere saber como checa si ya la dieron de alta en el imss", "vigencia"),
+    ("como se si ya me dieron de alta en el imss", "vigencia"),
+    ("como me dan de alta en el imss", "registro_cia"),
+])
+def test_phrasings_of_held_out_set_w(text: str, topic: str) -> None:
+    assert KB.matcher.classify(text).topic == topic
