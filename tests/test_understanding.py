@@ -439,3 +439,17 @@ def test_how_to_know_one_is_active_then_the_clinic_is_read_in_that_order(text: s
 ])
 def test_phrasings_of_held_out_set_w(text: str, topic: str) -> None:
     assert KB.matcher.classify(text).topic == topic
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    # a change of mind inside one message: the question after the correction wins
+    ("quiero saber como me doy de alta en la clinica... no espera, primero como se si ya estoy activo", "vigencia"),
+    ("cuanto tarda en salir… ah no, primero q requisitos piden", "requisitos"),
+    ("como saco mi nss... no perdon, como checo mi vigencia", "vigencia"),
+    ("como lleno la solicitud, no mejor dicho donde la hago", "registro_cia"),
+    # "o sea no sé" and "bueno no sé" are not corrections
+    ("como puedo ver si ya estoy dada de alta, o sea no se si quedo o no, donde lo checo", "vigencia"),
+    ("bueno no se si ya quede, donde checo", "vigencia"),
+])
+def test_a_change_of_mind_inside_a_message_is_read_after_the_correction(text: str, topic: str) -> None:
+    assert KB.matcher.classify(text).topic == topic
