@@ -2094,3 +2094,18 @@ def test_a_hurt_limb_without_coverage_is_the_emergency_answer_not_the_desk_hours
     out = chat.say(text)
     assert out.topic == "urgencia" and "preventivo" in chat.text and "911" in chat.text
     assert not chat.tickets()
+
+
+@pytest.mark.parametrize(("first", "then"), [
+    ("ya guarde y me equivoque en el correo q hago", "nmms no, mejor al rato lo veo, gracias"),
+    ("me sale error sesion expirada", "mejor no, ahorita lo intento otra vez, gracias"),
+    ("me equivoque en mi curp", "chale, luego te escribo, gracias"),
+])
+def test_putting_the_report_off_for_later_sets_it_aside_and_says_goodbye(first: str, then: str) -> None:
+    chat = Chat()
+    chat.say(first)
+    assert chat.stage.startswith("escalation_")
+    out = chat.say(then)
+    assert out.topic == "despedida" and chat.stage == "menu"
+    assert "dejé tu reporte sin enviar" in chat.text and "lo agregué al detalle" not in chat.text
+    assert not chat.tickets()
