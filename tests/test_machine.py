@@ -3253,3 +3253,15 @@ def test_a_save_day_corrected_in_the_same_message_counts_from_the_later_day() ->
     chat.say("la guarde el lunes 2 de febrero... no, fue el martes 3", "2026-02-20T09:01")
     assert "martes 3 de febrero" in chat.text and "lunes 2 de febrero" not in chat.text
     assert chat.stage == "escalation_collect"
+
+
+@pytest.mark.parametrize("text", [
+    "mi nss es 43160475128 y mi curp VALM040612MSRLPRA2, ya quede?",
+    "nss 43160475128, ya estoy o no?",
+])
+def test_data_sent_with_a_bare_am_i_in_is_how_to_check_with_the_nss_flagged(text: str) -> None:
+    chat = Chat()
+    out = chat.say(text)
+    assert out.topic == "vigencia" and "constancia de vigencia" in chat.text
+    assert "no es válido" in chat.text and "no puedo ver tu vigencia" in chat.text
+    assert "Alta en clínica" not in chat.text and not chat.tickets()
