@@ -2109,3 +2109,13 @@ def test_putting_the_report_off_for_later_sets_it_aside_and_says_goodbye(first: 
     assert out.topic == "despedida" and chat.stage == "menu"
     assert "dejé tu reporte sin enviar" in chat.text and "lo agregué al detalle" not in chat.text
     assert not chat.tickets()
+
+
+@pytest.mark.parametrize("then", ["y si le pongo algo mal ya despues de guardar?",
+                                  "y si me equivoco en algo despues de guardarla?"])
+def test_a_mistake_after_saving_asked_after_the_how_to_is_the_desk_not_the_wait(then: str) -> None:
+    chat = Chat()
+    chat.say("me explicas paso x paso el formato porfa")
+    out = chat.say(then)
+    assert out.topic == "llenado" and "*mesa de ayuda* lo corrige" in chat.text
+    assert "días hábiles" not in chat.text and not chat.tickets()
