@@ -248,6 +248,8 @@ def handle(step: Step) -> bool:
         # "cancelar", "olvídalo", "ya no importa": nothing is sent, and the way back is said
         # ("retomar mi reporte" brings it back, as the reply promises).
         _leave_unsent(step, esc, "escalation_cancelled")
+        if any(w in intents.THANKS for w in intents.words(text)):
+            step.topic = "despedida"  # "mejor al rato lo veo, gracias": set aside, and a goodbye
         return True
     if esc.get("answered") and step.stage == "escalation_describe" and settle_doubt(step, esc, text):
         return True

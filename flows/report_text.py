@@ -93,8 +93,8 @@ _REFUSES_DATA = re.compile(
 
 #: The student calls the report off.
 _CANCELS = re.compile(
-    r"^(?:(?:no|mejor no|mejor|ya no|ok|bueno|pues|sabes que|oye|ah|a)\s+)*"
-    r"(?:cancel\w*|olvidalo|olvidelo|olvida(?:lo)? eso|ya no|mejor no|nel|(?:mejor )?asi (?:dejalo|dejale)|mejor asi|ya no (?:importa|es necesario|hace falta|lo necesito|quiero)"
+    r"^(?:(?:no|mejor no|mejor|ya no|ok|bueno|pues|sabes que|oye|ah|a|nmms|nombre|chale|ntp|mmm*|este|no no)\s+)*"
+    r"(?:cancel\w*|(?:mejor )?(?:al rato|luego|despues|mas tarde|ahorita|otro dia|manana) (?:lo|la|le) (?:veo|checo|reviso|intento|hago|sigo|busco|termino)(?: yo)?(?: otra vez| de nuevo| con calma)?|(?:mejor )?(?:al rato|luego|despues|mas tarde|otro dia|manana) (?:te |les )?(?:escribo|regreso|vuelvo|sigo)|olvidalo|olvidelo|olvida(?:lo)? eso|ya no|mejor no|nel|(?:mejor )?asi (?:dejalo|dejale)|mejor asi|ya no (?:importa|es necesario|hace falta|lo necesito|quiero)"
     r"|dejalo(?: asi)?|mejor dejalo|ya no hagas nada|no hagas (?:el|ningun) reporte|ya se resolvio|ya lo resolvi"
     r"|ya lo (?:corregi|arregle|solucione|pude corregir|pude arreglar)"
     r"|ya (?:lo |me lo |me )?resolvieron|ya se soluciono(?: solo)?|ya vi que si (?:me )?(?:la )?guardo"
@@ -103,7 +103,8 @@ _CANCELS = re.compile(
     # "ya no quiero mandarlo", "no lo mandes", "mejor no lo envíes"
     r"|(?:ya )?no (?:lo |la )?quiero (?:mandar|enviar)(?:lo|la)?|(?:ya )?no (?:lo |la )?(?:mandes|envies|mandamos|enviamos))"
     r"(?:\s+(?:el|mi)\s+reporte)?(?:\s+(?:gracias|porfa|por favor|ya|solo|sola|yo|yo solo|yo sola|ya no|mejor no|asi"
-    r"|mejor|mejor asi|no importa))*$"
+    r"|mejor|mejor asi|no importa|ahorita|al rato|luego|despues|mas tarde|otra vez|de nuevo"
+    r"|(?:ahorita|al rato|luego|despues|mas tarde) (?:lo|la|le) (?:veo|checo|reviso|intento|hago|sigo)(?: otra vez| de nuevo)?))*$"
 )
 
 

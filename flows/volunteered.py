@@ -106,7 +106,9 @@ _TELLS_A_MISTAKE = re.compile(
 _ASKS_IF_COVERED = re.compile(
     r"\b(?:ya\s+)?(?:estoy|estare|quede|salgo|sali|aparezco|tengo|quedo|sigo)\s+(?:activ[oa]|vigente|asegurad[oa]"
     r"|dad[oa]\s+de\s+alta|el\s+seguro|con\s+derecho)\b"
-    r"|\b(?:me\s+)?(?:checas|revisas|ves|puedes\s+checar|puedes\s+revisar|puedes\s+ver)\s+si\b")
+    r"|\b(?:me\s+)?(?:checas|revisas|ves|puedes\s+checar|puedes\s+revisar|puedes\s+ver)\s+si\b"
+    # "…, ¿ya quedé?", "¿ya estoy o no?": the question alone at the end of the data
+    r"|\bya\s+(?:quede|quedo|estoy|sali|salgo|aparezco|estoy\s+list[oa]|me\s+dieron\s+de\s+alta)(?:\s+o\s+no)?$")
 #: "me checas si ya estoy activa porfa": asked as a request, without a question mark.
 _CHECK_REQUEST = re.compile(r"\b(?:checas|revisas|checar|revisar|ver|verificar|verificas)\s+si\b")
 

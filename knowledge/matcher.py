@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
@@ -66,6 +66,12 @@ _ASKING_EN = r"(?:where|how|when|what|which)"
 WHAT_IF = re.compile(r"(?:y |pero |oye )?(?:si|que pasa si|q pasa si|que hago si|q hago si|en caso de)\b")
 #: "¿… y a qué número hablo si no me deja?": a failure supposed inside a question, not reported.
 _IF_IT_FAILS = re.compile(r"\bsi no (?:me deja|me dejan|puedo|pude|me sale|sale|aparece|me aparece|funciona)\b")
+# A change of mind inside one message ("…como me doy de alta en la clinica... no espera, primero
+# como se si ya estoy activo"): what follows the correction is the question.
+MIN_BEFORE_CHANGE = 3  # words before a correction for it to be one (not "no, mejor…" opening)
+_CHANGE_OF_MIND = re.compile(
+    r"(?:^|[\s,.;:!?…])(?:no+[\s,.]+(?:espera|esperate|aguanta|mejor dicho|mejor|perdon|primero|mas bien|olvidalo)"
+    r"|mejor dicho|(?:ah|bueno|perdon)[\s,]+no(?=[,.;:!…]))\b[\s,.;:!…]*")
 _CLAUSE = re.compile(
     r"[?!.;\n]+|\by (?=tmb\b|tambien\b|oye\b|otra\b|ademas\b)|\botra pregunta\b|\botra cosa\b"
     # "…y dónde lo tramito?", "…y cómo checo que ya quedó?": a second question
@@ -645,7 +651,24 @@ class Matcher:
         found = self.known(topic_id, text)
         return found.answer if found else None
 
-    def classify(self, text: str) -> Match:  # noqa: C901 - one decision, read top to bottom
+    def classify(self, text: str) -> Match:
+        changed = None
+        for changed in _CHANGE_OF_MIND.finditer(fold(text)):
+            pass
+        if changed is not None and len(self.tokens(fold(text)[:changed.start()])) >= MIN_BEFORE_CHANGE:
+            # The student corrected themself: the question after the correction wins, when it is one.
+            rest = self._classify(fold(text)[changed.end():])
+            if rest.topic == "fuera_de_tema" and self._classify(text).domain:
+                # "…no, mejor dicho dónde la hago": the insurance was named before the correction.
+                named = [t for t, _ in rest.ranked
+                         if t not in SOCIAL and t != "fuera_de_tema" and rest.keyword_scores.get(t, 0.0) > 0]
+                if named:
+                    rest = replace(rest, topic=named[0], score=max(rest.score, CONFIDENT), confident=True, domain=True)
+            if rest.topic is not None and rest.topic not in SOCIAL and rest.confident:
+                return rest
+        return self._classify(text)
+
+    def _classify(self, text: str) -> Match:  # noqa: C901 - one decision, read top to bottom
         words = self.tokens(text)
         if not words:
             return Match(None, 0.0, [], [], confident=False, domain=False)

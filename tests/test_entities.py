@@ -804,3 +804,22 @@ def test_an_nss_typed_with_the_letter_o_is_read_with_the_zero_only_when_valid(te
     from flows.entities import letter_o_as_zero
 
     assert letter_o_as_zero(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a save day taken back inside one message: the day said last
+    ("la guarde el lunes 2 de febrero... no, fue el martes 3", date(2026, 2, 3)),
+    ("la guarde el 2, no perdon, el 3 de febrero", date(2026, 2, 3)),
+    ("fue el lunes, digo el martes", date(2026, 2, 10)),
+    # "no" opening another statement is not a correction of the day
+    ("la guarde el 3 de febrero, no me sale nada", date(2026, 2, 3)),
+])
+def test_a_day_corrected_inside_the_message_is_the_later_one(text: str, expected: date) -> None:
+    assert parse_date(text, NOW) == expected
+    if ent.mentions_saving(text):  # the clause the save day is read from keeps the correction
+        assert parse_date(ent.saved_clause(text) or "", NOW) == expected
+
+
+@pytest.mark.parametrize("text", ["ya la meti este sabado", "la subi el martes", "ya la ingrese ayer"])
+def test_putting_it_in_or_uploading_it_is_saving_it(text: str) -> None:
+    assert ent.mentions_saving(text)

@@ -2060,3 +2060,62 @@ def test_after_saving_asked_at_the_cia_step_is_the_wait_and_the_guide_stays(then
     assert out.topic == "espera" and "días hábiles" in chat.text
     assert chat.stage == "cia_route" and "¿Ya estás en *Solicitud Seguro*?" in chat.text
     assert "¿Qué día guardaste" not in chat.text
+
+
+@pytest.mark.parametrize(("first", "then", "topic", "reply"), [
+    # which menu once inside the CIA, in English or Spanish: the route, not the bot's menu
+    ("hi, how do I apply for the student health insurance?", "ok and once im in, which menu?", "registro_cia",
+     "Autoservicio > Seguro Facultativo > Solicitud Seguro"),
+    ("como hago la solicitud", "y ya adentro q menu abro?", "registro_cia", "Autoservicio > Seguro Facultativo"),
+    # where it has to be asked for, after the requirements (a parent and a student)
+    ("soy mama de una alumna, q necesita ella pa tramitar el seguro?", "y ella donde lo tiene q pedir?",
+     "registro_cia", "itson.mx/cia"),
+    ("q requisitos son", "y donde lo tengo q hacer?", "registro_cia", "itson.mx/cia"),
+    # "¿o sea que no?" after the emergency answer: not right away, and the 911
+    ("mi hija se cayo y se doblo feo el brazo, no tiene el seguro todavia, la atienden?", "osea q no?",
+     "urgencia", "911"),
+    ("me lastime la rodilla y todavia no tengo el seguro, me atienden?", "entonces no?", "urgencia", "no de inmediato"),
+])
+def test_set_w_follow_ups_are_about_the_answer_before(first: str, then: str, topic: str, reply: str) -> None:
+    chat = Chat()
+    chat.say(first)
+    out = chat.say(then)
+    assert out.topic == topic and reply in chat.text, chat.text
+    assert "no te puedo ayudar" not in chat.text and "mesadeayuda@itson.edu.mx" not in chat.text
+
+
+@pytest.mark.parametrize("text", [
+    "señorita, mi hija se cayo y se doblo feo el brazo, no tiene el seguro todavia, la atienden?",
+    "mi hijo se lastimo la rodilla jugando futbol, lo atienden sin seguro?",
+    "me quebre el tobillo y no tengo seguro aun",
+])
+def test_a_hurt_limb_without_coverage_is_the_emergency_answer_not_the_desk_hours(text: str) -> None:
+    chat = Chat()
+    out = chat.say(text)
+    assert out.topic == "urgencia" and "preventivo" in chat.text and "911" in chat.text
+    assert not chat.tickets()
+
+
+@pytest.mark.parametrize(("first", "then"), [
+    ("ya guarde y me equivoque en el correo q hago", "nmms no, mejor al rato lo veo, gracias"),
+    ("me sale error sesion expirada", "mejor no, ahorita lo intento otra vez, gracias"),
+    ("me equivoque en mi curp", "chale, luego te escribo, gracias"),
+])
+def test_putting_the_report_off_for_later_sets_it_aside_and_says_goodbye(first: str, then: str) -> None:
+    chat = Chat()
+    chat.say(first)
+    assert chat.stage.startswith("escalation_")
+    out = chat.say(then)
+    assert out.topic == "despedida" and chat.stage == "menu"
+    assert "dejé tu reporte sin enviar" in chat.text and "lo agregué al detalle" not in chat.text
+    assert not chat.tickets()
+
+
+@pytest.mark.parametrize("then", ["y si le pongo algo mal ya despues de guardar?",
+                                  "y si me equivoco en algo despues de guardarla?"])
+def test_a_mistake_after_saving_asked_after_the_how_to_is_the_desk_not_the_wait(then: str) -> None:
+    chat = Chat()
+    chat.say("me explicas paso x paso el formato porfa")
+    out = chat.say(then)
+    assert out.topic == "llenado" and "*mesa de ayuda* lo corrige" in chat.text
+    assert "días hábiles" not in chat.text and not chat.tickets()

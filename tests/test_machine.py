@@ -3233,3 +3233,35 @@ def test_how_to_know_one_is_active_and_the_clinic_are_both_answered_in_that_orde
     text = chat.text
     assert "constancia de vigencia" in text and "último patrón" in text and "Código postal" in text
     assert text.index("constancia de vigencia de derechos»") < text.index("Alta en clínica o UMF con CURP")
+
+
+@pytest.mark.parametrize(("text", "when", "until"), [
+    # "la metí / la subí" with a weekday (this Saturday, said on the Saturday or the Monday after)
+    ("ya la meti este sabado, cuando me toca revisar", "2026-02-07T11:00", "*viernes 13 de febrero*"),
+    ("la subi el sabado, cuando me toca checar?", "2026-02-09T11:00", "*viernes 13 de febrero*"),
+])
+def test_a_save_day_told_with_another_verb_gives_the_date(text: str, when: str, until: str) -> None:
+    chat = Chat()
+    out = chat.say(text, when)
+    assert out.topic == "espera" and until in chat.text, chat.text
+    assert "¿Qué día guardaste" not in chat.text
+
+
+def test_a_save_day_corrected_in_the_same_message_counts_from_the_later_day() -> None:
+    chat = Chat()
+    chat.say("ya paso un buen y sigo sin aparecer con seguro", "2026-02-20T09:00")
+    chat.say("la guarde el lunes 2 de febrero... no, fue el martes 3", "2026-02-20T09:01")
+    assert "martes 3 de febrero" in chat.text and "lunes 2 de febrero" not in chat.text
+    assert chat.stage == "escalation_collect"
+
+
+@pytest.mark.parametrize("text", [
+    "mi nss es 43160475128 y mi curp VALM040612MSRLPRA2, ya quede?",
+    "nss 43160475128, ya estoy o no?",
+])
+def test_data_sent_with_a_bare_am_i_in_is_how_to_check_with_the_nss_flagged(text: str) -> None:
+    chat = Chat()
+    out = chat.say(text)
+    assert out.topic == "vigencia" and "constancia de vigencia" in chat.text
+    assert "no es válido" in chat.text and "no puedo ver tu vigencia" in chat.text
+    assert "Alta en clínica" not in chat.text and not chat.tickets()

@@ -398,6 +398,16 @@ def parse_date(text: str, now: datetime) -> date | None:
     Mexican order. A bare weekday is the most recent one strictly before
     today (students talk about the past); "este lunes" may be today.
     """
+    corrected = _after_correction(text)
+    if corrected is not None and corrected != text:
+        # "la guardé el lunes 2… no, fue el martes 3": a date taken back, the one said last wins.
+        later = _plain_date(corrected, now)
+        if later is not None and _plain_date(text[: len(text) - len(corrected)], now) is not None:
+            return later
+    return _plain_date(text, now)
+
+
+def _plain_date(text: str, now: datetime) -> date | None:
     cleaned = _clean(text)
     if not cleaned:
         return None
@@ -523,6 +533,7 @@ def mentions_date(text: str) -> bool:
 #: A verb of saving the application: a date next to it is the day it was saved.
 _SAVED_CUE = re.compile(
     r"\b(guard\w*|hice|hizo|hicimos|mande|mandamos|envie|registre|solicite|llene|acabo de|la di|le di"
+    r"|meti|metimos|subi|ingrese|capture|termine"
     r"|saved|submitted|sent|applied|did)\b"
     # "mi hijo registró su solicitud el jueves": a relative's saving, told by a parent
     r"|\b(?:registro|registraron|mando|envio|lleno|solicito) (?:su|la|mi) solicitud\b"
@@ -569,7 +580,13 @@ def resaved_day(text: str, now: datetime) -> date | None:
 
 def saved_clause(text: str) -> str | None:
     """The part of a message that says when the application was saved ("… lo guardé el viernes
-    pasado, y traigo tos desde hace una semana": the first part; the cough's week is not the day)."""
+    pasado, y traigo tos desde hace una semana": the first part; the cough's week is not the day).
+    A saving day taken back ("la guardé el lunes 2… no, fue el martes 3") keeps its correction."""
+    corrected = _after_correction(text)
+    if (corrected is not None and corrected != text and parse_date(corrected, _MENTION_NOW) is not None
+            and mentions_saving(text[: len(text) - len(corrected)])
+            and _clause_day(text[: len(text) - len(corrected)], _MENTION_NOW) is not None):
+        return text
     clauses = _CLAUSES.split(text)
     for i, clause in enumerate(clauses):
         if mentions_saving(clause) and parse_date(clause, _MENTION_NOW) is not None:
