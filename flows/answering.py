@@ -55,7 +55,7 @@ def choose(step: Step, target: str) -> None:
         show_menu(step, greeting=False)
     elif target.startswith("topic:"):
         topic = target.split(":", 1)[1]
-        answer_topic(step, Match(topic, 9.0, [(topic, 9.0)], [topic], confident=True, domain=True), chosen=True)
+        answer_topic(step, Match.certain(topic), chosen=True)
 
 
 #: How long after the guide's last message a bare greeting picks the guide up where it was: a

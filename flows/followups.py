@@ -114,8 +114,7 @@ def resolve(step: Step, stage: Stage | None) -> bool:
                 answer(step, found.then)
                 resume_prompt(step)
             else:  # as if asked outright
-                answering.answer_topic(step, Match(found.then, 9.0, [(found.then, 9.0)], [found.then],
-                                                   confident=True, domain=True))
+                answering.answer_topic(step, Match.certain(found.then))
             return True
         step.topic = topic
         step.remember("answered", topic)

@@ -11,7 +11,6 @@ Whatever happens, it answers: no input makes it raise or stay silent.
 from __future__ import annotations
 
 import dataclasses
-
 import re
 from datetime import date, datetime
 from typing import Any
@@ -431,7 +430,7 @@ def _dispatch(step: Step, options: dict[str, str]) -> None:
     stage = STAGES.get(step.stage)
     if volunteered.asks_if_covered_with_data(step):
         step.topic = "vigencia"
-        answering.answer_topic(step, Match("vigencia", 9.0, [("vigencia", 9.0)], ["vigencia"], confident=True, domain=True))
+        answering.answer_topic(step, Match.certain("vigencia"))
         return
     if volunteered.only_an_id(step, stage):
         return

@@ -171,6 +171,12 @@ class Match:
     #: "¿dónde la hago, cuánto tarda y cómo me doy de alta?" is three questions.
     also: tuple[str, ...] = ()
 
+    @classmethod
+    def certain(cls, topic: str) -> Match:
+        """A match of ``topic`` beyond doubt: what the student chose from a menu, or what the
+        conversation already established (a follow-up's next topic), answered as if asked outright."""
+        return cls(topic, 9.0, [(topic, 9.0)], [topic], confident=True, domain=True)
+
     @property
     def secondary(self) -> str | None:
         """The second question's topic, if any."""
@@ -652,21 +658,22 @@ class Matcher:
         return found.answer if found else None
 
     def classify(self, text: str) -> Match:
+        folded = fold(text)
         changed = None
-        for changed in _CHANGE_OF_MIND.finditer(fold(text)):
-            pass
-        if changed is not None and len(self.tokens(fold(text)[:changed.start()])) >= MIN_BEFORE_CHANGE:
-            # The student corrected themself: the question after the correction wins, when it is one.
-            rest = self._classify(fold(text)[changed.end():])
-            if rest.topic == "fuera_de_tema" and self._classify(text).domain:
-                # "…no, mejor dicho dónde la hago": the insurance was named before the correction.
-                named = [t for t, _ in rest.ranked
-                         if t not in SOCIAL and t != "fuera_de_tema" and rest.keyword_scores.get(t, 0.0) > 0]
-                if named:
-                    rest = replace(rest, topic=named[0], score=max(rest.score, CONFIDENT), confident=True, domain=True)
-            if rest.topic is not None and rest.topic not in SOCIAL and rest.confident:
-                return rest
-        return self._classify(text)
+        for changed in _CHANGE_OF_MIND.finditer(folded):
+            pass  # the last correction of the message
+        if changed is None or len(self.tokens(folded[:changed.start()])) < MIN_BEFORE_CHANGE:
+            return self._classify(text)
+        # The student corrected themself: the question after the correction wins, when it is one.
+        whole = self._classify(text)
+        rest = self._classify(folded[changed.end():])
+        if rest.topic == "fuera_de_tema" and whole.domain:
+            # "…no, mejor dicho dónde la hago": the insurance was named before the correction.
+            named = [t for t, _ in rest.ranked
+                     if t not in SOCIAL and t != "fuera_de_tema" and rest.keyword_scores.get(t, 0.0) > 0]
+            if named:
+                rest = replace(rest, topic=named[0], score=max(rest.score, CONFIDENT), confident=True, domain=True)
+        return rest if rest.topic is not None and rest.topic not in SOCIAL and rest.confident else whole
 
     def _classify(self, text: str) -> Match:  # noqa: C901 - one decision, read top to bottom
         words = self.tokens(text)
